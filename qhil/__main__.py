@@ -1,0 +1,3 @@
+from qhil.cli import main
+
+main()

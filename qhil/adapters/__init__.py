@@ -1,0 +1,1 @@
+"""One module per backend SDK. Only modules here import vendor SDKs."""

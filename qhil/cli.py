@@ -1,0 +1,57 @@
+"""The `qhil` command. Each subcommand lives in qhil/commands/<name>.py with `register(sub)`.
+
+Errors a user can mend print one line and exit 2; nothing is spent before validation.
+`--debug` (or QHIL_DEBUG=1) shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from qhil.errors import QhilError
+
+COMMANDS = ["providers", "sample"]
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        _fail(f"{message} (see '{self.prog} --help')", 2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="qhil", description=(
+        "Real quantum processors in the loop of RL training, with the cost told beforehand."))
+    parser.add_argument("--debug", action="store_true", help="Show tracebacks.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    for name in COMMANDS:
+        importlib.import_module(f"qhil.commands.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run a subcommand, turning every expected failure into one line and a code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        sys.exit(2)
+    debug = args.debug or os.environ.get("QHIL_DEBUG") == "1"
+    try:
+        code = args.func(args)
+    except QhilError as exc:
+        if debug:
+            raise
+        _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    sys.exit(code or 0)
+
+
+def _fail(message: str, code: int) -> None:
+    print(f"qhil: error: {' '.join(message.split())}", file=sys.stderr)
+    sys.exit(code)

@@ -1,0 +1,1 @@
+"""One module per `qhil` subcommand: thin glue between options and the library."""

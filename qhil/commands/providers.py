@@ -1,0 +1,33 @@
+"""`qhil providers`: the known provider profiles and whether each is usable here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from qhil.execution.registry import availability, list_profiles
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("providers", help="List provider profiles and whether each is usable here.")
+    p.add_argument("--json", dest="as_json", action="store_true", help="Print one JSON list.")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    rows = [_row(profile) for profile in list_profiles()]
+    if args.as_json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        why = r["description"] if r["usable"] else r["reason"]
+        print(f"{r['name']:<{width}}  {r['kind']:<6}  {'usable' if r['usable'] else 'NOT usable':<10}  {why}")
+    return 0
+
+
+def _row(profile) -> dict:
+    status = availability(profile)
+    return {"name": profile.name, "kind": profile.kind, "device": profile.device,
+            "usable": status.usable, "reason": status.reason,
+            "max_qubits": profile.limits.max_qubits, "description": profile.description}

@@ -1,0 +1,128 @@
+"""Typed configuration: provider profiles (providers/*.toml) and their loading.
+
+Every model forbids unknown fields, so a typo in a profile is an error that names the file and
+the field instead of a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from qhil.errors import ConfigError, UnknownProviderError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class StrictModel(BaseModel):
+    """Base for every config model: unknown fields are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Limits(StrictModel):
+    """What the device accepts; requests are checked against these before anything is spent."""
+
+    max_qubits: int = Field(description="Qubits the device offers.", ge=1)
+    min_shots: int = Field(1, description="Fewest shots per circuit the device accepts.", ge=1)
+    max_shots: int = Field(100_000, description="Most shots per circuit the device accepts.", ge=1)
+    max_circuits_per_job: int = Field(
+        10_000, description="Most circuits one job (task, PUB set, program set) may carry.", ge=1)
+    supports_exact: bool = Field(False, description="Whether shots=None (exact marginals) works.")
+
+
+class RetrySettings(StrictModel):
+    """How transient failures are retried (one place: qhil.execution.retry)."""
+
+    max_attempts: int = Field(5, description="Attempts per submission, the first included.", ge=1)
+    initial_backoff_s: float = Field(1.0, description="First backoff, doubled each retry.", ge=0)
+    max_backoff_s: float = Field(60.0, description="Ceiling of one backoff.", ge=0)
+    jitter_s: float = Field(1.0, description="Uniform random jitter added to each backoff.", ge=0)
+
+
+class ProviderProfile(StrictModel):
+    """One device: what it is, what it accepts, and how qhil talks to it."""
+
+    name: str = Field(description="Profile name, used as --provider NAME.")
+    kind: str = Field(description="Adapter: local, braket, ibm, aer or chaos.")
+    device: str = Field("", description="Device id: ARN, backend name or simulator name.")
+    description: str = Field("", description="One line shown by `qhil providers`.")
+    calibration: str | None = Field(
+        None, description="Calibration snapshot, relative to the repository or absolute.")
+    limits: Limits = Field(description="Device limits.")
+    retry: RetrySettings = Field(default_factory=RetrySettings, description="Retry policy.")
+    max_jobs_in_flight: int = Field(4, description="Concurrent jobs qhil keeps open.", ge=1)
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Adapter-specific settings (see the adapter).")
+    source_path: str = Field("", description="File the profile was read from (set by the loader).")
+
+
+def profile_dirs() -> list[Path]:
+    """Where profiles are looked up: $QHIL_PROVIDERS_PATH entries, then the repository's."""
+    extra = [Path(p) for p in os.environ.get("QHIL_PROVIDERS_PATH", "").split(os.pathsep) if p]
+    return [*extra, REPO_ROOT / "providers"]
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML file; a syntax error becomes a ConfigError naming the file."""
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+
+
+def validation_message(path: Path, exc: ValidationError) -> str:
+    """One line naming the file, the field and what is wrong with it."""
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    return f"{path}: field '{where}': {err['msg']}"
+
+
+def load_profile(path: str | Path) -> ProviderProfile:
+    """Load and validate one profile file."""
+    path = Path(path)
+    data = load_toml(path)
+    try:
+        return ProviderProfile(**data, source_path=str(path))
+    except ValidationError as exc:
+        raise ConfigError(validation_message(path, exc)) from None
+
+
+def profile_names() -> list[str]:
+    """Every profile name found, first directory winning."""
+    names: dict[str, None] = {}
+    for folder in profile_dirs():
+        for path in sorted(folder.glob("*.toml")):
+            names.setdefault(path.stem, None)
+    return list(names)
+
+
+def find_profile(name_or_path: str) -> ProviderProfile:
+    """A profile by name (providers/NAME.toml) or by path to a .toml file."""
+    if name_or_path.endswith(".toml") or os.sep in name_or_path:
+        return load_profile(name_or_path)
+    for folder in profile_dirs():
+        candidate = folder / f"{name_or_path}.toml"
+        if candidate.exists():
+            return load_profile(candidate)
+    known = ", ".join(profile_names()) or "none"
+    raise UnknownProviderError(
+        f"unknown provider '{name_or_path}'; known: {known} (or pass a path to a profile .toml)")
+
+
+def resolve_path(path: str) -> Path:
+    """A path from a profile: absolute, or relative to the repository root."""
+    p = Path(path)
+    return p if p.is_absolute() else REPO_ROOT / p

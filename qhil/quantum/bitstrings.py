@@ -1,0 +1,34 @@
+"""Counts and marginals: conversions shared by every adapter. Bitstrings read qubit 0 first."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def counts_from_indices(indices: np.ndarray, n_qubits: int) -> list[dict[str, int]]:
+    """Sampled basis indices (B, S) -> per circuit {bitstring: count}."""
+    out = []
+    for row in np.asarray(indices):
+        values, freq = np.unique(row, return_counts=True)
+        out.append({format(int(v), f"0{n_qubits}b"): int(c) for v, c in zip(values, freq)})
+    return out
+
+
+def marginals_from_counts(counts: list[dict[str, int]], n_qubits: int) -> np.ndarray:
+    """Per circuit {bitstring (qubit 0 first): count} -> (B, n) fraction of shots reading 1."""
+    out = np.zeros((len(counts), n_qubits))
+    for row, table in enumerate(counts):
+        total = sum(table.values())
+        for bits, count in table.items():
+            out[row] += count * (np.frombuffer(bits.encode(), dtype=np.uint8) == ord("1"))
+        out[row] /= max(total, 1)
+    return out
+
+
+def probabilities_from_counts(counts: dict[str, int], n_qubits: int) -> np.ndarray:
+    """{bitstring: count} -> (2**n,) empirical distribution, index big-endian (qubit 0 first)."""
+    probs = np.zeros(2 ** n_qubits)
+    total = sum(counts.values())
+    for bits, count in counts.items():
+        probs[int(bits, 2)] += count / max(total, 1)
+    return probs
