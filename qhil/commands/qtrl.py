@@ -1,0 +1,120 @@
+"""`qhil qtrl`: Quantum-Train policies trained by N agents on torch.distributed (Dist-QTRL).
+
+Run folder: config.toml, metrics.jsonl, summary.json, checkpoints/latest.pt, returns.png, agents/.
+Multi-node: torchrun --nnodes M --nproc-per-node P --rdzv-backend c10d --rdzv-endpoint HOST:PORT
+-m qhil qtrl --agents M*P ... (every node with the same arguments).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from qhil.commands._args import non_negative_int, positive_float, positive_int
+from qhil.config import find_profile
+from qhil.errors import ConfigError
+from qhil.execution.registry import availability
+from qhil.qtrl.config import QTRLConfig
+from qhil.qtrl.envs import ENVS, make_env
+from qhil.qtrl.generator import QTGenerator
+from qhil.qtrl.runfolder import RunFolder
+from qhil.qtrl.summary import build_summary
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("qtrl", help="Train a Quantum-Train policy with N agents (Dist-QTRL).")
+    p.add_argument("--env", choices=list(ENVS), help="Environment (default MiniGrid-Empty-5x5-v0).")
+    p.add_argument("--agents", type=positive_int, help="Agents N, one process each (default 1).")
+    p.add_argument("--blocks", type=positive_int, help="U3-plus-entangler blocks L (default 3).")
+    p.add_argument("--episodes", type=positive_int, help="Episodes per agent (default 200).")
+    p.add_argument("--policy", choices=["qt", "classical"], help="qt (default) or the classical baseline.")
+    p.add_argument("--provider", help="Estimate p_i from shots on this provider profile.")
+    p.add_argument("--shots", type=positive_int, help="Shots per p_i estimate (default 10000).")
+    p.add_argument("--lr", type=positive_float, help="Adam learning rate (default 0.01).")
+    p.add_argument("--seed", type=non_negative_int, help="Seed (default 0).")
+    p.add_argument("--checkpoint-every", type=positive_int, help="Episodes between checkpoints.")
+    p.add_argument("--timeout-s", type=positive_float, help="Collective timeout (default 120).")
+    p.add_argument("--backend", choices=["auto", "gloo", "nccl"], help="torch.distributed backend.")
+    p.add_argument("--out", help="Run folder to create (must be new or empty).")
+    p.add_argument("--resume", metavar="DIR", help="Continue the run in DIR from its checkpoint.")
+    p.add_argument("--json", dest="as_json", action="store_true", help="Print summary.json.")
+    p.set_defaults(func=run)
+
+
+FLAGS = ["env", "agents", "blocks", "episodes", "policy", "provider", "shots", "lr", "seed",
+         "checkpoint_every", "timeout_s", "backend"]
+
+
+def run(args: argparse.Namespace) -> int:
+    from qhil.qtrl.launch import run_agents, under_torchrun
+
+    folder, config = _prepare(args)
+    _check(config)
+    rank0 = not under_torchrun() or os.environ.get("RANK", "0") == "0"
+    if rank0 and args.resume is None:
+        folder.create(config)
+    if rank0 and args.resume is not None:
+        state = folder.load_checkpoint()
+        folder.truncate_metrics(state["episode"] if state else 0)
+    run_agents(config, folder)
+    if not rank0:
+        return 0
+    folder.plot(f"{config.env}: {config.policy} L={config.blocks}, {config.agents} agents")
+    summary = build_summary(config, folder)
+    folder.write_json(folder.summary_path, summary)
+    print(json.dumps(summary) if args.as_json else _line(summary))
+    return 0
+
+
+def _prepare(args: argparse.Namespace) -> tuple[RunFolder, QTRLConfig]:
+    given = {k: getattr(args, k) for k in FLAGS if getattr(args, k) is not None}
+    if args.resume is not None:
+        if args.out is not None:
+            raise ConfigError("give either --out DIR (new run) or --resume DIR, not both")
+        folder = RunFolder(args.resume)
+        base = folder.read_config().model_dump()
+        fixed = {k: v for k, v in given.items() if k != "episodes" and base.get(k) != v}
+        if fixed:
+            raise ConfigError(f"--resume keeps the run's settings; only --episodes may change "
+                              f"(got --{next(iter(fixed)).replace('_', '-')})")
+        return folder, QTRLConfig(**{**base, **given})
+    if args.out is None:
+        raise ConfigError("--out DIR is required: the run folder to create (or --resume DIR)")
+    out = Path(args.out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ConfigError(f"--out {out} exists and is not empty; choose a new folder or --resume it")
+    return RunFolder(out), QTRLConfig(**given)
+
+
+def _check(config: QTRLConfig) -> None:
+    """Everything that can be wrong, before any process starts or a shot is spent."""
+    make_env(config.env).close()
+    if config.provider is not None:
+        if config.policy != "qt":
+            raise ConfigError("--provider needs --policy qt (the classical policy has no PQC)")
+        profile = find_profile(config.provider)
+        status = availability(profile)
+        if not status.usable:
+            raise ConfigError(f"provider '{config.provider}' is not usable here: {status.reason}")
+        qubits = QTGenerator.qubits_for(_weights(config))
+        if qubits > profile.limits.max_qubits:
+            raise ConfigError(f"the QT circuit needs {qubits} qubits; '{profile.name}' has "
+                              f"{profile.limits.max_qubits}")
+        if not profile.limits.min_shots <= config.shots <= profile.limits.max_shots:
+            raise ConfigError(f"--shots {config.shots} is outside '{profile.name}' range "
+                              f"{profile.limits.min_shots}..{profile.limits.max_shots}")
+
+
+def _weights(config: QTRLConfig) -> int:
+    from qhil.qtrl.agent import build_model
+
+    return build_model(config)[0].n_weights
+
+
+def _line(s: dict) -> str:
+    return (f"{s['env']} {s['policy']} L={s['blocks']} agents={s['agents']}: "
+            f"{s['episodes']} episodes/agent, final return {s['final_return_mean']:.3f}, "
+            f"{s['trainable_parameters']} trainable vs {s['policy_parameters']} policy parameters, "
+            f"{s['hw']['shots']} shots (${s['hw']['cost_usd']:.2f}), {s['wall_s']:.1f} s")

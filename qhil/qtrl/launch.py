@@ -1,0 +1,108 @@
+"""Starting the agents: in-process (1 agent), N spawned processes watched by this parent, or the
+process torchrun started (multi-node through its rendezvous).
+
+An agent that dies ends the job: the parent sees its exit at once (ProcessContext.join), ends the
+other agents and raises RunInterruptedError naming the agent and the checkpoint to resume from.
+Under torchrun the collective timeout (`timeout_s`) and torchrun's own worker watch do the same.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import timedelta
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from qhil.errors import ConfigError, RunInterruptedError
+from qhil.execution.registry import get_provider
+from qhil.qtrl.agent import Agent
+from qhil.qtrl.circuit import ShotSampler
+from qhil.qtrl.config import QTRLConfig
+from qhil.qtrl.runfolder import RunFolder
+
+
+def under_torchrun() -> bool:
+    """True when torchrun (or another env:// launcher) started this process."""
+    return "TORCHELASTIC_RUN_ID" in os.environ or {"RANK", "WORLD_SIZE"} <= set(os.environ)
+
+
+def run_agents(config: QTRLConfig, folder: RunFolder) -> None:
+    """Train with config.agents agents; returns when every agent finished."""
+    if under_torchrun():
+        world = int(os.environ["WORLD_SIZE"])
+        if world != config.agents:
+            raise ConfigError(f"--agents {config.agents} but torchrun started {world} processes; "
+                              f"pass --agents {world}")
+        _agent_main(int(os.environ["RANK"]), config, str(folder.root), None)
+    elif config.agents == 1:
+        _agent_main(0, config, str(folder.root), None)
+    else:
+        _spawn(config, folder)
+
+
+def _spawn(config: QTRLConfig, folder: RunFolder) -> None:
+    address = f"tcp://127.0.0.1:{free_port()}"
+    context = mp.start_processes(_agent_main, args=(config, str(folder.root), address),
+                                 nprocs=config.agents, join=False, start_method="spawn")
+    try:
+        while not context.join(timeout=1.0):
+            pass
+    except mp.ProcessExitedException as exc:
+        raise _interrupted(folder, f"agent {exc.error_index} died (exit code {exc.exit_code})") from exc
+    except mp.ProcessRaisedException as exc:
+        reason = str(exc).strip().splitlines()[-1]
+        raise _interrupted(folder, f"agent {exc.error_index} failed: {reason}") from exc
+    finally:
+        for process in context.processes:
+            if process.is_alive():
+                process.terminate()
+
+
+def _interrupted(folder: RunFolder, what: str) -> RunInterruptedError:
+    state = folder.load_checkpoint()
+    where = (f"checkpoint at episode {state['episode']}" if state else "no checkpoint yet")
+    return RunInterruptedError(f"{what}; the other agents were stopped; {where} in "
+                               f"{folder.checkpoint.parent}; resume with: qhil qtrl --resume {folder.root}")
+
+
+def _agent_main(rank: int, config: QTRLConfig, root: str, address: str | None) -> None:
+    """Body of one agent process (also called in-process for a single agent)."""
+    torch.set_num_threads(1)
+    world = config.agents
+    if world > 1:
+        _init_group(rank, world, config, address)
+    provider = get_provider(config.provider) if config.provider else None
+    try:
+        sampler = ShotSampler(provider, config.shots) if provider else None
+        agent = Agent(config, RunFolder(root), rank, world, sampler)
+        agent.write_agent_file(done=False)
+        agent.train()
+    finally:
+        if provider is not None:
+            provider.close()
+        if world > 1 and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _init_group(rank: int, world: int, config: QTRLConfig, address: str | None) -> None:
+    backend = config.backend
+    if backend == "auto":
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+    if backend == "nccl":
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", rank)) % torch.cuda.device_count())
+    timeout = timedelta(seconds=config.timeout_s)
+    if address is None:  # torchrun: MASTER_ADDR / MASTER_PORT from the environment
+        dist.init_process_group(backend, timeout=timeout)
+    else:
+        dist.init_process_group(backend, init_method=address, rank=rank, world_size=world,
+                                timeout=timeout)
+
+
+def free_port() -> int:
+    """A free localhost TCP port for the rendezvous of locally spawned agents."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -1,0 +1,90 @@
+"""The run folder: config.toml, metrics.jsonl, summary.json, checkpoints/, returns.png, agents/."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+
+from qhil.config import load_toml
+from qhil.errors import ConfigError
+from qhil.qtrl.config import QTRLConfig
+
+
+class RunFolder:
+    """Paths and writers of one run; only agent 0 writes the shared files."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.config_path = self.root / "config.toml"
+        self.metrics_path = self.root / "metrics.jsonl"
+        self.summary_path = self.root / "summary.json"
+        self.checkpoint = self.root / "checkpoints" / "latest.pt"
+        self.plot_path = self.root / "returns.png"
+
+    def agent_file(self, rank: int) -> Path:
+        return self.root / "agents" / f"rank-{rank}.json"
+
+    def create(self, config: QTRLConfig) -> None:
+        (self.root / "checkpoints").mkdir(parents=True, exist_ok=True)
+        (self.root / "agents").mkdir(exist_ok=True)
+        self.config_path.write_text(to_toml(config.model_dump()))
+
+    def read_config(self) -> QTRLConfig:
+        if not self.config_path.is_file():
+            raise ConfigError(f"--resume {self.root}: no config.toml there; is it a qtrl run folder?")
+        return QTRLConfig(**load_toml(self.config_path))
+
+    def save_checkpoint(self, state: dict) -> None:
+        tmp = self.checkpoint.with_suffix(".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, self.checkpoint)
+
+    def load_checkpoint(self) -> dict | None:
+        if not self.checkpoint.is_file():
+            return None
+        return torch.load(self.checkpoint, weights_only=False)
+
+    def append_metrics(self, row: dict) -> None:
+        with self.metrics_path.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+
+    def read_metrics(self) -> list[dict]:
+        if not self.metrics_path.is_file():
+            return []
+        return [json.loads(line) for line in self.metrics_path.read_text().splitlines() if line]
+
+    def truncate_metrics(self, episodes_done: int) -> None:
+        """Keep only rows a checkpoint covers (a resumed run re-plays the rest)."""
+        rows = [r for r in self.read_metrics() if r["episode"] <= episodes_done]
+        self.metrics_path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    def write_json(self, path: Path, data: dict) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2))
+        os.replace(tmp, path)
+
+    def plot(self, title: str) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        rows = self.read_metrics()
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        ax.plot([r["episode"] for r in rows], [r["return_mean"] for r in rows], lw=0.8)
+        ax.set(xlabel="episode (per agent)", ylabel="mean return over agents", title=title)
+        fig.tight_layout()
+        fig.savefig(self.plot_path, dpi=100)
+        plt.close(fig)
+
+
+def to_toml(data: dict) -> str:
+    """Flat TOML for the config (str, int, float, bool, lists of numbers; None is left out)."""
+    lines = []
+    for key, value in data.items():
+        if value is not None:
+            lines.append(f"{key} = {json.dumps(value)}")
+    return "\n".join(lines) + "\n"
