@@ -48,6 +48,7 @@ class Agent:
     world: int = 1
     sampler: ShotSampler | None = None
     start_episode: int = 1
+    wall_offset_s: float = 0.0
     started_s: float = field(default_factory=time.perf_counter)
 
     def __post_init__(self) -> None:
@@ -58,6 +59,7 @@ class Agent:
         self._broadcast_parameters()
 
     def train(self) -> None:
+        self.started_s = time.perf_counter()
         for episode in range(self.start_episode, self.config.episodes + 1):
             total_reward, steps, loss = self.step(episode)
             self._log(episode, total_reward, steps, loss)
@@ -114,13 +116,18 @@ class Agent:
             "episode": episode, "return_mean": float(table[:, 0].mean()),
             "returns": table[:, 0].tolist(), "steps_mean": float(table[:, 1].mean()),
             "losses/reinforce": float(table[:, 2].mean()), "hw/shots": int(table[:, 3].sum()),
-            "wall_s": time.perf_counter() - self.started_s})
+            "wall_s": self._wall_s()})
+
+    def _wall_s(self) -> float:
+        """Training wall time since the first episode, across resumes."""
+        return self.wall_offset_s + time.perf_counter() - self.started_s
 
     def _checkpoint(self, episode: int) -> None:
         if self.rank == 0:
             self.folder.save_checkpoint({
                 "episode": episode, "model": self.model.state_dict(),
-                "optimizer": self.optimizer.state_dict(), "config": self.config.model_dump()})
+                "optimizer": self.optimizer.state_dict(), "config": self.config.model_dump(),
+                "wall_s": self._wall_s()})
 
     def _restore(self) -> None:
         state = self.folder.load_checkpoint()
@@ -129,6 +136,7 @@ class Agent:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.start_episode = state["episode"] + 1
+        self.wall_offset_s = state.get("wall_s", 0.0)
 
     def _broadcast_parameters(self) -> None:
         if self.world == 1:

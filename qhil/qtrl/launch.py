@@ -8,6 +8,7 @@ Under torchrun the collective timeout (`timeout_s`) and torchrun's own worker wa
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from datetime import timedelta
@@ -44,6 +45,7 @@ def run_agents(config: QTRLConfig, folder: RunFolder) -> None:
 
 
 def _spawn(config: QTRLConfig, folder: RunFolder) -> None:
+    logging.getLogger("torch.multiprocessing.spawn").setLevel(logging.ERROR)
     address = f"tcp://127.0.0.1:{free_port()}"
     context = mp.start_processes(_agent_main, args=(config, str(folder.root), address),
                                  nprocs=config.agents, join=False, start_method="spawn")

@@ -1,0 +1,115 @@
+"""`qhil qtrl` end to end: run folder, identical agents, a killed agent, resume, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from qhil.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ["--env", "CartPole-v1", "--blocks", "2", "--seed", "4"]
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(argv))
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err
+
+
+def spawn_cli(*argv: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "qhil", "qtrl", *argv], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_two_agents_with_provider_stay_identical_and_count_shots(tmp_path):
+    out = tmp_path / "run"
+    proc = spawn_cli(*TINY, "--agents", "2", "--episodes", "4", "--provider", "local",
+                     "--shots", "500", "--out", str(out), "--json")
+    stdout, stderr = proc.communicate(timeout=240)
+    assert proc.returncode == 0, stderr
+    summary = json.loads(stdout)
+    assert json.loads((out / "summary.json").read_text()) == summary
+    assert summary["agents"] == 2 and summary["episodes"] == 4 and summary["episodes_total"] == 8
+    assert summary["params_identical_across_agents"] is True
+    assert summary["hw"]["shots"] == 2 * 4 * 500 and summary["hw"]["jobs"] == 8
+    assert summary["trainable_parameters"] < summary["policy_parameters"] + 100
+    for name in ("config.toml", "metrics.jsonl", "returns.png", "checkpoints/latest.pt"):
+        assert (out / name).is_file(), name
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["episode"] for r in rows] == [1, 2, 3, 4] and all(len(r["returns"]) == 2 for r in rows)
+    ranks = [json.loads((out / "agents" / f"rank-{r}.json").read_text()) for r in (0, 1)]
+    assert ranks[0]["params_sha256"] == ranks[1]["params_sha256"]
+
+
+def test_killed_agent_stops_the_job_and_the_run_resumes(tmp_path):
+    out = tmp_path / "run"
+    proc = spawn_cli(*TINY, "--agents", "2", "--episodes", "100000", "--checkpoint-every", "2",
+                     "--out", str(out))
+    rank1 = out / "agents" / "rank-1.json"
+    deadline = time.time() + 180
+    while time.time() < deadline and not (out / "checkpoints" / "latest.pt").is_file():
+        time.sleep(0.5)
+    os.kill(json.loads(rank1.read_text())["pid"], signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 3
+    assert len(stderr.strip().splitlines()) == 1, stderr
+    assert "agent 1 died" in stderr and f"--resume {out}" in stderr
+    resumed = spawn_cli("--resume", str(out), "--episodes", "6", "--json")
+    stdout, stderr = resumed.communicate(timeout=240)
+    assert resumed.returncode == 0, stderr
+    summary = json.loads(stdout)
+    assert summary["episodes"] == 6 and summary["params_identical_across_agents"] is True
+
+
+def test_resume_replays_the_same_run(tmp_path, capsys):
+    args = [*TINY, "--episodes", "6", "--checkpoint-every", "3"]
+    assert run_cli(capsys, "qtrl", *args, "--out", str(tmp_path / "a"), "--json")[0] == 0
+    straight = (tmp_path / "a" / "agents" / "rank-0.json").read_text()
+    half = [*TINY, "--episodes", "3", "--checkpoint-every", "3", "--out", str(tmp_path / "b")]
+    assert run_cli(capsys, "qtrl", *half)[0] == 0
+    assert run_cli(capsys, "qtrl", "--resume", str(tmp_path / "b"), "--episodes", "6")[0] == 0
+    resumed = (tmp_path / "b" / "agents" / "rank-0.json").read_text()
+    assert json.loads(resumed)["params_sha256"] == json.loads(straight)["params_sha256"]
+    a, b = ((tmp_path / d / "metrics.jsonl").read_text().splitlines() for d in "ab")
+    assert [json.loads(x)["returns"] for x in a] == [json.loads(x)["returns"] for x in b]
+
+
+def test_classical_policy_counts(tmp_path, capsys):
+    code, out, _ = run_cli(capsys, "qtrl", *TINY, "--policy", "classical", "--episodes", "2",
+                           "--out", str(tmp_path / "c"), "--json")
+    summary = json.loads(out)
+    assert code == 0 and summary["trainable_parameters"] == summary["policy_parameters"] == 226
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["--episodes", "0"], "--episodes"),
+    (["--agents", "-1"], "--agents"),
+    (["--env", "Pong-v5"], "--env"),
+    (["--provider", "nope"], "unknown provider"),
+    (["--policy", "classical", "--provider", "local"], "--provider needs --policy qt"),
+    (["--provider", "local", "--shots", "99999999"], "--shots"),
+    ([], "--out"),
+])
+def test_bad_input_exits_2_with_one_line(capsys, tmp_path, argv, fragment):
+    out = [] if argv == [] else ["--out", str(tmp_path / "x")]
+    code, _, err = run_cli(capsys, "qtrl", *argv, *out)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and fragment in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_resume_refuses_changed_settings(capsys, tmp_path):
+    assert run_cli(capsys, "qtrl", *TINY, "--episodes", "1", "--out", str(tmp_path / "r"))[0] == 0
+    code, _, err = run_cli(capsys, "qtrl", "--resume", str(tmp_path / "r"), "--agents", "3")
+    assert code == 2 and "only --episodes" in err
+    code, _, err = run_cli(capsys, "qtrl", "--resume", str(tmp_path / "nothing"))
+    assert code == 2 and "config.toml" in err
