@@ -55,7 +55,7 @@ def run(name: str, seed: int, episodes: int, workdir: Path, *flags: str) -> dict
 
 
 def table_one(seeds: list[int], episodes: int, workdir: Path, runs: dict) -> list[dict]:
-    configs = {"classical": ["--policy", "classical"], "qt-L3": ["--blocks", "3"],
+    configs = {"classical": ["--policy", "classical", "--lr", "0.01"], "qt-L3": ["--blocks", "3"],
                "qt-L7": ["--blocks", "7"], "qt-L13": ["--blocks", "13"],
                "dist-qt-L3-4agents": ["--blocks", "3", "--agents", "4"]}
     rows = []
@@ -82,7 +82,7 @@ def speedups(seeds: list[int], episodes: int, window: int, workdir: Path, runs: 
 
 def _speedup_row(n: int, central: list[dict], dist: list[dict], window: int) -> dict:
     ep_ratios, wall_ratios, reached = [], [], 0
-    for c, d in zip(central, dist):
+    for c, d in zip(central, dist, strict=True):
         target = c["final_return_mean"]
         ep_c, ep_d = episodes_to_reach(c["returns"], target, window), episodes_to_reach(d["returns"], target, window)
         if ep_c is None or ep_d is None:

@@ -2,7 +2,8 @@
 
 Run folder: config.toml, metrics.jsonl, summary.json, checkpoints/latest.pt, returns.png, agents/.
 Multi-node: torchrun --nnodes M --nproc-per-node P --rdzv-backend c10d --rdzv-endpoint HOST:PORT
--m qhil qtrl --agents M*P ... (every node with the same arguments).
+-m qhil qtrl --agents M*P ... (every node with the same arguments). Agent 0 writes the run
+folder; `--resume` across nodes needs DIR on a filesystem every node sees.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--policy", choices=["qt", "classical"], help="qt (default) or the classical baseline.")
     p.add_argument("--provider", help="Estimate p_i from shots on this provider profile.")
     p.add_argument("--shots", type=positive_int, help="Shots per p_i estimate (default 10000).")
-    p.add_argument("--lr", type=positive_float, help="Adam learning rate (default 0.01).")
+    p.add_argument("--lr", type=positive_float, help="Adam learning rate (default 0.003).")
     p.add_argument("--seed", type=non_negative_int, help="Seed (default 0).")
     p.add_argument("--checkpoint-every", type=positive_int, help="Episodes between checkpoints.")
     p.add_argument("--timeout-s", type=positive_float, help="Collective timeout (default 120).")
@@ -50,9 +51,9 @@ FLAGS = ["env", "agents", "blocks", "episodes", "policy", "provider", "shots", "
 def run(args: argparse.Namespace) -> int:
     from qhil.qtrl.launch import run_agents, under_torchrun
 
-    folder, config = _prepare(args)
-    _check(config)
     rank0 = not under_torchrun() or os.environ.get("RANK", "0") == "0"
+    folder, config = _prepare(args, rank0)
+    _check(config)
     if rank0 and args.resume is None:
         folder.create(config)
     if rank0 and args.resume is not None:
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _prepare(args: argparse.Namespace) -> tuple[RunFolder, QTRLConfig]:
+def _prepare(args: argparse.Namespace, rank0: bool) -> tuple[RunFolder, QTRLConfig]:
     given = {k: getattr(args, k) for k in FLAGS if getattr(args, k) is not None}
     if args.resume is not None:
         if args.out is not None:
@@ -83,7 +84,7 @@ def _prepare(args: argparse.Namespace) -> tuple[RunFolder, QTRLConfig]:
     if args.out is None:
         raise ConfigError("--out DIR is required: the run folder to create (or --resume DIR)")
     out = Path(args.out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if rank0 and out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"--out {out} exists and is not empty; choose a new folder or --resume it")
     return RunFolder(out), QTRLConfig(**given)
 

@@ -17,8 +17,8 @@ import torch
 
 from qhil.execution.provider import Provider
 from qhil.execution.request import SamplingRequest
-from qhil.quantum.bitstrings import probabilities_from_counts
 from qhil.qtrl.generator import entangler_pairs
+from qhil.quantum.bitstrings import probabilities_from_counts
 
 # V with V^dag Z V = Y and V^dag Y V = X: conjugating a ZYZ decomposition by it gives YXY.
 _V = 0.5 * np.array([[1 - 1j, -1 - 1j], [1 - 1j, 1 + 1j]])

@@ -17,7 +17,7 @@ class QTRLConfig(StrictModel):
     episodes: int = Field(200, description="Episodes per agent (= synchronised updates).", ge=1)
     hidden: int = Field(32, description="Hidden width of the classical policy network.", ge=1)
     mapping_hidden: list[int] = Field([10, 10], description="Hidden widths of the mapping MLP M_beta.")
-    lr: float = Field(0.01, description="Adam learning rate.", gt=0)
+    lr: float = Field(0.003, description="Adam learning rate.", gt=0)
     gamma: float = Field(0.99, description="Discount factor of the returns.", ge=0, le=1)
     seed: int = Field(0, description="Seed of parameters, environments and action sampling.", ge=0)
     provider: str | None = Field(None, description="Provider profile to estimate p_i from shots; None = exact.")

@@ -11,7 +11,13 @@ import torch
 from qhil.config import find_profile
 from qhil.execution.registry import get_provider
 from qhil.qtrl.circuit import ShotSampler, qt_request, straight_through, u3_matrix, yxy_angles
-from qhil.qtrl.generator import ClassicalWeights, PolicyShape, QTGenerator, entangler_pairs, trainable_parameters
+from qhil.qtrl.generator import (
+    ClassicalWeights,
+    PolicyShape,
+    QTGenerator,
+    entangler_pairs,
+    trainable_parameters,
+)
 from qhil.quantum.simulator import BatchedSimulator
 
 
