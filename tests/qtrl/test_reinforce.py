@@ -40,3 +40,12 @@ def test_minigrid_observation_and_seeded_rollout():
 def test_unknown_env_is_a_config_error():
     with pytest.raises(ConfigError, match="--env"):
         make_env("Pong-v5")
+
+
+def test_episodes_to_reach_uses_a_trailing_window():
+    from qhil.qtrl.summary import episodes_to_reach
+
+    returns = [0.0, 1.0, 0.0, 1.0, 1.0, 1.0]
+    assert episodes_to_reach(returns, 1.0, window=2) == 5
+    assert episodes_to_reach(returns, 0.5, window=2) == 2
+    assert episodes_to_reach(returns, 2.0, window=1) is None
