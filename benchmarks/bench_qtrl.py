@@ -54,13 +54,21 @@ def run(name: str, seed: int, episodes: int, workdir: Path, *flags: str) -> dict
     return summary
 
 
+def cached(runs: dict, name: str, seeds: list[int], episodes: int, workdir: Path,
+           flags: list[str]) -> list[dict]:
+    """Each configuration runs once per seed; Table I and Table II share runs."""
+    if name not in runs:
+        runs[name] = [run(name, s, episodes, workdir, *flags) for s in seeds]
+    return runs[name]
+
+
 def table_one(seeds: list[int], episodes: int, workdir: Path, runs: dict) -> list[dict]:
     configs = {"classical": ["--policy", "classical", "--lr", "0.01"], "qt-L3": ["--blocks", "3"],
                "qt-L7": ["--blocks", "7"], "qt-L13": ["--blocks", "13"],
                "dist-qt-L3-4agents": ["--blocks", "3", "--agents", "4"]}
     rows = []
     for name, flags in configs.items():
-        results = runs.setdefault(name, [run(name, s, episodes, workdir, *flags) for s in seeds])
+        results = cached(runs, name, seeds, episodes, workdir, flags)
         paper_reward, paper_params = PAPER_TABLE_I[name]
         rows.append({"model": name, "average_reward": statistics.mean(r["final_return_mean"] for r in results),
                      "trainable_parameters": results[0]["trainable_parameters"],
@@ -70,12 +78,11 @@ def table_one(seeds: list[int], episodes: int, workdir: Path, runs: dict) -> lis
 
 def speedups(seeds: list[int], episodes: int, window: int, workdir: Path, runs: dict,
              agent_counts: list[int]) -> list[dict]:
-    central = runs.setdefault("qt-L3", [run("qt-L3", s, episodes, workdir, "--blocks", "3") for s in seeds])
+    central = cached(runs, "qt-L3", seeds, episodes, workdir, ["--blocks", "3"])
     rows = []
     for n in agent_counts:
         name = "dist-qt-L3-4agents" if n == 4 else f"dist-qt-L3-{n}agents"
-        dist = runs.setdefault(name, [run(name, s, episodes, workdir, "--blocks", "3", "--agents", str(n))
-                                      for s in seeds])
+        dist = cached(runs, name, seeds, episodes, workdir, ["--blocks", "3", "--agents", str(n)])
         rows.append(_speedup_row(n, central, dist, window))
     return rows
 
