@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench setup clean
+.PHONY: demo test bench bench-qtrl setup clean
 
 setup: $(STAMP)
 
@@ -22,6 +22,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulators.py
+
+bench-qtrl: $(STAMP)
+	$(BIN)/python benchmarks/bench_qtrl.py --episodes 400 --seeds 0
 
 clean:
 	rm -rf $(VENV) .pytest_cache
