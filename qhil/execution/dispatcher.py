@@ -41,6 +41,9 @@ from qhil.execution.request import SamplingRequest
 from qhil.execution.retry import RetryPolicy
 
 
+STRIPES = 64
+
+
 class Dispatcher:
     """Validates, accounts, records and retries around one provider; thread-safe."""
 
@@ -58,6 +61,7 @@ class Dispatcher:
         self.counters: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._live: dict[str, DispatchedJob] = {}
+        self._stripes = [threading.Lock() for _ in range(STRIPES)]
 
     @property
     def jobs_in_flight(self) -> int:
@@ -72,6 +76,10 @@ class Dispatcher:
         """Send a request (or reuse / re-attach what the ledger knows of it); returns at once."""
         self.provider.validate(request)
         digest = request.digest()
+        with self._stripes[int(digest[:8], 16) % STRIPES]:  # one sender per request hash
+            return self._submit(request, digest)
+
+    def _submit(self, request: SamplingRequest, digest: str) -> Job:
         known = self._known_job(digest)
         if known is not None:
             return known

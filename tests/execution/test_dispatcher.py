@@ -168,3 +168,19 @@ def test_paid_ambiguous_submission_without_lookup_is_not_resubmitted(tmp_path, l
             dispatcher.submit(small_request(rng))
         assert provider.stats["accepted"] == 1
     assert dispatcher.budget.spent().jobs == 1  # it may have been billed: counted, not released
+
+
+def test_the_same_request_from_many_threads_is_paid_once(tmp_path, ledger, rng):
+    request = small_request(rng)
+    with chaos(tmp_path, submit_timeout_rate=0.5, latency_median_s=0.05,
+               latency_p95_s=0.05) as provider:
+        dispatcher = Dispatcher(provider, ledger=ledger, sleep=lambda s: None)
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(
+            dispatcher.run(request, timeout_s=60))) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert provider.stats["accepted"] == 1 and len(results) == 8
+    assert len({r.job_id for r in results}) == 1 and ledger.totals().jobs == 1
