@@ -90,7 +90,7 @@ class Dispatcher:
         self._record_begin(token, request, digest, cost_usd)
         try:
             inner = self._send(request, token, cost_usd)
-        except BaseException as exc:
+        except Exception as exc:  # an interrupt leaves the row in flight, for resume() to settle
             self._settle_failure(token, reservation, exc)
             raise
         self.counters["submitted"] += 1
@@ -158,8 +158,11 @@ class Dispatcher:
         try:
             return self.policy.call(attempt, on_retry=self._count_retry)
         except Exception:
-            found = self._look_up(token, doubt.job_id) if doubt.ambiguous else None
+            if not doubt.ambiguous:
+                raise
+            found = self._look_up(token, doubt.job_id)
             if found is None:
+                self._check_resubmission_safe(doubt, cost_usd)  # may it exist unseen? say so
                 raise
             return self._accepted(token, found)
 
@@ -187,6 +190,7 @@ class Dispatcher:
         return None
 
     def _check_resubmission_safe(self, doubt: _Doubt, cost_usd) -> None:
+        """A paid job that may exist where nobody can look: stop, and count it as billed."""
         if self.provider.supports_lookup or doubt.job_id is not None or not cost_usd:
             return
         raise PermanentProviderError(
@@ -238,12 +242,12 @@ class Dispatcher:
         return result
 
     def _store(self, job: DispatchedJob, result: SamplingResult) -> None:
+        actual = None
+        if job.request is not None:
+            actual = billed_cost_usd(self.calibration, job.request, job.tasks, result.usage)
         if self.ledger is not None:
-            self.ledger.finished(job.token, result, fetched_at=self.clock())
+            self.ledger.finished(job.token, result, fetched_at=self.clock(), cost_usd=actual)
         if self.budget is not None and job.reservation is not None:
-            actual = None
-            if job.request is not None:
-                actual = billed_cost_usd(self.calibration, job.request, job.tasks, result.usage)
             self.budget.commit(job.reservation, cost_usd=actual)
         self.counters["results"] += 1
         self._untrack(job)

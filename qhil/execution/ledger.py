@@ -164,15 +164,19 @@ class Ledger:
                     "queued_at = ? WHERE token = ? AND status IN (?, ?)",
                     (job_id, SUBMITTED, accepted_at, accepted_at, token, *IN_FLIGHT))
 
-    def finished(self, token: str, result: SamplingResult, fetched_at: float) -> None:
-        """Store the result (first delivery wins; a duplicate delivery changes nothing)."""
+    def finished(self, token: str, result: SamplingResult, fetched_at: float,
+                 cost_usd: Decimal | None = None) -> None:
+        """Store the result, and the billed cost where the provider reported usage.
+
+        The first delivery wins; a duplicate delivery changes nothing.
+        """
         t = result.timings
         self._write(
             "UPDATE jobs SET status = ?, billed = 1, result = ?, accepted_at = COALESCE(?, "
-            "accepted_at), running_at = ?, finished_at = ?, fetched_at = ? "
-            "WHERE token = ? AND status != ?",
+            "accepted_at), running_at = ?, finished_at = ?, fetched_at = ?, "
+            "cost_usd = COALESCE(?, cost_usd) WHERE token = ? AND status != ?",
             (DONE, encode_result(result), t.accepted_at, t.running_at, t.finished_at, fetched_at,
-             token, DONE))
+             None if cost_usd is None else str(cost_usd), token, DONE))
 
     def failed(self, token: str, error: str, *, billed: bool, status: str = FAILED) -> None:
         """A submission or job that ended without a result; `billed` says whether it cost."""

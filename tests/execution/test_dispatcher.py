@@ -184,3 +184,13 @@ def test_the_same_request_from_many_threads_is_paid_once(tmp_path, ledger, rng):
             t.join()
         assert provider.stats["accepted"] == 1 and len(results) == 8
     assert len({r.job_id for r in results}) == 1 and ledger.totals().jobs == 1
+
+
+def test_ambiguous_last_attempt_on_a_blind_paid_service_counts_as_billed(tmp_path, ledger, rng):
+    retry = {"max_attempts": 1, "initial_backoff_s": 0.0, "max_backoff_s": 0.0, "jitter_s": 0.0}
+    with get_provider(chaos_profile(tmp_path, retry=retry, submit_timeout_rate=1.0)) as provider:
+        provider.supports_lookup = False
+        budget = Budget(usd=Decimal("10"))
+        with pytest.raises(PermanentProviderError, match="pay twice"):
+            Dispatcher(provider, ledger=ledger, budget=budget).submit(small_request(rng))
+    assert budget.spent().jobs == 1 and ledger.entries()[0].billed
