@@ -40,7 +40,6 @@ from qhil.execution.provider import TOKEN_TAG, Provider
 from qhil.execution.request import SamplingRequest
 from qhil.execution.retry import RetryPolicy
 
-
 STRIPES = 64
 
 
