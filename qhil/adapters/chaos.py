@@ -208,8 +208,9 @@ class ChaosJob(Job):
         self.job_id = record.job_id
         self._provider = provider
         self._record = record
-        self.born_lost = record.lost
-        record.lost = False  # the next handle (a re-attach) will get the result
+        with provider._lock:
+            self.born_lost = record.lost
+            record.lost = False  # the next handle (a re-attach) will get the result
 
     def status(self) -> JobStatus:
         inner = self._record.inner.status()

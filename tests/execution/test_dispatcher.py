@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from decimal import Decimal
 
 import numpy as np
@@ -19,6 +20,7 @@ from qhil.execution.budget import Budget
 from qhil.execution.dispatcher import Dispatcher, StoredJob
 from qhil.execution.ledger import DONE, FAILED, LOST, SUBMITTED, Ledger
 from qhil.execution.pricing import job_cost_usd
+from qhil.execution.provider import TOKEN_TAG
 from tests.execution.helpers import FakeSleep, chaos_profile, small_request
 
 
@@ -194,3 +196,19 @@ def test_ambiguous_last_attempt_on_a_blind_paid_service_counts_as_billed(tmp_pat
         with pytest.raises(PermanentProviderError, match="pay twice"):
             Dispatcher(provider, ledger=ledger, budget=budget).submit(small_request(rng))
     assert budget.spent().jobs == 1 and ledger.entries()[0].billed
+
+
+def test_a_crash_between_send_and_id_is_resolved_by_the_token(tmp_path, rng):
+    path = tmp_path / "ledger.sqlite"
+    request = small_request(rng)
+    with chaos(tmp_path) as provider:
+        with Ledger(path) as ledger:  # what a process killed inside provider.submit leaves
+            ledger.begin("tok-9", provider=provider.name, device="embedded",
+                         request_hash=request.digest(), circuits=4, shots=200,
+                         cost_usd=Decimal("0.59"), submit_called_at=0.0)
+            sent = provider.submit(replace(request, tags={TOKEN_TAG: "tok-9"}))
+        with Ledger(path) as ledger:
+            dispatcher = Dispatcher(provider, ledger=ledger)
+            result = dispatcher.run(request, timeout_s=60)
+            assert result.job_id == sent.job_id and provider.stats["accepted"] == 1
+            assert ledger.entry("tok-9").status == DONE and ledger.entry("tok-9").job_id == sent.job_id
