@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from qhil import HDQNNAnsatz, get_provider  # noqa: E402
 from qhil.errors import BudgetExceededError, TransientProviderError  # noqa: E402
-from qhil.execution.budget import Budget  # noqa: E402
+from qhil.execution.budget import Budget, format_usd  # noqa: E402
 from qhil.execution.dispatcher import Dispatcher  # noqa: E402
 from qhil.execution.ledger import Ledger  # noqa: E402
 from qhil.execution.pricing import job_cost_usd  # noqa: E402
@@ -123,8 +123,15 @@ def run_naive(batch_list) -> dict:
                     time.sleep(0.001)
         wall_s = time.perf_counter() - started
         paid = provider.stats["accepted"]
+        cost = {r.digest(): job_cost_usd(provider.profile, r) for r in batch_list}
+        paid_usd = sum((cost[d] * n for d, n in provider.jobs_per_request.items()), Decimal(0))
         return {"batches": len(batch_list), "paid_jobs_service": paid,
-                "submitted_twice_service": paid - len(batch_list), "wall_s": wall_s}
+                "submitted_twice_service": paid - len(batch_list), "paid_usd": str(paid_usd),
+                "wall_s": wall_s}
+
+
+def usd(text: str) -> str:
+    return format_usd(Decimal(text))
 
 
 def markdown(q: dict, naive: dict, command: str) -> str:
@@ -137,8 +144,10 @@ def markdown(q: dict, naive: dict, command: str) -> str:
         f"| paid jobs (service count) | {q['paid_jobs_service']} | {naive['paid_jobs_service']} |",
         f"| paid jobs submitted twice (ledger / service) | {q['submitted_twice_ledger']} / "
         f"{q['submitted_twice_service']} | - / {naive['submitted_twice_service']} |",
-        f"| budget limit / spent / max spent+reserved | ${q['budget_limit_usd']} / "
-        f"${q['budget_spent_usd']} / ${q['budget_max_committed_plus_reserved_usd']} | no budget |",
+        f"| dollars paid | {usd(q['budget_spent_usd'])} | {usd(naive['paid_usd'])} |",
+        f"| budget limit / spent / max spent+reserved | {usd(q['budget_limit_usd'])} / "
+        f"{usd(q['budget_spent_usd'])} / {usd(q['budget_max_committed_plus_reserved_usd'])} "
+        f"| no budget |",
         f"| budget exceeded | {q['budget_exceeded']} | - |",
         f"| wall time | {q['wall_s']:.1f} s | {naive['wall_s']:.1f} s |", "",
         f"Faults injected (qhil run): {q['faults']}", "",
