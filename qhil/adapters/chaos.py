@@ -11,6 +11,8 @@ Profile options (all optional but `inner`):
                              a fresh `attach(job_id)` fetches it
     duplicate_delivery_rate  the result is delivered, the connection drops before the client has
                              it, and the next fetch delivers it again
+    service_dir              jobs are kept in this folder, as a cloud service keeps them: another
+                             process attaches by id or finds them by token (chaos_spool.JobSpool)
 
 `stats` counts what happened; `jobs_per_token` / `jobs_per_request` count the jobs the service
 really created (the ground truth against which "never paid twice" is checked).
@@ -27,6 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from pydantic import Field, ValidationError, model_validator
 
+from qhil.adapters.chaos_spool import JobSpool
 from qhil.config import ProviderProfile, StrictModel, find_profile
 from qhil.errors import (
     ConfigError,
@@ -55,6 +58,8 @@ class ChaosSettings(StrictModel):
     lost_result_rate: float = Field(0.0, description="Share of results lost in transit.", ge=0, le=1)
     duplicate_delivery_rate: float = Field(
         0.0, description="Share of results delivered twice.", ge=0, le=1)
+    service_dir: str | None = Field(
+        None, description="Folder where jobs outlive their process (attach from a new one).")
 
     @model_validator(mode="after")
     def _consistent(self) -> ChaosSettings:
@@ -110,6 +115,7 @@ class ChaosProvider(Provider):
         self._lock = threading.Lock()
         self._records: dict[str, _Record] = {}
         self._by_token: dict[str, str] = {}
+        self.spool = JobSpool(self.settings.service_dir) if self.settings.service_dir else None
         self.stats: Counter[str] = Counter()
         self.jobs_per_token: Counter[str] = Counter()
         self.jobs_per_request: Counter[str] = Counter()
@@ -154,13 +160,18 @@ class ChaosProvider(Provider):
         return ChaosJob(self, record)
 
     def _create(self, request: SamplingRequest) -> _Record:
-        inner = self.inner.submit(request)
         token = request.tags.get(TOKEN_TAG)
         with self._lock:
             delay_s = self.settings.latency_s(self._rng)
             lost = self._rng.random() < self.settings.lost_result_rate
             duplicate = self._rng.random() < self.settings.duplicate_delivery_rate
-            record = _Record(inner.job_id, inner, token, delay_s, lost, duplicate)
+            if self.spool is not None and request.seed is None:  # a re-run must give the same
+                request = replace(request, seed=int(self._rng.integers(2**31)))
+        inner = self.inner.submit(request)
+        if self.spool is not None:
+            self.spool.save(inner.job_id, request, token, delay_s)
+        record = _Record(inner.job_id, inner, token, delay_s, lost, duplicate)
+        with self._lock:
             self._records[record.job_id] = record
             if token is not None:
                 self._by_token[token] = record.job_id
@@ -173,12 +184,28 @@ class ChaosProvider(Provider):
         with self._lock:
             record = self._records.get(job_id)
         if record is None:
+            record = self._from_spool(job_id)
+        if record is None:
             raise PermanentProviderError(f"{self.name}: no job {job_id}")
         return ChaosJob(self, record)
+
+    def _from_spool(self, job_id: str) -> _Record | None:
+        """A job another process sent: the service still has it (re-run from its request)."""
+        spooled = self.spool.load(job_id) if self.spool is not None else None
+        if spooled is None:
+            return None
+        inner = self.inner.submit(spooled.request)
+        record = _Record(job_id, inner, spooled.token, spooled.delay_s, False, False)
+        with self._lock:
+            record = self._records.setdefault(job_id, record)
+            self.stats["reattached_from_service"] += 1
+        return record
 
     def find_job(self, token: str) -> Job | None:
         with self._lock:
             job_id = self._by_token.get(token)
+        if job_id is None and self.spool is not None:
+            job_id = self.spool.find(token)
         return None if job_id is None else self._attach(job_id)
 
     def _draw(self) -> float:

@@ -102,3 +102,19 @@ def test_bad_options_name_the_file_and_field(tmp_path, options, field):
     path = chaos_profile(tmp_path, **options)
     with pytest.raises(ConfigError, match=f"chaos-test.toml: field 'options{field}"):
         get_provider(path)
+
+
+def test_a_service_dir_keeps_jobs_for_another_process(tmp_path, rng):
+    path = chaos_profile(tmp_path, service_dir=str(tmp_path / "service"))
+    request = tagged(rng, token="tok-7", seed=None)
+    with get_provider(path) as first:
+        job = first.submit(request)
+        original = job.result(timeout_s=60)
+    with get_provider(path) as second:  # a new process: nothing in memory
+        again = second.attach(job.job_id).result(timeout_s=60)
+        assert second.find_job("tok-7").job_id == job.job_id and second.find_job("x") is None
+        assert second.stats["accepted"] == 0 and second.stats["reattached_from_service"] == 1
+        with pytest.raises(PermanentProviderError):
+            second.attach("no-such-job")
+    np.testing.assert_array_equal(again.marginals, original.marginals)
+    assert again.job_id == job.job_id

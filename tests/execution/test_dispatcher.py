@@ -212,3 +212,15 @@ def test_a_crash_between_send_and_id_is_resolved_by_the_token(tmp_path, rng):
             result = dispatcher.run(request, timeout_s=60)
             assert result.job_id == sent.job_id and provider.stats["accepted"] == 1
             assert ledger.entry("tok-9").status == DONE and ledger.entry("tok-9").job_id == sent.job_id
+
+
+def test_resume_in_a_new_process_reattaches_through_the_service(tmp_path, rng):
+    profile = chaos_profile(tmp_path, service_dir=str(tmp_path / "service"))
+    path, request = tmp_path / "ledger.sqlite", small_request(rng)
+    with get_provider(profile) as provider, Ledger(path) as ledger:
+        job = Dispatcher(provider, ledger=ledger).submit(request)
+    with get_provider(profile) as provider, Ledger(path) as ledger:
+        dispatcher = Dispatcher(provider, ledger=ledger)
+        assert [j.job_id for j in dispatcher.resume()] == [job.job_id]
+        assert dispatcher.run(request, timeout_s=60).job_id == job.job_id
+        assert provider.stats["accepted"] == 0 and ledger.totals().done == 1
