@@ -211,6 +211,10 @@ class Ledger:
         row = self._one(f"SELECT {ENTRY_COLUMNS} FROM jobs WHERE token = ?", (token,))
         return None if row is None else _entry(row)
 
+    def providers(self) -> list[str]:
+        """Provider names with at least one row, in name order."""
+        return [r[0] for r in self._all("SELECT DISTINCT provider FROM jobs ORDER BY provider")]
+
     def latency_stats(self, provider: str | None = None) -> LatencyStats:
         """p50 / p95 / p99 of queue, execution and round-trip seconds of finished jobs."""
         sql = ("SELECT running_at - COALESCE(accepted_at, submit_called_at), "
@@ -233,9 +237,9 @@ class Ledger:
     def totals(self, provider: str | None = None) -> LedgerTotals:
         """Paid jobs and what they carried; `resubmitted` counts extra paid jobs per request."""
         rows = self._all(*_by_provider(
-            "SELECT request_hash, circuits, shots, cost_usd, status FROM jobs WHERE billed = 1",
-            (), provider))
-        hashes = {r[0] for r in rows}
+            "SELECT request_hash, circuits, shots, cost_usd, status, provider FROM jobs "
+            "WHERE billed = 1", (), provider))
+        hashes = {(r[5], r[0]) for r in rows}  # the same request on two providers is no resend
         flying = len(self.in_flight(provider))
         return LedgerTotals(
             jobs=len(rows), circuits=sum(r[1] for r in rows), shots=sum(r[2] for r in rows),
