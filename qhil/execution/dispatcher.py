@@ -25,6 +25,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from qhil.calibration import Calibration
 from qhil.errors import (
     JobCancelledError,
     JobFailedError,
@@ -57,6 +58,8 @@ class Dispatcher:
         self.policy = RetryPolicy.from_settings(provider.profile.retry, sleep=sleep, rng=rng)
         self.reuse_results = reuse_results
         self.calibration = calibration_for(provider.profile)
+        if ledger is not None and _bills(self.calibration):
+            ledger.make_durable()  # paid jobs: fsync each write (a job takes seconds anyway)
         self.counters: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._live: dict[str, DispatchedJob] = {}
@@ -266,6 +269,13 @@ class Dispatcher:
             reservation = self.budget.reserve(entry.shots, entry.cost_usd, tasks, force=True)
         job = DispatchedJob(self, inner, entry.token, entry.request_hash, reservation, None, tasks)
         return self._track(job)
+
+
+def _bills(calibration: Calibration | None) -> bool:
+    if calibration is None:
+        return False
+    p = calibration.pricing
+    return any((p.per_task_usd, p.per_shot_usd, p.per_qpu_second_usd, p.per_minute_usd))
 
 
 class _Doubt:

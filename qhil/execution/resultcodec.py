@@ -1,4 +1,5 @@
-"""SamplingResult <-> bytes, for the ledger's result column: a JSON header and the marginals as .npy.
+"""SamplingResult <-> bytes, for the ledger's result column: a JSON header and the marginals as .npy,
+zlib-compressed (counts of big batches shrink several-fold).
 
 No pickle: a ledger file read back can only ever yield data.
 """
@@ -8,13 +9,14 @@ from __future__ import annotations
 import io
 import json
 import struct
+import zlib
 from dataclasses import asdict
 
 import numpy as np
 
 from qhil.execution.job import JobTimings, SamplingResult
 
-MAGIC = b"QHILR1"
+MAGIC = b"QHILZ1"
 
 
 def encode_result(result: SamplingResult) -> bytes:
@@ -24,16 +26,17 @@ def encode_result(result: SamplingResult) -> bytes:
     }).encode()
     buffer = io.BytesIO()
     np.save(buffer, np.asarray(result.marginals, dtype=np.float64), allow_pickle=False)
-    return MAGIC + struct.pack("<I", len(header)) + header + buffer.getvalue()
+    body = struct.pack("<I", len(header)) + header + buffer.getvalue()
+    return MAGIC + zlib.compress(body, 1)
 
 
 def decode_result(blob: bytes) -> SamplingResult:
     if not blob.startswith(MAGIC):
         raise ValueError("not a qhil result blob")
-    offset = len(MAGIC) + 4
-    (size,) = struct.unpack("<I", blob[len(MAGIC):offset])
-    header = json.loads(blob[offset:offset + size])
-    marginals = np.load(io.BytesIO(blob[offset + size:]), allow_pickle=False)
+    body = zlib.decompress(blob[len(MAGIC):])
+    (size,) = struct.unpack("<I", body[:4])
+    header = json.loads(body[4:4 + size])
+    marginals = np.load(io.BytesIO(body[4 + size:]), allow_pickle=False)
     return SamplingResult(marginals=marginals, shots=header["shots"], counts=header["counts"],
                           job_id=header["job_id"], provider=header["provider"],
                           timings=JobTimings(**header["timings"]), usage=header["usage"])

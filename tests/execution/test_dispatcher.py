@@ -224,3 +224,12 @@ def test_resume_in_a_new_process_reattaches_through_the_service(tmp_path, rng):
         assert [j.job_id for j in dispatcher.resume()] == [job.job_id]
         assert dispatcher.run(request, timeout_s=60).job_id == job.job_id
         assert provider.stats["accepted"] == 0 and ledger.totals().done == 1
+
+
+def test_a_billing_provider_makes_the_ledger_fsync_each_write(tmp_path, rng):
+    with Ledger(tmp_path / "free.sqlite") as free, Ledger(tmp_path / "paid.sqlite") as paid:
+        with chaos(tmp_path, calibration=None) as provider:
+            Dispatcher(provider, ledger=free)
+        with chaos(tmp_path) as provider:  # priced by calibration/chaos-priced.toml
+            Dispatcher(provider, ledger=paid)
+        assert not free.durable and paid.durable
