@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench setup clean
+.PHONY: demo test bench bench-infra setup clean
 
 setup: $(STAMP)
 
@@ -22,6 +22,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulators.py
+
+bench-infra: $(STAMP)
+	$(BIN)/python benchmarks/bench_chaos.py
+	$(BIN)/python benchmarks/bench_kill_resume.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -150,11 +150,11 @@ class ChaosProvider(Provider):
         roll = self._draw()
         s = self.settings
         if roll < s.submit_failure_rate:
-            self.stats["throttled"] += 1
+            self._count("throttled")
             raise TransientProviderError(f"{self.name}: throttled (HTTP 429 Too Many Requests)")
         record = self._create(request)
         if roll < s.submit_failure_rate + s.submit_timeout_rate:
-            self.stats["submit_timeouts"] += 1
+            self._count("submit_timeouts")
             raise SubmissionTimeoutError(
                 f"{self.name}: no answer to the submission in time; the job may exist")
         return ChaosJob(self, record)
@@ -207,6 +207,10 @@ class ChaosProvider(Provider):
         if job_id is None and self.spool is not None:
             job_id = self.spool.find(token)
         return None if job_id is None else self._attach(job_id)
+
+    def _count(self, what: str) -> None:
+        with self._lock:
+            self.stats[what] += 1
 
     def _draw(self) -> float:
         with self._lock:

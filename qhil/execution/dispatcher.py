@@ -65,6 +65,10 @@ class Dispatcher:
         self._live: dict[str, DispatchedJob] = {}
         self._stripes = [threading.Lock() for _ in range(STRIPES)]
 
+    def _count(self, what: str) -> None:
+        with self._lock:
+            self.counters[what] += 1
+
     @property
     def jobs_in_flight(self) -> int:
         with self._lock:
@@ -95,7 +99,7 @@ class Dispatcher:
         except Exception as exc:  # an interrupt leaves the row in flight, for resume() to settle
             self._settle_failure(token, reservation, exc)
             raise
-        self.counters["submitted"] += 1
+        self._count("submitted")
         return self._track(DispatchedJob(self, inner, token, digest, reservation, request, tasks))
 
     def resume(self) -> list[Job]:
@@ -124,7 +128,7 @@ class Dispatcher:
         if self.reuse_results:
             stored = self.ledger.find_result(digest, self.provider.name)
             if stored is not None:
-                self.counters["reused"] += 1
+                self._count("reused")
                 return StoredJob(stored)
         for entry in self.ledger.in_flight(self.provider.name, digest):
             job = self._reattach(entry)
@@ -178,7 +182,7 @@ class Dispatcher:
 
     def _look_up(self, token: str, job_id: str | None) -> Job | None:
         """After an ambiguous failure: does the job exist? Re-attach rather than resubmit."""
-        self.counters["lookups"] += 1
+        self._count("lookups")
         if job_id is not None:
             try:
                 return self.provider.attach(job_id)
@@ -187,7 +191,7 @@ class Dispatcher:
         if self.provider.supports_lookup:
             found = self.provider.find_job(token)
             if found is not None:
-                self.counters["reattached"] += 1
+                self._count("reattached")
             return found
         return None
 
@@ -210,7 +214,7 @@ class Dispatcher:
             self.ledger.attempt(token, number)
 
     def _count_retry(self, attempt: int, exc: BaseException, wait_s: float) -> None:
-        self.counters["retries"] += 1
+        self._count("retries")
 
     def _settle_failure(self, token: str, reservation: Reservation | None,
                         exc: BaseException) -> None:
@@ -251,7 +255,7 @@ class Dispatcher:
             self.ledger.finished(job.token, result, fetched_at=self.clock(), cost_usd=actual)
         if self.budget is not None and job.reservation is not None:
             self.budget.commit(job.reservation, cost_usd=actual)
-        self.counters["results"] += 1
+        self._count("results")
         self._untrack(job)
 
     def _reattach(self, entry: LedgerEntry) -> DispatchedJob | None:
@@ -262,7 +266,7 @@ class Dispatcher:
                                    billed=entry.billed, status=LOST)
             return None
         self._accepted(entry.token, inner)
-        self.counters["resumed"] += 1
+        self._count("resumed")
         tasks = max(1, -(-entry.circuits // self.provider.profile.limits.max_circuits_per_job))
         reservation = None
         if self.budget is not None:
