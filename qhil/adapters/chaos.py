@@ -11,6 +11,7 @@ Profile options (all optional but `inner`):
                              a fresh `attach(job_id)` fetches it
     duplicate_delivery_rate  the result is delivered, the connection drops before the client has
                              it, and the next fetch delivers it again
+    job_failure_rate         the job ends FAILED (a system error, not billed): JobFailedError
     service_dir              jobs are kept in this folder, as a cloud service keeps them: another
                              process attaches by id or finds them by token (chaos_spool.JobSpool)
 
@@ -33,6 +34,7 @@ from qhil.adapters.chaos_spool import JobSpool
 from qhil.config import ProviderProfile, StrictModel, find_profile
 from qhil.errors import (
     ConfigError,
+    JobFailedError,
     JobTimeoutError,
     PermanentProviderError,
     SubmissionTimeoutError,
@@ -58,6 +60,8 @@ class ChaosSettings(StrictModel):
     lost_result_rate: float = Field(0.0, description="Share of results lost in transit.", ge=0, le=1)
     duplicate_delivery_rate: float = Field(
         0.0, description="Share of results delivered twice.", ge=0, le=1)
+    job_failure_rate: float = Field(
+        0.0, description="Share of jobs that end FAILED (system error, not billed).", ge=0, le=1)
     service_dir: str | None = Field(
         None, description="Folder where jobs outlive their process (attach from a new one).")
 
@@ -95,6 +99,7 @@ class _Record:
     delay_s: float
     lost: bool
     duplicate: bool
+    failed: bool = False
 
 
 class ChaosProvider(Provider):
@@ -165,12 +170,13 @@ class ChaosProvider(Provider):
             delay_s = self.settings.latency_s(self._rng)
             lost = self._rng.random() < self.settings.lost_result_rate
             duplicate = self._rng.random() < self.settings.duplicate_delivery_rate
+            failed = self._rng.random() < self.settings.job_failure_rate
             if self.spool is not None and request.seed is None:  # a re-run must give the same
                 request = replace(request, seed=int(self._rng.integers(2**31)))
         inner = self.inner.submit(request)
         if self.spool is not None:
             self.spool.save(inner.job_id, request, token, delay_s)
-        record = _Record(inner.job_id, inner, token, delay_s, lost, duplicate)
+        record = _Record(inner.job_id, inner, token, delay_s, lost, duplicate, failed)
         with self._lock:
             self._records[record.job_id] = record
             if token is not None:
@@ -195,7 +201,7 @@ class ChaosProvider(Provider):
         if spooled is None:
             return None
         inner = self.inner.submit(spooled.request)
-        record = _Record(job_id, inner, spooled.token, spooled.delay_s, False, False)
+        record = _Record(job_id, inner, spooled.token, spooled.delay_s, False, False, False)
         with self._lock:
             record = self._records.setdefault(job_id, record)
             self.stats["reattached_from_service"] += 1
@@ -219,6 +225,10 @@ class ChaosProvider(Provider):
     def _deliver(self, record: _Record, handle: ChaosJob) -> None:
         """Inject the delivery faults: a lost result stays lost for this handle only."""
         with self._lock:
+            if record.failed:
+                self.stats["failed_jobs"] += 1
+                raise JobFailedError(f"{self.name}: job {record.job_id} failed (system error; "
+                                     f"not billed)", job_id=record.job_id, billed=False)
             if handle.born_lost:
                 self.stats["lost_results"] += 1
                 raise TransientProviderError(f"{self.name}: result of {record.job_id} lost in "
@@ -247,7 +257,7 @@ class ChaosJob(Job):
         inner = self._record.inner.status()
         if inner is JobStatus.DONE and time.time() < self._ready_at():
             return JobStatus.RUNNING
-        return inner
+        return JobStatus.FAILED if inner is JobStatus.DONE and self._record.failed else inner
 
     def result(self, timeout_s: float | None = None) -> SamplingResult:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s

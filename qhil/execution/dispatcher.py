@@ -27,8 +27,6 @@ import numpy as np
 
 from qhil.calibration import Calibration
 from qhil.errors import (
-    JobCancelledError,
-    JobFailedError,
     PermanentProviderError,
     ProviderError,
     SubmissionTimeoutError,
@@ -185,9 +183,12 @@ class Dispatcher:
         self._count("lookups")
         if job_id is not None:
             try:
-                return self.provider.attach(job_id)
+                found = self.provider.attach(job_id)
             except ProviderError:
-                pass
+                found = None
+            if found is not None:
+                self._count("reattached")
+                return found
         if self.provider.supports_lookup:
             found = self.provider.find_job(token)
             if found is not None:
@@ -240,7 +241,7 @@ class Dispatcher:
         try:
             result = self.policy.call(lambda n: job._fetch(n, timeout_s),
                                       on_retry=self._count_retry)
-        except (JobFailedError, JobCancelledError) as exc:
+        except PermanentProviderError as exc:  # failed, cancelled, or gone: settle it
             self._settle_failure(job.token, job.reservation, exc)
             self._untrack(job)
             raise

@@ -9,6 +9,7 @@ from qhil import JobStatus, get_provider
 from qhil.adapters.chaos import ChaosSettings
 from qhil.errors import (
     ConfigError,
+    JobFailedError,
     JobTimeoutError,
     PermanentProviderError,
     SubmissionTimeoutError,
@@ -118,3 +119,11 @@ def test_a_service_dir_keeps_jobs_for_another_process(tmp_path, rng):
             second.attach("no-such-job")
     np.testing.assert_array_equal(again.marginals, original.marginals)
     assert again.job_id == job.job_id
+
+
+def test_a_failed_job_raises_job_failed_unbilled(tmp_path, rng):
+    with get_provider(chaos_profile(tmp_path, job_failure_rate=1.0)) as p:
+        job = p.submit(small_request(rng))
+        with pytest.raises(JobFailedError, match="system error") as info:
+            job.result(timeout_s=60)
+        assert not info.value.billed and job.status() is JobStatus.FAILED

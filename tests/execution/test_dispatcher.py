@@ -12,6 +12,7 @@ import pytest
 from qhil import get_provider
 from qhil.errors import (
     BudgetExceededError,
+    JobFailedError,
     PermanentProviderError,
     RequestValidationError,
     TransientProviderError,
@@ -233,3 +234,17 @@ def test_a_billing_provider_makes_the_ledger_fsync_each_write(tmp_path, rng):
         with chaos(tmp_path) as provider:  # priced by calibration/chaos-priced.toml
             Dispatcher(provider, ledger=paid)
         assert not free.durable and paid.durable
+
+
+def test_a_failed_job_is_settled_released_and_can_be_sent_again(tmp_path, ledger, rng):
+    budget = Budget(jobs=2)
+    request = small_request(rng)
+    with chaos(tmp_path, job_failure_rate=1.0) as provider:
+        dispatcher = Dispatcher(provider, ledger=ledger, budget=budget, sleep=FakeSleep())
+        with pytest.raises(JobFailedError):
+            dispatcher.run(request, timeout_s=60)
+        assert dispatcher.jobs_in_flight == 0 and budget.remaining().jobs == 2
+        assert ledger.entries()[0].status == FAILED and not ledger.entries()[0].billed
+        with pytest.raises(JobFailedError):
+            dispatcher.run(request, timeout_s=60)
+        assert provider.stats["accepted"] == 2 and ledger.totals().jobs == 0
