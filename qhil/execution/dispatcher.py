@@ -10,8 +10,10 @@
 spent) -> a job for it already in flight is re-attached -> reserve budget -> write the ledger row ->
 submit with retries (after an ambiguous failure, a timeout or lost connection, first look the job
 up by id or by its `qhil_token` tag and re-attach; a paid job is never sent twice) -> write the job
-id before anyone waits. `result`: fetch (a lost result is fetched again through `attach`) -> write
-the result -> commit the budget -> return. A failure the provider did not bill releases the budget.
+id before anyone waits. With the profile's `max_jobs_in_flight` jobs open, `submit` first waits for
+the oldest one (its result is stored for its own caller). `result`: fetch (a lost result is
+fetched again through `attach`) -> write the result -> commit the budget -> return. A failure the
+provider did not bill releases the budget.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from qhil.calibration import Calibration
 from qhil.errors import (
     PermanentProviderError,
     ProviderError,
+    QhilError,
     SubmissionTimeoutError,
 )
 from qhil.execution.budget import Budget, Reservation
@@ -87,6 +90,7 @@ class Dispatcher:
         known = self._known_job(digest)
         if known is not None:
             return known
+        self._make_room()
         tasks = tasks_for(self.provider.profile, request)
         cost_usd = job_cost_usd(self.provider.profile, request)
         reservation = self._reserve(request.total_shots, cost_usd, tasks)
@@ -133,6 +137,25 @@ class Dispatcher:
             if job is not None:
                 return job
         return None
+
+    def _make_room(self) -> None:
+        """At the profile's max_jobs_in_flight, wait for the oldest open job (its result is
+        stored and kept for its own caller), so the service never sees more open jobs."""
+        limit = self.provider.profile.max_jobs_in_flight
+        waited: set[int] = set()
+        while True:
+            with self._lock:
+                if len(self._live) < limit:
+                    return
+                oldest = next(iter(self._live.values()))
+            if id(oldest) in waited:
+                return  # it could not finish (e.g. a fetch that keeps failing): do not hang
+            waited.add(id(oldest))
+            self._count("waited_for_room")
+            try:
+                oldest.result()
+            except QhilError:
+                pass  # settled by _collect, or still open and skipped above
 
     def _reserve(self, shots: int, cost_usd, tasks: int) -> Reservation | None:
         if self.budget is None:

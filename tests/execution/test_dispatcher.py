@@ -248,3 +248,18 @@ def test_a_failed_job_is_settled_released_and_can_be_sent_again(tmp_path, ledger
         with pytest.raises(JobFailedError):
             dispatcher.run(request, timeout_s=60)
         assert provider.stats["accepted"] == 2 and ledger.totals().jobs == 0
+
+
+def test_max_jobs_in_flight_waits_for_the_oldest_job(tmp_path, ledger, rng):
+    with chaos(tmp_path, max_jobs_in_flight=2, latency_median_s=0.05,
+               latency_p95_s=0.05) as provider:
+        dispatcher = Dispatcher(provider, ledger=ledger)
+        requests = [small_request(rng, seed=i) for i in range(5)]
+        jobs = []
+        for request in requests:
+            jobs.append(dispatcher.submit(request))
+            assert dispatcher.jobs_in_flight <= 2
+        assert dispatcher.counters["waited_for_room"] == 3
+        assert ledger.totals().done == 3  # stored while making room
+        results = [job.result(timeout_s=60) for job in jobs]
+    assert len({r.job_id for r in results}) == 5 and ledger.totals().done == 5
