@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench bench-infra setup clean
+.PHONY: demo test bench setup clean
 
 setup: $(STAMP)
 

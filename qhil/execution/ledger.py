@@ -13,6 +13,10 @@
 
 Rows are keyed by qhil's client token (one per submission, also sent to the provider as the tag
 `qhil_token`); `id` is the provider's job id. `shots` is the request's total (circuits x shots).
+`status`: SUBMITTING (row written, provider being called), SUBMITTED (accepted: id known, billed),
+DONE (result stored), FAILED, LOST (gone when a restarted process tried to re-attach). `billed` says
+whether the job counts as bought; `cost_usd` is the estimate, replaced by the billed cost where the
+provider reports usage. `queued_at` is when the service accepted the job into its queue.
 Every write is its own committed transaction in WAL mode, so `kill -9` loses nothing written
 (synchronous=NORMAL, about 1 ms a job). `durable=True` (or `make_durable()`, which the Dispatcher
 calls for a provider that bills) adds an fsync per write (synchronous=FULL, about 20 ms a job
