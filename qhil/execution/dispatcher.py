@@ -202,22 +202,23 @@ class Dispatcher:
             raise
 
     def _look_up(self, token: str, job_id: str | None) -> Job | None:
-        """After an ambiguous failure: does the job exist? Re-attach rather than resubmit."""
+        """After an ambiguous failure: does the job exist? Re-attach rather than resubmit.
+
+        Only a job that is queued, running or done counts; a cancelled or failed one (e.g. the
+        part of a batch an adapter cancelled after a partial failure) is no substitute.
+        """
         self._count("lookups")
+        found = None
         if job_id is not None:
             try:
-                found = self.provider.attach(job_id)
+                found = _alive(self.provider.attach(job_id))
             except ProviderError:
                 found = None
-            if found is not None:
-                self._count("reattached")
-                return found
-        if self.provider.supports_lookup:
-            found = self.provider.find_job(token)
-            if found is not None:
-                self._count("reattached")
-            return found
-        return None
+        if found is None and self.provider.supports_lookup:
+            found = _alive(self.provider.find_job(token))
+        if found is not None:
+            self._count("reattached")
+        return found
 
     def _check_resubmission_safe(self, doubt: _Doubt, cost_usd) -> None:
         """A paid job that may exist where nobody can look: stop, and count it as billed."""
@@ -297,6 +298,16 @@ class Dispatcher:
             reservation = self.budget.reserve(entry.shots, entry.cost_usd, tasks, force=True)
         job = DispatchedJob(self, inner, entry.token, entry.request_hash, reservation, None, tasks)
         return self._track(job)
+
+
+def _alive(job: Job | None) -> Job | None:
+    if job is None:
+        return None
+    try:
+        status = job.status()
+    except ProviderError:
+        return job  # the service cannot say now; the job exists, so waiting on it is right
+    return None if status in (JobStatus.CANCELLED, JobStatus.FAILED) else job
 
 
 def _bills(calibration: Calibration | None) -> bool:

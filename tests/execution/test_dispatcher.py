@@ -15,6 +15,7 @@ from qhil.errors import (
     JobFailedError,
     PermanentProviderError,
     RequestValidationError,
+    SubmissionTimeoutError,
     TransientProviderError,
 )
 from qhil.execution.budget import Budget
@@ -263,3 +264,21 @@ def test_max_jobs_in_flight_waits_for_the_oldest_job(tmp_path, ledger, rng):
         assert ledger.totals().done == 3  # stored while making room
         results = [job.result(timeout_s=60) for job in jobs]
     assert len({r.job_id for r in results}) == 5 and ledger.totals().done == 5
+
+
+def test_a_failed_job_found_after_a_timeout_is_no_substitute(tmp_path, ledger, rng):
+    def settle(seconds: float) -> None:  # let the timed-out (failing) job end before the retry
+        with pytest.raises(JobFailedError):
+            provider.find_job(ledger.entries()[0].token).result(timeout_s=60)
+
+    with chaos(tmp_path, submit_timeout_rate=1.0, job_failure_rate=1.0) as provider:
+        dispatcher = Dispatcher(provider, ledger=ledger, sleep=settle)
+        try:
+            job = dispatcher.submit(small_request(rng))
+        except SubmissionTimeoutError:
+            pass
+        else:  # the last job may still be running at the final look-up: then it is waited on
+            with pytest.raises(JobFailedError):
+                job.result(timeout_s=60)
+        assert provider.stats["accepted"] == 4  # each attempt sent anew: nothing alive to reuse
+    assert dispatcher.counters["lookups"] == 4 and dispatcher.counters["reattached"] <= 1
