@@ -7,6 +7,8 @@ Profile options (all optional but `inner`):
     submit_failure_rate      submit raises TransientProviderError (throttled; nothing created)
     submit_timeout_rate      the job IS created, then submit raises SubmissionTimeoutError with
                              no job id: only a search by the `qhil_token` tag finds it
+    partial_failure_rate     part of the batch was created, then the rest was throttled; the part
+                             is cancelled but billed: TransientProviderError(billed=True)
     lost_result_rate         a job object's result() raises TransientProviderError every time;
                              a fresh `attach(job_id)` fetches it
     duplicate_delivery_rate  the result is delivered, the connection drops before the client has
@@ -57,6 +59,9 @@ class ChaosSettings(StrictModel):
     submit_failure_rate: float = Field(0.0, description="Share of submits throttled.", ge=0, le=1)
     submit_timeout_rate: float = Field(
         0.0, description="Share of submits that time out after the job was created.", ge=0, le=1)
+    partial_failure_rate: float = Field(
+        0.0, description="Share of submits that fail half-way, billed (a cancelled part).",
+        ge=0, le=1)
     lost_result_rate: float = Field(0.0, description="Share of results lost in transit.", ge=0, le=1)
     duplicate_delivery_rate: float = Field(
         0.0, description="Share of results delivered twice.", ge=0, le=1)
@@ -69,8 +74,9 @@ class ChaosSettings(StrictModel):
     def _consistent(self) -> ChaosSettings:
         if self.latency_p95_s < self.latency_median_s:
             raise ValueError("latency_p95_s must be at least latency_median_s")
-        if self.submit_failure_rate + self.submit_timeout_rate > 1:
-            raise ValueError("submit_failure_rate + submit_timeout_rate must not exceed 1")
+        if self.submit_failure_rate + self.submit_timeout_rate + self.partial_failure_rate > 1:
+            raise ValueError("submit_failure_rate + submit_timeout_rate + partial_failure_rate "
+                             "must not exceed 1")
         return self
 
     def latency_s(self, rng: np.random.Generator) -> float:
@@ -157,6 +163,11 @@ class ChaosProvider(Provider):
         if roll < s.submit_failure_rate:
             self._count("throttled")
             raise TransientProviderError(f"{self.name}: throttled (HTTP 429 Too Many Requests)")
+        if roll >= 1 - s.partial_failure_rate:
+            self._count("partial_failures")
+            raise TransientProviderError(f"{self.name}: part of the batch was created, then the "
+                                         f"rest throttled; the part was cancelled (billed)",
+                                         billed=True)
         record = self._create(request)
         if roll < s.submit_failure_rate + s.submit_timeout_rate:
             self._count("submit_timeouts")

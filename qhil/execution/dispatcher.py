@@ -24,6 +24,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
+from decimal import Decimal
 
 import numpy as np
 
@@ -40,7 +41,7 @@ from qhil.execution.ledger import LOST, Ledger, LedgerEntry
 from qhil.execution.pricing import billed_cost_usd, calibration_for, job_cost_usd, tasks_for
 from qhil.execution.provider import TOKEN_TAG, Provider
 from qhil.execution.request import SamplingRequest
-from qhil.execution.retry import RetryPolicy
+from qhil.execution.retry import RetryPolicy, is_transient
 
 STRIPES = 64
 
@@ -91,18 +92,23 @@ class Dispatcher:
         if known is not None:
             return known
         self._make_room()
-        tasks = tasks_for(self.provider.profile, request)
-        cost_usd = job_cost_usd(self.provider.profile, request)
-        reservation = self._reserve(request.total_shots, cost_usd, tasks)
-        token = uuid.uuid4().hex
-        self._record_begin(token, request, digest, cost_usd)
+        sub = _Submission(request, digest, tasks_for(self.provider.profile, request),
+                          job_cost_usd(self.provider.profile, request))
+        self._open(sub)
         try:
-            inner = self._send(request, token, cost_usd)
+            inner = self._send(sub)
         except Exception as exc:  # an interrupt leaves the row in flight, for resume() to settle
-            self._settle_failure(token, reservation, exc)
+            self._settle_failure(sub.token, sub.reservation, exc)
             raise
         self._count("submitted")
-        return self._track(DispatchedJob(self, inner, token, digest, reservation, request, tasks))
+        return self._track(DispatchedJob(self, inner, sub.token, digest, sub.reservation, request,
+                                         sub.tasks))
+
+    def _open(self, sub: _Submission) -> None:
+        """Reserve the budget and write the ledger row, under a fresh client token."""
+        sub.reservation = self._reserve(sub.request.total_shots, sub.cost_usd, sub.tasks)
+        sub.token = uuid.uuid4().hex
+        self._record_begin(sub.token, sub.request, sub.digest, sub.cost_usd)
 
     def resume(self) -> list[Job]:
         """Re-attach to every job of this provider the ledger shows in flight."""
@@ -169,37 +175,46 @@ class Dispatcher:
                               shots=request.total_shots, cost_usd=cost_usd,
                               submit_called_at=self.clock())
 
-    def _send(self, request: SamplingRequest, token: str, cost_usd) -> Job:
-        tagged = replace(request, tags={**request.tags, TOKEN_TAG: token})
-        doubt = _Doubt()
-
+    def _send(self, sub: _Submission) -> Job:
         def attempt(number: int) -> Job:
-            self._note_attempt(token, number)
-            if doubt.ambiguous:
-                found = self._look_up(token, doubt.job_id)
+            self._note_attempt(sub.token, number)
+            if sub.ambiguous:
+                found = self._look_up(sub.token, sub.job_id)
                 if found is not None:
-                    return self._accepted(token, found)
-                self._check_resubmission_safe(doubt, cost_usd)
-            return self._accepted(token, self._submit_once(tagged, doubt))
+                    return self._accepted(sub.token, found)
+                self._check_resubmission_safe(sub)
+            return self._accepted(sub.token, self._submit_once(sub))
 
         try:
             return self.policy.call(attempt, on_retry=self._count_retry)
         except Exception:
-            if not doubt.ambiguous:
+            if not sub.ambiguous:
                 raise
-            found = self._look_up(token, doubt.job_id)
+            found = self._look_up(sub.token, sub.job_id)
             if found is None:
-                self._check_resubmission_safe(doubt, cost_usd)  # may it exist unseen? say so
+                self._check_resubmission_safe(sub)  # may it exist unseen? say so
                 raise
-            return self._accepted(token, found)
+            return self._accepted(sub.token, found)
 
-    def _submit_once(self, tagged: SamplingRequest, doubt: _Doubt) -> Job:
+    def _submit_once(self, sub: _Submission) -> Job:
+        tagged = replace(sub.request, tags={**sub.request.tags, TOKEN_TAG: sub.token})
         try:
             return self.provider.submit(tagged)
         except (SubmissionTimeoutError, ConnectionError, TimeoutError) as exc:
-            doubt.ambiguous = True
-            doubt.job_id = getattr(exc, "job_id", None) or doubt.job_id
+            sub.ambiguous = True
+            sub.job_id = getattr(exc, "job_id", None) or sub.job_id
             raise
+        except ProviderError as exc:
+            if exc.billed and is_transient(exc):
+                self._paid_failure(sub, exc)
+            raise
+
+    def _paid_failure(self, sub: _Submission, exc: ProviderError) -> None:
+        """A failed attempt the provider bills (e.g. part of a batch, then cancelled): it keeps
+        its reservation and row; the next attempt needs a new one, or the budget stops it."""
+        self._settle_failure(sub.token, sub.reservation, exc)
+        self._count("paid_failures")
+        self._open(sub)
 
     def _look_up(self, token: str, job_id: str | None) -> Job | None:
         """After an ambiguous failure: does the job exist? Re-attach rather than resubmit.
@@ -220,9 +235,9 @@ class Dispatcher:
             self._count("reattached")
         return found
 
-    def _check_resubmission_safe(self, doubt: _Doubt, cost_usd) -> None:
+    def _check_resubmission_safe(self, sub: _Submission) -> None:
         """A paid job that may exist where nobody can look: stop, and count it as billed."""
-        if self.provider.supports_lookup or doubt.job_id is not None or not cost_usd:
+        if self.provider.supports_lookup or sub.job_id is not None or not sub.cost_usd:
             return
         raise PermanentProviderError(
             f"a submission to {self.provider.name} timed out and the service cannot be searched "
@@ -317,10 +332,14 @@ def _bills(calibration: Calibration | None) -> bool:
     return any((p.per_task_usd, p.per_shot_usd, p.per_qpu_second_usd, p.per_minute_usd))
 
 
-class _Doubt:
-    """What an ambiguous submission failure left us knowing."""
+class _Submission:
+    """One request on its way out: its cost, its current token and reservation, and what an
+    ambiguous failure left us knowing."""
 
-    def __init__(self) -> None:
+    def __init__(self, request: SamplingRequest, digest: str, tasks: int, cost_usd: Decimal):
+        self.request, self.digest, self.tasks, self.cost_usd = request, digest, tasks, cost_usd
+        self.token = ""
+        self.reservation: Reservation | None = None
         self.ambiguous = False
         self.job_id: str | None = None
 

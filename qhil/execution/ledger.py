@@ -196,9 +196,12 @@ class Ledger:
              None if cost_usd is None else str(cost_usd), token, DONE))
 
     def failed(self, token: str, error: str, *, billed: bool, status: str = FAILED) -> None:
-        """A submission or job that ended without a result; `billed` says whether it cost."""
+        """A submission or job that ended without a result; `billed` says whether it cost.
+
+        Only a row still in flight changes: a settled one keeps its first outcome.
+        """
         self._write("UPDATE jobs SET status = ?, billed = ?, error = ? WHERE token = ? "
-                    "AND status != ?", (status, int(billed), error[:2000], token, DONE))
+                    "AND status IN (?, ?)", (status, int(billed), error[:2000], token, *IN_FLIGHT))
 
     # reads --------------------------------------------------------------------------------------
 

@@ -127,3 +127,10 @@ def test_a_failed_job_raises_job_failed_unbilled(tmp_path, rng):
         with pytest.raises(JobFailedError, match="system error") as info:
             job.result(timeout_s=60)
         assert not info.value.billed and job.status() is JobStatus.FAILED
+
+
+def test_a_partial_failure_is_transient_billed_and_creates_no_job(tmp_path, rng):
+    with get_provider(chaos_profile(tmp_path, partial_failure_rate=1.0)) as p:
+        with pytest.raises(TransientProviderError, match="cancelled") as info:
+            p.submit(tagged(rng))
+        assert info.value.billed and p.stats["accepted"] == 0 and p.find_job("tok-1") is None

@@ -282,3 +282,16 @@ def test_a_failed_job_found_after_a_timeout_is_no_substitute(tmp_path, ledger, r
                 job.result(timeout_s=60)
         assert provider.stats["accepted"] == 4  # each attempt sent anew: nothing alive to reuse
     assert dispatcher.counters["lookups"] == 4 and dispatcher.counters["reattached"] <= 1
+
+
+def test_a_billed_partial_failure_consumes_its_reservation(tmp_path, ledger, rng):
+    request = small_request(rng)
+    with chaos(tmp_path, partial_failure_rate=1.0) as provider:
+        cost = job_cost_usd(provider.profile, request)
+        budget = Budget(usd=cost * 3)
+        dispatcher = Dispatcher(provider, ledger=ledger, budget=budget, sleep=FakeSleep())
+        with pytest.raises(BudgetExceededError):
+            dispatcher.submit(request)
+    assert budget.spent().cost_usd == cost * 3 and budget.reserved().cost_usd == 0
+    assert [(e.status, e.billed) for e in ledger.entries()] == [(FAILED, True)] * 3
+    assert dispatcher.counters["paid_failures"] == 3 and ledger.totals().cost_usd == cost * 3
