@@ -26,5 +26,9 @@ bench: $(STAMP)
 bench-qtrl: $(STAMP)
 	$(BIN)/python benchmarks/bench_qtrl.py --episodes 400 --seeds 0
 
+bench-infra: $(STAMP)
+	$(BIN)/python benchmarks/bench_chaos.py
+	$(BIN)/python benchmarks/bench_kill_resume.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache

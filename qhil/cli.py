@@ -13,7 +13,7 @@ import sys
 
 from qhil.errors import QhilError
 
-COMMANDS = ["providers", "sample", "qtrl"]
+COMMANDS = ["providers", "sample", "ledger", "qtrl"]
 
 
 class OneLineParser(argparse.ArgumentParser):
