@@ -280,7 +280,7 @@ def _task_specs(parts: list[Binding], shots: int, limits: DeviceLimits):
         return
     for part in parts:
         for index in range(len(part.rows)):
-            yield part.bound(index), shots
+            yield part.program(index), shots
 
 
 def _exact_marginals(device: LocalSimulator, parts: list[Binding], n_qubits: int) -> np.ndarray:
@@ -298,7 +298,7 @@ def _circuit_counts(device: LocalSimulator, parts: list[Binding], request: Sampl
     counts: list[dict[str, int]] = [{} for _ in range(request.batch_size)]
     for part in parts:
         for index, row in enumerate(part.rows):
-            result = device.run(part.bound(index), shots=request.shots).result()
+            result = device.run(part.program(index), shots=request.shots).result()
             counts[row] = dict(result.measurement_counts)
     return marginals_and_counts(counts, request.n_qubits)
 

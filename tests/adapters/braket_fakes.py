@@ -82,11 +82,9 @@ class FakeBraket:
             "deviceType": "QPU", "deviceStatus": status,
             "deviceCapabilities": garnet_capabilities(**caps)}, {"deviceArn": GARNET_ARN})
 
-    def create(self, index: int, single_circuit: bool = False) -> None:
+    def create(self, index: int) -> None:
         expected = {"deviceArn": GARNET_ARN, "action": ANY, "shots": ANY,
                     "outputS3Bucket": BUCKET, "outputS3KeyPrefix": "qhil"}
-        if single_circuit:
-            expected["deviceParameters"] = ANY
         self.braket.add_response("create_quantum_task", {"quantumTaskArn": self.task_arn(index)},
                                  expected)
 

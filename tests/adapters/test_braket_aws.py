@@ -171,7 +171,7 @@ def test_device_without_program_sets_gets_one_task_per_circuit(fake, rng):
     req = request(rng, batch=3)
     fake.device(program_sets=False)
     for i in range(3):
-        fake.create(i, single_circuit=True)
+        fake.create(i)
     with garnet(fake) as provider:
         job = provider.submit(req)
         complete(fake, 3, action="braket.ir.openqasm.program")
