@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from braket.devices import LocalSimulator
+from braket.ir.openqasm import Program
 
 from qhil import HDQNNAnsatz
 from qhil.adapters.braket_circuits import (
@@ -75,6 +76,7 @@ def test_direct_openqasm_is_what_the_sdk_would_send_for_a_circuit_binding(rng, n
         sdk, ours = part.to_braket().to_ir(), part.to_program()
         assert split_qasm(ours.source) == split_qasm(sdk.source)
         assert ours.inputs == sdk.inputs
+        assert Program.parse_raw(ours.json()).inputs == sdk.inputs
 
 
 def test_bit_order_is_qubit_zero_first(braket_sv):
