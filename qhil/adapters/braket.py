@@ -49,13 +49,14 @@ from qhil.errors import (
     TransientProviderError,
 )
 from qhil.execution.job import FutureJob, Job, JobTimings, SamplingResult
-from qhil.execution.provider import Availability, Provider
+from qhil.execution.provider import TOKEN_TAG, Availability, Provider
 from qhil.execution.request import SamplingRequest
 
 LOCAL_DEVICES = ("default", "braket_sv", "braket_dm")
 PROGRAM_SET_ACTION = "braket.ir.openqasm.program_set"
 TAG_REQUEST, TAG_CHUNK = "qhil-request", "qhil-chunk"
 LIVE_STATES = ("CREATED", "QUEUED", "RUNNING", "COMPLETED")
+LOOKUP_WINDOW_S = 7 * 24 * 3600.0  # how far back a token lookup searches the service
 
 
 class BraketOptions(StrictModel):
@@ -115,6 +116,7 @@ class BraketProvider(Provider):
         super().__init__(profile)
         self.options = _options(profile)
         self.is_local = profile.device in LOCAL_DEVICES
+        self.supports_lookup = not self.is_local  # AWS tasks are searchable by their tags
         self.noise = self._noise()
         self._aws_session = aws_session
         self._sleep = sleep
@@ -204,14 +206,25 @@ class BraketProvider(Provider):
         CreateQuantumTask has no idempotency token, so after an ambiguous failure (a timeout, a
         lost connection) ask here before submitting again, to never pay for a batch twice.
         """
-        found = self._tagged_tasks(request.digest(), created_after)
+        return self._find_tagged(TAG_REQUEST, request.digest(), created_after, request.n_qubits)
+
+    def find_job(self, token: str) -> Job | None:
+        """The batch the Dispatcher sent with this token (tag qhil_token), re-attached; or None."""
+        if self.is_local:
+            return None
+        return self._find_tagged(TOKEN_TAG, token, time.time() - LOOKUP_WINDOW_S, None)
+
+    def _find_tagged(self, key: str, value: str, created_after: float,
+                     n_qubits: int | None) -> Job | None:
+        found = self._tagged_tasks(key, value, created_after)
         if not found or len(found) != next(iter(found.values()))[1]:
             return None
         session = self._session()
         tasks = [AwsQuantumTask(found[k][0], aws_session=session, quiet=True) for k in sorted(found)]
-        return self._job(tasks, n_qubits=request.n_qubits, submitted_at=created_after)
+        return self._job(tasks, n_qubits=n_qubits, submitted_at=created_after)
 
-    def _tagged_tasks(self, digest: str, created_after: float) -> dict[int, tuple[str, int]]:
+    def _tagged_tasks(self, key: str, value: str,
+                      created_after: float) -> dict[int, tuple[str, int]]:
         created = datetime.fromtimestamp(created_after, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         filters = [{"name": "deviceArn", "operator": "EQUAL", "values": [self.profile.device]},
                    {"name": "createdAt", "operator": "GTE", "values": [created]}]
@@ -221,7 +234,7 @@ class BraketProvider(Provider):
             for page in pages.paginate(filters=filters):
                 for task in page["quantumTasks"]:
                     tags = task.get("tags") or {}
-                    if tags.get(TAG_REQUEST) == digest and task["status"] in LIVE_STATES:
+                    if tags.get(key) == value and task["status"] in LIVE_STATES:
                         index, total = (int(x) for x in tags[TAG_CHUNK].split("/"))
                         found[index] = (task["quantumTaskArn"], total)
         except Exception as exc:
@@ -302,7 +315,10 @@ def _options(profile: ProviderProfile) -> BraketOptions:
 
 def _tags(request: SamplingRequest, index: int, total: int) -> dict[str, str]:
     """Task tags that let `find_submitted` recognise a batch's tasks on the service."""
-    return {TAG_REQUEST: request.digest(), TAG_CHUNK: f"{index}/{total}"}
+    tags = {TAG_REQUEST: request.digest(), TAG_CHUNK: f"{index}/{total}"}
+    if TOKEN_TAG in request.tags:
+        tags[TOKEN_TAG] = request.tags[TOKEN_TAG]
+    return tags
 
 
 def _arn_region(arn: str) -> str:

@@ -233,3 +233,24 @@ def test_find_submitted_reattaches_a_batch_created_before_an_ambiguous_failure(f
         assert found is not None and found.job_id == first.job_id
         fake.search([(0, "CANCELLED", tags[0]), (1, "QUEUED", tags[1])])
         assert provider.find_submitted(req, created_after=CREATED.timestamp() - 60) is None
+
+
+def test_find_job_by_dispatcher_token_reattaches_the_batch(fake, rng):
+    from dataclasses import replace
+
+    from qhil.execution.provider import TOKEN_TAG
+
+    req = replace(request(rng, batch=6), tags={TOKEN_TAG: "tok-123"})
+    fake.device(max_executables=4)
+    fake.create(0)
+    fake.create(1)
+    with garnet(fake) as provider:
+        assert provider.supports_lookup
+        first = provider.submit(req)
+        tags = [s["tags"] for s in fake.sent]
+        assert all(t[TOKEN_TAG] == "tok-123" for t in tags)
+        fake.search([(1, "QUEUED", tags[1]), (0, "RUNNING", tags[0])])
+        found = provider.find_job("tok-123")
+        assert found is not None and found.job_id == first.job_id
+        fake.search([(0, "QUEUED", {**tags[0], TOKEN_TAG: "other"})])
+        assert provider.find_job("tok-123") is None

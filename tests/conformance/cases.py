@@ -21,7 +21,6 @@ CASES = [
     ProviderCase("local"),
     ProviderCase("local-noisy", noise_tolerance=0.08),
     ProviderCase("chaos-local"),
-
     ProviderCase("braket-local", slow_batch=(4, 2, 40)),
     ProviderCase("braket-local-dm", noise_tolerance=0.08, slow_batch=(4, 2, 40)),
 ]
