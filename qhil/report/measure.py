@@ -1,0 +1,149 @@
+"""Run the probe workload on one provider, or predict it from calibration data (dry run).
+
+Every failure becomes the row's status and reason, so one broken provider never stops the
+comparison of the others.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from qhil.calibration import Calibration, load_calibration
+from qhil.config import ProviderProfile
+from qhil.errors import BudgetExceededError, QhilError
+from qhil.execution.job import SamplingResult
+from qhil.execution.provider import Provider
+from qhil.execution.registry import adapter_class, availability
+from qhil.report.metrics import Fidelity, batch_fidelity, mean_or_none, percentile
+from qhil.report.model import (
+    FAILED,
+    UNAVAILABLE,
+    LatencySummary,
+    ProbeFigures,
+    ProviderRow,
+)
+from qhil.report.pricing import job_cost_usd, per_1k_shots_usd
+from qhil.report.probes import Probe
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """One probe job as measured."""
+
+    probe: str
+    circuits: int
+    shots: int
+    queue_s: float | None
+    execution_s: float | None
+    round_trip_s: float
+    fidelity: Fidelity
+    cost_usd: Decimal
+
+
+@dataclass
+class Settings:
+    """How each provider is probed."""
+
+    repeats: int
+    timeout_s: float
+    progress: Progress = field(default=lambda line: None)
+
+
+def new_row(profile: ProviderProfile) -> ProviderRow:
+    return ProviderRow(name=profile.name, kind=profile.kind, device=profile.device,
+                       calibration=profile.calibration or "")
+
+
+def calibration_of(profile: ProviderProfile) -> Calibration | None:
+    return load_calibration(profile.calibration) if profile.calibration else None
+
+
+def measure_provider(profile: ProviderProfile, probes: list[Probe], settings: Settings,
+                     run_job: Callable[[Provider, Probe], SamplingResult]) -> ProviderRow:
+    """Submit every probe `repeats` times through `run_job`; a failure ends this provider only."""
+    row = new_row(profile)
+    status = availability(profile)
+    if not status.usable:
+        row.status, row.reason = UNAVAILABLE, status.reason
+        return row
+    records: list[JobRecord] = []
+    try:
+        with adapter_class(profile)(profile) as provider:
+            for probe in probes:
+                provider.validate(probe.request)
+            _run_all(provider, probes, settings, run_job, records)
+    except BudgetExceededError as exc:
+        row.status, row.reason = FAILED, f"budget: {exc}"
+    except QhilError as exc:
+        row.status, row.reason = FAILED, str(exc)
+    except Exception as exc:  # a vendor SDK's own error: report it, go on with the others
+        row.status, row.reason = FAILED, f"{type(exc).__name__}: {exc}"
+    fill_row(row, records, calibration_of(profile))
+    return row
+
+
+def _run_all(provider: Provider, probes: list[Probe], settings: Settings,
+             run_job: Callable[[Provider, Probe], SamplingResult], records: list[JobRecord]) -> None:
+    calibration = calibration_of(provider.profile)
+    for repeat in range(settings.repeats):
+        for probe in probes:
+            settings.progress(f"{provider.name}: {probe.name} repeat {repeat + 1}/{settings.repeats}")
+            started = time.perf_counter()
+            result = run_job(provider, probe)
+            elapsed_s = time.perf_counter() - started
+            records.append(_record(probe, result, elapsed_s, calibration))
+
+
+def _record(probe: Probe, result: SamplingResult, elapsed_s: float,
+            calibration: Calibration | None) -> JobRecord:
+    t = result.timings
+    request = probe.request
+    qpu_s = result.usage.get("qpu_s", t.execution_s)
+    return JobRecord(
+        probe=probe.name, circuits=request.batch_size, shots=request.total_shots,
+        queue_s=t.queue_s, execution_s=t.execution_s, round_trip_s=t.round_trip_s or elapsed_s,
+        fidelity=batch_fidelity(probe.ideal, result.marginals, result.counts),
+        cost_usd=job_cost_usd(calibration, request.batch_size, request.shots or 0, qpu_s))
+
+
+def fill_row(row: ProviderRow, records: list[JobRecord], calibration: Calibration | None) -> None:
+    """Latency, throughput, fidelity per probe and prices from the job records."""
+    if not records:
+        return
+    row.latency = latency_summary(records)
+    busy_s = sum(r.round_trip_s for r in records)
+    row.circuits_per_s = sum(r.circuits for r in records) / busy_s if busy_s > 0 else None
+    row.shots_per_s = sum(r.shots for r in records) / busy_s if busy_s > 0 else None
+    row.probes = [_probe_figures(name, [r for r in records if r.probe == name])
+                  for name in dict.fromkeys(r.probe for r in records)]
+    row.probe_cost_usd = sum((r.cost_usd for r in records), Decimal(0))
+    first = records[0]
+    row.cost_per_1k_shots_usd = per_1k_shots_usd(
+        calibration, first.circuits, first.shots // max(first.circuits, 1), first.execution_s)
+
+
+def latency_summary(records: list[JobRecord]) -> LatencySummary:
+    queue = [r.queue_s for r in records]
+    execution = [r.execution_s for r in records]
+    trip = [r.round_trip_s for r in records]
+    overhead = [r.round_trip_s - (r.execution_s or 0.0) for r in records]
+    return LatencySummary(
+        queue_s_p50=percentile(queue, 50), queue_s_p95=percentile(queue, 95),
+        execution_s_p50=percentile(execution, 50), execution_s_p95=percentile(execution, 95),
+        round_trip_s_p50=percentile(trip, 50), round_trip_s_p95=percentile(trip, 95),
+        round_trip_s=[float(v) for v in trip],
+        overhead_s_p50=percentile(overhead, 50), overhead_s_p95=percentile(overhead, 95))
+
+
+def _probe_figures(name: str, records: list[JobRecord]) -> ProbeFigures:
+    return ProbeFigures(
+        probe=name, jobs=len(records), circuits=sum(r.circuits for r in records),
+        shots=sum(r.shots for r in records),
+        hellinger_fidelity=mean_or_none([r.fidelity.hellinger_fidelity for r in records]),
+        tvd=mean_or_none([r.fidelity.tvd for r in records]),
+        marginal_mae=mean_or_none([r.fidelity.marginal_mae for r in records]))
