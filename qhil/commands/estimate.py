@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
+from qhil.calibration import load_calibration
 from qhil.commands._args import non_negative_float, non_negative_int, positive_float, positive_int
 from qhil.config import find_profile, load_toml
 from qhil.cost import METHODS, DeviceModel, Workload, estimate
@@ -40,6 +42,8 @@ DEVICE_FLAGS = {  # flag dest -> DeviceModel field (pricing keys go into its pri
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("estimate", help="Shots, jobs, QPU time, wall time and dollars of a run.")
     p.add_argument("--provider", help="Provider profile (name or .toml) whose calibration to use.")
+    p.add_argument("--calibration", help="A calibration snapshot (.toml) to use in place of the "
+                   "provider's (e.g. one written by `qhil calibrate`).")
     p.add_argument("--config", help="A `qhil train` config file (.toml) giving the workload.")
     p.add_argument("--from-run", metavar="DIR", help="Set a finished run's measurement beside "
                    "the prediction (reads DIR/config.toml, summary.json, ledger.sqlite).")
@@ -124,17 +128,16 @@ def build_device(args: argparse.Namespace, config: str | None = None) -> DeviceM
     """The device: the provider's calibration (--provider, else the config's), then the flags."""
     name = args.provider or _config_provider(config or args.config)
     base = DeviceModel.from_profile(find_profile(name)) if name else DeviceModel()
+    if args.calibration:
+        profile = find_profile(name) if name else None
+        base = DeviceModel.from_calibration(
+            load_calibration(Path(args.calibration).resolve()), profile.limits if profile else None,
+            name=name, max_jobs_in_flight=profile.max_jobs_in_flight if profile else 1)
     return base.with_overrides(**{field: getattr(args, dest) for dest, field in DEVICE_FLAGS.items()})
 
 
 def _config_provider(path: str | None) -> str | None:
     if not path:
         return None
-    provider = load_toml(_path(path)).get("provider")
+    provider = load_toml(Path(path)).get("provider")
     return str(provider) if provider else None
-
-
-def _path(path: str):
-    from pathlib import Path
-
-    return Path(path)

@@ -116,8 +116,8 @@ class DeviceModel:
         (per_task_usd, per_shot_usd, per_qpu_second_usd, per_minute_usd, model) go to pricing."""
         given = {k: v for k, v in changes.items() if v is not None}
         price_keys = set(Pricing.model_fields) & set(given)
-        pricing = self.pricing.model_copy(update={k: given.pop(k) for k in price_keys})
-        return replace(self, pricing=Pricing(**pricing.model_dump()), **given)
+        prices = {k: given.pop(k) for k in price_keys}
+        return replace(self, pricing=Pricing(**{**self.pricing.model_dump(), **prices}), **given)
 
     def with_latency(self, stats: Any) -> DeviceModel:
         """Measured per-job latencies in place of the snapshot's overhead and queue band."""
