@@ -13,7 +13,7 @@ import sys
 
 from qhil.errors import QhilError
 
-COMMANDS = ["providers", "sample", "compare"]
+COMMANDS = ["providers", "sample", "estimate", "calibrate", "compare"]
 
 
 class OneLineParser(argparse.ArgumentParser):
