@@ -8,6 +8,8 @@ layer and independent readout flips, the embedded simulator's noise model) again
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import torch
 
@@ -17,7 +19,7 @@ from qhil.execution.registry import availability
 from qhil.quantum.noise import NoiseModel
 from qhil.report.measure import calibration_of, new_row
 from qhil.report.metrics import exact_marginals, mean_distances
-from qhil.report.model import PREDICTED, UNAVAILABLE, LatencySummary, ProbeFigures, ProviderRow
+from qhil.report.model import PREDICTED, LatencySummary, ProbeFigures, ProviderRow
 from qhil.report.pricing import job_cost_usd, per_1k_shots_usd
 from qhil.report.probes import Probe
 
@@ -30,8 +32,7 @@ def predict_provider(profile: ProviderProfile, probes: list[Probe]) -> ProviderR
     row.reason = "" if status.usable else f"not usable here: {status.reason}"
     calibration = calibration_of(profile)
     if calibration is None:
-        row.status, row.reason = UNAVAILABLE, "dry run needs a calibration file in the profile"
-        return row
+        return _ideal_row(row, probes)
     request = probes[0].request
     execution_s = execution_time_s(calibration, request.batch_size, request.shots or 0,
                                    request.n_layers)
@@ -44,6 +45,16 @@ def predict_provider(profile: ProviderProfile, probes: list[Probe]) -> ProviderR
         calibration, request.batch_size, request.shots or 0, execution_s)
     row.probe_cost_usd = sum(job_cost_usd(calibration, p.request.batch_size, p.request.shots or 0,
                                           execution_s) for p in probes)
+    return row
+
+
+def _ideal_row(row: ProviderRow, probes: list[Probe]) -> ProviderRow:
+    """No calibration file: an ideal, free device whose latency is unknown."""
+    ideal = Calibration(device=row.device, source="none", date="")
+    row.reason = (row.reason + "; " if row.reason else "") + \
+        "no calibration file: taken as ideal and free, latency unknown"
+    row.probes = [predicted_fidelity(probe, ideal) for probe in probes]
+    row.cost_per_1k_shots_usd = Decimal(0)
     return row
 
 
