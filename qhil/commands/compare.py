@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from qhil.commands._args import non_negative_int, positive_float, positive_int
+from qhil.commands._budget import add_budget_flags, budget_from_args
 from qhil.config import ProviderProfile, find_profile, load_toml
 from qhil.errors import ConfigError
-from qhil.execution.provider import Provider
-from qhil.report.probes import Probe, ProbeSize
+from qhil.report.probes import ProbeSize
 from qhil.report.render import write_report
 from qhil.report.runs import load_run
 from qhil.report.session import Plan, run_comparison
@@ -43,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=non_negative_int, default=0, help="Seed of the probe circuits.")
     p.add_argument("--timeout-s", type=positive_float, default=1800.0,
                    help="Give up on one probe job after this many seconds.")
+    add_budget_flags(p)
     p.set_defaults(func=run)
 
 
@@ -57,7 +58,7 @@ def provider_list(text: str) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     plan = build_plan(args)
-    report = run_comparison(plan, submit_and_wait(args.timeout_s), progress)
+    report = run_comparison(plan, progress)
     paths = write_report(report, args.out)
     progress(f"wrote {paths['html']}, {paths['md'].name}, {paths['json'].name}")
     return 0
@@ -74,13 +75,7 @@ def build_plan(args: argparse.Namespace) -> Plan:
     _check_out(args.out)
     return Plan(profiles=profiles, size=size, repeats=args.repeats, dry_run=args.dry_run,
                 timeout_s=args.timeout_s, seed=args.seed, config_path=args.config,
-                workload=_workload(args.config), runs=runs)
-
-
-def submit_and_wait(timeout_s: float):
-    def run_job(provider: Provider, probe: Probe):
-        return provider.submit(probe.request).result(timeout_s=timeout_s)
-    return run_job
+                workload=_workload(args.config), runs=runs, budget=budget_from_args(args))
 
 
 def progress(line: str) -> None:

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from qhil.calibration import Calibration, load_calibration
+from qhil.calibration import Calibration
 from qhil.config import ProviderProfile
 from qhil.errors import BudgetExceededError, QhilError
+from qhil.execution.budget import Budget
+from qhil.execution.dispatcher import Dispatcher
 from qhil.execution.job import SamplingResult
-from qhil.execution.provider import Provider
+from qhil.execution.pricing import billed_cost_usd, calibration_for, job_cost_usd, tasks_for
 from qhil.execution.registry import adapter_class, availability
+from qhil.execution.request import SamplingRequest
 from qhil.report.metrics import Fidelity, batch_fidelity, mean_or_none, percentile
 from qhil.report.model import (
     FAILED,
@@ -25,7 +28,6 @@ from qhil.report.model import (
     ProbeFigures,
     ProviderRow,
 )
-from qhil.report.pricing import job_cost_usd, per_1k_shots_usd
 from qhil.report.probes import Probe
 
 Progress = Callable[[str], None]
@@ -47,10 +49,11 @@ class JobRecord:
 
 @dataclass
 class Settings:
-    """How each provider is probed."""
+    """How each provider is probed; one budget spans every provider of the comparison."""
 
     repeats: int
     timeout_s: float
+    budget: Budget | None = None
     progress: Progress = field(default=lambda line: None)
 
 
@@ -60,12 +63,19 @@ def new_row(profile: ProviderProfile) -> ProviderRow:
 
 
 def calibration_of(profile: ProviderProfile) -> Calibration | None:
-    return load_calibration(profile.calibration) if profile.calibration else None
+    return calibration_for(profile)
 
 
-def measure_provider(profile: ProviderProfile, probes: list[Probe], settings: Settings,
-                     run_job: Callable[[Provider, Probe], SamplingResult]) -> ProviderRow:
-    """Submit every probe `repeats` times through `run_job`; a failure ends this provider only."""
+def per_1k_shots_usd(profile: ProviderProfile, request: SamplingRequest) -> Decimal | None:
+    """Price of 1,000 shots sent in jobs shaped like `request`, by the calibration snapshot."""
+    if not request.total_shots:
+        return None
+    return job_cost_usd(profile, request) * 1000 / request.total_shots
+
+
+def measure_provider(profile: ProviderProfile, probes: list[Probe],
+                     settings: Settings) -> ProviderRow:
+    """Submit every probe `repeats` times through the Dispatcher; a failure ends this provider."""
     row = new_row(profile)
     status = availability(profile)
     if not status.usable:
@@ -76,42 +86,46 @@ def measure_provider(profile: ProviderProfile, probes: list[Probe], settings: Se
         with adapter_class(profile)(profile) as provider:
             for probe in probes:
                 provider.validate(probe.request)
-            _run_all(provider, probes, settings, run_job, records)
+            _run_all(Dispatcher(provider, budget=settings.budget), probes, settings, records)
     except BudgetExceededError as exc:
         row.status, row.reason = FAILED, f"budget: {exc}"
     except QhilError as exc:
         row.status, row.reason = FAILED, str(exc)
     except Exception as exc:  # a vendor SDK's own error: report it, go on with the others
         row.status, row.reason = FAILED, f"{type(exc).__name__}: {exc}"
-    fill_row(row, records, calibration_of(profile))
+    fill_row(row, records, profile, probes[0].request)
     return row
 
 
-def _run_all(provider: Provider, probes: list[Probe], settings: Settings,
-             run_job: Callable[[Provider, Probe], SamplingResult], records: list[JobRecord]) -> None:
-    calibration = calibration_of(provider.profile)
+def _run_all(dispatcher: Dispatcher, probes: list[Probe], settings: Settings,
+             records: list[JobRecord]) -> None:
+    """Each repeat re-seeds the probes, so repeats are fresh samples of the same circuits."""
+    name = dispatcher.provider.name
     for repeat in range(settings.repeats):
         for probe in probes:
-            settings.progress(f"{provider.name}: {probe.name} repeat {repeat + 1}/{settings.repeats}")
+            settings.progress(f"{name}: {probe.name} repeat {repeat + 1}/{settings.repeats}")
+            request = replace(probe.request, seed=(probe.request.seed or 0) + repeat)
             started = time.perf_counter()
-            result = run_job(provider, probe)
+            result = dispatcher.run(request, timeout_s=settings.timeout_s)
             elapsed_s = time.perf_counter() - started
-            records.append(_record(probe, result, elapsed_s, calibration))
+            records.append(_record(dispatcher, probe, request, result, elapsed_s))
 
 
-def _record(probe: Probe, result: SamplingResult, elapsed_s: float,
-            calibration: Calibration | None) -> JobRecord:
+def _record(dispatcher: Dispatcher, probe: Probe, request: SamplingRequest,
+            result: SamplingResult, elapsed_s: float) -> JobRecord:
     t = result.timings
-    request = probe.request
-    qpu_s = result.usage.get("qpu_s", t.execution_s)
+    profile = dispatcher.provider.profile
+    billed = billed_cost_usd(dispatcher.calibration, request, tasks_for(profile, request),
+                             result.usage)
     return JobRecord(
         probe=probe.name, circuits=request.batch_size, shots=request.total_shots,
         queue_s=t.queue_s, execution_s=t.execution_s, round_trip_s=t.round_trip_s or elapsed_s,
         fidelity=batch_fidelity(probe.ideal, result.marginals, result.counts),
-        cost_usd=job_cost_usd(calibration, request.batch_size, request.shots or 0, qpu_s))
+        cost_usd=billed if billed is not None else job_cost_usd(profile, request))
 
 
-def fill_row(row: ProviderRow, records: list[JobRecord], calibration: Calibration | None) -> None:
+def fill_row(row: ProviderRow, records: list[JobRecord], profile: ProviderProfile,
+             shape: SamplingRequest) -> None:
     """Latency, throughput, fidelity per probe and prices from the job records."""
     if not records:
         return
@@ -122,9 +136,7 @@ def fill_row(row: ProviderRow, records: list[JobRecord], calibration: Calibratio
     row.probes = [_probe_figures(name, [r for r in records if r.probe == name])
                   for name in dict.fromkeys(r.probe for r in records)]
     row.probe_cost_usd = sum((r.cost_usd for r in records), Decimal(0))
-    first = records[0]
-    row.cost_per_1k_shots_usd = per_1k_shots_usd(
-        calibration, first.circuits, first.shots // max(first.circuits, 1), first.execution_s)
+    row.cost_per_1k_shots_usd = per_1k_shots_usd(profile, shape)
 
 
 def latency_summary(records: list[JobRecord]) -> LatencySummary:

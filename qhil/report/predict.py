@@ -1,7 +1,7 @@
 """Dry run: the probe figures predicted from a calibration snapshot; nothing is submitted.
 
-Latency: queue p50 / p95 from the snapshot; execution = job overhead + per-circuit time + shots x
-shot time (the fitted per-shot time, or the gate, readout and reset durations of one shot).
+Latency: queue p50 / p95 from the snapshot; execution = the device seconds the pricing module
+bills (fitted per-job, per-circuit and per-shot time, or gate, readout and reset durations).
 Fidelity: the exact distribution under the snapshot's error rates (global depolarising noise per
 layer and independent readout flips, the embedded simulator's noise model) against the ideal one.
 """
@@ -15,12 +15,12 @@ import torch
 
 from qhil.calibration import Calibration
 from qhil.config import ProviderProfile
+from qhil.execution.pricing import billed_seconds, job_cost_usd, tasks_for
 from qhil.execution.registry import availability
 from qhil.quantum.noise import NoiseModel
-from qhil.report.measure import calibration_of, new_row
+from qhil.report.measure import calibration_of, new_row, per_1k_shots_usd
 from qhil.report.metrics import exact_marginals, mean_distances
 from qhil.report.model import PREDICTED, LatencySummary, ProbeFigures, ProviderRow
-from qhil.report.pricing import job_cost_usd, per_1k_shots_usd
 from qhil.report.probes import Probe
 
 
@@ -34,17 +34,14 @@ def predict_provider(profile: ProviderProfile, probes: list[Probe]) -> ProviderR
     if calibration is None:
         return _ideal_row(row, probes)
     request = probes[0].request
-    execution_s = execution_time_s(calibration, request.batch_size, request.shots or 0,
-                                   request.n_layers)
+    execution_s = billed_seconds(calibration, request, tasks_for(profile, request))
     row.latency = predicted_latency(calibration, execution_s)
     trip_s = row.latency.round_trip_s_p50 or 0.0
     row.circuits_per_s = request.batch_size / trip_s if trip_s > 0 else None
     row.shots_per_s = request.total_shots / trip_s if trip_s > 0 else None
     row.probes = [predicted_fidelity(probe, calibration) for probe in probes]
-    row.cost_per_1k_shots_usd = per_1k_shots_usd(
-        calibration, request.batch_size, request.shots or 0, execution_s)
-    row.probe_cost_usd = sum(job_cost_usd(calibration, p.request.batch_size, p.request.shots or 0,
-                                          execution_s) for p in probes)
+    row.cost_per_1k_shots_usd = per_1k_shots_usd(profile, request)
+    row.probe_cost_usd = sum((job_cost_usd(profile, p.request) for p in probes), Decimal(0))
     return row
 
 
@@ -56,20 +53,6 @@ def _ideal_row(row: ProviderRow, probes: list[Probe]) -> ProviderRow:
     row.probes = [predicted_fidelity(probe, ideal) for probe in probes]
     row.cost_per_1k_shots_usd = Decimal(0)
     return row
-
-
-def shot_time_s(calibration: Calibration, n_layers: int) -> float:
-    """One shot: the fitted per-shot time, else L x (1q + 1q + 2q gate) + readout + reset."""
-    if calibration.timing.per_shot_s > 0:
-        return calibration.timing.per_shot_s
-    d = calibration.durations
-    return (n_layers * (2 * d.gate_1q_ns + d.gate_2q_ns) + d.readout_ns + d.reset_ns) * 1e-9
-
-
-def execution_time_s(calibration: Calibration, circuits: int, shots: int, n_layers: int) -> float:
-    t = calibration.timing
-    return (t.job_overhead_s + t.per_circuit_s * circuits
-            + circuits * shots * shot_time_s(calibration, n_layers))
 
 
 def predicted_latency(calibration: Calibration, execution_s: float) -> LatencySummary:

@@ -5,18 +5,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from qhil.config import ProviderProfile
-from qhil.execution.job import SamplingResult
-from qhil.execution.provider import Provider
+from qhil.execution.budget import Budget
+from qhil.execution.pricing import job_cost_usd, tasks_for
+from qhil.execution.registry import availability
 from qhil.report.measure import Settings, calibration_of, measure_provider
 from qhil.report.model import Comparison, ProviderRow, RunRow
 from qhil.report.predict import predict_provider
 from qhil.report.probes import Probe, ProbeSize, build_probes
 from qhil.report.runcost import predict_run_costs
-
-RunJob = Callable[[Provider, Probe], SamplingResult]
 
 
 @dataclass
@@ -32,22 +32,41 @@ class Plan:
     config_path: Path | None = None
     workload: object | None = None
     runs: list[RunRow] = field(default_factory=list)
+    budget: Budget | None = None
 
 
-def run_comparison(plan: Plan, run_job: RunJob, progress: Callable[[str], None]) -> Comparison:
+def run_comparison(plan: Plan, progress: Callable[[str], None]) -> Comparison:
     """Probe (or predict) every provider in turn; a failing one is a row, the others go on."""
     probes = build_probes(plan.size, plan.seed)
-    settings = Settings(repeats=plan.repeats, timeout_s=plan.timeout_s, progress=progress)
+    if plan.budget is not None and not plan.dry_run:
+        check_budget(plan, probes)
+    settings = Settings(repeats=plan.repeats, timeout_s=plan.timeout_s, budget=plan.budget,
+                        progress=progress)
     rows = []
     for profile in plan.profiles:
         progress(f"{profile.name}: {'predicting' if plan.dry_run else 'probing'}")
         row = (predict_provider(profile, probes) if plan.dry_run
-               else measure_provider(profile, probes, settings, run_job))
+               else measure_provider(profile, probes, settings))
         add_run_costs(row, profile, plan)
         progress(f"{profile.name}: {row.status}{': ' + row.reason if row.reason else ''}")
         rows.append(row)
     return Comparison(settings=settings_of(plan), providers=rows, runs=plan.runs,
                       generated_at=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
+
+
+def check_budget(plan: Plan, probes: list[Probe]) -> None:
+    """Refuse the whole comparison before the first job if its estimate exceeds the budget.
+
+    Providers unusable here spend nothing and are left out of the estimate.
+    """
+    usable = [f for f in plan.profiles if availability(f).usable]
+    shots = plan.repeats * len(usable) * sum(p.request.total_shots for p in probes)
+    jobs = plan.repeats * sum(tasks_for(f, p.request) for f in usable for p in probes)
+    usd = plan.repeats * sum((job_cost_usd(f, p.request) for f in usable for p in probes),
+                             Decimal(0))
+    trial = Budget(shots=plan.budget.limit.shots, usd=plan.budget.limit.cost_usd,
+                   jobs=plan.budget.limit.jobs)
+    trial.reserve(shots, usd, jobs)  # raises BudgetExceededError saying what is left
 
 
 def add_run_costs(row: ProviderRow, profile: ProviderProfile, plan: Plan) -> None:

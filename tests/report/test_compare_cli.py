@@ -124,3 +124,69 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, ar
     code, _, err = run_cli(capsys, "compare", *argv, "--out", str(out))
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+TRAIN_CONFIG = """env = "Pendulum-v1"
+provider = "local"
+steps = 2000
+num_envs = 1
+[quantum]
+qubits = 3
+layers = 2
+entangler = "data"
+shots = 100
+[td3]
+batch_size = 64
+learning_starts = 500
+updates_per_step = 1
+policy_delay = 2
+[eval]
+episodes = 2
+every_steps = 1000
+"""
+
+
+def priced(tmp_path: Path) -> str:
+    return profile(tmp_path, "priced", calibration="calibration/chaos-priced.toml")
+
+
+def test_config_sets_probe_size_and_predicts_the_run_per_method(tmp_path, capsys):
+    config = tmp_path / "train.toml"
+    config.write_text(TRAIN_CONFIG)
+    out = tmp_path / "out"
+    code, _, _ = run_cli(capsys, "compare", "--providers", f"local,{priced(tmp_path)}",
+                         "--config", str(config), "--batch", "2", "--repeats", "1",
+                         "--out", str(out))
+    assert code == 0
+    data = json.loads((out / "report.json").read_text())
+    assert data["settings"]["qubits"] == 3 and data["settings"]["shots"] == 100
+    for row in data["providers"]:
+        costs = {c["method"]: c for c in row["run_costs"]}
+        assert set(costs) == {"qtdnn", "parameter-shift"}
+        assert costs["parameter-shift"]["shots"] > costs["qtdnn"]["shots"] > 0
+        assert row["run_cost_note"].startswith("measured")
+    priced_row = next(r for r in data["providers"] if r["name"] == "priced")
+    costs = {c["method"]: float(c["cost_usd"]) for c in priced_row["run_costs"]}
+    assert costs["parameter-shift"] > costs["qtdnn"] > 0
+    # 2 circuits x 100 shots per job: ($0.30 + 200 x $0.00145) / 200 shots x 1000
+    assert float(priced_row["cost_per_1k_shots_usd"]) == pytest.approx(2.95)
+    assert float(priced_row["probe_cost_usd"]) == pytest.approx(4 * (0.30 + 200 * 0.00145))
+
+
+def test_budget_covers_the_whole_comparison_and_refuses_before_sending(tmp_path, capsys,
+                                                                       monkeypatch):
+    from qhil.adapters.local import LocalProvider
+
+    sent = []
+    original = LocalProvider._submit
+    monkeypatch.setattr(LocalProvider, "_submit", lambda self, r: sent.append(r) or original(self, r))
+    base = ["compare", "--providers", f"local,{priced(tmp_path)}", *SMALL]
+    # one repeat of the priced probes costs 4 x ($0.30 + 3 x 400 x $0.00145) = $8.16; two: $16.32
+    code, _, err = run_cli(capsys, *base, "--budget-usd", "10", "--out", str(tmp_path / "a"))
+    assert code == 2 and "budget exceeded (dollars)" in err and not sent
+    assert not (tmp_path / "a").exists()
+    code, _, err = run_cli(capsys, *base, "--budget-shots", "10000", "--out", str(tmp_path / "b"))
+    assert code == 2 and "budget exceeded (shots)" in err and not sent  # 2 x 2 x 4 x 1200 shots
+    code, _, _ = run_cli(capsys, *base, "--budget-usd", "17", "--budget-jobs", "16",
+                         "--out", str(tmp_path / "c"))
+    assert code == 0 and len(sent) == 16
