@@ -67,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
 def build_plan(args: argparse.Namespace) -> Plan:
     """Resolve and check everything up front (exit 2 on bad input, nothing sent)."""
     profiles: list[ProviderProfile] = [find_profile(name) for name in args.providers]
+    names = [p.name for p in profiles]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"--providers names one profile twice ({', '.join(names)})")
     quantum = _quantum_table(args.config)
     size = ProbeSize(n_qubits=args.qubits or int(quantum.get("qubits", 4)),
                      n_layers=args.layers or int(quantum.get("layers", 4)),

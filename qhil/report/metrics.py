@@ -68,3 +68,13 @@ def percentile(values: Sequence[float | None], q: float) -> float | None:
 def mean_or_none(values: Sequence[float | None]) -> float | None:
     known = [v for v in values if v is not None]
     return float(np.mean(known)) if known else None
+
+
+def shot_noise_fidelity(ideal: np.ndarray, shots: int, rng: np.random.Generator) -> Fidelity:
+    """What a perfect device scores at this shot count: counts drawn from the exact distribution."""
+    n_qubits = int(np.log2(ideal.shape[1]))
+    counts = []
+    for probs in ideal:
+        drawn = rng.multinomial(shots, probs / probs.sum())
+        counts.append({format(i, f"0{n_qubits}b"): int(c) for i, c in enumerate(drawn) if c})
+    return batch_fidelity(ideal, exact_marginals(ideal), counts)

@@ -102,12 +102,17 @@ class RunRow:
 
 @dataclass
 class Comparison:
-    """The whole report: settings, provider rows, run rows."""
+    """The whole report: settings, provider rows, run rows.
+
+    shot_noise_floor: the fidelity figures of an ideal sampler at the same shot count, the best
+    any device can score (finite shots alone keep Hellinger below 1 and TVD above 0).
+    """
 
     settings: dict[str, Any]
     providers: list[ProviderRow]
     runs: list[RunRow] = field(default_factory=list)
     generated_at: str = ""
+    shot_noise_floor: list[ProbeFigures] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON types; money as strings of Decimal."""

@@ -40,39 +40,50 @@ def latency_plot(report: Comparison) -> bytes:
 
 
 def fidelity_price_plot(report: Comparison) -> bytes:
-    """Mean Hellinger fidelity (or 1 - marginal error) against dollars per 1,000 shots."""
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    for row in report.providers:
-        fid = row.mean("hellinger_fidelity")
-        if fid is None or row.cost_per_1k_shots_usd is None:
-            continue
-        price = float(row.cost_per_1k_shots_usd)
-        ax.scatter([price], [fid], s=50)
-        ax.annotate(row.name, (price, fid), textcoords="offset points", xytext=(5, 4), fontsize=8)
-    ax.set_xlabel("USD per 1,000 shots")
+    """Mean Hellinger fidelity against dollars per 1,000 shots, with the shot-noise floor."""
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    points = [(r.name, float(r.cost_per_1k_shots_usd), r.mean("hellinger_fidelity"))
+              for r in report.providers
+              if r.mean("hellinger_fidelity") is not None and r.cost_per_1k_shots_usd is not None]
+    for k, (name, price, fid) in enumerate(points):
+        ax.scatter([price], [fid], s=50, zorder=3)
+        ax.annotate(name, (price, fid), textcoords="offset points", fontsize=8,
+                    xytext=(6, 10 - 11 * (k % 3)))
+    floor = [p.hellinger_fidelity for p in report.shot_noise_floor if p.hellinger_fidelity]
+    if floor:
+        ax.axhline(sum(floor) / len(floor), ls="--", color="grey", lw=1,
+                   label="ideal sampler (shot noise)")
+        ax.legend(fontsize=8, loc="lower left")
+    ax.set_xscale("symlog", linthresh=0.01)
+    ax.set_xlim(-0.002, max([0.05] + [3 * p[1] for p in points]))
+    ax.set_xlabel("USD per 1,000 shots (symlog)")
     ax.set_ylabel("mean Hellinger fidelity")
-    ax.set_ylim(-0.02, 1.05)
+    ax.set_ylim(min([0.5] + [p[2] - 0.05 for p in points]), 1.02)
     ax.set_title("Fidelity against price")
     return _png(fig)
 
 
 def run_cost_plot(report: Comparison) -> bytes:
-    """Predicted dollars of the configured run per provider, qtDNN beside parameter-shift."""
+    """Predicted dollars and wall time of the configured run per provider, per method."""
     rows = [r for r in report.providers if r.run_costs]
-    fig, ax = plt.subplots(figsize=(7, 3.2))
+    fig, (cost_ax, wall_ax) = plt.subplots(1, 2, figsize=(10, 3.4))
     width = 0.38
     for k, method in enumerate(METHODS):
-        values = [float(r.run_cost(method).cost_usd) if r.run_cost(method) else 0.0 for r in rows]
-        ax.bar([i + (k - 0.5) * width for i in range(len(rows))], values, width, label=method)
-    ax.set_xticks(range(len(rows)), [r.name for r in rows], rotation=20, ha="right")
-    if any(c.cost_usd > 0 for r in rows for c in r.run_costs):
+        where = [i + (k - 0.5) * width for i in range(len(rows))]
+        found = [r.run_cost(method) for r in rows]
+        cost_ax.bar(where, [float(c.cost_usd) if c else 0.0 for c in found], width, label=method)
+        wall_ax.bar(where, [c.wall_s / 3600 if c else 0.0 for c in found], width, label=method)
+    for ax, label in ((cost_ax, "predicted cost (USD, symlog)"),
+                      (wall_ax, "predicted wall time (h, symlog)")):
+        ax.set_xticks(range(len(rows)), [r.name for r in rows], rotation=20, ha="right")
         ax.set_yscale("symlog", linthresh=0.01)
-    ax.set_ylabel("predicted run cost (USD)")
-    ax.set_title("Predicted cost of the configured training run")
-    ax.legend(fontsize=8)
-    if not rows:
-        ax.text(0.5, 0.5, "no run-cost prediction (pass --config)", ha="center",
-                transform=ax.transAxes)
+        ax.set_ylabel(label)
+        if rows:
+            ax.legend(fontsize=8)
+        else:
+            ax.text(0.5, 0.5, "no run-cost prediction\n(pass --config)", ha="center",
+                    transform=ax.transAxes)
+    fig.suptitle("Predicted cost of the configured training run")
     return _png(fig)
 
 

@@ -15,10 +15,12 @@ PLOT_TITLES = {"latency": "Latency distribution per provider",
                "fidelity_price": "Fidelity against price",
                "run_cost": "Predicted run cost per provider"}
 
+TEXT_COLUMNS = {"provider", "kind", "device", "status", "reason", "note", "run"}
+
 CSS = """body{font-family:sans-serif;margin:24px;color:#222}
 table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #bbb;padding:3px 8px;
 font-size:13px;text-align:right}th{background:#e8eef6}td:first-child,th:first-child{text-align:left}
-img{max-width:720px;display:block;margin:6px 0 18px}.settings{font-size:13px;color:#555}"""
+td.text{text-align:left}img{max-width:720px;display:block;margin:6px 0 18px}.settings{font-size:13px;color:#555}"""
 
 
 def write_report(report: Comparison, out_dir: Path) -> dict[str, Path]:
@@ -51,7 +53,9 @@ def markdown(report: Comparison, tables: list[Table]) -> str:
 
 def html_table(table: Table) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in table.headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+    kinds = ["text" if h in TEXT_COLUMNS else "num" for h in table.headers]
+    body = "".join("<tr>" + "".join(f"<td class='{k}'>{html.escape(c)}</td>"
+                                    for k, c in zip(kinds, row, strict=True)) + "</tr>"
                    for row in table.rows)
     return (f"<h2>{html.escape(table.title)}</h2>\n<table><thead><tr>{head}</tr></thead>"
             f"<tbody>{body}</tbody></table>\n")

@@ -8,12 +8,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
+
 from qhil.config import ProviderProfile
 from qhil.execution.budget import Budget
 from qhil.execution.pricing import job_cost_usd, tasks_for
 from qhil.execution.registry import availability
 from qhil.report.measure import Settings, calibration_of, measure_provider
-from qhil.report.model import Comparison, ProviderRow, RunRow
+from qhil.report.metrics import shot_noise_fidelity
+from qhil.report.model import Comparison, ProbeFigures, ProviderRow, RunRow
 from qhil.report.predict import predict_provider
 from qhil.report.probes import Probe, ProbeSize, build_probes
 from qhil.report.runcost import predict_run_costs
@@ -51,7 +54,20 @@ def run_comparison(plan: Plan, progress: Callable[[str], None]) -> Comparison:
         progress(f"{profile.name}: {row.status}{': ' + row.reason if row.reason else ''}")
         rows.append(row)
     return Comparison(settings=settings_of(plan), providers=rows, runs=plan.runs,
-                      generated_at=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
+                      generated_at=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+                      shot_noise_floor=shot_noise_floor(probes, plan.seed))
+
+
+def shot_noise_floor(probes: list[Probe], seed: int) -> list[ProbeFigures]:
+    """Each probe sampled ideally at its shot count (seeded): the floor of the fidelity table."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for probe in probes:
+        fid = shot_noise_fidelity(probe.ideal, probe.request.shots or 1, rng)
+        out.append(ProbeFigures(probe.name, 1, probe.request.batch_size,
+                                probe.request.total_shots, fid.hellinger_fidelity, fid.tvd,
+                                fid.marginal_mae))
+    return out
 
 
 def check_budget(plan: Plan, probes: list[Probe]) -> None:

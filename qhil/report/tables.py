@@ -63,15 +63,19 @@ def fidelity_table(report: Comparison) -> Table:
     probes = list(dict.fromkeys(p.probe for r in report.providers for p in r.probes))
     headers = ["provider", "mean Hellinger", "mean TVD", "mean marginal MAE"]
     headers += [f"{p} Hellinger / MAE" for p in probes]
-    rows = []
-    for r in report.providers:
-        by_name = {p.probe: p for p in r.probes}
-        cells = [r.name, number(r.mean("hellinger_fidelity")), number(r.mean("tvd")),
-                 number(r.mean("marginal_mae"))]
-        cells += [f"{number(by_name[p].hellinger_fidelity)} / {number(by_name[p].marginal_mae)}"
-                  if p in by_name else DASH for p in probes]
-        rows.append(cells)
+    floor = ProviderRow(name="(ideal sampler: shot-noise floor)", probes=report.shot_noise_floor)
+    rows = [_fidelity_cells(r, probes) for r in report.providers]
+    if report.shot_noise_floor:
+        rows.append(_fidelity_cells(floor, probes))
     return Table("Fidelity against the exact distribution", headers, rows)
+
+
+def _fidelity_cells(r: ProviderRow, probes: list[str]) -> list[str]:
+    by_name = {p.probe: p for p in r.probes}
+    cells = [r.name, number(r.mean("hellinger_fidelity")), number(r.mean("tvd")),
+             number(r.mean("marginal_mae"))]
+    return cells + [f"{number(by_name[p].hellinger_fidelity)} / {number(by_name[p].marginal_mae)}"
+                    if p in by_name else DASH for p in probes]
 
 
 def cost_table(report: Comparison) -> Table:
