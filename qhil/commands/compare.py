@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +82,12 @@ def build_plan(args: argparse.Namespace) -> Plan:
                 workload=_workload(args.config), runs=runs, budget=budget_from_args(args))
 
 
+_STARTED = time.monotonic()
+
+
 def progress(line: str) -> None:
-    print(f"compare: {line}", file=sys.stderr, flush=True)
+    """One line on stderr, with the seconds since the command started."""
+    print(f"compare: [{time.monotonic() - _STARTED:7.1f} s] {line}", file=sys.stderr, flush=True)
 
 
 def _quantum_table(path: Path | None) -> dict[str, Any]:
