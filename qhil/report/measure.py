@@ -17,7 +17,12 @@ from qhil.errors import BudgetExceededError, QhilError
 from qhil.execution.budget import Budget
 from qhil.execution.dispatcher import Dispatcher
 from qhil.execution.job import SamplingResult
-from qhil.execution.pricing import billed_cost_usd, calibration_for, job_cost_usd, tasks_for
+from qhil.execution.pricing import (
+    billed_cost_usd,
+    billed_seconds,
+    job_cost_usd,
+    tasks_for,
+)
 from qhil.execution.registry import adapter_class, availability
 from qhil.execution.request import SamplingRequest
 from qhil.report.metrics import Fidelity, batch_fidelity, mean_or_none, percentile
@@ -35,13 +40,19 @@ Progress = Callable[[str], None]
 
 @dataclass(frozen=True)
 class JobRecord:
-    """One probe job as measured."""
+    """One probe job as measured.
+
+    overhead_s: round trip minus the calibration's device time of the job's circuits (its
+    durations or fitted per-circuit / per-shot time; 0 without a snapshot): queue, compilation, transfer and, on a
+    simulator, the simulation itself. The cost model adds the calibrated device time back.
+    """
 
     probe: str
     circuits: int
     shots: int
     queue_s: float | None
     execution_s: float | None
+    overhead_s: float
     round_trip_s: float
     fidelity: Fidelity
     cost_usd: Decimal
@@ -60,10 +71,6 @@ class Settings:
 def new_row(profile: ProviderProfile) -> ProviderRow:
     return ProviderRow(name=profile.name, kind=profile.kind, device=profile.device,
                        calibration=profile.calibration or "")
-
-
-def calibration_of(profile: ProviderProfile) -> Calibration | None:
-    return calibration_for(profile)
 
 
 def per_1k_shots_usd(profile: ProviderProfile, request: SamplingRequest) -> Decimal | None:
@@ -115,13 +122,25 @@ def _record(dispatcher: Dispatcher, probe: Probe, request: SamplingRequest,
             result: SamplingResult, elapsed_s: float) -> JobRecord:
     t = result.timings
     profile = dispatcher.provider.profile
-    billed = billed_cost_usd(dispatcher.calibration, request, tasks_for(profile, request),
-                             result.usage)
+    tasks = tasks_for(profile, request)
+    billed = billed_cost_usd(dispatcher.calibration, request, tasks, result.usage)
+    round_trip_s = t.round_trip_s or elapsed_s
+    device_s = circuit_time_s(dispatcher.calibration, request, tasks)
     return JobRecord(
         probe=probe.name, circuits=request.batch_size, shots=request.total_shots,
-        queue_s=t.queue_s, execution_s=t.execution_s, round_trip_s=t.round_trip_s or elapsed_s,
+        queue_s=t.queue_s, execution_s=t.execution_s, round_trip_s=round_trip_s,
+        overhead_s=max(round_trip_s - device_s, 0.0),
         fidelity=batch_fidelity(probe.ideal, result.marginals, result.counts),
         cost_usd=billed if billed is not None else job_cost_usd(profile, request))
+
+
+def circuit_time_s(calibration: Calibration | None, request: SamplingRequest, tasks: int) -> float:
+    """The calibration's device time of a job's circuits, its per-job overhead left out (the
+    measured overhead replaces that); 0 without a snapshot."""
+    if calibration is None:
+        return 0.0
+    overhead_s = calibration.timing.job_overhead_s * tasks
+    return max(billed_seconds(calibration, request, tasks) - overhead_s, 0.0)
 
 
 def fill_row(row: ProviderRow, records: list[JobRecord], profile: ProviderProfile,
@@ -143,7 +162,7 @@ def latency_summary(records: list[JobRecord]) -> LatencySummary:
     queue = [r.queue_s for r in records]
     execution = [r.execution_s for r in records]
     trip = [r.round_trip_s for r in records]
-    overhead = [r.round_trip_s - (r.execution_s or 0.0) for r in records]
+    overhead = [r.overhead_s for r in records]
     return LatencySummary(
         queue_s_p50=percentile(queue, 50), queue_s_p95=percentile(queue, 95),
         execution_s_p50=percentile(execution, 50), execution_s_p95=percentile(execution, 95),

@@ -14,8 +14,9 @@ MEASURED, PREDICTED, UNAVAILABLE, FAILED = "measured", "predicted", "unavailable
 class LatencySummary:
     """p50 / p95 of per-job latencies in seconds; the raw round trips feed the plot.
 
-    overhead = round trip - execution: what a job costs in time beyond its circuits (queue,
-    compilation, transfer); the cost model takes it as the measured per-job latency.
+    overhead = round trip - the calibration's predicted device time of the job: what a job
+    costs in time beyond its circuits (queue, compilation, transfer, a simulator's own run time);
+    the cost model takes it as the measured per-job latency.
     """
 
     queue_s_p50: float | None

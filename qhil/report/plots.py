@@ -45,15 +45,14 @@ def fidelity_price_plot(report: Comparison) -> bytes:
     points = [(r.name, float(r.cost_per_1k_shots_usd), r.mean("hellinger_fidelity"))
               for r in report.providers
               if r.mean("hellinger_fidelity") is not None and r.cost_per_1k_shots_usd is not None]
-    for k, (name, price, fid) in enumerate(points):
-        ax.scatter([price], [fid], s=50, zorder=3)
-        ax.annotate(name, (price, fid), textcoords="offset points", fontsize=8,
-                    xytext=(6, 10 - 11 * (k % 3)))
+    for name, price, fid in points:
+        ax.scatter([price], [fid], s=50, zorder=3, label=name)
     floor = [p.hellinger_fidelity for p in report.shot_noise_floor if p.hellinger_fidelity]
     if floor:
         ax.axhline(sum(floor) / len(floor), ls="--", color="grey", lw=1,
                    label="ideal sampler (shot noise)")
-        ax.legend(fontsize=8, loc="lower left")
+    if points or floor:
+        ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.set_xscale("symlog", linthresh=0.01)
     ax.set_xlim(-0.002, max([0.05] + [3 * p[1] for p in points]))
     ax.set_xlabel("USD per 1,000 shots (symlog)")
@@ -80,7 +79,10 @@ def run_cost_plot(report: Comparison) -> bytes:
         ax.set_ylabel(label)
         if rows:
             ax.legend(fontsize=8)
-        else:
+        if rows and ax is cost_ax and not any(c.cost_usd > 0 for r in rows for c in r.run_costs):
+            ax.text(0.5, 0.5, "free at the calibration prices", ha="center",
+                    transform=ax.transAxes)
+        elif not rows:
             ax.text(0.5, 0.5, "no run-cost prediction\n(pass --config)", ha="center",
                     transform=ax.transAxes)
     fig.suptitle("Predicted cost of the configured training run")

@@ -15,10 +15,10 @@ import torch
 
 from qhil.calibration import Calibration
 from qhil.config import ProviderProfile
-from qhil.execution.pricing import billed_seconds, job_cost_usd, tasks_for
+from qhil.execution.pricing import billed_seconds, calibration_for, job_cost_usd, tasks_for
 from qhil.execution.registry import availability
 from qhil.quantum.noise import NoiseModel
-from qhil.report.measure import calibration_of, new_row, per_1k_shots_usd
+from qhil.report.measure import new_row, per_1k_shots_usd
 from qhil.report.metrics import exact_marginals, mean_distances
 from qhil.report.model import PREDICTED, LatencySummary, ProbeFigures, ProviderRow
 from qhil.report.probes import Probe
@@ -30,7 +30,7 @@ def predict_provider(profile: ProviderProfile, probes: list[Probe]) -> ProviderR
     status = availability(profile)
     row.status = PREDICTED
     row.reason = "" if status.usable else f"not usable here: {status.reason}"
-    calibration = calibration_of(profile)
+    calibration = calibration_for(profile)
     if calibration is None:
         return _ideal_row(row, probes)
     request = probes[0].request

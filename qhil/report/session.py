@@ -14,7 +14,7 @@ from qhil.config import ProviderProfile
 from qhil.execution.budget import Budget
 from qhil.execution.pricing import job_cost_usd, tasks_for
 from qhil.execution.registry import availability
-from qhil.report.measure import Settings, calibration_of, measure_provider
+from qhil.report.measure import Settings, measure_provider
 from qhil.report.metrics import shot_noise_fidelity
 from qhil.report.model import Comparison, ProbeFigures, ProviderRow, RunRow
 from qhil.report.predict import predict_provider
@@ -92,8 +92,7 @@ def add_run_costs(row: ProviderRow, profile: ProviderProfile, plan: Plan) -> Non
     if not row.ok:
         return
     latency = None if plan.dry_run else row.latency
-    row.run_costs, row.run_cost_note = predict_run_costs(
-        plan.workload, profile, calibration_of(profile), latency)
+    row.run_costs, row.run_cost_note = predict_run_costs(plan.workload, profile, latency)
 
 
 def settings_of(plan: Plan) -> dict[str, object]:
