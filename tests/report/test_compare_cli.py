@@ -190,3 +190,22 @@ def test_budget_covers_the_whole_comparison_and_refuses_before_sending(tmp_path,
     code, _, _ = run_cli(capsys, *base, "--budget-usd", "17", "--budget-jobs", "16",
                          "--out", str(tmp_path / "c"))
     assert code == 0 and len(sent) == 16
+
+
+def test_a_provider_failing_mid_run_is_a_row_and_the_faulty_one_is_retried(tmp_path, capsys):
+    broken = tmp_path / "broken.toml"
+    broken.write_text('name = "broken"\nkind = "chaos"\n[limits]\nmax_qubits = 8\n'
+                      "[retry]\nmax_attempts = 2\ninitial_backoff_s = 0.001\n"
+                      "max_backoff_s = 0.001\njitter_s = 0.0\n"
+                      '[options]\ninner = "local"\nseed = 1\nsubmit_failure_rate = 1.0\n')
+    out = tmp_path / "out"
+    code, _, _ = run_cli(capsys, "compare", "--providers", f"{broken},chaos-faults,local",
+                         *SMALL, "--out", str(out))
+    assert code == 0
+    rows = {r["name"]: r for r in json.loads((out / "report.json").read_text())["providers"]}
+    assert rows["broken"]["status"] == "failed" and rows["broken"]["reason"]
+    # throttled submits, timeouts and lost results are retried: every probe job still lands once
+    faulty = rows["chaos-faults"]
+    assert faulty["status"] == "measured" and len(faulty["latency"]["round_trip_s"]) == 8
+    assert float(faulty["probe_cost_usd"]) == pytest.approx(8 * (0.30 + 3 * 400 * 0.00145))
+    assert rows["local"]["status"] == "measured"
