@@ -148,6 +148,17 @@ def test_preflight_refuses_over_budget_and_passes_under():
         preflight(w, device, {"max_shots": 999})
 
 
+def test_preflight_reads_what_an_execution_budget_has_left():
+    from qhil.execution.budget import Budget
+
+    device = DeviceModel(pricing=Pricing(model="per-shot", per_task_usd=Decimal("0.30")))
+    budget = Budget(usd="40", jobs=150)
+    budget.commit(budget.reserve(shots=1, cost_usd=Decimal("15"), jobs=1))
+    with pytest.raises(BudgetExceededError, match=r"\$25"):
+        preflight(Workload(4, 2, shots=10, env_steps=100), device, budget)
+    assert preflight(Workload(4, 2, shots=10, env_steps=80), device, budget)
+
+
 def test_calibration_fields_added_by_the_cost_model_have_defaults():
     cal = Calibration(device="x", source="test", date="2026-01-01")
     assert cal.durations.depth_factor == 1.0 and cal.timing.queue_p5_s == 0.0

@@ -17,7 +17,7 @@ PAPER_FLAGS = ("estimate", "--qubits", "10", "--layers", "10", "--batch", "256",
 TRAIN_CONFIG = """
 env = "Humanoid-v4"
 provider = "local"
-block = "hdqnn"
+block = "pqc"
 steps = 1000
 num_envs = 4
 seed = 1
@@ -69,12 +69,21 @@ def test_config_file_gives_the_workload_and_flags_override(tmp_path, capsys):
     path = tmp_path / "train.toml"
     path.write_text(TRAIN_CONFIG)
     w = Workload.from_train_config(path)
-    assert (w.env_steps, w.num_envs, w.updates, w.policy_delay) == (1000, 4, 800, 2)
+    assert (w.env_steps, w.num_envs, w.updates, w.policy_delay) == (200, 4, 800, 2)
     assert (w.batch_size, w.eval_episodes, w.eval_steps_per_episode) == (128, 4, 1000)
     data = json.loads(run_cli(capsys, "estimate", "--config", str(path), "--shots", "7", "--json")[1])
     assert data["workload"]["shots"] == 7 and data["device"]["name"] == "local"
-    assert data["qtdnn"]["circuits"] == 1000 * 4 + 4 * 1000
+    assert data["qtdnn"]["circuits"] == 800 + 4 * 1000  # random actions before learning_starts
     assert data["spsa"]["circuits"] == data["qtdnn"]["circuits"] + 400 * 128 * 2
+
+
+def test_classical_block_needs_no_circuits(tmp_path):
+    path = tmp_path / "fc.toml"
+    path.write_text(TRAIN_CONFIG.replace('block = "pqc"', 'block = "fc"'))
+    from qhil.cost import DeviceModel, estimate
+
+    result = estimate(Workload.from_train_config(path), DeviceModel(per_shot_s=1e-3))
+    assert all(m.circuits == 0 and m.wall_s == 0 for m in result.methods.values())
 
 
 def test_flags_override_the_provider_calibration(capsys):

@@ -61,7 +61,8 @@ class Probe:
 
 @dataclass(frozen=True)
 class TimingFit:
-    """Least-squares fit of round trip - queue = overhead + per_circuit * circuits + per_shot * shots."""
+    """Fit of round trip - queue = overhead + per_circuit * circuits + per_shot * shots, and the
+    queue's percentiles and mean."""
 
     job_overhead_s: float
     per_circuit_s: float
@@ -69,11 +70,12 @@ class TimingFit:
     queue_p5_s: float
     queue_p50_s: float
     queue_p95_s: float
+    queue_mean_s: float
     rel_residual: float
     probes: int
 
     def predict_s(self, circuits: int, shots: int) -> float:
-        return (self.job_overhead_s + self.queue_p50_s + self.per_circuit_s * circuits
+        return (self.job_overhead_s + self.queue_mean_s + self.per_circuit_s * circuits
                 + self.per_shot_s * circuits * shots)
 
 
@@ -132,9 +134,10 @@ def random_controls(ansatz: HDQNNAnsatz, batch: int, rng: np.random.Generator) -
 
 
 def fit_timing(probes: list[Probe]) -> TimingFit:
-    """Non-negative least squares on the per-size medians of round trip minus queue."""
+    """Non-negative least squares on the per-size means of round trip minus queue (a run's
+    total over many jobs follows the mean, so the fit does too)."""
     sizes = sorted({(p.circuits, p.shots) for p in probes})
-    target = np.array([np.median([p.round_trip_s - p.queue_s for p in probes
+    target = np.array([np.mean([p.round_trip_s - p.queue_s for p in probes
                                   if (p.circuits, p.shots) == size]) for size in sizes])
     design = np.array([[1.0, c, c * s] for c, s in sizes])
     coef = _nonnegative_lstsq(design, target)
@@ -143,7 +146,8 @@ def fit_timing(probes: list[Probe]) -> TimingFit:
     return TimingFit(
         job_overhead_s=float(coef[0]), per_circuit_s=float(coef[1]), per_shot_s=float(coef[2]),
         queue_p5_s=float(np.percentile(queues, 5)), queue_p50_s=float(np.median(queues)),
-        queue_p95_s=float(np.percentile(queues, 95)), rel_residual=float(residual.max()),
+        queue_p95_s=float(np.percentile(queues, 95)), queue_mean_s=float(queues.mean()),
+        rel_residual=float(residual.max()),
         probes=len(probes))
 
 
@@ -162,7 +166,8 @@ def calibrated(base: Calibration | None, fit: TimingFit, *, device: str, what: s
     """The base snapshot (durations, errors, prices kept) with the fitted timing."""
     timing = Timing(job_overhead_s=fit.job_overhead_s, per_circuit_s=fit.per_circuit_s,
                     per_shot_s=fit.per_shot_s, queue_p5_s=fit.queue_p5_s,
-                    queue_p50_s=fit.queue_p50_s, queue_p95_s=fit.queue_p95_s)
+                    queue_p50_s=fit.queue_p50_s, queue_p95_s=fit.queue_p95_s,
+                    queue_mean_s=fit.queue_mean_s)
     source = (f"qhil calibrate: {fit.probes} probe jobs of {what}; least-squares fit, "
               f"worst relative residual {fit.rel_residual:.1%}")
     if base is not None:

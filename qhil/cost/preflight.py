@@ -48,9 +48,12 @@ def check_budget(run: MethodEstimate, budget: Any, device_name: str = "") -> Non
 
 
 def budget_limits(budget: Any) -> tuple[Decimal | None, int | None, int | None]:
-    """(dollars, shots, jobs) limits of a budget given as a number, a dict or an object."""
+    """(dollars, shots, jobs) limits of a budget given as a number, a dict or an object; a
+    `qhil.execution.budget.Budget` gives what it has left (`remaining()`)."""
     if budget is None:
         return None, None, None
+    if callable(getattr(budget, "remaining", None)):
+        budget = budget.remaining()
     if isinstance(budget, (int, float, Decimal, str)):
         return Decimal(str(budget)), None, None
     get = budget.get if isinstance(budget, dict) else (lambda k: getattr(budget, k, None))

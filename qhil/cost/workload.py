@@ -38,6 +38,7 @@ class Workload:
             10 x 10 with the data entangler) or only the differentiable "angles" (200).
         learner_forward: also count the forward circuits a learner without a surrogate needs
             (N_b per update for the target actor, N_b per actor update); the paper does not.
+        pqc: False for a classical T-block (fc, rbg, zeros): no circuit at all.
     """
 
     n_qubits: int
@@ -54,6 +55,7 @@ class Workload:
     circuit_depth: int | None = None
     shift_controls: ShiftControls = "all"
     learner_forward: bool = False
+    pqc: bool = True
 
     def __post_init__(self) -> None:
         for name in ("n_qubits", "n_layers", "batch_size", "shots", "num_envs", "policy_delay"):
@@ -109,24 +111,29 @@ class Workload:
 
 
 def _train_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """`steps` counts transitions summed over the envs; the first `learning_starts` of them
+    take random actions (no circuit); evaluation runs every `every_steps` and at the end."""
     quantum, td3, evaluation = (_table(data, key) for key in ("quantum", "td3", "eval"))
-    steps = _int(data.get("steps", 0), "steps")
-    learning_starts = _int(td3.get("learning_starts", 0), "td3.learning_starts")
-    updates_per_step = td3.get("updates_per_step", 1)
+    steps = _int(data.get("steps", 20_000), "steps")
+    num_envs = _int(data.get("num_envs", 1), "num_envs")
+    learning_starts = _int(td3.get("learning_starts", 1000), "td3.learning_starts")
+    updates_per_step = td3.get("updates_per_step", 1.0)
     every = _int(evaluation.get("every_steps", 0), "eval.every_steps")
-    evaluations = steps // every if every > 0 else 0
+    evaluations = max(1, -(-steps // every)) if every > 0 else 1
+    acting = max(0, steps - learning_starts)
     return {
         "n_qubits": _int(quantum.get("qubits", 10), "quantum.qubits"),
         "n_layers": _int(quantum.get("layers", 10), "quantum.layers"),
         "entangler": str(quantum.get("entangler", "data")),
-        "shots": _int(quantum.get("shots", 100), "quantum.shots"),
         "batch_size": _int(td3.get("batch_size", 256), "td3.batch_size"),
         "policy_delay": _int(td3.get("policy_delay", 2), "td3.policy_delay"),
-        "env_steps": steps,
-        "num_envs": _int(data.get("num_envs", 1), "num_envs"),
-        "updates": int(max(0, steps - learning_starts) * float(updates_per_step)),
-        "eval_episodes": _int(evaluation.get("episodes", 0), "eval.episodes") * evaluations,
-        "eval_steps_per_episode": episode_steps(str(data.get("env", ""))),
+        "shots": _int(quantum.get("shots", 100), "quantum.shots"),
+        "env_steps": -(-acting // num_envs),
+        "num_envs": num_envs,
+        "updates": int(acting * float(updates_per_step)),
+        "eval_episodes": _int(evaluation.get("episodes", 10), "eval.episodes") * evaluations,
+        "eval_steps_per_episode": episode_steps(str(data.get("env", "Pendulum-v1"))),
+        "pqc": str(data.get("block", "pqc")) == "pqc",
     }
 
 
