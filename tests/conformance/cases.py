@@ -21,4 +21,8 @@ CASES = [
     ProviderCase("local"),
     ProviderCase("local-noisy", noise_tolerance=0.08),
     ProviderCase("chaos-local"),
+    ProviderCase("aer", slow_batch=(12, 6, 256)),
+    ProviderCase("aer-noisy-torino", noise_tolerance=0.1, slow_batch=(4, 2, 8)),
+    ProviderCase("ibm-fake-torino", noise_tolerance=0.1, slow_batch=(4, 2, 8)),
+    ProviderCase("ibm-fake-sherbrooke", noise_tolerance=0.1, slow_batch=(4, 2, 8)),
 ]
