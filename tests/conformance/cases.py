@@ -25,4 +25,6 @@ CASES = [
     ProviderCase("aer-noisy-torino", noise_tolerance=0.1, slow_batch=(4, 2, 8)),
     ProviderCase("ibm-fake-torino", noise_tolerance=0.1, slow_batch=(4, 2, 8)),
     ProviderCase("ibm-fake-sherbrooke", noise_tolerance=0.1, slow_batch=(4, 2, 8)),
+    ProviderCase("braket-local", slow_batch=(4, 2, 40)),
+    ProviderCase("braket-local-dm", noise_tolerance=0.08, slow_batch=(4, 2, 40)),
 ]
