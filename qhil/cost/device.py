@@ -117,11 +117,14 @@ class DeviceModel:
     def from_profile(cls, profile: ProviderProfile) -> DeviceModel:
         """A provider profile's model: its calibration snapshot (if any) and its limits."""
         if profile.calibration is None:
-            return cls(name=profile.name, max_jobs_in_flight=profile.max_jobs_in_flight,
-                       **_limit_fields(profile.limits))
-        return cls.from_calibration(load_calibration(profile.calibration), profile.limits,
-                                    name=profile.name,
-                                    max_jobs_in_flight=profile.max_jobs_in_flight)
+            model = cls(name=profile.name, max_jobs_in_flight=profile.max_jobs_in_flight,
+                        **_limit_fields(profile.limits))
+        else:
+            model = cls.from_calibration(load_calibration(profile.calibration), profile.limits,
+                                         name=profile.name,
+                                         max_jobs_in_flight=profile.max_jobs_in_flight)
+        shots = next((profile.options[k] for k in _SHOTS_OPTIONS if k in profile.options), None)
+        return model if shots is None else replace(model, max_shots_per_job=int(shots))
 
     def with_overrides(self, **changes: Any) -> DeviceModel:
         """A copy with the given fields replaced; None values are ignored. Pricing keys
@@ -156,6 +159,9 @@ class DeviceModel:
         data = asdict(self)
         data["pricing"] = self.pricing.model_dump(mode="json")
         return data
+
+
+_SHOTS_OPTIONS = ("max_executions", "max_total_shots", "max_shots_per_job")  # adapter options
 
 
 def _limit_fields(limits: Limits | None) -> dict[str, Any]:
