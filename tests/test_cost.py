@@ -159,6 +159,11 @@ def test_preflight_reads_what_an_execution_budget_has_left():
     assert preflight(Workload(4, 2, shots=10, env_steps=80), device, budget)
 
 
+def test_charges_tells_paid_devices_from_free_ones():
+    assert not DeviceModel().charges
+    assert DeviceModel(pricing=Pricing(model="per-shot", per_shot_usd=Decimal("0.001"))).charges
+
+
 def test_calibration_fields_added_by_the_cost_model_have_defaults():
     cal = Calibration(device="x", source="test", date="2026-01-01")
     assert cal.durations.depth_factor == 1.0 and cal.timing.queue_p5_s == 0.0

@@ -126,6 +126,13 @@ class DeviceModel:
         shots = next((profile.options[k] for k in _SHOTS_OPTIONS if k in profile.options), None)
         return model if shots is None else replace(model, max_shots_per_job=int(shots))
 
+    @property
+    def charges(self) -> bool:
+        """Whether the device bills anything (then `qhil train` asks before spending)."""
+        p = self.pricing
+        return any(v > 0 for v in (p.per_task_usd, p.per_shot_usd, p.per_qpu_second_usd,
+                                   p.per_minute_usd))
+
     def with_overrides(self, **changes: Any) -> DeviceModel:
         """A copy with the given fields replaced; None values are ignored. Pricing keys
         (per_task_usd, per_shot_usd, per_qpu_second_usd, per_minute_usd, model) go to pricing."""

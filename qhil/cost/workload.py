@@ -103,11 +103,15 @@ class Workload:
     def from_train_config(cls, path: str | Path) -> Workload:
         """The workload of a `qhil train` config file (unknown keys are tolerated)."""
         path = Path(path)
-        data = load_toml(path)
+        return cls.from_train_data(load_toml(path), source=str(path))
+
+    @classmethod
+    def from_train_data(cls, data: dict[str, Any], source: str = "<config>") -> Workload:
+        """The workload of a training config already in memory (`TrainConfig.model_dump()`)."""
         try:
             return cls(**_train_fields(data))
         except (ConfigError, ValueError) as exc:
-            raise ConfigError(f"{path}: {exc}") from None
+            raise ConfigError(f"{source}: {exc}") from None
 
 
 def _train_fields(data: dict[str, Any]) -> dict[str, Any]:
