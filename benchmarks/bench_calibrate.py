@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -111,7 +112,8 @@ def markdown(report: dict) -> str:
     lines = ["# bench_calibrate: calibrated wall-time prediction vs measurement",
              "", f"Exploration-shaped run: {a['steps']} jobs x {a['envs']} circuits x "
              f"{a['shots']} shots, {a['qubits']} qubits x {a['layers']} layers (data entangler); "
-             f"median of {a['rounds']} timed sequences. Machine: {report['machine']}.", "",
+             f"{a['rounds']} rounds of (calibrate, then time the sequence); ratios are the median "
+             f"over rounds. Machine: {report['machine']}.", "",
              "| provider | measured s (median) | predicted s (median) | predicted / measured "
              "(median of rounds) | error | worst round | uncalibrated predicted s | "
              "fit of last round: per job ms, per circuit ms, per shot us |",
@@ -145,8 +147,9 @@ def main() -> None:
               f"{row['predicted_median_s']:.3f} s, ratio {row['ratio_predicted_to_measured']:.3f} "
               f"(error {row['error']:.1%}); uncalibrated snapshot predicts "
               f"{row['uncalibrated_predicted_wall_s']:.3g} s")
-    report = {"args": vars(args), "machine": f"{platform.machine()} {platform.processor()} "
-              f"python {platform.python_version()}", "providers": rows}
+    report = {"args": vars(args), "machine": f"{platform.machine()} {os.cpu_count()} cores, "
+              f"load average {os.getloadavg()[0]:.1f} at the end, python "
+              f"{platform.python_version()}", "providers": rows}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(report, indent=2))
     (RESULTS / f"{args.name}.md").write_text(markdown(report))

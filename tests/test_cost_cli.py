@@ -104,10 +104,17 @@ def test_flags_override_the_provider_calibration(capsys):
     (["calibrate", "--provider", "local", "--circuits", "0,4"], "--circuits"),
     (["calibrate", "--provider", "local", "--shots", "ten"], "--shots"),
     (["calibrate"], "--provider"),
+    (["estimate", "--config", "a.toml", "--from-run", "runs/x"], "not allowed"),
 ])
 def test_bad_flags_exit_2_with_one_line(capsys, argv, fragment):
     code, _, err = run_cli(capsys, *argv)
     assert code == 2 and fragment in err and err.count("\n") == 1
+
+
+def test_queue_flag_sets_the_typical_wait(capsys):
+    data = json.loads(run_cli(capsys, "estimate", "--qubits", "2", "--layers", "1", "--env-steps",
+                              "10", "--queue-s", "3", "--json")[1])
+    assert data["qtdnn"]["wall_s"] == pytest.approx(30.0)
 
 
 def test_bad_config_value_names_the_file_and_field(tmp_path, capsys):
