@@ -8,7 +8,15 @@ import pytest
 
 from qhil.calibration import Calibration, Pricing, load_calibration
 from qhil.config import Limits
-from qhil.cost import DeviceModel, LatencyStats, Workload, estimate, preflight, shot_ns
+from qhil.cost import (
+    DeviceModel,
+    LatencyStats,
+    Workload,
+    ask_to_spend,
+    estimate,
+    preflight,
+    shot_ns,
+)
 from qhil.cost.model import logical_steps
 from qhil.errors import BudgetExceededError, ConfigError
 
@@ -157,6 +165,17 @@ def test_preflight_reads_what_an_execution_budget_has_left():
     with pytest.raises(BudgetExceededError, match=r"\$25"):
         preflight(Workload(4, 2, shots=10, env_steps=100), device, budget)
     assert preflight(Workload(4, 2, shots=10, env_steps=80), device, budget)
+
+
+def test_ask_to_spend_asks_only_on_paid_devices():
+    paid = DeviceModel(name="qpu", pricing=Pricing(model="per-shot", per_task_usd=Decimal("0.30")))
+    w = Workload(4, 2, shots=10, env_steps=10)
+    said: list[str] = []
+    assert ask_to_spend(preflight(w, DeviceModel()), ask=lambda _: "n")
+    assert not ask_to_spend(preflight(w, paid), ask=lambda _: "n", say=said.append)
+    assert "$3.00" in said[0] and "qpu" in said[0]
+    assert ask_to_spend(preflight(w, paid), ask=lambda _: " Y ", say=said.append)
+    assert ask_to_spend(preflight(w, paid), yes=True, ask=lambda _: "n", say=said.append)
 
 
 def test_charges_tells_paid_devices_from_free_ones():
