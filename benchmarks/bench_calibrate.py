@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from qhil.config import find_profile  # noqa: E402
 from qhil.cost import DeviceModel, Workload, estimate  # noqa: E402
 from qhil.cost.calibrate import ProbePlan, calibrated, fit_timing, random_controls, run_probes  # noqa: E402
+from qhil.execution.dispatcher import Dispatcher  # noqa: E402
 from qhil.execution.registry import availability, get_provider  # noqa: E402
 from qhil.quantum.ansatz import HDQNNAnsatz  # noqa: E402
 
@@ -74,7 +75,8 @@ def bench_provider(name: str, args: argparse.Namespace) -> dict:
                         num_envs=args.envs)
     snapshot = DeviceModel.from_profile(profile)
     rng = np.random.default_rng(0)
-    with get_provider(name) as provider:
+    with get_provider(name) as inner:
+        provider = Dispatcher(inner)  # the road a training run's jobs take
         rounds = [calibrate_then_time(provider, profile, plan, workload, args, rng, seed)
                   for seed in range(args.rounds)]
     uncalibrated = estimate(workload, snapshot, methods=("qtdnn",)).methods["qtdnn"]

@@ -26,6 +26,8 @@ from qhil.cost.calibrate import (
     write_calibration,
 )
 from qhil.cost.device import DeviceModel
+from qhil.execution.budget import Budget
+from qhil.execution.dispatcher import Dispatcher
 from qhil.execution.registry import get_provider
 from qhil.quantum.ansatz import ENTANGLERS, HDQNNAnsatz
 
@@ -67,8 +69,10 @@ def run(args: argparse.Namespace) -> int:
     cost = check_probe_budget(
         plan, DeviceModel.from_profile(profile), max_shots=args.max_shots, max_jobs=args.max_jobs,
         max_usd=None if args.max_usd is None else Decimal(str(args.max_usd)))
-    with get_provider(args.provider) as provider:
-        probes = run_probes(provider, plan, seed=args.seed, timeout_s=args.timeout_s)
+    budget = Budget(shots=args.max_shots, usd=args.max_usd, jobs=args.max_jobs)
+    with get_provider(args.provider) as provider:  # through the Dispatcher: budget and retries
+        probes = run_probes(Dispatcher(provider, budget=budget), plan, seed=args.seed,
+                            timeout_s=args.timeout_s)
     fit = fit_timing(probes)
     base = load_calibration(profile.calibration) if profile.calibration else None
     what = f"{args.qubits} qubits x {args.layers} layers ({args.entangler}) on {profile.name}"

@@ -24,6 +24,7 @@ from qhil.cost.device import DeviceModel
 from qhil.cost.model import estimate_method
 from qhil.cost.workload import Workload
 from qhil.errors import BudgetExceededError
+from qhil.execution.dispatcher import Dispatcher
 from qhil.execution.provider import Provider
 from qhil.quantum.ansatz import HDQNNAnsatz
 
@@ -105,16 +106,17 @@ def check_probe_budget(plan: ProbePlan, device: DeviceModel, *, max_usd: Decimal
     return cost
 
 
-def run_probes(provider: Provider, plan: ProbePlan, *, seed: int = 0,
+def run_probes(provider: Provider | Dispatcher, plan: ProbePlan, *, seed: int = 0,
                timeout_s: float = 3600.0) -> list[Probe]:
-    """Submit the warm-up job, then every size `repeats` times in an interleaved order."""
+    """Submit the warm-up job, then every size `repeats` times in an interleaved order (through
+    a Dispatcher where budget, retries and the ledger apply)."""
     rng = np.random.default_rng(seed)
     _probe(provider, plan.ansatz, 1, min(plan.shots), rng, timeout_s)  # warm-up, not fitted
     order = [size for _ in range(plan.repeats) for size in plan.sizes()]
     return [_probe(provider, plan.ansatz, c, s, rng, timeout_s) for c, s in order]
 
 
-def _probe(provider: Provider, ansatz: HDQNNAnsatz, circuits: int, shots: int,
+def _probe(provider: Provider | Dispatcher, ansatz: HDQNNAnsatz, circuits: int, shots: int,
            rng: np.random.Generator, timeout_s: float) -> Probe:
     request = ansatz.request(random_controls(ansatz, circuits, rng), shots=shots,
                              seed=int(rng.integers(2**31)))
