@@ -58,13 +58,13 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
 def test_from_run_sets_prediction_beside_the_ledger(tmp_path, capsys):
     (tmp_path / "config.toml").write_text(CONFIG)
     (tmp_path / "summary.json").write_text(json.dumps({"steps": 40, "updates": 24, "wall_s": 9.0}))
-    fake_run(tmp_path, steps=12, envs=2)  # (40 - 16) / 2 exploration jobs; no evaluation yet
+    fake_run(tmp_path, steps=20, envs=2)  # 40 transitions / 2 envs; no evaluation
     code, out, _ = run_cli(capsys, "estimate", "--from-run", str(tmp_path), "--eval-episodes",
                            "0", "--json")
     report = json.loads(out)
-    assert code == 0 and report["measured"]["jobs"] == 12 and report["predicted"]["jobs"] == 12
+    assert code == 0 and report["measured"]["jobs"] == 20 and report["predicted"]["jobs"] == 20
     assert report["ratios"]["shots"] == 1.0 and report["ratios"]["circuits"] == 1.0
-    assert Decimal(report["measured"]["cost_usd"]) == Decimal("0.30") * 12 + Decimal("0.00145") * 1200
+    assert Decimal(report["measured"]["cost_usd"]) == Decimal("0.30") * 20 + Decimal("0.00145") * 2000
     assert report["ratios"]["cost_usd"] == pytest.approx(1.0)
     assert report["measured"]["wall_s"] == 9.0 and report["measured"]["jobs_s"] > 0
     assert "predicted_with_measured_latency" in report

@@ -69,12 +69,14 @@ def test_config_file_gives_the_workload_and_flags_override(tmp_path, capsys):
     path = tmp_path / "train.toml"
     path.write_text(TRAIN_CONFIG)
     w = Workload.from_train_config(path)
-    assert (w.env_steps, w.num_envs, w.updates, w.policy_delay) == (200, 4, 800, 2)
-    assert (w.batch_size, w.eval_episodes, w.eval_steps_per_episode) == (128, 4, 1000)
+    assert (w.env_steps, w.num_envs, w.updates, w.policy_delay) == (250, 4, 200, 2)
+    assert (w.batch_size, w.eval_episodes, w.eval_steps_per_episode) == (128, 6, 1000)
+    assert (w.eval_batch, w.eval_jobs) == (2, 3000)  # 2 periodic + final, 2 episodes side by side
     data = json.loads(run_cli(capsys, "estimate", "--config", str(path), "--shots", "7", "--json")[1])
     assert data["workload"]["shots"] == 7 and data["device"]["name"] == "local"
-    assert data["qtdnn"]["circuits"] == 800 + 4 * 1000  # random actions before learning_starts
-    assert data["spsa"]["circuits"] == data["qtdnn"]["circuits"] + 400 * 128 * 2
+    assert data["qtdnn"]["circuits"] == 250 * 4 + 6 * 1000
+    assert data["qtdnn"]["jobs"] == 250 + 3000
+    assert data["spsa"]["circuits"] == data["qtdnn"]["circuits"] + 100 * 128 * 2
 
 
 def test_classical_block_needs_no_circuits(tmp_path):

@@ -25,7 +25,7 @@ WORKLOAD_FLAGS = {  # flag dest -> Workload field
     "qubits": "n_qubits", "layers": "n_layers", "entangler": "entangler", "batch": "batch_size",
     "shots": "shots", "env_steps": "env_steps", "num_envs": "num_envs", "updates": "updates",
     "policy_delay": "policy_delay", "eval_episodes": "eval_episodes",
-    "eval_steps": "eval_steps_per_episode", "depth": "circuit_depth",
+    "eval_steps": "eval_steps_per_episode", "eval_batch": "eval_batch", "depth": "circuit_depth",
     "shift_controls": "shift_controls", "learner_forward": "learner_forward",
 }
 DEVICE_FLAGS = {  # flag dest -> DeviceModel field (pricing keys go into its pricing)
@@ -69,6 +69,7 @@ def _workload_flags(g: argparse._ArgumentGroup) -> None:
                    "(default 1 from flags, [td3] policy_delay from a config).")
     g.add_argument("--eval-episodes", type=non_negative_int, help="Evaluation episodes in all.")
     g.add_argument("--eval-steps", type=non_negative_int, help="Steps per evaluation episode.")
+    g.add_argument("--eval-batch", type=positive_int, help="Evaluation episodes side by side.")
     g.add_argument("--depth", type=positive_int, help="Transpiled circuit depth in gate steps.")
     g.add_argument("--shift-controls", choices=("all", "angles"),
                    help="Parameter-shift over all controls (the paper's 220) or the angles only.")

@@ -5,7 +5,7 @@ wall seconds and dollars per method, per run and per update, with a low / typica
 
 How a run is counted (see README, "The cost model"):
 - exploration: one job per vector-environment step carrying `num_envs` circuits (every method);
-- evaluation: one job of one circuit per evaluation step (every method);
+- evaluation: one job per step of `eval_batch` side-by-side episodes (every method);
 - learner: qtDNN needs no circuit. Parameter-shift needs 2 x (shifted controls) circuits per
   sample per actor update, SPSA 2; with `learner_forward` also N_b forward circuits per update
   (target actor) and per actor update (the actor's own forward pass). Each update's circuits go
@@ -212,7 +212,7 @@ def demand(workload: Workload, method: str) -> dict[str, list[Round]]:
     if not w.pqc:
         return dict.fromkeys(PHASES, [])
     return {"exploration": [Round(w.env_steps, w.num_envs)],
-            "evaluation": [Round(w.eval_steps, 1)],
+            "evaluation": [Round(w.eval_jobs, w.eval_batch)],
             "learner": learner_rounds(w, method)}
 
 
