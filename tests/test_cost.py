@@ -115,6 +115,14 @@ def test_measured_latency_replaces_the_queue_band():
     qt = estimate(w, device, latency={"round_trip_p50_s": 0.5, "round_trip_p95_s": 2.0}).methods["qtdnn"]
     assert (qt.wall_s, qt.wall_s_high) == pytest.approx((5.0, 20.0))
     assert estimate(w, device, latency=LatencyStats(1.0, 1.0)).methods["qtdnn"].wall_s == 10.0
+    assert estimate(w, device, latency=LatencyStats(1.0, 3.0, mean_s=1.5)).methods["qtdnn"].wall_s == 15.0
+
+
+def test_measured_round_trips_of_a_known_shape_keep_the_models_execution():
+    device = DeviceModel(per_shot_s=1e-3)  # a job of 2 circuits x 10 shots executes in 20 ms
+    stats = LatencyStats(p50_s=0.12, p95_s=0.5, circuits=2, shots=10)
+    big = estimate(Workload(4, 2, shots=10, env_steps=1, num_envs=20), device, latency=stats)
+    assert big.methods["qtdnn"].wall_s == pytest.approx(0.1 + 0.2)
 
 
 def test_savings_compare_each_method_with_qtdnn():

@@ -69,7 +69,7 @@ def test_from_run_sets_prediction_beside_the_ledger(tmp_path, capsys):
     assert report["measured"]["wall_s"] == 9.0 and report["measured"]["jobs_s"] > 0
     assert "predicted_with_measured_latency" in report
     text = run_cli(capsys, "estimate", "--from-run", str(tmp_path), "--eval-episodes", "0")[1]
-    assert "pred/meas" in text and "wall (measured latency)" in text
+    assert "pred/meas" in text and "with measured latency" in text and "run wall clock" in text
 
 
 def test_from_run_without_a_run_folder_is_a_one_line_error(tmp_path, capsys):

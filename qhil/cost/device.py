@@ -19,7 +19,8 @@ BANDS = ("low", "typical", "high")
 @dataclass(frozen=True)
 class LatencyStats:
     """Measured per-job round trips (submission to result): p5 / p50 / p95 give the low /
-    typical / high band (p5 defaults to p50). When the measured jobs' shape is given
+    typical / high band (p5 defaults to p50); a mean, when given, is the typical figure (the
+    sum over many jobs follows the mean). When the measured jobs' shape is given
     (`circuits` per job, `shots` per circuit), the model's execution time for that shape is
     taken out and its own execution time is added back for each job it predicts; without a
     shape the round trip is taken as latency on top of the modelled execution.
@@ -30,10 +31,12 @@ class LatencyStats:
     p5_s: float | None = None
     circuits: int | None = None
     shots: int | None = None
+    mean_s: float | None = None
 
     def band(self, which: str) -> float:
         return {"low": self.p5_s if self.p5_s is not None else self.p50_s,
-                "typical": self.p50_s, "high": self.p95_s}[which]
+                "typical": self.mean_s if self.mean_s is not None else self.p50_s,
+                "high": self.p95_s}[which]
 
     @classmethod
     def coerce(cls, stats: Any) -> LatencyStats:
@@ -43,14 +46,15 @@ class LatencyStats:
         if getattr(stats, "round_trip_s", None) is not None:  # the ledger's LatencyStats
             stats = stats.round_trip_s
         get = stats.get if isinstance(stats, dict) else (lambda k: getattr(stats, k, None))
-        p50, p95, p5 = (_first(get, q) for q in ("p50", "p95", "p5"))
+        p50, p95, p5, mean = (_first(get, q) for q in ("p50", "p95", "p5", "mean"))
         if p50 is None:
             raise ValueError(f"latency stats need a p50 figure, got {stats!r}")
         circuits, shots = get("circuits"), get("shots")
         return cls(p50_s=float(p50), p95_s=float(p95 if p95 is not None else p50),
                    p5_s=None if p5 is None else float(p5),
                    circuits=None if circuits is None else int(circuits),
-                   shots=None if shots is None else int(shots))
+                   shots=None if shots is None else int(shots),
+                   mean_s=None if mean is None else float(mean))
 
 
 def _first(get: Any, quantile: str) -> Any:
