@@ -18,6 +18,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from qhil.config import find_profile  # noqa: E402
 from qhil.cost import DeviceModel, Workload, estimate  # noqa: E402
 from qhil.cost.calibrate import ProbePlan, calibrated, fit_timing, random_controls, run_probes  # noqa: E402
 from qhil.execution.dispatcher import Dispatcher  # noqa: E402
+from qhil.execution.ledger import Ledger  # noqa: E402
 from qhil.execution.registry import availability, get_provider  # noqa: E402
 from qhil.quantum.ansatz import HDQNNAnsatz  # noqa: E402
 
@@ -75,8 +77,9 @@ def bench_provider(name: str, args: argparse.Namespace) -> dict:
                         num_envs=args.envs)
     snapshot = DeviceModel.from_profile(profile)
     rng = np.random.default_rng(0)
-    with get_provider(name) as inner:
-        provider = Dispatcher(inner)  # the road a training run's jobs take
+    with tempfile.TemporaryDirectory() as scratch, get_provider(name) as inner, \
+            Ledger(Path(scratch) / "ledger.sqlite") as ledger:
+        provider = Dispatcher(inner, ledger=ledger, reuse_results=False)  # a training run's road
         rounds = [calibrate_then_time(provider, profile, plan, workload, args, rng, seed)
                   for seed in range(args.rounds)]
     uncalibrated = estimate(workload, snapshot, methods=("qtdnn",)).methods["qtdnn"]
