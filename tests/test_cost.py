@@ -118,6 +118,15 @@ def test_measured_latency_replaces_the_queue_band():
     assert estimate(w, device, latency=LatencyStats(1.0, 3.0, mean_s=1.5)).methods["qtdnn"].wall_s == 15.0
 
 
+def test_measured_latency_changes_time_not_the_bill():
+    device = DeviceModel(job_overhead_s=2.0, pricing=Pricing(
+        model="per-qpu-second", per_qpu_second_usd=Decimal("1.60")))
+    w = Workload(4, 2, shots=10, env_steps=3)
+    plain, measured = (estimate(w, device, latency=lat).methods["qtdnn"] for lat in (None, {"p50_s": 9}))
+    assert plain.cost_usd == measured.cost_usd == Decimal("1.60") * 6
+    assert (plain.wall_s, measured.wall_s) == (6.0, 27.0)
+
+
 def test_measured_round_trips_of_a_known_shape_keep_the_models_execution():
     device = DeviceModel(per_shot_s=1e-3)  # a job of 2 circuits x 10 shots executes in 20 ms
     stats = LatencyStats(p50_s=0.12, p95_s=0.5, circuits=2, shots=10)

@@ -83,6 +83,8 @@ class DeviceModel:
         max_shots_per_job: circuits x shots one job may carry (None: no limit).
         max_jobs_in_flight: jobs of one learner update that may wait in the queue together.
         pricing: how the device bills (calibration snapshot's [pricing]).
+        measured_latency_s: per-job latency by band measured elsewhere (`with_latency`); when
+            set it replaces overhead + queue in the wall time (billing keeps the overhead).
     """
 
     name: str = "flags"
@@ -102,6 +104,7 @@ class DeviceModel:
     max_shots_per_job: int | None = None
     max_jobs_in_flight: int = 1
     pricing: Pricing = field(default_factory=Pricing)
+    measured_latency_s: dict[str, float] | None = None
 
     @classmethod
     def from_calibration(cls, calibration: Calibration, limits: Limits | None = None,
@@ -149,12 +152,13 @@ class DeviceModel:
         """Measured per-job round trips in place of the snapshot's overhead and queue band;
         `execution_s` (the modelled execution of the measured jobs) is taken out of them."""
         s = LatencyStats.coerce(stats)
-        band = {b: max(0.0, s.band(b) - execution_s) for b in BANDS}
-        return replace(self, job_overhead_s=0.0, queue_p5_s=band["low"], queue_mean_s=0.0,
-                       queue_p50_s=band["typical"], queue_p95_s=band["high"])
+        return replace(self, measured_latency_s={b: max(0.0, s.band(b) - execution_s)
+                                                 for b in BANDS})
 
     def job_latency_s(self, band: str) -> float:
         """Per-job time outside execution, for the low / typical / high band."""
+        if self.measured_latency_s is not None:
+            return self.measured_latency_s[band]
         typical = self.queue_mean_s if self.queue_mean_s > 0 else self.queue_p50_s
         queue = {"low": self.queue_p5_s, "typical": typical, "high": self.queue_p95_s}
         return self.job_overhead_s + queue[band]
