@@ -58,9 +58,9 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
 def test_from_run_sets_prediction_beside_the_ledger(tmp_path, capsys):
     (tmp_path / "config.toml").write_text(CONFIG)
     (tmp_path / "summary.json").write_text(json.dumps({"steps": 40, "updates": 24, "wall_s": 9.0}))
-    fake_run(tmp_path, steps=20, envs=2)  # 40 transitions / 2 envs; no evaluation
-    code, out, _ = run_cli(capsys, "estimate", "--from-run", str(tmp_path), "--eval-episodes",
-                           "0", "--json")
+    (tmp_path / "metrics.jsonl").write_text('{"step": 40, "charts/episodic_return": -900.0}\n')
+    fake_run(tmp_path, steps=20, envs=2)  # 40 transitions / 2 envs; no evaluation logged
+    code, out, _ = run_cli(capsys, "estimate", "--from-run", str(tmp_path), "--json")
     report = json.loads(out)
     assert code == 0 and report["measured"]["jobs"] == 20 and report["predicted"]["jobs"] == 20
     assert report["ratios"]["shots"] == 1.0 and report["ratios"]["circuits"] == 1.0
@@ -68,7 +68,7 @@ def test_from_run_sets_prediction_beside_the_ledger(tmp_path, capsys):
     assert report["ratios"]["cost_usd"] == pytest.approx(1.0)
     assert report["measured"]["wall_s"] == 9.0 and report["measured"]["jobs_s"] > 0
     assert "predicted_with_measured_latency" in report
-    text = run_cli(capsys, "estimate", "--from-run", str(tmp_path), "--eval-episodes", "0")[1]
+    text = run_cli(capsys, "estimate", "--from-run", str(tmp_path))[1]
     assert "pred/meas" in text and "with measured latency" in text and "run wall clock" in text
 
 

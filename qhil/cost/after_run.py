@@ -57,6 +57,7 @@ def run_from_dir(args: argparse.Namespace) -> int:
         raise ConfigError(f"{run_dir} is not a run folder: no config.toml in it "
                           f"(pass the --out DIR of a `qhil train` run)")
     summary = read_summary(run_dir / "summary.json")
+    summary.setdefault("evaluations", count_evaluations(run_dir / "metrics.jsonl"))
     workload = workload_done(build_workload(args, str(config)), summary)
     report = compare(workload, build_device(args, str(config)), measure(run_dir, summary))
     print(json.dumps(report, indent=2) if args.as_json else table(report))
@@ -72,10 +73,21 @@ def read_summary(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid JSON ({exc})") from None
 
 
+def count_evaluations(path: Path) -> int | None:
+    """Evaluations a run logged (metrics.jsonl rows with an evaluation return), None unknown."""
+    if not path.is_file():
+        return None
+    rows = (json.loads(line) for line in path.read_text().splitlines() if line.strip())
+    return sum("eval/return_mean" in row for row in rows)
+
+
 def workload_done(workload: Workload, summary: dict[str, Any]) -> Workload:
-    """The planned workload cut to the steps and updates the summary says were done."""
+    """The planned workload cut to the steps, updates and evaluations the run did."""
     steps, updates = _first(summary, STEP_KEYS), _first(summary, UPDATE_KEYS)
+    evaluations = summary.get("evaluations")
     changes: dict[str, int] = {}
+    if evaluations is not None:
+        changes["eval_episodes"] = min(workload.eval_episodes, evaluations * workload.eval_batch)
     if steps is not None:
         changes["env_steps"] = min(workload.env_steps, -(-int(steps) // workload.num_envs))
     if updates is not None:
