@@ -42,6 +42,8 @@ class Timing(StrictModel):
     per_shot_s: float = Field(0.0, description="Measured time per shot, if fitted.", ge=0)
     queue_p5_s: float = Field(0.0, description="5th percentile queue wait (the low band).", ge=0)
     queue_p50_s: float = Field(0.0, description="Median queue wait.", ge=0)
+    queue_mean_s: float = Field(
+        0.0, description="Mean queue wait; when set, the typical time of many jobs uses it.", ge=0)
     queue_p95_s: float = Field(0.0, description="95th percentile queue wait.", ge=0)
 
 

@@ -8,7 +8,15 @@ import pytest
 
 from qhil.calibration import Calibration, Pricing, load_calibration
 from qhil.config import Limits
-from qhil.cost import DeviceModel, LatencyStats, Workload, estimate, preflight, shot_ns
+from qhil.cost import (
+    DeviceModel,
+    LatencyStats,
+    Workload,
+    ask_to_spend,
+    estimate,
+    preflight,
+    shot_ns,
+)
 from qhil.cost.model import logical_steps
 from qhil.errors import BudgetExceededError, ConfigError
 
@@ -107,6 +115,23 @@ def test_measured_latency_replaces_the_queue_band():
     qt = estimate(w, device, latency={"round_trip_p50_s": 0.5, "round_trip_p95_s": 2.0}).methods["qtdnn"]
     assert (qt.wall_s, qt.wall_s_high) == pytest.approx((5.0, 20.0))
     assert estimate(w, device, latency=LatencyStats(1.0, 1.0)).methods["qtdnn"].wall_s == 10.0
+    assert estimate(w, device, latency=LatencyStats(1.0, 3.0, mean_s=1.5)).methods["qtdnn"].wall_s == 15.0
+
+
+def test_measured_latency_changes_time_not_the_bill():
+    device = DeviceModel(job_overhead_s=2.0, pricing=Pricing(
+        model="per-qpu-second", per_qpu_second_usd=Decimal("1.60")))
+    w = Workload(4, 2, shots=10, env_steps=3)
+    plain, measured = (estimate(w, device, latency=lat).methods["qtdnn"] for lat in (None, {"p50_s": 9}))
+    assert plain.cost_usd == measured.cost_usd == Decimal("1.60") * 6
+    assert (plain.wall_s, measured.wall_s) == (6.0, 27.0)
+
+
+def test_measured_round_trips_of_a_known_shape_keep_the_models_execution():
+    device = DeviceModel(per_shot_s=1e-3)  # a job of 2 circuits x 10 shots executes in 20 ms
+    stats = LatencyStats(p50_s=0.12, p95_s=0.5, circuits=2, shots=10)
+    big = estimate(Workload(4, 2, shots=10, env_steps=1, num_envs=20), device, latency=stats)
+    assert big.methods["qtdnn"].wall_s == pytest.approx(0.1 + 0.2)
 
 
 def test_savings_compare_each_method_with_qtdnn():
@@ -146,6 +171,33 @@ def test_preflight_refuses_over_budget_and_passes_under():
         preflight(w, device, 29)
     with pytest.raises(BudgetExceededError, match="shots"):
         preflight(w, device, {"max_shots": 999})
+
+
+def test_preflight_reads_what_an_execution_budget_has_left():
+    from qhil.execution.budget import Budget
+
+    device = DeviceModel(pricing=Pricing(model="per-shot", per_task_usd=Decimal("0.30")))
+    budget = Budget(usd="40", jobs=150)
+    budget.commit(budget.reserve(shots=1, cost_usd=Decimal("15"), jobs=1))
+    with pytest.raises(BudgetExceededError, match=r"\$25"):
+        preflight(Workload(4, 2, shots=10, env_steps=100), device, budget)
+    assert preflight(Workload(4, 2, shots=10, env_steps=80), device, budget)
+
+
+def test_ask_to_spend_asks_only_on_paid_devices():
+    paid = DeviceModel(name="qpu", pricing=Pricing(model="per-shot", per_task_usd=Decimal("0.30")))
+    w = Workload(4, 2, shots=10, env_steps=10)
+    said: list[str] = []
+    assert ask_to_spend(preflight(w, DeviceModel()), ask=lambda _: "n")
+    assert not ask_to_spend(preflight(w, paid), ask=lambda _: "n", say=said.append)
+    assert "$3.00" in said[0] and "qpu" in said[0]
+    assert ask_to_spend(preflight(w, paid), ask=lambda _: " Y ", say=said.append)
+    assert ask_to_spend(preflight(w, paid), yes=True, ask=lambda _: "n", say=said.append)
+
+
+def test_charges_tells_paid_devices_from_free_ones():
+    assert not DeviceModel().charges
+    assert DeviceModel(pricing=Pricing(model="per-shot", per_shot_usd=Decimal("0.001"))).charges
 
 
 def test_calibration_fields_added_by_the_cost_model_have_defaults():

@@ -17,7 +17,7 @@ PAPER_FLAGS = ("estimate", "--qubits", "10", "--layers", "10", "--batch", "256",
 TRAIN_CONFIG = """
 env = "Humanoid-v4"
 provider = "local"
-block = "hdqnn"
+block = "pqc"
 steps = 1000
 num_envs = 4
 seed = 1
@@ -69,12 +69,23 @@ def test_config_file_gives_the_workload_and_flags_override(tmp_path, capsys):
     path = tmp_path / "train.toml"
     path.write_text(TRAIN_CONFIG)
     w = Workload.from_train_config(path)
-    assert (w.env_steps, w.num_envs, w.updates, w.policy_delay) == (1000, 4, 800, 2)
-    assert (w.batch_size, w.eval_episodes, w.eval_steps_per_episode) == (128, 4, 1000)
+    assert (w.env_steps, w.num_envs, w.updates, w.policy_delay) == (250, 4, 200, 2)
+    assert (w.batch_size, w.eval_episodes, w.eval_steps_per_episode) == (128, 6, 1000)
+    assert (w.eval_batch, w.eval_jobs) == (2, 3000)  # 2 periodic + final, 2 episodes side by side
     data = json.loads(run_cli(capsys, "estimate", "--config", str(path), "--shots", "7", "--json")[1])
     assert data["workload"]["shots"] == 7 and data["device"]["name"] == "local"
-    assert data["qtdnn"]["circuits"] == 1000 * 4 + 4 * 1000
-    assert data["spsa"]["circuits"] == data["qtdnn"]["circuits"] + 400 * 128 * 2
+    assert data["qtdnn"]["circuits"] == 250 * 4 + 6 * 1000
+    assert data["qtdnn"]["jobs"] == 250 + 3000
+    assert data["spsa"]["circuits"] == data["qtdnn"]["circuits"] + 100 * 128 * 2
+
+
+def test_classical_block_needs_no_circuits(tmp_path):
+    path = tmp_path / "fc.toml"
+    path.write_text(TRAIN_CONFIG.replace('block = "pqc"', 'block = "fc"'))
+    from qhil.cost import DeviceModel, estimate
+
+    result = estimate(Workload.from_train_config(path), DeviceModel(per_shot_s=1e-3))
+    assert all(m.circuits == 0 and m.wall_s == 0 for m in result.methods.values())
 
 
 def test_flags_override_the_provider_calibration(capsys):
@@ -95,10 +106,17 @@ def test_flags_override_the_provider_calibration(capsys):
     (["calibrate", "--provider", "local", "--circuits", "0,4"], "--circuits"),
     (["calibrate", "--provider", "local", "--shots", "ten"], "--shots"),
     (["calibrate"], "--provider"),
+    (["estimate", "--config", "a.toml", "--from-run", "runs/x"], "not allowed"),
 ])
 def test_bad_flags_exit_2_with_one_line(capsys, argv, fragment):
     code, _, err = run_cli(capsys, *argv)
     assert code == 2 and fragment in err and err.count("\n") == 1
+
+
+def test_queue_flag_sets_the_typical_wait(capsys):
+    data = json.loads(run_cli(capsys, "estimate", "--qubits", "2", "--layers", "1", "--env-steps",
+                              "10", "--queue-s", "3", "--json")[1])
+    assert data["qtdnn"]["wall_s"] == pytest.approx(30.0)
 
 
 def test_bad_config_value_names_the_file_and_field(tmp_path, capsys):
@@ -122,6 +140,16 @@ def test_calibrate_local_writes_a_snapshot_estimate_reads(tmp_path, capsys):
                               str(out), "--qubits", "3", "--layers", "2", "--env-steps", "5",
                               "--json")[1])
     assert data["device"]["per_shot_s"] == fit["per_shot_s"] and data["qtdnn"]["wall_s"] > 0
+
+
+def test_calibrate_on_a_paid_faulty_provider_needs_and_keeps_a_dollar_budget(tmp_path, capsys):
+    argv = ("calibrate", "--provider", "chaos-faults", "--qubits", "2", "--layers", "1",
+            "--circuits", "1,2", "--shots", "10", "--repeats", "2", "--out", str(tmp_path / "c.toml"))
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2 and "--max-usd" in err and not (tmp_path / "c.toml").exists()
+    code, out, _ = run_cli(capsys, *argv, "--max-usd", "2", "--json")  # 5 jobs: $1.50 + shots
+    assert code == 0 and json.loads(out)["jobs"] == 5
+    assert load_calibration(tmp_path / "c.toml").pricing.per_task_usd == Decimal("0.30")
 
 
 def test_calibrate_refuses_probes_over_the_shot_budget(capsys):

@@ -76,8 +76,8 @@ def chaos_settings(profile: ProviderProfile) -> ChaosSettings:
         return ChaosSettings(**profile.options)
     except ValidationError as exc:
         err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(f"{profile.source_path}: field 'options.{where}': {err['msg']}") from None
+        where = ".".join(["options", *(str(p) for p in err["loc"])])
+        raise ConfigError(f"{profile.source_path}: field '{where}': {err['msg']}") from None
 
 
 @dataclass
@@ -118,16 +118,21 @@ class ChaosProvider(Provider):
     def availability(cls, profile: ProviderProfile) -> Availability:
         from qhil.execution.registry import availability
 
+        inner = chaos_settings(profile).inner  # a malformed chaos profile is an error, not "unusable"
         try:
-            return availability(find_profile(chaos_settings(profile).inner))
+            return availability(find_profile(inner))
         except ConfigError as exc:
             return Availability(usable=False, reason=str(exc))
 
     def capabilities(self) -> Capabilities:
-        return self.inner.capabilities()
-
-    def validate(self, request: SamplingRequest) -> None:
-        self.inner.validate(request)
+        """The inner provider's, narrowed by this profile's own limits."""
+        inner, own = self.inner.capabilities(), self.profile.limits
+        return replace(inner, max_qubits=min(inner.max_qubits, own.max_qubits),
+                       min_shots=max(inner.min_shots, own.min_shots),
+                       max_shots=min(inner.max_shots, own.max_shots),
+                       max_circuits_per_job=min(inner.max_circuits_per_job,
+                                                own.max_circuits_per_job),
+                       supports_exact=inner.supports_exact and own.supports_exact)
 
     def close(self) -> None:
         self.inner.close()
@@ -183,7 +188,7 @@ class ChaosProvider(Provider):
     def _deliver(self, record: _Record, handle: ChaosJob) -> None:
         """Inject the delivery faults: a lost result stays lost for this handle only."""
         with self._lock:
-            if record.lost and handle.born_lost:
+            if handle.born_lost:
                 self.stats["lost_results"] += 1
                 raise TransientProviderError(f"{self.name}: result of {record.job_id} lost in "
                                              f"transit", job_id=record.job_id, billed=True)

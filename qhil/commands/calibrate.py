@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 from decimal import Decimal
+from pathlib import Path
 
 from qhil.calibration import load_calibration
 from qhil.commands._args import non_negative_float, non_negative_int, positive_float, positive_int
@@ -26,6 +28,9 @@ from qhil.cost.calibrate import (
     write_calibration,
 )
 from qhil.cost.device import DeviceModel
+from qhil.execution.budget import Budget
+from qhil.execution.dispatcher import Dispatcher
+from qhil.execution.ledger import Ledger
 from qhil.execution.registry import get_provider
 from qhil.quantum.ansatz import ENTANGLERS, HDQNNAnsatz
 
@@ -56,6 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-shots", type=positive_int, help="Shot budget for the probes.")
     p.add_argument("--max-jobs", type=positive_int, help="Job budget for the probes.")
     p.add_argument("--timeout-s", type=positive_float, default=3600.0, help="Wait per probe job.")
+    p.add_argument("--ledger", metavar="PATH", help="Keep the probes' ledger here (default: a "
+                   "scratch file; probes are recorded like a run's jobs, so their time counts).")
     p.add_argument("--json", dest="as_json", action="store_true", help="Print the fit as JSON.")
     p.set_defaults(func=run)
 
@@ -67,8 +74,13 @@ def run(args: argparse.Namespace) -> int:
     cost = check_probe_budget(
         plan, DeviceModel.from_profile(profile), max_shots=args.max_shots, max_jobs=args.max_jobs,
         max_usd=None if args.max_usd is None else Decimal(str(args.max_usd)))
-    with get_provider(args.provider) as provider:
-        probes = run_probes(provider, plan, seed=args.seed, timeout_s=args.timeout_s)
+    budget = Budget(shots=args.max_shots, usd=args.max_usd, jobs=args.max_jobs)
+    with tempfile.TemporaryDirectory(prefix="qhil-calibrate-") as scratch, \
+            get_provider(args.provider) as provider, \
+            Ledger(args.ledger or Path(scratch) / "ledger.sqlite") as ledger:
+        # the road a training run's jobs take: Dispatcher, budget, retries, ledger writes
+        dispatcher = Dispatcher(provider, ledger=ledger, budget=budget, reuse_results=False)
+        probes = run_probes(dispatcher, plan, seed=args.seed, timeout_s=args.timeout_s)
     fit = fit_timing(probes)
     base = load_calibration(profile.calibration) if profile.calibration else None
     what = f"{args.qubits} qubits x {args.layers} layers ({args.entangler}) on {profile.name}"

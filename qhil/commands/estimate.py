@@ -25,13 +25,13 @@ WORKLOAD_FLAGS = {  # flag dest -> Workload field
     "qubits": "n_qubits", "layers": "n_layers", "entangler": "entangler", "batch": "batch_size",
     "shots": "shots", "env_steps": "env_steps", "num_envs": "num_envs", "updates": "updates",
     "policy_delay": "policy_delay", "eval_episodes": "eval_episodes",
-    "eval_steps": "eval_steps_per_episode", "depth": "circuit_depth",
+    "eval_steps": "eval_steps_per_episode", "eval_batch": "eval_batch", "depth": "circuit_depth",
     "shift_controls": "shift_controls", "learner_forward": "learner_forward",
 }
 DEVICE_FLAGS = {  # flag dest -> DeviceModel field (pricing keys go into its pricing)
     "gate_ns": "gate_1q_ns", "gate_2q_ns": "gate_2q_ns", "readout_ns": "readout_ns",
     "reset_ns": "reset_ns", "depth_factor": "depth_factor", "job_overhead_s": "job_overhead_s",
-    "per_circuit_s": "per_circuit_s", "per_shot_s": "per_shot_s", "queue_s": "queue_p50_s",
+    "per_circuit_s": "per_circuit_s", "per_shot_s": "per_shot_s",
     "queue_p95_s": "queue_p95_s", "max_circuits_per_job": "max_circuits_per_job",
     "max_jobs_in_flight": "max_jobs_in_flight", "per_task_usd": "per_task_usd",
     "per_shot_usd": "per_shot_usd", "per_qpu_second_usd": "per_qpu_second_usd",
@@ -44,9 +44,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--provider", help="Provider profile (name or .toml) whose calibration to use.")
     p.add_argument("--calibration", help="A calibration snapshot (.toml) to use in place of the "
                    "provider's (e.g. one written by `qhil calibrate`).")
-    p.add_argument("--config", help="A `qhil train` config file (.toml) giving the workload.")
-    p.add_argument("--from-run", metavar="DIR", help="Set a finished run's measurement beside "
-                   "the prediction (reads DIR/config.toml, summary.json, ledger.sqlite).")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--config", help="A `qhil train` config file (.toml) giving the workload.")
+    source.add_argument("--from-run", metavar="DIR", help="Set a finished run's measurement "
+                        "beside the prediction (reads DIR/config.toml, summary.json, ledger.sqlite).")
     p.add_argument("--method", choices=[*METHODS, "all"], default="all",
                    help="Gradient method to estimate (default all).")
     p.add_argument("--json", dest="as_json", action="store_true", help="Print one JSON object.")
@@ -68,6 +69,7 @@ def _workload_flags(g: argparse._ArgumentGroup) -> None:
                    "(default 1 from flags, [td3] policy_delay from a config).")
     g.add_argument("--eval-episodes", type=non_negative_int, help="Evaluation episodes in all.")
     g.add_argument("--eval-steps", type=non_negative_int, help="Steps per evaluation episode.")
+    g.add_argument("--eval-batch", type=positive_int, help="Evaluation episodes side by side.")
     g.add_argument("--depth", type=positive_int, help="Transpiled circuit depth in gate steps.")
     g.add_argument("--shift-controls", choices=("all", "angles"),
                    help="Parameter-shift over all controls (the paper's 220) or the angles only.")
@@ -85,7 +87,7 @@ def _device_flags(g: argparse._ArgumentGroup) -> None:
             ("--job-overhead-s", non_negative_float, "Fixed time per job (s)."),
             ("--per-circuit-s", non_negative_float, "Time per circuit in a job (s)."),
             ("--per-shot-s", non_negative_float, "Measured time per shot (s)."),
-            ("--queue-s", non_negative_float, "Median queue wait per job (s)."),
+            ("--queue-s", non_negative_float, "Typical queue wait per job (s)."),
             ("--queue-p95-s", non_negative_float, "95th-percentile queue wait (s)."),
             ("--max-circuits-per-job", positive_int, "Circuits one job may carry."),
             ("--max-jobs-in-flight", positive_int, "Jobs waiting together."),
@@ -133,7 +135,10 @@ def build_device(args: argparse.Namespace, config: str | None = None) -> DeviceM
         base = DeviceModel.from_calibration(
             load_calibration(Path(args.calibration).resolve()), profile.limits if profile else None,
             name=name, max_jobs_in_flight=profile.max_jobs_in_flight if profile else 1)
-    return base.with_overrides(**{field: getattr(args, dest) for dest, field in DEVICE_FLAGS.items()})
+    device = base.with_overrides(**{field: getattr(args, dest) for dest, field in DEVICE_FLAGS.items()})
+    if args.queue_s is not None:  # the typical queue, in place of the snapshot's p50 and mean
+        device = device.with_overrides(queue_p50_s=args.queue_s, queue_mean_s=0.0)
+    return device
 
 
 def _config_provider(path: str | None) -> str | None:

@@ -24,6 +24,7 @@ from qhil.cost.device import DeviceModel
 from qhil.cost.model import estimate_method
 from qhil.cost.workload import Workload
 from qhil.errors import BudgetExceededError
+from qhil.execution.dispatcher import Dispatcher
 from qhil.execution.provider import Provider
 from qhil.quantum.ansatz import HDQNNAnsatz
 
@@ -61,7 +62,8 @@ class Probe:
 
 @dataclass(frozen=True)
 class TimingFit:
-    """Least-squares fit of round trip - queue = overhead + per_circuit * circuits + per_shot * shots."""
+    """Fit of round trip - queue = overhead + per_circuit * circuits + per_shot * shots, and the
+    queue's percentiles and mean."""
 
     job_overhead_s: float
     per_circuit_s: float
@@ -69,11 +71,12 @@ class TimingFit:
     queue_p5_s: float
     queue_p50_s: float
     queue_p95_s: float
+    queue_mean_s: float
     rel_residual: float
     probes: int
 
     def predict_s(self, circuits: int, shots: int) -> float:
-        return (self.job_overhead_s + self.queue_p50_s + self.per_circuit_s * circuits
+        return (self.job_overhead_s + self.queue_mean_s + self.per_circuit_s * circuits
                 + self.per_shot_s * circuits * shots)
 
 
@@ -103,16 +106,17 @@ def check_probe_budget(plan: ProbePlan, device: DeviceModel, *, max_usd: Decimal
     return cost
 
 
-def run_probes(provider: Provider, plan: ProbePlan, *, seed: int = 0,
+def run_probes(provider: Provider | Dispatcher, plan: ProbePlan, *, seed: int = 0,
                timeout_s: float = 3600.0) -> list[Probe]:
-    """Submit the warm-up job, then every size `repeats` times in an interleaved order."""
+    """Submit the warm-up job, then every size `repeats` times in an interleaved order (through
+    a Dispatcher where budget, retries and the ledger apply)."""
     rng = np.random.default_rng(seed)
     _probe(provider, plan.ansatz, 1, min(plan.shots), rng, timeout_s)  # warm-up, not fitted
     order = [size for _ in range(plan.repeats) for size in plan.sizes()]
     return [_probe(provider, plan.ansatz, c, s, rng, timeout_s) for c, s in order]
 
 
-def _probe(provider: Provider, ansatz: HDQNNAnsatz, circuits: int, shots: int,
+def _probe(provider: Provider | Dispatcher, ansatz: HDQNNAnsatz, circuits: int, shots: int,
            rng: np.random.Generator, timeout_s: float) -> Probe:
     request = ansatz.request(random_controls(ansatz, circuits, rng), shots=shots,
                              seed=int(rng.integers(2**31)))
@@ -132,9 +136,10 @@ def random_controls(ansatz: HDQNNAnsatz, batch: int, rng: np.random.Generator) -
 
 
 def fit_timing(probes: list[Probe]) -> TimingFit:
-    """Non-negative least squares on the per-size medians of round trip minus queue."""
+    """Non-negative least squares on the per-size means of round trip minus queue (a run's
+    total over many jobs follows the mean, so the fit does too)."""
     sizes = sorted({(p.circuits, p.shots) for p in probes})
-    target = np.array([np.median([p.round_trip_s - p.queue_s for p in probes
+    target = np.array([np.mean([p.round_trip_s - p.queue_s for p in probes
                                   if (p.circuits, p.shots) == size]) for size in sizes])
     design = np.array([[1.0, c, c * s] for c, s in sizes])
     coef = _nonnegative_lstsq(design, target)
@@ -143,7 +148,8 @@ def fit_timing(probes: list[Probe]) -> TimingFit:
     return TimingFit(
         job_overhead_s=float(coef[0]), per_circuit_s=float(coef[1]), per_shot_s=float(coef[2]),
         queue_p5_s=float(np.percentile(queues, 5)), queue_p50_s=float(np.median(queues)),
-        queue_p95_s=float(np.percentile(queues, 95)), rel_residual=float(residual.max()),
+        queue_p95_s=float(np.percentile(queues, 95)), queue_mean_s=float(queues.mean()),
+        rel_residual=float(residual.max()),
         probes=len(probes))
 
 
@@ -162,7 +168,8 @@ def calibrated(base: Calibration | None, fit: TimingFit, *, device: str, what: s
     """The base snapshot (durations, errors, prices kept) with the fitted timing."""
     timing = Timing(job_overhead_s=fit.job_overhead_s, per_circuit_s=fit.per_circuit_s,
                     per_shot_s=fit.per_shot_s, queue_p5_s=fit.queue_p5_s,
-                    queue_p50_s=fit.queue_p50_s, queue_p95_s=fit.queue_p95_s)
+                    queue_p50_s=fit.queue_p50_s, queue_p95_s=fit.queue_p95_s,
+                    queue_mean_s=fit.queue_mean_s)
     source = (f"qhil calibrate: {fit.probes} probe jobs of {what}; least-squares fit, "
               f"worst relative residual {fit.rel_residual:.1%}")
     if base is not None:

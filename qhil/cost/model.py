@@ -5,7 +5,7 @@ wall seconds and dollars per method, per run and per update, with a low / typica
 
 How a run is counted (see README, "The cost model"):
 - exploration: one job per vector-environment step carrying `num_envs` circuits (every method);
-- evaluation: one job of one circuit per evaluation step (every method);
+- evaluation: one job per step of `eval_batch` side-by-side episodes (every method);
 - learner: qtDNN needs no circuit. Parameter-shift needs 2 x (shifted controls) circuits per
   sample per actor update, SPSA 2; with `learner_forward` also N_b forward circuits per update
   (target actor) and per actor update (the actor's own forward pass). Each update's circuits go
@@ -16,7 +16,8 @@ How a run is counted (see README, "The cost model"):
   readout and reset. QPU seconds are the execution part only. Jobs of different rounds run one
   after another.
 - money: per_task x jobs + per_shot x shots + per_qpu_second (and per_minute / 60) x billed
-  seconds, billed = max(min_billed_s, execution) per job, or the run's wall clock for "session".
+  seconds, billed = max(min_billed_s, overhead + execution) per job (as qhil.execution.pricing
+  reserves it), or the run's wall clock for "session".
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from qhil.cost.device import BANDS, DeviceModel
+from qhil.cost.device import BANDS, DeviceModel, LatencyStats
 from qhil.cost.workload import Workload
 from qhil.errors import ConfigError
 
@@ -172,11 +173,20 @@ def estimate(workload: Workload, device: DeviceModel, methods: tuple[str, ...] |
     """Estimate each method's demand; `latency` (LatencyStats-like) replaces the queue band."""
     wanted = [method_name(m) for m in methods] or list(METHODS)
     if latency is not None:
-        device = device.with_latency(latency)
+        stats = LatencyStats.coerce(latency)
+        device = device.with_latency(stats, _measured_execution_s(stats, workload, device))
     every = {m: estimate_method(workload, device, m) for m in dict.fromkeys(["qtdnn", *wanted])}
     table = MethodTable({m: every[m] for m in dict.fromkeys(wanted)})
     savings = MethodTable({m: _savings(every[m], every["qtdnn"]) for m in table if m != "qtdnn"})
     return CostEstimate(workload=workload, device=device, methods=table, savings=savings)
+
+
+def _measured_execution_s(stats: LatencyStats, workload: Workload, device: DeviceModel) -> float:
+    """The modelled execution of the jobs the latency was measured on (0 without a shape)."""
+    if stats.circuits is None:
+        return 0.0
+    shots = stats.circuits * (stats.shots or workload.shots)
+    return (shots * shot_ns(workload, device) / 1e9) + stats.circuits * device.per_circuit_s
 
 
 def estimate_method(workload: Workload, device: DeviceModel, method: str) -> MethodEstimate:
@@ -199,8 +209,10 @@ def estimate_method(workload: Workload, device: DeviceModel, method: str) -> Met
 def demand(workload: Workload, method: str) -> dict[str, list[Round]]:
     """The rounds of circuits each phase sends, for one method (device-independent)."""
     w = workload
+    if not w.pqc:
+        return dict.fromkeys(PHASES, [])
     return {"exploration": [Round(w.env_steps, w.num_envs)],
-            "evaluation": [Round(w.eval_steps, 1)],
+            "evaluation": [Round(w.eval_jobs, w.eval_batch)],
             "learner": learner_rounds(w, method)}
 
 
@@ -268,7 +280,8 @@ def _round(r: Round, workload: Workload, device: DeviceModel) -> PhaseEstimate:
     exec_s = exec_ns / 1e9
     waits = -(-jobs // max(1, device.max_jobs_in_flight))
     wall = {b: r.repeats * (waits * device.job_latency_s(b) + exec_s) for b in BANDS}
-    billed_s = r.repeats * jobs * max(device.pricing.min_billed_s, exec_s / jobs)
+    per_job_s = device.job_overhead_s + exec_s / jobs
+    billed_s = r.repeats * jobs * max(device.pricing.min_billed_s, per_job_s)
     fees = _job_fees(device, r.repeats * jobs, r.repeats * shots, billed_s)
     return PhaseEstimate(
         circuits=r.repeats * r.circuits, shots=r.repeats * shots, jobs=r.repeats * jobs,

@@ -1,18 +1,23 @@
 """Before spending: the estimate of a training run on a profile, checked against its budget.
 
-`qhil train` calls `preflight(workload, profile, budget)` before it submits anything: it prints
-the estimate, asks to go on (unless --yes), and gets BudgetExceededError (exit 2) when the
-estimate does not fit.
+`qhil train` calls these before it submits anything:
+
+    result = preflight(Workload.from_train_data(config.model_dump()), profile, budget)
+        # BudgetExceededError (exit 2) when the estimate does not fit the budget
+    if not ask_to_spend(result, yes=args.yes):
+        return 2  # the user said no; nothing was spent
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from qhil.config import ProviderProfile
 from qhil.cost.device import DeviceModel
 from qhil.cost.model import CostEstimate, MethodEstimate, estimate, money_text
+from qhil.cost.report import usd
 from qhil.cost.workload import Workload
 from qhil.errors import BudgetExceededError
 
@@ -48,9 +53,12 @@ def check_budget(run: MethodEstimate, budget: Any, device_name: str = "") -> Non
 
 
 def budget_limits(budget: Any) -> tuple[Decimal | None, int | None, int | None]:
-    """(dollars, shots, jobs) limits of a budget given as a number, a dict or an object."""
+    """(dollars, shots, jobs) limits of a budget given as a number, a dict or an object; a
+    `qhil.execution.budget.Budget` gives what it has left (`remaining()`)."""
     if budget is None:
         return None, None, None
+    if callable(getattr(budget, "remaining", None)):
+        budget = budget.remaining()
     if isinstance(budget, (int, float, Decimal, str)):
         return Decimal(str(budget)), None, None
     get = budget.get if isinstance(budget, dict) else (lambda k: getattr(budget, k, None))
@@ -65,8 +73,23 @@ def prompt_text(result: CostEstimate, method: str = "qtdnn") -> str:
     m = result.methods[method]
     return (f"estimate on {result.device.name}: {m.circuits:,} circuits, {m.shots:,} shots, "
             f"{m.jobs:,} jobs, {m.qpu_s:.1f} QPU s, wall {_hours(m.wall_s)} "
-            f"({_hours(m.wall_s_low)}-{_hours(m.wall_s_high)}), ${money_text(m.cost_usd)} "
-            f"(${money_text(m.cost_usd_low)}-${money_text(m.cost_usd_high)})")
+            f"({_hours(m.wall_s_low)}-{_hours(m.wall_s_high)}), {usd(m.cost_usd)} "
+            f"({usd(m.cost_usd_low)}-{usd(m.cost_usd_high)})")
+
+
+def ask_to_spend(result: CostEstimate, *, yes: bool = False, method: str = "qtdnn",
+                 ask: Callable[[str], str] = input, say: Callable[[str], Any] = print) -> bool:
+    """On a device that bills, print the estimate and ask to go on; free devices and --yes pass."""
+    if not result.device.charges:
+        return True
+    say(prompt_text(result, method))
+    if yes:
+        return True
+    try:
+        answer = ask("go on and spend this? [y/N] ")
+    except EOFError:  # no terminal: never spend without a yes
+        return False
+    return answer.strip().lower() in ("y", "yes")
 
 
 def _hours(seconds: float) -> str:

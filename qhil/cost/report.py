@@ -37,7 +37,13 @@ def _row(name: str, m: MethodEstimate, saving: dict | None) -> tuple[str, ...]:
         return "-" if not saving or saving[key] is None else f"{saving[key]:.3g}"
 
     return (name, f"{m.circuits:,}", f"{m.shots:,}", f"{m.jobs:,}", human_s(m.qpu_s),
-            human_s(m.qpu_s_per_update),
-            f"{human_s(m.wall_s)} ({human_s(m.wall_s_low)}-{human_s(m.wall_s_high)})",
-            f"{usd(m.cost_usd)} ({usd(m.cost_usd_low)}-{usd(m.cost_usd_high)})",
+            human_s(m.qpu_s_per_update), _band(human_s, m.wall_s_low, m.wall_s, m.wall_s_high),
+            _band(usd, m.cost_usd_low, m.cost_usd, m.cost_usd_high),
             ratio("wall_ratio"), ratio("cost_ratio"))
+
+
+def _band(fmt, low, typical, high) -> str:
+    """'typical (low-high)', or just 'typical' when the band is flat."""
+    if low == typical == high:
+        return fmt(typical)
+    return f"{fmt(typical)} ({fmt(low)}-{fmt(high)})"

@@ -31,13 +31,15 @@ class Workload:
         updates: learner updates (critic updates) over the run.
         policy_delay: one actor update every this many updates (TD3's d).
         eval_episodes: evaluation episodes over the whole run.
-        eval_steps_per_episode: steps per evaluation episode (one job of one circuit each).
+        eval_steps_per_episode: steps per evaluation episode (an upper bound: the step limit).
+        eval_batch: evaluation episodes run side by side (circuits per evaluation job).
         circuit_depth: gate steps of the transpiled circuit, when known; scales the logical
             ansatz duration by circuit_depth / logical depth.
         shift_controls: parameter-shift over "all" controls (the paper's count: 220 for
             10 x 10 with the data entangler) or only the differentiable "angles" (200).
         learner_forward: also count the forward circuits a learner without a surrogate needs
             (N_b per update for the target actor, N_b per actor update); the paper does not.
+        pqc: False for a classical T-block (fc, rbg, zeros): no circuit at all.
     """
 
     n_qubits: int
@@ -51,12 +53,15 @@ class Workload:
     policy_delay: int = 1
     eval_episodes: int = 0
     eval_steps_per_episode: int = 0
+    eval_batch: int = 1
     circuit_depth: int | None = None
     shift_controls: ShiftControls = "all"
     learner_forward: bool = False
+    pqc: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("n_qubits", "n_layers", "batch_size", "shots", "num_envs", "policy_delay"):
+        for name in ("n_qubits", "n_layers", "batch_size", "shots", "num_envs", "policy_delay",
+                     "eval_batch"):
             _require(getattr(self, name) >= 1, f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("env_steps", "updates", "eval_episodes", "eval_steps_per_episode"):
             _require(getattr(self, name) >= 0, f"{name} must be >= 0, got {getattr(self, name)}")
@@ -84,7 +89,13 @@ class Workload:
 
     @property
     def eval_steps(self) -> int:
+        """Episode steps of every evaluation episode (circuits evaluation needs)."""
         return self.eval_episodes * self.eval_steps_per_episode
+
+    @property
+    def eval_jobs(self) -> int:
+        """Evaluation jobs: one per step of each group of `eval_batch` side-by-side episodes."""
+        return -(-self.eval_episodes // self.eval_batch) * self.eval_steps_per_episode
 
     def with_overrides(self, **changes: Any) -> Workload:
         """A copy with the given fields replaced; None values are ignored."""
@@ -101,32 +112,46 @@ class Workload:
     def from_train_config(cls, path: str | Path) -> Workload:
         """The workload of a `qhil train` config file (unknown keys are tolerated)."""
         path = Path(path)
-        data = load_toml(path)
+        return cls.from_train_data(load_toml(path), source=str(path))
+
+    @classmethod
+    def from_train_data(cls, data: dict[str, Any], source: str = "<config>") -> Workload:
+        """The workload of a training config already in memory (`TrainConfig.model_dump()`)."""
         try:
             return cls(**_train_fields(data))
         except (ConfigError, ValueError) as exc:
-            raise ConfigError(f"{path}: {exc}") from None
+            raise ConfigError(f"{source}: {exc}") from None
 
 
 def _train_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """As `qhil train` runs: `steps` transitions summed over the envs, one job per vector step
+    (random actions before `learning_starts` still sample the PQC: their pairs feed the qtDNN);
+    `updates_per_step` updates per vector step after the first learning_starts / num_envs;
+    evaluation (episodes side by side, one job per step) every `every_steps` and at the end."""
     quantum, td3, evaluation = (_table(data, key) for key in ("quantum", "td3", "eval"))
-    steps = _int(data.get("steps", 0), "steps")
-    learning_starts = _int(td3.get("learning_starts", 0), "td3.learning_starts")
-    updates_per_step = td3.get("updates_per_step", 1)
+    steps = _int(data.get("steps", 20_000), "steps")
+    num_envs = _int(data.get("num_envs", 1), "num_envs")
+    learning_starts = _int(td3.get("learning_starts", 1000), "td3.learning_starts")
+    updates_per_step = td3.get("updates_per_step", 1.0)
+    episodes = _int(evaluation.get("episodes", 10), "eval.episodes")
     every = _int(evaluation.get("every_steps", 0), "eval.every_steps")
-    evaluations = steps // every if every > 0 else 0
+    evaluations = ((steps // every if every > 0 else 0) + 1) if episodes > 0 else 0
+    vector_steps = -(-steps // num_envs)
+    learning = max(0, vector_steps - learning_starts // num_envs)
     return {
         "n_qubits": _int(quantum.get("qubits", 10), "quantum.qubits"),
         "n_layers": _int(quantum.get("layers", 10), "quantum.layers"),
         "entangler": str(quantum.get("entangler", "data")),
-        "shots": _int(quantum.get("shots", 100), "quantum.shots"),
         "batch_size": _int(td3.get("batch_size", 256), "td3.batch_size"),
         "policy_delay": _int(td3.get("policy_delay", 2), "td3.policy_delay"),
-        "env_steps": steps,
-        "num_envs": _int(data.get("num_envs", 1), "num_envs"),
-        "updates": int(max(0, steps - learning_starts) * float(updates_per_step)),
-        "eval_episodes": _int(evaluation.get("episodes", 0), "eval.episodes") * evaluations,
-        "eval_steps_per_episode": episode_steps(str(data.get("env", ""))),
+        "shots": _int(quantum.get("shots", 100), "quantum.shots"),
+        "env_steps": vector_steps,
+        "num_envs": num_envs,
+        "updates": int(learning * float(updates_per_step)),
+        "eval_episodes": episodes * evaluations,
+        "eval_batch": max(1, episodes),
+        "eval_steps_per_episode": episode_steps(str(data.get("env", "Pendulum-v1"))),
+        "pqc": str(data.get("block", "pqc")) == "pqc",
     }
 
 

@@ -9,6 +9,7 @@
     ledger.in_flight(provider) -> list[LedgerEntry]                        re-attach after a restart
     ledger.latency_stats(provider) -> LatencyStats   p50/p95/p99 of queue, execution, round trip
     ledger.totals(provider) -> LedgerTotals          jobs, circuits, shots, dollars, resubmitted
+    ledger.spent(provider) -> BudgetState            settled spending, to seed a resumed Budget
 
 Rows are keyed by qhil's client token (one per submission, also sent to the provider as the tag
 `qhil_token`); `id` is the provider's job id. `shots` is the request's total (circuits x shots).
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qhil.execution.budget import BudgetState
 from qhil.execution.job import SamplingResult
 from qhil.execution.resultcodec import decode_result, encode_result
 
@@ -212,6 +214,17 @@ class Ledger:
         rows = self._all(*_by_provider(sql, (DONE,), provider))
         columns = [[max(0.0, r[i]) for r in rows if r[i] is not None] for i in range(3)]
         return LatencyStats(len(rows), *(Percentiles.of(c) for c in columns))
+
+    def spent(self, provider: str | None = None) -> BudgetState:
+        """What settled jobs cost (in-flight ones excluded: `Dispatcher.resume` re-reserves them).
+
+        Seed a restarted run's budget with it: `Budget(shots=..., spent=ledger.spent())`.
+        """
+        rows = self._all(*_by_provider(
+            "SELECT shots, cost_usd FROM jobs WHERE billed = 1 AND status NOT IN (?, ?)",
+            IN_FLIGHT, provider))
+        return BudgetState(sum(r[0] for r in rows),
+                           sum((Decimal(r[1]) for r in rows), Decimal(0)), len(rows))
 
     def totals(self, provider: str | None = None) -> LedgerTotals:
         """Paid jobs and what they carried; `resubmitted` counts extra paid jobs per request."""
