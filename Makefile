@@ -30,5 +30,9 @@ chromium:
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulators.py
 
+bench-infra: $(STAMP)
+	$(BIN)/python benchmarks/bench_chaos.py
+	$(BIN)/python benchmarks/bench_kill_resume.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache

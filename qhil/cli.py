@@ -13,7 +13,7 @@ import sys
 
 from qhil.errors import QhilError
 
-COMMANDS = ["providers", "sample", "estimate", "calibrate", "compare"]
+COMMANDS = ["providers", "sample", "ledger", "estimate", "calibrate", "compare"]
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -7,10 +7,15 @@ Profile options (all optional but `inner`):
     submit_failure_rate      submit raises TransientProviderError (throttled; nothing created)
     submit_timeout_rate      the job IS created, then submit raises SubmissionTimeoutError with
                              no job id: only a search by the `qhil_token` tag finds it
+    partial_failure_rate     part of the batch was created, then the rest was throttled; the part
+                             is cancelled but billed: TransientProviderError(billed=True)
     lost_result_rate         a job object's result() raises TransientProviderError every time;
                              a fresh `attach(job_id)` fetches it
     duplicate_delivery_rate  the result is delivered, the connection drops before the client has
                              it, and the next fetch delivers it again
+    job_failure_rate         the job ends FAILED (a system error, not billed): JobFailedError
+    service_dir              jobs are kept in this folder, as a cloud service keeps them: another
+                             process attaches by id or finds them by token (chaos_spool.JobSpool)
 
 `stats` counts what happened; `jobs_per_token` / `jobs_per_request` count the jobs the service
 really created (the ground truth against which "never paid twice" is checked).
@@ -27,9 +32,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 from pydantic import Field, ValidationError, model_validator
 
+from qhil.adapters.chaos_spool import JobSpool
 from qhil.config import ProviderProfile, StrictModel, find_profile
 from qhil.errors import (
     ConfigError,
+    JobFailedError,
     JobTimeoutError,
     PermanentProviderError,
     SubmissionTimeoutError,
@@ -52,16 +59,24 @@ class ChaosSettings(StrictModel):
     submit_failure_rate: float = Field(0.0, description="Share of submits throttled.", ge=0, le=1)
     submit_timeout_rate: float = Field(
         0.0, description="Share of submits that time out after the job was created.", ge=0, le=1)
+    partial_failure_rate: float = Field(
+        0.0, description="Share of submits that fail half-way, billed (a cancelled part).",
+        ge=0, le=1)
     lost_result_rate: float = Field(0.0, description="Share of results lost in transit.", ge=0, le=1)
     duplicate_delivery_rate: float = Field(
         0.0, description="Share of results delivered twice.", ge=0, le=1)
+    job_failure_rate: float = Field(
+        0.0, description="Share of jobs that end FAILED (system error, not billed).", ge=0, le=1)
+    service_dir: str | None = Field(
+        None, description="Folder where jobs outlive their process (attach from a new one).")
 
     @model_validator(mode="after")
     def _consistent(self) -> ChaosSettings:
         if self.latency_p95_s < self.latency_median_s:
             raise ValueError("latency_p95_s must be at least latency_median_s")
-        if self.submit_failure_rate + self.submit_timeout_rate > 1:
-            raise ValueError("submit_failure_rate + submit_timeout_rate must not exceed 1")
+        if self.submit_failure_rate + self.submit_timeout_rate + self.partial_failure_rate > 1:
+            raise ValueError("submit_failure_rate + submit_timeout_rate + partial_failure_rate "
+                             "must not exceed 1")
         return self
 
     def latency_s(self, rng: np.random.Generator) -> float:
@@ -90,6 +105,7 @@ class _Record:
     delay_s: float
     lost: bool
     duplicate: bool
+    failed: bool = False
 
 
 class ChaosProvider(Provider):
@@ -110,6 +126,7 @@ class ChaosProvider(Provider):
         self._lock = threading.Lock()
         self._records: dict[str, _Record] = {}
         self._by_token: dict[str, str] = {}
+        self.spool = JobSpool(self.settings.service_dir) if self.settings.service_dir else None
         self.stats: Counter[str] = Counter()
         self.jobs_per_token: Counter[str] = Counter()
         self.jobs_per_request: Counter[str] = Counter()
@@ -144,23 +161,34 @@ class ChaosProvider(Provider):
         roll = self._draw()
         s = self.settings
         if roll < s.submit_failure_rate:
-            self.stats["throttled"] += 1
+            self._count("throttled")
             raise TransientProviderError(f"{self.name}: throttled (HTTP 429 Too Many Requests)")
+        if roll >= 1 - s.partial_failure_rate:
+            self._count("partial_failures")
+            raise TransientProviderError(f"{self.name}: part of the batch was created, then the "
+                                         f"rest throttled; the part was cancelled (billed)",
+                                         billed=True)
         record = self._create(request)
         if roll < s.submit_failure_rate + s.submit_timeout_rate:
-            self.stats["submit_timeouts"] += 1
+            self._count("submit_timeouts")
             raise SubmissionTimeoutError(
                 f"{self.name}: no answer to the submission in time; the job may exist")
         return ChaosJob(self, record)
 
     def _create(self, request: SamplingRequest) -> _Record:
-        inner = self.inner.submit(request)
         token = request.tags.get(TOKEN_TAG)
         with self._lock:
             delay_s = self.settings.latency_s(self._rng)
             lost = self._rng.random() < self.settings.lost_result_rate
             duplicate = self._rng.random() < self.settings.duplicate_delivery_rate
-            record = _Record(inner.job_id, inner, token, delay_s, lost, duplicate)
+            failed = self._rng.random() < self.settings.job_failure_rate
+            if self.spool is not None and request.seed is None:  # a re-run must give the same
+                request = replace(request, seed=int(self._rng.integers(2**31)))
+        inner = self.inner.submit(request)
+        if self.spool is not None:
+            self.spool.save(inner.job_id, request, token, delay_s)
+        record = _Record(inner.job_id, inner, token, delay_s, lost, duplicate, failed)
+        with self._lock:
             self._records[record.job_id] = record
             if token is not None:
                 self._by_token[token] = record.job_id
@@ -173,13 +201,33 @@ class ChaosProvider(Provider):
         with self._lock:
             record = self._records.get(job_id)
         if record is None:
+            record = self._from_spool(job_id)
+        if record is None:
             raise PermanentProviderError(f"{self.name}: no job {job_id}")
         return ChaosJob(self, record)
+
+    def _from_spool(self, job_id: str) -> _Record | None:
+        """A job another process sent: the service still has it (re-run from its request)."""
+        spooled = self.spool.load(job_id) if self.spool is not None else None
+        if spooled is None:
+            return None
+        inner = self.inner.submit(spooled.request)
+        record = _Record(job_id, inner, spooled.token, spooled.delay_s, False, False, False)
+        with self._lock:
+            record = self._records.setdefault(job_id, record)
+            self.stats["reattached_from_service"] += 1
+        return record
 
     def find_job(self, token: str) -> Job | None:
         with self._lock:
             job_id = self._by_token.get(token)
+        if job_id is None and self.spool is not None:
+            job_id = self.spool.find(token)
         return None if job_id is None else self._attach(job_id)
+
+    def _count(self, what: str) -> None:
+        with self._lock:
+            self.stats[what] += 1
 
     def _draw(self) -> float:
         with self._lock:
@@ -188,6 +236,10 @@ class ChaosProvider(Provider):
     def _deliver(self, record: _Record, handle: ChaosJob) -> None:
         """Inject the delivery faults: a lost result stays lost for this handle only."""
         with self._lock:
+            if record.failed:
+                self.stats["failed_jobs"] += 1
+                raise JobFailedError(f"{self.name}: job {record.job_id} failed (system error; "
+                                     f"not billed)", job_id=record.job_id, billed=False)
             if handle.born_lost:
                 self.stats["lost_results"] += 1
                 raise TransientProviderError(f"{self.name}: result of {record.job_id} lost in "
@@ -208,14 +260,15 @@ class ChaosJob(Job):
         self.job_id = record.job_id
         self._provider = provider
         self._record = record
-        self.born_lost = record.lost
-        record.lost = False  # the next handle (a re-attach) will get the result
+        with provider._lock:
+            self.born_lost = record.lost
+            record.lost = False  # the next handle (a re-attach) will get the result
 
     def status(self) -> JobStatus:
         inner = self._record.inner.status()
         if inner is JobStatus.DONE and time.time() < self._ready_at():
             return JobStatus.RUNNING
-        return inner
+        return JobStatus.FAILED if inner is JobStatus.DONE and self._record.failed else inner
 
     def result(self, timeout_s: float | None = None) -> SamplingResult:
         deadline = None if timeout_s is None else time.monotonic() + timeout_s

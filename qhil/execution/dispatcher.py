@@ -10,8 +10,10 @@
 spent) -> a job for it already in flight is re-attached -> reserve budget -> write the ledger row ->
 submit with retries (after an ambiguous failure, a timeout or lost connection, first look the job
 up by id or by its `qhil_token` tag and re-attach; a paid job is never sent twice) -> write the job
-id before anyone waits. `result`: fetch (a lost result is fetched again through `attach`) -> write
-the result -> commit the budget -> return. A failure the provider did not bill releases the budget.
+id before anyone waits. With the profile's `max_jobs_in_flight` jobs open, `submit` first waits for
+the oldest one (its result is stored for its own caller). `result`: fetch (a lost result is
+fetched again through `attach`) -> write the result -> commit the budget -> return. A failure the
+provider did not bill releases the budget.
 """
 
 from __future__ import annotations
@@ -22,14 +24,15 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
+from decimal import Decimal
 
 import numpy as np
 
+from qhil.calibration import Calibration
 from qhil.errors import (
-    JobCancelledError,
-    JobFailedError,
     PermanentProviderError,
     ProviderError,
+    QhilError,
     SubmissionTimeoutError,
 )
 from qhil.execution.budget import Budget, Reservation
@@ -38,7 +41,9 @@ from qhil.execution.ledger import LOST, Ledger, LedgerEntry
 from qhil.execution.pricing import billed_cost_usd, calibration_for, job_cost_usd, tasks_for
 from qhil.execution.provider import TOKEN_TAG, Provider
 from qhil.execution.request import SamplingRequest
-from qhil.execution.retry import RetryPolicy
+from qhil.execution.retry import RetryPolicy, is_transient
+
+STRIPES = 64
 
 
 class Dispatcher:
@@ -55,9 +60,16 @@ class Dispatcher:
         self.policy = RetryPolicy.from_settings(provider.profile.retry, sleep=sleep, rng=rng)
         self.reuse_results = reuse_results
         self.calibration = calibration_for(provider.profile)
+        if ledger is not None and _bills(self.calibration):
+            ledger.make_durable()  # paid jobs: fsync each write (a job takes seconds anyway)
         self.counters: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._live: dict[str, DispatchedJob] = {}
+        self._stripes = [threading.Lock() for _ in range(STRIPES)]
+
+    def _count(self, what: str) -> None:
+        with self._lock:
+            self.counters[what] += 1
 
     @property
     def jobs_in_flight(self) -> int:
@@ -72,21 +84,31 @@ class Dispatcher:
         """Send a request (or reuse / re-attach what the ledger knows of it); returns at once."""
         self.provider.validate(request)
         digest = request.digest()
+        with self._stripes[int(digest[:8], 16) % STRIPES]:  # one sender per request hash
+            return self._submit(request, digest)
+
+    def _submit(self, request: SamplingRequest, digest: str) -> Job:
         known = self._known_job(digest)
         if known is not None:
             return known
-        tasks = tasks_for(self.provider.profile, request)
-        cost_usd = job_cost_usd(self.provider.profile, request)
-        reservation = self._reserve(request.total_shots, cost_usd, tasks)
-        token = uuid.uuid4().hex
-        self._record_begin(token, request, digest, cost_usd)
+        self._make_room()
+        sub = _Submission(request, digest, tasks_for(self.provider.profile, request),
+                          job_cost_usd(self.provider.profile, request))
+        self._open(sub)
         try:
-            inner = self._send(request, token, cost_usd)
-        except BaseException as exc:
-            self._settle_failure(token, reservation, exc)
+            inner = self._send(sub)
+        except Exception as exc:  # an interrupt leaves the row in flight, for resume() to settle
+            self._settle_failure(sub.token, sub.reservation, exc)
             raise
-        self.counters["submitted"] += 1
-        return self._track(DispatchedJob(self, inner, token, digest, reservation, request, tasks))
+        self._count("submitted")
+        return self._track(DispatchedJob(self, inner, sub.token, digest, sub.reservation, request,
+                                         sub.tasks))
+
+    def _open(self, sub: _Submission) -> None:
+        """Reserve the budget and write the ledger row, under a fresh client token."""
+        sub.reservation = self._reserve(sub.request.total_shots, sub.cost_usd, sub.tasks)
+        sub.token = uuid.uuid4().hex
+        self._record_begin(sub.token, sub.request, sub.digest, sub.cost_usd)
 
     def resume(self) -> list[Job]:
         """Re-attach to every job of this provider the ledger shows in flight."""
@@ -114,13 +136,32 @@ class Dispatcher:
         if self.reuse_results:
             stored = self.ledger.find_result(digest, self.provider.name)
             if stored is not None:
-                self.counters["reused"] += 1
+                self._count("reused")
                 return StoredJob(stored)
         for entry in self.ledger.in_flight(self.provider.name, digest):
             job = self._reattach(entry)
             if job is not None:
                 return job
         return None
+
+    def _make_room(self) -> None:
+        """At the profile's max_jobs_in_flight, wait for the oldest open job (its result is
+        stored and kept for its own caller), so the service never sees more open jobs."""
+        limit = self.provider.profile.max_jobs_in_flight
+        waited: set[int] = set()
+        while True:
+            with self._lock:
+                if len(self._live) < limit:
+                    return
+                oldest = next(iter(self._live.values()))
+            if id(oldest) in waited:
+                return  # it could not finish (e.g. a fetch that keeps failing): do not hang
+            waited.add(id(oldest))
+            self._count("waited_for_room")
+            try:
+                oldest.result()
+            except QhilError:
+                pass  # settled by _collect, or still open and skipped above
 
     def _reserve(self, shots: int, cost_usd, tasks: int) -> Reservation | None:
         if self.budget is None:
@@ -134,52 +175,69 @@ class Dispatcher:
                               shots=request.total_shots, cost_usd=cost_usd,
                               submit_called_at=self.clock())
 
-    def _send(self, request: SamplingRequest, token: str, cost_usd) -> Job:
-        tagged = replace(request, tags={**request.tags, TOKEN_TAG: token})
-        doubt = _Doubt()
-
+    def _send(self, sub: _Submission) -> Job:
         def attempt(number: int) -> Job:
-            self._note_attempt(token, number)
-            if doubt.ambiguous:
-                found = self._look_up(token, doubt.job_id)
+            self._note_attempt(sub.token, number)
+            if sub.ambiguous:
+                found = self._look_up(sub.token, sub.job_id)
                 if found is not None:
-                    return self._accepted(token, found)
-                self._check_resubmission_safe(doubt, cost_usd)
-            return self._accepted(token, self._submit_once(tagged, doubt))
+                    return self._accepted(sub.token, found)
+                self._check_resubmission_safe(sub)
+            return self._accepted(sub.token, self._submit_once(sub))
 
         try:
             return self.policy.call(attempt, on_retry=self._count_retry)
         except Exception:
-            found = self._look_up(token, doubt.job_id) if doubt.ambiguous else None
-            if found is None:
+            if not sub.ambiguous:
                 raise
-            return self._accepted(token, found)
+            found = self._look_up(sub.token, sub.job_id)
+            if found is None:
+                self._check_resubmission_safe(sub)  # may it exist unseen? say so
+                raise
+            return self._accepted(sub.token, found)
 
-    def _submit_once(self, tagged: SamplingRequest, doubt: _Doubt) -> Job:
+    def _submit_once(self, sub: _Submission) -> Job:
+        tagged = replace(sub.request, tags={**sub.request.tags, TOKEN_TAG: sub.token})
         try:
             return self.provider.submit(tagged)
         except (SubmissionTimeoutError, ConnectionError, TimeoutError) as exc:
-            doubt.ambiguous = True
-            doubt.job_id = getattr(exc, "job_id", None) or doubt.job_id
+            sub.ambiguous = True
+            sub.job_id = getattr(exc, "job_id", None) or sub.job_id
+            raise
+        except ProviderError as exc:
+            if exc.billed and is_transient(exc):
+                self._paid_failure(sub, exc)
             raise
 
+    def _paid_failure(self, sub: _Submission, exc: ProviderError) -> None:
+        """A failed attempt the provider bills (e.g. part of a batch, then cancelled): it keeps
+        its reservation and row; the next attempt needs a new one, or the budget stops it."""
+        self._settle_failure(sub.token, sub.reservation, exc)
+        self._count("paid_failures")
+        self._open(sub)
+
     def _look_up(self, token: str, job_id: str | None) -> Job | None:
-        """After an ambiguous failure: does the job exist? Re-attach rather than resubmit."""
-        self.counters["lookups"] += 1
+        """After an ambiguous failure: does the job exist? Re-attach rather than resubmit.
+
+        Only a job that is queued, running or done counts; a cancelled or failed one (e.g. the
+        part of a batch an adapter cancelled after a partial failure) is no substitute.
+        """
+        self._count("lookups")
+        found = None
         if job_id is not None:
             try:
-                return self.provider.attach(job_id)
+                found = _alive(self.provider.attach(job_id))
             except ProviderError:
-                pass
-        if self.provider.supports_lookup:
-            found = self.provider.find_job(token)
-            if found is not None:
-                self.counters["reattached"] += 1
-            return found
-        return None
+                found = None
+        if found is None and self.provider.supports_lookup:
+            found = _alive(self.provider.find_job(token))
+        if found is not None:
+            self._count("reattached")
+        return found
 
-    def _check_resubmission_safe(self, doubt: _Doubt, cost_usd) -> None:
-        if self.provider.supports_lookup or doubt.job_id is not None or not cost_usd:
+    def _check_resubmission_safe(self, sub: _Submission) -> None:
+        """A paid job that may exist where nobody can look: stop, and count it as billed."""
+        if self.provider.supports_lookup or sub.job_id is not None or not sub.cost_usd:
             return
         raise PermanentProviderError(
             f"a submission to {self.provider.name} timed out and the service cannot be searched "
@@ -196,7 +254,7 @@ class Dispatcher:
             self.ledger.attempt(token, number)
 
     def _count_retry(self, attempt: int, exc: BaseException, wait_s: float) -> None:
-        self.counters["retries"] += 1
+        self._count("retries")
 
     def _settle_failure(self, token: str, reservation: Reservation | None,
                         exc: BaseException) -> None:
@@ -222,7 +280,7 @@ class Dispatcher:
         try:
             result = self.policy.call(lambda n: job._fetch(n, timeout_s),
                                       on_retry=self._count_retry)
-        except (JobFailedError, JobCancelledError) as exc:
+        except PermanentProviderError as exc:  # failed, cancelled, or gone: settle it
             self._settle_failure(job.token, job.reservation, exc)
             self._untrack(job)
             raise
@@ -230,14 +288,14 @@ class Dispatcher:
         return result
 
     def _store(self, job: DispatchedJob, result: SamplingResult) -> None:
+        actual = None
+        if job.request is not None:
+            actual = billed_cost_usd(self.calibration, job.request, job.tasks, result.usage)
         if self.ledger is not None:
-            self.ledger.finished(job.token, result, fetched_at=self.clock())
+            self.ledger.finished(job.token, result, fetched_at=self.clock(), cost_usd=actual)
         if self.budget is not None and job.reservation is not None:
-            actual = None
-            if job.request is not None:
-                actual = billed_cost_usd(self.calibration, job.request, job.tasks, result.usage)
             self.budget.commit(job.reservation, cost_usd=actual)
-        self.counters["results"] += 1
+        self._count("results")
         self._untrack(job)
 
     def _reattach(self, entry: LedgerEntry) -> DispatchedJob | None:
@@ -248,7 +306,7 @@ class Dispatcher:
                                    billed=entry.billed, status=LOST)
             return None
         self._accepted(entry.token, inner)
-        self.counters["resumed"] += 1
+        self._count("resumed")
         tasks = max(1, -(-entry.circuits // self.provider.profile.limits.max_circuits_per_job))
         reservation = None
         if self.budget is not None:
@@ -257,10 +315,31 @@ class Dispatcher:
         return self._track(job)
 
 
-class _Doubt:
-    """What an ambiguous submission failure left us knowing."""
+def _alive(job: Job | None) -> Job | None:
+    if job is None:
+        return None
+    try:
+        status = job.status()
+    except ProviderError:
+        return job  # the service cannot say now; the job exists, so waiting on it is right
+    return None if status in (JobStatus.CANCELLED, JobStatus.FAILED) else job
 
-    def __init__(self) -> None:
+
+def _bills(calibration: Calibration | None) -> bool:
+    if calibration is None:
+        return False
+    p = calibration.pricing
+    return any((p.per_task_usd, p.per_shot_usd, p.per_qpu_second_usd, p.per_minute_usd))
+
+
+class _Submission:
+    """One request on its way out: its cost, its current token and reservation, and what an
+    ambiguous failure left us knowing."""
+
+    def __init__(self, request: SamplingRequest, digest: str, tasks: int, cost_usd: Decimal):
+        self.request, self.digest, self.tasks, self.cost_usd = request, digest, tasks, cost_usd
+        self.token = ""
+        self.reservation: Reservation | None = None
         self.ambiguous = False
         self.job_id: str | None = None
 

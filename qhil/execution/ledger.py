@@ -13,7 +13,14 @@
 
 Rows are keyed by qhil's client token (one per submission, also sent to the provider as the tag
 `qhil_token`); `id` is the provider's job id. `shots` is the request's total (circuits x shots).
-Every write is its own committed transaction (synchronous=FULL), so `kill -9` loses nothing written.
+`status`: SUBMITTING (row written, provider being called), SUBMITTED (accepted: id known, billed),
+DONE (result stored), FAILED, LOST (gone when a restarted process tried to re-attach). `billed` says
+whether the job counts as bought; `cost_usd` is the estimate, replaced by the billed cost where the
+provider reports usage. `queued_at` is when the service accepted the job into its queue.
+Every write is its own committed transaction in WAL mode, so `kill -9` loses nothing written
+(synchronous=NORMAL, about 1 ms a job). `durable=True` (or `make_durable()`, which the Dispatcher
+calls for a provider that bills) adds an fsync per write (synchronous=FULL, about 20 ms a job
+here), so that a power cut or OS crash loses nothing either.
 """
 
 from __future__ import annotations
@@ -124,15 +131,25 @@ class LedgerTotals:
 class Ledger:
     """A thread-safe handle on one ledger file."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, durable: bool = False):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
                                    timeout=30.0)
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", "busy_timeout=30000"):
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
             self._db.execute(f"PRAGMA {pragma}")
         self._db.executescript(SCHEMA)
+        if durable:
+            self.make_durable()
+
+    def make_durable(self) -> None:
+        """fsync every write from now on: survives power loss, not only a killed process."""
+        self._write("PRAGMA synchronous=FULL", ())
+
+    @property
+    def durable(self) -> bool:
+        return self._one("PRAGMA synchronous")[0] == 2
 
     def close(self) -> None:
         with self._lock:
@@ -164,20 +181,27 @@ class Ledger:
                     "queued_at = ? WHERE token = ? AND status IN (?, ?)",
                     (job_id, SUBMITTED, accepted_at, accepted_at, token, *IN_FLIGHT))
 
-    def finished(self, token: str, result: SamplingResult, fetched_at: float) -> None:
-        """Store the result (first delivery wins; a duplicate delivery changes nothing)."""
+    def finished(self, token: str, result: SamplingResult, fetched_at: float,
+                 cost_usd: Decimal | None = None) -> None:
+        """Store the result, and the billed cost where the provider reported usage.
+
+        The first delivery wins; a duplicate delivery changes nothing.
+        """
         t = result.timings
         self._write(
             "UPDATE jobs SET status = ?, billed = 1, result = ?, accepted_at = COALESCE(?, "
-            "accepted_at), running_at = ?, finished_at = ?, fetched_at = ? "
-            "WHERE token = ? AND status != ?",
+            "accepted_at), running_at = ?, finished_at = ?, fetched_at = ?, "
+            "cost_usd = COALESCE(?, cost_usd) WHERE token = ? AND status != ?",
             (DONE, encode_result(result), t.accepted_at, t.running_at, t.finished_at, fetched_at,
-             token, DONE))
+             None if cost_usd is None else str(cost_usd), token, DONE))
 
     def failed(self, token: str, error: str, *, billed: bool, status: str = FAILED) -> None:
-        """A submission or job that ended without a result; `billed` says whether it cost."""
+        """A submission or job that ended without a result; `billed` says whether it cost.
+
+        Only a row still in flight changes: a settled one keeps its first outcome.
+        """
         self._write("UPDATE jobs SET status = ?, billed = ?, error = ? WHERE token = ? "
-                    "AND status != ?", (status, int(billed), error[:2000], token, DONE))
+                    "AND status IN (?, ?)", (status, int(billed), error[:2000], token, *IN_FLIGHT))
 
     # reads --------------------------------------------------------------------------------------
 
@@ -207,6 +231,10 @@ class Ledger:
         row = self._one(f"SELECT {ENTRY_COLUMNS} FROM jobs WHERE token = ?", (token,))
         return None if row is None else _entry(row)
 
+    def providers(self) -> list[str]:
+        """Provider names with at least one row, in name order."""
+        return [r[0] for r in self._all("SELECT DISTINCT provider FROM jobs ORDER BY provider")]
+
     def latency_stats(self, provider: str | None = None) -> LatencyStats:
         """p50 / p95 / p99 of queue, execution and round-trip seconds of finished jobs."""
         sql = ("SELECT running_at - COALESCE(accepted_at, submit_called_at), "
@@ -229,9 +257,9 @@ class Ledger:
     def totals(self, provider: str | None = None) -> LedgerTotals:
         """Paid jobs and what they carried; `resubmitted` counts extra paid jobs per request."""
         rows = self._all(*_by_provider(
-            "SELECT request_hash, circuits, shots, cost_usd, status FROM jobs WHERE billed = 1",
-            (), provider))
-        hashes = {r[0] for r in rows}
+            "SELECT request_hash, circuits, shots, cost_usd, status, provider FROM jobs "
+            "WHERE billed = 1", (), provider))
+        hashes = {(r[5], r[0]) for r in rows}  # the same request on two providers is no resend
         flying = len(self.in_flight(provider))
         return LedgerTotals(
             jobs=len(rows), circuits=sum(r[1] for r in rows), shots=sum(r[2] for r in rows),

@@ -15,10 +15,12 @@ RETRY_FAST = {"max_attempts": 4, "initial_backoff_s": 0.5, "max_backoff_s": 4.0,
 
 def chaos_profile(tmp_path: Path, name: str = "chaos-test", retry: dict | None = None,
                   calibration: str | None = "calibration/chaos-priced.toml",
-                  max_circuits_per_job: int = 1000, **options) -> str:
+                  max_circuits_per_job: int = 1000, max_jobs_in_flight: int = 4,
+                  **options) -> str:
     """Write a chaos profile over `local` with the given faults; returns its path."""
     opts = {"inner": "local", "seed": 5, **options}
-    lines = [f'name = "{name}"', 'kind = "chaos"', 'device = "embedded"']
+    lines = [f'name = "{name}"', 'kind = "chaos"', 'device = "embedded"',
+             f"max_jobs_in_flight = {max_jobs_in_flight}"]
     if calibration:
         lines.append(f'calibration = "{calibration}"')
     lines += ["[limits]", "max_qubits = 8", "max_shots = 100000",

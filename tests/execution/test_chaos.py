@@ -9,6 +9,7 @@ from qhil import JobStatus, get_provider
 from qhil.adapters.chaos import ChaosSettings
 from qhil.errors import (
     ConfigError,
+    JobFailedError,
     JobTimeoutError,
     PermanentProviderError,
     SubmissionTimeoutError,
@@ -102,3 +103,34 @@ def test_bad_options_name_the_file_and_field(tmp_path, options, field):
     path = chaos_profile(tmp_path, **options)
     with pytest.raises(ConfigError, match=f"chaos-test.toml: field 'options{field}"):
         get_provider(path)
+
+
+def test_a_service_dir_keeps_jobs_for_another_process(tmp_path, rng):
+    path = chaos_profile(tmp_path, service_dir=str(tmp_path / "service"))
+    request = tagged(rng, token="tok-7", seed=None)
+    with get_provider(path) as first:
+        job = first.submit(request)
+        original = job.result(timeout_s=60)
+    with get_provider(path) as second:  # a new process: nothing in memory
+        again = second.attach(job.job_id).result(timeout_s=60)
+        assert second.find_job("tok-7").job_id == job.job_id and second.find_job("x") is None
+        assert second.stats["accepted"] == 0 and second.stats["reattached_from_service"] == 1
+        with pytest.raises(PermanentProviderError):
+            second.attach("no-such-job")
+    np.testing.assert_array_equal(again.marginals, original.marginals)
+    assert again.job_id == job.job_id
+
+
+def test_a_failed_job_raises_job_failed_unbilled(tmp_path, rng):
+    with get_provider(chaos_profile(tmp_path, job_failure_rate=1.0)) as p:
+        job = p.submit(small_request(rng))
+        with pytest.raises(JobFailedError, match="system error") as info:
+            job.result(timeout_s=60)
+        assert not info.value.billed and job.status() is JobStatus.FAILED
+
+
+def test_a_partial_failure_is_transient_billed_and_creates_no_job(tmp_path, rng):
+    with get_provider(chaos_profile(tmp_path, partial_failure_rate=1.0)) as p:
+        with pytest.raises(TransientProviderError, match="cancelled") as info:
+            p.submit(tagged(rng))
+        assert info.value.billed and p.stats["accepted"] == 0 and p.find_job("tok-1") is None
