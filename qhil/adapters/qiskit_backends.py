@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from qiskit import QuantumCircuit, QuantumRegister
 from qiskit.providers import BackendV2, Options
@@ -46,7 +47,7 @@ class TranspileCache:
     hits: int = 0
     misses: int = 0
     _isa: dict[tuple[int, bytes], QuantumCircuit] = field(default_factory=dict)
-    _layouts: dict[int, list[int]] = field(default_factory=dict)
+    _managers: dict[int, Any] = field(default_factory=dict)
 
     @property
     def hit_rate(self) -> float:
@@ -64,17 +65,19 @@ class TranspileCache:
         return isa
 
     def _transpile(self, circuit: QuantumCircuit) -> QuantumCircuit:
-        layout = self._layouts.get(circuit.num_qubits)
-        pm = generate_preset_pass_manager(
-            backend=self.backend, optimization_level=self.optimization_level,
-            initial_layout=layout, seed_transpiler=self.seed)
-        isa = pm.run(circuit)
+        width = circuit.num_qubits
+        isa = (self._managers.get(width) or self._manager(None)).run(circuit)
         if isa.num_parameters != circuit.num_parameters:
             raise ConfigError(f"transpiling for {self.backend.name} dropped circuit parameters; "
                               f"use optimization_level 0 or 1")
-        self._layouts.setdefault(circuit.num_qubits, isa.layout.initial_index_layout()[
-            : circuit.num_qubits])
+        if width not in self._managers:
+            self._managers[width] = self._manager(isa.layout.initial_index_layout()[:width])
         return isa
+
+    def _manager(self, layout: list[int] | None) -> Any:
+        return generate_preset_pass_manager(
+            backend=self.backend, optimization_level=self.optimization_level,
+            initial_layout=layout, seed_transpiler=self.seed)
 
 
 def active_qubits(circuits: Iterable[QuantumCircuit]) -> list[int]:
