@@ -38,8 +38,8 @@ def fake_backend(name: str) -> BackendV2:
 
 @dataclass
 class TranspileCache:
-    """ISA circuits per (qubits, structure), transpiled once; every structure of a width shares the
-    layout the first one got, so a batch's circuits sit on the same physical qubits."""
+    """ISA circuits per (qubits, structure), transpiled once. Every structure of a width is laid out
+    on the same coupled line of physical qubits, so a batch's circuits share few qubits."""
 
     backend: BackendV2
     optimization_level: int = 1
@@ -66,13 +66,22 @@ class TranspileCache:
 
     def _transpile(self, circuit: QuantumCircuit) -> QuantumCircuit:
         width = circuit.num_qubits
-        isa = (self._managers.get(width) or self._manager(None)).run(circuit)
+        if width not in self._managers:
+            self._managers[width] = self._manager(self._line_layout(width))
+        isa = self._managers[width].run(circuit)
         if isa.num_parameters != circuit.num_parameters:
             raise ConfigError(f"transpiling for {self.backend.name} dropped circuit parameters; "
                               f"use optimization_level 0 or 1")
-        if width not in self._managers:
-            self._managers[width] = self._manager(isa.layout.initial_index_layout()[:width])
         return isa
+
+    def _line_layout(self, width: int) -> list[int] | None:
+        """Physical qubits forming a coupled line: routing between any two of them stays on it."""
+        if width < 2:
+            return None
+        line = QuantumCircuit(width)
+        for j in range(width - 1):
+            line.cz(j, j + 1)
+        return self._manager(None).run(line).layout.initial_index_layout()[:width]
 
     def _manager(self, layout: list[int] | None) -> Any:
         return generate_preset_pass_manager(
