@@ -20,8 +20,8 @@ class ProviderCase:
 CASES = [
     ProviderCase("local"),
     ProviderCase("local-noisy", noise_tolerance=0.08),
-    ProviderCase("aer", slow_batch=(12, 6, 256)),
-    ProviderCase("aer-noisy-torino", noise_tolerance=0.1, slow_batch=(4, 2, 8)),
-    ProviderCase("ibm-fake-torino", noise_tolerance=0.1, slow_batch=(4, 2, 8)),
-    ProviderCase("ibm-fake-sherbrooke", noise_tolerance=0.1, slow_batch=(4, 2, 8)),
+    ProviderCase("aer", slow_batch=(8, 3, 64)),
+    ProviderCase("aer-noisy-torino", noise_tolerance=0.2, slow_batch=(4, 2, 8)),
+    ProviderCase("ibm-fake-torino", noise_tolerance=0.2, slow_batch=(4, 2, 8)),
+    ProviderCase("ibm-fake-sherbrooke", noise_tolerance=0.2, slow_batch=(4, 2, 8)),
 ]
