@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from qiskit import QuantumCircuit, QuantumRegister
 from qiskit.providers import BackendV2, Options
@@ -37,8 +38,8 @@ def fake_backend(name: str) -> BackendV2:
 
 @dataclass
 class TranspileCache:
-    """ISA circuits per (qubits, structure), transpiled once; every structure of a width shares the
-    layout the first one got, so a batch's circuits sit on the same physical qubits."""
+    """ISA circuits per (qubits, structure), transpiled once. Every structure of a width is laid out
+    on the same coupled line of physical qubits, so a batch's circuits share few qubits."""
 
     backend: BackendV2
     optimization_level: int = 1
@@ -46,7 +47,7 @@ class TranspileCache:
     hits: int = 0
     misses: int = 0
     _isa: dict[tuple[int, bytes], QuantumCircuit] = field(default_factory=dict)
-    _layouts: dict[int, list[int]] = field(default_factory=dict)
+    _managers: dict[int, Any] = field(default_factory=dict)
 
     @property
     def hit_rate(self) -> float:
@@ -64,17 +65,28 @@ class TranspileCache:
         return isa
 
     def _transpile(self, circuit: QuantumCircuit) -> QuantumCircuit:
-        layout = self._layouts.get(circuit.num_qubits)
-        pm = generate_preset_pass_manager(
-            backend=self.backend, optimization_level=self.optimization_level,
-            initial_layout=layout, seed_transpiler=self.seed)
-        isa = pm.run(circuit)
+        width = circuit.num_qubits
+        if width not in self._managers:
+            self._managers[width] = self._manager(self._line_layout(width))
+        isa = self._managers[width].run(circuit)
         if isa.num_parameters != circuit.num_parameters:
             raise ConfigError(f"transpiling for {self.backend.name} dropped circuit parameters; "
                               f"use optimization_level 0 or 1")
-        self._layouts.setdefault(circuit.num_qubits, isa.layout.initial_index_layout()[
-            : circuit.num_qubits])
         return isa
+
+    def _line_layout(self, width: int) -> list[int] | None:
+        """Physical qubits forming a coupled line: routing between any two of them stays on it."""
+        if width < 2:
+            return None
+        line = QuantumCircuit(width)
+        for j in range(width - 1):
+            line.cz(j, j + 1)
+        return self._manager(None).run(line).layout.initial_index_layout()[:width]
+
+    def _manager(self, layout: list[int] | None) -> Any:
+        return generate_preset_pass_manager(
+            backend=self.backend, optimization_level=self.optimization_level,
+            initial_layout=layout, seed_transpiler=self.seed)
 
 
 def active_qubits(circuits: Iterable[QuantumCircuit]) -> list[int]:
