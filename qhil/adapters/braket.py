@@ -21,6 +21,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Literal
 
 import numpy as np
@@ -53,6 +54,8 @@ from qhil.execution.request import SamplingRequest
 
 LOCAL_DEVICES = ("default", "braket_sv", "braket_dm")
 PROGRAM_SET_ACTION = "braket.ir.openqasm.program_set"
+TAG_REQUEST, TAG_CHUNK = "qhil-request", "qhil-chunk"
+LIVE_STATES = ("CREATED", "QUEUED", "RUNNING", "COMPLETED")
 
 
 class BraketOptions(StrictModel):
@@ -186,13 +189,44 @@ class BraketProvider(Provider):
         parts = bindings(request)
         submitted_at = time.time()
         tasks: list[Any] = []
+        specs = list(_task_specs(parts, request.shots, limits))
         try:
-            for spec, shots in _task_specs(parts, request.shots, limits):
-                tasks.append(device.run(spec, shots=shots, quiet=True,
+            for index, (spec, shots) in enumerate(specs):
+                tasks.append(device.run(spec, shots=shots, quiet=True, tags=_tags(request, index, len(specs)),
                                         s3_destination_folder=self._s3_folder()))
         except Exception as exc:
             raise self._partial_failure(exc, tasks) from exc
         return self._job(tasks, n_qubits=request.n_qubits, submitted_at=submitted_at)
+
+    def find_submitted(self, request: SamplingRequest, created_after: float) -> Job | None:
+        """This request's tasks already on the service (by their qhil tags), re-attached; or None.
+
+        CreateQuantumTask has no idempotency token, so after an ambiguous failure (a timeout, a
+        lost connection) ask here before submitting again, to never pay for a batch twice.
+        """
+        found = self._tagged_tasks(request.digest(), created_after)
+        if not found or len(found) != next(iter(found.values()))[1]:
+            return None
+        session = self._session()
+        tasks = [AwsQuantumTask(found[k][0], aws_session=session, quiet=True) for k in sorted(found)]
+        return self._job(tasks, n_qubits=request.n_qubits, submitted_at=created_after)
+
+    def _tagged_tasks(self, digest: str, created_after: float) -> dict[int, tuple[str, int]]:
+        created = datetime.fromtimestamp(created_after, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        filters = [{"name": "deviceArn", "operator": "EQUAL", "values": [self.profile.device]},
+                   {"name": "createdAt", "operator": "GTE", "values": [created]}]
+        found: dict[int, tuple[str, int]] = {}
+        try:
+            pages = self._session().braket_client.get_paginator("search_quantum_tasks")
+            for page in pages.paginate(filters=filters):
+                for task in page["quantumTasks"]:
+                    tags = task.get("tags") or {}
+                    if tags.get(TAG_REQUEST) == digest and task["status"] in LIVE_STATES:
+                        index, total = (int(x) for x in tags[TAG_CHUNK].split("/"))
+                        found[index] = (task["quantumTaskArn"], total)
+        except Exception as exc:
+            raise vendor_error(exc, f"search tasks on {self.profile.device}") from exc
+        return found
 
     def aws_device(self) -> AwsDevice:
         """The AwsDevice of the profile's ARN (GetDevice on first use; cached)."""
@@ -266,6 +300,11 @@ def _options(profile: ProviderProfile) -> BraketOptions:
         raise ConfigError(message) from None
 
 
+def _tags(request: SamplingRequest, index: int, total: int) -> dict[str, str]:
+    """Task tags that let `find_submitted` recognise a batch's tasks on the service."""
+    return {TAG_REQUEST: request.digest(), TAG_CHUNK: f"{index}/{total}"}
+
+
 def _arn_region(arn: str) -> str:
     parts = arn.split(":")
     return parts[3] if len(parts) > 3 else ""
@@ -280,7 +319,7 @@ def _task_specs(parts: list[Binding], shots: int, limits: DeviceLimits):
         return
     for part in parts:
         for index in range(len(part.rows)):
-            yield part.bound(index), shots
+            yield part.program(index), shots
 
 
 def _exact_marginals(device: LocalSimulator, parts: list[Binding], n_qubits: int) -> np.ndarray:
@@ -298,7 +337,7 @@ def _circuit_counts(device: LocalSimulator, parts: list[Binding], request: Sampl
     counts: list[dict[str, int]] = [{} for _ in range(request.batch_size)]
     for part in parts:
         for index, row in enumerate(part.rows):
-            result = device.run(part.bound(index), shots=request.shots).result()
+            result = device.run(part.program(index), shots=request.shots).result()
             counts[row] = dict(result.measurement_counts)
     return marginals_and_counts(counts, request.n_qubits)
 

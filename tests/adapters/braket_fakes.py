@@ -82,11 +82,9 @@ class FakeBraket:
             "deviceType": "QPU", "deviceStatus": status,
             "deviceCapabilities": garnet_capabilities(**caps)}, {"deviceArn": GARNET_ARN})
 
-    def create(self, index: int, single_circuit: bool = False) -> None:
-        expected = {"deviceArn": GARNET_ARN, "action": ANY, "shots": ANY,
+    def create(self, index: int) -> None:
+        expected = {"deviceArn": GARNET_ARN, "action": ANY, "shots": ANY, "tags": ANY,
                     "outputS3Bucket": BUCKET, "outputS3KeyPrefix": "qhil"}
-        if single_circuit:
-            expected["deviceParameters"] = ANY
         self.braket.add_response("create_quantum_task", {"quantumTaskArn": self.task_arn(index)},
                                  expected)
 
@@ -117,6 +115,13 @@ class FakeBraket:
         body = result.json().encode()
         self.s3.add_response("get_object", {"Body": StreamingBody(io.BytesIO(body), len(body))},
                              {"Bucket": BUCKET, "Key": f"qhil/task-{index}/results.json"})
+
+    def search(self, found: list[tuple[int, str, dict]]) -> None:
+        """SearchQuantumTasks answering (task index, status, tags) summaries."""
+        tasks = [{"quantumTaskArn": self.task_arn(i), "status": status, "deviceArn": GARNET_ARN,
+                  "shots": 100, "outputS3Bucket": BUCKET, "outputS3Directory": f"qhil/task-{i}",
+                  "createdAt": CREATED, "tags": tags} for i, status, tags in found]
+        self.braket.add_response("search_quantum_tasks", {"quantumTasks": tasks}, {"filters": ANY})
 
     def cancel(self, index: int) -> None:
         self.braket.add_response("cancel_quantum_task", {

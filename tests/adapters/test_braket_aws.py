@@ -171,7 +171,7 @@ def test_device_without_program_sets_gets_one_task_per_circuit(fake, rng):
     req = request(rng, batch=3)
     fake.device(program_sets=False)
     for i in range(3):
-        fake.create(i, single_circuit=True)
+        fake.create(i)
     with garnet(fake) as provider:
         job = provider.submit(req)
         complete(fake, 3, action="braket.ir.openqasm.program")
@@ -216,3 +216,20 @@ def test_vendor_errors_map_into_the_qhil_tree(exc, expected):
     assert type(error) is expected
     if expected is PermanentProviderError:
         assert not isinstance(error, TransientProviderError)
+
+
+def test_find_submitted_reattaches_a_batch_created_before_an_ambiguous_failure(fake, rng):
+    req = request(rng, batch=6)
+    fake.device(max_executables=4)
+    fake.create(0)
+    fake.create(1)
+    with garnet(fake) as provider:
+        first = provider.submit(req)
+        tags = [s["tags"] for s in fake.sent]
+        assert tags[1] == {"qhil-request": req.digest(), "qhil-chunk": "1/2"}
+        other = {"qhil-request": "another batch", "qhil-chunk": "0/1"}
+        fake.search([(7, "COMPLETED", other), (1, "QUEUED", tags[1]), (0, "RUNNING", tags[0])])
+        found = provider.find_submitted(req, created_after=CREATED.timestamp() - 60)
+        assert found is not None and found.job_id == first.job_id
+        fake.search([(0, "CANCELLED", tags[0]), (1, "QUEUED", tags[1])])
+        assert provider.find_submitted(req, created_after=CREATED.timestamp() - 60) is None

@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 import torch
 from braket.devices import LocalSimulator
+from braket.ir.openqasm import Program
 
 from qhil import HDQNNAnsatz
 from qhil.adapters.braket_circuits import (
+    GateNoise,
     bindings,
     chunk_bindings,
     marginals_and_counts,
@@ -44,7 +46,7 @@ def test_braket_probabilities_match_reference_and_embedded_simulator(braket_sv, 
     ansatz = HDQNNAnsatz(n, layers, entangler)
     req = ansatz.request(random_controls(rng, ansatz, 6), shots=None)
     got = braket_probabilities(braket_sv, req)
-    reference = np.stack([reference_probabilities(a, c) for a, c in zip(req.angles, req.cz)])
+    reference = np.stack([reference_probabilities(a, c) for a, c in zip(req.angles, req.cz, strict=True)])
     embedded = BatchedSimulator(n, precision="complex128").probabilities(
         torch.from_numpy(req.angles), torch.from_numpy(req.cz)).numpy()
     assert np.abs(got - reference).max() <= 1e-5
@@ -57,8 +59,24 @@ def test_several_cz_pairs_per_layer_and_self_pairs_are_no_gate(braket_sv, rng):
     req = SamplingRequest(angles, np.broadcast_to(cz, (3, *cz.shape)).copy(), shots=None)
     assert sum(type(i.operator).__name__ == "CZ" for i in structure_circuit(cz, 4).instructions) == 4
     got = braket_probabilities(braket_sv, req)
-    reference = np.stack([reference_probabilities(a, c) for a, c in zip(req.angles, req.cz)])
+    reference = np.stack([reference_probabilities(a, c) for a, c in zip(req.angles, req.cz, strict=True)])
     assert np.abs(got - reference).max() <= 1e-5
+
+
+def split_qasm(source: str) -> tuple[set[str], list[str]]:
+    lines = source.splitlines()
+    return {x for x in lines if x.startswith("input ")}, [x for x in lines if not x.startswith("input ")]
+
+
+@pytest.mark.parametrize("noise", [None, GateNoise(0.01, 0.02, 0.03)])
+def test_direct_openqasm_is_what_the_sdk_would_send_for_a_circuit_binding(rng, noise):
+    ansatz = HDQNNAnsatz(3, 3)
+    req = ansatz.request(random_controls(rng, ansatz, 4), shots=10)
+    for part in bindings(req, noise):
+        sdk, ours = part.to_braket().to_ir(), part.to_program()
+        assert split_qasm(ours.source) == split_qasm(sdk.source)
+        assert ours.inputs == sdk.inputs
+        assert Program.parse_raw(ours.json()).inputs == sdk.inputs
 
 
 def test_bit_order_is_qubit_zero_first(braket_sv):
