@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench bench-qtrl setup clean
+.PHONY: demo test bench bench-qtrl bench-infra setup clean chromium
 
 setup: $(STAMP)
 
@@ -17,8 +17,15 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/qhil sample --provider local --qubits 10 --layers 10 --batch 256 --shots 100
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q
+
+# Headless Chromium for the report.html rendering test (tests/report); installed only if missing.
+chromium:
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } || \
+	  echo "make: chromium missing and not root; install it: apt-get install chromium"
+
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_simulators.py

@@ -21,6 +21,8 @@ class Durations(StrictModel):
     gate_2q_ns: float = Field(0.0, description="One two-qubit gate.", ge=0)
     readout_ns: float = Field(0.0, description="Measurement of all qubits.", ge=0)
     reset_ns: float = Field(0.0, description="Reset / repetition delay between shots.", ge=0)
+    depth_factor: float = Field(
+        1.0, description="Transpiled / logical depth of the hDQNN ansatz on this device.", gt=0)
 
 
 class ErrorRates(StrictModel):
@@ -38,7 +40,10 @@ class Timing(StrictModel):
     job_overhead_s: float = Field(0.0, description="Fixed time per job (compile, load, return).", ge=0)
     per_circuit_s: float = Field(0.0, description="Extra time per circuit in a job.", ge=0)
     per_shot_s: float = Field(0.0, description="Measured time per shot, if fitted.", ge=0)
+    queue_p5_s: float = Field(0.0, description="5th percentile queue wait (the low band).", ge=0)
     queue_p50_s: float = Field(0.0, description="Median queue wait.", ge=0)
+    queue_mean_s: float = Field(
+        0.0, description="Mean queue wait; when set, the typical time of many jobs uses it.", ge=0)
     queue_p95_s: float = Field(0.0, description="95th percentile queue wait.", ge=0)
 
 

@@ -13,7 +13,7 @@ import sys
 
 from qhil.errors import QhilError
 
-COMMANDS = ["providers", "sample", "ledger", "qtrl"]
+COMMANDS = ["providers", "sample", "ledger", "estimate", "calibrate", "compare", "qtrl"]
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -1,0 +1,105 @@
+"""How the IBM adapter reaches Qiskit Runtime: the cloud service, or local testing mode.
+
+Both clients answer the same three calls, so everything above them (translation, transpilation,
+PUB building, polling, result conversion, error mapping) is one code path:
+
+    client.backend() -> BackendV2       the target circuits are transpiled for
+    client.run(pubs, shots, seed) -> job  one SamplerV2 job for all PUBs of a batch
+    client.job(job_id) -> job           re-attach by id
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from qhil.adapters.qiskit_backends import ReducedDevice, active_qubits, compact_circuit, fake_backend
+from qhil.errors import ConfigError, PermanentProviderError
+
+MODES = ("job", "batch", "session")
+
+
+def sampler(mode: Any, options: dict | None = None) -> Any:
+    """qiskit-ibm-runtime's SamplerV2 on a backend, Batch or Session."""
+    from qiskit_ibm_runtime import SamplerV2
+
+    with warnings.catch_warnings():  # SamplerV2 is deprecated for a client-side Sampler (0.50)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return SamplerV2(mode=mode, options=options)
+
+
+class CloudRuntimeClient:
+    """IBM Quantum through QiskitRuntimeService, in job, batch or session mode."""
+
+    local = False
+
+    def __init__(self, service: Any, device: str, mode: str = "job"):
+        if mode not in MODES:
+            raise ConfigError(f"IBM execution mode must be one of {', '.join(MODES)}, got '{mode}'")
+        self.service, self.device, self.mode = service, device, mode
+        self._backend: Any = None
+        self._context: Any = None
+
+    def backend(self) -> Any:
+        if self._backend is None:
+            self._backend = self.service.backend(self.device)
+        return self._backend
+
+    def run(self, pubs: list[tuple], shots: int, seed: int | None) -> Any:
+        return sampler(self._mode_object()).run(pubs, shots=shots)
+
+    def job(self, job_id: str) -> Any:
+        return self.service.job(job_id)
+
+    def _mode_object(self) -> Any:
+        if self.mode == "job":
+            return self.backend()
+        if self._context is None:
+            from qiskit_ibm_runtime import Batch, Session
+
+            cls = Batch if self.mode == "batch" else Session
+            self._context = cls(backend=self.backend())
+        return self._context
+
+    def close(self) -> None:
+        if self._context is not None:
+            self._context.close()
+            self._context = None
+
+
+class LocalRuntimeClient:
+    """Local testing mode: SamplerV2 on a fake backend, optionally restricted to used qubits."""
+
+    local = True
+
+    def __init__(self, backend_name: str, restrict: bool = True):
+        self._backend = fake_backend(backend_name)
+        self.restrict = restrict
+        self._reduced = ReducedDevice(self._backend)
+        self._jobs: dict[str, Any] = {}
+
+    def backend(self) -> Any:
+        return self._backend
+
+    def run(self, pubs: list[tuple], shots: int, seed: int | None) -> Any:
+        mode, pubs = self._restricted(pubs) if self.restrict else (self._backend, pubs)
+        # the SDK ignores a falsy seed_simulator, so seed 0 must not reach it as 0
+        options = None if seed is None else {"simulator": {"seed_simulator": seed + 1}}
+        job = sampler(mode, options).run(pubs, shots=shots)
+        self._jobs[job.job_id()] = job
+        return job
+
+    def _restricted(self, pubs: list[tuple]) -> tuple[Any, list[tuple]]:
+        active = active_qubits(circuit for circuit, *_ in pubs)
+        compact = [(compact_circuit(circuit, active), *rest) for circuit, *rest in pubs]
+        return self._reduced.simulator(active), compact
+
+    def job(self, job_id: str) -> Any:
+        if job_id not in self._jobs:
+            raise PermanentProviderError(
+                f"local testing mode has no job {job_id}; local jobs do not survive a restart",
+                job_id=job_id)
+        return self._jobs[job_id]
+
+    def close(self) -> None:
+        self._jobs.clear()

@@ -1,0 +1,167 @@
+"""The `ibm` provider: Qiskit Runtime SamplerV2 on IBM Quantum or, locally, on a fake backend.
+
+One job per batch; one PUB per distinct circuit structure with a (rows, parameters) value array;
+ISA transpilation once per structure (`provider.transpile_cache.hit_rate`).
+
+Profile options:
+    local_backend   fake backend class (e.g. "FakeTorino"): local testing mode; absent: the cloud
+    restrict        local mode: simulate only the qubits the layout uses (default true)
+    mode            "job" (default), "batch" or "session" (cloud)
+    channel, instance  passed to QiskitRuntimeService (credentials: saved account or QISKIT_IBM_TOKEN)
+    optimization_level  preset pass manager level (default 1)
+    max_executions  circuits x shots one job may carry (default 10_000_000)
+    poll_s          seconds between status polls (default 0.05 locally, 2 in the cloud)
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from qhil.adapters.qiskit_backends import TranspileCache
+from qhil.adapters.qiskit_circuits import translate
+from qhil.adapters.qiskit_clients import CloudRuntimeClient, LocalRuntimeClient
+from qhil.adapters.qiskit_errors import vendor_error
+from qhil.adapters.qiskit_jobs import ROWS_KEY, PubLayout, QiskitJob
+from qhil.calibration import load_calibration
+from qhil.config import ProviderProfile
+from qhil.errors import QhilError, RequestValidationError
+from qhil.execution.job import Job
+from qhil.execution.provider import Availability, Provider
+from qhil.execution.request import SamplingRequest
+
+NO_CREDENTIALS = ("no IBM credentials: run QiskitRuntimeService.save_account(...) "
+                  "or set QISKIT_IBM_TOKEN")
+
+
+class IBMProvider(Provider):
+    """Qiskit Runtime SamplerV2; `client` may be injected (tests script the runtime with it)."""
+
+    kind = "ibm"
+    native_batching = True
+
+    def __init__(self, profile: ProviderProfile, client: Any = None):
+        super().__init__(profile)
+        opts = profile.options
+        self.local = bool(opts.get("local_backend"))
+        self.supports_seed = self.local
+        self.poll_s = float(opts.get("poll_s", 0.05 if self.local else 2.0))
+        self._client = client
+        self._cache: TranspileCache | None = None
+
+    @classmethod
+    def availability(cls, profile: ProviderProfile) -> Availability:
+        if profile.options.get("local_backend"):
+            return _local_availability(profile.options["local_backend"])
+        if os.environ.get("QISKIT_IBM_TOKEN") or _saved_accounts(profile):
+            return Availability(usable=True)
+        return Availability(usable=False, reason=NO_CREDENTIALS)
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = self._make_client()
+        return self._client
+
+    @property
+    def transpile_cache(self) -> TranspileCache:
+        if self._cache is None:
+            level = int(self.profile.options.get("optimization_level", 1))
+            self._cache = TranspileCache(self.client.backend(), optimization_level=level)
+        return self._cache
+
+    def validate(self, request: SamplingRequest) -> None:
+        super().validate(request)
+        limit = int(self.profile.options.get("max_executions", 10_000_000))
+        if request.total_shots > limit:
+            raise RequestValidationError(
+                f"{request.batch_size} circuits x {request.shots} shots = {request.total_shots} "
+                f"executions exceeds {self.name}'s {limit} per job; split the batch or use fewer shots")
+
+    def _submit(self, request: SamplingRequest) -> Job:
+        pubs, layout = self._pubs(request)
+        submitted_at = time.time()
+        try:
+            vendor_job = self.client.run(pubs, request.shots, request.seed)
+        except QhilError:
+            raise
+        except Exception as exc:
+            raise vendor_error(exc) from exc
+        return QiskitJob(vendor_job, layout, self.name, submitted_at, poll_s=self.poll_s)
+
+    def _pubs(self, request: SamplingRequest) -> tuple[list[tuple], PubLayout]:
+        pubs, rows = [], []
+        for pub in translate(request):
+            isa = self.transpile_cache.get(pub.key, pub.circuit).copy()
+            isa.metadata = {**(isa.metadata or {}), ROWS_KEY: list(pub.rows)}
+            pubs.append((isa, pub.values))
+            rows.append(pub.rows)
+        return pubs, PubLayout(rows=rows, n_qubits=request.n_qubits)
+
+    def _attach(self, job_id: str) -> Job:
+        try:
+            vendor_job = self.client.job(job_id)
+            layout = PubLayout.from_circuits(_pub_circuits(vendor_job.inputs))
+        except QhilError:
+            raise
+        except Exception as exc:
+            raise vendor_error(exc, job_id) from exc
+        return QiskitJob(vendor_job, layout, self.name, _created(vendor_job), poll_s=self.poll_s)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    def _make_client(self) -> Any:
+        opts = self.profile.options
+        if self.local:
+            return LocalRuntimeClient(opts["local_backend"], bool(opts.get("restrict", True)))
+        from qiskit_ibm_runtime import QiskitRuntimeService
+
+        kwargs = {k: opts[k] for k in ("channel", "instance") if k in opts}
+        if os.environ.get("QISKIT_IBM_TOKEN"):
+            kwargs["token"] = os.environ["QISKIT_IBM_TOKEN"]
+        try:
+            service = QiskitRuntimeService(**kwargs)
+        except Exception as exc:
+            raise vendor_error(exc) from exc
+        return CloudRuntimeClient(service, self.profile.device, opts.get("mode", "job"))
+
+    def _pricing_model(self) -> str:
+        if self.local:
+            return "free"
+        if self.profile.calibration:
+            return load_calibration(self.profile.calibration).pricing.model
+        return "per-qpu-second"
+
+
+def _pub_circuits(inputs: Any) -> list[Any]:
+    pubs = inputs["pubs"] if isinstance(inputs, dict) else inputs
+    return [p.circuit if hasattr(p, "circuit") else p[0] for p in pubs]
+
+
+def _created(vendor_job: Any) -> float:
+    created = getattr(vendor_job, "creation_date", None)
+    return created.timestamp() if hasattr(created, "timestamp") else time.time()
+
+
+def _local_availability(backend_name: str) -> Availability:
+    from qiskit_ibm_runtime import fake_provider
+
+    if not hasattr(fake_provider, backend_name):
+        return Availability(False, f"unknown fake backend '{backend_name}' in options.local_backend")
+    try:
+        import qiskit_aer  # noqa: F401  (local testing mode simulates through Aer)
+    except ModuleNotFoundError:
+        return Availability(False, "local testing mode needs qiskit-aer; install qhil[ibm]")
+    return Availability(usable=True)
+
+
+def _saved_accounts(profile: ProviderProfile) -> bool:
+    from qiskit_ibm_runtime import QiskitRuntimeService
+
+    try:
+        return bool(QiskitRuntimeService.saved_accounts(channel=profile.options.get("channel")))
+    except Exception:  # a missing or unreadable account file means: no saved account
+        return False

@@ -1,0 +1,116 @@
+"""`qhil compare`: the same probe workload on several providers, side by side.
+
+Writes report.html (self-contained), report.md and report.json in --out DIR. Progress goes to
+stderr. Every flag, profile, config and run folder is checked before the first job is sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from qhil.commands._args import non_negative_int, positive_float, positive_int
+from qhil.commands._budget import add_budget_flags, budget_from_args
+from qhil.config import ProviderProfile, find_profile, load_toml
+from qhil.errors import ConfigError
+from qhil.report.probes import ProbeSize
+from qhil.report.render import write_report
+from qhil.report.runs import load_run
+from qhil.report.session import Plan, run_comparison
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compare", help="Compare providers on the same probe workload.")
+    p.add_argument("--providers", required=True, type=provider_list,
+                   help="Comma-separated provider profile names or .toml paths.")
+    p.add_argument("--config", type=Path, default=None,
+                   help="Training config (TOML): probe size and the run whose cost is predicted.")
+    p.add_argument("--qubits", type=positive_int, default=None, help="Qubits (default: config, else 4).")
+    p.add_argument("--layers", type=positive_int, default=None, help="Layers (default: config, else 4).")
+    p.add_argument("--batch", type=positive_int, default=8, help="Circuits per probe job (default 8).")
+    p.add_argument("--shots", type=positive_int, default=None,
+                   help="Shots per circuit (default: config, else 1000).")
+    p.add_argument("--repeats", type=positive_int, default=3,
+                   help="Times each probe is submitted per provider (default 3).")
+    p.add_argument("--out", type=Path, default=Path("compare-report"),
+                   help="Folder for report.html, report.md, report.json.")
+    p.add_argument("--dry-run", action="store_true",
+                   help="Predict from calibration data only; submit nothing.")
+    p.add_argument("--runs", nargs="+", default=[], metavar="RUN_DIR",
+                   help="Training run folders whose return per dollar and per hour to add.")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="Seed of the probe circuits.")
+    p.add_argument("--timeout-s", type=positive_float, default=1800.0,
+                   help="Give up on one probe job after this many seconds.")
+    add_budget_flags(p)
+    p.set_defaults(func=run)
+
+
+def provider_list(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("needs at least one provider name, e.g. local,local-noisy")
+    if len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"lists a provider twice: {text}")
+    return names
+
+
+def run(args: argparse.Namespace) -> int:
+    plan = build_plan(args)
+    report = run_comparison(plan, progress)
+    paths = write_report(report, args.out)
+    progress(f"wrote {paths['html']}, {paths['md'].name}, {paths['json'].name}")
+    return 0
+
+
+def build_plan(args: argparse.Namespace) -> Plan:
+    """Resolve and check everything up front (exit 2 on bad input, nothing sent)."""
+    profiles: list[ProviderProfile] = [find_profile(name) for name in args.providers]
+    names = [p.name for p in profiles]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"--providers names one profile twice ({', '.join(names)})")
+    quantum = _quantum_table(args.config)
+    size = ProbeSize(n_qubits=args.qubits or int(quantum.get("qubits", 4)),
+                     n_layers=args.layers or int(quantum.get("layers", 4)),
+                     batch=args.batch, shots=args.shots or int(quantum.get("shots", 1000)))
+    runs = [load_run(d) for d in args.runs]
+    _check_out(args.out)
+    return Plan(profiles=profiles, size=size, repeats=args.repeats, dry_run=args.dry_run,
+                timeout_s=args.timeout_s, seed=args.seed, config_path=args.config,
+                workload=_workload(args.config), runs=runs, budget=budget_from_args(args))
+
+
+_STARTED = time.monotonic()
+
+
+def progress(line: str) -> None:
+    """One line on stderr, with the seconds since the command started."""
+    print(f"compare: [{time.monotonic() - _STARTED:7.1f} s] {line}", file=sys.stderr, flush=True)
+
+
+def _quantum_table(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    quantum = load_toml(path).get("quantum", {})
+    if not isinstance(quantum, dict):
+        raise ConfigError(f"{path}: [quantum] must be a table")
+    for key in ("qubits", "layers", "shots"):
+        value = quantum.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise ConfigError(f"{path}: quantum.{key} must be a positive integer, got {value!r}")
+    return quantum
+
+
+def _workload(path: Path | None):
+    if path is None:
+        return None
+    from qhil.cost import Workload
+
+    return Workload.from_train_config(path)
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; pass a folder")

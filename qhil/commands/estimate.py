@@ -1,0 +1,148 @@
+"""`qhil estimate`: shots, jobs, QPU time, wall time and dollars of a run, per gradient method.
+
+    qhil estimate --provider NAME (--config FILE.toml | workload flags) [--method M|all] [--json]
+    qhil estimate --from-run DIR [--json]
+
+Flags given on the command line override the config file and the provider's calibration; with
+no provider only what the flags give is used (zero where they say nothing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from qhil.calibration import load_calibration
+from qhil.commands._args import non_negative_float, non_negative_int, positive_float, positive_int
+from qhil.config import find_profile, load_toml
+from qhil.cost import METHODS, DeviceModel, Workload, estimate
+from qhil.cost.report import estimate_table
+from qhil.errors import ConfigError
+from qhil.quantum.ansatz import ENTANGLERS
+
+WORKLOAD_FLAGS = {  # flag dest -> Workload field
+    "qubits": "n_qubits", "layers": "n_layers", "entangler": "entangler", "batch": "batch_size",
+    "shots": "shots", "env_steps": "env_steps", "num_envs": "num_envs", "updates": "updates",
+    "policy_delay": "policy_delay", "eval_episodes": "eval_episodes",
+    "eval_steps": "eval_steps_per_episode", "eval_batch": "eval_batch", "depth": "circuit_depth",
+    "shift_controls": "shift_controls", "learner_forward": "learner_forward",
+}
+DEVICE_FLAGS = {  # flag dest -> DeviceModel field (pricing keys go into its pricing)
+    "gate_ns": "gate_1q_ns", "gate_2q_ns": "gate_2q_ns", "readout_ns": "readout_ns",
+    "reset_ns": "reset_ns", "depth_factor": "depth_factor", "job_overhead_s": "job_overhead_s",
+    "per_circuit_s": "per_circuit_s", "per_shot_s": "per_shot_s",
+    "queue_p95_s": "queue_p95_s", "max_circuits_per_job": "max_circuits_per_job",
+    "max_jobs_in_flight": "max_jobs_in_flight", "per_task_usd": "per_task_usd",
+    "per_shot_usd": "per_shot_usd", "per_qpu_second_usd": "per_qpu_second_usd",
+    "per_minute_usd": "per_minute_usd", "pricing": "model",
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("estimate", help="Shots, jobs, QPU time, wall time and dollars of a run.")
+    p.add_argument("--provider", help="Provider profile (name or .toml) whose calibration to use.")
+    p.add_argument("--calibration", help="A calibration snapshot (.toml) to use in place of the "
+                   "provider's (e.g. one written by `qhil calibrate`).")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--config", help="A `qhil train` config file (.toml) giving the workload.")
+    source.add_argument("--from-run", metavar="DIR", help="Set a finished run's measurement "
+                        "beside the prediction (reads DIR/config.toml, summary.json, ledger.sqlite).")
+    p.add_argument("--method", choices=[*METHODS, "all"], default="all",
+                   help="Gradient method to estimate (default all).")
+    p.add_argument("--json", dest="as_json", action="store_true", help="Print one JSON object.")
+    _workload_flags(p.add_argument_group("workload (override --config)"))
+    _device_flags(p.add_argument_group("device (override the provider's calibration)"))
+    p.set_defaults(func=run)
+
+
+def _workload_flags(g: argparse._ArgumentGroup) -> None:
+    g.add_argument("--qubits", type=positive_int, help="Qubits n.")
+    g.add_argument("--layers", type=positive_int, help="Layers L.")
+    g.add_argument("--entangler", choices=ENTANGLERS, help="CZ pattern (default data).")
+    g.add_argument("--batch", type=positive_int, help="Minibatch N_b (default 256).")
+    g.add_argument("--shots", type=positive_int, help="Shots per circuit (default 100).")
+    g.add_argument("--env-steps", type=non_negative_int, help="Vector-environment steps.")
+    g.add_argument("--num-envs", type=positive_int, help="Environments per step (default 1).")
+    g.add_argument("--updates", type=non_negative_int, help="Learner updates.")
+    g.add_argument("--policy-delay", type=positive_int, help="Actor update every d updates "
+                   "(default 1 from flags, [td3] policy_delay from a config).")
+    g.add_argument("--eval-episodes", type=non_negative_int, help="Evaluation episodes in all.")
+    g.add_argument("--eval-steps", type=non_negative_int, help="Steps per evaluation episode.")
+    g.add_argument("--eval-batch", type=positive_int, help="Evaluation episodes side by side.")
+    g.add_argument("--depth", type=positive_int, help="Transpiled circuit depth in gate steps.")
+    g.add_argument("--shift-controls", choices=("all", "angles"),
+                   help="Parameter-shift over all controls (the paper's 220) or the angles only.")
+    g.add_argument("--learner-forward", action="store_const", const=True,
+                   help="Also count the learner's forward circuits for the direct methods.")
+
+
+def _device_flags(g: argparse._ArgumentGroup) -> None:
+    for flag, kind, text in (
+            ("--gate-ns", non_negative_float, "Single-qubit gate time (ns)."),
+            ("--gate-2q-ns", non_negative_float, "Two-qubit gate time (ns)."),
+            ("--readout-ns", non_negative_float, "Readout time (ns)."),
+            ("--reset-ns", non_negative_float, "Reset / repetition delay per shot (ns)."),
+            ("--depth-factor", positive_float, "Transpiled / logical depth."),
+            ("--job-overhead-s", non_negative_float, "Fixed time per job (s)."),
+            ("--per-circuit-s", non_negative_float, "Time per circuit in a job (s)."),
+            ("--per-shot-s", non_negative_float, "Measured time per shot (s)."),
+            ("--queue-s", non_negative_float, "Typical queue wait per job (s)."),
+            ("--queue-p95-s", non_negative_float, "95th-percentile queue wait (s)."),
+            ("--max-circuits-per-job", positive_int, "Circuits one job may carry."),
+            ("--max-jobs-in-flight", positive_int, "Jobs waiting together."),
+            ("--per-task-usd", non_negative_float, "Fee per job / task ($)."),
+            ("--per-shot-usd", non_negative_float, "Fee per shot ($)."),
+            ("--per-qpu-second-usd", non_negative_float, "Fee per QPU second ($)."),
+            ("--per-minute-usd", non_negative_float, "Fee per minute ($).")):
+        g.add_argument(flag, type=kind, help=text)
+    g.add_argument("--pricing", choices=("free", "per-shot", "per-qpu-second", "session"),
+                   help="Billing model (session bills the run's wall clock).")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.from_run:
+        from qhil.cost.after_run import run_from_dir
+
+        return run_from_dir(args)
+    result = estimate(build_workload(args), build_device(args), methods=_methods(args.method))
+    print(json.dumps(result.to_json(), indent=2) if args.as_json else estimate_table(result))
+    return 0
+
+
+def _methods(choice: str) -> tuple[str, ...]:
+    return METHODS if choice == "all" else (choice,)
+
+
+def build_workload(args: argparse.Namespace, config: str | None = None) -> Workload:
+    """The workload: the config file (if any), then the flags given."""
+    given = {field: getattr(args, dest) for dest, field in WORKLOAD_FLAGS.items()}
+    config = config or args.config
+    if config:
+        return Workload.from_train_config(config).with_overrides(**given)
+    if given["n_qubits"] is None or given["n_layers"] is None:
+        raise ConfigError("give --qubits and --layers (and the other workload flags), "
+                          "or --config FILE.toml")
+    return Workload(**{k: v for k, v in given.items() if v is not None})
+
+
+def build_device(args: argparse.Namespace, config: str | None = None) -> DeviceModel:
+    """The device: the provider's calibration (--provider, else the config's), then the flags."""
+    name = args.provider or _config_provider(config or args.config)
+    base = DeviceModel.from_profile(find_profile(name)) if name else DeviceModel()
+    if args.calibration:
+        profile = find_profile(name) if name else None
+        base = DeviceModel.from_calibration(
+            load_calibration(Path(args.calibration).resolve()), profile.limits if profile else None,
+            name=name, max_jobs_in_flight=profile.max_jobs_in_flight if profile else 1)
+    device = base.with_overrides(**{field: getattr(args, dest) for dest, field in DEVICE_FLAGS.items()})
+    if args.queue_s is not None:  # the typical queue, in place of the snapshot's p50 and mean
+        device = device.with_overrides(queue_p50_s=args.queue_s, queue_mean_s=0.0)
+    return device
+
+
+def _config_provider(path: str | None) -> str | None:
+    if not path:
+        return None
+    provider = load_toml(Path(path)).get("provider")
+    return str(provider) if provider else None

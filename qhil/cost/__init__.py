@@ -1,0 +1,27 @@
+"""The cost model (issue 5): what a training run costs on a device, before and after.
+
+    Workload            the run's demand (ansatz, minibatch, shots, steps, updates, evaluation)
+    DeviceModel         the device's durations, latencies, job limits and prices (calibration)
+    estimate(...)       -> CostEstimate: per method circuits, shots, jobs, QPU s, wall s, dollars
+    preflight(...)      the check `qhil train` runs before spending
+"""
+
+from qhil.cost.device import DeviceModel, LatencyStats
+from qhil.cost.model import (
+    METHODS,
+    CostEstimate,
+    MethodEstimate,
+    PhaseEstimate,
+    estimate,
+    json_key,
+    method_name,
+    shot_ns,
+)
+from qhil.cost.preflight import ask_to_spend, budget_limits, check_budget, preflight, prompt_text
+from qhil.cost.workload import Workload
+
+__all__ = [
+    "METHODS", "CostEstimate", "ask_to_spend", "DeviceModel", "LatencyStats", "MethodEstimate", "PhaseEstimate",
+    "Workload", "budget_limits", "check_budget", "estimate", "json_key", "method_name",
+    "preflight", "prompt_text", "shot_ns",
+]

@@ -1,0 +1,189 @@
+"""`qhil estimate --from-run DIR`: the prediction set beside what a finished run measured.
+
+Reads DIR/config.toml (the resolved training config), DIR/summary.json (how far the run got)
+and DIR/ledger.sqlite (what it bought and how long jobs took), and predicts the same run twice:
+from the provider's calibration, and with the latencies the ledger measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from qhil.cost.device import DeviceModel, LatencyStats
+from qhil.cost.model import MethodEstimate, estimate, money_text
+from qhil.cost.report import human_s, usd
+from qhil.cost.workload import Workload
+from qhil.errors import ConfigError
+
+STEP_KEYS = ("env_steps", "steps", "global_step", "total_steps")
+UPDATE_KEYS = ("updates", "learner_updates", "total_updates")
+WALL_KEYS = ("wall_s", "elapsed_s", "duration_s", "wall_time_s")
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What the ledger (and summary) say the run used."""
+
+    jobs: int
+    circuits: int
+    shots: int
+    cost_usd: Decimal
+    jobs_s: float | None
+    span_s: float | None
+    wall_s: float | None
+    latency: LatencyStats | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"jobs": self.jobs, "circuits": self.circuits, "shots": self.shots,
+                "cost_usd": money_text(self.cost_usd), "jobs_s": self.jobs_s,
+                "span_s": self.span_s, "wall_s": self.wall_s,
+                "round_trip_p50_s": self.latency.p50_s if self.latency else None,
+                "round_trip_p95_s": self.latency.p95_s if self.latency else None}
+
+
+def run_from_dir(args: argparse.Namespace) -> int:
+    """The `--from-run` branch of `qhil estimate`."""
+    from qhil.commands.estimate import build_device, build_workload
+
+    run_dir = Path(args.from_run)
+    config = run_dir / "config.toml"
+    if not config.is_file():
+        raise ConfigError(f"{run_dir} is not a run folder: no config.toml in it "
+                          f"(pass the --out DIR of a `qhil train` run)")
+    summary = read_summary(run_dir / "summary.json")
+    summary.setdefault("evaluations", count_evaluations(run_dir / "metrics.jsonl"))
+    workload = workload_done(build_workload(args, str(config)), summary)
+    report = compare(workload, build_device(args, str(config)), measure(run_dir, summary))
+    print(json.dumps(report, indent=2) if args.as_json else table(report))
+    return 0
+
+
+def read_summary(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc})") from None
+
+
+def count_evaluations(path: Path) -> int | None:
+    """Evaluations a run logged (metrics.jsonl rows with an evaluation return), None unknown."""
+    if not path.is_file():
+        return None
+    rows = (json.loads(line) for line in path.read_text().splitlines() if line.strip())
+    return sum("eval/return_mean" in row for row in rows)
+
+
+def workload_done(workload: Workload, summary: dict[str, Any]) -> Workload:
+    """The planned workload cut to the steps, updates and evaluations the run did."""
+    steps, updates = _first(summary, STEP_KEYS), _first(summary, UPDATE_KEYS)
+    evaluations = summary.get("evaluations")
+    changes: dict[str, int] = {}
+    if evaluations is not None:
+        changes["eval_episodes"] = min(workload.eval_episodes, evaluations * workload.eval_batch)
+    if steps is not None:
+        changes["env_steps"] = min(workload.env_steps, -(-int(steps) // workload.num_envs))
+    if updates is not None:
+        changes["updates"] = int(updates)
+    return replace(workload, **changes)
+
+
+def measure(run_dir: Path, summary: dict[str, Any]) -> Measured:
+    """Totals and latencies from the run's ledger; wall time from the summary if it has one."""
+    ledger_path = run_dir / "ledger.sqlite"
+    if not ledger_path.is_file():
+        raise ConfigError(f"{run_dir}: no ledger.sqlite; the run recorded no jobs")
+    from qhil.execution.ledger import Ledger
+
+    with Ledger(ledger_path) as ledger:
+        totals, stats = ledger.totals(), ledger.latency_stats()
+    jobs_s, span_s = _job_times(ledger_path)
+    latency = None
+    if stats.round_trip_s.p50 is not None and totals.jobs:
+        latency = LatencyStats(stats.round_trip_s.p50, stats.round_trip_s.p95,
+                               circuits=max(1, round(totals.circuits / totals.jobs)),
+                               shots=max(1, round(totals.shots / max(1, totals.circuits))),
+                               mean_s=None if jobs_s is None else jobs_s / stats.jobs)
+    wall = _first(summary, WALL_KEYS)
+    return Measured(totals.jobs, totals.circuits, totals.shots, totals.cost_usd, jobs_s, span_s,
+                    None if wall is None else float(wall), latency)
+
+
+def _job_times(path: Path) -> tuple[float | None, float | None]:
+    """Sum of finished jobs' round trips, and first submission to last fetch (read-only)."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        row = db.execute("SELECT SUM(fetched_at - submit_called_at), MIN(submit_called_at), "
+                         "MAX(fetched_at) FROM jobs WHERE status = 'DONE'").fetchone()
+    finally:
+        db.close()
+    total, first, last = row
+    return total, None if first is None or last is None else last - first
+
+
+def compare(workload: Workload, device: DeviceModel, measured: Measured) -> dict[str, Any]:
+    """Prediction (calibration), prediction with measured latency, measurement, and ratios."""
+    predicted = estimate(workload, device, methods=("qtdnn",)).methods["qtdnn"]
+    report: dict[str, Any] = {"workload": workload.to_json(), "device": device.name,
+                              "predicted": _brief(predicted), "measured": measured.to_json()}
+    if measured.latency is not None:
+        with_latency = estimate(workload, device, ("qtdnn",), latency=measured.latency)
+        report["predicted_with_measured_latency"] = _brief(with_latency.methods["qtdnn"])
+    report["ratios"] = _ratios(report, measured)
+    return report
+
+
+def _brief(m: MethodEstimate) -> dict[str, Any]:
+    return {"circuits": m.circuits, "shots": m.shots, "jobs": m.jobs, "qpu_s": m.qpu_s,
+            "wall_s": m.wall_s, "wall_s_low": m.wall_s_low, "wall_s_high": m.wall_s_high,
+            "cost_usd": money_text(m.cost_usd)}
+
+
+def _ratios(report: dict[str, Any], measured: Measured) -> dict[str, float | None]:
+    """Predicted / measured for each figure the ledger measured. The model counts time in
+    sampling jobs only, so `jobs_s` (the sum of the jobs' round trips) is its measure; the run's
+    wall clock (`wall_s`) also holds environment and learner time."""
+    p = report["predicted"]
+    pairs = {"jobs": (p["jobs"], measured.jobs), "circuits": (p["circuits"], measured.circuits),
+             "shots": (p["shots"], measured.shots),
+             "cost_usd": (float(p["cost_usd"]), float(measured.cost_usd)),
+             "jobs_s": (p["wall_s"], measured.jobs_s), "wall_s": (p["wall_s"], measured.wall_s)}
+    if "predicted_with_measured_latency" in report:
+        q = report["predicted_with_measured_latency"]["wall_s"]
+        pairs["jobs_s_with_measured_latency"] = (q, measured.jobs_s)
+    return {k: (None if not b else a / b) for k, (a, b) in pairs.items()}
+
+
+def table(report: dict[str, Any]) -> str:
+    """Prediction beside measurement, one row per figure."""
+    p, m, r = report["predicted"], report["measured"], report["ratios"]
+    rows = [("jobs", f"{p['jobs']:,}", f"{m['jobs']:,}", r["jobs"]),
+            ("circuits", f"{p['circuits']:,}", f"{m['circuits']:,}", r["circuits"]),
+            ("shots", f"{p['shots']:,}", f"{m['shots']:,}", r["shots"]),
+            ("cost", usd(Decimal(p["cost_usd"])), usd(Decimal(m["cost_usd"])), r["cost_usd"]),
+            ("time in jobs", human_s(p["wall_s"]), _s(m["jobs_s"]), r["jobs_s"])]
+    if "predicted_with_measured_latency" in report:
+        q = report["predicted_with_measured_latency"]
+        rows.append(("  with measured latency", human_s(q["wall_s"]), _s(m["jobs_s"]),
+                     r["jobs_s_with_measured_latency"]))
+    rows.append(("run wall clock", human_s(p["wall_s"]), _s(m["wall_s"]), r["wall_s"]))
+    lines = [f"run on {report['device']}: predicted beside measured (ledger)",
+             f"{'figure':<24}{'predicted':>16}{'measured':>16}{'pred/meas':>12}"]
+    lines += [f"{name:<24}{a:>16}{b:>16}{'-' if x is None else f'{x:.3f}':>12}"
+              for name, a, b, x in rows]
+    return "\n".join(lines)
+
+
+def _s(seconds: float | None) -> str:
+    return "-" if seconds is None else human_s(seconds)
+
+
+def _first(data: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    return next((data[k] for k in keys if data.get(k) is not None), None)

@@ -1,0 +1,210 @@
+"""`qhil calibrate`'s engine: probe jobs of several sizes, a fit of per-job overhead, per-circuit
+and per-shot time, and a calibration snapshot holding the fit.
+
+    plan = ProbePlan(ansatz, circuits=(1, 8, 64), shots=(10, 100, 1000), repeats=3)
+    check_probe_budget(plan, device, max_usd=..., max_shots=..., max_jobs=...)  # before spending
+    probes = run_probes(provider, plan, seed=0)
+    fit = fit_timing(probes)           # round trip = overhead + queue + c * circuits + s * shots
+    calibration = calibrated(base, fit, ...); write_calibration(calibration, path)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+
+from qhil.calibration import Calibration, Timing
+from qhil.cost.device import DeviceModel
+from qhil.cost.model import estimate_method
+from qhil.cost.workload import Workload
+from qhil.errors import BudgetExceededError
+from qhil.execution.dispatcher import Dispatcher
+from qhil.execution.provider import Provider
+from qhil.quantum.ansatz import HDQNNAnsatz
+
+
+@dataclass(frozen=True)
+class ProbePlan:
+    """Every (circuits, shots) size, each submitted `repeats` times, after one warm-up job."""
+
+    ansatz: HDQNNAnsatz
+    circuits: tuple[int, ...] = (1, 8, 64)
+    shots: tuple[int, ...] = (10, 100, 1000)
+    repeats: int = 3
+
+    def sizes(self) -> list[tuple[int, int]]:
+        return list(itertools.product(self.circuits, self.shots))
+
+    @property
+    def jobs(self) -> int:
+        return 1 + self.repeats * len(self.sizes())
+
+    @property
+    def total_shots(self) -> int:
+        return min(self.shots) + self.repeats * sum(c * s for c, s in self.sizes())
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One probe job: its size, the client-side round trip and the queue wait it reported."""
+
+    circuits: int
+    shots: int
+    round_trip_s: float
+    queue_s: float
+
+
+@dataclass(frozen=True)
+class TimingFit:
+    """Fit of round trip - queue = overhead + per_circuit * circuits + per_shot * shots, and the
+    queue's percentiles and mean."""
+
+    job_overhead_s: float
+    per_circuit_s: float
+    per_shot_s: float
+    queue_p5_s: float
+    queue_p50_s: float
+    queue_p95_s: float
+    queue_mean_s: float
+    rel_residual: float
+    probes: int
+
+    def predict_s(self, circuits: int, shots: int) -> float:
+        return (self.job_overhead_s + self.queue_mean_s + self.per_circuit_s * circuits
+                + self.per_shot_s * circuits * shots)
+
+
+def probe_cost(plan: ProbePlan, device: DeviceModel) -> Decimal:
+    """What the probes cost on the device's current pricing, before anything is sent."""
+    total = Decimal(0)
+    for circuits, shots in [(1, min(plan.shots))] + plan.sizes() * plan.repeats:
+        w = Workload(plan.ansatz.n_qubits, plan.ansatz.n_layers, plan.ansatz.entangler,
+                     shots=shots, env_steps=1, num_envs=circuits)
+        total += estimate_method(w, device, "qtdnn").cost_usd
+    return total
+
+
+def check_probe_budget(plan: ProbePlan, device: DeviceModel, *, max_usd: Decimal | None,
+                       max_shots: int | None, max_jobs: int | None) -> Decimal:
+    """Refuse a probe plan over any budget flag; a paid device needs an explicit --max-usd."""
+    cost = probe_cost(plan, device)
+    if cost > 0 and (max_usd is None or cost > max_usd):
+        raise BudgetExceededError(
+            f"the probes would cost about ${cost:.4f} on {device.name}, over the "
+            f"{'unset' if max_usd is None else f'${max_usd}'} --max-usd budget; "
+            f"pass --max-usd or fewer --circuits/--shots/--repeats")
+    for name, need, limit in (("shots", plan.total_shots, max_shots), ("jobs", plan.jobs, max_jobs)):
+        if limit is not None and need > limit:
+            raise BudgetExceededError(f"the probes need {need:,} {name}, over --max-{name} "
+                                      f"{limit:,}; use fewer --circuits/--shots/--repeats")
+    return cost
+
+
+def run_probes(provider: Provider | Dispatcher, plan: ProbePlan, *, seed: int = 0,
+               timeout_s: float = 3600.0) -> list[Probe]:
+    """Submit the warm-up job, then every size `repeats` times in an interleaved order (through
+    a Dispatcher where budget, retries and the ledger apply)."""
+    rng = np.random.default_rng(seed)
+    _probe(provider, plan.ansatz, 1, min(plan.shots), rng, timeout_s)  # warm-up, not fitted
+    order = [size for _ in range(plan.repeats) for size in plan.sizes()]
+    return [_probe(provider, plan.ansatz, c, s, rng, timeout_s) for c, s in order]
+
+
+def _probe(provider: Provider | Dispatcher, ansatz: HDQNNAnsatz, circuits: int, shots: int,
+           rng: np.random.Generator, timeout_s: float) -> Probe:
+    request = ansatz.request(random_controls(ansatz, circuits, rng), shots=shots,
+                             seed=int(rng.integers(2**31)))
+    started = time.perf_counter()
+    result = provider.submit(request).result(timeout_s=timeout_s)
+    round_trip_s = time.perf_counter() - started
+    return Probe(circuits, shots, round_trip_s, result.timings.queue_s or 0.0)
+
+
+def random_controls(ansatz: HDQNNAnsatz, batch: int, rng: np.random.Generator) -> np.ndarray:
+    """Uniform angles and CZ indices: circuits shaped like a training run's."""
+    blocks = rng.uniform(0, 2 * np.pi, size=(batch, ansatz.n_layers, ansatz.per_layer))
+    if ansatz.entangler == "data":
+        blocks[:, :, 2 * ansatz.n_qubits:] = rng.integers(0, ansatz.n_qubits,
+                                                          (batch, ansatz.n_layers, 2))
+    return blocks.reshape(batch, -1)
+
+
+def fit_timing(probes: list[Probe]) -> TimingFit:
+    """Non-negative least squares on the per-size means of round trip minus queue (a run's
+    total over many jobs follows the mean, so the fit does too)."""
+    sizes = sorted({(p.circuits, p.shots) for p in probes})
+    target = np.array([np.mean([p.round_trip_s - p.queue_s for p in probes
+                                  if (p.circuits, p.shots) == size]) for size in sizes])
+    design = np.array([[1.0, c, c * s] for c, s in sizes])
+    coef = _nonnegative_lstsq(design, target)
+    residual = np.abs(design @ coef - target) / np.maximum(target, 1e-9)
+    queues = np.array([p.queue_s for p in probes])
+    return TimingFit(
+        job_overhead_s=float(coef[0]), per_circuit_s=float(coef[1]), per_shot_s=float(coef[2]),
+        queue_p5_s=float(np.percentile(queues, 5)), queue_p50_s=float(np.median(queues)),
+        queue_p95_s=float(np.percentile(queues, 95)), queue_mean_s=float(queues.mean()),
+        rel_residual=float(residual.max()),
+        probes=len(probes))
+
+
+def _nonnegative_lstsq(design: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Least squares with every coefficient >= 0: drop the most negative column and refit."""
+    active = list(range(design.shape[1]))
+    while True:
+        coef = np.zeros(design.shape[1])
+        coef[active] = np.linalg.lstsq(design[:, active], target, rcond=None)[0]
+        if coef.min() >= 0 or len(active) == 1:
+            return np.maximum(coef, 0.0)
+        active.remove(int(np.argmin(coef)))
+
+
+def calibrated(base: Calibration | None, fit: TimingFit, *, device: str, what: str) -> Calibration:
+    """The base snapshot (durations, errors, prices kept) with the fitted timing."""
+    timing = Timing(job_overhead_s=fit.job_overhead_s, per_circuit_s=fit.per_circuit_s,
+                    per_shot_s=fit.per_shot_s, queue_p5_s=fit.queue_p5_s,
+                    queue_p50_s=fit.queue_p50_s, queue_p95_s=fit.queue_p95_s,
+                    queue_mean_s=fit.queue_mean_s)
+    source = (f"qhil calibrate: {fit.probes} probe jobs of {what}; least-squares fit, "
+              f"worst relative residual {fit.rel_residual:.1%}")
+    if base is not None:
+        source += f"; durations, errors and prices from: {base.source} ({base.date})"
+    fields = base.model_dump() if base is not None else {"device": device}
+    fields.update(source=source, date=dt.date.today().isoformat(), timing=timing.model_dump())
+    return Calibration(**fields)
+
+
+def write_calibration(calibration: Calibration, path: str | Path) -> Path:
+    """Write a snapshot as TOML that `load_calibration` reads back to the same model."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(calibration_toml(calibration))
+    return path
+
+
+def calibration_toml(calibration: Calibration) -> str:
+    data = calibration.model_dump()
+    lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
+    for table, values in ((k, v) for k, v in data.items() if isinstance(v, dict)):
+        lines += ["", f"[{table}]", *(f"{k} = {_toml_value(v)}" for k, v in values.items())]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return _decimal_text(value)
+    return repr(float(value)) if isinstance(value, float) else str(value)
+
+
+def _decimal_text(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text if "." in text else text + ".0"

@@ -1,0 +1,153 @@
+"""The IBM adapter's cloud path against a scripted runtime, and its vendor error mapping."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from qiskit_ibm_runtime.api.exceptions import RequestsApiError
+from qiskit_ibm_runtime.exceptions import (
+    IBMInputValueError,
+    IBMNotAuthorizedError,
+    RuntimeJobFailureError,
+)
+
+from qhil import HDQNNAnsatz, JobStatus
+from qhil.adapters.qiskit_errors import vendor_error
+from qhil.adapters.qiskit_runtime import NO_CREDENTIALS, IBMProvider
+from qhil.config import find_profile
+from qhil.errors import (
+    AuthenticationError,
+    JobCancelledError,
+    JobFailedError,
+    JobTimeoutError,
+    PermanentProviderError,
+    RequestValidationError,
+    SubmissionTimeoutError,
+    TransientProviderError,
+)
+from qhil.execution.registry import availability
+from tests.adapters.scripted_runtime import ScriptedRuntime
+from tests.conftest import random_controls
+from tests.reference import reference_marginals
+
+
+def cloud(runtime: ScriptedRuntime) -> IBMProvider:
+    provider = IBMProvider(find_profile("ibm-torino"), client=runtime)
+    provider.poll_s = 0.0
+    return provider
+
+
+def data_request(rng, batch=6, shots=4000):
+    ansatz = HDQNNAnsatz(3, 2)
+    return ansatz.request(random_controls(rng, ansatz, batch), shots=shots)
+
+
+def test_one_job_per_batch_one_pub_per_structure_rows_in_order(rng):
+    runtime = ScriptedRuntime()
+    req = data_request(rng)
+    res = cloud(runtime).submit(req).result(timeout_s=30)
+    (job,) = runtime.jobs.values()
+    assert runtime.runs == 1 and len(job.inputs["pubs"]) == len(req.structures())
+    assert all(v.shape[0] == len(rows) for (_, v), rows in zip(job.inputs["pubs"],
+                                                             req.structures().values()))
+    sigma = np.sqrt(0.25 / req.shots)
+    assert np.abs(res.marginals - reference_marginals(req.angles, req.cz)).max() < 5 * sigma
+    assert all(sum(c.values()) == req.shots for c in res.counts)
+
+
+def test_states_timestamps_and_usage_come_from_the_service(rng):
+    runtime = ScriptedRuntime(states=["INITIALIZING", "QUEUED", "QUEUED", "RUNNING", "DONE"])
+    job = cloud(runtime).submit(data_request(rng))
+    assert job.status() is JobStatus.QUEUED
+    res = job.result(timeout_s=30)
+    assert job.status() is JobStatus.DONE and res.usage == {"qpu_s": 1.25}
+    t = res.timings
+    assert t.execution_s == pytest.approx(2.0) and t.running_at - t.accepted_at == pytest.approx(30)
+    assert t.submitted_at <= t.finished_at <= t.fetched_at
+
+
+def test_result_timeout_leaves_job_queued_then_attach_by_id(rng):
+    runtime = ScriptedRuntime(states=["QUEUED"])
+    provider = cloud(runtime)
+    job = provider.submit(data_request(rng))
+    with pytest.raises(JobTimeoutError, match="still QUEUED"):
+        job.result(timeout_s=0.01)
+    runtime.jobs[job.job_id]._states.extend(["RUNNING", "DONE"])
+    runtime.jobs[job.job_id]._states.popleft()
+    again = cloud(runtime).attach(job.job_id).result(timeout_s=30)
+    np.testing.assert_array_equal(again.marginals, job.result(timeout_s=30).marginals)
+
+
+def test_fixed_entangler_batch_is_one_pub_and_transpiled_once(rng):
+    runtime = ScriptedRuntime()
+    provider = cloud(runtime)
+    ansatz = HDQNNAnsatz(3, 2, "ring")
+    for _ in range(3):
+        provider.submit(ansatz.request(random_controls(rng, ansatz, 8), shots=100)).result(30)
+    assert all(len(j.inputs["pubs"]) == 1 for j in runtime.jobs.values())
+    cache = provider.transpile_cache
+    assert (cache.misses, cache.hits) == (1, 2) and cache.hit_rate == pytest.approx(2 / 3)
+
+
+def test_throttling_and_connection_loss_are_transient_and_not_retried_here(rng):
+    runtime = ScriptedRuntime(submit_errors=[
+        RequestsApiError("Error code 1202: too many requests", status_code=429)])
+    provider = cloud(runtime)
+    with pytest.raises(TransientProviderError, match="1202"):
+        provider.submit(data_request(rng))
+    assert runtime.runs == 1
+    assert provider.submit(data_request(rng)).result(30).marginals.shape == (6, 3)
+
+
+@pytest.mark.parametrize("exc,cls", [
+    (RequestsApiError("'503 Service Unavailable'", status_code=503), TransientProviderError),
+    (ConnectionError("connection reset by peer"), TransientProviderError),
+    (TimeoutError("read timed out"), SubmissionTimeoutError),
+    (IBMInputValueError("session has expired"), TransientProviderError),
+    (RequestsApiError("'401 Client Error: Unauthorized'", status_code=401), AuthenticationError),
+    (IBMNotAuthorizedError("not authorized"), AuthenticationError),
+    (IBMInputValueError("The number of executions exceeds the limit"), PermanentProviderError),
+    (ValueError("circuit is not ISA"), PermanentProviderError),
+])
+def test_vendor_errors_map_into_the_qhil_tree_keeping_the_message(exc, cls):
+    mapped = vendor_error(exc)
+    assert type(mapped) is cls and str(exc) in str(mapped)
+
+
+def test_failed_jobs_are_job_failed_billed_unless_system_error(rng):
+    user = ScriptedRuntime(failure=RuntimeJobFailureError("Error code 1517; invalid ISA circuit"))
+    system = ScriptedRuntime(failure=RuntimeJobFailureError("Error code 9999; internal error"))
+    with pytest.raises(JobFailedError, match="1517") as user_err:
+        cloud(user).submit(data_request(rng)).result(30)
+    with pytest.raises(JobFailedError, match="internal error") as system_err:
+        cloud(system).submit(data_request(rng)).result(30)
+    assert user_err.value.job_id and system_err.value.billed is False
+
+
+def test_cancelled_job_raises_cancelled(rng):
+    runtime = ScriptedRuntime(states=["QUEUED"])
+    job = cloud(runtime).submit(data_request(rng))
+    assert job.cancel()
+    with pytest.raises(JobCancelledError):
+        job.result(timeout_s=30)
+
+
+def test_attach_to_unknown_job_is_permanent():
+    with pytest.raises(PermanentProviderError, match="not found"):
+        cloud(ScriptedRuntime()).attach("d-missing")
+
+
+def test_execution_limit_refused_before_submission(rng):
+    runtime = ScriptedRuntime()
+    with pytest.raises(RequestValidationError, match="executions"):
+        cloud(runtime).submit(data_request(rng, batch=200, shots=60_000))
+    assert runtime.runs == 0
+
+
+def test_cloud_profile_without_credentials_says_how_to_fix(monkeypatch, tmp_path):
+    monkeypatch.delenv("QISKIT_IBM_TOKEN", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    status = availability(find_profile("ibm-torino"))
+    assert not status.usable and status.reason == NO_CREDENTIALS
+    monkeypatch.setenv("QISKIT_IBM_TOKEN", "not-a-real-token")
+    assert availability(find_profile("ibm-torino")).usable
