@@ -112,7 +112,7 @@ def part2(batch: int, repeats: int = 3) -> dict:
     full = sampler(backend).run(pubs, shots=4000).result()
     t_full = time.perf_counter() - start
     small = sampler(simulator).run(compact, shots=4000).result()
-    diff = max(float(np.abs(_marg(a) - _marg(b)).max()) for a, b in zip(full, small))
+    diff = max(float(np.abs(_marg(a) - _marg(b)).max()) for a, b in zip(full, small, strict=True))
     out = {"circuits": batch, "shots": 4000, "active_qubits": len(active), "device_qubits": backend.num_qubits,
            "full_s": t_full, "restricted_s": statistics.median(t_restricted),
            "speedup": t_full / statistics.median(t_restricted), "max_abs_marginal_diff": diff}

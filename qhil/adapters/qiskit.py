@@ -82,7 +82,7 @@ class AerProvider(Provider):
             return [(p.circuit, p.values) for p in structures], layout, self._ideal
         isa = [self.transpile_cache.get(p.key, p.circuit) for p in structures]
         active = active_qubits(isa)
-        pubs = [(compact_circuit(c, active), p.values) for c, p in zip(isa, structures)]
+        pubs = [(compact_circuit(c, active), p.values) for c, p in zip(isa, structures, strict=True)]
         return pubs, layout, self._reduced.simulator(active)
 
     def _submit_exact(self, request: SamplingRequest, submitted_at: float) -> FutureJob:

@@ -13,7 +13,12 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from qhil.adapters.qiskit_backends import ReducedDevice, active_qubits, compact_circuit, fake_backend
+from qhil.adapters.qiskit_backends import (
+    ReducedDevice,
+    active_qubits,
+    compact_circuit,
+    fake_backend,
+)
 from qhil.errors import ConfigError, PermanentProviderError
 
 MODES = ("job", "batch", "session")

@@ -4,6 +4,7 @@
     a timeout while submitting (the job may exist)                        -> SubmissionTimeoutError
     401 / 403, IBMNotAuthorizedError                                      -> AuthenticationError
     IBMInputValueError, validation (ValueError), limits, unknown         -> PermanentProviderError
+        billed only for RuntimeJobMaxTimeoutError (the job ran for its 3 h limit)
     RuntimeJobFailureError                                                -> JobFailedError
         billed=False when the failure is a system error, True otherwise (user error)
 
@@ -41,12 +42,12 @@ def status_code(exc: BaseException) -> int | None:
 def vendor_error(exc: BaseException, job_id: str | None = None) -> ProviderError:
     """The qhil error for a vendor exception; the vendor's type and message stay in ours."""
     name = type(exc).__name__
-    message = f"IBM Quantum: {name}: {exc}"
+    message = f"Qiskit Runtime: {name}: {exc}"
     if name == "RuntimeJobFailureError":
         billed = not SYSTEM_FAILURE.search(str(exc))
         return JobFailedError(message, job_id=job_id, billed=billed)
     cls = _classify(exc, name, status_code(exc))
-    return cls(message, job_id=job_id, billed=cls is PermanentProviderError and job_id is not None)
+    return cls(message, job_id=job_id, billed=name == "RuntimeJobMaxTimeoutError")
 
 
 def _classify(exc: BaseException, name: str, code: int | None) -> type[ProviderError]:

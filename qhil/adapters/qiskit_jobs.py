@@ -48,7 +48,7 @@ def outputs(pub_results: list[Any], layout: PubLayout) -> tuple[np.ndarray, list
     marginals = np.zeros((layout.batch_size, layout.n_qubits))
     counts: list[dict[str, int]] = [{} for _ in range(layout.batch_size)]
     shots = 0
-    for pub_result, rows in zip(pub_results, layout.rows):
+    for pub_result, rows in zip(pub_results, layout.rows, strict=True):
         bits = getattr(pub_result.data, CREG)
         shots = bits.num_shots
         marginals[rows] = marginals_from_bits(bits.to_bool_array(order="big"))

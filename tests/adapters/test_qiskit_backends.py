@@ -44,7 +44,7 @@ def test_transpile_cache_hits_per_structure_and_shares_one_layout(torino, rng):
     pubs = translate(req)
     isa = [cache.get(p.key, p.circuit) for p in pubs]
     again = [cache.get(p.key, p.circuit) for p in pubs]
-    assert all(a is b for a, b in zip(isa, again))
+    assert all(a is b for a, b in zip(isa, again, strict=True))
     assert (cache.misses, cache.hits) == (len(pubs), len(pubs)) and cache.hit_rate == 0.5
     assert all(c.num_parameters == 12 for c in isa)
     layouts = {tuple(c.layout.initial_index_layout()[:3]) for c in isa}
@@ -68,12 +68,12 @@ def test_reduced_simulation_matches_the_ideal_circuit_up_to_device_noise(torino,
     pubs = translate(req)
     isa = [cache.get(p.key, p.circuit) for p in pubs]
     active = active_qubits(isa)
-    compact = [(compact_circuit(c, active), p.values) for c, p in zip(isa, pubs)]
+    compact = [(compact_circuit(c, active), p.values) for c, p in zip(isa, pubs, strict=True)]
     assert all(c.num_qubits == len(active) for c, _ in compact)
     sampler = BackendSamplerV2(backend=device.simulator(active), options={"seed_simulator": 3})
     results = sampler.run(compact, shots=4000).result()
     ideal = reference_marginals(req.angles, req.cz)
-    for pub, res in zip(pubs, results):
+    for pub, res in zip(pubs, results, strict=True):
         got = res.data.meas.to_bool_array(order="big").mean(axis=1)
         assert np.abs(got - ideal[pub.rows]).max() < 0.1
 

@@ -22,7 +22,7 @@ from tests.reference import reference_probabilities
 
 
 def _reference(req: SamplingRequest) -> np.ndarray:
-    return np.stack([reference_probabilities(a, c) for a, c in zip(req.angles, req.cz)])
+    return np.stack([reference_probabilities(a, c) for a, c in zip(req.angles, req.cz, strict=True)])
 
 
 def _random_request(rng, batch, layers, qubits, pairs) -> SamplingRequest:

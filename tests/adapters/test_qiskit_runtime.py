@@ -49,7 +49,7 @@ def test_one_job_per_batch_one_pub_per_structure_rows_in_order(rng):
     (job,) = runtime.jobs.values()
     assert runtime.runs == 1 and len(job.inputs["pubs"]) == len(req.structures())
     assert all(v.shape[0] == len(rows) for (_, v), rows in zip(job.inputs["pubs"],
-                                                             req.structures().values()))
+                                                             req.structures().values(), strict=True))
     sigma = np.sqrt(0.25 / req.shots)
     assert np.abs(res.marginals - reference_marginals(req.angles, req.cz)).max() < 5 * sigma
     assert all(sum(c.values()) == req.shots for c in res.counts)
@@ -151,3 +151,38 @@ def test_cloud_profile_without_credentials_says_how_to_fix(monkeypatch, tmp_path
     assert not status.usable and status.reason == NO_CREDENTIALS
     monkeypatch.setenv("QISKIT_IBM_TOKEN", "not-a-real-token")
     assert availability(find_profile("ibm-torino")).usable
+
+
+class _ServiceOverFakeBackend:
+    """A QiskitRuntimeService stand-in whose backend() is a (small, 5-qubit) fake backend, so
+    SamplerV2 in job, batch or session mode runs through the SDK's own local testing service."""
+
+    def __init__(self):
+        from qhil.adapters.qiskit_backends import fake_backend
+
+        self.asked: list[str] = []
+        self._backend = fake_backend("FakeManilaV2")
+
+    def backend(self, name: str):
+        self.asked.append(name)
+        return self._backend
+
+
+@pytest.mark.parametrize("mode", ["job", "batch", "session"])
+def test_cloud_client_execution_modes_run_through_sampler(mode, rng):
+    from qhil.adapters.qiskit_clients import CloudRuntimeClient
+
+    service = _ServiceOverFakeBackend()
+    client = CloudRuntimeClient(service, "ibm_torino", mode)
+    provider = IBMProvider(find_profile("ibm-torino"), client=client)
+    res = provider.submit(data_request(rng, batch=2, shots=50)).result(timeout_s=120)
+    assert res.marginals.shape == (2, 3) and service.asked == ["ibm_torino"]
+    provider.close()
+
+
+def test_unknown_execution_mode_is_a_config_error():
+    from qhil.adapters.qiskit_clients import CloudRuntimeClient
+    from qhil.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="job, batch, session"):
+        CloudRuntimeClient(object(), "ibm_torino", "dedicated")
