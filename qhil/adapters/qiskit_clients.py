@@ -4,8 +4,9 @@ Both clients answer the same three calls, so everything above them (translation,
 PUB building, polling, result conversion, error mapping) is one code path:
 
     client.backend() -> BackendV2       the target circuits are transpiled for
-    client.run(pubs, shots, seed) -> job  one SamplerV2 job for all PUBs of a batch
+    client.run(pubs, shots, seed, tags) -> job  one SamplerV2 job for all PUBs of a batch
     client.job(job_id) -> job           re-attach by id
+    client.find(tag) -> job | None      the newest job carrying that job tag (cloud only)
 """
 
 from __future__ import annotations
@@ -50,11 +51,16 @@ class CloudRuntimeClient:
             self._backend = self.service.backend(self.device)
         return self._backend
 
-    def run(self, pubs: list[tuple], shots: int, seed: int | None) -> Any:
-        return sampler(self._mode_object()).run(pubs, shots=shots)
+    def run(self, pubs: list[tuple], shots: int, seed: int | None, tags: tuple[str, ...] = ()) -> Any:
+        options = {"environment": {"job_tags": list(tags)}} if tags else None
+        return sampler(self._mode_object(), options).run(pubs, shots=shots)
 
     def job(self, job_id: str) -> Any:
         return self.service.job(job_id)
+
+    def find(self, tag: str) -> Any | None:
+        jobs = self.service.jobs(job_tags=[tag], backend_name=self.device, limit=1)
+        return jobs[0] if jobs else None
 
     def _mode_object(self) -> Any:
         if self.mode == "job":
@@ -86,7 +92,7 @@ class LocalRuntimeClient:
     def backend(self) -> Any:
         return self._backend
 
-    def run(self, pubs: list[tuple], shots: int, seed: int | None) -> Any:
+    def run(self, pubs: list[tuple], shots: int, seed: int | None, tags: tuple[str, ...] = ()) -> Any:
         mode, pubs = self._restricted(pubs) if self.restrict else (self._backend, pubs)
         # the SDK ignores a falsy seed_simulator, so seed 0 must not reach it as 0
         options = None if seed is None else {"simulator": {"seed_simulator": seed + 1}}

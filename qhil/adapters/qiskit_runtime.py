@@ -28,7 +28,7 @@ from qhil.calibration import load_calibration
 from qhil.config import ProviderProfile
 from qhil.errors import QhilError, RequestValidationError
 from qhil.execution.job import Job
-from qhil.execution.provider import Availability, Provider
+from qhil.execution.provider import TOKEN_TAG, Availability, Provider
 from qhil.execution.request import SamplingRequest
 
 NO_CREDENTIALS = ("no IBM credentials: run QiskitRuntimeService.save_account(...) "
@@ -46,6 +46,7 @@ class IBMProvider(Provider):
         opts = profile.options
         self.local = bool(opts.get("local_backend"))
         self.supports_seed = self.local
+        self.supports_lookup = not self.local  # cloud jobs carry the Dispatcher's token as a job tag
         self.poll_s = float(opts.get("poll_s", 0.05 if self.local else 2.0))
         self._client = client
         self._cache: TranspileCache | None = None
@@ -83,7 +84,8 @@ class IBMProvider(Provider):
         pubs, layout = self._pubs(request)
         submitted_at = time.time()
         try:
-            vendor_job = self.client.run(pubs, request.shots, request.seed)
+            tags = (request.tags[TOKEN_TAG],) if TOKEN_TAG in request.tags else ()
+            vendor_job = self.client.run(pubs, request.shots, request.seed, tags)
         except QhilError:
             raise
         except Exception as exc:
@@ -100,8 +102,19 @@ class IBMProvider(Provider):
         return pubs, PubLayout(rows=rows, n_qubits=request.n_qubits)
 
     def _attach(self, job_id: str) -> Job:
+        return self._rewrap(lambda: self.client.job(job_id), job_id)
+
+    def find_job(self, token: str) -> Job | None:
+        """The job the Dispatcher sent with this token (an IBM job tag), re-attached; or None."""
+        if self.local:
+            return None
+        return self._rewrap(lambda: self.client.find(token), None)
+
+    def _rewrap(self, fetch: Any, job_id: str | None) -> Job | None:
         try:
-            vendor_job = self.client.job(job_id)
+            vendor_job = fetch()
+            if vendor_job is None:
+                return None
             layout = PubLayout.from_circuits(_pub_circuits(vendor_job.inputs))
         except QhilError:
             raise

@@ -76,13 +76,20 @@ class ScriptedRuntime:
     def backend(self) -> Any:
         return self._backend
 
-    def run(self, pubs: list[tuple], shots: int, seed: int | None) -> ScriptedJob:
+    def run(self, pubs: list[tuple], shots: int, seed: int | None,
+            tags: tuple[str, ...] = ()) -> ScriptedJob:
         self.runs += 1
         if self.submit_errors:
             raise self.submit_errors.popleft()
         job = ScriptedJob(f"d{next(self._ids):019d}", pubs, shots, list(self.states), self.failure)
+        job.tags = list(tags)
         self.jobs[job.job_id()] = job
         return job
+
+    def find(self, tag: str) -> ScriptedJob | None:
+        """service.jobs(job_tags=[tag], limit=1): the newest job carrying the tag."""
+        tagged = [job for job in self.jobs.values() if tag in getattr(job, "tags", [])]
+        return tagged[-1] if tagged else None
 
     def job(self, job_id: str) -> ScriptedJob:
         if job_id not in self.jobs:

@@ -186,3 +186,20 @@ def test_unknown_execution_mode_is_a_config_error():
 
     with pytest.raises(ConfigError, match="job, batch, session"):
         CloudRuntimeClient(object(), "ibm_torino", "dedicated")
+
+
+def test_dispatcher_token_travels_as_a_job_tag_and_finds_the_job(rng):
+    from dataclasses import replace
+
+    from qhil.execution.provider import TOKEN_TAG
+
+    runtime = ScriptedRuntime()
+    provider = cloud(runtime)
+    assert provider.supports_lookup
+    req = replace(data_request(rng), tags={TOKEN_TAG: "tok-9"})
+    job = provider.submit(req)
+    found = provider.find_job("tok-9")
+    assert found is not None and found.job_id == job.job_id
+    assert provider.find_job("another-token") is None
+    np.testing.assert_allclose(found.result(timeout_s=60).marginals,
+                               job.result(timeout_s=60).marginals)
