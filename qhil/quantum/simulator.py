@@ -13,13 +13,16 @@ import torch
 
 from qhil.quantum.noise import NoiseModel
 from qhil.quantum.statevector import (
-    apply_single_qubit_layer,
+    apply_group,
+    apply_signs,
     basis_bits,
-    cz_sign_table,
+    cz_sign_table_as,
     default_groups,
+    gate_parts,
+    group_kron,
+    group_starts,
     marginals_from_probabilities,
     product_state,
-    rx_ry_matrices,
 )
 
 
@@ -52,13 +55,8 @@ class BatchedSimulator:
     def statevector(self, angles: torch.Tensor, cz: torch.Tensor) -> torch.Tensor:
         """Final states (B, 2**n) before measurement (ideal, no noise)."""
         angles, cz = self._prepare(angles, cz)
-        mats = rx_ry_matrices(angles, self.dtype)
-        state = product_state(mats[:, 0, :, :, 0])
-        for layer in range(angles.shape[1]):
-            if layer > 0:
-                state = apply_single_qubit_layer(state, mats[:, layer], self.groups)
-            state = self._apply_cz(state, cz[:, layer])
-        return state
+        state = self._state_for_measurement(angles, cz)
+        return self._apply_cz(state, cz[:, -1])
 
     def probabilities(self, angles: torch.Tensor, cz: torch.Tensor) -> torch.Tensor:
         """Basis-state probabilities (B, 2**n), depolarising noise included where configured."""
@@ -90,18 +88,32 @@ class BatchedSimulator:
 
     def _state_for_measurement(self, angles: torch.Tensor, cz: torch.Tensor) -> torch.Tensor:
         # The last layer's CZ is diagonal and cannot change measurement probabilities.
-        mats = rx_ry_matrices(angles, self.dtype)
-        state = product_state(mats[:, 0, :, :, 0])
+        parts = gate_parts(angles, self.dtype.to_real())
+        state = self._initial_state(parts)
         for layer in range(1, angles.shape[1]):
             state = self._apply_cz(state, cz[:, layer - 1])
-            state = apply_single_qubit_layer(state, mats[:, layer], self.groups)
+            state = self._apply_rotations(state, tuple(p[layer:layer + 1] for p in parts))
+        return state
+
+    def _initial_state(self, parts: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """Layer 0's rotations on |0...0>: the product of every gate's first column."""
+        columns = torch.complex(parts[0][0, :, :, 0], parts[1][0, :, :, 0])  # (n, 2, B)
+        return product_state(columns.permute(2, 0, 1))
+
+    def _apply_rotations(self, state: torch.Tensor, parts: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """One layer's RX, RY on every qubit: one batched matmul per qubit group."""
+        for start, size in zip(group_starts(self.groups), self.groups, strict=True):
+            last = start + size == self.n_qubits and start > 0
+            kron = group_kron(parts, start, size, transpose=last)[0]
+            state = apply_group(state, kron, start, size, self.n_qubits)
         return state
 
     def _apply_cz(self, state: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
         """Multiply by the CZ diagonals of pairs (B, P, 2); a pair (i, i) is the identity."""
-        table = cz_sign_table(self.n_qubits, str(self.device))
-        signs = table[pairs[..., 0], pairs[..., 1]].prod(dim=1)
-        return state * signs.to(state.real.dtype)
+        table = cz_sign_table_as(self.n_qubits, str(self.device), self.dtype)
+        signs = table[pairs[..., 0], pairs[..., 1]]
+        signs = signs[:, 0] if signs.shape[1] == 1 else signs.prod(dim=1)
+        return apply_signs(state, signs)
 
     def _prepare(self, angles: torch.Tensor, cz: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         angles = torch.as_tensor(angles, device=self.device)
