@@ -110,9 +110,12 @@ class BatchedSimulator:
 
     def _apply_cz(self, state: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
         """Multiply by the CZ diagonals of pairs (B, P, 2); a pair (i, i) is the identity."""
-        table = cz_sign_table_as(self.n_qubits, str(self.device), self.dtype)
-        signs = table[pairs[..., 0], pairs[..., 1]]
-        signs = signs[:, 0] if signs.shape[1] == 1 else signs.prod(dim=1)
+        n, (batch, n_pairs) = self.n_qubits, pairs.shape[:2]
+        if n_pairs == 0:
+            return state
+        table = cz_sign_table_as(n, str(self.device), self.dtype).reshape(n * n, -1)
+        signs = table.index_select(0, (pairs[..., 0] * n + pairs[..., 1]).reshape(-1))
+        signs = signs if n_pairs == 1 else signs.reshape(batch, n_pairs, -1).prod(dim=1)
         return apply_signs(state, signs)
 
     def _prepare(self, angles: torch.Tensor, cz: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -36,11 +36,16 @@ def u3_matrices(theta: torch.Tensor, phi: torch.Tensor, lam: torch.Tensor,
 
 
 def product_state(first_columns: torch.Tensor) -> torch.Tensor:
-    """Kronecker product of per-qubit states (B, n, 2) -> (B, 2**n), qubit 0 most significant."""
-    state = first_columns[:, 0, :]
-    for j in range(1, first_columns.shape[1]):
-        state = (state.unsqueeze(-1) * first_columns[:, j, None, :]).reshape(state.shape[0], -1)
-    return state
+    """Kronecker product of per-qubit states (B, n, 2) -> (B, 2**n), qubit 0 most significant.
+
+    Built as the outer product of the two halves' states (wide inner dimensions); the result is
+    always contiguous, as batched matmuls need.
+    """
+    n = first_columns.shape[1]
+    if n == 1:
+        return first_columns[:, 0, :].contiguous()
+    left, right = product_state(first_columns[:, : n // 2]), product_state(first_columns[:, n // 2:])
+    return (left[:, :, None] * right[:, None, :]).reshape(left.shape[0], -1)
 
 
 def kron_batch(mats: torch.Tensor) -> torch.Tensor:
