@@ -27,8 +27,9 @@ from qhil.quantum.statevector import (
     cz_sign_table_as,
     default_groups,
     gate_parts,
-    group_kron,
+    group_factors,
     group_starts,
+    kron_pair,
     marginals_from_probabilities,
     product_state,
 )
@@ -98,21 +99,28 @@ class BatchedSimulator:
         # The last layer's CZ is diagonal and cannot change measurement probabilities.
         parts = gate_parts(angles, self.dtype.to_real())
         state = self._initial_state(parts)
+        factors = self._group_factors(tuple(p[1:] for p in parts))
         for layer in range(1, angles.shape[1]):
             state = self._apply_cz(state, cz[:, layer - 1])
-            state = self._apply_rotations(state, tuple(p[layer:layer + 1] for p in parts))
+            krons = [kron_pair(*(f[layer - 1] for f in group)) if len(group) == 2
+                     else group[0][layer - 1] for group in factors]
+            state = self._apply_rotations(state, krons)
         return state
+
+    def _group_factors(self, parts: tuple[torch.Tensor, torch.Tensor]) -> list[list[torch.Tensor]]:
+        """Per group, the Kronecker factors of every layer at once (see `group_factors`)."""
+        return [group_factors(parts, start, size, transpose=start + size == self.n_qubits > size)
+                for start, size in zip(group_starts(self.groups), self.groups, strict=True)]
 
     def _initial_state(self, parts: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         """Layer 0's rotations on |0...0>: the product of every gate's first column."""
         columns = torch.complex(parts[0][0, :, :, 0], parts[1][0, :, :, 0])  # (n, 2, B)
         return product_state(columns.permute(2, 0, 1))
 
-    def _apply_rotations(self, state: torch.Tensor, parts: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    def _apply_rotations(self, state: torch.Tensor, krons: list[torch.Tensor]) -> torch.Tensor:
         """One layer's RX, RY on every qubit: one batched matmul per qubit group."""
-        for start, size in zip(group_starts(self.groups), self.groups, strict=True):
-            last = start + size == self.n_qubits and start > 0
-            kron = group_kron(parts, start, size, transpose=last)[0]
+        starts = group_starts(self.groups)
+        for kron, start, size in zip(krons, starts, self.groups, strict=True):
             state = apply_group(state, kron, start, size, self.n_qubits)
         return state
 

@@ -94,22 +94,36 @@ def group_kron(parts: tuple[torch.Tensor, torch.Tensor], start: int, size: int,
                transpose: bool = False) -> torch.Tensor:
     """Kronecker matrices of qubits start..start+size-1 from `gate_parts`: (L, B, 2**k, 2**k).
 
-    Up to three qubits are multiplied out in batch-last real arithmetic; larger groups are the
-    Kronecker product of two such halves (one complex broadcast with a wide inner dimension).
     `transpose` gives the transposed matrices (for multiplying from the right).
+    """
+    factors = group_factors(parts, start, size, transpose)
+    return factors[0] if len(factors) == 1 else kron_pair(*factors)
+
+
+def group_factors(parts: tuple[torch.Tensor, torch.Tensor], start: int, size: int,
+                  transpose: bool = False) -> list[torch.Tensor]:
+    """One or two (L, B, d, d) complex factors whose Kronecker product is the group's matrix.
+
+    Up to three qubits are multiplied out in batch-last real arithmetic (cheap for every layer
+    at once); a larger group is left as two halves for `kron_pair`, which is best done one layer
+    at a time (the full matrices of every layer would be a large, cache-hostile temporary).
     """
     if size > 3:
         half = size // 2
-        left = group_kron(parts, start, half, transpose)
-        right = group_kron(parts, start + half, size - half, transpose)
-        layers, batch, a, b = *left.shape[:3], right.shape[-1]
-        prod = left[:, :, :, None, :, None] * right[:, :, None, :, None, :]
-        return prod.reshape(layers, batch, a * b, a * b)
+        return [group_kron(parts, start, half, transpose),
+                group_kron(parts, start + half, size - half, transpose)]
     real, imag = (p[:, start:start + size] for p in parts)
     if transpose:
         real, imag = real.transpose(2, 3), imag.transpose(2, 3)
     real, imag = _kron_batch_last(real, imag)
-    return torch.complex(real, imag).permute(0, 3, 1, 2).contiguous()
+    return [torch.complex(real, imag).permute(0, 3, 1, 2).contiguous()]
+
+
+def kron_pair(left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+    """Per-sample Kronecker product of (..., a, a) and (..., b, b) -> (..., a*b, a*b)."""
+    a, b = left.shape[-1], right.shape[-1]
+    prod = left[..., :, None, :, None] * right[..., None, :, None, :]
+    return prod.reshape(*left.shape[:-2], a * b, a * b)
 
 
 def _kron_batch_last(real: torch.Tensor, imag: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
