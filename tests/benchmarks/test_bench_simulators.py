@@ -1,0 +1,49 @@
+"""The simulator benchmark script runs end to end and writes valid results (never timings)."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_simulators.py"
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location("bench_simulators", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.timeout(300)
+def test_quick_run_writes_json_and_markdown_with_every_peer(tmp_path):
+    bench = load_script()
+    argv = ["--quick", "--qubits", "3", "--layers", "2", "--batch", "3", "--shots", "50",
+            "--threads", "1", "--out", str(tmp_path)]
+    assert bench.main(argv) == 0
+    report = json.loads((tmp_path / "simulators.json").read_text())
+    (workload,) = report["workloads"]
+    assert (workload["n_qubits"], workload["layers"], workload["batch"]) == (3, 2, 3)
+    assert set(workload["engines"]) == {"qhil", *bench.PEERS}
+    for name, engine in workload["engines"].items():
+        assert engine["repeats"] >= 1 and engine["median_s"] > 0, name
+        assert engine["agrees_with_exact"]["ok"], name
+    assert set(workload["goals"]) == set(bench.PEERS)
+    assert "| aer |" in (tmp_path / "simulators.md").read_text()
+
+
+def test_unknown_peer_is_a_usage_error():
+    bench = load_script()
+    with pytest.raises(SystemExit) as exit_info:
+        bench.parse_args(["--peers", "aer,cirq"])
+    assert exit_info.value.code == 2
+
+
+def test_peers_agree_on_a_workload_with_repeated_structures():
+    bench = load_script()
+    work = bench.make_workload(4, 2, 6, 2000)
+    work.cz[:] = work.cz[0]  # one CZ structure: Aer binds 6 values to one circuit
+    exact = bench.exact_marginals(work)
+    for engine in ("einsum", "aer"):
+        assert bench.agrees(engine, work, exact)["ok"], engine

@@ -1,0 +1,101 @@
+"""The fast simulator kernels against an independent per-qubit numpy reference (scales to n=16)."""
+
+import numpy as np
+import pytest
+import torch
+
+from qhil import BatchedSimulator, HDQNNAnsatz
+from qhil.quantum.statevector import (
+    apply_single_qubit_layer,
+    default_groups,
+    gate_parts,
+    group_kron,
+    kron_batch,
+    rx_ry_matrices,
+)
+from tests.conftest import random_controls
+from tests.reference import cz_diagonal, rx, ry
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def axis_reference_probabilities(angles: np.ndarray, cz: np.ndarray) -> np.ndarray:
+    """angles (L, n, 2), cz (L, P, 2) -> (2**n,): one 2x2 gate per tensor axis, no Kronecker."""
+    layers, n, _ = angles.shape
+    state = np.zeros((2,) * n, dtype=complex)
+    state[(0,) * n] = 1
+    for layer in range(layers):
+        for q in range(n):
+            gate = ry(angles[layer, q, 1]) @ rx(angles[layer, q, 0])
+            state = np.moveaxis(np.tensordot(gate, state, axes=([1], [q])), 0, q)
+        for i, k in cz[layer]:
+            state = state * cz_diagonal(n, int(i), int(k)).reshape(state.shape)
+    return np.abs(state.reshape(-1)) ** 2
+
+
+def circuits(rng, n, layers, batch, entangler="data"):
+    ansatz = HDQNNAnsatz(n, layers, entangler)
+    return ansatz.split(random_controls(rng, ansatz, batch))
+
+
+def test_n16_small_batch_matches_axis_reference(rng):
+    angles, cz = circuits(rng, 16, 3, 2)
+    sim = BatchedSimulator(16)
+    probs = sim.probabilities(torch.from_numpy(angles), torch.from_numpy(cz)).double().numpy()
+    expected = np.stack([axis_reference_probabilities(a, c) for a, c in zip(angles, cz, strict=True)])
+    np.testing.assert_allclose(probs, expected, atol=2e-6)
+    bits = (np.arange(2 ** 16)[:, None] >> np.arange(15, -1, -1)) & 1
+    marg = sim.marginals(torch.from_numpy(angles), torch.from_numpy(cz)).numpy()
+    np.testing.assert_allclose(marg, expected @ bits, atol=1e-5)
+
+
+@pytest.mark.parametrize("n,entangler", [(8, "data"), (11, "data"), (12, "ring"), (13, "chain")])
+def test_middle_groups_match_axis_reference(rng, n, entangler):
+    assert len(default_groups(n)) >= 2
+    angles, cz = circuits(rng, n, 3, 3, entangler)
+    sim = BatchedSimulator(n, precision="complex128")
+    probs = sim.probabilities(torch.from_numpy(angles), torch.from_numpy(cz)).numpy()
+    expected = np.stack([axis_reference_probabilities(a, c) for a, c in zip(angles, cz, strict=True)])
+    np.testing.assert_allclose(probs, expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("groups", [(7,), (1, 5, 1), (2, 3, 2), (3, 4), (1, 1, 1, 1, 1, 1, 1)])
+def test_apply_single_qubit_layer_any_grouping(rng, groups):
+    state = torch.from_numpy(rng.normal(size=(3, 2 ** 7)) + 1j * rng.normal(size=(3, 2 ** 7)))
+    mats = rx_ry_matrices(torch.from_numpy(rng.uniform(-3, 3, (3, 7, 2))), torch.complex128)
+    out = apply_single_qubit_layer(state, mats, groups)
+    full = kron_batch(mats)
+    np.testing.assert_allclose(out.numpy(), torch.einsum("bij,bj->bi", full, state).numpy(),
+                               atol=1e-12)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 6])
+def test_group_kron_matches_kron_of_gate_matrices(rng, size):
+    angles = torch.from_numpy(rng.uniform(-3, 3, (4, 2, 7, 2)))
+    parts = gate_parts(angles, torch.float64)
+    mats = rx_ry_matrices(angles, torch.complex128)[:, :, 1:1 + size]  # (B, L, k, 2, 2)
+    expected = torch.stack([kron_batch(mats[:, layer]) for layer in range(2)])
+    kron = group_kron(parts, 1, size)
+    np.testing.assert_allclose(kron.numpy(), expected.numpy(), atol=1e-12)
+    kron_t = group_kron(parts, 1, size, transpose=True)
+    np.testing.assert_allclose(kron_t.numpy(), expected.transpose(-1, -2).numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_gradients_through_every_group_kind(rng, device):
+    angles, cz = circuits(rng, 7, 2, 1)
+    sim = BatchedSimulator(7, device=device, precision="complex128")
+    sim.groups = (2, 3, 2)  # left, middle and right-multiplied groups
+    x = torch.tensor(angles, device=device, requires_grad=True)
+    cz_t = torch.from_numpy(cz).to(device)
+    assert torch.autograd.gradcheck(lambda a: sim.marginals(a, cz_t), (x,), eps=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_statevector_matches_probabilities_and_device(rng, device):
+    angles, cz = circuits(rng, 10, 4, 5)
+    sim = BatchedSimulator(10, device=device)
+    state = sim.statevector(torch.from_numpy(angles), torch.from_numpy(cz))
+    probs = sim.probabilities(torch.from_numpy(angles), torch.from_numpy(cz))
+    assert state.device.type == device and state.dtype == torch.complex64
+    np.testing.assert_allclose(state.abs().square().cpu().numpy(), probs.cpu().numpy(), atol=1e-6)
