@@ -40,7 +40,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--providers", default="local,local-noisy,aer,chaos-local,ibm-fake-torino")
+    p.add_argument("--providers", default="local,local-noisy,chaos-local")
     p.add_argument("--steps", type=int, default=200, help="Exploration steps timed per round.")
     p.add_argument("--envs", type=int, default=8, help="Circuits per exploration job.")
     p.add_argument("--shots", type=int, default=100)
