@@ -6,8 +6,8 @@ per step), then that sequence timed for real. Beside it, the prediction of the p
 (uncalibrated) snapshot. Prints medians and ratios; writes benchmarks/results/bench_calibrate.json
 and .md.
 
-    .venv/bin/python benchmarks/bench_calibrate.py [--providers local,local-noisy] [--steps 40]
-        [--envs 8] [--shots 100] [--qubits 10] [--layers 10] [--rounds 3]
+    .venv/bin/python benchmarks/bench_calibrate.py [--providers local,local-noisy,chaos-local] [--steps 200]
+        [--envs 8] [--shots 100] [--qubits 10] [--layers 10] [--rounds 5] [--repeats 10]
 """
 
 from __future__ import annotations
@@ -40,17 +40,17 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--providers", default="local,local-noisy,aer,chaos-local,ibm-fake-torino")
-    p.add_argument("--steps", type=int, default=100, help="Exploration steps timed per round.")
+    p.add_argument("--providers", default="local,local-noisy,chaos-local")
+    p.add_argument("--steps", type=int, default=200, help="Exploration steps timed per round.")
     p.add_argument("--envs", type=int, default=8, help="Circuits per exploration job.")
     p.add_argument("--shots", type=int, default=100)
     p.add_argument("--qubits", type=int, default=10)
     p.add_argument("--layers", type=int, default=10)
-    p.add_argument("--rounds", type=int, default=3, help="Timed sequences per provider.")
+    p.add_argument("--rounds", type=int, default=5, help="Timed sequences per provider.")
     p.add_argument("--probe-circuits", default="1,8,32")
     p.add_argument("--probe-shots", default="50,100,200",
                    help="Probe shot counts; bracket the run's (simulators are not linear in shots).")
-    p.add_argument("--repeats", type=int, default=4)
+    p.add_argument("--repeats", type=int, default=10)
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads (1 keeps timings steady on a shared machine).")
     p.add_argument("--name", default="bench_calibrate")
