@@ -13,7 +13,7 @@ import sys
 
 from qhil.errors import QhilError
 
-COMMANDS = ["providers", "sample"]
+COMMANDS = ["providers", "sample", "train", "evaluate"]
 
 
 class OneLineParser(argparse.ArgumentParser):
