@@ -8,7 +8,7 @@ import json
 from qhil.commands._args import non_negative_int, positive_int
 from qhil.errors import ConfigError
 from qhil.execution.registry import get_provider
-from qhil.rl.config import BLOCKS, TrainConfig, dump_toml, load_train_config
+from qhil.rl.config import BLOCKS, TrainConfig, load_train_config
 from qhil.rl.progress import ProgressPrinter
 from qhil.rl.run import train
 from qhil.rl.rundir import RunFolder
@@ -64,10 +64,8 @@ def run(args: argparse.Namespace) -> int:
     config, folder, resume = resolve_config(args)
     provider = get_provider(config.provider)
     with provider:
-        if resume:
-            folder.config_path.write_text(dump_toml(config))  # e.g. a raised --steps
-        else:
-            folder.create(config)
+        if not resume and folder.config_path.exists():
+            folder.create(config)  # refuses, with how to resume instead
         progress = ProgressPrinter()
         try:
             summary = train(config, folder, provider, resume=resume, progress=progress)

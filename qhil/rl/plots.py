@@ -16,9 +16,9 @@ def plot_returns(rows: list[dict[str, Any]], path: Path, title: str) -> None:
     evals = [(r["step"], r["eval/return_mean"]) for r in rows if "eval/return_mean" in r]
     fig, ax = plt.subplots(figsize=(7, 4))
     if episodes:
-        ax.plot(*zip(*episodes), ".", alpha=0.4, label="training episodes")
+        ax.plot(*zip(*episodes, strict=True), ".", alpha=0.4, label="training episodes")
     if evals:
-        ax.plot(*zip(*evals), "o-", label="evaluation mean")
+        ax.plot(*zip(*evals, strict=True), "o-", label="evaluation mean")
     ax.set(xlabel="environment steps", ylabel="return", title=title)
     ax.legend(loc="lower right")
     fig.tight_layout()

@@ -14,7 +14,7 @@ import torch
 from qhil.errors import BudgetExceededError
 from qhil.execution.provider import Provider
 from qhil.rl.buffers import PairBuffer, ReplayBuffer
-from qhil.rl.config import TrainConfig
+from qhil.rl.config import TrainConfig, dump_toml
 from qhil.rl.envs import make_envs
 from qhil.rl.explorer import Explorer, evaluate
 from qhil.rl.hardware import HardwareSampler, HardwareStats
@@ -180,11 +180,16 @@ def fractions(clock: dict[str, float], stats: HardwareStats) -> dict[str, float]
 
 def train(config: TrainConfig, folder: RunFolder, provider: Provider, *, resume: bool = False,
           progress: Progress | None = None) -> dict[str, Any]:
-    """Train to config.steps (continuing a checkpoint when resume), evaluate, write the summary."""
+    """Train to config.steps (continuing a checkpoint when resume), evaluate, write the summary.
+
+    A new run creates the folder only after the environment and requests have been validated."""
     torch.set_num_threads(1)  # small nets: more threads only contend (CUDA does the heavy lifting)
-    s = Session(config, folder, provider)
+    s = Session(config, folder, provider)  # validates env and requests: nothing written yet
     if resume:
+        folder.config_path.write_text(dump_toml(config))  # e.g. a raised --steps
         s.restore()
+    else:
+        folder.create(config)
     logger = MetricsLogger(s, progress)
     loop = Loop(config, s.explorer, s.learner, logger.log, s.clock)
     loop.on_tick = logger.tick
@@ -198,7 +203,6 @@ def train(config: TrainConfig, folder: RunFolder, provider: Provider, *, resume:
         s.checkpoint()
         raise
     logger.log()
-    s.checkpoint()
     return finish(s)
 
 
@@ -210,6 +214,7 @@ def finish(s: Session) -> dict[str, Any]:
     rows = s.eval_rows + [{"step": s.explorer.transitions, "eval/return_mean": float(np.mean(returns)),
                            "eval/return_std": float(np.std(returns))}]
     s.folder.append_metrics(rows)
+    s.checkpoint()  # the evaluation's hardware use is part of the run's account
     summary = summarise(s, returns)
     s.folder.write_summary(summary)
     title = f"{s.config.env} {s.config.block} on {s.config.provider}"
