@@ -13,7 +13,7 @@ import sys
 
 from qhil.errors import QhilError
 
-COMMANDS = ["providers", "sample", "train", "evaluate"]
+COMMANDS = ["providers", "sample", "ledger", "train", "evaluate"]
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -9,6 +9,10 @@ import time
 import numpy as np
 
 from qhil.commands._args import non_negative_int, positive_float, positive_int
+from qhil.commands._budget import add_budget_flags, budget_from_args
+from qhil.execution.dispatcher import Dispatcher
+from qhil.execution.ledger import Ledger
+from qhil.execution.pricing import job_cost_usd
 from qhil.execution.registry import get_provider
 from qhil.quantum.ansatz import ENTANGLERS, HDQNNAnsatz
 
@@ -26,6 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timeout-s", type=positive_float, default=3600.0,
                    help="Stop waiting for the result after this many seconds.")
     p.add_argument("--json", dest="as_json", action="store_true", help="Print one JSON object.")
+    p.add_argument("--ledger", default=None, metavar="PATH",
+                   help="SQLite ledger: records the job and reuses a stored result for the same request.")
+    add_budget_flags(p)
     p.set_defaults(func=run)
 
 
@@ -33,12 +40,20 @@ def run(args: argparse.Namespace) -> int:
     ansatz = HDQNNAnsatz(args.qubits, args.layers, args.entangler)
     controls = random_controls(ansatz, args.batch, args.seed)
     request = ansatz.request(controls, shots=args.shots, seed=args.seed)
+    budget = budget_from_args(args)
     with get_provider(args.provider) as backend:
         backend.validate(request)
-        started = time.perf_counter()
-        result = backend.submit(request).result(timeout_s=args.timeout_s)
-        latency_s = time.perf_counter() - started
+        ledger = Ledger(args.ledger) if args.ledger else None
+        try:
+            started = time.perf_counter()
+            result = Dispatcher(backend, ledger=ledger, budget=budget).run(request, args.timeout_s)
+            latency_s = time.perf_counter() - started
+        finally:
+            if ledger is not None:
+                ledger.close()
+        cost_usd = job_cost_usd(backend.profile, request)
     report = _report(result, ansatz, args.batch, args.shots, latency_s)
+    report["cost_usd"] = str(cost_usd)
     print(json.dumps(report) if args.as_json else _summary(report))
     return 0
 

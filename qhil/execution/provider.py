@@ -3,6 +3,8 @@
     provider.capabilities() -> Capabilities
     provider.submit(request) -> Job        validates first, returns at once
     provider.attach(job_id) -> Job         re-attach after a restart
+    provider.find_job(token) -> Job | None  the job sent with tag qhil_token=token, where the
+                                           service can be searched (`supports_lookup`)
     Provider.availability(profile) -> Availability   usable here, or why not
 
 Adapters implement `_submit` (and `_attach` where the service can look a job up). The public
@@ -18,6 +20,9 @@ from qhil.config import ProviderProfile
 from qhil.errors import PermanentProviderError, RequestValidationError
 from qhil.execution.job import Job
 from qhil.execution.request import SamplingRequest
+
+TOKEN_TAG = "qhil_token"
+"""Request tag carrying the Dispatcher's client token; adapters that can tag jobs should."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class Provider(ABC):
     kind: str = ""
     native_batching: bool = False
     supports_seed: bool = False
+    supports_lookup: bool = False
 
     def __init__(self, profile: ProviderProfile):
         self.profile = profile
@@ -92,6 +98,14 @@ class Provider(ABC):
     def attach(self, job_id: str) -> Job:
         """The job of that id, re-attached after a restart."""
         return self._attach(job_id)
+
+    def find_job(self, token: str) -> Job | None:
+        """The job submitted with tag `qhil_token=token`, or None if the service has none.
+
+        Adapters whose service can be searched by tag set `supports_lookup = True` and override
+        this; the Dispatcher asks it after an ambiguous failure (a submission that timed out).
+        """
+        return None
 
     def close(self) -> None:
         """Release threads and connections."""

@@ -20,4 +20,5 @@ class ProviderCase:
 CASES = [
     ProviderCase("local"),
     ProviderCase("local-noisy", noise_tolerance=0.08),
+    ProviderCase("chaos-local"),
 ]

@@ -1,0 +1,38 @@
+"""Budget flags shared by every command that submits work: --budget-shots/-usd/-jobs."""
+
+from __future__ import annotations
+
+import argparse
+from decimal import Decimal, InvalidOperation
+
+from qhil.commands._args import positive_int
+from qhil.execution.budget import Budget
+
+
+def usd_amount(text: str) -> Decimal:
+    """A non-negative dollar amount, kept exact."""
+    try:
+        value = Decimal(text.strip().lstrip("$"))
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"must be a dollar amount, got '{text}'") from None
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative dollar amount, got '{text}'")
+    return value
+
+
+def add_budget_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("budget (refused before sending when it would be exceeded)")
+    group.add_argument("--budget-shots", type=positive_int, default=None,
+                       help="Most shots (circuits x shots) to spend.")
+    group.add_argument("--budget-usd", type=usd_amount, default=None,
+                       help="Most dollars to spend, at the calibration snapshot's prices.")
+    group.add_argument("--budget-jobs", type=positive_int, default=None,
+                       help="Most provider jobs (tasks) to submit.")
+
+
+def budget_from_args(args: argparse.Namespace) -> Budget | None:
+    """The Budget the flags ask for, or None when none was given."""
+    limits = (args.budget_shots, args.budget_usd, args.budget_jobs)
+    if all(v is None for v in limits):
+        return None
+    return Budget(shots=args.budget_shots, usd=args.budget_usd, jobs=args.budget_jobs)

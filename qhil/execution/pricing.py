@@ -1,0 +1,91 @@
+"""What a request costs on a device, from its calibration snapshot (prices never live in code).
+
+    calibration_for(profile) -> Calibration | None      the profile's snapshot, cached by path
+    request_cost_usd(calibration, request, tasks=1) -> Decimal
+        per task + per shot + per billed second (QPU seconds, or minutes for managed simulators)
+    tasks_for(profile, request) -> int                 jobs a request becomes (max circuits per job)
+    job_cost_usd(profile, request) -> Decimal           the two above, for one profile
+
+Billed seconds come from the calibration's timing when fitted (per-job overhead, per-circuit and
+per-shot time), else from its gate, readout and reset durations; never below `min_billed_s`.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from functools import lru_cache
+
+from qhil.calibration import Calibration, load_calibration
+from qhil.config import ProviderProfile
+from qhil.execution.request import SamplingRequest
+
+NS = 1e-9
+
+
+def calibration_for(profile: ProviderProfile) -> Calibration | None:
+    """The profile's calibration snapshot, or None when it names none."""
+    if not profile.calibration:
+        return None
+    return _load(profile.calibration)
+
+
+@lru_cache(maxsize=64)
+def _load(path: str) -> Calibration:
+    return load_calibration(path)
+
+
+def request_cost_usd(calibration: Calibration | None, request: SamplingRequest,
+                     tasks: int = 1) -> Decimal:
+    """Estimated price of running `request` as `tasks` provider jobs; zero without a snapshot."""
+    if calibration is None:
+        return Decimal(0)
+    price = calibration.pricing
+    cost = price.per_task_usd * tasks + price.per_shot_usd * request.total_shots
+    if price.per_qpu_second_usd or price.per_minute_usd:
+        billed_s = max(billed_seconds(calibration, request, tasks), price.min_billed_s * tasks)
+        seconds = Decimal(repr(round(billed_s, 6)))
+        cost += price.per_qpu_second_usd * seconds + price.per_minute_usd * seconds / 60
+    return cost
+
+
+def billed_seconds(calibration: Calibration, request: SamplingRequest, tasks: int = 1) -> float:
+    """Device seconds the request occupies: fitted timing if present, else gate durations."""
+    timing = calibration.timing
+    shots = max(request.total_shots, request.batch_size)
+    fitted = (timing.job_overhead_s * tasks + timing.per_circuit_s * request.batch_size
+              + timing.per_shot_s * shots)
+    if timing.per_shot_s > 0:
+        return fitted
+    return fitted + shot_duration_s(calibration, request) * shots
+
+
+def shot_duration_s(calibration: Calibration, request: SamplingRequest) -> float:
+    """One shot of one circuit: per layer RX then RY on every qubit in parallel, then the CZs."""
+    d = calibration.durations
+    cz_per_layer = request.cz.shape[2]
+    layer_ns = 2 * d.gate_1q_ns + cz_per_layer * d.gate_2q_ns
+    return (request.n_layers * layer_ns + d.readout_ns + d.reset_ns) * NS
+
+
+def tasks_for(profile: ProviderProfile, request: SamplingRequest) -> int:
+    """Provider jobs (tasks) the request is split into by the device's circuit limit."""
+    return max(1, math.ceil(request.batch_size / profile.limits.max_circuits_per_job))
+
+
+def job_cost_usd(profile: ProviderProfile, request: SamplingRequest) -> Decimal:
+    """Estimated price of `request` on the profile's device."""
+    return request_cost_usd(calibration_for(profile), request, tasks_for(profile, request))
+
+
+def billed_cost_usd(calibration: Calibration | None, request: SamplingRequest, tasks: int,
+                    usage: dict[str, float]) -> Decimal | None:
+    """The price from provider-reported usage (`cost_usd`, or billed `qpu_s`), else None."""
+    if "cost_usd" in usage:
+        return Decimal(repr(usage["cost_usd"]))
+    if calibration is None or "qpu_s" not in usage or not calibration.pricing.per_qpu_second_usd:
+        return None
+    price = calibration.pricing
+    seconds = max(float(usage["qpu_s"]), price.min_billed_s * tasks)
+    return (price.per_task_usd * tasks + price.per_shot_usd * request.total_shots
+            + price.per_qpu_second_usd * Decimal(repr(round(seconds, 6))))
