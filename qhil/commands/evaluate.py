@@ -8,11 +8,12 @@ import json
 import numpy as np
 
 from qhil.commands._args import positive_int
+from qhil.commands._budget import add_budget_flags, budget_from_args
 from qhil.execution.registry import get_provider
 from qhil.rl.explorer import evaluate
 from qhil.rl.hardware import HardwareSampler
 from qhil.rl.learner import build_td3
-from qhil.rl.run import env_dims, pick_device
+from qhil.rl.run import env_dims, open_dispatcher, pick_device, preflight
 from qhil.rl.rundir import RunFolder
 
 
@@ -23,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--provider", help="Provider to run the quantum layer on (default: the run's).")
     p.add_argument("--seed", type=int, default=None, help="Environment seed (default: run seed + 20000).")
     p.add_argument("--json", dest="as_json", action="store_true", help="Print one JSON object.")
+    add_budget_flags(p)
     p.set_defaults(func=run)
 
 
@@ -35,11 +37,15 @@ def run(args: argparse.Namespace) -> int:
     td3.load_state_dict(folder.load_checkpoint_state())
     seed = config.seed + 20_000 if args.seed is None else args.seed
     with get_provider(config.provider) as provider:
-        sampler = HardwareSampler(provider, td3.actor.ansatz, config.quantum.shots, seed,
-                                  config.loop.job_timeout_s)
-        if config.block == "pqc":
-            sampler.check(episodes)
-        returns = evaluate(config, td3.actor.eval(), sampler, episodes, seed)
+        config = config.with_overrides(**{"eval.episodes": episodes})
+        preflight(config.with_overrides(num_envs=episodes), provider)
+        dispatcher = open_dispatcher(folder, provider, budget_from_args(args))
+        try:
+            sampler = HardwareSampler(dispatcher, td3.actor.ansatz, config.quantum.shots, seed,
+                                      config.loop.job_timeout_s)
+            returns = evaluate(config, td3.actor.eval(), sampler, episodes, seed)
+        finally:
+            dispatcher.ledger.close()
     report = {"run_dir": str(folder.path), "env": config.env, "block": config.block,
               "provider": config.provider, "episodes": episodes, "returns": returns,
               "return_mean": float(np.mean(returns)), "return_std": float(np.std(returns)),

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from qhil.commands._args import non_negative_int, positive_int
+from qhil.commands._budget import add_budget_flags, budget_from_args
 from qhil.errors import ConfigError
 from qhil.execution.registry import get_provider
 from qhil.rl.config import BLOCKS, TrainConfig, load_train_config
@@ -28,6 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="Run folder to create.")
     p.add_argument("--resume", metavar="DIR", help="Continue the run in DIR from its checkpoint.")
     p.add_argument("--json", dest="as_json", action="store_true", help="Print the summary as JSON.")
+    add_budget_flags(p)
     p.set_defaults(func=run)
 
 
@@ -64,11 +66,10 @@ def run(args: argparse.Namespace) -> int:
     config, folder, resume = resolve_config(args)
     provider = get_provider(config.provider)
     with provider:
-        if not resume and folder.config_path.exists():
-            folder.create(config)  # refuses, with how to resume instead
         progress = ProgressPrinter()
         try:
-            summary = train(config, folder, provider, resume=resume, progress=progress)
+            summary = train(config, folder, provider, resume=resume, progress=progress,
+                            budget=budget_from_args(args))
         finally:
             progress.close()
     print(json.dumps(summary, indent=2) if args.as_json else describe(summary, folder))

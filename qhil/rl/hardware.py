@@ -1,9 +1,11 @@
 """The one seam between training and a quantum provider.
 
 Exploration and evaluation call `HardwareSampler.sample(controls)`: one sampling job carrying
-every environment's circuit. The learner never holds a sampler. The sampler also keeps the
-hardware accounting of the run: jobs, circuits, shots, dollars, latencies, jobs in flight and
-the time the device had nothing to do.
+every environment's circuit, sent through the run's `Dispatcher` (validation, budget
+reservation, ledger row before waiting, retries, result stored before use, finished results
+reused by request hash). The learner never holds a sampler. The sampler keeps the run's
+hardware figures: jobs, circuits, shots, latencies, jobs in flight, busy time; dollars are the
+budget's (the one place where spending is accounted).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from qhil.execution.provider import Provider
+from qhil.execution.budget import Budget
+from qhil.execution.dispatcher import Dispatcher
 from qhil.quantum.ansatz import HDQNNAnsatz
 
 
@@ -40,9 +43,10 @@ class HardwareStats:
 class HardwareSampler:
     """Submits a batch of controls as one job and returns its marginals (B, n)."""
 
-    def __init__(self, provider: Provider, ansatz: HDQNNAnsatz, shots: int, seed: int,
+    def __init__(self, dispatcher: Dispatcher, ansatz: HDQNNAnsatz, shots: int, seed: int,
                  job_timeout_s: float, stats: HardwareStats | None = None):
-        self.provider = provider
+        self.dispatcher = dispatcher
+        self.budget: Budget | None = dispatcher.budget
         self.ansatz = ansatz
         self.shots = shots
         self.seed = seed
@@ -54,7 +58,7 @@ class HardwareSampler:
     def check(self, batch: int) -> None:
         """Validate a request of this shape against the provider before anything is spent."""
         controls = np.zeros((batch, self.ansatz.control_dim))
-        self.provider.validate(self.ansatz.request(controls, self.shots, seed=0))
+        self.dispatcher.provider.validate(self.ansatz.request(controls, self.shots, seed=0))
 
     def sample(self, controls: np.ndarray, purpose: str = "explore") -> np.ndarray:
         """One job for the whole batch; blocks the calling (explorer/evaluator) thread."""
@@ -65,20 +69,21 @@ class HardwareSampler:
         with self._lock:
             self.in_flight += 1
         try:
-            result = self.provider.submit(request).result(timeout_s=self.job_timeout_s)
+            result = self.dispatcher.run(request, timeout_s=self.job_timeout_s)
         finally:
             with self._lock:
                 self.in_flight -= 1
-        self._account(request.batch_size, time.perf_counter() - started, result.usage)
+        self._account(request.batch_size, time.perf_counter() - started)
         return np.asarray(result.marginals, dtype=np.float32)
 
-    def _account(self, circuits: int, latency_s: float, usage: dict[str, float]) -> None:
+    def _account(self, circuits: int, latency_s: float) -> None:
         with self._lock:
             s = self.stats
             s.jobs += 1
             s.circuits += circuits
             s.shots += circuits * self.shots
-            s.cost_usd += float(usage.get("cost_usd", 0.0))
+            if self.budget is not None:
+                s.cost_usd = float(self.budget.spent().cost_usd)
             s.latencies_s.append(latency_s)
             s.busy_s += latency_s
 

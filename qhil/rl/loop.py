@@ -188,7 +188,7 @@ class Loop:
 def interrupted_message(exc: BudgetExceededError, run_dir: str, step: int) -> RunInterruptedError:
     return RunInterruptedError(
         f"budget reached at step {step}: {exc}; the run is checkpointed - continue it with "
-        f"'qhil train --resume {run_dir} --budget-usd <more>'")
+        f"'qhil train --resume {run_dir}' with a larger --budget-shots/--budget-usd/--budget-jobs")
 
 
 def snapshot_actor(actor):

@@ -12,7 +12,11 @@ import numpy as np
 import torch
 
 from qhil.errors import BudgetExceededError
+from qhil.execution.budget import Budget
+from qhil.execution.dispatcher import Dispatcher
+from qhil.execution.ledger import Ledger
 from qhil.execution.provider import Provider
+from qhil.quantum.ansatz import HDQNNAnsatz
 from qhil.rl.buffers import PairBuffer, ReplayBuffer
 from qhil.rl.config import TrainConfig, dump_toml
 from qhil.rl.envs import make_envs
@@ -37,20 +41,38 @@ def env_dims(env_id: str) -> tuple[int, int, np.ndarray, np.ndarray]:
     return int(np.prod(obs_space.shape)), int(np.prod(act_space.shape)), act_space.low, act_space.high
 
 
+def preflight(config: TrainConfig, provider: Provider) -> None:
+    """Validate the environment and both request shapes before anything is written or spent."""
+    env_dims(config.env)
+    if config.block == "pqc":
+        ansatz = HDQNNAnsatz(config.quantum.qubits, config.quantum.layers, config.quantum.entangler)
+        for batch in (config.num_envs, config.eval.episodes):
+            provider.validate(ansatz.request(np.zeros((batch, ansatz.control_dim)),
+                                             config.quantum.shots, seed=0))
+
+
+def open_dispatcher(folder: RunFolder, provider: Provider, limits: Budget | None) -> Dispatcher:
+    """The run's Dispatcher: its ledger in the run folder, its budget seeded with what was spent."""
+    ledger = Ledger(folder.path / "ledger.sqlite")
+    cap = limits.limit if limits is not None else None
+    budget = Budget(shots=cap and cap.shots, usd=cap and cap.cost_usd, jobs=cap and cap.jobs,
+                    spent=ledger.spent(provider.name))
+    dispatcher = Dispatcher(provider, ledger=ledger, budget=budget)
+    dispatcher.resume()  # re-attach what a killed run left in flight; results land in the ledger
+    return dispatcher
+
+
 class Session:
     """Everything a run holds while it trains."""
 
-    def __init__(self, config: TrainConfig, folder: RunFolder, provider: Provider):
+    def __init__(self, config: TrainConfig, folder: RunFolder, dispatcher: Dispatcher):
         self.config, self.folder = config, folder
         self.device = pick_device(config.loop.device)
         obs_dim, act_dim, low, high = env_dims(config.env)
         self.td3 = build_td3(config, obs_dim, act_dim, low, high, self.device)
         ansatz, width = self.td3.actor.ansatz, config.quantum.qubits
-        self.sampler = HardwareSampler(provider, ansatz, config.quantum.shots, config.seed,
+        self.sampler = HardwareSampler(dispatcher, ansatz, config.quantum.shots, config.seed,
                                        config.loop.job_timeout_s)
-        if config.block == "pqc":  # validate both request shapes before anything is spent
-            self.sampler.check(config.num_envs)
-            self.sampler.check(config.eval.episodes)
         self.replay = ReplayBuffer(config.td3.buffer_size, obs_dim, act_dim, ansatz.control_dim, width)
         self.pairs = PairBuffer(config.qtdnn.buffer_size, ansatz.control_dim, width)
         self.learner = Learner(config, self.td3, self.replay, self.pairs, self.device)
@@ -76,6 +98,8 @@ class Session:
         self.explorer.transitions, self.explorer.vsteps = state["transitions"], state["vsteps"]
         self.explorer.obs, _ = self.explorer.envs.reset(seed=self.config.seed + state["vsteps"])
         self.sampler.stats = HardwareStats(**state["hardware"])
+        if self.sampler.budget is not None:  # the ledger knows spending after the checkpoint too
+            self.sampler.stats.cost_usd = float(self.sampler.budget.spent().cost_usd)
         for key, value in state["clock"].items():
             setattr(self.clock, key, value)
         self.learner.rng.bit_generator.state = state["learner_rng"]
@@ -179,31 +203,43 @@ def fractions(clock: dict[str, float], stats: HardwareStats) -> dict[str, float]
 
 
 def train(config: TrainConfig, folder: RunFolder, provider: Provider, *, resume: bool = False,
-          progress: Progress | None = None) -> dict[str, Any]:
+          progress: Progress | None = None, budget: Budget | None = None) -> dict[str, Any]:
     """Train to config.steps (continuing a checkpoint when resume), evaluate, write the summary.
 
     A new run creates the folder only after the environment and requests have been validated."""
     torch.set_num_threads(1)  # small nets: more threads only contend (CUDA does the heavy lifting)
-    s = Session(config, folder, provider)  # validates env and requests: nothing written yet
+    preflight(config, provider)
     if resume:
+        folder.load_config()
         folder.config_path.write_text(dump_toml(config))  # e.g. a raised --steps
-        s.restore()
     else:
         folder.create(config)
+    dispatcher = open_dispatcher(folder, provider, budget)
+    try:
+        return _train(config, folder, dispatcher, resume, progress)
+    finally:
+        dispatcher.ledger.close()
+
+
+def _train(config: TrainConfig, folder: RunFolder, dispatcher: Dispatcher, resume: bool,
+           progress: Progress | None) -> dict[str, Any]:
+    s = Session(config, folder, dispatcher)
+    if resume:
+        s.restore()
     logger = MetricsLogger(s, progress)
     loop = Loop(config, s.explorer, s.learner, logger.log, s.clock)
     loop.on_tick = logger.tick
     loop.publish_policy()
     try:
         loop.run()
+        logger.log()
+        return finish(s)
     except BudgetExceededError as exc:
         s.checkpoint()
         raise interrupted_message(exc, str(folder.path), s.explorer.transitions) from exc
     except BaseException:
         s.checkpoint()
         raise
-    logger.log()
-    return finish(s)
 
 
 def finish(s: Session) -> dict[str, Any]:

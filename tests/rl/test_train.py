@@ -8,8 +8,8 @@ import math
 import pytest
 
 from qhil.cli import main
-from qhil.rl.rundir import RunFolder
 from qhil.rl.run import train
+from qhil.rl.rundir import RunFolder
 from tests.rl.conftest import CountingProvider, tiny_config
 
 SUMMARY_KEYS = {"env", "provider", "block", "steps", "updates", "wall_s", "eval_return_mean",
@@ -104,3 +104,17 @@ def test_bad_config_field_and_existing_run(tiny_toml, tmp_path, capsys):
     (tmp_path / "r2" / "config.toml").write_text("")
     assert run_cli("train", "--config", str(tiny_toml()), "--out", str(tmp_path / "r2")) == 2
     assert "--resume" in capsys.readouterr().err
+
+
+def test_budget_stops_cleanly_and_resume_continues(tiny_toml, tmp_path, capsys):
+    out = tmp_path / "run"
+    config = str(tiny_toml(steps=200))
+    # 2 envs x 20 shots = 40 shots per job: 1000 shots last 25 of the 100 vector steps
+    assert run_cli("train", "--config", config, "--out", str(out), "--budget-shots", "1000") == 3
+    err = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress lines
+    assert err.startswith("qhil: error: budget") and f"--resume {out}" in err
+    assert (out / "checkpoints" / "latest.pt").exists() and (out / "ledger.sqlite").exists()
+    assert run_cli("train", "--resume", str(out), "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["steps"] == 200
+    assert summary["hw"]["jobs"] == 100 + 200  # 100 exploring jobs in all, then the evaluation
