@@ -80,11 +80,13 @@ def describe(s: dict, folder: RunFolder) -> str:
     hw = s["hw"]
     lat = "-" if hw["latency_p50_s"] is None else f"{hw['latency_p50_s'] * 1e3:.1f} ms"
     cos = s["surrogate_grad_cosine"]
+    evaluation = ("no evaluation (eval.episodes = 0)" if s["eval_return_mean"] is None else
+                  f"evaluation return {s['eval_return_mean']:.1f} +/- {s['eval_return_std']:.1f} "
+                  f"over {len(s['eval_returns'])} episodes")
     return "\n".join([
         f"{s['env']}  block {s['block']}  provider {s['provider']}  seed {s['seed']}",
         f"{s['steps']} steps, {s['updates']} updates in {s['wall_s']:.1f} s",
-        f"evaluation return {s['eval_return_mean']:.1f} +/- {s['eval_return_std']:.1f} "
-        f"over {len(s['eval_returns'])} episodes",
+        evaluation,
         f"hardware: {hw['jobs']} jobs, {hw['circuits']} circuits, {hw['shots']} shots, "
         f"${hw['cost_usd']:.2f}, latency p50 {lat}",
         f"learner waited {_pct(s['learner_wait_fraction'])} of learning time; "

@@ -62,6 +62,13 @@ class QtDNNSettings(StrictModel):
     tiny_batch_size: int = Field(32, ge=1, description="Pairs per tiny batch, drawn from the minibatch.")
     lr: float = Field(1e-3, gt=0, description="Adam learning rate of the qtDNN.")
     buffer_size: int = Field(100_000, ge=1, description="qtDNN buffer: most recent (q_i, q_o) pairs kept.")
+    recent_fraction: float = Field(
+        0.5, ge=0, le=1, description="Share of each refit's pairs drawn from the qtDNN buffer of "
+        "recent pairs (the rest from the minibatch).")
+    control_noise: float = Field(
+        0.2, ge=0, description="Std (radians) of Gaussian jitter on the exploration circuits' angles, "
+        "so the (q_i, q_o) pairs fill a ball around the policy's controls and the surrogate's "
+        "Jacobian is identifiable in every direction (Theorem 1's ball); 0 turns it off.")
     fidelity_every: int = Field(
         100, ge=0, description="Measure the Jacobian cosine every K actor updates; 0 turns it off.")
 
@@ -81,7 +88,8 @@ class NetworkSettings(StrictModel):
 class EvalSettings(StrictModel):
     """Evaluation: deterministic policy, real quantum layer on the provider."""
 
-    episodes: int = Field(10, ge=1, description="Episodes of the final (and periodic) evaluation.")
+    episodes: int = Field(
+        10, ge=0, description="Episodes of the final (and periodic) evaluation; 0 skips it.")
     every_steps: int = Field(0, ge=0, description="Evaluate every N env steps during training; 0 = only at the end.")
 
 

@@ -20,10 +20,17 @@ from qhil.rl.networks import Actor
 
 
 def act(actor: Actor, obs: np.ndarray, sampler: HardwareSampler | None,
-        generator: torch.Generator, purpose: str = "explore") -> tuple[np.ndarray, ...]:
-    """Deterministic hDQNN action; the pqc block's forward value is the hardware's marginals."""
+        generator: torch.Generator, purpose: str = "explore",
+        control_noise: float = 0.0) -> tuple[np.ndarray, ...]:
+    """hDQNN action; the pqc block's forward value is the hardware's marginals.
+
+    `control_noise` jitters the circuits' angles (exploration only; the jittered q_i is stored).
+    """
     with torch.no_grad():
         q_in, clinks = actor.controls(torch.as_tensor(obs, dtype=torch.float32))
+        if control_noise > 0:
+            cols = actor.control_map.angle_columns()
+            q_in[:, cols] += control_noise * torch.randn(len(q_in), len(cols), generator=generator)
         y_hw = None
         if actor.block == "pqc":
             y_hw = torch.from_numpy(sampler.sample(q_in.numpy(), purpose))
@@ -56,7 +63,8 @@ class Explorer:
 
     def step(self) -> int:
         """One vector step; returns the number of transitions stored."""
-        actions, q_in, q_out = act(self.actor, self.obs, self.sampler, self.generator)
+        actions, q_in, q_out = act(self.actor, self.obs, self.sampler, self.generator,
+                                   control_noise=self.config.qtdnn.control_noise)
         actions = self._explore(actions)
         next_obs, rewards, terminated, truncated, info = self.envs.step(actions)
         self.replay.add(obs=self.obs, actions=actions, rewards=rewards,

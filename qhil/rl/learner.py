@@ -70,11 +70,12 @@ class Learner:
         return logs
 
     def _refit_pairs(self, batch: ReplaySamples) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """The minibatch's (q_i, q_o), plus a quarter as many recent pairs from the qtDNN buffer."""
+        """The minibatch's (q_i, q_o) plus recent pairs from the qtDNN buffer (recent_fraction)."""
         if self.td3.qtdnn is None:
             return None
-        extra = max(1, len(batch.q_in) // 4)
-        if self.pairs.size == 0:
+        share = self.config.qtdnn.recent_fraction
+        extra = round(len(batch.q_in) * share / max(1e-9, 1 - share)) if share < 1 else len(batch.q_in)
+        if self.pairs.size == 0 or extra == 0:
             return batch.q_in, batch.q_out
         q_in, q_out = self.pairs.sample(extra, self.rng, self.device)
         return torch.cat([batch.q_in, q_in]), torch.cat([batch.q_out, q_out])

@@ -46,7 +46,7 @@ def preflight(config: TrainConfig, provider: Provider) -> None:
     env_dims(config.env)
     if config.block == "pqc":
         ansatz = HDQNNAnsatz(config.quantum.qubits, config.quantum.layers, config.quantum.entangler)
-        for batch in (config.num_envs, config.eval.episodes):
+        for batch in {config.num_envs, config.eval.episodes} - {0}:
             provider.validate(ansatz.request(np.zeros((batch, ansatz.control_dim)),
                                              config.quantum.shots, seed=0))
 
@@ -246,9 +246,9 @@ def finish(s: Session) -> dict[str, Any]:
     """Final evaluation on the provider, summary.json, returns.png and latency.png."""
     if s.eval_thread is not None:
         s.eval_thread.join()
-    returns = s.evaluate_now(s.config.eval.episodes)
-    rows = s.eval_rows + [{"step": s.explorer.transitions, "eval/return_mean": float(np.mean(returns)),
-                           "eval/return_std": float(np.std(returns))}]
+    returns = s.evaluate_now(s.config.eval.episodes) if s.config.eval.episodes else []
+    rows = s.eval_rows + ([{"step": s.explorer.transitions, "eval/return_mean": float(np.mean(returns)),
+                            "eval/return_std": float(np.std(returns))}] if returns else [])
     s.folder.append_metrics(rows)
     s.checkpoint()  # the evaluation's hardware use is part of the run's account
     summary = summarise(s, returns)
@@ -267,7 +267,8 @@ def summarise(s: Session, returns: list[float]) -> dict[str, Any]:
         "steps": s.explorer.transitions, "updates": s.learner.updates,
         "wall_s": clock["wall_s"], "steps_per_s": s.explorer.transitions / max(clock["wall_s"], 1e-9),
         "updates_per_s": s.learner.updates / max(clock["wall_s"], 1e-9),
-        "eval_return_mean": float(np.mean(returns)), "eval_return_std": float(np.std(returns)),
+        "eval_return_mean": float(np.mean(returns)) if returns else None,
+        "eval_return_std": float(np.std(returns)) if returns else None,
         "eval_returns": returns, "hw": stats.summary(),
         "learner_wait_fraction": fractions(clock, stats)["loop/learner_wait_fraction"],
         "env_wait_fraction": fractions(clock, stats)["loop/env_wait_fraction"],
