@@ -13,9 +13,9 @@ sync). Writes benchmarks/results/bench_train_learner_wait.{json,md}.
 from __future__ import annotations
 
 import argparse
-import tomllib
 
-from _train_common import RUNS, ROOT, qhil_train, write_results
+import tomllib
+from _train_common import ROOT, RUNS, qhil_train, write_results
 
 from qhil.rl.config import TrainConfig, dump_toml  # noqa: E402
 

@@ -39,6 +39,7 @@ class LoopClock:
     wall_s: float = 0.0
     learn_wall_s: float = 0.0
     learner_wait_s: float = 0.0
+    learner_busy_s: float = 0.0
     env_wait_s: float = 0.0
     started: float = field(default_factory=time.perf_counter)
     learn_started: float | None = None
@@ -54,7 +55,8 @@ class LoopClock:
     def state(self) -> dict[str, float]:
         self.tick()
         return {"wall_s": self.wall_s, "learn_wall_s": self.learn_wall_s,
-                "learner_wait_s": self.learner_wait_s, "env_wait_s": self.env_wait_s}
+                "learner_wait_s": self.learner_wait_s, "learner_busy_s": self.learner_busy_s,
+                "env_wait_s": self.env_wait_s}
 
 
 class Loop:
@@ -115,7 +117,7 @@ class Loop:
             self.explore_step()                  # 1-3: act, hardware sample, env step, store
             self._start_learning_clock()
             for _ in range(max(0, self.updates_due())):
-                self.learner.update()            # 4-6: surrogate refit, critic, actor
+                self.learn_step()                # 4-6: surrogate refit, critic, actor
             self.publish_policy()
             self.maybe_log()                     # 7: log
 
@@ -135,7 +137,7 @@ class Loop:
         while self.error is None:
             self._start_learning_clock()
             if self.update_cap_left() > 0 and (thread.is_alive() or self.updates_due() > 0):
-                self.learner.update()
+                self.learn_step()
                 if self.learner.updates - self.published >= self.config.loop.max_policy_lag:
                     self.publish_policy()
                 with self.cond:
@@ -145,6 +147,12 @@ class Loop:
             else:
                 self._learner_wait()
             self.maybe_log()
+
+    def learn_step(self) -> None:
+        """One learner update, timed: busy time over learning wall time is the learner's share."""
+        started = time.perf_counter()
+        self.learner.update()
+        self.clock.learner_busy_s += time.perf_counter() - started
 
     def _learner_wait(self) -> None:
         started = time.perf_counter()

@@ -194,10 +194,11 @@ class MetricsLogger:
 
 
 def fractions(clock: dict[str, float], stats: HardwareStats) -> dict[str, float]:
-    """Learner wait (over the learning phase), env wait and QPU idle (over the whole run)."""
+    """Learner wait (1 - busy share of the learning phase), env wait and QPU idle (whole run)."""
     wall = max(clock["wall_s"], 1e-9)
     learn = clock["learn_wall_s"]
-    return {"loop/learner_wait_fraction": clock["learner_wait_s"] / learn if learn > 0 else None,
+    busy = clock.get("learner_busy_s", 0.0)
+    return {"loop/learner_wait_fraction": max(0.0, 1 - busy / learn) if learn > 0 else None,
             "loop/env_wait_fraction": min(1.0, clock["env_wait_s"] / wall),
             "loop/qpu_idle_fraction": max(0.0, 1.0 - stats.busy_s / wall)}
 
