@@ -41,7 +41,8 @@ class TD3Settings(StrictModel):
     batch_size: int = Field(256, ge=1, description="Minibatch size of each update.")
     learning_starts: int = Field(1000, ge=0, description="Env steps of random actions before updates.")
     updates_per_step: float = Field(
-        1.0, gt=0, description="Learner updates per environment transition (update-to-data ratio).")
+        1.0, gt=0, description="Learner updates per vector step (one sampling job carrying num_envs "
+        "transitions), as in CleanRL; the update-to-data ratio of the sync loop.")
     policy_delay: int = Field(2, ge=1, description="Critic updates per actor update.")
     gamma: float = Field(0.99, gt=0, le=1, description="Discount factor.")
     tau: float = Field(0.005, gt=0, le=1, description="Polyak factor of the target networks.")
@@ -102,8 +103,6 @@ class LoopSettings(StrictModel):
         50, ge=1, description="Explorer refreshes its actor copy at least every N learner updates.")
     max_updates_per_transition: float = Field(
         4.0, gt=0, description="Cap: learner updates never exceed this x transitions collected.")
-    env_groups: int = Field(
-        1, ge=1, le=2, description="2: two env groups alternate so one steps while the other's job runs.")
     job_timeout_s: float = Field(3600.0, gt=0, description="Give up on one sampling job after this long.")
     checkpoint_every_steps: int = Field(5000, ge=1, description="Checkpoint every N env steps.")
     log_every_steps: int = Field(200, ge=1, description="metrics.jsonl row every N env steps.")

@@ -20,7 +20,8 @@ def plot_returns(rows: list[dict[str, Any]], path: Path, title: str) -> None:
     if evals:
         ax.plot(*zip(*evals, strict=True), "o-", label="evaluation mean")
     ax.set(xlabel="environment steps", ylabel="return", title=title)
-    ax.legend(loc="lower right")
+    if episodes or evals:
+        ax.legend(loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
