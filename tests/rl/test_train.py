@@ -76,6 +76,7 @@ def test_learner_never_calls_the_provider(tmp_path):
     assert summary["updates"] > 0
     assert set(provider.threads) == {"qhil-explorer", "qhil-eval_0"}
     assert provider.threads.count("qhil-explorer") == 100
+    assert 0 <= summary["learner_wait_fraction"] <= 1
 
 
 @pytest.mark.parametrize("argv, needle", [
