@@ -14,10 +14,11 @@ Writes benchmarks/results/bench_train_pendulum.{json,md}.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from _train_common import RUNS, median, metrics, qhil_train, write_results
+from _train_common import RESULTS, RUNS, median, metrics, qhil_train, write_results
 
 TARGET_RETURN = -200.0
 
@@ -34,6 +35,16 @@ def run_one(block: str, seed: int, steps: int) -> dict:
             "jacobian_cosine_median": late_median(rows, "surrogate/jacobian_cosine"),
             "grad_cosine_median": late_median(rows, "surrogate/grad_cosine"),
             "passes": summary["eval_return_mean"] >= TARGET_RETURN, "run_dir": str(out)}
+
+
+def merged(rows: list[dict], steps: int) -> list[dict]:
+    """Earlier rows (same step count) for pairs not run now, then the new ones."""
+    path = RESULTS / "bench_train_pendulum.json"
+    old = json.loads(path.read_text())["runs"] if path.exists() else []
+    fresh = {(r["block"], r["seed"]) for r in rows}
+    kept = [r for r in old if (r["block"], r["seed"]) not in fresh and r["steps"] == steps]
+    order = {"pqc": 0, "fc": 1, "rbg": 2, "zeros": 3}
+    return sorted(kept + rows, key=lambda r: (r["seed"], order.get(r["block"], 9)))
 
 
 def late_median(rows: list[dict], key: str) -> float | None:
@@ -60,15 +71,20 @@ def main() -> None:
     p.add_argument("--blocks", nargs="+", default=["pqc", "fc", "rbg", "zeros"])
     p.add_argument("--steps", type=int, default=20_000)
     p.add_argument("--parallel", type=int, default=1, help="runs at once (separate processes)")
+    p.add_argument("--merge", action="store_true",
+                   help="keep the rows of an earlier result file for other (block, seed) pairs")
     args = p.parse_args()
     jobs = [(block, seed, args.steps) for seed in args.seeds for block in args.blocks]
     with ThreadPoolExecutor(args.parallel) as pool:
         rows = list(pool.map(lambda job: run_one(*job), jobs))
+    if args.merge:
+        rows = merged(rows, args.steps)
+        args.blocks = list(dict.fromkeys(r["block"] for r in rows))
     walls = {b: median([r["train_wall_s"] for r in rows if r["block"] == b]) for b in args.blocks}
     ratio = walls["pqc"] / walls["fc"] if walls.get("pqc") and walls.get("fc") else None
     data = {"command": "benchmarks/bench_train_pendulum.py " + " ".join(
                 ["--seeds", *map(str, args.seeds), "--blocks", *args.blocks, "--steps", str(args.steps),
-                 "--parallel", str(args.parallel)]),
+                 "--parallel", str(args.parallel)] + (["--merge"] if args.merge else [])),
             "target_return": TARGET_RETURN, "runs": rows, "median_train_wall_s": walls,
             "pqc_over_fc_wall_ratio": ratio, "parallel": args.parallel}
     md = [f"# Pendulum-v1, provider local, {args.steps} steps", "", table(rows), ""]
