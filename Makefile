@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/qhil sample --provider local --qubits 10 --layers 10 --batch 256 --shots 100
+	rm -rf runs/demo
+	$(BIN)/qhil train --steps 3000 --out runs/demo
 
 test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q

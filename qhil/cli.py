@@ -13,7 +13,8 @@ import sys
 
 from qhil.errors import QhilError
 
-COMMANDS = ["providers", "sample", "ledger", "estimate", "calibrate", "compare", "qtrl"]
+COMMANDS = ["providers", "sample", "train", "evaluate", "estimate", "calibrate", "compare",
+            "ledger", "qtrl"]
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -1,0 +1,100 @@
+"""`qhil train`: hDQNN-TD3 with the quantum layer on a provider; `--resume DIR` continues a run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from qhil.commands._args import non_negative_int, positive_int
+from qhil.commands._budget import add_budget_flags, budget_from_args
+from qhil.errors import ConfigError
+from qhil.execution.registry import get_provider
+from qhil.rl.config import BLOCKS, TrainConfig, load_train_config
+from qhil.rl.progress import ProgressPrinter
+from qhil.rl.run import train
+from qhil.rl.rundir import RunFolder
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="Train hDQNN-TD3 with a quantum processor in the loop.")
+    p.add_argument("--config", help="Training config .toml (see configs/); flags override it.")
+    p.add_argument("--env", help="gymnasium environment id (default Pendulum-v1).")
+    p.add_argument("--provider", help="Provider profile name or .toml path (default local).")
+    p.add_argument("--block", choices=BLOCKS, help="T-block: pqc (default), fc, rbg or zeros.")
+    p.add_argument("--steps", type=positive_int, help="Total environment steps.")
+    p.add_argument("--num-envs", type=positive_int, help="Vector environments (one job per step).")
+    p.add_argument("--shots", type=positive_int, help="Shots per circuit.")
+    p.add_argument("--seed", type=non_negative_int, help="Seed of everything.")
+    p.add_argument("--mode", choices=("async", "sync"), help="Loop: async (default) or sync.")
+    p.add_argument("--out", help="Run folder to create.")
+    p.add_argument("--resume", metavar="DIR", help="Continue the run in DIR from its checkpoint.")
+    p.add_argument("--json", dest="as_json", action="store_true", help="Print the summary as JSON.")
+    add_budget_flags(p)
+    p.set_defaults(func=run)
+
+
+def resolve_config(args: argparse.Namespace) -> tuple[TrainConfig, RunFolder, bool]:
+    """The config (file, then flags) and the run folder; a bad combination is a ConfigError."""
+    if args.resume and args.out:
+        raise ConfigError("pass either --out DIR (a new run) or --resume DIR, not both")
+    if not args.resume and not args.out:
+        raise ConfigError("pass --out DIR for a new run (or --resume DIR to continue one)")
+    folder = RunFolder(args.resume or args.out)
+    if args.resume:
+        if args.config:
+            raise ConfigError("--resume uses the run's own config.toml; drop --config")
+        base = folder.load_config()
+    else:
+        base = load_train_config(args.config) if args.config else TrainConfig()
+    config = base.with_overrides(**{
+        "env": args.env, "provider": args.provider, "block": args.block, "steps": args.steps,
+        "num_envs": args.num_envs, "quantum.shots": args.shots, "seed": args.seed,
+        "loop.mode": args.mode})
+    if args.resume:
+        _check_resume_overrides(base, config)
+    return config, folder, bool(args.resume)
+
+
+def _check_resume_overrides(base: TrainConfig, config: TrainConfig) -> None:
+    fixed = ("env", "block", "num_envs", "seed", "quantum", "network", "qtdnn")
+    changed = [k for k in fixed if getattr(base, k) != getattr(config, k)]
+    if changed:
+        raise ConfigError(f"--resume cannot change {', '.join(changed)}; start a new run with --out")
+
+
+def run(args: argparse.Namespace) -> int:
+    config, folder, resume = resolve_config(args)
+    provider = get_provider(config.provider)
+    with provider:
+        progress = ProgressPrinter()
+        try:
+            summary = train(config, folder, provider, resume=resume, progress=progress,
+                            budget=budget_from_args(args))
+        finally:
+            progress.close()
+    print(json.dumps(summary, indent=2) if args.as_json else describe(summary, folder))
+    return 0
+
+
+def describe(s: dict, folder: RunFolder) -> str:
+    hw = s["hw"]
+    lat = "-" if hw["latency_p50_s"] is None else f"{hw['latency_p50_s'] * 1e3:.1f} ms"
+    cos = s["surrogate_grad_cosine"]
+    evaluation = ("no evaluation (eval.episodes = 0)" if s["eval_return_mean"] is None else
+                  f"evaluation return {s['eval_return_mean']:.1f} +/- {s['eval_return_std']:.1f} "
+                  f"over {len(s['eval_returns'])} episodes")
+    return "\n".join([
+        f"{s['env']}  block {s['block']}  provider {s['provider']}  seed {s['seed']}",
+        f"{s['steps']} steps, {s['updates']} updates in {s['wall_s']:.1f} s",
+        evaluation,
+        f"hardware: {hw['jobs']} jobs, {hw['circuits']} circuits, {hw['shots']} shots, "
+        f"${hw['cost_usd']:.2f}, latency p50 {lat}",
+        f"learner waited {_pct(s['learner_wait_fraction'])} of learning time; "
+        f"envs waited {_pct(s['env_wait_fraction'])}; QPU idle {_pct(s['qpu_idle_fraction'])}",
+        f"surrogate gradient cosine {'-' if cos is None else f'{cos:.3f}'}",
+        f"run folder {folder.path} (summary.json, metrics.jsonl, returns.png, latency.png)",
+    ])
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"

@@ -1,0 +1,168 @@
+"""The quantum layer of the hDQNN and its qtDNN surrogate.
+
+    forward:   y = y_hw + q(x) - q(x).detach()    (value: the provider's marginals y_hw)
+    backward:  dy/dx = dq/dx                      (the qtDNN's Jacobian)
+
+`ControlMap` turns raw PreDNN outputs into PQC controls: rotation angles pi * tanh(z) (bounded in
+(-pi, pi), smooth), CZ indices round((n - 1) * sigmoid(z)) in 0..n-1, detached (discrete, no
+gradient). `QtDNN` is the MLP [control_dim, 2**(n+1), n] with Leaky ReLU and a sigmoid output,
+fitted with binary cross-entropy on (q_i, q_o) pairs. `jacobian_cosine` compares its Jacobian with
+the exact one (autograd through `BatchedSimulator.marginals`) on the angle inputs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from qhil.quantum.ansatz import HDQNNAnsatz
+from qhil.quantum.simulator import BatchedSimulator
+
+
+class ControlMap(nn.Module):
+    """Raw PreDNN outputs (B, control_dim) -> controls: bounded angles, detached CZ indices."""
+
+    def __init__(self, ansatz: HDQNNAnsatz):
+        super().__init__()
+        self.ansatz = ansatz
+        mask = torch.zeros(ansatz.n_layers, ansatz.per_layer, dtype=torch.bool)
+        mask[:, 2 * ansatz.n_qubits:] = True
+        self.register_buffer("index_mask", mask.reshape(-1), persistent=False)
+
+    def forward(self, raw: torch.Tensor) -> torch.Tensor:
+        angles = math.pi * torch.tanh(raw)
+        top = self.ansatz.n_qubits - 1
+        index = torch.round(top * torch.sigmoid(raw)).detach()
+        return torch.where(self.index_mask, index, angles)
+
+    def angle_columns(self) -> torch.Tensor:
+        """Indices of the differentiable (angle) columns of a control vector."""
+        return torch.nonzero(~self.index_mask).flatten()
+
+
+class QtDNN(nn.Module):
+    """The surrogate MLP: controls (B, d) -> predicted marginals (B, n) in (0, 1)."""
+
+    def __init__(self, control_dim: int, n_qubits: int, hidden: list[int]):
+        super().__init__()
+        widths = [control_dim, *hidden]
+        layers: list[nn.Module] = []
+        for a, b in zip(widths[:-1], widths[1:], strict=False):
+            layers += [nn.Linear(a, b), nn.LeakyReLU()]
+        layers += [nn.Linear(widths[-1], n_qubits), nn.Sigmoid()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, controls: torch.Tensor) -> torch.Tensor:
+        return self.net(controls)
+
+
+class QtDNNTrainer:
+    """Refits a QtDNN on N_qt tiny batches drawn from (q_i, q_o) pairs; returns the mean BCE."""
+
+    def __init__(self, qtdnn: QtDNN, lr: float, n_tiny_batches: int, tiny_batch_size: int):
+        self.qtdnn = qtdnn
+        self.optimizer = torch.optim.Adam(qtdnn.parameters(), lr=lr)
+        self.n_tiny_batches = n_tiny_batches
+        self.tiny_batch_size = tiny_batch_size
+
+    def refit(self, q_in: torch.Tensor, q_out: torch.Tensor, generator: torch.Generator) -> float:
+        rows = torch.randint(0, q_in.shape[0], (self.n_tiny_batches, self.tiny_batch_size),
+                             generator=generator, device=generator.device).to(q_in.device)
+        total = 0.0
+        for tiny in rows:
+            loss = nn.functional.binary_cross_entropy(self.qtdnn(q_in[tiny]), q_out[tiny])
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            total += loss.item()
+        return total / self.n_tiny_batches
+
+
+class _StraightThrough(torch.autograd.Function):
+    """Value of y_hw, gradient of q; equal to y_hw + q - q.detach() but without the round-off."""
+
+    @staticmethod
+    def forward(ctx, y_hw: torch.Tensor, q: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return y_hw.to(q.dtype).clone()
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
+        return None, grad
+
+
+def straight_through(y_hw: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """y = y_hw + q - q.detach(): forward value y_hw, backward through q."""
+    return _StraightThrough.apply(y_hw.detach(), q)
+
+
+class QuantumLayer(nn.Module):
+    """The PQC T-block: forward = hardware marginals, backward = the qtDNN's Jacobian.
+
+    `forward(controls, y_hw)` takes the provider's marginals for the batch (sampled outside
+    the module, by the hardware seam); with `y_hw=None` it is the surrogate alone (A_qt).
+    """
+
+    def __init__(self, ansatz: HDQNNAnsatz, qtdnn: QtDNN):
+        super().__init__()
+        self.ansatz = ansatz
+        self.qtdnn = qtdnn
+
+    def forward(self, controls: torch.Tensor, y_hw: torch.Tensor | None = None) -> torch.Tensor:
+        q = self.qtdnn(controls)
+        return q if y_hw is None else straight_through(y_hw, q)
+
+
+def exact_jacobian(sim: BatchedSimulator, ansatz: HDQNNAnsatz, controls: torch.Tensor,
+                   angle_cols: torch.Tensor) -> torch.Tensor:
+    """d marginals / d angles per sample, (B, n, angle_dim), by autograd through the simulator."""
+    x = controls.detach().to(sim.device, torch.float64).clone()
+    angles_flat = x[:, angle_cols].clone().requires_grad_(True)
+    full = x.clone()
+    full[:, angle_cols] = angles_flat
+    angles, cz = _split_torch(ansatz, full)
+    marg = sim.marginals(angles, cz)
+    return _rows_jacobian(marg, angles_flat)
+
+
+def surrogate_jacobian(qtdnn: QtDNN, controls: torch.Tensor,
+                       angle_cols: torch.Tensor) -> torch.Tensor:
+    """d qtDNN / d angles per sample, (B, n, angle_dim)."""
+    x = controls.detach().clone()
+    angles_flat = x[:, angle_cols].clone().requires_grad_(True)
+    full = x.clone()
+    full[:, angle_cols] = angles_flat
+    return _rows_jacobian(qtdnn(full), angles_flat)
+
+
+def jacobian_cosine(sim: BatchedSimulator, ansatz: HDQNNAnsatz, qtdnn: QtDNN,
+                    controls: torch.Tensor, angle_cols: torch.Tensor) -> float:
+    """Mean over samples of cos(J_qtDNN, J_exact), each Jacobian flattened per sample."""
+    exact = exact_jacobian(sim, ansatz, controls, angle_cols).flatten(1)
+    approx = surrogate_jacobian(qtdnn, controls, angle_cols).flatten(1).to(exact)
+    return nn.functional.cosine_similarity(approx, exact, dim=1, eps=1e-12).mean().item()
+
+
+def _rows_jacobian(outputs: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    """Rows are independent samples, so grad of a column sum gives each sample's Jacobian row."""
+    rows = []
+    for j in range(outputs.shape[1]):
+        (grad,) = torch.autograd.grad(outputs[:, j].sum(), inputs, retain_graph=True)
+        rows.append(grad)
+    return torch.stack(rows, dim=1)
+
+
+def _split_torch(ansatz: HDQNNAnsatz, controls: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Differentiable twin of HDQNNAnsatz.split for torch controls."""
+    batch, n = controls.shape[0], ansatz.n_qubits
+    blocks = controls.reshape(batch, ansatz.n_layers, ansatz.per_layer)
+    angles = blocks[:, :, : 2 * n].reshape(batch, ansatz.n_layers, n, 2)
+    _, cz = ansatz.split(controls.detach().cpu().numpy())
+    return angles, torch.from_numpy(cz).to(controls.device)
+
+
+def exact_marginals(sim: BatchedSimulator, ansatz: HDQNNAnsatz, controls: torch.Tensor) -> torch.Tensor:
+    """Exact marginals of the controls' circuits, differentiable w.r.t. the angle controls."""
+    angles, cz = _split_torch(ansatz, controls.to(sim.device))
+    return sim.marginals(angles, cz).to(controls)

@@ -1,0 +1,180 @@
+"""The training run's configuration: one TOML file, CLI flags on top, written to the run folder.
+
+    env, provider, block, steps, num_envs, seed
+    [quantum]  qubits, layers, entangler, shots
+    [td3]      batch_size, learning_starts, updates_per_step, policy_delay, gamma, tau,
+               actor_lr, critic_lr, exploration_noise, target_noise, target_noise_clip
+    [qtdnn]    hidden, n_tiny_batches, tiny_batch_size, buffer_size, fidelity_every
+    [network]  pre_hidden, post_hidden, critic_hidden, clinks
+    [eval]     episodes, every_steps
+    [loop]     mode, max_policy_lag, max_updates_per_transition, ...
+
+`load_train_config(path)` validates a file; `TrainConfig.with_overrides(...)` applies flags.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError
+
+from qhil.config import StrictModel, load_toml, validation_message
+from qhil.errors import ConfigError
+
+BLOCKS = ("pqc", "fc", "rbg", "zeros")
+
+
+class QuantumSettings(StrictModel):
+    """The PQC of the T-block (used by block = "pqc"; its width sets every block's width)."""
+
+    qubits: int = Field(4, ge=1, le=20, description="Qubits n: the T-block outputs n values.")
+    layers: int = Field(2, ge=1, description="PQC layers L.")
+    entangler: Literal["data", "ring", "chain"] = Field(
+        "data", description="data: CZ indices from PreDNN (the paper); ring/chain: fixed CZ pattern.")
+    shots: int = Field(100, ge=1, description="Shots S per circuit; marginals are S-shot means.")
+
+
+class TD3Settings(StrictModel):
+    """TD3 hyper-parameters (defaults: the TD3 paper's, as in CleanRL)."""
+
+    batch_size: int = Field(256, ge=1, description="Minibatch size of each update.")
+    learning_starts: int = Field(1000, ge=0, description="Env steps of random actions before updates.")
+    updates_per_step: float = Field(
+        1.0, gt=0, description="Learner updates per vector step (one sampling job carrying num_envs "
+        "transitions), as in CleanRL; the update-to-data ratio of the sync loop.")
+    policy_delay: int = Field(2, ge=1, description="Critic updates per actor update.")
+    gamma: float = Field(0.99, gt=0, le=1, description="Discount factor.")
+    tau: float = Field(0.005, gt=0, le=1, description="Polyak factor of the target networks.")
+    actor_lr: float = Field(3e-4, gt=0, description="Adam learning rate of the actor.")
+    critic_lr: float = Field(3e-4, gt=0, description="Adam learning rate of the critics.")
+    exploration_noise: float = Field(0.1, ge=0, description="Gaussian action noise (x action scale).")
+    target_noise: float = Field(0.2, ge=0, description="Target-policy smoothing noise std.")
+    target_noise_clip: float = Field(0.5, ge=0, description="Clip of the target-policy noise.")
+    buffer_size: int = Field(1_000_000, ge=1, description="Replay buffer capacity (transitions).")
+
+
+class QtDNNSettings(StrictModel):
+    """The qtDNN surrogate: an MLP fitted on the fly to the PQC's (q_i, q_o) pairs."""
+
+    hidden: list[int] | None = Field(
+        None, description="Hidden widths; None means [2**(qubits+1)] (the paper's default).")
+    n_tiny_batches: int = Field(32, ge=1, description="Tiny batches N_qt per refit (before each actor update).")
+    tiny_batch_size: int = Field(32, ge=1, description="Pairs per tiny batch, drawn from the minibatch.")
+    lr: float = Field(1e-3, gt=0, description="Adam learning rate of the qtDNN.")
+    buffer_size: int = Field(100_000, ge=1, description="qtDNN buffer: most recent (q_i, q_o) pairs kept.")
+    recent_fraction: float = Field(
+        0.5, ge=0, le=1, description="Share of each refit's pairs drawn from the qtDNN buffer of "
+        "recent pairs (the rest from the minibatch).")
+    control_noise: float = Field(
+        0.2, ge=0, description="Std (radians) of Gaussian jitter on the exploration circuits' angles, "
+        "so the (q_i, q_o) pairs fill a ball around the policy's controls and the surrogate's "
+        "Jacobian is identifiable in every direction (Theorem 1's ball); 0 turns it off.")
+    fidelity_every: int = Field(
+        100, ge=0, description="Measure the Jacobian cosine every K actor updates; 0 turns it off.")
+
+
+class NetworkSettings(StrictModel):
+    """Actor = PreDNN -> T-block -> PostDNN plus c-links; twin critics."""
+
+    pre_hidden: list[int] = Field([64], description="PreDNN hidden widths (Leaky ReLU).")
+    post_hidden: list[int] = Field([64], description="PostDNN hidden widths (Leaky ReLU).")
+    critic_hidden: list[int] = Field([256, 256], description="Critic hidden widths (ReLU).")
+    clinks: int = Field(4, ge=0, description="Classical links from PreDNN straight to PostDNN.")
+    critic_action_layer: int = Field(
+        0, ge=0, description="Critic layer where the action joins: 0 = input (CleanRL); 1 = after "
+        "the first hidden layer (the paper's Table 2: [[376, 256], [273, 256, 1]]).")
+
+
+class EvalSettings(StrictModel):
+    """Evaluation: deterministic policy, real quantum layer on the provider."""
+
+    episodes: int = Field(
+        10, ge=0, description="Episodes of the final (and periodic) evaluation; 0 skips it.")
+    every_steps: int = Field(0, ge=0, description="Evaluate every N env steps during training; 0 = only at the end.")
+
+
+class LoopSettings(StrictModel):
+    """How exploration and learning share the wall clock."""
+
+    mode: Literal["async", "sync"] = Field(
+        "async", description="async: explorer thread + learner concurrently; sync: act, wait, step, update.")
+    max_policy_lag: int = Field(
+        50, ge=1, description="Explorer refreshes its actor copy at least every N learner updates.")
+    max_updates_per_transition: float = Field(
+        4.0, gt=0, description="Cap: learner updates never exceed this x transitions collected.")
+    job_timeout_s: float = Field(3600.0, gt=0, description="Give up on one sampling job after this long.")
+    checkpoint_every_steps: int = Field(5000, ge=1, description="Checkpoint every N env steps.")
+    log_every_steps: int = Field(200, ge=1, description="metrics.jsonl row every N env steps.")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Torch device of the networks.")
+
+
+class TrainConfig(StrictModel):
+    """Everything that defines a training run (written as config.toml to the run folder)."""
+
+    env: str = Field("Pendulum-v1", description="gymnasium environment id.")
+    provider: str = Field("local", description="Provider profile name or .toml path.")
+    block: Literal["pqc", "fc", "rbg", "zeros"] = Field("pqc", description="T-block: pqc, fc, rbg or zeros.")
+    steps: int = Field(20_000, ge=1, description="Total environment steps (summed over envs).")
+    num_envs: int = Field(1, ge=1, description="Vector environments; one sampling job per step carries all.")
+    seed: int = Field(0, ge=0, description="Seed of networks, environments, noise and shots.")
+    quantum: QuantumSettings = Field(default_factory=QuantumSettings, description="PQC settings.")
+    td3: TD3Settings = Field(default_factory=TD3Settings, description="TD3 settings.")
+    qtdnn: QtDNNSettings = Field(default_factory=QtDNNSettings, description="qtDNN settings.")
+    network: NetworkSettings = Field(default_factory=NetworkSettings, description="Network sizes.")
+    eval: EvalSettings = Field(default_factory=EvalSettings, description="Evaluation settings.")
+    loop: LoopSettings = Field(default_factory=LoopSettings, description="Loop settings.")
+
+    def with_overrides(self, **flat: Any) -> TrainConfig:
+        """A copy with dotted keys replaced ("td3.batch_size": 64); None values are ignored."""
+        data = self.model_dump()
+        for key, value in flat.items():
+            if value is None:
+                continue
+            *parents, leaf = key.split(".")
+            node = data
+            for part in parents:
+                node = node[part]
+            node[leaf] = value
+        return parse_train_config(data, Path("<flags>"))
+
+    def qtdnn_hidden(self) -> list[int]:
+        return self.qtdnn.hidden or [2 ** (self.quantum.qubits + 1)]
+
+
+def parse_train_config(data: dict[str, Any], source: Path) -> TrainConfig:
+    try:
+        return TrainConfig(**data)
+    except ValidationError as exc:
+        raise ConfigError(validation_message(source, exc)) from None
+
+
+def load_train_config(path: str | Path) -> TrainConfig:
+    """Load and validate a training config; a bad field is a ConfigError naming file and field."""
+    path = Path(path)
+    return parse_train_config(load_toml(path), path)
+
+
+def dump_toml(config: TrainConfig) -> str:
+    """The config as TOML (None values left out, so the file loads back to the same config)."""
+    lines: list[str] = []
+    tables: list[tuple[str, dict[str, Any]]] = []
+    for key, value in config.model_dump().items():
+        if isinstance(value, dict):
+            tables.append((key, value))
+        elif value is not None:
+            lines.append(f"{key} = {_toml_value(value)}")
+    for name, table in tables:
+        lines += ["", f"[{name}]"]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in table.items() if v is not None]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)

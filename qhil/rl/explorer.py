@@ -1,0 +1,116 @@
+"""Exploration and evaluation: the actor's forward passes that touch environments and hardware.
+
+`Explorer.step()` is one vector step: act (PreDNN), hardware sample (one job, every env's
+circuit), PostDNN + exploration noise, environment step, store (s, a, r, s', done, q_i, q_o).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+
+import numpy as np
+import torch
+
+from qhil.rl.buffers import PairBuffer, ReplayBuffer
+from qhil.rl.config import TrainConfig
+from qhil.rl.envs import finished_episodes, make_envs, real_next_obs
+from qhil.rl.hardware import HardwareSampler
+from qhil.rl.networks import Actor
+
+
+def act(actor: Actor, obs: np.ndarray, sampler: HardwareSampler | None,
+        generator: torch.Generator, purpose: str = "explore",
+        control_noise: float = 0.0) -> tuple[np.ndarray, ...]:
+    """hDQNN action; the pqc block's forward value is the hardware's marginals.
+
+    `control_noise` jitters the circuits' angles (exploration only; the jittered q_i is stored).
+    """
+    with torch.no_grad():
+        q_in, clinks = actor.controls(torch.as_tensor(obs, dtype=torch.float32))
+        if control_noise > 0:
+            cols = actor.control_map.angle_columns()
+            q_in[:, cols] += control_noise * torch.randn(len(q_in), len(cols), generator=generator)
+        y_hw = None
+        if actor.block == "pqc":
+            y_hw = torch.from_numpy(sampler.sample(q_in.numpy(), purpose))
+        y = actor.t_block(q_in, y_hw, generator)
+        return actor.finish(y, clinks).numpy(), q_in.numpy(), y.numpy()
+
+
+class Explorer:
+    """Owns the training environments and a CPU copy of the actor."""
+
+    def __init__(self, config: TrainConfig, actor: Actor, sampler: HardwareSampler,
+                 replay: ReplayBuffer, pairs: PairBuffer, seed: int):
+        self.config = config
+        self.actor = actor
+        self.sampler = sampler
+        self.replay, self.pairs = replay, pairs
+        self.envs = make_envs(config.env, config.num_envs)
+        self.obs, _ = self.envs.reset(seed=seed)
+        self.rng = np.random.default_rng(seed)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.transitions = 0
+        self.vsteps = 0
+        self.episodes: deque[tuple[int, float, int]] = deque()
+        self.policy_version = -1
+        self.lock = threading.Lock()
+
+    def load_policy(self, state: dict, version: int) -> None:
+        self.actor.load_state_dict(state)
+        self.policy_version = version
+
+    def step(self) -> int:
+        """One vector step; returns the number of transitions stored."""
+        actions, q_in, q_out = act(self.actor, self.obs, self.sampler, self.generator,
+                                   control_noise=self.config.qtdnn.control_noise)
+        actions = self._explore(actions)
+        next_obs, rewards, terminated, truncated, info = self.envs.step(actions)
+        self.replay.add(obs=self.obs, actions=actions, rewards=rewards,
+                        next_obs=real_next_obs(next_obs, info), dones=terminated,
+                        q_in=q_in, q_out=q_out)
+        if self.actor.block == "pqc":
+            self.pairs.add(q_in=q_in, q_out=q_out)
+        self.obs = next_obs
+        with self.lock:
+            self.transitions += len(actions)
+            self.vsteps += 1
+            for _, ret, length in finished_episodes(info):
+                self.episodes.append((self.transitions, ret, length))
+        return len(actions)
+
+    def drain_episodes(self) -> list[tuple[int, float, int]]:
+        with self.lock:
+            out = list(self.episodes)
+            self.episodes.clear()
+        return out
+
+    def close(self) -> None:
+        self.envs.close()
+
+    def _explore(self, actions: np.ndarray) -> np.ndarray:
+        space = self.envs.single_action_space
+        if self.transitions < self.config.td3.learning_starts:
+            return self.rng.uniform(space.low, space.high, size=actions.shape).astype(np.float32)
+        scale = (space.high - space.low) / 2 * self.config.td3.exploration_noise
+        noisy = actions + self.rng.normal(0.0, 1.0, size=actions.shape) * scale
+        return np.clip(noisy, space.low, space.high).astype(np.float32)
+
+
+def evaluate(config: TrainConfig, actor: Actor, sampler: HardwareSampler | None,
+             episodes: int, seed: int) -> list[float]:
+    """Deterministic returns of `episodes` episodes, run side by side (one job per step)."""
+    envs = make_envs(config.env, episodes)
+    obs, _ = envs.reset(seed=seed)
+    generator = torch.Generator().manual_seed(seed)
+    returns: dict[int, float] = {}
+    try:
+        while len(returns) < episodes:
+            actions = act(actor, obs, sampler, generator, purpose="evaluate")[0]
+            obs, _, _, _, info = envs.step(actions)
+            for i, ret, _ in finished_episodes(info):
+                returns.setdefault(i, ret)
+    finally:
+        envs.close()
+    return [returns[i] for i in sorted(returns)]

@@ -1,0 +1,204 @@
+"""The hDQNN-TD3 training loop.
+
+Per vector step (see `sync_loop`, which reads top to bottom):
+    1. act              PreDNN(s) -> q_i                                   (Explorer.step)
+    2. hardware sample  one job carrying every environment's circuit -> q_o
+    3. store            (s, a, r, s', done, q_i, q_o) into the replay and qtDNN buffers
+    4. surrogate refit  qtDNN on N_qt tiny batches of the minibatch        (Learner.update)
+    5. critic update    TD target from the surrogate target actor
+    6. actor update     through the qtDNN, every policy_delay updates
+    7. log              metrics.jsonl, progress
+
+`async_loop` runs 1-3 in an explorer thread and 4-6 in the calling (learner) thread, so the
+learner keeps updating while a job sits in a queue. Bounds: the explorer's actor is refreshed
+every `max_policy_lag` updates; the learner does at most `max_updates_per_transition` updates per
+transition collected; the explorer waits when the learner falls `max_policy_lag` updates behind
+`updates_per_step` per vector step.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from qhil.errors import BudgetExceededError, RunInterruptedError
+from qhil.rl.config import TrainConfig
+from qhil.rl.explorer import Explorer
+from qhil.rl.learner import Learner
+
+Progress = Callable[[dict], None]
+
+
+@dataclass
+class LoopClock:
+    """Wall time and waiting, accumulated over (resumed) sessions."""
+
+    wall_s: float = 0.0
+    learn_wall_s: float = 0.0
+    learner_wait_s: float = 0.0
+    learner_busy_s: float = 0.0
+    env_wait_s: float = 0.0
+    started: float = field(default_factory=time.perf_counter)
+    learn_started: float | None = None
+
+    def tick(self) -> None:
+        now = time.perf_counter()
+        self.wall_s += now - self.started
+        if self.learn_started is not None:
+            self.learn_wall_s += now - self.learn_started
+            self.learn_started = now
+        self.started = now
+
+    def state(self) -> dict[str, float]:
+        self.tick()
+        return {"wall_s": self.wall_s, "learn_wall_s": self.learn_wall_s,
+                "learner_wait_s": self.learner_wait_s, "learner_busy_s": self.learner_busy_s,
+                "env_wait_s": self.env_wait_s}
+
+
+class Loop:
+    """Couples one Explorer and one Learner under the config's pacing rules."""
+
+    def __init__(self, config: TrainConfig, explorer: Explorer, learner: Learner,
+                 on_log: Callable[[], None], clock: LoopClock):
+        self.config, self.explorer, self.learner = config, explorer, learner
+        self.on_log = on_log
+        self.on_tick: Callable[[], None] = lambda: None
+        self.clock = clock
+        self.cond = threading.Condition()
+        self.error: BaseException | None = None
+        self.stop = False
+        self._next_log = 0
+        self.published = learner.updates
+
+    # -- pacing ---------------------------------------------------------------------------
+    def learning(self) -> bool:
+        return self.explorer.transitions >= max(self.config.td3.learning_starts,
+                                                self.config.td3.batch_size)
+
+    def updates_due(self) -> int:
+        """Updates owed at updates_per_step per vector step since learning started."""
+        if not self.learning():
+            return 0
+        warm = self.config.td3.learning_starts // self.config.num_envs
+        owed = self.config.td3.updates_per_step * max(0, self.explorer.vsteps - warm)
+        return int(owed) - self.learner.updates
+
+    def update_cap_left(self) -> int:
+        """How many more updates the per-transition cap allows now."""
+        if not self.learning():
+            return 0
+        fresh = max(1, self.explorer.transitions - self.config.td3.learning_starts)
+        return int(self.config.loop.max_updates_per_transition * fresh) - self.learner.updates
+
+    def publish_policy(self) -> None:
+        state = {k: v.detach().to("cpu", copy=True)
+                 for k, v in self.learner.td3.actor.state_dict().items()}
+        self.explorer.load_policy(state, self.learner.updates)
+        self.published = self.learner.updates
+
+    def maybe_log(self) -> None:
+        self.on_tick()
+        if self.explorer.transitions >= self._next_log:
+            self.on_log()
+            every = self.config.loop.log_every_steps
+            self._next_log = (self.explorer.transitions // every + 1) * every
+
+    def _start_learning_clock(self) -> None:
+        if self.clock.learn_started is None and self.learning():
+            self.clock.learn_started = time.perf_counter()
+
+    # -- synchronous: act, wait for the job, step, update ----------------------------------
+    def sync_loop(self) -> None:
+        while self.explorer.transitions < self.config.steps:
+            self.explore_step()                  # 1-3: act, hardware sample, env step, store
+            self._start_learning_clock()
+            for _ in range(max(0, self.updates_due())):
+                self.learn_step()                # 4-6: surrogate refit, critic, actor
+            self.publish_policy()
+            self.maybe_log()                     # 7: log
+
+    # -- asynchronous: explorer thread + learner here ---------------------------------------
+    def async_loop(self) -> None:
+        thread = threading.Thread(target=self._explore_forever, name="qhil-explorer", daemon=True)
+        thread.start()
+        try:
+            self._learn_until_done(thread)
+        finally:
+            with self.cond:
+                self.stop = True
+                self.cond.notify_all()
+            thread.join()
+
+    def _learn_until_done(self, thread: threading.Thread) -> None:
+        while self.error is None:
+            self._start_learning_clock()
+            if self.update_cap_left() > 0 and (thread.is_alive() or self.updates_due() > 0):
+                self.learn_step()
+                if self.learner.updates - self.published >= self.config.loop.max_policy_lag:
+                    self.publish_policy()
+                with self.cond:
+                    self.cond.notify_all()
+            elif not thread.is_alive():
+                break
+            else:
+                self._learner_wait()
+            self.maybe_log()
+
+    def learn_step(self) -> None:
+        """One learner update, timed: busy time over learning wall time is the learner's share."""
+        started = time.perf_counter()
+        self.learner.update()
+        self.clock.learner_busy_s += time.perf_counter() - started
+
+    def _learner_wait(self) -> None:
+        started = time.perf_counter()
+        with self.cond:
+            self.cond.wait(timeout=0.01)
+        if self.clock.learn_started is not None:
+            self.clock.learner_wait_s += time.perf_counter() - started
+
+    def _explore_forever(self) -> None:
+        try:
+            while not self.stop and self.explorer.transitions < self.config.steps:
+                self._explorer_wait()
+                if self.stop:
+                    break
+                self.explore_step()
+                with self.cond:
+                    self.cond.notify_all()
+        except BaseException as exc:  # handed to the learner thread, which stops the run
+            self.error = exc
+
+    def explore_step(self) -> None:
+        """One vector step; the time spent waiting for the hardware counts as env waiting."""
+        before = self.explorer.sampler.stats.busy_s
+        self.explorer.step()
+        self.clock.env_wait_s += self.explorer.sampler.stats.busy_s - before
+
+    def _explorer_wait(self) -> None:
+        started = time.perf_counter()
+        with self.cond:
+            while not self.stop and self.updates_due() > self.config.loop.max_policy_lag:
+                self.cond.wait(timeout=0.05)
+        self.clock.env_wait_s += time.perf_counter() - started
+
+    def run(self) -> None:
+        """Run to config.steps; an explorer failure stops the run and is re-raised."""
+        (self.sync_loop if self.config.loop.mode == "sync" else self.async_loop)()
+        if self.error is not None:
+            raise self.error
+
+
+def interrupted_message(exc: BudgetExceededError, run_dir: str, step: int) -> RunInterruptedError:
+    return RunInterruptedError(
+        f"budget reached at step {step}: {exc}; the run is checkpointed - continue it with "
+        f"'qhil train --resume {run_dir}' with a larger --budget-shots/--budget-usd/--budget-jobs")
+
+
+def snapshot_actor(actor):
+    """A CPU copy of the actor for the explorer."""
+    return copy.deepcopy(actor).to("cpu").eval()

@@ -1,0 +1,96 @@
+"""The run folder: config.toml, metrics.jsonl, summary.json, checkpoints/, returns.png, latency.png."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from qhil.errors import ConfigError
+from qhil.rl.config import TrainConfig, dump_toml, load_train_config
+
+
+class RunFolder:
+    """Paths and writers of one training run."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.config_path = self.path / "config.toml"
+        self.metrics_path = self.path / "metrics.jsonl"
+        self.summary_path = self.path / "summary.json"
+        self.checkpoints = self.path / "checkpoints"
+
+    def create(self, config: TrainConfig) -> None:
+        """A new run: refuse a folder that already holds a run (use --resume instead)."""
+        if self.config_path.exists():
+            raise ConfigError(f"{self.path} already holds a run; continue it with "
+                              f"'qhil train --resume {self.path}' or pick another --out")
+        self.checkpoints.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(dump_toml(config))
+
+    def load_config(self) -> TrainConfig:
+        if not self.config_path.exists():
+            raise ConfigError(f"{self.path} is not a run folder (no config.toml); "
+                              f"start one with 'qhil train --out {self.path}'")
+        return load_train_config(self.config_path)
+
+    def append_metrics(self, rows: list[dict[str, Any]]) -> None:
+        with open(self.metrics_path, "a") as f:
+            for row in rows:
+                f.write(json.dumps(_clean(row)) + "\n")
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        if not self.metrics_path.exists():
+            return []
+        return [json.loads(line) for line in self.metrics_path.read_text().splitlines() if line]
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        _atomic_write(self.summary_path, json.dumps(_clean(summary), indent=2) + "\n")
+
+    def has_checkpoint(self) -> bool:
+        return (self.checkpoints / "latest.pt").exists()
+
+    def save_checkpoint(self, state: dict[str, Any], replay, pairs) -> None:
+        """State, replay buffer and qtDNN buffer; `latest.pt` is replaced last, atomically."""
+        replay.save(self.checkpoints / "replay.npz")
+        pairs.save(self.checkpoints / "pairs.npz")
+        tmp = self.checkpoints / "latest.pt.tmp"
+        torch.save(state, tmp)
+        os.replace(tmp, self.checkpoints / "latest.pt")
+
+    def load_checkpoint(self, replay, pairs) -> dict[str, Any]:
+        if not self.has_checkpoint():
+            raise ConfigError(f"{self.path} has no checkpoint yet; start the run again with --out")
+        replay.load(self.checkpoints / "replay.npz")
+        pairs.load(self.checkpoints / "pairs.npz")
+        return torch.load(self.checkpoints / "latest.pt", weights_only=False)
+
+
+    def load_checkpoint_state(self) -> dict[str, Any]:
+        """The agent's networks only (for evaluation)."""
+        if not self.has_checkpoint():
+            raise ConfigError(f"{self.path} has no checkpoint; train it first (qhil train --out)")
+        return torch.load(self.checkpoints / "latest.pt", weights_only=False)["td3"]
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: NaN/inf become null, numpy scalars plain numbers."""
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

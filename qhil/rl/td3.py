@@ -1,0 +1,114 @@
+"""hDQNN-TD3: the maths only (twin critics, target smoothing, delayed actor, Polyak averaging).
+
+One `update(batch)` is the paper's Algorithm 1 part B:
+    B1 refit the qtDNN on N_qt tiny batches of the minibatch's (q_i, q_o)   [pqc only]
+    B2 critic TD step; the next action comes from the surrogate target actor
+    B3 every `policy_delay` updates: actor step through the qtDNN, maximising Q1(s, A_qt(s))
+    B4 Polyak-average the target networks
+No provider is called here: the T-block is the qtDNN (pqc), the linear map (fc), random bits
+(rbg) or zeros.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from qhil.quantum.layer import QtDNNTrainer
+from qhil.rl.buffers import ReplaySamples
+from qhil.rl.config import TD3Settings
+from qhil.rl.networks import Actor, Critic
+
+
+class TD3:
+    """Networks, targets and optimisers of one agent, and its update step."""
+
+    def __init__(self, actor: Actor, qf1: Critic, qf2: Critic, settings: TD3Settings,
+                 qtdnn: QtDNNTrainer | None):
+        self.s = settings
+        self.actor, self.qf1, self.qf2 = actor, qf1, qf2
+        self.actor_target = copy.deepcopy(actor)
+        self.qf1_target, self.qf2_target = copy.deepcopy(qf1), copy.deepcopy(qf2)
+        actor_params = [p for n, p in actor.named_parameters() if not n.startswith("quantum.")]
+        self.actor_optimizer = torch.optim.Adam(actor_params, lr=settings.actor_lr)
+        self.critic_optimizer = torch.optim.Adam(
+            [*qf1.parameters(), *qf2.parameters()], lr=settings.critic_lr)
+        self.qtdnn = qtdnn
+        self.updates = 0
+
+    def update(self, batch: ReplaySamples, refit_pairs: tuple[torch.Tensor, torch.Tensor] | None,
+               generator: torch.Generator) -> dict[str, float]:
+        """One learner update; returns the losses it computed."""
+        logs: dict[str, float] = {}
+        actor_turn = (self.updates + 1) % self.s.policy_delay == 0
+        if self.qtdnn is not None and actor_turn and refit_pairs is not None:
+            logs["surrogate/loss"] = self.qtdnn.refit(*refit_pairs, generator)
+        logs.update(self.critic_step(batch, generator))
+        if actor_turn:
+            logs["losses/actor_loss"] = self.actor_step(batch, generator)
+            self.polyak()
+        self.updates += 1
+        return logs
+
+    def target_action(self, next_obs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Smoothed target-policy action: A_qt'(s') + clipped noise, within bounds."""
+        actor = self.actor_target
+        q_in, clinks = actor.controls(next_obs)
+        y = self.actor.t_block(q_in, None, generator)  # the live surrogate models the device
+        action = actor.finish(y, clinks)
+        noise = torch.randn(action.shape, generator=generator, device=generator.device)
+        noise = (noise.to(action) * self.s.target_noise).clamp(
+            -self.s.target_noise_clip, self.s.target_noise_clip) * actor.scale
+        return torch.max(torch.min(action + noise, actor.bias + actor.scale), actor.bias - actor.scale)
+
+    def critic_step(self, b: ReplaySamples, generator: torch.Generator) -> dict[str, float]:
+        with torch.no_grad():
+            next_action = self.target_action(b.next_obs, generator)
+            q_next = torch.min(self.qf1_target(b.next_obs, next_action),
+                               self.qf2_target(b.next_obs, next_action))
+            target = b.rewards + (1 - b.dones) * self.s.gamma * q_next
+        q1, q2 = self.qf1(b.obs, b.actions), self.qf2(b.obs, b.actions)
+        loss1, loss2 = nn.functional.mse_loss(q1, target), nn.functional.mse_loss(q2, target)
+        self.critic_optimizer.zero_grad(set_to_none=True)
+        (loss1 + loss2).backward()
+        self.critic_optimizer.step()
+        return {"losses/qf1_loss": loss1.item(), "losses/qf2_loss": loss2.item(),
+                "losses/qf1_values": q1.mean().item()}
+
+    def actor_loss(self, obs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """-Q1(s, A_qt(s)): gradients go PostDNN -> qtDNN -> PreDNN."""
+        return -self.qf1(obs, self.actor.surrogate(obs, generator)).mean()
+
+    def actor_step(self, b: ReplaySamples, generator: torch.Generator) -> float:
+        loss = self.actor_loss(b.obs, generator)
+        self.actor_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.actor_optimizer.step()
+        return loss.item()
+
+    def polyak(self) -> None:
+        for net, target in ((self.actor, self.actor_target), (self.qf1, self.qf1_target),
+                            (self.qf2, self.qf2_target)):
+            with torch.no_grad():
+                for p, tp in zip(net.parameters(), target.parameters(), strict=True):
+                    tp.lerp_(p, self.s.tau)
+
+    def state_dict(self) -> dict:
+        state = {"updates": self.updates, "actor_optimizer": self.actor_optimizer.state_dict(),
+                 "critic_optimizer": self.critic_optimizer.state_dict()}
+        for name in ("actor", "qf1", "qf2", "actor_target", "qf1_target", "qf2_target"):
+            state[name] = getattr(self, name).state_dict()
+        if self.qtdnn is not None:
+            state["qtdnn_optimizer"] = self.qtdnn.optimizer.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        for name in ("actor", "qf1", "qf2", "actor_target", "qf1_target", "qf2_target"):
+            getattr(self, name).load_state_dict(state[name])
+        self.actor_optimizer.load_state_dict(state["actor_optimizer"])
+        self.critic_optimizer.load_state_dict(state["critic_optimizer"])
+        if self.qtdnn is not None and "qtdnn_optimizer" in state:
+            self.qtdnn.optimizer.load_state_dict(state["qtdnn_optimizer"])
+        self.updates = state["updates"]

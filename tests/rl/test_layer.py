@@ -1,0 +1,81 @@
+"""Quantum layer: straight-through values and gradients, control map, qtDNN refit, fidelity."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from qhil.quantum.ansatz import HDQNNAnsatz
+from qhil.quantum.layer import (
+    ControlMap,
+    QtDNN,
+    QtDNNTrainer,
+    QuantumLayer,
+    exact_jacobian,
+    exact_marginals,
+    jacobian_cosine,
+)
+from qhil.quantum.simulator import BatchedSimulator
+
+
+def test_forward_is_hardware_backward_is_qtdnn():
+    ansatz = HDQNNAnsatz(3, 2)
+    layer = QuantumLayer(ansatz, QtDNN(ansatz.control_dim, 3, [8]))
+    x = torch.randn(5, ansatz.control_dim, requires_grad=True)
+    y_hw = torch.rand(5, 3)
+    weights = torch.randn(5, 3)
+    (layer(x, y_hw) * weights).sum().backward()
+    assert torch.equal(layer(x, y_hw).detach(), y_hw)
+    x2 = x.detach().clone().requires_grad_(True)
+    (layer.qtdnn(x2) * weights).sum().backward()
+    assert torch.allclose(x.grad, x2.grad)
+    assert x.grad.abs().sum() > 0
+
+
+def test_control_map_bounds_angles_and_detaches_cz_indices():
+    ansatz = HDQNNAnsatz(4, 3)
+    cmap = ControlMap(ansatz)
+    raw = (100 * torch.randn(16, ansatz.control_dim)).requires_grad_(True)
+    controls = cmap(raw)
+    cols = cmap.angle_columns()
+    index_cols = [c for c in range(ansatz.control_dim) if c not in set(cols.tolist())]
+    assert controls[:, cols].abs().max() <= math.pi
+    idx = controls[:, index_cols]
+    assert torch.equal(idx, idx.round()) and idx.min() >= 0 and idx.max() <= 3
+    controls[:, index_cols].sum().backward()
+    assert raw.grad is None or raw.grad.abs().sum() == 0
+    ansatz.split(controls)  # the ansatz accepts them as they are
+
+
+def test_exact_jacobian_matches_finite_differences():
+    ansatz = HDQNNAnsatz(3, 2)
+    sim = BatchedSimulator(3, precision="complex128")
+    cmap = ControlMap(ansatz)
+    controls = cmap(torch.randn(2, ansatz.control_dim, dtype=torch.float64))
+    cols = cmap.angle_columns()
+    jac = exact_jacobian(sim, ansatz, controls, cols)
+    eps = 1e-6
+    bumped = controls.clone()
+    bumped[:, cols[3]] += eps
+    fd = (exact_marginals(sim, ansatz, bumped) - exact_marginals(sim, ansatz, controls)) / eps
+    assert torch.allclose(jac[:, :, 3], fd, atol=1e-4)
+
+
+def test_refit_lowers_loss_and_cosine_is_finite():
+    torch.manual_seed(0)
+    ansatz = HDQNNAnsatz(2, 1)
+    sim = BatchedSimulator(2, precision="complex128")
+    cmap = ControlMap(ansatz)
+    controls = cmap(0.3 * torch.randn(256, ansatz.control_dim)).float()
+    targets = exact_marginals(sim, ansatz, controls).detach().float()
+    qtdnn = QtDNN(ansatz.control_dim, 2, [32])
+    trainer = QtDNNTrainer(qtdnn, 3e-3, 16, 32)
+    generator = torch.Generator().manual_seed(0)
+    first = trainer.refit(controls, targets, generator)
+    for _ in range(30):
+        last = trainer.refit(controls, targets, generator)
+    assert last < first
+    cos = jacobian_cosine(sim, ansatz, qtdnn, controls[:32], cmap.angle_columns())
+    assert math.isfinite(cos) and -1 <= cos <= 1
+    assert cos > 0.5  # a fitted surrogate points the same way as the device

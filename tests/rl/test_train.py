@@ -1,0 +1,121 @@
+"""`qhil train` / `qhil evaluate` end to end on tiny Pendulum runs, in-process."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from qhil.cli import main
+from qhil.rl.run import train
+from qhil.rl.rundir import RunFolder
+from tests.rl.conftest import CountingProvider, tiny_config
+
+SUMMARY_KEYS = {"env", "provider", "block", "steps", "updates", "wall_s", "eval_return_mean",
+                "eval_return_std", "hw", "learner_wait_fraction", "surrogate_grad_cosine"}
+HW_KEYS = {"jobs", "circuits", "shots", "cost_usd", "latency_p50_s", "latency_p95_s"}
+
+
+def run_cli(*argv: str) -> int:
+    with pytest.raises(SystemExit) as exc:
+        main(list(argv))
+    return exc.value.code
+
+
+def test_train_writes_run_folder_then_resume_continues(tiny_toml, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run_cli("train", "--config", str(tiny_toml()), "--out", str(out), "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    for name in ("config.toml", "metrics.jsonl", "summary.json", "returns.png", "latency.png",
+                 "checkpoints/latest.pt", "checkpoints/replay.npz"):
+        assert (out / name).exists(), name
+    assert SUMMARY_KEYS <= summary.keys() and HW_KEYS <= summary["hw"].keys()
+    assert summary == json.loads((out / "summary.json").read_text())
+    assert summary["steps"] == 240 and summary["updates"] > 0
+    assert math.isfinite(summary["surrogate_grad_cosine"])
+    rows = RunFolder(out).read_metrics()
+    keys = set().union(*rows)
+    assert {"charts/SPS", "losses/qf1_loss", "losses/actor_loss", "surrogate/loss",
+            "surrogate/jacobian_cosine", "hw/shots", "hw/latency_s", "hw/cost_usd"} <= keys
+    explore_jobs = summary["hw"]["jobs"] - 200  # 2 eval episodes of 200 steps, one job per step
+    assert explore_jobs == 120  # 240 steps / 2 envs: one job per vector step
+
+    assert run_cli("train", "--resume", str(out), "--steps", "300", "--json") == 0
+    resumed = json.loads(capsys.readouterr().out)
+    assert resumed["steps"] == 300 and resumed["updates"] > summary["updates"]
+    # only the 30 new vector steps (and a new evaluation) were sampled; nothing resampled
+    assert resumed["hw"]["jobs"] == summary["hw"]["jobs"] + 30 + 200
+
+
+def test_evaluate_reads_the_run(tiny_toml, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert run_cli("train", "--config", str(tiny_toml(block="fc", steps=120)), "--out", str(out)) == 0
+    capsys.readouterr()
+    assert run_cli("evaluate", str(out), "--episodes", "1", "--json") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["episodes"] == 1 and math.isfinite(report["return_mean"])
+
+
+@pytest.mark.parametrize("block", ["fc", "rbg", "zeros"])
+def test_classical_blocks_train_without_hardware(block, tmp_path):
+    provider = CountingProvider()
+    config = tiny_config(block=block, steps=160).with_overrides(**{"eval.episodes": 1})
+    folder = RunFolder(tmp_path / block)
+    summary = train(config, folder, provider)
+    assert summary["block"] == block and summary["updates"] > 0
+    assert provider.threads == [] and summary["hw"]["jobs"] == 0
+    assert summary["surrogate_grad_cosine"] is None
+
+
+def test_learner_never_calls_the_provider(tmp_path):
+    provider = CountingProvider()
+    config = tiny_config(steps=200).with_overrides(**{"loop.mode": "async", "eval.episodes": 1})
+    folder = RunFolder(tmp_path / "async")
+    summary = train(config, folder, provider)
+    assert summary["updates"] > 0
+    assert set(provider.threads) == {"qhil-explorer", "qhil-eval_0"}
+    assert provider.threads.count("qhil-explorer") == 100
+    assert 0 <= summary["learner_wait_fraction"] <= 1
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["train", "--out", "X", "--block", "quantum"], "invalid choice"),
+    (["train", "--out", "X", "--steps", "-5"], "positive integer"),
+    (["train", "--out", "X", "--env", "NoSuchEnv-v0"], "unknown environment"),
+    (["train", "--out", "X", "--provider", "nope"], "unknown provider"),
+    (["train"], "--out"),
+    (["train", "--resume", "missing-dir"], "not a run folder"),
+    (["evaluate", "missing-dir"], "not a run folder"),
+])
+def test_bad_input_exits_2_with_one_line(argv, needle, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(*argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and needle in err
+    assert not (tmp_path / "X").exists()
+
+
+def test_bad_config_field_and_existing_run(tiny_toml, tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('env = "Pendulum-v1"\n[td3]\nbatch_sise = 3\n')
+    assert run_cli("train", "--config", str(bad), "--out", str(tmp_path / "r")) == 2
+    assert "td3.batch_sise" in capsys.readouterr().err
+    (tmp_path / "r2").mkdir()
+    (tmp_path / "r2" / "config.toml").write_text("")
+    assert run_cli("train", "--config", str(tiny_toml()), "--out", str(tmp_path / "r2")) == 2
+    assert "--resume" in capsys.readouterr().err
+
+
+def test_budget_stops_cleanly_and_resume_continues(tiny_toml, tmp_path, capsys):
+    out = tmp_path / "run"
+    config = str(tiny_toml(steps=200))
+    # 2 envs x 20 shots = 40 shots per job: 1000 shots last 25 of the 100 vector steps
+    assert run_cli("train", "--config", config, "--out", str(out), "--budget-shots", "1000") == 3
+    err = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress lines
+    assert err.startswith("qhil: error: budget") and f"--resume {out}" in err
+    assert (out / "checkpoints" / "latest.pt").exists() and (out / "ledger.sqlite").exists()
+    assert run_cli("train", "--resume", str(out), "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["steps"] == 200
+    assert summary["hw"]["jobs"] == 100 + 200  # 100 exploring jobs in all, then the evaluation
