@@ -171,7 +171,24 @@ def group_starts(groups: tuple[int, ...]) -> list[int]:
     return [sum(groups[:i]) for i in range(len(groups))]
 
 
-@functools.lru_cache(maxsize=32)
+def _constant_table(fn):
+    """Cache a constant lookup table, built outside inference mode.
+
+    A tensor first created under `torch.inference_mode` (as the local provider runs) could never
+    take part in autograd afterwards; building the cached table with inference mode switched off
+    keeps it usable by both.
+    """
+
+    @functools.lru_cache(maxsize=32)
+    @functools.wraps(fn)
+    def build(*args):
+        with torch.inference_mode(False):
+            return fn(*args)
+
+    return build
+
+
+@_constant_table
 def cz_sign_table(n_qubits: int, device: str) -> torch.Tensor:
     """(n, n, 2**n) of +-1: entry [i, k] is the diagonal of CZ(i, k); all ones when i == k."""
     bits = basis_bits(n_qubits, device).to(torch.int8)
@@ -182,13 +199,13 @@ def cz_sign_table(n_qubits: int, device: str) -> torch.Tensor:
     return signs.permute(1, 2, 0).contiguous()
 
 
-@functools.lru_cache(maxsize=32)
+@_constant_table
 def cz_sign_table_as(n_qubits: int, device: str, dtype: torch.dtype) -> torch.Tensor:
     """`cz_sign_table` converted once to `dtype` (the state's complex dtype)."""
     return cz_sign_table(n_qubits, device).to(dtype)
 
 
-@functools.lru_cache(maxsize=32)
+@_constant_table
 def basis_bits(n_qubits: int, device: str) -> torch.Tensor:
     """(2**n, n) float32 of the bits of every basis index; column j is qubit j."""
     index = torch.arange(2 ** n_qubits, device=device)

@@ -48,8 +48,7 @@ class Learner:
         self.device = device
         self.rng = np.random.default_rng(config.seed + 1)
         self.generator = torch.Generator(device=device).manual_seed(config.seed + 2)
-        # complex128: exact reference, and float64 probabilities keep the simulator's cached
-        # basis table (possibly built under inference_mode by the local provider) out of autograd.
+        # complex128: the exact reference the surrogate's Jacobian is scored against.
         self.sim = (BatchedSimulator(config.quantum.qubits, device=device, precision="complex128")
                     if config.block == "pqc" else None)
         self.last: dict[str, float] = {}

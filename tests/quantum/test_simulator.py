@@ -79,3 +79,18 @@ def test_sampled_readout_error_shifts_marginals():
     batch = sim.sample(angles, torch.zeros(1, 1, 1, 2, dtype=torch.long), 40000,
                        torch.Generator().manual_seed(0))
     np.testing.assert_allclose(batch.marginals.numpy()[0], [0.25, 0.5], atol=0.02)
+
+
+def test_tables_cached_under_inference_mode_still_support_autograd(rng):
+    from qhil.quantum import statevector
+
+    for table in (statevector.basis_bits, statevector.cz_sign_table, statevector.cz_sign_table_as):
+        table.cache_clear()
+    ansatz = HDQNNAnsatz(3, 2)
+    angles, cz = (torch.from_numpy(x) for x in ansatz.split(random_controls(rng, ansatz, 2)))
+    sim = BatchedSimulator(3)
+    with torch.inference_mode():  # as the local provider runs: the tables are cached here first
+        sim.marginals(angles, cz)
+    x = angles.float().requires_grad_()
+    sim.marginals(x, cz).sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
