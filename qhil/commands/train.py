@@ -7,7 +7,10 @@ import json
 
 from qhil.commands._args import non_negative_int, positive_int
 from qhil.commands._budget import add_budget_flags, budget_from_args
-from qhil.errors import ConfigError
+from qhil.config import find_profile
+from qhil.cost import Workload, ask_to_spend
+from qhil.cost import preflight as estimate_before_spending
+from qhil.errors import ConfigError, UserError
 from qhil.execution.registry import get_provider
 from qhil.rl.config import BLOCKS, TrainConfig, load_train_config
 from qhil.rl.progress import ProgressPrinter
@@ -29,6 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="Run folder to create.")
     p.add_argument("--resume", metavar="DIR", help="Continue the run in DIR from its checkpoint.")
     p.add_argument("--json", dest="as_json", action="store_true", help="Print the summary as JSON.")
+    p.add_argument("--yes", action="store_true",
+                   help="On a device that bills, start without asking (the estimate is printed).")
     add_budget_flags(p)
     p.set_defaults(func=run)
 
@@ -64,6 +69,7 @@ def _check_resume_overrides(base: TrainConfig, config: TrainConfig) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config, folder, resume = resolve_config(args)
+    confirm_cost(config, args)
     provider = get_provider(config.provider)
     with provider:
         progress = ProgressPrinter()
@@ -74,6 +80,17 @@ def run(args: argparse.Namespace) -> int:
             progress.close()
     print(json.dumps(summary, indent=2) if args.as_json else describe(summary, folder))
     return 0
+
+
+def confirm_cost(config: TrainConfig, args: argparse.Namespace) -> None:
+    """Before anything is spent: refuse a run whose estimate exceeds the budget (exit 2), and on
+    a device that bills print the estimate and ask to go on (`--yes` skips the question)."""
+    if config.block != "pqc":
+        return  # the classical blocks never touch a provider
+    workload = Workload.from_train_data(config.model_dump())
+    result = estimate_before_spending(workload, find_profile(config.provider), budget_from_args(args))
+    if not ask_to_spend(result, yes=args.yes):
+        raise UserError("the run was not started and nothing was spent; answer y, or pass --yes")
 
 
 def describe(s: dict, folder: RunFolder) -> str:
