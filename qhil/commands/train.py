@@ -8,8 +8,8 @@ import json
 from qhil.commands._args import non_negative_int, positive_int
 from qhil.commands._budget import add_budget_flags, budget_from_args
 from qhil.config import find_profile
-from qhil.cost import Workload, ask_to_spend
-from qhil.cost import preflight as estimate_before_spending
+from qhil.cost import Workload, ask_to_spend, check_budget
+from qhil.cost import preflight as estimate_run
 from qhil.errors import ConfigError, UserError
 from qhil.execution.registry import get_provider
 from qhil.rl.config import BLOCKS, TrainConfig, load_train_config
@@ -83,12 +83,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def confirm_cost(config: TrainConfig, args: argparse.Namespace) -> None:
-    """Before anything is spent: refuse a run whose estimate exceeds the budget (exit 2), and on
-    a device that bills print the estimate and ask to go on (`--yes` skips the question)."""
+    """On a device that bills, before anything is spent: refuse a run whose estimate exceeds the
+    budget (exit 2), else print the estimate and ask to go on (`--yes` skips the question).
+    On free devices a budget is enforced as the run goes (it stops cleanly, resumable)."""
     if config.block != "pqc":
         return  # the classical blocks never touch a provider
-    workload = Workload.from_train_data(config.model_dump())
-    result = estimate_before_spending(workload, find_profile(config.provider), budget_from_args(args))
+    result = estimate_run(Workload.from_train_data(config.model_dump()), find_profile(config.provider))
+    if not result.device.charges:
+        return
+    check_budget(result.methods["qtdnn"], budget_from_args(args), result.device.name)
     if not ask_to_spend(result, yes=args.yes):
         raise UserError("the run was not started and nothing was spent; answer y, or pass --yes")
 
