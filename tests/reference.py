@@ -40,4 +40,4 @@ def reference_marginals(angles: np.ndarray, cz: np.ndarray) -> np.ndarray:
     """(B, L, n, 2), (B, L, P, 2) -> (B, n) exact P(qubit j reads 1)."""
     n = angles.shape[2]
     bits = (np.arange(2 ** n)[:, None] >> np.arange(n - 1, -1, -1)) & 1
-    return np.stack([reference_probabilities(a, c) @ bits for a, c in zip(angles, cz)])
+    return np.stack([reference_probabilities(a, c) @ bits for a, c in zip(angles, cz, strict=False)])

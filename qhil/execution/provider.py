@@ -107,7 +107,7 @@ class Provider(ABC):
         """
         return None
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook; most adapters hold nothing to release
         """Release threads and connections."""
 
     def __enter__(self) -> Provider:

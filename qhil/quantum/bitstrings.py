@@ -10,7 +10,7 @@ def counts_from_indices(indices: np.ndarray, n_qubits: int) -> list[dict[str, in
     out = []
     for row in np.asarray(indices):
         values, freq = np.unique(row, return_counts=True)
-        out.append({format(int(v), f"0{n_qubits}b"): int(c) for v, c in zip(values, freq)})
+        out.append({format(int(v), f"0{n_qubits}b"): int(c) for v, c in zip(values, freq, strict=False)})
     return out
 
 

@@ -15,7 +15,7 @@ def test_exact_probabilities_match_dense_reference(rng, n, layers, entangler):
     angles, cz = ansatz.split(random_controls(rng, ansatz, 6))
     sim = BatchedSimulator(n, precision="complex128")
     probs = sim.probabilities(torch.from_numpy(angles), torch.from_numpy(cz)).numpy()
-    expected = np.stack([reference_probabilities(a, c) for a, c in zip(angles, cz)])
+    expected = np.stack([reference_probabilities(a, c) for a, c in zip(angles, cz, strict=False)])
     np.testing.assert_allclose(probs, expected, atol=1e-10)
 
 
