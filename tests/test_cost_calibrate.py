@@ -49,9 +49,9 @@ def test_probe_budget_is_checked_before_spending():
                                        per_shot_usd=Decimal("0.01")))
     assert plan.jobs == 5 and plan.total_shots == 10 + 2 * 50
     assert probe_cost(plan, paid) == Decimal("0.30") * 5 + Decimal("0.01") * 110
-    with pytest.raises(BudgetExceededError, match="--max-usd"):
+    with pytest.raises(BudgetExceededError, match="--budget-usd"):
         check_probe_budget(plan, paid, max_usd=None, max_shots=None, max_jobs=None)
-    with pytest.raises(BudgetExceededError, match="--max-jobs"):
+    with pytest.raises(BudgetExceededError, match="--budget-jobs"):
         check_probe_budget(plan, DeviceModel(), max_usd=None, max_shots=None, max_jobs=4)
     assert check_probe_budget(plan, paid, max_usd=Decimal(3), max_shots=110, max_jobs=5) > 0
 

@@ -146,12 +146,12 @@ def test_calibrate_on_a_paid_faulty_provider_needs_and_keeps_a_dollar_budget(tmp
     argv = ("calibrate", "--provider", "chaos-faults", "--qubits", "2", "--layers", "1",
             "--circuits", "1,2", "--shots", "10", "--repeats", "2", "--out", str(tmp_path / "c.toml"))
     code, _, err = run_cli(capsys, *argv)
-    assert code == 2 and "--max-usd" in err and not (tmp_path / "c.toml").exists()
-    code, out, _ = run_cli(capsys, *argv, "--max-usd", "2", "--json")  # 5 jobs: $1.50 + shots
+    assert code == 2 and "--budget-usd" in err and not (tmp_path / "c.toml").exists()
+    code, out, _ = run_cli(capsys, *argv, "--budget-usd", "2", "--json")  # 5 jobs: $1.50 + shots
     assert code == 0 and json.loads(out)["jobs"] == 5
     assert load_calibration(tmp_path / "c.toml").pricing.per_task_usd == Decimal("0.30")
 
 
 def test_calibrate_refuses_probes_over_the_shot_budget(capsys):
-    code, _, err = run_cli(capsys, "calibrate", "--provider", "local", "--max-shots", "100")
-    assert code == 2 and "--max-shots" in err
+    code, _, err = run_cli(capsys, "calibrate", "--provider", "local", "--budget-shots", "100")
+    assert code == 2 and "--budget-shots" in err

@@ -2,10 +2,10 @@
 per-circuit and per-shot time, and write a calibration snapshot for `qhil estimate`.
 
     qhil calibrate --provider NAME [--out FILE] [--qubits N --layers L] [--circuits 1,8,64]
-                   [--shots 10,100,1000] [--repeats 3] [--max-usd X] [--max-shots N] [--max-jobs N]
+                   [--shots 10,100,1000] [--repeats 3] [--budget-usd X] [--budget-shots N] [--budget-jobs N]
 
 The probes' cost is estimated from the profile's current calibration and checked against the
-budget flags before anything is submitted; a provider that charges needs an explicit --max-usd.
+budget flags before anything is submitted; a provider that charges needs an explicit --budget-usd.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-from decimal import Decimal
 from pathlib import Path
 
 from qhil.calibration import load_calibration
-from qhil.commands._args import non_negative_float, non_negative_int, positive_float, positive_int
+from qhil.commands._args import non_negative_int, positive_float, positive_int
+from qhil.commands._budget import add_budget_flags
 from qhil.config import REPO_ROOT, find_profile
 from qhil.cost.calibrate import (
     ProbePlan,
@@ -57,13 +57,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shots", type=size_list, default=(10, 100, 1000), help="Shots per circuit.")
     p.add_argument("--repeats", type=positive_int, default=3, help="Jobs per size (default 3).")
     p.add_argument("--seed", type=non_negative_int, default=0, help="Seed of the probe circuits.")
-    p.add_argument("--max-usd", type=non_negative_float, help="Dollar budget for the probes.")
-    p.add_argument("--max-shots", type=positive_int, help="Shot budget for the probes.")
-    p.add_argument("--max-jobs", type=positive_int, help="Job budget for the probes.")
     p.add_argument("--timeout-s", type=positive_float, default=3600.0, help="Wait per probe job.")
     p.add_argument("--ledger", metavar="PATH", help="Keep the probes' ledger here (default: a "
                    "scratch file; probes are recorded like a run's jobs, so their time counts).")
     p.add_argument("--json", dest="as_json", action="store_true", help="Print the fit as JSON.")
+    add_budget_flags(p)
     p.set_defaults(func=run)
 
 
@@ -72,9 +70,9 @@ def run(args: argparse.Namespace) -> int:
     plan = ProbePlan(HDQNNAnsatz(args.qubits, args.layers, args.entangler), args.circuits,
                      args.shots, args.repeats)
     cost = check_probe_budget(
-        plan, DeviceModel.from_profile(profile), max_shots=args.max_shots, max_jobs=args.max_jobs,
-        max_usd=None if args.max_usd is None else Decimal(str(args.max_usd)))
-    budget = Budget(shots=args.max_shots, usd=args.max_usd, jobs=args.max_jobs)
+        plan, DeviceModel.from_profile(profile), max_shots=args.budget_shots,
+        max_jobs=args.budget_jobs, max_usd=args.budget_usd)
+    budget = Budget(shots=args.budget_shots, usd=args.budget_usd, jobs=args.budget_jobs)
     with tempfile.TemporaryDirectory(prefix="qhil-calibrate-") as scratch, \
             get_provider(args.provider) as provider, \
             Ledger(args.ledger or Path(scratch) / "ledger.sqlite") as ledger:

@@ -92,16 +92,16 @@ def probe_cost(plan: ProbePlan, device: DeviceModel) -> Decimal:
 
 def check_probe_budget(plan: ProbePlan, device: DeviceModel, *, max_usd: Decimal | None,
                        max_shots: int | None, max_jobs: int | None) -> Decimal:
-    """Refuse a probe plan over any budget flag; a paid device needs an explicit --max-usd."""
+    """Refuse a probe plan over any budget flag; a paid device needs an explicit --budget-usd."""
     cost = probe_cost(plan, device)
     if cost > 0 and (max_usd is None or cost > max_usd):
         raise BudgetExceededError(
             f"the probes would cost about ${cost:.4f} on {device.name}, over the "
-            f"{'unset' if max_usd is None else f'${max_usd}'} --max-usd budget; "
-            f"pass --max-usd or fewer --circuits/--shots/--repeats")
+            f"{'unset' if max_usd is None else f'${max_usd}'} --budget-usd budget; "
+            f"pass --budget-usd or fewer --circuits/--shots/--repeats")
     for name, need, limit in (("shots", plan.total_shots, max_shots), ("jobs", plan.jobs, max_jobs)):
         if limit is not None and need > limit:
-            raise BudgetExceededError(f"the probes need {need:,} {name}, over --max-{name} "
+            raise BudgetExceededError(f"the probes need {need:,} {name}, over --budget-{name} "
                                       f"{limit:,}; use fewer --circuits/--shots/--repeats")
     return cost
 
