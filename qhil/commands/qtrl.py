@@ -14,14 +14,16 @@ import os
 from pathlib import Path
 
 from qhil.commands._args import non_negative_int, positive_float, positive_int
+from qhil.commands._budget import add_budget_flags, budget_from_args
 from qhil.config import find_profile
 from qhil.errors import ConfigError
+from qhil.execution.budget import Budget
 from qhil.execution.registry import availability
 from qhil.qtrl.config import QTRLConfig
 from qhil.qtrl.envs import ENVS, make_env
 from qhil.qtrl.generator import QTGenerator
 from qhil.qtrl.runfolder import RunFolder
-from qhil.qtrl.summary import build_summary
+from qhil.qtrl.summary import build_summary, run_cost_usd
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="Run folder to create (must be new or empty).")
     p.add_argument("--resume", metavar="DIR", help="Continue the run in DIR from its checkpoint.")
     p.add_argument("--json", dest="as_json", action="store_true", help="Print summary.json.")
+    add_budget_flags(p)
     p.set_defaults(func=run)
 
 
@@ -54,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     rank0 = not under_torchrun() or os.environ.get("RANK", "0") == "0"
     folder, config = _prepare(args, rank0)
     _check(config)
+    _check_budget(config, budget_from_args(args))
     if rank0 and args.resume is None:
         folder.create(config)
     if rank0 and args.resume is not None:
@@ -106,6 +110,16 @@ def _check(config: QTRLConfig) -> None:
         if not profile.limits.min_shots <= config.shots <= profile.limits.max_shots:
             raise ConfigError(f"--shots {config.shots} is outside '{profile.name}' range "
                               f"{profile.limits.min_shots}..{profile.limits.max_shots}")
+
+
+def _check_budget(config: QTRLConfig, budget: Budget | None) -> None:
+    """With --provider every agent sends one shot job per episode: refuse, before any process
+    starts, a run whose shots, jobs or dollars exceed the budget flags."""
+    if budget is None or config.provider is None:
+        return
+    jobs = config.agents * config.episodes
+    shots = jobs * config.shots
+    budget.reserve(shots, run_cost_usd(config.provider, shots, jobs), jobs=jobs)
 
 
 def _weights(config: QTRLConfig) -> int:

@@ -35,7 +35,7 @@ def build_summary(config: QTRLConfig, folder: RunFolder) -> dict:
         "wall_s": rows[-1]["wall_s"] if rows else 0.0,
         "params_identical_across_agents": len(digests) == 1 and None not in digests,
         "hw": {"provider": config.provider or "exact (embedded simulator)", "shots": shots,
-               "jobs": jobs, "cost_usd": float(_cost_usd(config.provider, shots, jobs))},
+               "jobs": jobs, "cost_usd": float(run_cost_usd(config.provider, shots, jobs))},
         "checkpoint": str(folder.checkpoint),
     }
 
@@ -49,7 +49,8 @@ def episodes_to_reach(returns: list[float], target: float, window: int) -> int |
     return None
 
 
-def _cost_usd(provider: str | None, shots: int, jobs: int) -> Decimal:
+def run_cost_usd(provider: str | None, shots: int, jobs: int) -> Decimal:
+    """Dollars of `jobs` shot jobs of `shots` shots in all, at the profile's calibration prices."""
     if provider is None:
         return Decimal(0)
     profile = find_profile(provider)

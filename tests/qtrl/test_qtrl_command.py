@@ -106,3 +106,13 @@ def test_resume_refuses_changed_settings(capsys, tmp_path):
     assert code == 2 and "only --episodes" in err
     code, _, err = run_cli(capsys, "qtrl", "--resume", str(tmp_path / "nothing"))
     assert code == 2 and "config.toml" in err
+
+
+def test_budget_refuses_a_shot_run_before_any_agent_starts(capsys, tmp_path):
+    out = tmp_path / "run"
+    # 2 agents x 3 episodes x 1000 shots = 6,000 shots > 5,000
+    code, _, err = run_cli(capsys, "qtrl", "--env", "CartPole-v1", "--agents", "2", "--episodes",
+                           "3", "--provider", "local", "--shots", "1000", "--budget-shots", "5000",
+                           "--out", str(out))
+    assert code == 2 and "budget" in err and "left" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
