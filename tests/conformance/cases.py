@@ -22,9 +22,9 @@ CASES = [
     ProviderCase("local-noisy", noise_tolerance=0.08),
     ProviderCase("chaos-local"),
     ProviderCase("aer", slow_batch=(8, 3, 64)),
-    ProviderCase("aer-noisy-torino", noise_tolerance=0.2, slow_batch=(4, 2, 8)),
-    ProviderCase("ibm-fake-torino", noise_tolerance=0.2, slow_batch=(4, 2, 8)),
-    ProviderCase("ibm-fake-sherbrooke", noise_tolerance=0.2, slow_batch=(4, 2, 8)),
+    ProviderCase("aer-noisy-torino", noise_tolerance=0.2, slow_batch=(8, 4, 64)),
+    ProviderCase("ibm-fake-torino", noise_tolerance=0.2, slow_batch=(8, 4, 64)),
+    ProviderCase("ibm-fake-sherbrooke", noise_tolerance=0.2, slow_batch=(8, 4, 64)),
     ProviderCase("braket-local", slow_batch=(4, 2, 40)),
     ProviderCase("braket-local-dm", noise_tolerance=0.08, slow_batch=(4, 2, 40)),
 ]
