@@ -16,6 +16,7 @@ from decimal import Decimal
 from qiskit.transpiler import Target
 
 from qhil.calibration import Calibration, Durations, ErrorRates, Pricing, Timing
+from qhil.files import toml_text
 
 ONE_QUBIT_GATES = ("sx", "x")
 TWO_QUBIT_GATES = ("cz", "ecr", "cx")
@@ -67,22 +68,8 @@ def ibm_pricing() -> Pricing:
 
 
 def to_toml(cal: Calibration, header: str = "") -> str:
-    """The snapshot as TOML (flat tables of numbers and strings only)."""
-    lines = [f"# {header}"] if header else []
-    lines += [f'device = "{cal.device}"', f'source = "{cal.source}"', f'date = "{cal.date}"']
-    for section in ("durations", "errors", "timing", "pricing"):
-        lines += ["", f"[{section}]"]
-        for key, value in getattr(cal, section).model_dump().items():
-            lines.append(f"{key} = {_toml_value(value)}")
-    return "\n".join(lines) + "\n"
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, Decimal):
-        return f"{float(value):g}"
-    return repr(float(value)) if isinstance(value, float) else str(value)
+    """The snapshot as TOML."""
+    return toml_text(cal.model_dump(), header)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,6 +20,7 @@ from qhil.cost.model import MethodEstimate, estimate, money_text
 from qhil.cost.report import human_s, usd
 from qhil.cost.workload import Workload
 from qhil.errors import ConfigError
+from qhil.files import read_jsonl
 
 STEP_KEYS = ("env_steps", "steps", "global_step", "total_steps")
 UPDATE_KEYS = ("updates", "learner_updates", "total_updates")
@@ -77,8 +78,7 @@ def count_evaluations(path: Path) -> int | None:
     """Evaluations a run logged (metrics.jsonl rows with an evaluation return), None unknown."""
     if not path.is_file():
         return None
-    rows = (json.loads(line) for line in path.read_text().splitlines() if line.strip())
-    return sum("eval/return_mean" in row for row in rows)
+    return sum("eval/return_mean" in row for row in read_jsonl(path))
 
 
 def workload_done(workload: Workload, summary: dict[str, Any]) -> Workload:

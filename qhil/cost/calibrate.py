@@ -26,6 +26,7 @@ from qhil.cost.workload import Workload
 from qhil.errors import BudgetExceededError
 from qhil.execution.dispatcher import Dispatcher
 from qhil.execution.provider import Provider
+from qhil.files import toml_text
 from qhil.quantum.ansatz import HDQNNAnsatz
 
 
@@ -188,23 +189,4 @@ def write_calibration(calibration: Calibration, path: str | Path) -> Path:
 
 
 def calibration_toml(calibration: Calibration) -> str:
-    data = calibration.model_dump()
-    lines = [f"{k} = {_toml_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
-    for table, values in ((k, v) for k, v in data.items() if isinstance(v, dict)):
-        lines += ["", f"[{table}]", *(f"{k} = {_toml_value(v)}" for k, v in values.items())]
-    return "\n".join(lines) + "\n"
-
-
-def _toml_value(value: object) -> str:
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return _decimal_text(value)
-    return repr(float(value)) if isinstance(value, float) else str(value)
-
-
-def _decimal_text(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
-    return text if "." in text else text + ".0"
+    return toml_text(calibration.model_dump())

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
 
 from qhil.config import load_toml
 from qhil.errors import ConfigError
+from qhil.files import append_jsonl, read_jsonl, toml_text, torch_save_atomic, write_text_atomic
 from qhil.qtrl.config import QTRLConfig
 
 
@@ -30,7 +30,7 @@ class RunFolder:
     def create(self, config: QTRLConfig) -> None:
         (self.root / "checkpoints").mkdir(parents=True, exist_ok=True)
         (self.root / "agents").mkdir(exist_ok=True)
-        self.config_path.write_text(to_toml(config.model_dump()))
+        self.config_path.write_text(toml_text(config.model_dump()))
 
     def read_config(self) -> QTRLConfig:
         if not self.config_path.is_file():
@@ -38,9 +38,7 @@ class RunFolder:
         return QTRLConfig(**load_toml(self.config_path))
 
     def save_checkpoint(self, state: dict) -> None:
-        tmp = self.checkpoint.with_suffix(".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, self.checkpoint)
+        torch_save_atomic(self.checkpoint, state)
 
     def load_checkpoint(self) -> dict | None:
         if not self.checkpoint.is_file():
@@ -48,13 +46,10 @@ class RunFolder:
         return torch.load(self.checkpoint, weights_only=False)
 
     def append_metrics(self, row: dict) -> None:
-        with self.metrics_path.open("a") as f:
-            f.write(json.dumps(row) + "\n")
+        append_jsonl(self.metrics_path, [row])
 
     def read_metrics(self) -> list[dict]:
-        if not self.metrics_path.is_file():
-            return []
-        return [json.loads(line) for line in self.metrics_path.read_text().splitlines() if line]
+        return read_jsonl(self.metrics_path)
 
     def truncate_metrics(self, episodes_done: int) -> None:
         """Keep only rows a checkpoint covers (a resumed run re-plays the rest)."""
@@ -62,9 +57,7 @@ class RunFolder:
         self.metrics_path.write_text("".join(json.dumps(r) + "\n" for r in rows))
 
     def write_json(self, path: Path, data: dict) -> None:
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2))
-        os.replace(tmp, path)
+        write_text_atomic(path, json.dumps(data, indent=2))
 
     def plot(self, title: str) -> None:
         import matplotlib
@@ -80,11 +73,3 @@ class RunFolder:
         fig.savefig(self.plot_path, dpi=100)
         plt.close(fig)
 
-
-def to_toml(data: dict) -> str:
-    """Flat TOML for the config (str, int, float, bool, lists of numbers; None is left out)."""
-    lines = []
-    for key, value in data.items():
-        if value is not None:
-            lines.append(f"{key} = {json.dumps(value)}")
-    return "\n".join(lines) + "\n"

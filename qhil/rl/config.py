@@ -21,6 +21,7 @@ from pydantic import Field, ValidationError
 
 from qhil.config import StrictModel, load_toml, validation_message
 from qhil.errors import ConfigError
+from qhil.files import toml_text
 
 BLOCKS = ("pqc", "fc", "rbg", "zeros")
 
@@ -157,24 +158,4 @@ def load_train_config(path: str | Path) -> TrainConfig:
 
 def dump_toml(config: TrainConfig) -> str:
     """The config as TOML (None values left out, so the file loads back to the same config)."""
-    lines: list[str] = []
-    tables: list[tuple[str, dict[str, Any]]] = []
-    for key, value in config.model_dump().items():
-        if isinstance(value, dict):
-            tables.append((key, value))
-        elif value is not None:
-            lines.append(f"{key} = {_toml_value(value)}")
-    for name, table in tables:
-        lines += ["", f"[{name}]"]
-        lines += [f"{k} = {_toml_value(v)}" for k, v in table.items() if v is not None]
-    return "\n".join(lines) + "\n"
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return repr(value)
+    return toml_text(config.model_dump())

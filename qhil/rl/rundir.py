@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from qhil.errors import ConfigError
+from qhil.files import append_jsonl, read_jsonl, torch_save_atomic, write_text_atomic
 from qhil.rl.config import TrainConfig, dump_toml, load_train_config
 
 
@@ -39,17 +39,13 @@ class RunFolder:
         return load_train_config(self.config_path)
 
     def append_metrics(self, rows: list[dict[str, Any]]) -> None:
-        with open(self.metrics_path, "a") as f:
-            for row in rows:
-                f.write(json.dumps(_clean(row)) + "\n")
+        append_jsonl(self.metrics_path, (_clean(row) for row in rows))
 
     def read_metrics(self) -> list[dict[str, Any]]:
-        if not self.metrics_path.exists():
-            return []
-        return [json.loads(line) for line in self.metrics_path.read_text().splitlines() if line]
+        return read_jsonl(self.metrics_path)
 
     def write_summary(self, summary: dict[str, Any]) -> None:
-        _atomic_write(self.summary_path, json.dumps(_clean(summary), indent=2) + "\n")
+        write_text_atomic(self.summary_path, json.dumps(_clean(summary), indent=2) + "\n")
 
     def has_checkpoint(self) -> bool:
         return (self.checkpoints / "latest.pt").exists()
@@ -58,9 +54,7 @@ class RunFolder:
         """State, replay buffer and qtDNN buffer; `latest.pt` is replaced last, atomically."""
         replay.save(self.checkpoints / "replay.npz")
         pairs.save(self.checkpoints / "pairs.npz")
-        tmp = self.checkpoints / "latest.pt.tmp"
-        torch.save(state, tmp)
-        os.replace(tmp, self.checkpoints / "latest.pt")
+        torch_save_atomic(self.checkpoints / "latest.pt", state)
 
     def load_checkpoint(self, replay, pairs) -> dict[str, Any]:
         if not self.has_checkpoint():
@@ -69,18 +63,11 @@ class RunFolder:
         pairs.load(self.checkpoints / "pairs.npz")
         return torch.load(self.checkpoints / "latest.pt", weights_only=False)
 
-
     def load_checkpoint_state(self) -> dict[str, Any]:
         """The agent's networks only (for evaluation)."""
         if not self.has_checkpoint():
             raise ConfigError(f"{self.path} has no checkpoint; train it first (qhil train --out)")
         return torch.load(self.checkpoints / "latest.pt", weights_only=False)["td3"]
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _clean(value: Any) -> Any:
