@@ -278,11 +278,10 @@ class BraketProvider(Provider):
     def _partial_failure(self, exc: Exception, tasks: list[Any]):
         created = ",".join(t.id for t in tasks) or None
         error = vendor_error(exc, f"create task on {self.profile.device}", created)
-        for task in tasks:  # do not leave half a batch queued (and billed) behind
-            try:
-                task.cancel()
-            except Exception:  # noqa: BLE001 - best effort; the error below is what matters
-                pass
+        stuck = [task.id for task in tasks if not _cancelled(task)]
+        if stuck:  # the user must know these may still run and bill
+            error.args = (f"{error}; could not cancel {', '.join(stuck)}: cancel them in the "
+                          f"Braket console",)
         error.billed = bool(tasks)
         return error
 
@@ -311,6 +310,15 @@ def _options(profile: ProviderProfile) -> BraketOptions:
     except ValidationError as exc:
         message = validation_message(profile.source_path, exc).replace("field '", "field 'options.")
         raise ConfigError(message) from None
+
+
+def _cancelled(task: Any) -> bool:
+    """Cancel a task already created for a batch that failed half-way; False if that failed."""
+    try:
+        task.cancel()
+    except Exception:  # noqa: BLE001 - any failure means: not cancelled, tell the user
+        return False
+    return True
 
 
 def _tags(request: SamplingRequest, index: int, total: int) -> dict[str, str]:

@@ -125,6 +125,17 @@ def test_failure_mid_batch_cancels_the_created_tasks_and_reports_them(fake, rng)
     with garnet(fake) as provider, pytest.raises(TransientProviderError) as info:
         provider.submit(request(rng, batch=4))
     assert info.value.job_id == fake.task_arn(0) and info.value.billed
+    assert "could not cancel" not in str(info.value)
+
+
+def test_a_task_that_cannot_be_cancelled_is_named_in_the_error(fake, rng):
+    fake.device(max_executables=2)
+    fake.create(0)
+    fake.create_error("InternalServiceException", 500)
+    fake.braket.add_client_error("cancel_quantum_task", "AccessDeniedException", http_status_code=403)
+    with garnet(fake) as provider, pytest.raises(TransientProviderError) as info:
+        provider.submit(request(rng, batch=4))
+    assert f"could not cancel {fake.task_arn(0)}" in str(info.value) and info.value.billed
 
 
 def test_failed_task_raises_job_failed_with_the_service_reason(fake, rng):
