@@ -42,28 +42,73 @@ class ControlMap(nn.Module):
         return torch.nonzero(~self.index_mask).flatten()
 
 
-class QtDNN(nn.Module):
-    """The surrogate MLP: controls (B, d) -> predicted marginals (B, n) in (0, 1)."""
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "leaky_relu": nn.LeakyReLU, "silu": nn.SiLU, "gelu": nn.GELU, "tanh": nn.Tanh}
+FEATURES = ("raw", "trig")
 
-    def __init__(self, control_dim: int, n_qubits: int, hidden: list[int]):
+
+class ControlFeatures(nn.Module):
+    """The qtDNN's input encoding of a control vector.
+
+    "raw": the controls as they are (the paper's qtDNN). "trig": each angle as (cos, sin) and each
+    CZ index one-hot; the marginals are trigonometric polynomials of the angles and a different one
+    per CZ choice, so this encoding lets a small MLP match them (and their Jacobian) far better.
+    """
+
+    def __init__(self, ansatz: HDQNNAnsatz, kind: str = "raw"):
         super().__init__()
-        widths = [control_dim, *hidden]
+        if kind not in FEATURES:
+            raise ValueError(f"qtDNN features must be one of {FEATURES}, got {kind!r}")
+        self.kind, self.n_values = kind, ansatz.n_qubits
+        index = ControlMap(ansatz).index_mask
+        self.register_buffer("angle_cols", torch.nonzero(~index).flatten(), persistent=False)
+        self.register_buffer("index_cols", torch.nonzero(index).flatten(), persistent=False)
+        self.dim = ansatz.control_dim if kind == "raw" else (
+            2 * len(self.angle_cols) + self.n_values * len(self.index_cols))
+
+    def forward(self, controls: torch.Tensor) -> torch.Tensor:
+        if self.kind == "raw":
+            return controls
+        angles = controls[:, self.angle_cols]
+        index = controls[:, self.index_cols].detach().round().clamp(0, self.n_values - 1).long()
+        hot = nn.functional.one_hot(index, self.n_values).flatten(1).to(controls.dtype)
+        return torch.cat([torch.cos(angles), torch.sin(angles), hot], dim=1)
+
+
+class QtDNN(nn.Module):
+    """The surrogate MLP: controls (B, d) -> predicted marginals (B, n) in (0, 1).
+
+    The default is the paper's: raw controls, Leaky ReLU. `features="trig"` needs the ansatz.
+    """
+
+    def __init__(self, control_dim: int, n_qubits: int, hidden: list[int],
+                 activation: str = "leaky_relu", features: ControlFeatures | None = None):
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"qtDNN activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        self.features = features if features is not None else nn.Identity()
+        widths = [features.dim if features is not None else control_dim, *hidden]
         layers: list[nn.Module] = []
         for a, b in zip(widths[:-1], widths[1:], strict=False):
-            layers += [nn.Linear(a, b), nn.LeakyReLU()]
+            layers += [nn.Linear(a, b), ACTIVATIONS[activation]()]
         layers += [nn.Linear(widths[-1], n_qubits), nn.Sigmoid()]
         self.net = nn.Sequential(*layers)
 
     def forward(self, controls: torch.Tensor) -> torch.Tensor:
-        return self.net(controls)
+        return self.net(self.features(controls))
 
 
 class QtDNNTrainer:
-    """Refits a QtDNN on N_qt tiny batches drawn from (q_i, q_o) pairs; returns the mean BCE."""
+    """Refits a QtDNN on N_qt tiny batches drawn from (q_i, q_o) pairs; returns the mean BCE.
 
-    def __init__(self, qtdnn: QtDNN, lr: float, n_tiny_batches: int, tiny_batch_size: int):
+    AdamW; `weight_decay` 0 is plain Adam (the paper's). A little decay keeps the surrogate smooth
+    over a long run: without it, the refits slowly fit the shot noise and its Jacobian roughens.
+    """
+
+    def __init__(self, qtdnn: QtDNN, lr: float, n_tiny_batches: int, tiny_batch_size: int,
+                 weight_decay: float = 0.0):
         self.qtdnn = qtdnn
-        self.optimizer = torch.optim.Adam(qtdnn.parameters(), lr=lr)
+        self.optimizer = torch.optim.AdamW(qtdnn.parameters(), lr=lr, weight_decay=weight_decay)
         self.n_tiny_batches = n_tiny_batches
         self.tiny_batch_size = tiny_batch_size
 

@@ -60,9 +60,17 @@ class QtDNNSettings(StrictModel):
 
     hidden: list[int] | None = Field(
         None, description="Hidden widths; None means [2**(qubits+1)] (the paper's default).")
+    activation: Literal["leaky_relu", "silu", "gelu", "tanh"] = Field(
+        "leaky_relu", description="Hidden activation (the paper's: leaky_relu).")
+    features: Literal["raw", "trig"] = Field(
+        "raw", description="Input encoding: raw controls (the paper's), or trig = (cos, sin) of each "
+        "angle and one-hot CZ indices, which matches the PQC's Jacobian far better.")
     n_tiny_batches: int = Field(32, ge=1, description="Tiny batches N_qt per refit (before each actor update).")
     tiny_batch_size: int = Field(32, ge=1, description="Pairs per tiny batch, drawn from the minibatch.")
     lr: float = Field(1e-3, gt=0, description="Adam learning rate of the qtDNN.")
+    weight_decay: float = Field(
+        0.0, ge=0, description="AdamW decoupled weight decay of the qtDNN (0 = Adam, the paper's); "
+        "keeps the surrogate's Jacobian smooth over long runs.")
     buffer_size: int = Field(100_000, ge=1, description="qtDNN buffer: most recent (q_i, q_o) pairs kept.")
     recent_fraction: float = Field(
         0.5, ge=0, le=1, description="Share of each refit's pairs drawn from the qtDNN buffer of "

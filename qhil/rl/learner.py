@@ -2,7 +2,10 @@
 
 Gradient fidelity (every `fidelity_every` actor updates, pqc only) uses the embedded simulator's
 exact marginals as the reference, which is a local computation, not a provider call:
-    surrogate/jacobian_cosine  cos(J_qtDNN, J_exact) per sample, mean over the minibatch
+    surrogate/jacobian_cosine  cos(J_qtDNN, J_exact) per sample, mean over the minibatch, at the
+                               current policy's controls (where the actor update takes it)
+    surrogate/jacobian_cosine_refit  the same at the minibatch's stored q_i, the pairs the qtDNN
+                               was just refit on (Theorem 1's ball)
     surrogate/grad_cosine      cos of the actor-loss gradient w.r.t. the angle controls (the
                                whole minibatch, flattened) through the qtDNN vs through the exact
                                marginals: the upstream gradient Theorem 1 bounds
@@ -33,7 +36,8 @@ def build_td3(config: TrainConfig, obs_dim: int, act_dim: int, low: np.ndarray,
     qf1, qf2 = (Critic(obs_dim, act_dim, net.critic_hidden, net.critic_action_layer).to(device)
                 for _ in range(2))
     q = config.qtdnn
-    trainer = (QtDNNTrainer(actor.quantum.qtdnn, q.lr, q.n_tiny_batches, q.tiny_batch_size)
+    trainer = (QtDNNTrainer(actor.quantum.qtdnn, q.lr, q.n_tiny_batches, q.tiny_batch_size,
+                            q.weight_decay)
                if config.block == "pqc" else None)
     return TD3(actor, qf1, qf2, config.td3, trainer)
 
@@ -86,8 +90,11 @@ class Learner:
         with torch.no_grad():
             q_in, _ = actor.controls(obs)
         cols = actor.control_map.angle_columns()
-        jac = jacobian_cosine(self.sim, actor.ansatz, actor.quantum.qtdnn, q_in, cols)
-        return {"surrogate/jacobian_cosine": jac, "surrogate/grad_cosine": self.grad_cosine(obs)}
+        qtdnn = actor.quantum.qtdnn
+        jac = jacobian_cosine(self.sim, actor.ansatz, qtdnn, q_in, cols)
+        refit = jacobian_cosine(self.sim, actor.ansatz, qtdnn, batch.q_in[:FIDELITY_SAMPLES], cols)
+        return {"surrogate/jacobian_cosine": jac, "surrogate/jacobian_cosine_refit": refit,
+                "surrogate/grad_cosine": self.grad_cosine(obs)}
 
     def grad_cosine(self, obs: torch.Tensor) -> float:
         """cos of dLoss/d(angle controls) through the qtDNN vs through the exact marginals."""

@@ -7,7 +7,10 @@ import math
 import torch
 
 from qhil.quantum.ansatz import HDQNNAnsatz
+import pytest
+
 from qhil.quantum.layer import (
+    ControlFeatures,
     ControlMap,
     QtDNN,
     QtDNNTrainer,
@@ -79,3 +82,38 @@ def test_refit_lowers_loss_and_cosine_is_finite():
     cos = jacobian_cosine(sim, ansatz, qtdnn, controls[:32], cmap.angle_columns())
     assert math.isfinite(cos) and -1 <= cos <= 1
     assert cos > 0.5  # a fitted surrogate points the same way as the device
+
+
+def test_trig_features_encode_angles_and_one_hot_indices():
+    ansatz = HDQNNAnsatz(3, 2)
+    cmap, features = ControlMap(ansatz), ControlFeatures(ansatz, "trig")
+    controls = cmap(torch.randn(4, ansatz.control_dim))
+    cols = cmap.angle_columns()
+    out = features(controls)
+    assert out.shape == (4, features.dim) and features.dim == 2 * 12 + 3 * 4
+    assert torch.allclose(out[:, :12], torch.cos(controls[:, cols]))
+    assert torch.allclose(out[:, 12:24], torch.sin(controls[:, cols]))
+    hot = out[:, 24:].reshape(4, 4, 3)
+    assert torch.equal(hot.sum(-1), torch.ones(4, 4))
+    index_cols = [c for c in range(ansatz.control_dim) if c not in set(cols.tolist())]
+    assert torch.equal(hot.argmax(-1).float(), controls[:, index_cols])
+
+
+def test_trig_qtdnn_is_periodic_in_the_angles_and_differentiable():
+    ansatz = HDQNNAnsatz(3, 2)
+    cmap = ControlMap(ansatz)
+    qtdnn = QtDNN(ansatz.control_dim, 3, [16], "silu", ControlFeatures(ansatz, "trig"))
+    x = cmap(torch.randn(5, ansatz.control_dim)).requires_grad_(True)
+    shifted = x.detach().clone()
+    shifted[:, cmap.angle_columns()] += 2 * math.pi
+    assert torch.allclose(qtdnn(x), qtdnn(shifted), atol=1e-5)
+    qtdnn(x).sum().backward()
+    assert x.grad[:, cmap.angle_columns()].abs().sum() > 0
+
+
+def test_unknown_activation_or_features_is_an_error():
+    ansatz = HDQNNAnsatz(2, 1)
+    with pytest.raises(ValueError, match="activation"):
+        QtDNN(ansatz.control_dim, 2, [8], "relu6")
+    with pytest.raises(ValueError, match="features"):
+        ControlFeatures(ansatz, "fourier")
