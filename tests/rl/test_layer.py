@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 from qhil.quantum.ansatz import HDQNNAnsatz
-import pytest
-
 from qhil.quantum.layer import (
     ControlFeatures,
     ControlMap,
