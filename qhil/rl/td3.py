@@ -56,7 +56,8 @@ class TD3:
         """Smoothed target-policy action: A_qt'(s') + clipped noise, within bounds."""
         actor = self.actor_target
         q_in, clinks = actor.controls(next_obs)
-        y = self.actor.t_block(q_in, None, generator)  # the live surrogate models the device
+        # the live surrogate models the device; the classical blocks are the target's own
+        y = (self.actor if actor.block == "pqc" else actor).t_block(q_in, None, generator)
         action = actor.finish(y, clinks)
         noise = torch.randn(action.shape, generator=generator, device=generator.device)
         noise = (noise.to(action) * self.s.target_noise).clamp(
@@ -89,11 +90,13 @@ class TD3:
         return loss.item()
 
     def polyak(self) -> None:
+        """Soft-update the targets; the target actor's qtDNN is never used, so it is skipped."""
         for net, target in ((self.actor, self.actor_target), (self.qf1, self.qf1_target),
                             (self.qf2, self.qf2_target)):
             with torch.no_grad():
-                for p, tp in zip(net.parameters(), target.parameters(), strict=True):
-                    tp.lerp_(p, self.s.tau)
+                for (name, p), tp in zip(net.named_parameters(), target.parameters(), strict=True):
+                    if not name.startswith("quantum."):
+                        tp.lerp_(p, self.s.tau)
 
     def state_dict(self) -> dict:
         state = {"updates": self.updates, "actor_optimizer": self.actor_optimizer.state_dict(),

@@ -8,6 +8,7 @@ import math
 import pytest
 
 from qhil.cli import main
+from qhil.rl.config import dump_toml
 from qhil.rl.run import train
 from qhil.rl.rundir import RunFolder
 from tests.rl.conftest import CountingProvider, tiny_config
@@ -119,3 +120,27 @@ def test_budget_stops_cleanly_and_resume_continues(tiny_toml, tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["steps"] == 200
     assert summary["hw"]["jobs"] == 100 + 200  # 100 exploring jobs in all, then the evaluation
+
+
+def test_trig_qtdnn_config_trains_resumes_and_logs_both_cosines(tmp_path, capsys):
+    qtdnn = {**tiny_config().qtdnn.model_dump(), "activation": "gelu", "features": "trig",
+             "weight_decay": 0.05}
+    path = tmp_path / "trig.toml"
+    path.write_text(dump_toml(tiny_config(qtdnn=qtdnn)))
+    out = tmp_path / "run"
+    assert run_cli("train", "--config", str(path), "--out", str(out), "--json") == 0
+    capsys.readouterr()
+    keys = set().union(*RunFolder(out).read_metrics())
+    assert {"surrogate/jacobian_cosine", "surrogate/jacobian_cosine_refit"} <= keys
+    assert 'features = "trig"' in (out / "config.toml").read_text()
+    assert run_cli("train", "--resume", str(out), "--steps", "300", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["steps"] == 300
+
+
+def test_unknown_qtdnn_activation_exits_2(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('env = "Pendulum-v1"\n[qtdnn]\nactivation = "relu6"\n')
+    assert run_cli("train", "--config", str(bad), "--out", str(tmp_path / "r")) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "qtdnn.activation" in err
+    assert not (tmp_path / "r").exists()

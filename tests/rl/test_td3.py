@@ -1,0 +1,45 @@
+"""TD3 target networks: Polyak averaging, and which T-block the target policy uses."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from qhil.rl.learner import build_td3
+from tests.rl.conftest import tiny_config
+
+
+def make(block: str):
+    return build_td3(tiny_config(block=block), 3, 1, np.array([-2.0]), np.array([2.0]),
+                     torch.device("cpu"))
+
+
+def test_polyak_moves_targets_by_tau_and_leaves_the_unused_target_qtdnn():
+    td3 = make("pqc")
+    with torch.no_grad():
+        for p in td3.actor.parameters():
+            p.add_(1.0)
+    before = {k: v.clone() for k, v in td3.actor_target.state_dict().items()}
+    td3.polyak()
+    after = td3.actor_target.state_dict()
+    tau = td3.s.tau
+    for name, live in td3.actor.state_dict().items():
+        if name.startswith("quantum."):
+            assert torch.equal(after[name], before[name]), name
+        elif after[name].is_floating_point():
+            assert torch.allclose(after[name], before[name] + tau * (live - before[name]), atol=1e-6), name
+
+
+def test_fc_target_policy_uses_the_target_fc_layer():
+    td3 = make("fc")
+    with torch.no_grad():
+        td3.actor.fc.weight.add_(5.0)  # live fc drifts; the target's must not follow at once
+    obs = torch.randn(8, 3)
+    g = torch.Generator().manual_seed(0)
+    q_in, clinks = td3.actor_target.controls(obs)
+    expected = td3.actor_target.finish(td3.actor_target.fc(q_in), clinks)
+    smoothed = td3.target_action(obs, g)
+    bound = td3.s.target_noise_clip * td3.actor_target.scale
+    assert ((smoothed - expected).abs() <= bound + 1e-6).all()
+    live = td3.actor_target.finish(td3.actor.fc(q_in), clinks)
+    assert not torch.allclose(expected, live)
