@@ -68,7 +68,7 @@ def fmt(value: float | None) -> str:
 
 def table(rows: list[dict]) -> str:
     lines = ["| block | seed | steps | updates | eval return (10 ep) | train wall s | "
-             "Jacobian cos: policy / refit pairs / final | grad cos | >= -200 |",
+             "Jacobian cos: policy / refit pairs / final | actor-grad cos | >= -200 |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         jac = " / ".join(fmt(r.get(k)) for k in ("jacobian_cosine_median",

@@ -111,7 +111,7 @@ def describe(s: dict, folder: RunFolder) -> str:
         f"${hw['cost_usd']:.2f}, latency p50 {lat}",
         f"learner waited {_pct(s['learner_wait_fraction'])} of learning time; "
         f"envs waited {_pct(s['env_wait_fraction'])}; QPU idle {_pct(s['qpu_idle_fraction'])}",
-        f"surrogate gradient cosine {'-' if cos is None else f'{cos:.3f}'}",
+        f"surrogate gradient fidelity (Jacobian cosine vs exact) {'-' if cos is None else f'{cos:.3f}'}",
         f"run folder {folder.path} (summary.json, metrics.jsonl, returns.png, latency.png)",
     ])
 

@@ -274,8 +274,11 @@ def summarise(s: Session, returns: list[float]) -> dict[str, Any]:
         "learner_wait_fraction": fractions(clock, stats)["loop/learner_wait_fraction"],
         "env_wait_fraction": fractions(clock, stats)["loop/env_wait_fraction"],
         "qpu_idle_fraction": fractions(clock, stats)["loop/qpu_idle_fraction"],
-        "surrogate_grad_cosine": last.get("surrogate/grad_cosine"),
+        # the gradient-fidelity figure: cos(J_qtDNN, J_exact) at the policy's controls
+        "surrogate_grad_cosine": last.get("surrogate/jacobian_cosine"),
         "surrogate_jacobian_cosine": last.get("surrogate/jacobian_cosine"),
+        "surrogate_jacobian_cosine_refit": last.get("surrogate/jacobian_cosine_refit"),
+        "surrogate_actor_grad_cosine": last.get("surrogate/grad_cosine"),
         "surrogate_loss": last.get("surrogate/loss"),
         "clock": clock,
     }

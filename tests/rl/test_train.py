@@ -35,6 +35,9 @@ def test_train_writes_run_folder_then_resume_continues(tiny_toml, tmp_path, caps
     assert summary == json.loads((out / "summary.json").read_text())
     assert summary["steps"] == 240 and summary["updates"] > 0
     assert math.isfinite(summary["surrogate_grad_cosine"])
+    # the gradient-fidelity figure is the Jacobian cosine; the actor-gradient one is extra
+    assert summary["surrogate_grad_cosine"] == summary["surrogate_jacobian_cosine"]
+    assert -1 <= summary["surrogate_actor_grad_cosine"] <= 1
     rows = RunFolder(out).read_metrics()
     keys = set().union(*rows)
     assert {"charts/SPS", "losses/qf1_loss", "losses/actor_loss", "surrogate/loss",
