@@ -108,7 +108,8 @@ class QtDNNTrainer:
     def __init__(self, qtdnn: QtDNN, lr: float, n_tiny_batches: int, tiny_batch_size: int,
                  weight_decay: float = 0.0):
         self.qtdnn = qtdnn
-        self.optimizer = torch.optim.AdamW(qtdnn.parameters(), lr=lr, weight_decay=weight_decay)
+        self.optimizer = torch.optim.AdamW(qtdnn.parameters(), lr=lr, weight_decay=weight_decay,
+                                           foreach=True)
         self.n_tiny_batches = n_tiny_batches
         self.tiny_batch_size = tiny_batch_size
 

@@ -32,9 +32,10 @@ class TD3:
         self.actor_target = copy.deepcopy(actor)
         self.qf1_target, self.qf2_target = copy.deepcopy(qf1), copy.deepcopy(qf2)
         actor_params = [p for n, p in actor.named_parameters() if not n.startswith("quantum.")]
-        self.actor_optimizer = torch.optim.Adam(actor_params, lr=settings.actor_lr)
+        # foreach: one fused kernel per step instead of a Python loop over tensors (also on CPU)
+        self.actor_optimizer = torch.optim.Adam(actor_params, lr=settings.actor_lr, foreach=True)
         self.critic_optimizer = torch.optim.Adam(
-            [*qf1.parameters(), *qf2.parameters()], lr=settings.critic_lr)
+            [*qf1.parameters(), *qf2.parameters()], lr=settings.critic_lr, foreach=True)
         self.qtdnn = qtdnn
         self.updates = 0
 
