@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 demo: $(STAMP)
 	rm -rf runs/demo
-	$(BIN)/qhil train --steps 3000 --out runs/demo
+	$(BIN)/qhil train --config configs/pendulum.toml --steps 3000 --out runs/demo
 
 test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q
