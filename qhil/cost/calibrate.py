@@ -22,6 +22,7 @@ import numpy as np
 from qhil.calibration import Calibration, Timing
 from qhil.cost.device import DeviceModel
 from qhil.cost.model import estimate_method
+from qhil.cost.preflight import refuse_counts
 from qhil.cost.workload import Workload
 from qhil.errors import BudgetExceededError
 from qhil.execution.dispatcher import Dispatcher
@@ -100,10 +101,8 @@ def check_probe_budget(plan: ProbePlan, device: DeviceModel, *, max_usd: Decimal
             f"the probes would cost about ${cost:.4f} on {device.name}, over the "
             f"{'unset' if max_usd is None else f'${max_usd}'} --budget-usd budget; "
             f"pass --budget-usd or fewer --circuits/--shots/--repeats")
-    for name, need, limit in (("shots", plan.total_shots, max_shots), ("jobs", plan.jobs, max_jobs)):
-        if limit is not None and need > limit:
-            raise BudgetExceededError(f"the probes need {need:,} {name}, over --budget-{name} "
-                                      f"{limit:,}; use fewer --circuits/--shots/--repeats")
+    refuse_counts("the probes need", (("shots", plan.total_shots, max_shots), ("jobs", plan.jobs, max_jobs)),
+                  "use fewer --circuits/--shots/--repeats")
     return cost
 
 

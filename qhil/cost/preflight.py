@@ -45,11 +45,16 @@ def check_budget(run: MethodEstimate, budget: Any, device_name: str = "") -> Non
             f"the run is estimated at ${money_text(run.cost_usd)}{where} "
             f"(band ${money_text(run.cost_usd_low)}-${money_text(run.cost_usd_high)}), over the "
             f"${usd} budget; raise the budget or shorten the run (steps, shots, envs)")
-    for name, need, limit in (("shots", run.shots, shots), ("jobs", run.jobs, jobs)):
+    refuse_counts(f"the run{where} needs", (("shots", run.shots, shots), ("jobs", run.jobs, jobs)),
+                  "raise the budget or shorten the run")
+
+
+def refuse_counts(subject: str, counts: tuple[tuple[str, int, int | None], ...], advice: str) -> None:
+    """Raise BudgetExceededError for the first (name, need, limit) whose need exceeds its limit."""
+    for name, need, limit in counts:
         if limit is not None and need > limit:
-            raise BudgetExceededError(
-                f"the run needs {need:,} {name}{where}, over the budget of {limit:,}; "
-                f"raise the budget or shorten the run")
+            raise BudgetExceededError(f"{subject} {need:,} {name}, over --budget-{name} {limit:,}; "
+                                      f"{advice}")
 
 
 def budget_limits(budget: Any) -> tuple[Decimal | None, int | None, int | None]:
