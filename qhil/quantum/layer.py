@@ -21,15 +21,20 @@ from qhil.quantum.ansatz import HDQNNAnsatz
 from qhil.quantum.simulator import BatchedSimulator
 
 
+def index_mask(ansatz: HDQNNAnsatz) -> torch.Tensor:
+    """(control_dim,) bool: True on the CZ-index columns, False on the angle columns."""
+    mask = torch.zeros(ansatz.n_layers, ansatz.per_layer, dtype=torch.bool)
+    mask[:, 2 * ansatz.n_qubits:] = True
+    return mask.reshape(-1)
+
+
 class ControlMap(nn.Module):
     """Raw PreDNN outputs (B, control_dim) -> controls: bounded angles, detached CZ indices."""
 
     def __init__(self, ansatz: HDQNNAnsatz):
         super().__init__()
         self.ansatz = ansatz
-        mask = torch.zeros(ansatz.n_layers, ansatz.per_layer, dtype=torch.bool)
-        mask[:, 2 * ansatz.n_qubits:] = True
-        self.register_buffer("index_mask", mask.reshape(-1), persistent=False)
+        self.register_buffer("index_mask", index_mask(ansatz), persistent=False)
 
     def forward(self, raw: torch.Tensor) -> torch.Tensor:
         angles = math.pi * torch.tanh(raw)
@@ -60,7 +65,7 @@ class ControlFeatures(nn.Module):
         if kind not in FEATURES:
             raise ValueError(f"qtDNN features must be one of {FEATURES}, got {kind!r}")
         self.kind, self.n_values = kind, ansatz.n_qubits
-        index = ControlMap(ansatz).index_mask
+        index = index_mask(ansatz)
         self.register_buffer("angle_cols", torch.nonzero(~index).flatten(), persistent=False)
         self.register_buffer("index_cols", torch.nonzero(index).flatten(), persistent=False)
         self.dim = ansatz.control_dim if kind == "raw" else (

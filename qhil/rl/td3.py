@@ -31,7 +31,7 @@ class TD3:
         self.actor, self.qf1, self.qf2 = actor, qf1, qf2
         self.actor_target = copy.deepcopy(actor)
         self.qf1_target, self.qf2_target = copy.deepcopy(qf1), copy.deepcopy(qf2)
-        actor_params = [p for n, p in actor.named_parameters() if not n.startswith("quantum.")]
+        actor_params = [p for _, p in classical(actor)]
         # foreach: one fused kernel per step instead of a Python loop over tensors (also on CPU)
         self.actor_optimizer = torch.optim.Adam(actor_params, lr=settings.actor_lr, foreach=True)
         self.critic_optimizer = torch.optim.Adam(
@@ -94,10 +94,10 @@ class TD3:
         """Soft-update the targets; the target actor's qtDNN is never used, so it is skipped."""
         for net, target in ((self.actor, self.actor_target), (self.qf1, self.qf1_target),
                             (self.qf2, self.qf2_target)):
+            targets = dict(target.named_parameters())
             with torch.no_grad():
-                for (name, p), tp in zip(net.named_parameters(), target.parameters(), strict=True):
-                    if not name.startswith("quantum."):
-                        tp.lerp_(p, self.s.tau)
+                for name, p in classical(net):
+                    targets[name].lerp_(p, self.s.tau)
 
     def state_dict(self) -> dict:
         state = {"updates": self.updates, "actor_optimizer": self.actor_optimizer.state_dict(),
@@ -116,3 +116,9 @@ class TD3:
         if self.qtdnn is not None and "qtdnn_optimizer" in state:
             self.qtdnn.optimizer.load_state_dict(state["qtdnn_optimizer"])
         self.updates = state["updates"]
+
+
+def classical(net: nn.Module) -> list[tuple[str, nn.Parameter]]:
+    """Named parameters outside the quantum layer: the qtDNN has its own optimiser, and the
+    target actor's copy of it is never read."""
+    return [(n, p) for n, p in net.named_parameters() if not n.startswith("quantum.")]
