@@ -49,31 +49,24 @@ class ControlMap(nn.Module):
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "leaky_relu": nn.LeakyReLU, "silu": nn.SiLU, "gelu": nn.GELU, "tanh": nn.Tanh}
-FEATURES = ("raw", "trig")
 
 
-class ControlFeatures(nn.Module):
-    """The qtDNN's input encoding of a control vector.
+class TrigFeatures(nn.Module):
+    """The qtDNN's "trig" input encoding: each angle as (cos, sin), each CZ index one-hot.
 
-    "raw": the controls as they are (the paper's qtDNN). "trig": each angle as (cos, sin) and each
-    CZ index one-hot; the marginals are trigonometric polynomials of the angles and a different one
-    per CZ choice, so this encoding lets a small MLP match them (and their Jacobian) far better.
+    The marginals are trigonometric polynomials of the angles and a different one per CZ choice,
+    so this encoding lets a small MLP match them (and their Jacobian) far better than raw controls.
     """
 
-    def __init__(self, ansatz: HDQNNAnsatz, kind: str = "raw"):
+    def __init__(self, ansatz: HDQNNAnsatz):
         super().__init__()
-        if kind not in FEATURES:
-            raise ValueError(f"qtDNN features must be one of {FEATURES}, got {kind!r}")
-        self.kind, self.n_values = kind, ansatz.n_qubits
+        self.n_values = ansatz.n_qubits
         index = index_mask(ansatz)
         self.register_buffer("angle_cols", torch.nonzero(~index).flatten(), persistent=False)
         self.register_buffer("index_cols", torch.nonzero(index).flatten(), persistent=False)
-        self.dim = ansatz.control_dim if kind == "raw" else (
-            2 * len(self.angle_cols) + self.n_values * len(self.index_cols))
+        self.dim = 2 * len(self.angle_cols) + self.n_values * len(self.index_cols)
 
     def forward(self, controls: torch.Tensor) -> torch.Tensor:
-        if self.kind == "raw":
-            return controls
         angles = controls[:, self.angle_cols]
         index = controls[:, self.index_cols].detach().round().clamp(0, self.n_values - 1).long()
         hot = nn.functional.one_hot(index, self.n_values).flatten(1).to(controls.dtype)
@@ -83,11 +76,11 @@ class ControlFeatures(nn.Module):
 class QtDNN(nn.Module):
     """The surrogate MLP: controls (B, d) -> predicted marginals (B, n) in (0, 1).
 
-    The default is the paper's: raw controls, Leaky ReLU. `features="trig"` needs the ansatz.
+    The default is the paper's: raw controls, Leaky ReLU; `features` (a TrigFeatures) encodes them.
     """
 
     def __init__(self, control_dim: int, n_qubits: int, hidden: list[int],
-                 activation: str = "leaky_relu", features: ControlFeatures | None = None):
+                 activation: str = "leaky_relu", features: TrigFeatures | None = None):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"qtDNN activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")

@@ -67,7 +67,7 @@ class QtDNNSettings(StrictModel):
         "angle and one-hot CZ indices, which matches the PQC's Jacobian far better.")
     n_tiny_batches: int = Field(32, ge=1, description="Tiny batches N_qt per refit (before each actor update).")
     tiny_batch_size: int = Field(32, ge=1, description="Pairs per tiny batch, drawn from the minibatch.")
-    lr: float = Field(1e-3, gt=0, description="Adam learning rate of the qtDNN.")
+    lr: float = Field(1e-3, gt=0, description="AdamW learning rate of the qtDNN.")
     weight_decay: float = Field(
         0.0, ge=0, description="AdamW decoupled weight decay of the qtDNN (0 = Adam, the paper's); "
         "keeps the surrogate's Jacobian smooth over long runs.")

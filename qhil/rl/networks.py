@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from qhil.quantum.ansatz import HDQNNAnsatz
-from qhil.quantum.layer import ControlFeatures, ControlMap, QtDNN, QuantumLayer
+from qhil.quantum.layer import ControlMap, QtDNN, QuantumLayer, TrigFeatures
 from qhil.rl.config import TrainConfig
 
 
@@ -42,8 +42,8 @@ class Actor(nn.Module):
         self.pre = mlp([obs_dim, *config.network.pre_hidden, dim + self.n_clinks])
         self.control_map = ControlMap(self.ansatz)
         s = config.qtdnn
-        qtdnn = QtDNN(dim, q.qubits, config.qtdnn_hidden(), s.activation,
-                      ControlFeatures(self.ansatz, s.features))
+        features = TrigFeatures(self.ansatz) if s.features == "trig" else None
+        qtdnn = QtDNN(dim, q.qubits, config.qtdnn_hidden(), s.activation, features)
         self.quantum = QuantumLayer(self.ansatz, qtdnn)
         self.fc = nn.Linear(dim, q.qubits) if self.block == "fc" else None
         self.post = mlp([q.qubits + self.n_clinks, *config.network.post_hidden, act_dim])

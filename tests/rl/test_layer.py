@@ -9,11 +9,11 @@ import torch
 
 from qhil.quantum.ansatz import HDQNNAnsatz
 from qhil.quantum.layer import (
-    ControlFeatures,
     ControlMap,
     QtDNN,
     QtDNNTrainer,
     QuantumLayer,
+    TrigFeatures,
     exact_jacobian,
     exact_marginals,
     jacobian_cosine,
@@ -85,7 +85,7 @@ def test_refit_lowers_loss_and_cosine_is_finite():
 
 def test_trig_features_encode_angles_and_one_hot_indices():
     ansatz = HDQNNAnsatz(3, 2)
-    cmap, features = ControlMap(ansatz), ControlFeatures(ansatz, "trig")
+    cmap, features = ControlMap(ansatz), TrigFeatures(ansatz)
     controls = cmap(torch.randn(4, ansatz.control_dim))
     cols = cmap.angle_columns()
     out = features(controls)
@@ -101,7 +101,7 @@ def test_trig_features_encode_angles_and_one_hot_indices():
 def test_trig_qtdnn_is_periodic_in_the_angles_and_differentiable():
     ansatz = HDQNNAnsatz(3, 2)
     cmap = ControlMap(ansatz)
-    qtdnn = QtDNN(ansatz.control_dim, 3, [16], "silu", ControlFeatures(ansatz, "trig"))
+    qtdnn = QtDNN(ansatz.control_dim, 3, [16], "silu", TrigFeatures(ansatz))
     x = cmap(torch.randn(5, ansatz.control_dim)).requires_grad_(True)
     shifted = x.detach().clone()
     shifted[:, cmap.angle_columns()] += 2 * math.pi
@@ -110,9 +110,7 @@ def test_trig_qtdnn_is_periodic_in_the_angles_and_differentiable():
     assert x.grad[:, cmap.angle_columns()].abs().sum() > 0
 
 
-def test_unknown_activation_or_features_is_an_error():
+def test_unknown_activation_is_an_error():
     ansatz = HDQNNAnsatz(2, 1)
     with pytest.raises(ValueError, match="activation"):
         QtDNN(ansatz.control_dim, 2, [8], "relu6")
-    with pytest.raises(ValueError, match="features"):
-        ControlFeatures(ansatz, "fourier")

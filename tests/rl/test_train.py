@@ -140,10 +140,11 @@ def test_trig_qtdnn_config_trains_resumes_and_logs_both_cosines(tmp_path, capsys
     assert json.loads(capsys.readouterr().out)["steps"] == 300
 
 
-def test_unknown_qtdnn_activation_exits_2(tmp_path, capsys):
+@pytest.mark.parametrize("field, value", [("activation", "relu6"), ("features", "fourier")])
+def test_unknown_qtdnn_option_exits_2(field, value, tmp_path, capsys):
     bad = tmp_path / "bad.toml"
-    bad.write_text('env = "Pendulum-v1"\n[qtdnn]\nactivation = "relu6"\n')
+    bad.write_text(f'env = "Pendulum-v1"\n[qtdnn]\n{field} = "{value}"\n')
     assert run_cli("train", "--config", str(bad), "--out", str(tmp_path / "r")) == 2
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "qtdnn.activation" in err
+    assert len(err.strip().splitlines()) == 1 and f"qtdnn.{field}" in err
     assert not (tmp_path / "r").exists()
