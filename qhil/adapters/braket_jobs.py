@@ -30,7 +30,6 @@ from qhil.errors import (
     AuthenticationError,
     JobCancelledError,
     JobFailedError,
-    JobTimeoutError,
     PermanentProviderError,
     ProviderError,
     SubmissionTimeoutError,
@@ -145,12 +144,7 @@ class BraketTaskJob(Job):
         return [_call(t.state, f"get task {t.id}", t.id) for t in self.tasks]
 
     def _wait(self, timeout_s: float | None) -> None:
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        while not (status := self.status()).terminal:
-            if deadline is not None and time.monotonic() >= deadline:
-                raise JobTimeoutError(
-                    f"job {self.job_id} not finished after {timeout_s} s; it is still {status.value}")
-            self._sleep(self.poll_interval_s)
+        status = self.poll_until_terminal(timeout_s, self.poll_interval_s, self._sleep)
         if status is not JobStatus.DONE:
             self._raise_failure(status)
 

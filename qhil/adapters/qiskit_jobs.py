@@ -17,7 +17,7 @@ import numpy as np
 
 from qhil.adapters.qiskit_circuits import CREG, marginals_from_bits
 from qhil.adapters.qiskit_errors import vendor_error
-from qhil.errors import JobCancelledError, JobTimeoutError, QhilError
+from qhil.errors import JobCancelledError, QhilError
 from qhil.execution.job import Job, JobMetrics, JobStatus, JobTimings, SamplingResult
 
 ROWS_KEY = "qhil_rows"
@@ -103,13 +103,7 @@ class QiskitJob(Job):
         return self._result
 
     def _wait(self, timeout_s: float | None) -> None:
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        while not (state := self.status()).terminal:
-            if deadline is not None and time.monotonic() >= deadline:
-                raise JobTimeoutError(
-                    f"job {self.job_id} not finished after {timeout_s} s; it is still {state.value}")
-            self._sleep(self.poll_s)
-        if state is JobStatus.CANCELLED:
+        if self.poll_until_terminal(timeout_s, self.poll_s, self._sleep) is JobStatus.CANCELLED:
             raise JobCancelledError(f"job {self.job_id} was cancelled", job_id=self.job_id,
                                     billed=True)
 

@@ -117,6 +117,18 @@ class Job(ABC):
         """Ask the provider to cancel; returns whether it will be."""
         return False
 
+    def poll_until_terminal(self, timeout_s: float | None, interval_s: float,
+                            sleep: Callable[[float], None] = time.sleep) -> JobStatus:
+        """Poll `status()` every `interval_s` until it is terminal; JobTimeoutError after
+        `timeout_s` (None waits for ever). Returns the terminal status."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while not (status := self.status()).terminal:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise JobTimeoutError(
+                    f"job {self.job_id} not finished after {timeout_s} s; it is still {status.value}")
+            sleep(interval_s)
+        return status
+
 
 class FutureJob(Job):
     """A job run by a local executor: a thread computes the result behind a Future."""
