@@ -76,7 +76,9 @@ def test_config_file_gives_the_workload_and_flags_override(tmp_path, capsys):
     assert data["workload"]["shots"] == 7 and data["device"]["name"] == "local"
     assert data["qtdnn"]["circuits"] == 250 * 4 + 6 * 1000
     assert data["qtdnn"]["jobs"] == 250 + 3000
-    assert data["spsa"]["circuits"] == data["qtdnn"]["circuits"] + 100 * 128 * 2
+    # as `qhil train --gradient spsa` runs it: per actor update 2 perturbed + 1 centre circuit
+    # per sample, per update 128 target-actor circuits
+    assert data["spsa"]["circuits"] == data["qtdnn"]["circuits"] + 100 * 128 * 3 + 200 * 128
 
 
 def test_classical_block_needs_no_circuits(tmp_path):

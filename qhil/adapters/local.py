@@ -75,20 +75,24 @@ class LocalProvider(Provider):
         angles = torch.from_numpy(request.angles).to(self.device)
         cz = torch.from_numpy(request.cz).to(self.device)
         with torch.inference_mode():
-            marginals, counts = self._measure(sim, angles, cz, request.shots, seed)
+            marginals, counts = self._measure(sim, angles, cz, request.shots, seed,
+                                              self.want_counts and request.counts)
         timings = JobTimings(submitted_at=job.submitted_at, accepted_at=job.submitted_at,
                              running_at=job.running_at, finished_at=time.time())
         return SamplingResult(marginals=marginals, shots=request.shots, counts=counts,
                               job_id=job.job_id, provider=self.name, timings=timings)
 
     def _measure(self, sim: BatchedSimulator, angles: torch.Tensor, cz: torch.Tensor,
-                 shots: int | None, seed: int) -> tuple[np.ndarray, list[dict[str, int]] | None]:
+                 shots: int | None, seed: int,
+                 want_counts: bool = True) -> tuple[np.ndarray, list[dict[str, int]] | None]:
         if shots is None:
             return sim.marginals(angles, cz).double().cpu().numpy(), None
         generator = torch.Generator(device=self.device).manual_seed(seed)
+        if not want_counts:  # marginals only: the simulator may skip the per-shot outcomes
+            return sim.sample_marginals(angles, cz, shots, generator).double().cpu().numpy(), None
         batch = sim.sample(angles, cz, shots, generator)
         indices = batch.indices.cpu().numpy()
-        counts = counts_from_indices(indices, sim.n_qubits) if self.want_counts else None
+        counts = counts_from_indices(indices, sim.n_qubits) if want_counts else None
         return batch.marginals.double().cpu().numpy(), counts
 
     def _load_noise(self):

@@ -12,6 +12,7 @@ from qhil.cost import Workload, ask_to_spend, check_budget
 from qhil.cost import preflight as estimate_run
 from qhil.errors import ConfigError, UserError
 from qhil.execution.registry import get_provider
+from qhil.quantum.gradients import GRADIENTS
 from qhil.rl.config import BLOCKS, TrainConfig, load_train_config
 from qhil.rl.progress import ProgressPrinter
 from qhil.rl.run import train
@@ -27,6 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=positive_int, help="Total environment steps.")
     p.add_argument("--num-envs", type=positive_int, help="Vector environments (one job per step).")
     p.add_argument("--shots", type=positive_int, help="Shots per circuit.")
+    p.add_argument("--gradient", choices=GRADIENTS,
+                   help="How the actor's gradient crosses the PQC (default qtdnn): the qtDNN "
+                   "surrogate, parameter-shift or spsa circuits on the provider, or exact "
+                   "(simulator providers only).")
     p.add_argument("--seed", type=non_negative_int, help="Seed of everything.")
     p.add_argument("--mode", choices=("async", "sync"), help="Loop: async (default) or sync.")
     p.add_argument("--out", help="Run folder to create.")
@@ -54,6 +59,7 @@ def resolve_config(args: argparse.Namespace) -> tuple[TrainConfig, RunFolder, bo
     config = base.with_overrides(**{
         "env": args.env, "provider": args.provider, "block": args.block, "steps": args.steps,
         "num_envs": args.num_envs, "quantum.shots": args.shots, "seed": args.seed,
+        "quantum.gradient": args.gradient,
         "loop.mode": args.mode})
     if args.resume:
         _check_resume_overrides(base, config)
@@ -91,15 +97,15 @@ def confirm_cost(config: TrainConfig, args: argparse.Namespace) -> None:
     result = estimate_run(Workload.from_train_data(config.model_dump()), find_profile(config.provider))
     if not result.device.charges:
         return
-    check_budget(result.methods["qtdnn"], budget_from_args(args), result.device.name)
-    if not ask_to_spend(result, yes=args.yes):
+    method = config.quantum.gradient if config.quantum.gradient in result.methods else "qtdnn"
+    check_budget(result.methods[method], budget_from_args(args), result.device.name)
+    if not ask_to_spend(result, yes=args.yes, method=method):
         raise UserError("the run was not started and nothing was spent; answer y, or pass --yes")
 
 
 def describe(s: dict, folder: RunFolder) -> str:
     hw = s["hw"]
     lat = "-" if hw["latency_p50_s"] is None else f"{hw['latency_p50_s'] * 1e3:.1f} ms"
-    cos = s["surrogate_grad_cosine"]
     evaluation = ("no evaluation (eval.episodes = 0)" if s["eval_return_mean"] is None else
                   f"evaluation return {s['eval_return_mean']:.1f} +/- {s['eval_return_std']:.1f} "
                   f"over {len(s['eval_returns'])} episodes")
@@ -111,9 +117,24 @@ def describe(s: dict, folder: RunFolder) -> str:
         f"${hw['cost_usd']:.2f}, latency p50 {lat}",
         f"learner waited {_pct(s['learner_wait_fraction'])} of learning time; "
         f"envs waited {_pct(s['env_wait_fraction'])}; QPU idle {_pct(s['qpu_idle_fraction'])}",
-        f"surrogate gradient fidelity (Jacobian cosine vs exact) {'-' if cos is None else f'{cos:.3f}'}",
+        *fidelity_lines(s),
         f"run folder {folder.path} (summary.json, metrics.jsonl, returns.png, latency.png)",
     ])
+
+
+def fidelity_lines(s: dict) -> list[str]:
+    """The gradient method and, for every method but exact, how well its gradient matched."""
+    if s.get("block") != "pqc":
+        return []
+    head = f"gradient: {s['gradient']}"
+    if s.get("surrogate_grad_cosine") is None:
+        return [head + ("" if s["gradient"] == "exact" else " (no fidelity check ran)")]
+    ref = "shadow estimate: ideal simulator at the same controls" \
+        if s["fidelity_reference"] == "shadow" else "exact simulator"
+    lines = [f"{head}; vs the {ref}, median of the second half of {s['fidelity_checks']} checks: "
+             f"PreDNN-gradient cosine {s['surrogate_grad_cosine']:.3f}, relative error "
+             f"{s['surrogate_grad_rel_error']:.3f}; Jacobian cosine {s['surrogate_jacobian_cosine']:.3f}"]
+    return lines + [f"warning: {w}" for w in s.get("warnings", [])]
 
 
 def _pct(x: float | None) -> str:

@@ -152,6 +152,11 @@ def _train_fields(data: dict[str, Any]) -> dict[str, Any]:
         "eval_batch": max(1, episodes),
         "eval_steps_per_episode": episode_steps(str(data.get("env", "Pendulum-v1"))),
         "pqc": str(data.get("block", "pqc")) == "pqc",
+        # as `qhil train --gradient parameter-shift|spsa` runs: only the angles have a shift
+        # rule (the CZ indices are discrete), and without a surrogate the learner's target and
+        # actor values are circuits too
+        "shift_controls": "angles",
+        "learner_forward": True,
     }
 
 

@@ -76,16 +76,23 @@ class Dispatcher:
         with self._lock:
             return len(self._live)
 
-    def run(self, request: SamplingRequest, timeout_s: float | None = None) -> SamplingResult:
+    def run(self, request: SamplingRequest, timeout_s: float | None = None,
+            store_result: bool = True) -> SamplingResult:
         """Submit and wait: the result is in the ledger and the budget committed on return."""
-        return self.submit(request).result(timeout_s)
+        return self.submit(request, store_result).result(timeout_s)
 
-    def submit(self, request: SamplingRequest) -> Job:
-        """Send a request (or reuse / re-attach what the ledger knows of it); returns at once."""
+    def submit(self, request: SamplingRequest, store_result: bool = True) -> Job:
+        """Send a request (or reuse / re-attach what the ledger knows of it); returns at once.
+
+        `store_result=False` records the job and its spending but not its payload (for results
+        used once and never reused, such as a learner's gradient circuits)."""
         self.provider.validate(request)
         digest = request.digest()
         with self._stripes[int(digest[:8], 16) % STRIPES]:  # one sender per request hash
-            return self._submit(request, digest)
+            job = self._submit(request, digest)
+        if isinstance(job, DispatchedJob):
+            job.store_result = store_result
+        return job
 
     def _submit(self, request: SamplingRequest, digest: str) -> Job:
         known = self._known_job(digest)
@@ -292,7 +299,8 @@ class Dispatcher:
         if job.request is not None:
             actual = billed_cost_usd(self.calibration, job.request, job.tasks, result.usage)
         if self.ledger is not None:
-            self.ledger.finished(job.token, result, fetched_at=self.clock(), cost_usd=actual)
+            self.ledger.finished(job.token, result, fetched_at=self.clock(), cost_usd=actual,
+                                 keep_result=job.store_result)
         if self.budget is not None and job.reservation is not None:
             self.budget.commit(job.reservation, cost_usd=actual)
         self._count("results")
@@ -355,6 +363,7 @@ class DispatchedJob(Job):
         self.reservation = reservation
         self.request = request
         self.tasks = tasks
+        self.store_result = True
         self._dispatcher = dispatcher
         self._inner = inner
         self._result: SamplingResult | None = None

@@ -182,17 +182,18 @@ class Ledger:
                     (job_id, SUBMITTED, accepted_at, accepted_at, token, *IN_FLIGHT))
 
     def finished(self, token: str, result: SamplingResult, fetched_at: float,
-                 cost_usd: Decimal | None = None) -> None:
+                 cost_usd: Decimal | None = None, keep_result: bool = True) -> None:
         """Store the result, and the billed cost where the provider reported usage.
 
-        The first delivery wins; a duplicate delivery changes nothing.
+        The first delivery wins; a duplicate delivery changes nothing. `keep_result=False`
+        records the job (done, billed, timings) without its payload, which is then not reusable.
         """
         t = result.timings
         self._write(
             "UPDATE jobs SET status = ?, billed = 1, result = ?, accepted_at = COALESCE(?, "
             "accepted_at), running_at = ?, finished_at = ?, fetched_at = ?, "
             "cost_usd = COALESCE(?, cost_usd) WHERE token = ? AND status != ?",
-            (DONE, encode_result(result), t.accepted_at, t.running_at, t.finished_at, fetched_at,
+            (DONE, encode_result(result) if keep_result else None, t.accepted_at, t.running_at, t.finished_at, fetched_at,
              None if cost_usd is None else str(cost_usd), token, DONE))
 
     def failed(self, token: str, error: str, *, billed: bool, status: str = FAILED) -> None:
@@ -207,7 +208,7 @@ class Ledger:
 
     def find_result(self, request_hash: str, provider: str | None = None) -> SamplingResult | None:
         """A stored result for this request hash, or None."""
-        sql = "SELECT result FROM jobs WHERE request_hash = ? AND status = ?"
+        sql = "SELECT result FROM jobs WHERE request_hash = ? AND status = ? AND result IS NOT NULL"
         args: tuple = (request_hash, DONE)
         if provider is not None:
             sql, args = sql + " AND provider = ?", (*args, provider)

@@ -20,6 +20,8 @@ class SamplingRequest:
         shots: shots per circuit, or None for exact marginals (simulators only).
         seed: seed for providers that accept one; None lets the provider choose.
         tags: free-form labels carried into the ledger (run id, purpose).
+        counts: ask for per-circuit counts; False lets a simulator skip building them (devices
+            return them anyway). It does not change the marginals, so it is not in the digest.
     """
 
     angles: np.ndarray
@@ -27,6 +29,7 @@ class SamplingRequest:
     shots: int | None
     seed: int | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    counts: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "angles", np.ascontiguousarray(self.angles, dtype=np.float64))
@@ -73,7 +76,8 @@ class SamplingRequest:
 
     def subset(self, rows: list[int] | np.ndarray) -> SamplingRequest:
         """The request restricted to some rows (for chunking across jobs)."""
-        return SamplingRequest(self.angles[rows], self.cz[rows], self.shots, self.seed, self.tags)
+        return SamplingRequest(self.angles[rows], self.cz[rows], self.shots, self.seed, self.tags,
+                               self.counts)
 
 
 def _check_shapes(angles: np.ndarray, cz: np.ndarray) -> None:

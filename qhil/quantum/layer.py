@@ -29,17 +29,25 @@ def index_mask(ansatz: HDQNNAnsatz) -> torch.Tensor:
 
 
 class ControlMap(nn.Module):
-    """Raw PreDNN outputs (B, control_dim) -> controls: bounded angles, detached CZ indices."""
+    """Raw PreDNN outputs (B, control_dim) -> controls: bounded angles and CZ indices.
 
-    def __init__(self, ansatz: HDQNNAnsatz):
+    The CZ indices are round((n - 1) * sigmoid(z)). Detached by default (the circuit is discrete
+    in them); `index_gradient=True` passes the surrogate's gradient through the rounding
+    (straight-through), as the paper's qtDNN, which sees all controls, does.
+    """
+
+    def __init__(self, ansatz: HDQNNAnsatz, index_gradient: bool = False):
         super().__init__()
         self.ansatz = ansatz
+        self.index_gradient = index_gradient
         self.register_buffer("index_mask", index_mask(ansatz), persistent=False)
 
     def forward(self, raw: torch.Tensor) -> torch.Tensor:
         angles = math.pi * torch.tanh(raw)
-        top = self.ansatz.n_qubits - 1
-        index = torch.round(top * torch.sigmoid(raw)).detach()
+        soft = (self.ansatz.n_qubits - 1) * torch.sigmoid(raw)
+        index = torch.round(soft).detach()
+        if self.index_gradient:
+            index = soft + (index - soft).detach()
         return torch.where(self.index_mask, index, angles)
 
     def angle_columns(self) -> torch.Tensor:
@@ -104,12 +112,14 @@ class QtDNNTrainer:
     """
 
     def __init__(self, qtdnn: QtDNN, lr: float, n_tiny_batches: int, tiny_batch_size: int,
-                 weight_decay: float = 0.0):
+                 weight_decay: float = 0.0, every_update: bool = False):
         self.qtdnn = qtdnn
         self.optimizer = torch.optim.AdamW(qtdnn.parameters(), lr=lr, weight_decay=weight_decay,
                                            foreach=True)
         self.n_tiny_batches = n_tiny_batches
         self.tiny_batch_size = tiny_batch_size
+        self.every_update = every_update  # refit before every critic step (Algorithm 1), not
+        # only before actor updates
 
     def refit(self, q_in: torch.Tensor, q_out: torch.Tensor, generator: torch.Generator) -> float:
         rows = torch.randint(0, q_in.shape[0], (self.n_tiny_batches, self.tiny_batch_size),

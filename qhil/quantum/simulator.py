@@ -95,6 +95,20 @@ class BatchedSimulator:
         bits = basis_bits(self.n_qubits, str(indices.device))[indices]
         return SampleBatch(indices=indices, marginals=bits.mean(dim=1))
 
+    def sample_marginals(self, angles: torch.Tensor, cz: torch.Tensor, shots: int,
+                         generator: torch.Generator) -> torch.Tensor:
+        """S-shot marginals (B, n) without the per-shot outcomes (seeded, same distribution).
+
+        With 2**n <= shots and no readout noise, each circuit's outcome counts are drawn as a
+        chain of binomials (multinomial counts) instead of `shots` searches per circuit.
+        """
+        if self.noise is not None or 2 ** self.n_qubits > shots:
+            return self.sample(angles, cz, shots, generator).marginals
+        probs = self.probabilities(angles, cz).to(torch.float64)
+        counts = multinomial_counts(probs, shots, generator)
+        bits = basis_bits(self.n_qubits, str(probs.device)).to(counts.dtype)
+        return counts @ bits / shots
+
     def _state_for_measurement(self, angles: torch.Tensor, cz: torch.Tensor) -> torch.Tensor:
         # The last layer's CZ is diagonal and cannot change measurement probabilities.
         parts = gate_parts(angles, self.dtype.to_real())
@@ -140,3 +154,18 @@ class BatchedSimulator:
         if angles.shape[2] != self.n_qubits:
             raise ValueError(f"angles are for {angles.shape[2]} qubits, simulator has {self.n_qubits}")
         return angles, cz
+
+
+def multinomial_counts(probs: torch.Tensor, shots: int, generator: torch.Generator) -> torch.Tensor:
+    """(B, K) outcome counts summing to `shots` per row: K - 1 conditional binomial draws."""
+    probs = probs / probs.sum(dim=1, keepdim=True)
+    left = torch.full((probs.shape[0],), float(shots), dtype=probs.dtype, device=probs.device)
+    mass = torch.ones_like(left)
+    counts = torch.zeros_like(probs)
+    for k in range(probs.shape[1] - 1):
+        p = (probs[:, k] / mass.clamp_min(1e-300)).clamp(0.0, 1.0)
+        counts[:, k] = torch.binomial(left, p, generator=generator)
+        left = left - counts[:, k]
+        mass = mass - probs[:, k]
+    counts[:, -1] = left
+    return counts

@@ -34,6 +34,14 @@ class QuantumSettings(StrictModel):
     entangler: Literal["data", "ring", "chain"] = Field(
         "data", description="data: CZ indices from PreDNN (the paper); ring/chain: fixed CZ pattern.")
     shots: int = Field(100, ge=1, description="Shots S per circuit; marginals are S-shot means.")
+    gradient: Literal["qtdnn", "parameter-shift", "spsa", "exact"] = Field(
+        "qtdnn", description="How the actor's gradient crosses the PQC: qtdnn (the surrogate, no "
+        "circuit; the paper's), parameter-shift (2 x angles shifted circuits per sample per actor "
+        "update, sent to the provider), spsa (2 perturbed circuits per sample), exact (autograd "
+        "through the embedded simulator; simulator providers only). The forward value is always "
+        "the provider's sampled marginals.")
+    spsa_step: float = Field(
+        0.2, gt=0, le=3.2, description="SPSA perturbation c (radians) on every angle.")
 
 
 class TD3Settings(StrictModel):
@@ -80,7 +88,18 @@ class QtDNNSettings(StrictModel):
         "so the (q_i, q_o) pairs fill a ball around the policy's controls and the surrogate's "
         "Jacobian is identifiable in every direction (Theorem 1's ball); 0 turns it off.")
     fidelity_every: int = Field(
-        100, ge=0, description="Measure the Jacobian cosine every K actor updates; 0 turns it off.")
+        100, ge=0, description="Measure the gradient fidelity (actor-gradient and Jacobian cosine "
+        "and relative error against the exact simulator) every K actor updates; 0 turns it off.")
+    warn_below: float = Field(
+        0.5, ge=-1, le=1, description="Warn when the actor-gradient cosine stays below this over "
+        "the last `warn_checks` fidelity checks.")
+    warn_checks: int = Field(5, ge=1, description="Fidelity checks the warning looks back over.")
+    refit_every_update: bool = Field(
+        False, description="Refit before every critic step (Algorithm 1 as written); false refits "
+        "only before actor updates (half the qtDNN work at policy_delay 2).")
+    index_gradient: bool = Field(
+        False, description="Train the CZ-index neurons of the PreDNN through the surrogate "
+        "(straight-through rounding; the paper's qtDNN sees all controls); false detaches them.")
 
 
 class NetworkSettings(StrictModel):
@@ -88,7 +107,9 @@ class NetworkSettings(StrictModel):
 
     pre_hidden: list[int] = Field([64], description="PreDNN hidden widths (Leaky ReLU).")
     post_hidden: list[int] = Field([64], description="PostDNN hidden widths (Leaky ReLU).")
-    critic_hidden: list[int] = Field([256, 256], description="Critic hidden widths (ReLU).")
+    critic_hidden: list[int] = Field([256, 256], description="Critic hidden widths.")
+    critic_activation: Literal["relu", "leaky_relu"] = Field(
+        "relu", description="Critic hidden activation: relu (CleanRL's) or leaky_relu (the paper's).")
     clinks: int = Field(4, ge=0, description="Classical links from PreDNN straight to PostDNN.")
     critic_action_layer: int = Field(
         0, ge=0, description="Critic layer where the action joins: 0 = input (CleanRL); 1 = after "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -32,6 +32,12 @@ class HardwareStats:
     latencies_s: list[float] = field(default_factory=list)
     busy_s: float = 0.0
 
+    def merged(self, other: HardwareStats) -> HardwareStats:
+        """The totals of two samplers' use (dollars are the shared budget's, not summed)."""
+        return HardwareStats(self.jobs + other.jobs, self.circuits + other.circuits,
+                             self.shots + other.shots, max(self.cost_usd, other.cost_usd),
+                             self.latencies_s + other.latencies_s, self.busy_s + other.busy_s)
+
     def summary(self) -> dict[str, float | int | None]:
         lat = np.asarray(self.latencies_s) if self.latencies_s else None
         return {"jobs": self.jobs, "circuits": self.circuits, "shots": self.shots,
@@ -44,7 +50,8 @@ class HardwareSampler:
     """Submits a batch of controls as one job and returns its marginals (B, n)."""
 
     def __init__(self, dispatcher: Dispatcher, ansatz: HDQNNAnsatz, shots: int, seed: int,
-                 job_timeout_s: float, stats: HardwareStats | None = None):
+                 job_timeout_s: float, stats: HardwareStats | None = None,
+                 keep_results: bool = True):
         self.dispatcher = dispatcher
         self.budget: Budget | None = dispatcher.budget
         self.ansatz = ansatz
@@ -52,6 +59,9 @@ class HardwareSampler:
         self.seed = seed
         self.job_timeout_s = job_timeout_s
         self.stats = stats or HardwareStats()
+        # False: results are used once (the learner's), so the ledger records the job and its
+        # spending but not the payload, and no per-circuit counts are built
+        self.keep_results = keep_results
         self.in_flight = 0
         self._lock = threading.Lock()
 
@@ -63,13 +73,14 @@ class HardwareSampler:
     def sample(self, controls: np.ndarray, purpose: str = "explore") -> np.ndarray:
         """One job for the whole batch; blocks the calling (explorer/evaluator) thread."""
         seed = (self.seed * 1_000_003 + self.stats.jobs) % 2**31
-        request = self.ansatz.request(controls, self.shots, seed=seed)
-        request.tags.update({"purpose": purpose})
+        request = replace(self.ansatz.request(controls, self.shots, seed=seed),
+                          tags={"purpose": purpose}, counts=self.keep_results)
         started = time.perf_counter()
         with self._lock:
             self.in_flight += 1
         try:
-            result = self.dispatcher.run(request, timeout_s=self.job_timeout_s)
+            result = self.dispatcher.run(request, timeout_s=self.job_timeout_s,
+                                         store_result=self.keep_results)
         finally:
             with self._lock:
                 self.in_flight -= 1

@@ -1,14 +1,9 @@
-"""The learner: builds the agent and runs TD3 updates from the replay buffer. No provider here.
+"""The learner: builds the agent and runs TD3 updates from the replay buffer.
 
-Gradient fidelity (every `fidelity_every` actor updates, pqc only) uses the embedded simulator's
-exact marginals as the reference, which is a local computation, not a provider call:
-    surrogate/jacobian_cosine  cos(J_qtDNN, J_exact) per sample, mean over the minibatch, at the
-                               current policy's controls (where the actor update takes it)
-    surrogate/jacobian_cosine_refit  the same at the minibatch's stored q_i, the pairs the qtDNN
-                               was just refit on (Theorem 1's ball)
-    surrogate/grad_cosine      cos of the actor-loss gradient w.r.t. the angle controls (the
-                               whole minibatch, flattened) through the qtDNN vs through the exact
-                               marginals: the upstream gradient Theorem 1 bounds
+It calls a provider only through a gradient method that needs one (parameter-shift, spsa,
+exact: their circuits go through the run's Dispatcher on the learner's own sampler); qtdnn, the
+paper's method, sends nothing. Every `fidelity_every` actor updates it measures the gradient that
+reaches the PreDNN against the exact simulator's (qhil.rl.fidelity), for every method but exact.
 """
 
 from __future__ import annotations
@@ -16,30 +11,47 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from qhil.quantum.layer import QtDNNTrainer, exact_marginals, jacobian_cosine
+from qhil.quantum.layer import QtDNNTrainer
 from qhil.quantum.simulator import BatchedSimulator
 from qhil.rl.buffers import PairBuffer, ReplayBuffer, ReplaySamples
 from qhil.rl.config import TrainConfig
+from qhil.rl.fidelity import Fidelity, FidelityLog
+from qhil.rl.hardware import HardwareSampler
 from qhil.rl.networks import Actor, Critic
+from qhil.rl.qblock import CircuitBlock, SurrogateBlock
 from qhil.rl.td3 import TD3
-
-FIDELITY_SAMPLES = 64
 
 
 def build_td3(config: TrainConfig, obs_dim: int, act_dim: int, low: np.ndarray,
-              high: np.ndarray, device: torch.device) -> TD3:
-    """Actor, twin critics, targets and optimisers, seeded by config.seed."""
+              high: np.ndarray, device: torch.device,
+              learner_sampler: HardwareSampler | None = None) -> TD3:
+    """Actor, twin critics, targets, optimisers and the pqc block's gradient method (seeded)."""
     torch.manual_seed(config.seed)
     actor = Actor(config, obs_dim, act_dim, torch.as_tensor(low, dtype=torch.float32),
                   torch.as_tensor(high, dtype=torch.float32)).to(device)
     net = config.network
-    qf1, qf2 = (Critic(obs_dim, act_dim, net.critic_hidden, net.critic_action_layer).to(device)
-                for _ in range(2))
-    q = config.qtdnn
+    qf1, qf2 = (Critic(obs_dim, act_dim, net.critic_hidden, net.critic_action_layer,
+                       net.critic_activation).to(device) for _ in range(2))
+    q, method = config.qtdnn, config.quantum.gradient
+    surrogate = config.block == "pqc" and method == "qtdnn"
     trainer = (QtDNNTrainer(actor.quantum.qtdnn, q.lr, q.n_tiny_batches, q.tiny_batch_size,
-                            q.weight_decay)
-               if config.block == "pqc" else None)
-    return TD3(actor, qf1, qf2, config.td3, trainer)
+                            q.weight_decay, q.refit_every_update) if surrogate else None)
+    return TD3(actor, qf1, qf2, config.td3, trainer, learner_block(config, actor, learner_sampler))
+
+
+def learner_block(config: TrainConfig, actor: Actor, sampler: HardwareSampler | None):
+    """The learner's pqc T-block for the config's gradient method (None for classical blocks)."""
+    method = config.quantum.gradient
+    if config.block != "pqc":
+        return None
+    if method == "qtdnn":
+        return SurrogateBlock(actor)
+    if sampler is None:
+        raise ValueError(f"gradient {method!r} needs the learner's sampler")
+    device = next(actor.parameters()).device
+    sim = BatchedSimulator(config.quantum.qubits, device=device)
+    generator = torch.Generator(device=device).manual_seed(config.seed + 3)
+    return CircuitBlock(method, actor, sampler, sim, generator, config.quantum.spsa_step)
 
 
 class Learner:
@@ -53,9 +65,12 @@ class Learner:
         self.rng = np.random.default_rng(config.seed + 1)
         self.generator = torch.Generator(device=device).manual_seed(config.seed + 2)
         # complex128: the exact reference the surrogate's Jacobian is scored against.
+        measured = config.block == "pqc" and config.quantum.gradient != "exact"
         self.sim = (BatchedSimulator(config.quantum.qubits, device=device, precision="complex128")
-                    if config.block == "pqc" else None)
+                    if measured and config.qtdnn.fidelity_every else None)
         self.last: dict[str, float] = {}
+        self.fidelity = Fidelity(td3, self.sim) if self.sim is not None else None
+        self.fidelity_log = FidelityLog(config.qtdnn.warn_below, config.qtdnn.warn_checks)
 
     @property
     def updates(self) -> int:
@@ -64,13 +79,20 @@ class Learner:
     def update(self) -> dict[str, float]:
         """One TD3 update (surrogate refit, critic, actor) from a replay minibatch."""
         batch = self.replay.sample(self.config.td3.batch_size, self.rng, self.device)
-        logs = self.td3.update(batch, self._refit_pairs(batch), self.generator)
-        every = self.config.qtdnn.fidelity_every
-        actor_updates = self.td3.updates // self.config.td3.policy_delay
-        if self.sim is not None and every and "losses/actor_loss" in logs and actor_updates % every == 1 % every:
-            logs.update(self.fidelity(batch))
+        inspect = self.fidelity.inspect if self._fidelity_due() else None
+        logs = self.td3.update(batch, self._refit_pairs(batch), self.generator, inspect)
+        if "surrogate/grad_cosine" in logs:
+            self.fidelity_log.add(logs)
         self.last.update(logs)
         return logs
+
+    def _fidelity_due(self) -> bool:
+        """Is the coming update an actor update whose number is 1 modulo fidelity_every?"""
+        every, delay = self.config.qtdnn.fidelity_every, self.config.td3.policy_delay
+        coming = self.td3.updates + 1
+        if self.fidelity is None or coming % delay != 0:
+            return False
+        return (coming // delay) % every == 1 % every
 
     def _refit_pairs(self, batch: ReplaySamples) -> tuple[torch.Tensor, torch.Tensor] | None:
         """The minibatch's (q_i, q_o) plus recent pairs from the qtDNN buffer (recent_fraction)."""
@@ -82,30 +104,3 @@ class Learner:
             return batch.q_in, batch.q_out
         q_in, q_out = self.pairs.sample(extra, self.rng, self.device)
         return torch.cat([batch.q_in, q_in]), torch.cat([batch.q_out, q_out])
-
-    def fidelity(self, batch: ReplaySamples) -> dict[str, float]:
-        """Jacobian and actor-gradient cosines against the exact simulator, on the minibatch."""
-        obs = batch.obs[:FIDELITY_SAMPLES]
-        actor = self.td3.actor
-        with torch.no_grad():
-            q_in, _ = actor.controls(obs)
-        cols = actor.control_map.angle_columns()
-        qtdnn = actor.quantum.qtdnn
-        jac = jacobian_cosine(self.sim, actor.ansatz, qtdnn, q_in, cols)
-        refit = jacobian_cosine(self.sim, actor.ansatz, qtdnn, batch.q_in[:FIDELITY_SAMPLES], cols)
-        return {"surrogate/jacobian_cosine": jac, "surrogate/jacobian_cosine_refit": refit,
-                "surrogate/grad_cosine": self.grad_cosine(obs)}
-
-    def grad_cosine(self, obs: torch.Tensor) -> float:
-        """cos of dLoss/d(angle controls) through the qtDNN vs through the exact marginals."""
-        actor, qf1 = self.td3.actor, self.td3.qf1
-        with torch.no_grad():
-            q_in, clinks = actor.controls(obs)
-        cols = actor.control_map.angle_columns()
-        grads = []
-        for block in (actor.quantum.qtdnn, lambda x: exact_marginals(self.sim, actor.ansatz, x)):
-            x = q_in.clone().requires_grad_(True)
-            loss = -qf1(obs, actor.finish(block(x), clinks)).mean()
-            (g,) = torch.autograd.grad(loss, x)
-            grads.append(g[:, cols].flatten())
-        return torch.nn.functional.cosine_similarity(*grads, dim=0, eps=1e-12).item()

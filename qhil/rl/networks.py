@@ -40,7 +40,7 @@ class Actor(nn.Module):
         self.n_clinks = config.network.clinks
         dim = self.ansatz.control_dim
         self.pre = mlp([obs_dim, *config.network.pre_hidden, dim + self.n_clinks])
-        self.control_map = ControlMap(self.ansatz)
+        self.control_map = ControlMap(self.ansatz, config.qtdnn.index_gradient)
         s = config.qtdnn
         features = TrigFeatures(self.ansatz) if s.features == "trig" else None
         qtdnn = QtDNN(dim, q.qubits, config.qtdnn_hidden(), s.activation, features)
@@ -82,14 +82,17 @@ class Actor(nn.Module):
 class Critic(nn.Module):
     """Q(s, a); the action joins at layer `action_layer` (0 = input)."""
 
-    def __init__(self, obs_dim: int, act_dim: int, hidden: list[int], action_layer: int = 0):
+    def __init__(self, obs_dim: int, act_dim: int, hidden: list[int], action_layer: int = 0,
+                 activation: str = "relu"):
         super().__init__()
+        act = nn.LeakyReLU if activation == "leaky_relu" else nn.ReLU
         split = min(action_layer, len(hidden))
-        self.head = mlp([obs_dim, *hidden[:split]], nn.ReLU) if split else nn.Identity()
+        self.head = mlp([obs_dim, *hidden[:split]], act) if split else nn.Identity()
         first = hidden[split - 1] if split else obs_dim
-        self.tail = mlp([first + act_dim, *hidden[split:], 1], nn.ReLU)
+        self.tail = mlp([first + act_dim, *hidden[split:], 1], act)
         self.split = split
+        self.head_act = act()
 
     def forward(self, obs: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
-        h = torch.relu(self.head(obs)) if self.split else obs
+        h = self.head_act(self.head(obs)) if self.split else obs
         return self.tail(torch.cat([h, action], dim=1)).squeeze(-1)

@@ -11,12 +11,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from qhil.errors import BudgetExceededError
+from qhil.errors import BudgetExceededError, ConfigError
 from qhil.execution.budget import Budget
 from qhil.execution.dispatcher import Dispatcher
 from qhil.execution.ledger import Ledger
 from qhil.execution.provider import Provider
 from qhil.quantum.ansatz import HDQNNAnsatz
+from qhil.quantum.gradients import circuits_per_sample
 from qhil.rl.buffers import PairBuffer, ReplayBuffer
 from qhil.rl.config import TrainConfig, dump_toml
 from qhil.rl.envs import make_envs
@@ -42,13 +43,42 @@ def env_dims(env_id: str) -> tuple[int, int, np.ndarray, np.ndarray]:
 
 
 def preflight(config: TrainConfig, provider: Provider) -> None:
-    """Validate the environment and both request shapes before anything is written or spent."""
+    """Validate the environment, the gradient method and every request shape (exploration,
+    evaluation, the learner's) before anything is written or spent."""
     env_dims(config.env)
-    if config.block == "pqc":
-        ansatz = HDQNNAnsatz(config.quantum.qubits, config.quantum.layers, config.quantum.entangler)
-        for batch in {config.num_envs, config.eval.episodes} - {0}:
-            provider.validate(ansatz.request(np.zeros((batch, ansatz.control_dim)),
-                                             config.quantum.shots, seed=0))
+    if config.block != "pqc":
+        return
+    check_gradient(config, provider)
+    q = config.quantum
+    ansatz = HDQNNAnsatz(q.qubits, q.layers, q.entangler)
+    batches = {config.num_envs, config.eval.episodes, *learner_batches(config, ansatz)} - {0}
+    for batch in batches:
+        provider.validate(ansatz.request(np.zeros((batch, ansatz.control_dim)), q.shots, seed=0))
+
+
+def check_gradient(config: TrainConfig, provider: Provider) -> None:
+    """`exact` differentiates the embedded simulator: only on a simulator provider."""
+    if config.quantum.gradient == "exact" and not provider.profile.limits.supports_exact:
+        raise ConfigError(
+            f"--gradient exact needs a simulator provider (exact marginals); {provider.name} is "
+            f"not one: use --gradient qtdnn, parameter-shift or spsa, or a simulator such as local")
+
+
+def learner_batches(config: TrainConfig, ansatz: HDQNNAnsatz) -> list[int]:
+    """Circuits of the learner's jobs: target values (B) and the actor update's (B x per sample)."""
+    method = config.quantum.gradient
+    if method == "qtdnn":
+        return []
+    batch = config.td3.batch_size
+    return [batch, batch * circuits_per_sample(method, ansatz.angle_dim)]
+
+
+def fidelity_reference(provider: Provider) -> str:
+    """'exact' on an ideal simulator; elsewhere the simulator is a shadow of the device."""
+    profile = provider.profile
+    ideal = profile.limits.supports_exact and not profile.calibration \
+        and not profile.options.get("noise")
+    return "exact" if ideal else "shadow"
 
 
 def open_dispatcher(folder: RunFolder, provider: Provider, limits: Budget | None) -> Dispatcher:
@@ -69,13 +99,19 @@ class Session:
         self.config, self.folder = config, folder
         self.device = pick_device(config.loop.device)
         obs_dim, act_dim, low, high = env_dims(config.env)
-        self.td3 = build_td3(config, obs_dim, act_dim, low, high, self.device)
-        ansatz, width = self.td3.actor.ansatz, config.quantum.qubits
-        self.sampler = HardwareSampler(dispatcher, ansatz, config.quantum.shots, config.seed,
+        q = config.quantum
+        ansatz = HDQNNAnsatz(q.qubits, q.layers, q.entangler)
+        width = q.qubits
+        self.sampler = HardwareSampler(dispatcher, ansatz, q.shots, config.seed,
                                        config.loop.job_timeout_s)
+        # the learner's own jobs (parameter-shift, spsa, exact), counted apart from exploration's
+        self.learner_sampler = HardwareSampler(dispatcher, ansatz, q.shots, config.seed + 7919,
+                                               config.loop.job_timeout_s, keep_results=False)
+        self.td3 = build_td3(config, obs_dim, act_dim, low, high, self.device, self.learner_sampler)
         self.replay = ReplayBuffer(config.td3.buffer_size, obs_dim, act_dim, ansatz.control_dim, width)
         self.pairs = PairBuffer(config.qtdnn.buffer_size, ansatz.control_dim, width)
         self.learner = Learner(config, self.td3, self.replay, self.pairs, self.device)
+        self.learner.fidelity_log.reference = fidelity_reference(dispatcher.provider)
         self.explorer = Explorer(config, snapshot_actor(self.td3.actor), self.sampler,
                                  self.replay, self.pairs, config.seed)
         self.clock = LoopClock()
@@ -89,7 +125,9 @@ class Session:
                  "clock": self.clock.state(), "learner_rng": self.learner.rng.bit_generator.state,
                  "learner_torch_rng": self.learner.generator.get_state(),
                  "explorer_rng": self.explorer.rng.bit_generator.state,
-                 "surrogate": dict(self.learner.last)}
+                 "surrogate": dict(self.learner.last),
+                 "learner_hardware": self.learner_sampler.state(),
+                 "fidelity": list(self.learner.fidelity_log.rows)}
         self.folder.save_checkpoint(state, self.replay, self.pairs)
 
     def restore(self) -> None:
@@ -106,6 +144,8 @@ class Session:
         self.learner.generator.set_state(state["learner_torch_rng"])
         self.explorer.rng.bit_generator.state = state["explorer_rng"]
         self.learner.last.update(state.get("surrogate", {}))
+        self.learner_sampler.stats = HardwareStats(**state.get("learner_hardware", {}))
+        self.learner.fidelity_log.rows = list(state.get("fidelity", []))
 
     # -- evaluation (never on the learner thread) -------------------------------------------
     def evaluate_now(self, episodes: int) -> list[float]:
@@ -174,6 +214,7 @@ class MetricsLogger:
                "hw/jobs": stats.jobs, "hw/shots": stats.shots, "hw/cost_usd": stats.cost_usd,
                "hw/latency_s": float(np.mean(new_lat)) if new_lat else None,
                "hw/jobs_in_flight": s.sampler.in_flight, **fractions(clock, stats),
+               **learner_hw(s.learner_sampler.stats),
                "loop/policy_lag": s.learner.updates - s.explorer.policy_version,
                **{k: v for k, v in s.learner.last.items()}}
         self.last = {"time": now, "step": s.explorer.transitions, "updates": s.learner.updates,
@@ -190,7 +231,14 @@ class MetricsLogger:
                        "updates": s.learner.updates, "wall_s": s.clock.state()["wall_s"],
                        "recent_return": float(np.mean(self.returns)) if self.returns else None,
                        "shots": s.sampler.stats.shots, "cost_usd": s.sampler.stats.cost_usd,
-                       "jobs_in_flight": s.sampler.in_flight})
+                       "jobs_in_flight": s.sampler.in_flight,
+                       "warning": s.learner.fidelity_log.warning()})
+
+
+def learner_hw(stats: HardwareStats) -> dict[str, Any]:
+    """The learner's own hardware use (gradient methods that send circuits)."""
+    return {"hw/learner_jobs": stats.jobs, "hw/learner_circuits": stats.circuits,
+            "hw/learner_shots": stats.shots, "hw/learner_busy_s": stats.busy_s}
 
 
 def fractions(clock: dict[str, float], stats: HardwareStats) -> dict[str, float]:
@@ -261,24 +309,26 @@ def finish(s: Session) -> dict[str, Any]:
 
 
 def summarise(s: Session, returns: list[float]) -> dict[str, Any]:
-    clock, stats, c = s.clock.state(), s.sampler.stats, s.config
-    last = s.learner.last
+    clock, c = s.clock.state(), s.config
+    explore, learn = s.sampler.stats, s.learner_sampler.stats
+    total = explore.merged(learn)
+    last, log = s.learner.last, s.learner.fidelity_log
     return {
         "env": c.env, "provider": c.provider, "block": c.block, "seed": c.seed,
+        "gradient": c.quantum.gradient if c.block == "pqc" else None,
         "steps": s.explorer.transitions, "updates": s.learner.updates,
+        "actor_updates": s.learner.updates // c.td3.policy_delay,
         "wall_s": clock["wall_s"], "steps_per_s": s.explorer.transitions / max(clock["wall_s"], 1e-9),
         "updates_per_s": s.learner.updates / max(clock["wall_s"], 1e-9),
+        "learner_s_per_update": clock["learner_busy_s"] / max(s.learner.updates, 1),
         "eval_return_mean": float(np.mean(returns)) if returns else None,
         "eval_return_std": float(np.std(returns)) if returns else None,
-        "eval_returns": returns, "hw": stats.summary(),
-        "learner_wait_fraction": fractions(clock, stats)["loop/learner_wait_fraction"],
-        "env_wait_fraction": fractions(clock, stats)["loop/env_wait_fraction"],
-        "qpu_idle_fraction": fractions(clock, stats)["loop/qpu_idle_fraction"],
-        # the issue's gradient-fidelity figure: cos(J_qtDNN, J_exact) at the policy's controls
-        "surrogate_grad_cosine": last.get("surrogate/jacobian_cosine"),
-        "surrogate_jacobian_cosine": last.get("surrogate/jacobian_cosine"),
-        "surrogate_jacobian_cosine_refit": last.get("surrogate/jacobian_cosine_refit"),
-        "surrogate_actor_grad_cosine": last.get("surrogate/grad_cosine"),
+        "eval_returns": returns, "hw": total.summary(), "hw_learner": learn.summary(),
+        "learner_wait_fraction": fractions(clock, total)["loop/learner_wait_fraction"],
+        "env_wait_fraction": fractions(clock, explore)["loop/env_wait_fraction"],
+        "qpu_idle_fraction": fractions(clock, total)["loop/qpu_idle_fraction"],
+        **log.summary(),
         "surrogate_loss": last.get("surrogate/loss"),
+        "warnings": [w for w in (log.warning(),) if w],
         "clock": clock,
     }

@@ -5,13 +5,16 @@ One `update(batch)` is the paper's Algorithm 1 part B:
     B2 critic TD step; the next action comes from the surrogate target actor
     B3 every `policy_delay` updates: actor step through the qtDNN, maximising Q1(s, A_qt(s))
     B4 Polyak-average the target networks
-No provider is called here: the T-block is the qtDNN (pqc), the linear map (fc), random bits
-(rbg) or zeros.
+The pqc T-block is a `block` of qhil.rl.qblock, by gradient method: the qtDNN (qtdnn, no
+provider call), or the provider's marginals with a shift-rule, SPSA or exact Jacobian. The other
+T-blocks are the linear map (fc), random bits (rbg) or zeros.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -20,13 +23,16 @@ from qhil.quantum.layer import QtDNNTrainer
 from qhil.rl.buffers import ReplaySamples
 from qhil.rl.config import TD3Settings
 from qhil.rl.networks import Actor, Critic
+from qhil.rl.qblock import SurrogateBlock
+
+Inspect = Callable[[torch.Tensor, torch.Tensor], dict[str, float]]
 
 
 class TD3:
     """Networks, targets and optimisers of one agent, and its update step."""
 
     def __init__(self, actor: Actor, qf1: Critic, qf2: Critic, settings: TD3Settings,
-                 qtdnn: QtDNNTrainer | None):
+                 qtdnn: QtDNNTrainer | None, block: Any = None):
         self.s = settings
         self.actor, self.qf1, self.qf2 = actor, qf1, qf2
         self.actor_target = copy.deepcopy(actor)
@@ -37,18 +43,21 @@ class TD3:
         self.critic_optimizer = torch.optim.Adam(
             [*qf1.parameters(), *qf2.parameters()], lr=settings.critic_lr, foreach=True)
         self.qtdnn = qtdnn
+        # the pqc T-block's learner strategy (qhil.rl.qblock): the qtDNN unless told otherwise
+        self.block = block or (SurrogateBlock(actor) if actor.block == "pqc" else None)
         self.updates = 0
 
     def update(self, batch: ReplaySamples, refit_pairs: tuple[torch.Tensor, torch.Tensor] | None,
-               generator: torch.Generator) -> dict[str, float]:
-        """One learner update; returns the losses it computed."""
+               generator: torch.Generator, inspect: Inspect | None = None) -> dict[str, float]:
+        """One learner update; returns the losses it computed (and `inspect`'s figures)."""
         logs: dict[str, float] = {}
         actor_turn = (self.updates + 1) % self.s.policy_delay == 0
-        if self.qtdnn is not None and actor_turn and refit_pairs is not None:
+        refit_turn = actor_turn or (self.qtdnn is not None and self.qtdnn.every_update)
+        if self.qtdnn is not None and refit_turn and refit_pairs is not None:
             logs["surrogate/loss"] = self.qtdnn.refit(*refit_pairs, generator)
         logs.update(self.critic_step(batch, generator))
         if actor_turn:
-            logs["losses/actor_loss"] = self.actor_step(batch, generator)
+            logs.update(self.actor_step(batch, generator, inspect))
             self.polyak()
         self.updates += 1
         return logs
@@ -57,8 +66,8 @@ class TD3:
         """Smoothed target-policy action: A_qt'(s') + clipped noise, within bounds."""
         actor = self.actor_target
         q_in, clinks = actor.controls(next_obs)
-        # the live surrogate models the device; the classical blocks are the target's own
-        y = (self.actor if actor.block == "pqc" else actor).t_block(q_in, None, generator)
+        # pqc: the learner's block models the device; the classical blocks are the target's own
+        y = self.block.target(q_in) if actor.block == "pqc" else actor.t_block(q_in, None, generator)
         action = actor.finish(y, clinks)
         noise = torch.randn(action.shape, generator=generator, device=generator.device)
         noise = (noise.to(action) * self.s.target_noise).clamp(
@@ -80,15 +89,22 @@ class TD3:
                 "losses/qf1_values": q1.mean().item()}
 
     def actor_loss(self, obs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """-Q1(s, A_qt(s)): gradients go PostDNN -> qtDNN -> PreDNN."""
-        return -self.qf1(obs, self.actor.surrogate(obs, generator)).mean()
+        """-Q1(s, A(s)): gradients go PostDNN -> the block's Jacobian (pqc) -> PreDNN."""
+        actor = self.actor
+        if actor.block != "pqc":
+            return -self.qf1(obs, actor.surrogate(obs, generator)).mean()
+        q_in, clinks = actor.controls(obs)
+        return -self.qf1(obs, actor.finish(self.block.actor(q_in), clinks)).mean()
 
-    def actor_step(self, b: ReplaySamples, generator: torch.Generator) -> float:
+    def actor_step(self, b: ReplaySamples, generator: torch.Generator,
+                   inspect: Inspect | None = None) -> dict[str, float]:
+        """One actor step; `inspect(loss, obs)` measures the gradient before it is applied."""
         loss = self.actor_loss(b.obs, generator)
+        logs = inspect(loss, b.obs) if inspect is not None else {}
         self.actor_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.actor_optimizer.step()
-        return loss.item()
+        return {"losses/actor_loss": loss.item(), **logs}
 
     def polyak(self) -> None:
         """Soft-update the targets; the target actor's qtDNN is never used, so it is skipped."""

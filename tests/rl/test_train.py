@@ -34,14 +34,18 @@ def test_train_writes_run_folder_then_resume_continues(tiny_toml, tmp_path, caps
     assert SUMMARY_KEYS <= summary.keys() and HW_KEYS <= summary["hw"].keys()
     assert summary == json.loads((out / "summary.json").read_text())
     assert summary["steps"] == 240 and summary["updates"] > 0
-    assert math.isfinite(summary["surrogate_grad_cosine"])
-    # the gradient-fidelity figure is the Jacobian cosine; the actor-gradient one is extra
-    assert summary["surrogate_grad_cosine"] == summary["surrogate_jacobian_cosine"]
-    assert -1 <= summary["surrogate_actor_grad_cosine"] <= 1
+    # the PreDNN-gradient figures and the per-sample Jacobian ones, each median and last value
+    for name in ("grad_cosine", "grad_rel_error", "jacobian_cosine", "jacobian_rel_error"):
+        assert math.isfinite(summary[f"surrogate_{name}"]), name
+        assert math.isfinite(summary[f"surrogate_{name}_last"]), name
+    assert -1 <= summary["surrogate_grad_cosine"] <= 1 and summary["surrogate_grad_rel_error"] >= 0
+    assert summary["surrogate_grad_cosine"] != summary["surrogate_jacobian_cosine"]
+    assert summary["fidelity_reference"] == "exact" and summary["gradient"] == "qtdnn"
     rows = RunFolder(out).read_metrics()
     keys = set().union(*rows)
     assert {"charts/SPS", "losses/qf1_loss", "losses/actor_loss", "surrogate/loss",
-            "surrogate/jacobian_cosine", "hw/shots", "hw/latency_s", "hw/cost_usd"} <= keys
+            "surrogate/jacobian_cosine", "surrogate/grad_cosine", "surrogate/grad_rel_error",
+            "surrogate/jacobian_rel_error", "hw/shots", "hw/latency_s", "hw/cost_usd"} <= keys
     explore_jobs = summary["hw"]["jobs"] - 200  # 2 eval episodes of 200 steps, one job per step
     assert explore_jobs == 120  # 240 steps / 2 envs: one job per vector step
 
@@ -125,7 +129,7 @@ def test_budget_stops_cleanly_and_resume_continues(tiny_toml, tmp_path, capsys):
     assert summary["hw"]["jobs"] == 100 + 200  # 100 exploring jobs in all, then the evaluation
 
 
-def test_trig_qtdnn_config_trains_resumes_and_logs_both_cosines(tmp_path, capsys):
+def test_trig_qtdnn_config_trains_resumes_and_logs_the_fidelity(tmp_path, capsys):
     qtdnn = {**tiny_config().qtdnn.model_dump(), "activation": "gelu", "features": "trig",
              "weight_decay": 0.05}
     path = tmp_path / "trig.toml"
@@ -134,10 +138,12 @@ def test_trig_qtdnn_config_trains_resumes_and_logs_both_cosines(tmp_path, capsys
     assert run_cli("train", "--config", str(path), "--out", str(out), "--json") == 0
     capsys.readouterr()
     keys = set().union(*RunFolder(out).read_metrics())
-    assert {"surrogate/jacobian_cosine", "surrogate/jacobian_cosine_refit"} <= keys
+    assert {"surrogate/jacobian_cosine", "surrogate/grad_cosine"} <= keys
     assert 'features = "trig"' in (out / "config.toml").read_text()
+    checks = json.loads((out / "summary.json").read_text())["fidelity_checks"]
     assert run_cli("train", "--resume", str(out), "--steps", "300", "--json") == 0
-    assert json.loads(capsys.readouterr().out)["steps"] == 300
+    resumed = json.loads(capsys.readouterr().out)
+    assert resumed["steps"] == 300 and resumed["fidelity_checks"] > checks  # history kept
 
 
 @pytest.mark.parametrize("field, value", [("activation", "relu6"), ("features", "fourier")])
