@@ -15,7 +15,7 @@ from qhil.execution.registry import get_provider
 from qhil.quantum.gradients import GRADIENTS
 from qhil.rl.config import BLOCKS, TrainConfig, load_train_config
 from qhil.rl.progress import ProgressPrinter
-from qhil.rl.run import train
+from qhil.rl.run import check_gradient, train
 from qhil.rl.rundir import RunFolder
 
 
@@ -75,6 +75,7 @@ def _check_resume_overrides(base: TrainConfig, config: TrainConfig) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config, folder, resume = resolve_config(args)
+    check_gradient(config, find_profile(config.provider))  # before any estimate or spending
     confirm_cost(config, args)
     provider = get_provider(config.provider)
     with provider:

@@ -60,9 +60,19 @@ def run_from_dir(args: argparse.Namespace) -> int:
     summary = read_summary(run_dir / "summary.json")
     summary.setdefault("evaluations", count_evaluations(run_dir / "metrics.jsonl"))
     workload = workload_done(build_workload(args, str(config)), summary)
-    report = compare(workload, build_device(args, str(config)), measure(run_dir, summary))
+    method = run_gradient(config)
+    report = compare(workload, build_device(args, str(config)), measure(run_dir, summary), method)
     print(json.dumps(report, indent=2) if args.as_json else table(report))
     return 0
+
+
+def run_gradient(config: Path) -> str:
+    """The gradient method the run trained with ([quantum] gradient; qtdnn before it existed)."""
+    from qhil.config import load_toml
+
+    data = load_toml(config)
+    quantum = data.get("quantum", {}) if data.get("block", "pqc") == "pqc" else {}
+    return str(quantum.get("gradient", "qtdnn"))
 
 
 def read_summary(path: Path) -> dict[str, Any]:
@@ -128,14 +138,17 @@ def _job_times(path: Path) -> tuple[float | None, float | None]:
     return total, None if first is None or last is None else last - first
 
 
-def compare(workload: Workload, device: DeviceModel, measured: Measured) -> dict[str, Any]:
-    """Prediction (calibration), prediction with measured latency, measurement, and ratios."""
-    predicted = estimate(workload, device, methods=("qtdnn",)).methods["qtdnn"]
+def compare(workload: Workload, device: DeviceModel, measured: Measured,
+            method: str = "qtdnn") -> dict[str, Any]:
+    """Prediction (calibration), prediction with measured latency, measurement, and ratios,
+    for the gradient method the run used."""
+    predicted = estimate(workload, device, methods=(method,)).methods[method]
     report: dict[str, Any] = {"workload": workload.to_json(), "device": device.name,
-                              "predicted": _brief(predicted), "measured": measured.to_json()}
+                              "method": method, "predicted": _brief(predicted),
+                              "measured": measured.to_json()}
     if measured.latency is not None:
-        with_latency = estimate(workload, device, ("qtdnn",), latency=measured.latency)
-        report["predicted_with_measured_latency"] = _brief(with_latency.methods["qtdnn"])
+        with_latency = estimate(workload, device, (method,), latency=measured.latency)
+        report["predicted_with_measured_latency"] = _brief(with_latency.methods[method])
     report["ratios"] = _ratios(report, measured)
     return report
 

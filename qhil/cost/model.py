@@ -32,13 +32,16 @@ from qhil.cost.workload import Workload
 from qhil.errors import ConfigError
 
 METHODS = ("qtdnn", "parameter-shift", "spsa")
+# `exact` (autograd through the embedded simulator) is counted too, for `--from-run` of such a
+# run: its learner sends only the forward circuits; `--method all` leaves it out
+KNOWN = (*METHODS, "exact")
 PHASES = ("exploration", "evaluation", "learner")
 
 
 def method_name(name: str) -> str:
     """'parameter_shift' or 'parameter-shift' -> 'parameter-shift'; unknown names are errors."""
     canonical = name.strip().lower().replace("_", "-")
-    if canonical not in METHODS:
+    if canonical not in KNOWN:
         raise ConfigError(f"unknown method '{name}'; choose from {', '.join(METHODS)} or all")
     return canonical
 
@@ -218,8 +221,9 @@ def demand(workload: Workload, method: str) -> dict[str, list[Round]]:
 
 def learner_rounds(w: Workload, method: str) -> list[Round]:
     """Circuits the learner needs per update and per actor update, by gradient method."""
-    per_sample = {"qtdnn": 0, "parameter-shift": 2 * w.shifted_controls, "spsa": 2}[method]
-    if per_sample == 0:
+    per_sample = {"qtdnn": 0, "exact": 0, "parameter-shift": 2 * w.shifted_controls,
+                  "spsa": 2}[method]
+    if method == "qtdnn" or (per_sample == 0 and not w.learner_forward):
         return []
     forward = 1 if w.learner_forward else 0
     rounds = [Round(w.actor_updates, w.batch_size * (per_sample + forward))]

@@ -73,6 +73,10 @@ class QtDNNSettings(StrictModel):
     features: Literal["raw", "trig"] = Field(
         "raw", description="Input encoding: raw controls (the paper's), or trig = (cos, sin) of each "
         "angle and one-hot CZ indices, which matches the PQC's Jacobian far better.")
+    prior: Literal["none", "mean-field"] = Field(
+        "none", description="none: the black-box MLP (the paper's qtDNN); mean-field: a mean-field "
+        "(product-state) simulation of the circuit, O(L n) per sample at any qubit count, plus an "
+        "MLP residual on trig features that learns what it misses (correlations, device noise).")
     n_tiny_batches: int = Field(32, ge=1, description="Tiny batches N_qt per refit (before each actor update).")
     tiny_batch_size: int = Field(32, ge=1, description="Pairs per tiny batch, drawn from the minibatch.")
     lr: float = Field(1e-3, gt=0, description="AdamW learning rate of the qtDNN.")

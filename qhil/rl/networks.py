@@ -14,6 +14,7 @@ from torch import nn
 
 from qhil.quantum.ansatz import HDQNNAnsatz
 from qhil.quantum.layer import ControlMap, QtDNN, QuantumLayer, TrigFeatures
+from qhil.quantum.meanfield import MeanFieldQtDNN
 from qhil.rl.config import TrainConfig
 
 
@@ -43,7 +44,9 @@ class Actor(nn.Module):
         self.control_map = ControlMap(self.ansatz, config.qtdnn.index_gradient)
         s = config.qtdnn
         features = TrigFeatures(self.ansatz) if s.features == "trig" else None
-        qtdnn = QtDNN(dim, q.qubits, config.qtdnn_hidden(), s.activation, features)
+        qtdnn = (MeanFieldQtDNN(self.ansatz, config.qtdnn_hidden(), s.activation)
+                 if s.prior == "mean-field" else
+                 QtDNN(dim, q.qubits, config.qtdnn_hidden(), s.activation, features))
         self.quantum = QuantumLayer(self.ansatz, qtdnn)
         self.fc = nn.Linear(dim, q.qubits) if self.block == "fc" else None
         self.post = mlp([q.qubits + self.n_clinks, *config.network.post_hidden, act_dim])

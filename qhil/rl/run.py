@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from qhil.config import ProviderProfile
 from qhil.errors import BudgetExceededError, ConfigError
 from qhil.execution.budget import Budget
 from qhil.execution.dispatcher import Dispatcher
@@ -48,7 +49,7 @@ def preflight(config: TrainConfig, provider: Provider) -> None:
     env_dims(config.env)
     if config.block != "pqc":
         return
-    check_gradient(config, provider)
+    check_gradient(config, provider.profile)
     q = config.quantum
     ansatz = HDQNNAnsatz(q.qubits, q.layers, q.entangler)
     batches = {config.num_envs, config.eval.episodes, *learner_batches(config, ansatz)} - {0}
@@ -56,11 +57,12 @@ def preflight(config: TrainConfig, provider: Provider) -> None:
         provider.validate(ansatz.request(np.zeros((batch, ansatz.control_dim)), q.shots, seed=0))
 
 
-def check_gradient(config: TrainConfig, provider: Provider) -> None:
+def check_gradient(config: TrainConfig, profile: ProviderProfile) -> None:
     """`exact` differentiates the embedded simulator: only on a simulator provider."""
-    if config.quantum.gradient == "exact" and not provider.profile.limits.supports_exact:
+    exact = config.block == "pqc" and config.quantum.gradient == "exact"
+    if exact and not profile.limits.supports_exact:
         raise ConfigError(
-            f"--gradient exact needs a simulator provider (exact marginals); {provider.name} is "
+            f"--gradient exact needs a simulator provider (exact marginals); {profile.name} is "
             f"not one: use --gradient qtdnn, parameter-shift or spsa, or a simulator such as local")
 
 
