@@ -18,8 +18,8 @@ import time
 
 import numpy as np
 import torch
-
 from _train_common import write_results
+
 from qhil.quantum.layer import QtDNN, QtDNNTrainer, TrigFeatures, exact_jacobian, exact_marginals
 from qhil.quantum.meanfield import MeanFieldQtDNN
 from qhil.quantum.simulator import BatchedSimulator

@@ -11,10 +11,10 @@ import torch
 
 from qhil.cli import main
 from qhil.execution.ledger import Ledger
+from qhil.quantum.simulator import BatchedSimulator
 from qhil.rl.config import dump_toml
 from qhil.rl.fidelity import Fidelity, FidelityLog
 from qhil.rl.learner import build_td3
-from qhil.quantum.simulator import BatchedSimulator
 from tests.rl.conftest import tiny_config
 
 PSHIFT = {"quantum": {"qubits": 2, "layers": 2, "shots": 20},
