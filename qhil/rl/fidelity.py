@@ -27,8 +27,9 @@ from qhil.quantum.simulator import BatchedSimulator
 
 FIGURES = ("grad_cosine", "grad_rel_error", "jacobian_cosine", "jacobian_rel_error")
 JACOBIAN_SAMPLES = 64
-ADVICE = ("try [qtdnn] features = \"trig\", a wider hidden, control_noise 0.2-0.3 or more "
-          "n_tiny_batches; or compare with --gradient parameter-shift (or exact on a simulator)")
+ADVICE = ("try [qtdnn] prior = \"mean-field\" (the circuit's mean-field simulation plus a learned "
+          "residual), or features = \"trig\" with a wider hidden and control_noise 0.2-0.3; or "
+          "compare with --gradient parameter-shift (or exact on a simulator)")
 
 
 def pre_parameters(actor: nn.Module) -> list[nn.Parameter]:

@@ -1,0 +1,38 @@
+"""Every shipped training config loads, and the ones whose PQC must carry the policy say so."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qhil.cli import main
+from qhil.rl.config import load_train_config
+
+CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_config_loads(path):
+    config = load_train_config(path)
+    if "-pqc" in path.name or "10x10" in path.name:
+        assert config.network.clinks == 0  # the T-block is the actor's only path
+
+
+@pytest.mark.parametrize("name", ["pendulum-pqc-paper.toml", "pendulum-10x10-paper.toml",
+                                  "humanoid-paper.toml"])
+def test_paper_configs_follow_algorithm_1(name):
+    c = load_train_config(Path(CONFIGS[0]).parent / name)
+    q = c.qtdnn
+    assert (q.refit_every_update, q.index_gradient, q.features, q.prior) == (True, True, "raw", "none")
+    assert (q.recent_fraction, q.control_noise, q.weight_decay) == (0.0, 0.0, 0.0)
+    assert q.activation == "leaky_relu" and c.network.critic_activation == "leaky_relu"
+    assert c.qtdnn_hidden() == [2 ** (c.quantum.qubits + 1)] or c.qtdnn_hidden() == [2048]
+
+
+def test_inverted_double_pendulum_config_trains_a_few_steps(tmp_path):
+    out = tmp_path / "idp"
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--config", str(Path(CONFIGS[0]).parent / "inverted-double-pendulum-pqc.toml"),
+              "--steps", "300", "--out", str(out), "--json"])
+    assert exc.value.code == 0 and (out / "summary.json").exists()
