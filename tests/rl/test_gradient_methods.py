@@ -71,6 +71,33 @@ def test_parameter_shift_counts_two_circuits_per_angle_per_sample(tmp_path, caps
     assert s["surrogate_grad_cosine"] > 0.5  # 20 shots: noisy, but the right direction
 
 
+def test_async_loop_sends_learner_circuits_from_the_learner_thread(tmp_path, capsys):
+    cfg = write(tmp_path, loop={**PSHIFT["loop"], "mode": "async"})
+    out = tmp_path / "run"
+    assert run_cli("train", "--config", str(cfg), "--gradient", "spsa", "--out", str(out),
+                   "--json") == 0
+    s = json.loads(capsys.readouterr().out)
+    assert s["hw_learner"]["circuits"] == (s["updates"] // 2) * 32 * 3 + s["updates"] * 32
+
+
+def test_refit_schedule_every_update_or_before_actor_updates_only():
+    for every, expected in ((True, 4), (False, 2)):
+        config, td3 = _td3(refit_every_update=every)
+        calls = []
+        td3.qtdnn.refit = lambda *a, **k: calls.append(1) or 0.0
+        batch = _batch(config)
+        for _ in range(4):
+            td3.update(batch, (batch.q_in, batch.q_out), torch.Generator())
+        assert len(calls) == expected
+
+
+def _batch(config):
+    from qhil.rl.buffers import ReplaySamples
+    b, d = 16, config.quantum.layers * (2 * config.quantum.qubits + 2)
+    return ReplaySamples(torch.randn(b, 3), torch.rand(b, 1) * 4 - 2, torch.randn(b),
+                         torch.randn(b, 3), torch.zeros(b), torch.rand(b, d), torch.rand(b, 4))
+
+
 def test_exact_is_refused_off_simulators_before_anything_is_written(tmp_path, capsys):
     out = tmp_path / "run"
     code = run_cli("train", "--config", str(write(tmp_path)), "--gradient", "exact",
