@@ -5,9 +5,9 @@
 
 Targets (issue 4): block pqc reaches a mean evaluation return >= -200 over 10 episodes within
 20,000 steps for each seed, with fc, rbg and zeros in the same table; the wall time of pqc is at
-most 2x that of fc at equal steps; the surrogate-vs-exact Jacobian cosine on Pendulum minibatches
-after the refit (median over the second half of the run's measurements, at the current policy's
-controls and at the refit pairs' q_i, and the final one). Every run is
+most 2x that of fc at equal steps; the gradient fidelity (qhil.rl.fidelity; medians over the
+second half of the run's checks): PreDNN-gradient cosine and relative error, and the per-sample
+Jacobian cosine (median and final). Every run is
 `qhil train --config configs/pendulum.toml --block B --seed S --steps N` in its own process.
 Writes benchmarks/results/bench_train_pendulum.{json,md}.
 """
@@ -35,7 +35,7 @@ def run_one(block: str, seed: int, steps: int) -> dict:
             "eval_return_mean": summary["eval_return_mean"], "eval_return_std": summary["eval_return_std"],
             "train_wall_s": summary["wall_s"], "process_wall_s": time.perf_counter() - started,
             "jacobian_cosine_median": late_median(rows, "surrogate/jacobian_cosine"),
-            "jacobian_cosine_refit_median": late_median(rows, "surrogate/jacobian_cosine_refit"),
+            "grad_rel_error_median": late_median(rows, "surrogate/grad_rel_error"),
             "jacobian_cosine_last": last(rows, "surrogate/jacobian_cosine"),
             "grad_cosine_median": late_median(rows, "surrogate/grad_cosine"),
             "passes": summary["eval_return_mean"] >= TARGET_RETURN, "run_dir": str(out)}
@@ -68,14 +68,14 @@ def fmt(value: float | None) -> str:
 
 def table(rows: list[dict]) -> str:
     lines = ["| block | seed | steps | updates | eval return (10 ep) | train wall s | "
-             "Jacobian cos: policy / refit pairs / final | actor-grad cos | >= -200 |",
+             "Jacobian cos: median / final | PreDNN-grad cos / rel err | >= -200 |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        jac = " / ".join(fmt(r.get(k)) for k in ("jacobian_cosine_median",
-                         "jacobian_cosine_refit_median", "jacobian_cosine_last"))
+        jac = " / ".join(fmt(r.get(k)) for k in ("jacobian_cosine_median", "jacobian_cosine_last"))
+        grad = " / ".join(fmt(r.get(k)) for k in ("grad_cosine_median", "grad_rel_error_median"))
         lines.append(f"| {r['block']} | {r['seed']} | {r['steps']} | {r['updates']} | "
                      f"{r['eval_return_mean']:.1f} +/- {r['eval_return_std']:.1f} | "
-                     f"{r['train_wall_s']:.0f} | {jac} | {fmt(r['grad_cosine_median'])} | "
+                     f"{r['train_wall_s']:.0f} | {jac} | {grad} | "
                      f"{'yes' if r['passes'] else 'no'} |")
     return "\n".join(lines)
 

@@ -21,6 +21,10 @@ from qhil.rl.networks import Actor, Critic
 from qhil.rl.qblock import CircuitBlock, SurrogateBlock
 from qhil.rl.td3 import TD3
 
+# the exact reference (or, off an ideal simulator, its shadow) simulates the minibatch's circuits
+# with autograd: past this width it would cost more than the update it checks
+SHADOW_MAX_QUBITS = 14
+
 
 def build_td3(config: TrainConfig, obs_dim: int, act_dim: int, low: np.ndarray,
               high: np.ndarray, device: torch.device,
@@ -65,7 +69,8 @@ class Learner:
         self.rng = np.random.default_rng(config.seed + 1)
         self.generator = torch.Generator(device=device).manual_seed(config.seed + 2)
         # complex128: the exact reference the surrogate's Jacobian is scored against.
-        measured = config.block == "pqc" and config.quantum.gradient != "exact"
+        measured = (config.block == "pqc" and config.quantum.gradient != "exact"
+                    and config.quantum.qubits <= SHADOW_MAX_QUBITS)
         self.sim = (BatchedSimulator(config.quantum.qubits, device=device, precision="complex128")
                     if measured and config.qtdnn.fidelity_every else None)
         self.last: dict[str, float] = {}

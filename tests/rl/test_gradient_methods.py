@@ -83,8 +83,8 @@ def test_async_loop_sends_learner_circuits_from_the_learner_thread(tmp_path, cap
 def test_refit_schedule_every_update_or_before_actor_updates_only():
     for every, expected in ((True, 4), (False, 2)):
         config, td3 = _td3(refit_every_update=every)
-        calls = []
-        td3.qtdnn.refit = lambda *a, **k: calls.append(1) or 0.0
+        calls: list[int] = []
+        td3.qtdnn.refit = lambda *a, calls=calls, **k: calls.append(1) or 0.0
         batch = _batch(config)
         for _ in range(4):
             td3.update(batch, (batch.q_in, batch.q_out), torch.Generator())
