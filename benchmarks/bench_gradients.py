@@ -37,6 +37,7 @@ SUITES = {
     "pendulum": {
         "pqc+exact": [*P4, "--gradient", "exact"],
         "pqc+qtdnn (qhil)": P4,
+        "pqc+qtdnn (mean-field)": ["--config", "configs/pendulum-pqc-meanfield.toml"],
         "pqc+qtdnn (paper)": ["--config", "configs/pendulum-pqc-paper.toml"],
         "pqc+parameter-shift": [*P4, "--gradient", "parameter-shift"],
         "pqc+spsa": [*P4, "--gradient", "spsa"],
