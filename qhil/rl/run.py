@@ -26,7 +26,7 @@ from qhil.rl.explorer import Explorer, evaluate
 from qhil.rl.hardware import HardwareSampler, HardwareStats
 from qhil.rl.learner import Learner, build_td3
 from qhil.rl.loop import Loop, LoopClock, Progress, interrupted_message, snapshot_actor
-from qhil.rl.plots import plot_latency, plot_returns
+from qhil.rl.plots import plot_fidelity, plot_latency, plot_returns
 from qhil.rl.rundir import RunFolder
 
 
@@ -307,6 +307,8 @@ def finish(s: Session) -> dict[str, Any]:
     title = f"{s.config.env} {s.config.block} on {s.config.provider}"
     plot_returns(s.folder.read_metrics(), s.folder.path / "returns.png", title)
     plot_latency(s.sampler.stats.latencies_s, s.folder.path / "latency.png", title)
+    plot_fidelity(s.folder.read_metrics(), s.folder.path / "fidelity.png",
+                  f"{title}, gradient {s.config.quantum.gradient}", s.config.qtdnn.warn_below)
     return summary
 
 

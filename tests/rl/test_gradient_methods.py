@@ -57,6 +57,7 @@ def test_learner_circuits_equal_the_estimate(method, tmp_path, capsys):
     assert report["ratios"]["circuits"] == report["ratios"]["jobs"] == 1.0
     with Ledger(out / "ledger.sqlite") as ledger:
         assert ledger.totals().circuits == summary["hw"]["circuits"]
+    assert (out / "fidelity.png").exists() == (method != "exact")  # exact is the reference
 
 
 def test_parameter_shift_counts_two_circuits_per_angle_per_sample(tmp_path, capsys):
@@ -112,7 +113,7 @@ def test_qtdnn_sends_no_learner_circuit_and_reports_the_gradient_figures(tmp_pat
     assert run_cli("train", "--config", str(write(tmp_path)), "--out", str(out), "--json") == 0
     s = json.loads(capsys.readouterr().out)
     assert s["hw_learner"]["jobs"] == 0 and s["fidelity_checks"] > 0
-    assert s["fidelity_reference"] == "exact"
+    assert s["fidelity_reference"] == "exact" and (out / "fidelity.png").stat().st_size > 0
     for name in ("grad_cosine", "grad_rel_error", "jacobian_cosine", "jacobian_rel_error"):
         assert s[f"surrogate_{name}"] is not None
 
