@@ -1,7 +1,7 @@
 """IBM jobs per batch of hDQNN circuits, the local-mode restriction, and the transpile cache.
 
 Part 1: a batch of 256 hDQNN circuits (4 qubits x 3 layers, data-dependent and fixed entangler,
-100 shots) through `ibm-fake-torino` (SamplerV2 local testing mode): qhil sends one job with one
+100 shots) through `ibm-fake-torino` (client-side Sampler, local testing mode): qhil sends one job with one
 PUB per distinct structure; the peer sends one job per circuit, transpiling each circuit anew
 (what PennyLane's Qiskit plugin does), on the same restricted simulator so the difference is the
 batching alone. Counts are exact; wall times are one run each.
