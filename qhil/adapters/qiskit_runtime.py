@@ -14,13 +14,14 @@ Profile options:
     optimization_level  preset pass manager level (default 1)
     max_executions  circuits x shots one job may carry (default 10_000_000)
     poll_s          seconds between status polls (default 0.05 locally, 2 in the cloud)
+    dry_run         cloud: `qhil sample` / `qhil train` first send the service a dry run of a
+                    batch (validated, usage estimated, not run, not billed); default true
 """
 
 from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from qhil.adapters.qiskit_backends import TranspileCache
@@ -32,7 +33,7 @@ from qhil.calibration import load_calibration
 from qhil.config import ProviderProfile
 from qhil.errors import QhilError, RequestValidationError
 from qhil.execution.job import Job
-from qhil.execution.provider import TOKEN_TAG, Availability, Provider
+from qhil.execution.provider import TOKEN_TAG, Availability, DryRun, Provider
 from qhil.execution.request import SamplingRequest
 
 NO_CREDENTIALS = ("no IBM credentials: run QiskitRuntimeService.save_account(...) "
@@ -90,8 +91,9 @@ class IBMProvider(Provider):
 
     def dry_run(self, request: SamplingRequest, timeout_s: float = 600.0) -> DryRun | None:
         """The service's dry run of a batch: validated and usage estimated, nothing run, nothing
-        billed. None in local testing mode (free, and the SDK ignores dry runs there)."""
-        if self.local:
+        billed. None in local testing mode (free, and the SDK ignores dry runs there) or when the
+        profile sets options.dry_run = false."""
+        if self.local or not self.profile.options.get("dry_run", True):
             return None
         self.validate(request)
         result = self._run(request, (), dry_run=True).result(timeout_s)
@@ -162,19 +164,6 @@ class IBMProvider(Provider):
         if self.profile.calibration:
             return load_calibration(self.profile.calibration).pricing.model
         return "per-qpu-second"
-
-
-@dataclass(frozen=True)
-class DryRun:
-    """What the service said of a batch it validated without running: its job and usage estimate."""
-
-    job_id: str
-    usage: dict[str, float]
-
-    def describe(self) -> str:
-        qpu = self.usage.get("qpu_s")
-        estimate = "no usage estimate" if qpu is None else f"estimated {qpu:.3g} QPU s per batch"
-        return f"dry run {self.job_id} accepted the batch; {estimate}"
 
 
 def _created(vendor_job: Any) -> float:

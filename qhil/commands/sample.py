@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 import numpy as np
@@ -43,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     budget = budget_from_args(args)
     with get_provider(args.provider) as backend:
         backend.validate(request)
+        announce_dry_run(backend.dry_run(request, args.timeout_s))
         ledger = Ledger(args.ledger) if args.ledger else None
         try:
             started = time.perf_counter()
@@ -56,6 +58,12 @@ def run(args: argparse.Namespace) -> int:
     report["cost_usd"] = str(cost_usd)
     print(json.dumps(report) if args.as_json else _summary(report))
     return 0
+
+
+def announce_dry_run(checked) -> None:
+    """Say on stderr what the service's dry run found (nothing where it offers none)."""
+    if checked is not None:
+        print(f"qhil: {checked.describe()}", file=sys.stderr)
 
 
 def random_controls(ansatz: HDQNNAnsatz, batch: int, seed: int) -> np.ndarray:

@@ -7,11 +7,14 @@ import json
 
 from qhil.commands._args import non_negative_int, positive_int
 from qhil.commands._budget import add_budget_flags, budget_from_args
+from qhil.commands.sample import announce_dry_run, random_controls
 from qhil.config import find_profile
 from qhil.cost import Workload, ask_to_spend, check_budget
 from qhil.cost import preflight as estimate_run
 from qhil.errors import ConfigError, UserError
 from qhil.execution.registry import get_provider
+from qhil.execution.request import SamplingRequest
+from qhil.quantum.ansatz import HDQNNAnsatz
 from qhil.rl.config import BLOCKS, TrainConfig, load_train_config
 from qhil.rl.progress import ProgressPrinter
 from qhil.rl.run import train
@@ -72,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
     confirm_cost(config, args)
     provider = get_provider(config.provider)
     with provider:
+        if config.block == "pqc":
+            announce_dry_run(provider.dry_run(first_batch(config)))
         progress = ProgressPrinter()
         try:
             summary = train(config, folder, provider, resume=resume, progress=progress,
@@ -94,6 +99,15 @@ def confirm_cost(config: TrainConfig, args: argparse.Namespace) -> None:
     check_budget(result.methods["qtdnn"], budget_from_args(args), result.device.name)
     if not ask_to_spend(result, yes=args.yes):
         raise UserError("the run was not started and nothing was spent; answer y, or pass --yes")
+
+
+def first_batch(config: TrainConfig) -> SamplingRequest:
+    """A batch shaped like one exploration step's (num_envs circuits of the run's PQC), for the
+    service's dry run: random controls, since the policy has not acted yet."""
+    q = config.quantum
+    ansatz = HDQNNAnsatz(q.qubits, q.layers, q.entangler)
+    controls = random_controls(ansatz, config.num_envs, config.seed)
+    return ansatz.request(controls, shots=q.shots, seed=config.seed)
 
 
 def describe(s: dict, folder: RunFolder) -> str:
