@@ -18,7 +18,7 @@ from pathlib import Path
 from qhil.calibration import load_calibration
 from qhil.commands._args import non_negative_int, positive_float, positive_int
 from qhil.commands._budget import add_budget_flags
-from qhil.config import REPO_ROOT, find_profile
+from qhil.config import find_profile
 from qhil.cost.calibrate import (
     ProbePlan,
     calibrated,
@@ -49,7 +49,7 @@ def size_list(text: str) -> tuple[int, ...]:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("calibrate", help="Probe a provider and write a fitted calibration file.")
     p.add_argument("--provider", required=True, help="Provider profile name or .toml path.")
-    p.add_argument("--out", help="Calibration file to write (default calibration/NAME-measured.toml).")
+    p.add_argument("--out", help="Calibration file to write (default: NAME-measured.toml in the current directory).")
     p.add_argument("--qubits", type=positive_int, default=10, help="Probe circuit qubits (default 10).")
     p.add_argument("--layers", type=positive_int, default=10, help="Probe circuit layers (default 10).")
     p.add_argument("--entangler", choices=ENTANGLERS, default="data", help="Probe CZ pattern.")
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     fit = fit_timing(probes)
     base = load_calibration(profile.calibration) if profile.calibration else None
     what = f"{args.qubits} qubits x {args.layers} layers ({args.entangler}) on {profile.name}"
-    out = args.out or REPO_ROOT / "calibration" / f"{profile.name}-measured.toml"
+    out = args.out or Path.cwd() / f"{profile.name}-measured.toml"
     path = write_calibration(calibrated(base, fit, device=profile.device or profile.name, what=what), out)
     report = {"provider": profile.name, "out": str(path), "jobs": plan.jobs,
               "shots": plan.total_shots, "probe_cost_usd": str(cost), **fit.__dict__}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from qhil.config import profile_dirs
+from qhil.errors import ConfigError
 from qhil.execution.registry import availability, list_profiles
 
 
@@ -19,6 +21,9 @@ def run(args: argparse.Namespace) -> int:
     if args.as_json:
         print(json.dumps(rows, indent=2))
         return 0
+    if not rows:
+        raise ConfigError("no provider profiles found; looked in "
+                          + ", ".join(str(d) for d in profile_dirs()))
     width = max(len(r["name"]) for r in rows)
     for r in rows:
         why = r["description"] if r["usable"] else r["reason"]
