@@ -2,6 +2,12 @@
 
 Errors a user can mend print one line and exit 2; nothing is spent before validation.
 `--debug` (or QHIL_DEBUG=1) shows the traceback instead.
+
+Building the parser imports only the command modules' `register` side (argparse, pydantic
+configs, tuples of names); torch, numpy and vendor SDKs are imported by a command's `run`, so
+`--help`, `--version` and argument errors answer at once (`benchmarks/bench_cli_startup.py`).
+Every option's help states its default: the formatter appends argparse's default where there is
+one; options whose absence means "from the config" or "from the profile" say so in their text.
 """
 
 from __future__ import annotations
@@ -11,14 +17,34 @@ import importlib
 import os
 import sys
 
+from qhil import __version__
 from qhil.errors import QhilError
 
 COMMANDS = ["providers", "sample", "train", "evaluate", "estimate", "calibrate", "compare",
             "ledger", "qtrl"]
 
 
+class DefaultsFormatter(argparse.HelpFormatter):
+    """Appends "(default: X)" to an option's help unless the text already names its default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text.lower() or not action.option_strings or action.nargs == 0:
+            return text
+        if action.default is None or action.default is argparse.SUPPRESS:
+            return text
+        text = text.rstrip()
+        if text.endswith("."):
+            return f"{text[:-1]} (default: %(default)s)."
+        return f"{text} (default: %(default)s)"
+
+
 class OneLineParser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one line and exit code 2."""
+    """argparse that reports a usage error as one line and exit code 2, and shows defaults."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", DefaultsFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         _fail(f"{message} (see '{self.prog} --help')", 2)
@@ -27,6 +53,7 @@ class OneLineParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="qhil", description=(
         "Real quantum processors in the loop of RL training, with the cost told beforehand."))
+    parser.add_argument("--version", action="version", version=f"qhil {__version__}")
     parser.add_argument("--debug", action="store_true", help="Show tracebacks.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for name in COMMANDS:

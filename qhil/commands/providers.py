@@ -7,7 +7,6 @@ import json
 
 from qhil.config import profile_dirs
 from qhil.errors import ConfigError
-from qhil.execution.registry import availability, list_profiles
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,6 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from qhil.execution.registry import list_profiles
+
     rows = [_row(profile) for profile in list_profiles()]
     if args.as_json:
         print(json.dumps(rows, indent=2))
@@ -32,6 +33,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _row(profile) -> dict:
+    from qhil.execution.registry import availability
+
     status = availability(profile)
     return {"name": profile.name, "kind": profile.kind, "device": profile.device,
             "usable": status.usable, "reason": status.reason,

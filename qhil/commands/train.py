@@ -4,36 +4,38 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
-from qhil.commands._args import non_negative_int, positive_int
+from qhil.commands._args import add_provider_flags, non_negative_int, positive_int
 from qhil.commands._budget import add_budget_flags, budget_from_args
 from qhil.commands.sample import announce_dry_run, random_controls
-from qhil.config import find_profile
-from qhil.cost import Workload, ask_to_spend, check_budget
-from qhil.cost import preflight as estimate_run
 from qhil.errors import ConfigError, UserError
-from qhil.execution.registry import get_provider
-from qhil.execution.request import SamplingRequest
-from qhil.quantum.ansatz import HDQNNAnsatz
 from qhil.rl.config import BLOCKS, TrainConfig, load_train_config
-from qhil.rl.progress import ProgressPrinter
-from qhil.rl.run import train
-from qhil.rl.rundir import RunFolder
+
+if TYPE_CHECKING:  # torch and the vendor SDKs are imported by run(), not by `qhil train --help`
+    from qhil.execution.request import SamplingRequest
+    from qhil.rl.rundir import RunFolder
+
+DEFAULTS = TrainConfig()
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="Train hDQNN-TD3 with a quantum processor in the loop.")
-    p.add_argument("--config", help="Training config .toml (see configs/); flags override it.")
-    p.add_argument("--env", help="gymnasium environment id (default Pendulum-v1).")
-    p.add_argument("--provider", help="Provider profile name or .toml path (default local).")
-    p.add_argument("--block", choices=BLOCKS, help="T-block: pqc (default), fc, rbg or zeros.")
-    p.add_argument("--steps", type=positive_int, help="Total environment steps.")
-    p.add_argument("--num-envs", type=positive_int, help="Vector environments (one job per step).")
-    p.add_argument("--shots", type=positive_int, help="Shots per circuit.")
-    p.add_argument("--seed", type=non_negative_int, help="Seed of everything.")
-    p.add_argument("--mode", choices=("async", "sync"), help="Loop: async (default) or sync.")
-    p.add_argument("--out", help="Run folder to create.")
-    p.add_argument("--resume", metavar="DIR", help="Continue the run in DIR from its checkpoint.")
+    d = DEFAULTS
+    p.add_argument("--config", help="Training config .toml (see configs/); flags override it "
+                   "(default: none, the built-in config whose values the flags below show).")
+    p.add_argument("--env", help=f"gymnasium environment id (default {d.env}).")
+    add_provider_flags(p, None, f"Provider profile name or .toml path (default {d.provider}).")
+    p.add_argument("--block", choices=BLOCKS, help=f"T-block: pqc, fc, rbg or zeros (default {d.block}).")
+    p.add_argument("--steps", type=positive_int, help=f"Total environment steps (default {d.steps:,}).")
+    p.add_argument("--num-envs", type=positive_int,
+                   help=f"Vector environments, one job per step (default {d.num_envs}).")
+    p.add_argument("--shots", type=positive_int, help=f"Shots per circuit (default {d.quantum.shots}).")
+    p.add_argument("--seed", type=non_negative_int, help=f"Seed of everything (default {d.seed}).")
+    p.add_argument("--mode", choices=("async", "sync"), help=f"Loop: async or sync (default {d.loop.mode}).")
+    p.add_argument("--out", help="Run folder to create (default: none; --out or --resume is required).")
+    p.add_argument("--resume", metavar="DIR",
+                   help="Continue the run in DIR from its checkpoint (default: none, a new run).")
     p.add_argument("--json", dest="as_json", action="store_true", help="Print the summary as JSON.")
     p.add_argument("--yes", action="store_true",
                    help="On a device that bills, start without asking (the estimate is printed).")
@@ -43,6 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def resolve_config(args: argparse.Namespace) -> tuple[TrainConfig, RunFolder, bool]:
     """The config (file, then flags) and the run folder; a bad combination is a ConfigError."""
+    from qhil.rl.rundir import RunFolder
+
     if args.resume and args.out:
         raise ConfigError("pass either --out DIR (a new run) or --resume DIR, not both")
     if not args.resume and not args.out:
@@ -71,6 +75,10 @@ def _check_resume_overrides(base: TrainConfig, config: TrainConfig) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from qhil.execution.registry import get_provider
+    from qhil.rl.progress import ProgressPrinter
+    from qhil.rl.run import train
+
     config, folder, resume = resolve_config(args)
     confirm_cost(config, args)
     provider = get_provider(config.provider)
@@ -91,6 +99,10 @@ def confirm_cost(config: TrainConfig, args: argparse.Namespace) -> None:
     """On a device that bills, before anything is spent: refuse a run whose estimate exceeds the
     budget (exit 2), else print the estimate and ask to go on (`--yes` skips the question).
     On free devices a budget is enforced as the run goes (it stops cleanly, resumable)."""
+    from qhil.config import find_profile
+    from qhil.cost import Workload, ask_to_spend, check_budget
+    from qhil.cost import preflight as estimate_run
+
     if config.block != "pqc":
         return  # the classical blocks never touch a provider
     result = estimate_run(Workload.from_train_data(config.model_dump()), find_profile(config.provider))
@@ -104,6 +116,8 @@ def confirm_cost(config: TrainConfig, args: argparse.Namespace) -> None:
 def first_batch(config: TrainConfig) -> SamplingRequest:
     """A batch shaped like one exploration step's (num_envs circuits of the run's PQC), for the
     service's dry run: random controls, since the policy has not acted yet."""
+    from qhil.quantum.ansatz import HDQNNAnsatz
+
     q = config.quantum
     ansatz = HDQNNAnsatz(q.qubits, q.layers, q.entangler)
     controls = random_controls(ansatz, config.num_envs, config.seed)
