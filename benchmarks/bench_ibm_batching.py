@@ -157,7 +157,7 @@ def part3(batches: int = 50, batch: int = 16) -> list[dict]:
 def write(report: dict) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "ibm_batching.json").write_text(json.dumps(report, indent=2))
-    lines = ["# IBM batching (ibm-fake-torino, SamplerV2 local testing mode)", "",
+    lines = ["# IBM batching (ibm-fake-torino, client-side Sampler, local testing mode)", "",
              f"Command: `{report['command']}`", "",
              "| entangler | circuits | qhil jobs | qhil PUBs | qhil wall s | peer jobs | peer wall s | jobs ratio | wall ratio |",
              "|---|---|---|---|---|---|---|---|---|"]

@@ -80,11 +80,12 @@ def run(args: argparse.Namespace) -> int:
     from qhil.rl.run import train
 
     config, folder, resume = resolve_config(args)
-    confirm_cost(config, args)
-    provider = get_provider(config.provider)
-    with provider:
+    # the provider first (a retired or unusable one is refused before the cost question), then
+    # the service's free dry run, then the estimate and consent; nothing is spent before that
+    with get_provider(config.provider) as provider:
         if config.block == "pqc":
             announce_dry_run(provider.dry_run(first_batch(config)))
+        confirm_cost(config, args)
         progress = ProgressPrinter()
         try:
             summary = train(config, folder, provider, resume=resume, progress=progress,

@@ -98,3 +98,9 @@ def test_providers_lists_the_retired_profile_with_its_reason(capsys):
     code, out, _ = run_cli(capsys, "providers")
     (line,) = [ln for ln in out.splitlines() if ln.startswith(RETIRED)]
     assert code == 0 and "NOT usable" in line and "retired" in line
+
+
+def test_train_on_the_retired_profile_is_refused_before_the_cost_question(capsys, tmp_path):
+    code, out, err = run_cli(capsys, "train", "--provider", RETIRED, "--out", str(tmp_path / "r"))
+    assert code == 2 and "retired" in err and "estimate on" not in out
+    assert not (tmp_path / "r").exists()
