@@ -26,6 +26,17 @@ def subcommands() -> dict[str, argparse.ArgumentParser]:
     return dict(sub.choices)
 
 
+def test_top_level_help_lists_every_command_without_importing_one(capsys):
+    code, out, _ = run_cli(capsys, "--help")
+    assert code == 0 and all(name in out for name in subcommands())
+    probe = ("import sys\nfrom qhil.cli import main\ntry:\n    main(['--help'])\n"
+             "except SystemExit:\n    pass\n"
+             "print([m for m in sys.modules if m.startswith('qhil.commands.')])")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stderr
+
+
 def test_version(capsys):
     code, out, _ = run_cli(capsys, "--version")
     assert code == 0 and out.strip() == f"qhil {qhil.__version__}"

@@ -32,7 +32,7 @@ def size_list(text: str) -> tuple[int, ...]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("calibrate", help="Probe a provider and write a fitted calibration file.")
+    p = sub.add_parser("calibrate")
     add_provider_flags(p, None, "Provider profile name or .toml path (default: none; "
                        "--provider or --profile is required).", required=True)
     p.add_argument("--out", help="Calibration file to write (default: NAME-measured.toml in the current directory).")

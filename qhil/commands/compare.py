@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # the report modules import numpy and torch; run() imports th
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("compare", help="Compare providers on the same probe workload.")
+    p = sub.add_parser("compare")
     p.add_argument("--providers", type=provider_list, default=[],
                    help="Comma-separated provider profile names or .toml paths (default: none; "
                    "give --providers, --profile or both).")

@@ -51,7 +51,7 @@ DEVICE_FLAGS = {  # flag dest -> DeviceModel field (pricing keys go into its pri
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("estimate", help="Shots, jobs, QPU time, wall time and dollars of a run.")
+    p = sub.add_parser("estimate")
     add_provider_flags(p, None, "Provider profile (name or .toml) whose calibration to use "
                        "(default: the config's provider, else none: only the flags' figures).")
     p.add_argument("--calibration", help="A calibration snapshot (.toml) to use in place of the "

@@ -10,7 +10,7 @@ from qhil.commands._budget import add_budget_flags, budget_from_args
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", help="Evaluate a trained run's policy on a provider.")
+    p = sub.add_parser("evaluate")
     p.add_argument("run_dir", metavar="DIR", help="Run folder written by `qhil train --out DIR`.")
     p.add_argument("--episodes", type=positive_int, help="Episodes (default: the run's eval.episodes).")
     add_provider_flags(p, None, "Provider to run the quantum layer on (default: the run's).")

@@ -12,7 +12,7 @@ from qhil.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("ledger", help="Jobs, shots, dollars and latency percentiles of a ledger.")
+    p = sub.add_parser("ledger")
     p.add_argument("path", help="ledger.sqlite of a run (qhil sample --ledger, qhil train --out).")
     p.add_argument("--json", dest="as_json", action="store_true", help="Print one JSON object.")
     p.set_defaults(func=run)

@@ -10,7 +10,7 @@ from qhil.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("providers", help="List provider profiles and whether each is usable here.")
+    p = sub.add_parser("providers")
     p.add_argument("--json", dest="as_json", action="store_true", help="Print one JSON list.")
     p.set_defaults(func=run)
 

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # torch, gymnasium and the SDKs load in run(), not for `qhil 
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("qtrl", help="Train a Quantum-Train policy with N agents (Dist-QTRL).")
+    p = sub.add_parser("qtrl")
     p.add_argument("--env", type=lazy_choice("qhil.qtrl.envs", "ENVS"), metavar="ENV",
                    help="Environment, a MiniGrid id (default MiniGrid-Empty-5x5-v0).")
     p.add_argument("--agents", type=positive_int, help="Agents N, one process each (default 1).")

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sample", help="Run one batch of random hDQNN circuits on a provider.")
+    p = sub.add_parser("sample")
     add_provider_flags(p, "local", "Provider profile name or .toml path (default local).")
     p.add_argument("--qubits", type=positive_int, default=4, help="Qubits n.")
     p.add_argument("--layers", type=positive_int, default=2, help="Layers L.")

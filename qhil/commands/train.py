@@ -20,7 +20,7 @@ DEFAULTS = TrainConfig()
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="Train hDQNN-TD3 with a quantum processor in the loop.")
+    p = sub.add_parser("train")
     d = DEFAULTS
     p.add_argument("--config", help="Training config .toml (see configs/); flags override it "
                    "(default: none, the built-in config whose values the flags below show).")
