@@ -1,7 +1,7 @@
 """IBM jobs per batch of hDQNN circuits, the local-mode restriction, and the transpile cache.
 
 Part 1: a batch of 256 hDQNN circuits (4 qubits x 3 layers, data-dependent and fixed entangler,
-100 shots) through `ibm-fake-torino` (SamplerV2 local testing mode): qhil sends one job with one
+100 shots) through `ibm-fake-torino` (client-side Sampler, local testing mode): qhil sends one job with one
 PUB per distinct structure; the peer sends one job per circuit, transpiling each circuit anew
 (what PennyLane's Qiskit plugin does), on the same restricted simulator so the difference is the
 batching alone. Counts are exact; wall times are one run each.
@@ -157,7 +157,7 @@ def part3(batches: int = 50, batch: int = 16) -> list[dict]:
 def write(report: dict) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "ibm_batching.json").write_text(json.dumps(report, indent=2))
-    lines = ["# IBM batching (ibm-fake-torino, SamplerV2 local testing mode)", "",
+    lines = ["# IBM batching (ibm-fake-torino, client-side Sampler, local testing mode)", "",
              f"Command: `{report['command']}`", "",
              "| entangler | circuits | qhil jobs | qhil PUBs | qhil wall s | peer jobs | peer wall s | jobs ratio | wall ratio |",
              "|---|---|---|---|---|---|---|---|---|"]

@@ -5,16 +5,35 @@
     >>> provider = qhil.get_provider("local")
     >>> job = provider.submit(ansatz.request(controls, shots=100, seed=1))
     >>> job.result().marginals      # (B, 4) P(qubit j reads 1)
+
+The names below are imported on first use (PEP 562), so `import qhil` and `qhil --help` do not
+pay for torch or numpy.
 """
 
-from qhil.errors import QhilError
-from qhil.execution import Job, JobStatus, Provider, SamplingRequest, SamplingResult, get_provider
-from qhil.quantum.ansatz import HDQNNAnsatz
-from qhil.quantum.simulator import BatchedSimulator
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "BatchedSimulator", "HDQNNAnsatz", "Job", "JobStatus", "Provider", "QhilError",
-    "SamplingRequest", "SamplingResult", "get_provider", "__version__",
-]
+_LAZY = {
+    "BatchedSimulator": "qhil.quantum.simulator", "HDQNNAnsatz": "qhil.quantum.ansatz",
+    "Job": "qhil.execution", "JobStatus": "qhil.execution", "Provider": "qhil.execution",
+    "SamplingRequest": "qhil.execution", "SamplingResult": "qhil.execution",
+    "get_provider": "qhil.execution", "QhilError": "qhil.errors",
+}
+
+__all__ = [*sorted(_LAZY), "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'qhil' has no attribute '{name}'")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

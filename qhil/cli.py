@@ -2,6 +2,14 @@
 
 Errors a user can mend print one line and exit 2; nothing is spent before validation.
 `--debug` (or QHIL_DEBUG=1) shows the traceback instead.
+
+The parser imports only the module of the command named on the line (`qhil --help` none: the
+one-line helps live in COMMANDS), and a command module's top imports only what its options need
+(argparse, pydantic configs, tuples of names); torch, numpy and vendor SDKs are imported by its
+`run`, so `--help`, `--version` and argument errors answer at once
+(`benchmarks/bench_cli_startup.py`).
+Every option's help states its default: the formatter appends argparse's default where there is
+one; options whose absence means "from the config" or "from the profile" say so in their text.
 """
 
 from __future__ import annotations
@@ -11,32 +19,87 @@ import importlib
 import os
 import sys
 
+from qhil import __version__
 from qhil.errors import QhilError
 
-COMMANDS = ["providers", "sample", "train", "evaluate", "estimate", "calibrate", "compare",
-            "ledger", "qtrl"]
+COMMANDS = {  # name -> one-line help; qhil/commands/<name>.py holds the rest
+    "providers": "List provider profiles and whether each is usable here.",
+    "sample": "Run one batch of random hDQNN circuits on a provider.",
+    "train": "Train hDQNN-TD3 with a quantum processor in the loop.",
+    "evaluate": "Evaluate a trained run's policy on a provider.",
+    "estimate": "Shots, jobs, QPU time, wall time and dollars of a run.",
+    "calibrate": "Probe a provider and write a fitted calibration file.",
+    "compare": "Compare providers on the same probe workload.",
+    "ledger": "Jobs, shots, dollars and latency percentiles of a ledger.",
+    "qtrl": "Train a Quantum-Train policy with N agents (Dist-QTRL).",
+}
+
+
+class DefaultsFormatter(argparse.HelpFormatter):
+    """Appends "(default: X)" to an option's help unless the text already names its default."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text.lower() or not action.option_strings or action.nargs == 0:
+            return text
+        if action.default is None or action.default is argparse.SUPPRESS:
+            return text
+        text = text.rstrip()
+        if text.endswith("."):
+            return f"{text[:-1]} (default: %(default)s)."
+        return f"{text} (default: %(default)s)"
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse that reports a usage error as one line and exit code 2."""
+    """argparse that reports a usage error as one line and exit code 2, and shows defaults."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", DefaultsFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         _fail(f"{message} (see '{self.prog} --help')", 2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+ALL = "all"
+
+
+class _Commands:
+    """The subparsers as a command's `register(sub)` sees them: `add_parser(name)` takes its
+    one-line help from COMMANDS, so `qhil --help` can list every command without importing any."""
+
+    def __init__(self, sub: argparse._SubParsersAction):
+        self._sub = sub
+
+    def add_parser(self, name: str, **kwargs) -> argparse.ArgumentParser:
+        return self._sub.add_parser(name, help=COMMANDS[name], **kwargs)
+
+
+def build_parser(only: str | None = ALL) -> argparse.ArgumentParser:
+    """The parser with every command's options (`only` = ALL), or with just one command's (the
+    others listed by name and help), or with none (`only` = None: `qhil --help`, `--version`)."""
     parser = OneLineParser(prog="qhil", description=(
         "Real quantum processors in the loop of RL training, with the cost told beforehand."))
+    parser.add_argument("--version", action="version", version=f"qhil {__version__}")
     parser.add_argument("--debug", action="store_true", help="Show tracebacks.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for name in COMMANDS:
-        importlib.import_module(f"qhil.commands.{name}").register(sub)
+        if only in (ALL, name):
+            importlib.import_module(f"qhil.commands.{name}").register(_Commands(sub))
+        else:
+            sub.add_parser(name, help=COMMANDS[name])
     return parser
+
+
+def command_in(argv: list[str]) -> str | None:
+    """The command an argument list names (its first word that is one), or None."""
+    return next((word for word in argv if word in COMMANDS), None)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run a subcommand, turning every expected failure into one line and a code."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(command_in(argv))
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

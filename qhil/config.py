@@ -2,12 +2,23 @@
 
 Every model forbids unknown fields, so a typo in a profile is an error that names the file and
 the field instead of a silently ignored setting.
+
+Where profiles are found, first folder winning for a name:
+
+    $QHIL_PROVIDERS_PATH      folders separated by os.pathsep
+    ~/.config/qhil/providers  the user folder ($XDG_CONFIG_HOME/qhil/providers where that is set)
+    qhil/data/providers       the profiles shipped in the package (read via importlib.resources)
+
+A profile's relative `calibration` path is looked up next to the profile's folder first
+(`<folder>/../calibration/x.toml` for a folder laid out like the package's), then in the current
+directory, then among the snapshots shipped in qhil/data/calibration.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +31,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+DATA_ROOT = Path(str(resources.files("qhil") / "data"))
+"""The package's own data: providers/ (profiles) and calibration/ (snapshots)."""
 
 
 class StrictModel(BaseModel):
@@ -57,7 +69,8 @@ class ProviderProfile(StrictModel):
     device: str = Field("", description="Device id: ARN, backend name or simulator name.")
     description: str = Field("", description="One line shown by `qhil providers`.")
     calibration: str | None = Field(
-        None, description="Calibration snapshot, relative to the repository or absolute.")
+        None, description="Calibration snapshot: absolute, or relative to the profile's folder's "
+                          "parent, the current directory or the package's data (in that order).")
     limits: Limits = Field(description="Device limits.")
     retry: RetrySettings = Field(default_factory=RetrySettings, description="Retry policy.")
     max_jobs_in_flight: int = Field(4, description="Concurrent jobs qhil keeps open.", ge=1)
@@ -66,10 +79,16 @@ class ProviderProfile(StrictModel):
     source_path: str = Field("", description="File the profile was read from (set by the loader).")
 
 
+def user_providers_dir() -> Path:
+    """The user's profile folder: $XDG_CONFIG_HOME/qhil/providers, else ~/.config/qhil/providers."""
+    config_home = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(config_home) / "qhil" / "providers"
+
+
 def profile_dirs() -> list[Path]:
-    """Where profiles are looked up: $QHIL_PROVIDERS_PATH entries, then the repository's."""
+    """Where profiles are looked up: $QHIL_PROVIDERS_PATH entries, the user folder, the package."""
     extra = [Path(p) for p in os.environ.get("QHIL_PROVIDERS_PATH", "").split(os.pathsep) if p]
-    return [*extra, REPO_ROOT / "providers"]
+    return [*extra, user_providers_dir(), DATA_ROOT / "providers"]
 
 
 def load_toml(path: Path) -> dict[str, Any]:
@@ -94,6 +113,8 @@ def load_profile(path: str | Path) -> ProviderProfile:
     """Load and validate one profile file."""
     path = Path(path)
     data = load_toml(path)
+    if isinstance(data.get("calibration"), str):
+        data["calibration"] = str(_beside_profile(data["calibration"], path))
     try:
         return ProviderProfile(**data, source_path=str(path))
     except ValidationError as exc:
@@ -122,7 +143,20 @@ def find_profile(name_or_path: str) -> ProviderProfile:
         f"unknown provider '{name_or_path}'; known: {known} (or pass a path to a profile .toml)")
 
 
+def _beside_profile(calibration: str, profile_path: Path) -> Path | str:
+    """The calibration file in the profile's own tree, made absolute; else the text unchanged."""
+    folder = profile_path.resolve().parent
+    for base in (folder.parent, folder):
+        if not Path(calibration).is_absolute() and (base / calibration).is_file():
+            return base / calibration
+    return calibration
+
+
 def resolve_path(path: str) -> Path:
-    """A path from a profile: absolute, or relative to the repository root."""
+    """A calibration path: absolute, else relative to the current directory, else a snapshot
+    shipped in the package; a path found nowhere is returned relative to the current directory."""
     p = Path(path)
-    return p if p.is_absolute() else REPO_ROOT / p
+    if p.is_absolute() or p.exists():
+        return p
+    shipped = DATA_ROOT / p
+    return shipped if shipped.is_file() else p

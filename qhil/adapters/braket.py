@@ -75,6 +75,9 @@ class BraketOptions(StrictModel):
     s3_prefix: str = Field("qhil", description="AWS only: key prefix of task results.")
     region: str | None = Field(None, description="AWS only: region; default: the ARN's or AWS_REGION.")
     poll_interval_s: float = Field(1.0, description="AWS only: seconds between status polls.", ge=0)
+    retired: str | None = Field(
+        None, description="Set when the vendor retired the device: when, why and what to use "
+        "instead. The profile then refuses to run; `qhil providers` shows the reason.")
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,9 @@ class BraketProvider(Provider):
 
     @classmethod
     def availability(cls, profile: ProviderProfile) -> Availability:
+        retired = _options(profile).retired
+        if retired:
+            return Availability(False, f"retired: {retired}")
         if profile.device in LOCAL_DEVICES:
             return Availability(usable=True)
         if not profile.device.startswith("arn:aws:braket:"):

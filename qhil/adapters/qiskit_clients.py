@@ -1,17 +1,23 @@
 """How the IBM adapter reaches Qiskit Runtime: the cloud service, or local testing mode.
 
-Both clients answer the same three calls, so everything above them (translation, transpilation,
+Both clients answer the same calls, so everything above them (translation, transpilation,
 PUB building, polling, result conversion, error mapping) is one code path:
 
     client.backend() -> BackendV2       the target circuits are transpiled for
-    client.run(pubs, shots, seed, tags) -> job  one SamplerV2 job for all PUBs of a batch
+    client.run(pubs, shots, seed, tags, dry_run=False) -> job
+                                        one client-side Sampler job for all PUBs of a batch
     client.job(job_id) -> job           re-attach by id
     client.find(tag) -> job | None      the newest job carrying that job tag (cloud only)
+
+Both run `qiskit_ibm_runtime.executor_sampler.Sampler`, the client-side Sampler that replaces the
+server-side `SamplerV2` (deprecated in 0.50.0): it turns the PUBs into one Executor quantum
+program (one item per PUB) on the client; the cloud runs it as one job, local testing mode
+simulates it with Aer. `dry_run=True` asks the service to validate the job and estimate its usage
+without running it on the QPU (cloud only; local testing mode ignores it).
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 from qhil.adapters.qiskit_backends import (
@@ -26,12 +32,10 @@ MODES = ("job", "batch", "session")
 
 
 def sampler(mode: Any, options: dict | None = None) -> Any:
-    """qiskit-ibm-runtime's SamplerV2 on a backend, Batch or Session."""
-    from qiskit_ibm_runtime import SamplerV2
+    """qiskit-ibm-runtime's client-side Sampler on a backend, Batch or Session."""
+    from qiskit_ibm_runtime.executor_sampler import Sampler
 
-    with warnings.catch_warnings():  # SamplerV2 is deprecated for a client-side Sampler (0.50)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return SamplerV2(mode=mode, options=options)
+    return Sampler(mode=mode, options=options)
 
 
 class CloudRuntimeClient:
@@ -51,9 +55,10 @@ class CloudRuntimeClient:
             self._backend = self.service.backend(self.device)
         return self._backend
 
-    def run(self, pubs: list[tuple], shots: int, seed: int | None, tags: tuple[str, ...] = ()) -> Any:
+    def run(self, pubs: list[tuple], shots: int, seed: int | None, tags: tuple[str, ...] = (),
+            dry_run: bool = False) -> Any:
         options = {"environment": {"job_tags": list(tags)}} if tags else None
-        return sampler(self._mode_object(), options).run(pubs, shots=shots)
+        return sampler(self._mode_object(), options).run(pubs, shots=shots, dry_run=dry_run)
 
     def job(self, job_id: str) -> Any:
         return self.service.job(job_id)
@@ -79,7 +84,8 @@ class CloudRuntimeClient:
 
 
 class LocalRuntimeClient:
-    """Local testing mode: SamplerV2 on a fake backend, optionally restricted to used qubits."""
+    """Local testing mode: the client-side Sampler on a fake backend (Aer with its noise model),
+    optionally restricted to the qubits the circuits use."""
 
     local = True
 
@@ -92,7 +98,10 @@ class LocalRuntimeClient:
     def backend(self) -> Any:
         return self._backend
 
-    def run(self, pubs: list[tuple], shots: int, seed: int | None, tags: tuple[str, ...] = ()) -> Any:
+    def run(self, pubs: list[tuple], shots: int, seed: int | None, tags: tuple[str, ...] = (),
+            dry_run: bool = False) -> Any:
+        if dry_run:
+            raise PermanentProviderError("local testing mode has no dry run; it is free, run it")
         mode, pubs = self._restricted(pubs) if self.restrict else (self._backend, pubs)
         # the SDK ignores a falsy seed_simulator, so seed 0 must not reach it as 0
         options = None if seed is None else {"simulator": {"seed_simulator": seed + 1}}

@@ -1,8 +1,9 @@
 """A Qiskit primitive job (Aer, local testing mode or IBM Quantum) behind qhil's Job contract.
 
 PUB results become (B, n) marginals and counts in request row order; the rows each PUB serves
-travel in its circuit's metadata ("qhil_rows"), so a job re-attached by id after a restart is
-converted exactly like the one submitted. Vendor failures become qhil.errors (`vendor_error`).
+travel in its circuit's metadata ("qhil_rows"), which the Sampler hands back in each PUB result's
+`metadata["circuit_metadata"]`, so a job re-attached by id after a restart (whose layout is not
+known up front) is converted exactly like the one submitted. Vendor failures become qhil.errors (`vendor_error`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 from qhil.adapters.qiskit_circuits import CREG, marginals_from_bits
 from qhil.adapters.qiskit_errors import vendor_error
-from qhil.errors import JobCancelledError, QhilError
+from qhil.errors import JobCancelledError, PermanentProviderError, QhilError
 from qhil.execution.job import Job, JobMetrics, JobStatus, JobTimings, SamplingResult
 
 ROWS_KEY = "qhil_rows"
@@ -38,9 +39,14 @@ class PubLayout:
         return sum(len(r) for r in self.rows)
 
     @classmethod
-    def from_circuits(cls, circuits: list[Any]) -> PubLayout:
-        rows = [list(c.metadata[ROWS_KEY]) for c in circuits]
-        return cls(rows=rows, n_qubits=circuits[0].cregs[0].size)
+    def from_results(cls, pub_results: list[Any]) -> PubLayout:
+        """The layout a job's PUB results carry back in their circuit metadata."""
+        try:
+            rows = [list(r.metadata["circuit_metadata"][ROWS_KEY]) for r in pub_results]
+        except (KeyError, TypeError, AttributeError):
+            raise PermanentProviderError(
+                "the job's results carry no qhil row layout; was it submitted by qhil?") from None
+        return cls(rows=rows, n_qubits=getattr(pub_results[0].data, CREG).num_bits)
 
 
 def outputs(pub_results: list[Any], layout: PubLayout) -> tuple[np.ndarray, list[dict[str, int]], int]:
@@ -72,9 +78,10 @@ def _epoch(value: Any) -> float | None:
 
 
 class QiskitJob(Job):
-    """One primitive job; `result(timeout_s)` polls `status()` until terminal or the deadline."""
+    """One primitive job; `result(timeout_s)` polls `status()` until terminal or the deadline.
+    `layout` None (a re-attached job): read it from the results."""
 
-    def __init__(self, vendor_job: Any, layout: PubLayout, provider: str, submitted_at: float,
+    def __init__(self, vendor_job: Any, layout: PubLayout | None, provider: str, submitted_at: float,
                  poll_s: float = 0.02, sleep: Callable[[float], None] = time.sleep):
         self.vendor_job = vendor_job
         self.job_id = str(vendor_job.job_id())
@@ -114,7 +121,8 @@ class QiskitJob(Job):
             raise
         except Exception as exc:
             raise vendor_error(exc, self.job_id) from exc
-        marginals, counts, shots = outputs(pub_results, self.layout)
+        layout = self.layout or PubLayout.from_results(pub_results)
+        marginals, counts, shots = outputs(pub_results, layout)
         metrics = self.metrics()
         return SamplingResult(marginals=marginals, shots=shots, counts=counts, job_id=self.job_id,
                               provider=self.provider, timings=metrics.timings.with_fetched(),

@@ -1,7 +1,10 @@
-"""The `ibm` provider: Qiskit Runtime SamplerV2 on IBM Quantum or, locally, on a fake backend.
+"""The `ibm` provider: Qiskit Runtime's client-side Sampler (`executor_sampler.Sampler`) on IBM
+Quantum or, in local testing mode, on a fake backend.
 
-One job per batch; one PUB per distinct circuit structure with a (rows, parameters) value array;
-ISA transpilation once per structure (`provider.transpile_cache.hit_rate`).
+One job per batch; one PUB (one Executor program item) per distinct circuit structure with a
+(rows, parameters) value array; ISA transpilation once per structure
+(`provider.transpile_cache.hit_rate`). `dry_run(request)` asks the cloud to validate a batch and
+estimate its usage without running it (`qhil sample` and `qhil train` call it before spending).
 
 Profile options:
     local_backend   fake backend class (e.g. "FakeTorino"): local testing mode; absent: the cloud
@@ -11,6 +14,8 @@ Profile options:
     optimization_level  preset pass manager level (default 1)
     max_executions  circuits x shots one job may carry (default 10_000_000)
     poll_s          seconds between status polls (default 0.05 locally, 2 in the cloud)
+    dry_run         cloud: `qhil sample` / `qhil train` first send the service a dry run of a
+                    batch (validated, usage estimated, not run, not billed); default true
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from qhil.calibration import load_calibration
 from qhil.config import ProviderProfile
 from qhil.errors import QhilError, RequestValidationError
 from qhil.execution.job import Job
-from qhil.execution.provider import TOKEN_TAG, Availability, Provider
+from qhil.execution.provider import TOKEN_TAG, Availability, DryRun, Provider
 from qhil.execution.request import SamplingRequest
 
 NO_CREDENTIALS = ("no IBM credentials: run QiskitRuntimeService.save_account(...) "
@@ -36,7 +41,7 @@ NO_CREDENTIALS = ("no IBM credentials: run QiskitRuntimeService.save_account(...
 
 
 class IBMProvider(Provider):
-    """Qiskit Runtime SamplerV2; `client` may be injected (tests script the runtime with it)."""
+    """Qiskit Runtime's client-side Sampler; `client` may be injected (tests script the runtime)."""
 
     kind = "ibm"
     native_batching = True
@@ -81,11 +86,24 @@ class IBMProvider(Provider):
                 f"executions exceeds {self.name}'s {limit} per job; split the batch or use fewer shots")
 
     def _submit(self, request: SamplingRequest) -> Job:
+        tags = (request.tags[TOKEN_TAG],) if TOKEN_TAG in request.tags else ()
+        return self._run(request, tags, dry_run=False)
+
+    def dry_run(self, request: SamplingRequest, timeout_s: float = 600.0) -> DryRun | None:
+        """The service's dry run of a batch: validated and usage estimated, nothing run, nothing
+        billed. None in local testing mode (free, and the SDK ignores dry runs there) or when the
+        profile sets options.dry_run = false."""
+        if self.local or not self.profile.options.get("dry_run", True):
+            return None
+        self.validate(request)
+        result = self._run(request, (), dry_run=True).result(timeout_s)
+        return DryRun(job_id=result.job_id, usage=result.usage)
+
+    def _run(self, request: SamplingRequest, tags: tuple[str, ...], dry_run: bool) -> QiskitJob:
         pubs, layout = self._pubs(request)
         submitted_at = time.time()
         try:
-            tags = (request.tags[TOKEN_TAG],) if TOKEN_TAG in request.tags else ()
-            vendor_job = self.client.run(pubs, request.shots, request.seed, tags)
+            vendor_job = self.client.run(pubs, request.shots, request.seed, tags, dry_run=dry_run)
         except QhilError:
             raise
         except Exception as exc:
@@ -113,14 +131,13 @@ class IBMProvider(Provider):
     def _rewrap(self, fetch: Any, job_id: str | None) -> Job | None:
         try:
             vendor_job = fetch()
-            if vendor_job is None:
-                return None
-            layout = PubLayout.from_circuits(_pub_circuits(vendor_job.inputs))
         except QhilError:
             raise
         except Exception as exc:
             raise vendor_error(exc, job_id) from exc
-        return QiskitJob(vendor_job, layout, self.name, _created(vendor_job), poll_s=self.poll_s)
+        if vendor_job is None:
+            return None
+        return QiskitJob(vendor_job, None, self.name, _created(vendor_job), poll_s=self.poll_s)
 
     def close(self) -> None:
         if self._client is not None:
@@ -147,11 +164,6 @@ class IBMProvider(Provider):
         if self.profile.calibration:
             return load_calibration(self.profile.calibration).pricing.model
         return "per-qpu-second"
-
-
-def _pub_circuits(inputs: Any) -> list[Any]:
-    pubs = inputs["pubs"] if isinstance(inputs, dict) else inputs
-    return [p.circuit if hasattr(p, "circuit") else p[0] for p in pubs]
 
 
 def _created(vendor_job: Any) -> float:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from qhil.commands._args import positive_int
-from qhil.execution.budget import Budget
+
+if TYPE_CHECKING:
+    from qhil.execution.budget import Budget
 
 
 def usd_amount(text: str) -> Decimal:
@@ -23,15 +26,18 @@ def usd_amount(text: str) -> Decimal:
 def add_budget_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("budget (refused before sending when it would be exceeded)")
     group.add_argument("--budget-shots", type=positive_int, default=None,
-                       help="Most shots (circuits x shots) to spend.")
+                       help="Most shots (circuits x shots) to spend (default: no limit).")
     group.add_argument("--budget-usd", type=usd_amount, default=None,
-                       help="Most dollars to spend, at the calibration snapshot's prices.")
+                       help="Most dollars to spend, at the calibration snapshot's prices "
+                       "(default: no limit).")
     group.add_argument("--budget-jobs", type=positive_int, default=None,
-                       help="Most provider jobs (tasks) to submit.")
+                       help="Most provider jobs (tasks) to submit (default: no limit).")
 
 
 def budget_from_args(args: argparse.Namespace) -> Budget | None:
     """The Budget the flags ask for, or None when none was given."""
+    from qhil.execution.budget import Budget
+
     limits = (args.budget_shots, args.budget_usd, args.budget_jobs)
     if all(v is None for v in limits):
         return None

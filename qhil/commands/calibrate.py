@@ -15,24 +15,9 @@ import json
 import tempfile
 from pathlib import Path
 
-from qhil.calibration import load_calibration
-from qhil.commands._args import non_negative_int, positive_float, positive_int
+from qhil.commands._args import add_provider_flags, non_negative_int, positive_float, positive_int
 from qhil.commands._budget import add_budget_flags
-from qhil.config import REPO_ROOT, find_profile
-from qhil.cost.calibrate import (
-    ProbePlan,
-    calibrated,
-    check_probe_budget,
-    fit_timing,
-    run_probes,
-    write_calibration,
-)
-from qhil.cost.device import DeviceModel
-from qhil.execution.budget import Budget
-from qhil.execution.dispatcher import Dispatcher
-from qhil.execution.ledger import Ledger
-from qhil.execution.registry import get_provider
-from qhil.quantum.ansatz import ENTANGLERS, HDQNNAnsatz
+from qhil.names import ENTANGLERS
 
 
 def size_list(text: str) -> tuple[int, ...]:
@@ -47,15 +32,18 @@ def size_list(text: str) -> tuple[int, ...]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("calibrate", help="Probe a provider and write a fitted calibration file.")
-    p.add_argument("--provider", required=True, help="Provider profile name or .toml path.")
-    p.add_argument("--out", help="Calibration file to write (default calibration/NAME-measured.toml).")
-    p.add_argument("--qubits", type=positive_int, default=10, help="Probe circuit qubits (default 10).")
-    p.add_argument("--layers", type=positive_int, default=10, help="Probe circuit layers (default 10).")
+    p = sub.add_parser("calibrate")
+    add_provider_flags(p, None, "Provider profile name or .toml path (default: none; "
+                       "--provider or --profile is required).", required=True)
+    p.add_argument("--out", help="Calibration file to write (default: NAME-measured.toml in the current directory).")
+    p.add_argument("--qubits", type=positive_int, default=10, help="Probe circuit qubits.")
+    p.add_argument("--layers", type=positive_int, default=10, help="Probe circuit layers.")
     p.add_argument("--entangler", choices=ENTANGLERS, default="data", help="Probe CZ pattern.")
-    p.add_argument("--circuits", type=size_list, default=(1, 8, 64), help="Circuits per probe job.")
-    p.add_argument("--shots", type=size_list, default=(10, 100, 1000), help="Shots per circuit.")
-    p.add_argument("--repeats", type=positive_int, default=3, help="Jobs per size (default 3).")
+    p.add_argument("--circuits", type=size_list, default=(1, 8, 64),
+                   help="Circuits per probe job (default 1,8,64).")
+    p.add_argument("--shots", type=size_list, default=(10, 100, 1000),
+                   help="Shots per circuit (default 10,100,1000).")
+    p.add_argument("--repeats", type=positive_int, default=3, help="Jobs per size.")
     p.add_argument("--seed", type=non_negative_int, default=0, help="Seed of the probe circuits.")
     p.add_argument("--timeout-s", type=positive_float, default=3600.0, help="Wait per probe job.")
     p.add_argument("--ledger", metavar="PATH", help="Keep the probes' ledger here (default: a "
@@ -66,6 +54,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from qhil.calibration import load_calibration
+    from qhil.config import find_profile
+    from qhil.cost.calibrate import (
+        ProbePlan,
+        calibrated,
+        check_probe_budget,
+        fit_timing,
+        run_probes,
+        write_calibration,
+    )
+    from qhil.cost.device import DeviceModel
+    from qhil.execution.budget import Budget
+    from qhil.execution.dispatcher import Dispatcher
+    from qhil.execution.ledger import Ledger
+    from qhil.execution.registry import get_provider
+    from qhil.quantum.ansatz import HDQNNAnsatz
+
     profile = find_profile(args.provider)
     plan = ProbePlan(HDQNNAnsatz(args.qubits, args.layers, args.entangler), args.circuits,
                      args.shots, args.repeats)
@@ -82,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     fit = fit_timing(probes)
     base = load_calibration(profile.calibration) if profile.calibration else None
     what = f"{args.qubits} qubits x {args.layers} layers ({args.entangler}) on {profile.name}"
-    out = args.out or REPO_ROOT / "calibration" / f"{profile.name}-measured.toml"
+    out = args.out or Path.cwd() / f"{profile.name}-measured.toml"
     path = write_calibration(calibrated(base, fit, device=profile.device or profile.name, what=what), out)
     report = {"provider": profile.name, "out": str(path), "jobs": plan.jobs,
               "shots": plan.total_shots, "probe_cost_usd": str(cost), **fit.__dict__}

@@ -10,37 +10,42 @@ import argparse
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from qhil.commands._args import non_negative_int, positive_float, positive_int
+from qhil.commands._args import non_negative_int, positive_float, positive_int, profile_path
 from qhil.commands._budget import add_budget_flags, budget_from_args
 from qhil.config import ProviderProfile, find_profile, load_toml
 from qhil.errors import ConfigError
-from qhil.report.probes import ProbeSize
-from qhil.report.render import write_report
-from qhil.report.runs import load_run
-from qhil.report.session import Plan, run_comparison
+
+if TYPE_CHECKING:  # the report modules import numpy and torch; run() imports them
+    from qhil.report.session import Plan
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("compare", help="Compare providers on the same probe workload.")
-    p.add_argument("--providers", required=True, type=provider_list,
-                   help="Comma-separated provider profile names or .toml paths.")
+    p = sub.add_parser("compare")
+    p.add_argument("--providers", type=provider_list, default=[],
+                   help="Comma-separated provider profile names or .toml paths (default: none; "
+                   "give --providers, --profile or both).")
+    p.add_argument("--profile", dest="profiles", action="append", type=profile_path, default=[],
+                   metavar="PATH", help="A provider profile file anywhere; repeat for several "
+                   "(default: none; added after --providers).")
     p.add_argument("--config", type=Path, default=None,
-                   help="Training config (TOML): probe size and the run whose cost is predicted.")
+                   help="Training config (TOML): probe size and the run whose cost is predicted "
+                   "(default: none).")
     p.add_argument("--qubits", type=positive_int, default=None, help="Qubits (default: config, else 4).")
     p.add_argument("--layers", type=positive_int, default=None, help="Layers (default: config, else 4).")
-    p.add_argument("--batch", type=positive_int, default=8, help="Circuits per probe job (default 8).")
+    p.add_argument("--batch", type=positive_int, default=8, help="Circuits per probe job.")
     p.add_argument("--shots", type=positive_int, default=None,
                    help="Shots per circuit (default: config, else 1000).")
     p.add_argument("--repeats", type=positive_int, default=3,
-                   help="Times each probe is submitted per provider (default 3).")
+                   help="Times each probe is submitted per provider.")
     p.add_argument("--out", type=Path, default=Path("compare-report"),
                    help="Folder for report.html, report.md, report.json.")
     p.add_argument("--dry-run", action="store_true",
                    help="Predict from calibration data only; submit nothing.")
     p.add_argument("--runs", nargs="+", default=[], metavar="RUN_DIR",
-                   help="Training run folders whose return per dollar and per hour to add.")
+                   help="Training run folders whose return per dollar and per hour to add "
+                   "(default: none).")
     p.add_argument("--seed", type=non_negative_int, default=0, help="Seed of the probe circuits.")
     p.add_argument("--timeout-s", type=positive_float, default=1800.0,
                    help="Give up on one probe job after this many seconds.")
@@ -58,6 +63,9 @@ def provider_list(text: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from qhil.report.render import write_report
+    from qhil.report.session import run_comparison
+
     plan = build_plan(args)
     report = run_comparison(plan, progress)
     paths = write_report(report, args.out)
@@ -67,7 +75,13 @@ def run(args: argparse.Namespace) -> int:
 
 def build_plan(args: argparse.Namespace) -> Plan:
     """Resolve and check everything up front (exit 2 on bad input, nothing sent)."""
-    profiles: list[ProviderProfile] = [find_profile(name) for name in args.providers]
+    from qhil.report.probes import ProbeSize
+    from qhil.report.runs import load_run
+    from qhil.report.session import Plan
+
+    if not args.providers and not args.profiles:
+        raise ConfigError("name the providers to compare: --providers a,b and/or --profile PATH")
+    profiles: list[ProviderProfile] = [find_profile(n) for n in [*args.providers, *args.profiles]]
     names = [p.name for p in profiles]
     if len(set(names)) != len(names):
         raise ConfigError(f"--providers names one profile twice ({', '.join(names)})")

@@ -12,14 +12,25 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from qhil.calibration import load_calibration
-from qhil.commands._args import non_negative_float, non_negative_int, positive_float, positive_int
+from qhil.commands._args import (
+    add_provider_flags,
+    lazy_choice,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 from qhil.config import find_profile, load_toml
-from qhil.cost import METHODS, DeviceModel, Workload, estimate
-from qhil.cost.report import estimate_table
 from qhil.errors import ConfigError
-from qhil.quantum.ansatz import ENTANGLERS
+from qhil.names import ENTANGLERS
+
+if TYPE_CHECKING:  # the cost model imports torch; run() imports it, `--help` does not
+    from qhil.cost import DeviceModel, Workload
+
+FROM_CONFIG = " (default: --config's value, else the cost model's default)"
+FROM_DEVICE = " (default: the provider's calibration, else 0)"
 
 WORKLOAD_FLAGS = {  # flag dest -> Workload field
     "qubits": "n_qubits", "layers": "n_layers", "entangler": "entangler", "batch": "batch_size",
@@ -40,16 +51,21 @@ DEVICE_FLAGS = {  # flag dest -> DeviceModel field (pricing keys go into its pri
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("estimate", help="Shots, jobs, QPU time, wall time and dollars of a run.")
-    p.add_argument("--provider", help="Provider profile (name or .toml) whose calibration to use.")
+    p = sub.add_parser("estimate")
+    add_provider_flags(p, None, "Provider profile (name or .toml) whose calibration to use "
+                       "(default: the config's provider, else none: only the flags' figures).")
     p.add_argument("--calibration", help="A calibration snapshot (.toml) to use in place of the "
-                   "provider's (e.g. one written by `qhil calibrate`).")
+                   "provider's, e.g. one written by `qhil calibrate` (default: the provider's).")
     source = p.add_mutually_exclusive_group()
-    source.add_argument("--config", help="A `qhil train` config file (.toml) giving the workload.")
+    source.add_argument("--config", help="A `qhil train` config file (.toml) giving the workload "
+                        "(default: none, the workload flags).")
     source.add_argument("--from-run", metavar="DIR", help="Set a finished run's measurement "
-                        "beside the prediction (reads DIR/config.toml, summary.json, ledger.sqlite).")
-    p.add_argument("--method", choices=[*METHODS, "all"], default="all",
-                   help="Gradient method to estimate (default all).")
+                        "beside the prediction (reads DIR/config.toml, summary.json, ledger.sqlite; "
+                        "default: none).")
+    p.add_argument("--method", type=lazy_choice("qhil.cost.model", "METHODS", ("all",)),
+                   default="all", metavar="METHOD",
+                   help="Gradient method to estimate: qtdnn, parameter-shift, ... (any method of "
+                   "the cost model) or all (default all).")
     p.add_argument("--json", dest="as_json", action="store_true", help="Print one JSON object.")
     _workload_flags(p.add_argument_group("workload (override --config)"))
     _device_flags(p.add_argument_group("device (override the provider's calibration)"))
@@ -57,24 +73,32 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _workload_flags(g: argparse._ArgumentGroup) -> None:
-    g.add_argument("--qubits", type=positive_int, help="Qubits n.")
-    g.add_argument("--layers", type=positive_int, help="Layers L.")
+    g.add_argument("--qubits", type=positive_int,
+                   help="Qubits n (default: --config's; without a config required).")
+    g.add_argument("--layers", type=positive_int,
+                   help="Layers L (default: --config's; without a config required).")
     g.add_argument("--entangler", choices=ENTANGLERS, help="CZ pattern (default data).")
     g.add_argument("--batch", type=positive_int, help="Minibatch N_b (default 256).")
     g.add_argument("--shots", type=positive_int, help="Shots per circuit (default 100).")
-    g.add_argument("--env-steps", type=non_negative_int, help="Vector-environment steps.")
+    g.add_argument("--env-steps", type=non_negative_int, help="Vector-environment steps" + FROM_CONFIG)
     g.add_argument("--num-envs", type=positive_int, help="Environments per step (default 1).")
-    g.add_argument("--updates", type=non_negative_int, help="Learner updates.")
+    g.add_argument("--updates", type=non_negative_int, help="Learner updates" + FROM_CONFIG)
     g.add_argument("--policy-delay", type=positive_int, help="Actor update every d updates "
                    "(default 1 from flags, [td3] policy_delay from a config).")
-    g.add_argument("--eval-episodes", type=non_negative_int, help="Evaluation episodes in all.")
-    g.add_argument("--eval-steps", type=non_negative_int, help="Steps per evaluation episode.")
-    g.add_argument("--eval-batch", type=positive_int, help="Evaluation episodes side by side.")
-    g.add_argument("--depth", type=positive_int, help="Transpiled circuit depth in gate steps.")
+    g.add_argument("--eval-episodes", type=non_negative_int, help="Evaluation episodes in all"
+                   + FROM_CONFIG)
+    g.add_argument("--eval-steps", type=non_negative_int, help="Steps per evaluation episode"
+                   + FROM_CONFIG)
+    g.add_argument("--eval-batch", type=positive_int, help="Evaluation episodes side by side"
+                   + FROM_CONFIG)
+    g.add_argument("--depth", type=positive_int, help="Transpiled circuit depth in gate steps"
+                   + FROM_CONFIG)
     g.add_argument("--shift-controls", choices=("all", "angles"),
-                   help="Parameter-shift over all controls (the paper's 220) or the angles only.")
+                   help="Parameter-shift over all controls (the paper's 220) or the angles only"
+                   + FROM_CONFIG)
     g.add_argument("--learner-forward", action="store_const", const=True,
-                   help="Also count the learner's forward circuits for the direct methods.")
+                   help="Also count the learner's forward circuits for the direct methods "
+                   "(default: off).")
 
 
 def _device_flags(g: argparse._ArgumentGroup) -> None:
@@ -95,12 +119,16 @@ def _device_flags(g: argparse._ArgumentGroup) -> None:
             ("--per-shot-usd", non_negative_float, "Fee per shot ($)."),
             ("--per-qpu-second-usd", non_negative_float, "Fee per QPU second ($)."),
             ("--per-minute-usd", non_negative_float, "Fee per minute ($).")):
-        g.add_argument(flag, type=kind, help=text)
+        g.add_argument(flag, type=kind, help=text.rstrip(".") + FROM_DEVICE)
     g.add_argument("--pricing", choices=("free", "per-shot", "per-qpu-second", "session"),
-                   help="Billing model (session bills the run's wall clock).")
+                   help="Billing model, session bills the run's wall clock (default: the "
+                   "provider's calibration, else free).")
 
 
 def run(args: argparse.Namespace) -> int:
+    from qhil.cost import estimate
+    from qhil.cost.report import estimate_table
+
     if args.from_run:
         from qhil.cost.after_run import run_from_dir
 
@@ -111,11 +139,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _methods(choice: str) -> tuple[str, ...]:
+    from qhil.cost import METHODS
+
     return METHODS if choice == "all" else (choice,)
 
 
 def build_workload(args: argparse.Namespace, config: str | None = None) -> Workload:
     """The workload: the config file (if any), then the flags given."""
+    from qhil.cost import Workload
+
     given = {field: getattr(args, dest) for dest, field in WORKLOAD_FLAGS.items()}
     config = config or args.config
     if config:
@@ -128,6 +160,9 @@ def build_workload(args: argparse.Namespace, config: str | None = None) -> Workl
 
 def build_device(args: argparse.Namespace, config: str | None = None) -> DeviceModel:
     """The device: the provider's calibration (--provider, else the config's), then the flags."""
+    from qhil.calibration import load_calibration
+    from qhil.cost import DeviceModel
+
     name = args.provider or _config_provider(config or args.config)
     base = DeviceModel.from_profile(find_profile(name)) if name else DeviceModel()
     if args.calibration:

@@ -5,23 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 
-import numpy as np
-
-from qhil.commands._args import positive_int
+from qhil.commands._args import add_provider_flags, positive_int
 from qhil.commands._budget import add_budget_flags, budget_from_args
-from qhil.execution.registry import get_provider
-from qhil.rl.explorer import evaluate
-from qhil.rl.hardware import HardwareSampler
-from qhil.rl.learner import build_td3
-from qhil.rl.run import env_dims, open_dispatcher, pick_device, preflight
-from qhil.rl.rundir import RunFolder
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", help="Evaluate a trained run's policy on a provider.")
+    p = sub.add_parser("evaluate")
     p.add_argument("run_dir", metavar="DIR", help="Run folder written by `qhil train --out DIR`.")
     p.add_argument("--episodes", type=positive_int, help="Episodes (default: the run's eval.episodes).")
-    p.add_argument("--provider", help="Provider to run the quantum layer on (default: the run's).")
+    add_provider_flags(p, None, "Provider to run the quantum layer on (default: the run's).")
     p.add_argument("--seed", type=int, default=None, help="Environment seed (default: run seed + 20000).")
     p.add_argument("--json", dest="as_json", action="store_true", help="Print one JSON object.")
     add_budget_flags(p)
@@ -29,6 +21,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from qhil.execution.registry import get_provider
+    from qhil.rl.explorer import evaluate
+    from qhil.rl.hardware import HardwareSampler
+    from qhil.rl.learner import build_td3
+    from qhil.rl.run import env_dims, open_dispatcher, pick_device, preflight
+    from qhil.rl.rundir import RunFolder
+
     folder = RunFolder(args.run_dir)
     config = folder.load_config().with_overrides(provider=args.provider)
     episodes = args.episodes or config.eval.episodes

@@ -9,12 +9,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 from qhil.errors import ConfigError
-from qhil.execution.budget import format_usd
-from qhil.execution.ledger import Ledger
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("ledger", help="Jobs, shots, dollars and latency percentiles of a ledger.")
+    p = sub.add_parser("ledger")
     p.add_argument("path", help="ledger.sqlite of a run (qhil sample --ledger, qhil train --out).")
     p.add_argument("--json", dest="as_json", action="store_true", help="Print one JSON object.")
     p.set_defaults(func=run)
@@ -30,6 +28,8 @@ def read(path: Path) -> dict:
     """Totals and per-provider latency percentiles; a missing or foreign file is a user error."""
     if not path.is_file():
         raise ConfigError(f"{path}: no such ledger file; pass the ledger.sqlite of a run")
+    from qhil.execution.ledger import Ledger
+
     try:
         with Ledger(path) as ledger:
             providers = ledger.providers()
@@ -46,6 +46,8 @@ def _plain(totals: dict) -> dict:
 
 
 def _summary(report: dict) -> str:
+    from qhil.execution.budget import format_usd
+
     t = report["totals"]
     lines = [f"{report['path']}: {t['jobs']} paid jobs ({t['done']} done, {t['in_flight']} in "
              f"flight), {t['circuits']} circuits, {t['shots']} shots, "

@@ -12,36 +12,47 @@ import argparse
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from qhil.commands._args import non_negative_int, positive_float, positive_int
+from qhil.commands._args import (
+    add_provider_flags,
+    lazy_choice,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 from qhil.commands._budget import add_budget_flags, budget_from_args
 from qhil.config import find_profile
 from qhil.errors import ConfigError
-from qhil.execution.budget import Budget
-from qhil.execution.registry import availability
 from qhil.qtrl.config import QTRLConfig
-from qhil.qtrl.envs import ENVS, make_env
-from qhil.qtrl.generator import QTGenerator
-from qhil.qtrl.runfolder import RunFolder
-from qhil.qtrl.summary import build_summary, run_cost_usd
+
+if TYPE_CHECKING:  # torch, gymnasium and the SDKs load in run(), not for `qhil qtrl --help`
+    from qhil.execution.budget import Budget
+    from qhil.qtrl.runfolder import RunFolder
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("qtrl", help="Train a Quantum-Train policy with N agents (Dist-QTRL).")
-    p.add_argument("--env", choices=list(ENVS), help="Environment (default MiniGrid-Empty-5x5-v0).")
+    p = sub.add_parser("qtrl")
+    p.add_argument("--env", type=lazy_choice("qhil.qtrl.envs", "ENVS"), metavar="ENV",
+                   help="Environment, a MiniGrid id (default MiniGrid-Empty-5x5-v0).")
     p.add_argument("--agents", type=positive_int, help="Agents N, one process each (default 1).")
     p.add_argument("--blocks", type=positive_int, help="U3-plus-entangler blocks L (default 3).")
     p.add_argument("--episodes", type=positive_int, help="Episodes per agent (default 200).")
     p.add_argument("--policy", choices=["qt", "classical"], help="qt (default) or the classical baseline.")
-    p.add_argument("--provider", help="Estimate p_i from shots on this provider profile.")
+    add_provider_flags(p, None, "Estimate p_i from shots on this provider profile "
+                       "(default: none, exact p_i).")
     p.add_argument("--shots", type=positive_int, help="Shots per p_i estimate (default 10000).")
     p.add_argument("--lr", type=positive_float, help="Adam learning rate (default 0.003).")
     p.add_argument("--seed", type=non_negative_int, help="Seed (default 0).")
-    p.add_argument("--checkpoint-every", type=positive_int, help="Episodes between checkpoints.")
+    p.add_argument("--checkpoint-every", type=positive_int,
+                   help="Episodes between checkpoints (default 10).")
     p.add_argument("--timeout-s", type=positive_float, help="Collective timeout (default 120).")
-    p.add_argument("--backend", choices=["auto", "gloo", "nccl"], help="torch.distributed backend.")
-    p.add_argument("--out", help="Run folder to create (must be new or empty).")
-    p.add_argument("--resume", metavar="DIR", help="Continue the run in DIR from its checkpoint.")
+    p.add_argument("--backend", choices=["auto", "gloo", "nccl"],
+                   help="torch.distributed backend (default auto: nccl with CUDA, else gloo).")
+    p.add_argument("--out", help="Run folder to create, new or empty (default: none; --out or "
+                   "--resume is required).")
+    p.add_argument("--resume", metavar="DIR",
+                   help="Continue the run in DIR from its checkpoint (default: none, a new run).")
     p.add_argument("--json", dest="as_json", action="store_true", help="Print summary.json.")
     add_budget_flags(p)
     p.set_defaults(func=run)
@@ -53,6 +64,7 @@ FLAGS = ["env", "agents", "blocks", "episodes", "policy", "provider", "shots", "
 
 def run(args: argparse.Namespace) -> int:
     from qhil.qtrl.launch import run_agents, under_torchrun
+    from qhil.qtrl.summary import build_summary
 
     rank0 = not under_torchrun() or os.environ.get("RANK", "0") == "0"
     folder, config = _prepare(args, rank0)
@@ -74,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _prepare(args: argparse.Namespace, rank0: bool) -> tuple[RunFolder, QTRLConfig]:
+    from qhil.qtrl.runfolder import RunFolder
+
     given = {k: getattr(args, k) for k in FLAGS if getattr(args, k) is not None}
     if args.resume is not None:
         if args.out is not None:
@@ -95,6 +109,10 @@ def _prepare(args: argparse.Namespace, rank0: bool) -> tuple[RunFolder, QTRLConf
 
 def _check(config: QTRLConfig) -> None:
     """Everything that can be wrong, before any process starts or a shot is spent."""
+    from qhil.execution.registry import availability
+    from qhil.qtrl.envs import make_env
+    from qhil.qtrl.generator import QTGenerator
+
     make_env(config.env).close()
     if config.provider is not None:
         if config.policy != "qt":
@@ -115,6 +133,8 @@ def _check(config: QTRLConfig) -> None:
 def _check_budget(config: QTRLConfig, budget: Budget | None) -> None:
     """With --provider every agent sends one shot job per episode: refuse, before any process
     starts, a run whose shots, jobs or dollars exceed the budget flags."""
+    from qhil.qtrl.summary import run_cost_usd
+
     if budget is None or config.provider is None:
         return
     jobs = config.agents * config.episodes

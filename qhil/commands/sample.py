@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from qhil.commands._args import non_negative_int, positive_float, positive_int
+from qhil.commands._args import add_provider_flags, non_negative_int, positive_float, positive_int
 from qhil.commands._budget import add_budget_flags, budget_from_args
-from qhil.execution.dispatcher import Dispatcher
-from qhil.execution.ledger import Ledger
-from qhil.execution.pricing import job_cost_usd
-from qhil.execution.registry import get_provider
-from qhil.quantum.ansatz import ENTANGLERS, HDQNNAnsatz
+from qhil.names import ENTANGLERS
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from qhil.quantum.ansatz import HDQNNAnsatz
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("sample", help="Run one batch of random hDQNN circuits on a provider.")
-    p.add_argument("--provider", default="local", help="Provider profile name or .toml path.")
-    p.add_argument("--qubits", type=positive_int, default=4, help="Qubits n (default 4).")
-    p.add_argument("--layers", type=positive_int, default=2, help="Layers L (default 2).")
+    p = sub.add_parser("sample")
+    add_provider_flags(p, "local", "Provider profile name or .toml path (default local).")
+    p.add_argument("--qubits", type=positive_int, default=4, help="Qubits n.")
+    p.add_argument("--layers", type=positive_int, default=2, help="Layers L.")
     p.add_argument("--batch", type=positive_int, default=8, help="Circuits in the batch.")
     p.add_argument("--shots", type=positive_int, default=100, help="Shots per circuit.")
     p.add_argument("--seed", type=non_negative_int, default=0, help="Seed for controls and shots.")
@@ -31,18 +32,26 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="Stop waiting for the result after this many seconds.")
     p.add_argument("--json", dest="as_json", action="store_true", help="Print one JSON object.")
     p.add_argument("--ledger", default=None, metavar="PATH",
-                   help="SQLite ledger: records the job and reuses a stored result for the same request.")
+                   help="SQLite ledger: records the job and reuses a stored result for the same "
+                   "request (default: none, nothing recorded).")
     add_budget_flags(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from qhil.execution.dispatcher import Dispatcher
+    from qhil.execution.ledger import Ledger
+    from qhil.execution.pricing import job_cost_usd
+    from qhil.execution.registry import get_provider
+    from qhil.quantum.ansatz import HDQNNAnsatz
+
     ansatz = HDQNNAnsatz(args.qubits, args.layers, args.entangler)
     controls = random_controls(ansatz, args.batch, args.seed)
     request = ansatz.request(controls, shots=args.shots, seed=args.seed)
     budget = budget_from_args(args)
     with get_provider(args.provider) as backend:
         backend.validate(request)
+        announce_dry_run(backend.dry_run(request, args.timeout_s))
         ledger = Ledger(args.ledger) if args.ledger else None
         try:
             started = time.perf_counter()
@@ -58,8 +67,16 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def announce_dry_run(checked) -> None:
+    """Say on stderr what the service's dry run found (nothing where it offers none)."""
+    if checked is not None:
+        print(f"qhil: {checked.describe()}", file=sys.stderr)
+
+
 def random_controls(ansatz: HDQNNAnsatz, batch: int, seed: int) -> np.ndarray:
     """Uniform angles in [0, 2 pi) and uniform CZ indices, seeded."""
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     blocks = rng.uniform(0, 2 * np.pi, size=(batch, ansatz.n_layers, ansatz.per_layer))
     if ansatz.entangler == "data":
@@ -68,6 +85,8 @@ def random_controls(ansatz: HDQNNAnsatz, batch: int, seed: int) -> np.ndarray:
 
 
 def _report(result, ansatz: HDQNNAnsatz, batch: int, shots: int, latency_s: float) -> dict:
+    import numpy as np
+
     t = result.timings
     return {
         "provider": result.provider, "job_id": result.job_id, "qubits": ansatz.n_qubits,
@@ -79,6 +98,8 @@ def _report(result, ansatz: HDQNNAnsatz, batch: int, shots: int, latency_s: floa
 
 
 def _summary(r: dict) -> str:
+    import numpy as np
+
     marg = np.asarray(r["marginals"])
     lines = [
         f"provider {r['provider']}  job {r['job_id']}",

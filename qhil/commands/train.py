@@ -4,38 +4,43 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
-from qhil.commands._args import non_negative_int, positive_int
+from qhil.commands._args import add_provider_flags, non_negative_int, positive_int
 from qhil.commands._budget import add_budget_flags, budget_from_args
-from qhil.config import find_profile
-from qhil.cost import Workload, ask_to_spend, check_budget
-from qhil.cost import preflight as estimate_run
+from qhil.commands.sample import announce_dry_run, random_controls
 from qhil.errors import ConfigError, UserError
-from qhil.execution.registry import get_provider
-from qhil.quantum.gradients import GRADIENTS
+from qhil.names import GRADIENTS
 from qhil.rl.config import BLOCKS, TrainConfig, load_train_config
-from qhil.rl.progress import ProgressPrinter
-from qhil.rl.run import check_gradient, train
-from qhil.rl.rundir import RunFolder
+
+if TYPE_CHECKING:  # torch and the vendor SDKs are imported by run(), not by `qhil train --help`
+    from qhil.execution.request import SamplingRequest
+    from qhil.rl.rundir import RunFolder
+
+DEFAULTS = TrainConfig()
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="Train hDQNN-TD3 with a quantum processor in the loop.")
-    p.add_argument("--config", help="Training config .toml (see configs/); flags override it.")
-    p.add_argument("--env", help="gymnasium environment id (default Pendulum-v1).")
-    p.add_argument("--provider", help="Provider profile name or .toml path (default local).")
-    p.add_argument("--block", choices=BLOCKS, help="T-block: pqc (default), fc, rbg or zeros.")
-    p.add_argument("--steps", type=positive_int, help="Total environment steps.")
-    p.add_argument("--num-envs", type=positive_int, help="Vector environments (one job per step).")
-    p.add_argument("--shots", type=positive_int, help="Shots per circuit.")
+    p = sub.add_parser("train")
+    d = DEFAULTS
+    p.add_argument("--config", help="Training config .toml (see configs/); flags override it "
+                   "(default: none, the built-in config whose values the flags below show).")
+    p.add_argument("--env", help=f"gymnasium environment id (default {d.env}).")
+    add_provider_flags(p, None, f"Provider profile name or .toml path (default {d.provider}).")
+    p.add_argument("--block", choices=BLOCKS, help=f"T-block: pqc, fc, rbg or zeros (default {d.block}).")
+    p.add_argument("--steps", type=positive_int, help=f"Total environment steps (default {d.steps:,}).")
+    p.add_argument("--num-envs", type=positive_int,
+                   help=f"Vector environments, one job per step (default {d.num_envs}).")
+    p.add_argument("--shots", type=positive_int, help=f"Shots per circuit (default {d.quantum.shots}).")
     p.add_argument("--gradient", choices=GRADIENTS,
-                   help="How the actor's gradient crosses the PQC (default qtdnn): the qtDNN "
-                   "surrogate, parameter-shift or spsa circuits on the provider, or exact "
-                   "(simulator providers only).")
-    p.add_argument("--seed", type=non_negative_int, help="Seed of everything.")
-    p.add_argument("--mode", choices=("async", "sync"), help="Loop: async (default) or sync.")
-    p.add_argument("--out", help="Run folder to create.")
-    p.add_argument("--resume", metavar="DIR", help="Continue the run in DIR from its checkpoint.")
+                   help="How the actor's gradient crosses the PQC: the qtDNN surrogate, "
+                   "parameter-shift or spsa circuits on the provider, or exact (simulator "
+                   f"providers only) (default {d.quantum.gradient}).")
+    p.add_argument("--seed", type=non_negative_int, help=f"Seed of everything (default {d.seed}).")
+    p.add_argument("--mode", choices=("async", "sync"), help=f"Loop: async or sync (default {d.loop.mode}).")
+    p.add_argument("--out", help="Run folder to create (default: none; --out or --resume is required).")
+    p.add_argument("--resume", metavar="DIR",
+                   help="Continue the run in DIR from its checkpoint (default: none, a new run).")
     p.add_argument("--json", dest="as_json", action="store_true", help="Print the summary as JSON.")
     p.add_argument("--yes", action="store_true",
                    help="On a device that bills, start without asking (the estimate is printed).")
@@ -45,6 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def resolve_config(args: argparse.Namespace) -> tuple[TrainConfig, RunFolder, bool]:
     """The config (file, then flags) and the run folder; a bad combination is a ConfigError."""
+    from qhil.rl.rundir import RunFolder
+
     if args.resume and args.out:
         raise ConfigError("pass either --out DIR (a new run) or --resume DIR, not both")
     if not args.resume and not args.out:
@@ -74,11 +81,19 @@ def _check_resume_overrides(base: TrainConfig, config: TrainConfig) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from qhil.config import find_profile
+    from qhil.execution.registry import get_provider
+    from qhil.rl.progress import ProgressPrinter
+    from qhil.rl.run import check_gradient, train
+
     config, folder, resume = resolve_config(args)
-    check_gradient(config, find_profile(config.provider))  # before any estimate or spending
-    confirm_cost(config, args)
-    provider = get_provider(config.provider)
-    with provider:
+    # the provider first (a retired or unusable one is refused before the cost question), then
+    # the service's free dry run, then the estimate and consent; nothing is spent before that
+    check_gradient(config, find_profile(config.provider))  # before any provider, estimate or spend
+    with get_provider(config.provider) as provider:
+        if config.block == "pqc":
+            announce_dry_run(provider.dry_run(first_batch(config)))
+        confirm_cost(config, args)
         progress = ProgressPrinter()
         try:
             summary = train(config, folder, provider, resume=resume, progress=progress,
@@ -93,6 +108,10 @@ def confirm_cost(config: TrainConfig, args: argparse.Namespace) -> None:
     """On a device that bills, before anything is spent: refuse a run whose estimate exceeds the
     budget (exit 2), else print the estimate and ask to go on (`--yes` skips the question).
     On free devices a budget is enforced as the run goes (it stops cleanly, resumable)."""
+    from qhil.config import find_profile
+    from qhil.cost import Workload, ask_to_spend, check_budget
+    from qhil.cost import preflight as estimate_run
+
     if config.block != "pqc":
         return  # the classical blocks never touch a provider
     result = estimate_run(Workload.from_train_data(config.model_dump()), find_profile(config.provider))
@@ -102,6 +121,17 @@ def confirm_cost(config: TrainConfig, args: argparse.Namespace) -> None:
     check_budget(result.methods[method], budget_from_args(args), result.device.name)
     if not ask_to_spend(result, yes=args.yes, method=method):
         raise UserError("the run was not started and nothing was spent; answer y, or pass --yes")
+
+
+def first_batch(config: TrainConfig) -> SamplingRequest:
+    """A batch shaped like one exploration step's (num_envs circuits of the run's PQC), for the
+    service's dry run: random controls, since the policy has not acted yet."""
+    from qhil.quantum.ansatz import HDQNNAnsatz
+
+    q = config.quantum
+    ansatz = HDQNNAnsatz(q.qubits, q.layers, q.entangler)
+    controls = random_controls(ansatz, config.num_envs, config.seed)
+    return ansatz.request(controls, shots=q.shots, seed=config.seed)
 
 
 def describe(s: dict, folder: RunFolder) -> str:

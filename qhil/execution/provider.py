@@ -5,6 +5,8 @@
     provider.attach(job_id) -> Job         re-attach after a restart
     provider.find_job(token) -> Job | None  the job sent with tag qhil_token=token, where the
                                            service can be searched (`supports_lookup`)
+    provider.dry_run(request) -> DryRun | None  the service's own check of a batch, nothing run
+                                           or billed; None where the service offers none
     Provider.availability(profile) -> Availability   usable here, or why not
 
 Adapters implement `_submit` (and `_attach` where the service can look a job up). The public
@@ -45,6 +47,19 @@ class Availability:
 
     usable: bool
     reason: str = ""
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What a service said of a batch it validated without running: its job and usage estimate."""
+
+    job_id: str
+    usage: dict[str, float]
+
+    def describe(self) -> str:
+        qpu = self.usage.get("qpu_s")
+        estimate = "no usage estimate" if qpu is None else f"estimated {qpu:.3g} QPU s per batch"
+        return f"dry run {self.job_id} accepted the batch; {estimate}"
 
 
 class Provider(ABC):
@@ -105,6 +120,11 @@ class Provider(ABC):
         Adapters whose service can be searched by tag set `supports_lookup = True` and override
         this; the Dispatcher asks it after an ambiguous failure (a submission that timed out).
         """
+        return None
+
+    def dry_run(self, request: SamplingRequest, timeout_s: float = 600.0) -> DryRun | None:
+        """The service's dry run of a batch (validated, usage estimated, nothing run or billed);
+        None where the service offers none. Commands call it before they spend."""
         return None
 
     def close(self) -> None:  # noqa: B027 - optional hook; most adapters hold nothing to release

@@ -18,8 +18,9 @@ import torch
 
 from qhil.errors import RequestValidationError
 from qhil.execution.request import SamplingRequest
+from qhil.names import ENTANGLERS
 
-ENTANGLERS = ("data", "ring", "chain")
+__all__ = ["ENTANGLERS", "HDQNNAnsatz"]
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import math
 
 import torch
 
-GRADIENTS = ("qtdnn", "parameter-shift", "spsa", "exact")
+from qhil.names import GRADIENTS  # noqa: F401  (one home; re-exported for the layer's users)
 SHIFT = math.pi / 2
 
 

@@ -22,6 +22,7 @@ from pydantic import Field, ValidationError
 from qhil.config import StrictModel, load_toml, validation_message
 from qhil.errors import ConfigError
 from qhil.files import toml_text
+from qhil.names import GRADIENTS
 
 BLOCKS = ("pqc", "fc", "rbg", "zeros")
 
@@ -34,7 +35,7 @@ class QuantumSettings(StrictModel):
     entangler: Literal["data", "ring", "chain"] = Field(
         "data", description="data: CZ indices from PreDNN (the paper); ring/chain: fixed CZ pattern.")
     shots: int = Field(100, ge=1, description="Shots S per circuit; marginals are S-shot means.")
-    gradient: Literal["qtdnn", "parameter-shift", "spsa", "exact"] = Field(
+    gradient: Literal[GRADIENTS] = Field(  # type: ignore[valid-type]
         "qtdnn", description="How the actor's gradient crosses the PQC: qtdnn (the surrogate, no "
         "circuit; the paper's), parameter-shift (2 x angles shifted circuits per sample per actor "
         "update, sent to the provider), spsa (2 perturbed circuits per sample), exact (autograd "

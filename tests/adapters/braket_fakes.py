@@ -52,10 +52,16 @@ def garnet_capabilities(max_executables: int = 500, max_total_shots: int = 1_000
     })
 
 
-class FakeBraket:
-    """Scripted Braket + S3 answers for one AwsSession; `sent` holds every CreateQuantumTask call."""
+def arn_name(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
 
-    def __init__(self):
+
+class FakeBraket:
+    """Scripted Braket + S3 answers for one AwsSession and one device (`arn`, in REGION);
+    `sent` holds every CreateQuantumTask call."""
+
+    def __init__(self, arn: str = GARNET_ARN):
+        self.arn = arn
         boto = boto3.Session(aws_access_key_id="AKIATESTING", aws_secret_access_key="testing",
                              region_name=REGION)
         self.session = AwsSession(boto_session=boto, braket_client=boto.client("braket", region_name=REGION))
@@ -78,12 +84,12 @@ class FakeBraket:
 
     def device(self, status: str = "ONLINE", **caps) -> None:
         self.braket.add_response("get_device", {
-            "deviceArn": GARNET_ARN, "deviceName": "Garnet", "providerName": "IQM",
+            "deviceArn": self.arn, "deviceName": arn_name(self.arn), "providerName": "IQM",
             "deviceType": "QPU", "deviceStatus": status,
-            "deviceCapabilities": garnet_capabilities(**caps)}, {"deviceArn": GARNET_ARN})
+            "deviceCapabilities": garnet_capabilities(**caps)}, {"deviceArn": self.arn})
 
     def create(self, index: int) -> None:
-        expected = {"deviceArn": GARNET_ARN, "action": ANY, "shots": ANY, "tags": ANY,
+        expected = {"deviceArn": self.arn, "action": ANY, "shots": ANY, "tags": ANY,
                     "outputS3Bucket": BUCKET, "outputS3KeyPrefix": "qhil"}
         self.braket.add_response("create_quantum_task", {"quantumTaskArn": self.task_arn(index)},
                                  expected)
@@ -94,7 +100,7 @@ class FakeBraket:
 
     def state(self, index: int, status: str, reason: str | None = None, ended: bool = True,
               action: str = "braket.ir.openqasm.program_set") -> None:
-        meta = {"quantumTaskArn": self.task_arn(index), "status": status, "deviceArn": GARNET_ARN,
+        meta = {"quantumTaskArn": self.task_arn(index), "status": status, "deviceArn": self.arn,
                 "deviceParameters": "{}", "shots": 100, "outputS3Bucket": BUCKET,
                 "outputS3Directory": f"qhil/task-{index}", "createdAt": CREATED,
                 "actionMetadata": {"actionType": action},
@@ -118,7 +124,7 @@ class FakeBraket:
 
     def search(self, found: list[tuple[int, str, dict]]) -> None:
         """SearchQuantumTasks answering (task index, status, tags) summaries."""
-        tasks = [{"quantumTaskArn": self.task_arn(i), "status": status, "deviceArn": GARNET_ARN,
+        tasks = [{"quantumTaskArn": self.task_arn(i), "status": status, "deviceArn": self.arn,
                   "shots": 100, "outputS3Bucket": BUCKET, "outputS3Directory": f"qhil/task-{i}",
                   "createdAt": CREATED, "tags": tags} for i, status, tags in found]
         self.braket.add_response("search_quantum_tasks", {"quantumTasks": tasks}, {"filters": ANY})

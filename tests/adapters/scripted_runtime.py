@@ -4,7 +4,9 @@
 jobs walk a scripted list of states (QUEUED -> RUNNING -> DONE), report ISO timestamps and QPU
 usage in `metrics()`, keep their inputs for re-attachment, and raise the SDK's own exceptions
 (RequestsApiError 429 / 1202, RuntimeJobFailureError, IBMNotAuthorizedError ...) where scripted.
-Result data are real SamplerV2 PUB results, computed by Aer from the submitted PUBs.
+Result data are what the client-side Sampler returns, computed by the SDK's own
+`executor_sampler.Sampler` in local mode on Aer from the submitted PUBs (circuit metadata included,
+as the cloud's post-processing hands it back). Dry runs are recorded in `dry_runs`.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import itertools
 from collections import deque
 from typing import Any
 
-from qiskit.primitives import BackendSamplerV2
 from qiskit_aer import AerSimulator
+from qiskit_ibm_runtime.executor_sampler import Sampler
 
 from qhil.adapters.qiskit_backends import fake_backend
 
@@ -53,8 +55,8 @@ class ScriptedJob:
 
 
 def _simulate(pubs: list[tuple], shots: int) -> Any:
-    return BackendSamplerV2(backend=AerSimulator(), options={"seed_simulator": 7}).run(
-        pubs, shots=shots).result()
+    options = {"simulator": {"seed_simulator": 7}}
+    return Sampler(mode=AerSimulator(), options=options).run(pubs, shots=shots).result()
 
 
 class ScriptedRuntime:
@@ -70,6 +72,7 @@ class ScriptedRuntime:
         self.failure = failure
         self.jobs: dict[str, ScriptedJob] = {}
         self.runs = 0
+        self.dry_runs: list[ScriptedJob] = []
         self._ids = itertools.count(1)
         self._backend = fake_backend("FakeTorino")
 
@@ -77,12 +80,16 @@ class ScriptedRuntime:
         return self._backend
 
     def run(self, pubs: list[tuple], shots: int, seed: int | None,
-            tags: tuple[str, ...] = ()) -> ScriptedJob:
-        self.runs += 1
+            tags: tuple[str, ...] = (), dry_run: bool = False) -> ScriptedJob:
         if self.submit_errors:
+            self.runs += 1
             raise self.submit_errors.popleft()
         job = ScriptedJob(f"d{next(self._ids):019d}", pubs, shots, list(self.states), self.failure)
         job.tags = list(tags)
+        if dry_run:
+            self.dry_runs.append(job)
+            return job
+        self.runs += 1
         self.jobs[job.job_id()] = job
         return job
 

@@ -16,7 +16,8 @@ from tests.conftest import random_controls
 from tests.reference import reference_marginals
 from tests.test_cli import run_cli
 
-AWS_PROFILES = ["braket-sv1", "braket-ionq-forte", "braket-iqm-garnet", "braket-rigetti-ankaa3"]
+AWS_PROFILES = ["braket-sv1", "braket-ionq-forte", "braket-iqm-garnet", "braket-rigetti-cepheus",
+                "braket-iqm-emerald", "braket-ionq-forte-enterprise", "braket-aqt-ibex"]
 
 
 def local_profile(device="default", **options) -> ProviderProfile:

@@ -28,3 +28,27 @@ def test_providers_json_lists_the_qiskit_profiles(capsys):
     rows = {r["name"]: r for r in json.loads(out)}
     assert code == 0 and rows["aer"]["usable"] and rows["ibm-fake-torino"]["usable"]
     assert rows["ibm-torino"]["kind"] == "ibm" and rows["aer-noisy-torino"]["kind"] == "aer"
+
+
+def test_sample_on_the_cloud_sends_a_dry_run_first(capsys, monkeypatch):
+    from qhil.adapters.qiskit_runtime import IBMProvider
+    from tests.adapters.scripted_runtime import ScriptedRuntime
+
+    runtime = ScriptedRuntime(states=["DONE"])  # done at the first poll: no 2 s poll waits
+    monkeypatch.setenv("QISKIT_IBM_TOKEN", "not-a-real-token")
+    monkeypatch.setattr(IBMProvider, "_make_client", lambda self: runtime)
+    code, out, err = run_cli(capsys, "sample", "--provider", "ibm-torino", "--qubits", "3",
+                             "--layers", "2", "--batch", "2", "--shots", "10", "--json")
+    assert code == 0 and len(runtime.dry_runs) == 1 and runtime.runs == 1
+    assert f"dry run {runtime.dry_runs[0].job_id()} accepted" in err
+    assert json.loads(out)["job_id"] != runtime.dry_runs[0].job_id()
+
+
+def test_train_dry_runs_a_batch_shaped_like_one_step():
+    from qhil.commands.train import first_batch
+    from qhil.rl.config import TrainConfig
+
+    config = TrainConfig().with_overrides(**{"num_envs": 3, "quantum.shots": 17,
+                                             "quantum.qubits": 5})
+    request = first_batch(config)
+    assert (request.batch_size, request.n_qubits, request.shots) == (3, 5, 17)

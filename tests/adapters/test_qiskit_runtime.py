@@ -155,7 +155,7 @@ def test_cloud_profile_without_credentials_says_how_to_fix(monkeypatch, tmp_path
 
 class _ServiceOverFakeBackend:
     """A QiskitRuntimeService stand-in whose backend() is a (small, 5-qubit) fake backend, so
-    SamplerV2 in job, batch or session mode runs through the SDK's own local testing service."""
+    the client-side Sampler in job, batch or session mode runs through the SDK's own local testing service."""
 
     def __init__(self):
         from qhil.adapters.qiskit_backends import fake_backend
@@ -203,3 +203,49 @@ def test_dispatcher_token_travels_as_a_job_tag_and_finds_the_job(rng):
     assert provider.find_job("another-token") is None
     np.testing.assert_allclose(found.result(timeout_s=60).marginals,
                                job.result(timeout_s=60).marginals)
+
+
+def test_dry_run_asks_the_service_and_runs_nothing(rng):
+    runtime = ScriptedRuntime()
+    dry = cloud(runtime).dry_run(data_request(rng), timeout_s=30)
+    assert runtime.runs == 0 and len(runtime.dry_runs) == 1
+    assert dry.job_id == runtime.dry_runs[0].job_id() and dry.usage == {"qpu_s": 1.25}
+    assert "1.25 QPU s" in dry.describe()
+
+
+def test_dry_run_refuses_a_batch_over_the_limit_before_the_service(rng):
+    runtime = ScriptedRuntime()
+    with pytest.raises(RequestValidationError, match="executions"):
+        cloud(runtime).dry_run(data_request(rng, batch=200, shots=60_000))
+    assert runtime.dry_runs == []
+
+
+def test_dry_run_rejection_is_a_qhil_error(rng):
+    runtime = ScriptedRuntime(failure=RuntimeJobFailureError("Error code 1517; invalid ISA circuit"))
+    with pytest.raises(JobFailedError, match="1517"):
+        cloud(runtime).dry_run(data_request(rng), timeout_s=30)
+
+
+def test_local_testing_mode_has_no_dry_run(rng):
+    provider = IBMProvider(find_profile("ibm-fake-torino"))
+    assert provider.dry_run(data_request(rng)) is None and provider._client is None
+
+
+def test_cloud_client_hands_dry_run_to_the_sdk(rng):
+    from qhil.adapters.qiskit_clients import CloudRuntimeClient
+
+    provider = IBMProvider(find_profile("ibm-torino"),
+                           client=CloudRuntimeClient(_ServiceOverFakeBackend(), "ibm_torino"))
+    with pytest.warns(UserWarning, match="dry-run"):  # the SDK's Executor saw dry_run=True
+        provider.dry_run(data_request(rng, batch=2, shots=20), timeout_s=120)
+
+
+def test_reattached_job_without_qhil_layout_is_permanent(rng):
+    from qiskit import QuantumCircuit
+
+    runtime = ScriptedRuntime()
+    circuit = QuantumCircuit(1, 1)
+    circuit.measure(0, 0)
+    job = runtime.run([(circuit,)], 10, None)
+    with pytest.raises(PermanentProviderError, match="row layout"):
+        cloud(runtime).attach(job.job_id()).result(timeout_s=30)

@@ -8,7 +8,7 @@ import io
 import pytest
 
 from qhil.cli import main
-from qhil.config import REPO_ROOT
+from qhil.config import DATA_ROOT
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def priced_profile(tmp_path):
     path = tmp_path / "priced.toml"
     path.write_text(
         'name = "priced"\nkind = "chaos"\ndevice = "embedded"\n'
-        f'calibration = "{REPO_ROOT / "calibration" / "chaos-priced.toml"}"\n'
+        f'calibration = "{DATA_ROOT / "calibration" / "chaos-priced.toml"}"\n'
         "[limits]\nmax_qubits = 24\nmax_shots = 100000\n"
         '[options]\ninner = "local"\nseed = 1\nlatency_median_s = 0.0\nlatency_p95_s = 0.0\n')
     return path
