@@ -19,6 +19,7 @@ import math
 import torch
 
 from qhil.names import GRADIENTS  # noqa: F401  (one home; re-exported for the layer's users)
+
 SHIFT = math.pi / 2
 
 
