@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from _train_common import RESULTS, ROOT, RUNS, median, qhil_train, write_results
 
@@ -64,12 +65,18 @@ def run_one(suite: str, row: str, seed: int, steps: int) -> dict:
     flags = [*SUITES[suite][row], "--seed", str(seed), "--steps", str(steps)]
     started = time.perf_counter()
     s = qhil_train(out, *flags)
+    return record(suite, row, seed, flags, out, s, time.perf_counter() - started)
+
+
+def record(suite: str, row: str, seed: int, flags: list[str], out, s: dict,
+           process_wall_s: float | None) -> dict:
+    """One finished run as the table stores it (from its summary.json)."""
     learner = s["hw_learner"]
     return {"suite": suite, "row": row, "seed": seed, "steps": s["steps"],
-            "command": f"qhil train {' '.join(flags)} --out {out.relative_to(ROOT)}",
+            "command": f"qhil train {' '.join(flags)} --out {_short(out)}",
             "updates": s["updates"], "actor_updates": s["actor_updates"],
             "eval_return_mean": s["eval_return_mean"], "eval_return_std": s["eval_return_std"],
-            "wall_s": s["wall_s"], "process_wall_s": time.perf_counter() - started,
+            "wall_s": s["wall_s"], "process_wall_s": process_wall_s,
             "learner_s_per_update": s["learner_s_per_update"],
             "circuits": s["hw"]["circuits"], "shots": s["hw"]["shots"], "jobs": s["hw"]["jobs"],
             "learner_circuits": learner["circuits"], "learner_jobs": learner["jobs"],
@@ -77,7 +84,36 @@ def run_one(suite: str, row: str, seed: int, steps: int) -> dict:
             "fidelity_reference": s.get("fidelity_reference"),
             **{f: s.get(f"surrogate_{f}") for f in FIGURES},
             **{f"{f}_last": s.get(f"surrogate_{f}_last") for f in FIGURES},
-            "warnings": s.get("warnings", []), "run_dir": str(out.relative_to(ROOT))}
+            "warnings": s.get("warnings", []), "run_dir": _rel(out)}
+
+
+def _short(path) -> str:
+    """The run folder as the command names it (runs/bench/..., whichever checkout ran it)."""
+    text = str(path)
+    return text[text.index("runs/"):] if "runs/" in text else text
+
+
+def _rel(path) -> str:
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def rebuild(roots: list[str]) -> None:
+    """Re-read every finished run under ROOT/runs/bench/gradients of each given tree (runs made
+    in several checkouts of the same commit); the stored table is replaced by what they hold."""
+    runs = []
+    for root in roots:
+        base = Path(root) / "runs" / "bench" / "gradients"
+        for suite, rows in SUITES.items():
+            for row, flags in rows.items():
+                for path in sorted((base / suite).glob(f"{slug(row)}-s*/summary.json")):
+                    seed = int(path.parent.name.rsplit("-s", 1)[1])
+                    s = json.loads(path.read_text())
+                    steps = ["--seed", str(seed), "--steps", str(s["steps"])]
+                    runs.append(record(suite, row, seed, [*flags, *steps], path.parent, s, None))
+    PATH.write_text(json.dumps({"runs": runs}, indent=2) + "\n")
 
 
 def load() -> dict:
@@ -195,8 +231,12 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20_000)
     ap.add_argument("--parallel", type=int, default=2)
     ap.add_argument("--report", action="store_true", help="Only rebuild the tables.")
+    ap.add_argument("--rebuild", nargs="+", metavar="TREE",
+                    help="Rebuild the stored runs from the run folders of these checkouts.")
     args = ap.parse_args()
-    if not args.report:
+    if args.rebuild:
+        rebuild(args.rebuild)
+    elif not args.report:
         jobs = [(args.suite, row, seed) for seed in args.seeds for row in args.rows or SUITES[args.suite]]
         with ThreadPoolExecutor(args.parallel) as pool:
             for result in pool.map(lambda j: _safe(*j, args.steps), jobs):
