@@ -9,10 +9,16 @@ import pytest
 import torch
 
 from qhil.config import find_profile
-from qhil.execution.registry import get_provider
 from qhil.execution.dispatcher import Dispatcher
 from qhil.execution.ledger import Ledger
-from qhil.qtrl.circuit import ShotSampler, generator_request, straight_through, u3_matrix, yxy_angles
+from qhil.execution.registry import get_provider
+from qhil.qtrl.circuit import (
+    ShotSampler,
+    generator_request,
+    straight_through,
+    u3_matrix,
+    yxy_angles,
+)
 from qhil.qtrl.generator import (
     ClassicalWeights,
     PolicyShape,
