@@ -177,7 +177,8 @@ class Agent:
         info = {"rank": self.rank, "pid": os.getpid(), "done": done, "stopped": self.stopped,
                 "params_sha256": params_digest(self.model),
                 "shots": self.sampler.shots_used if self.sampler else 0,
-                "jobs": self.sampler.jobs if self.sampler else 0}
+                "jobs": self.sampler.jobs if self.sampler else 0,
+                "node": {k: os.environ.get(k) for k in ("GROUP_RANK", "LOCAL_RANK", "MASTER_ADDR")}}
         path.write_text(json.dumps(info))
 
 
