@@ -15,7 +15,8 @@ configuration (a run folder with a summary.json of the same length is reused, no
             bound; the count reaching is shown). Wall-clock the same on wall seconds.
   Diagnostics (no extra runs): the same speed-up with agent 0's own returns in place of the
             N-agent mean, with per-seed targets (the paper's ambiguity), and per total episodes.
-            `--lr-scaled` adds runs with lr x N (the linear-scaling rule) for 2 and 4 agents.
+            `--lr-scaled` adds runs with lr x N (the linear-scaling rule) for 2 and 4 agents;
+            qt-L3-frozen (lr 1e-9) is the untrained policy, to show what the target measures.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def configs(agent_counts: list[int], lr_scaled: bool) -> dict[str, list[str]]:
     if lr_scaled:
         out.update({f"dist-qt-L3-{n}agents-lrx{n}": ["--blocks", "3", "--agents", str(n), "--lr",
                                                       str(QT_LR * n)] for n in (2, 4)})
+    out["qt-L3-frozen"] = ["--blocks", "3", "--lr", "1e-9"]  # the untrained policy: no learning
     return out
 
 
