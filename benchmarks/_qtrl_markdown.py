@@ -45,12 +45,15 @@ def table_two(report: dict) -> list[str]:
 
 
 def diagnostics(report: dict) -> list[str]:
+    high = report.get("high_target", 0.75)
     lines = ["| config | agent 0's own returns | per-seed targets | window x5 (reached) | "
-             "per total episodes | return std, 2nd half |", "|---|---|---|---|---|---|"]
+             f"target {high} (reached, mean updates) | per total episodes | return std, 2nd half |",
+             "|---|---|---|---|---|---|---|"]
     for d in report.get("diagnostics", []):
         lines.append(f"| {d['config']} | {_ratio(d['agent0_returns'])} | {_ratio(d['per_seed_target'])} | "
-                     f"{_ratio(d['window_x5'])} ({d['window_x5_reached']}) | x{d['per_total_episodes']:.2f} | "
-                     f"{d['return_std_second_half']:.3f} |")
+                     f"{_ratio(d['window_x5'])} ({d['window_x5_reached']}) | {_ratio(d['high_target'])} "
+                     f"({d['high_target_reached']}, {d['high_target_updates']:.0f}) | "
+                     f"x{d['per_total_episodes']:.2f} | {d['return_std_second_half']:.3f} |")
     return lines
 
 
