@@ -167,3 +167,12 @@ def test_transient_provider_failures_are_retried_and_every_job_recorded(tmp_path
     totals, entries = ledger_totals(out)
     assert totals.jobs == 10 == json.loads(stdout)["hw"]["jobs"] and totals.resubmitted == 0
     assert max(e.attempts for e in entries) > 1  # throttled / timed-out submits were retried
+
+
+def test_a_run_folder_from_before_the_cu3_circuit_resumes_as_the_cz_ring(tmp_path, capsys):
+    out = tmp_path / "old"
+    assert run_cli(capsys, "qtrl", *TINY, "--entangler", "cz", "--episodes", "1", "--out", str(out))[0] == 0
+    config = out / "config.toml"
+    config.write_text("".join(x for x in config.read_text().splitlines(True) if "entangler" not in x))
+    code, stdout, _ = run_cli(capsys, "qtrl", "--resume", str(out), "--episodes", "2", "--json")
+    assert code == 0 and json.loads(stdout)["trainable_parameters"] == 2 * 24 + 221  # 8 qubits x 3
