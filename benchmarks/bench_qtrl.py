@@ -125,8 +125,19 @@ def main() -> None:
 def write(data: dict) -> None:
     results = ROOT / "benchmarks" / "results"
     results.mkdir(parents=True, exist_ok=True)
-    (results / "qtrl.json").write_text(json.dumps(data, indent=1))
+    (results / "qtrl.json").write_text(dumps(data))
     (results / "qtrl.md").write_text(markdown(data))
+
+
+def dumps(data: dict) -> str:
+    """Indented JSON, each run (with its per-episode curves) on one line."""
+    runs = data.get("runs", {})
+    marks = {k: [f"@run:{k}:{i}" for i in range(len(v))] for k, v in runs.items()}
+    text = json.dumps({**data, "runs": marks}, indent=1)
+    for k, v in runs.items():
+        for i, r in enumerate(v):
+            text = text.replace(json.dumps(marks[k][i]), json.dumps(r))
+    return text + "\n"
 
 
 def rewrite() -> None:
