@@ -23,11 +23,11 @@ from qhil.commands._args import (
 )
 from qhil.commands._budget import add_budget_flags, budget_from_args
 from qhil.config import find_profile
-from qhil.errors import ConfigError
+from qhil.errors import ConfigError, RunInterruptedError
 from qhil.qtrl.config import QTRLConfig
 
 if TYPE_CHECKING:  # torch, gymnasium and the SDKs load in run(), not for `qhil qtrl --help`
-    from qhil.execution.budget import Budget
+    from qhil.execution.budget import BudgetState
     from qhil.qtrl.runfolder import RunFolder
 
 
@@ -37,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="Environment, a MiniGrid id (default MiniGrid-Empty-5x5-v0).")
     p.add_argument("--agents", type=positive_int, help="Agents N, one process each (default 1).")
     p.add_argument("--blocks", type=positive_int, help="U3-plus-entangler blocks L (default 3).")
+    p.add_argument("--entangler", choices=["cu3", "cz"],
+                   help="cu3 (default): the paper's ring of controlled-U3 gates; cz: a CZ ring.")
     p.add_argument("--episodes", type=positive_int, help="Episodes per agent (default 200).")
     p.add_argument("--policy", choices=["qt", "classical"], help="qt (default) or the classical baseline.")
     add_provider_flags(p, None, "Estimate p_i from shots on this provider profile "
@@ -58,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-FLAGS = ["env", "agents", "blocks", "episodes", "policy", "provider", "shots", "lr", "seed",
+FLAGS = ["env", "agents", "blocks", "entangler", "episodes", "policy", "provider", "shots", "lr", "seed",
          "checkpoint_every", "timeout_s", "backend"]
 
 
@@ -69,19 +71,25 @@ def run(args: argparse.Namespace) -> int:
     rank0 = not under_torchrun() or os.environ.get("RANK", "0") == "0"
     folder, config = _prepare(args, rank0)
     _check(config)
-    _check_budget(config, budget_from_args(args))
+    limits = _limits(args)
+    _check_budget(config, limits, folder)
     if rank0 and args.resume is None:
         folder.create(config)
     if rank0 and args.resume is not None:
         state = folder.load_checkpoint()
         folder.truncate_metrics(state["episode"] if state else 0)
-    run_agents(config, folder)
+    run_agents(config, folder, limits)
     if not rank0:
         return 0
     folder.plot(f"{config.env}: {config.policy} L={config.blocks}, {config.agents} agents")
     summary = build_summary(config, folder)
     folder.write_json(folder.summary_path, summary)
     print(json.dumps(summary) if args.as_json else _line(summary))
+    if summary["stopped"]:
+        raise RunInterruptedError(
+            f"{summary['stopped']} of {config.episodes}; checkpoint at episode "
+            f"{summary['episodes']} in {folder.checkpoint.parent}; to go on, raise the budget: "
+            f"qhil qtrl --resume {folder.root} --budget-shots/--budget-usd/--budget-jobs ...")
     return 0
 
 
@@ -130,16 +138,24 @@ def _check(config: QTRLConfig) -> None:
                               f"{profile.limits.min_shots}..{profile.limits.max_shots}")
 
 
-def _check_budget(config: QTRLConfig, budget: Budget | None) -> None:
-    """With --provider every agent sends one shot job per episode: refuse, before any process
-    starts, a run whose shots, jobs or dollars exceed the budget flags."""
-    from qhil.qtrl.summary import run_cost_usd
+def _limits(args: argparse.Namespace) -> BudgetState | None:
+    budget = budget_from_args(args)
+    return None if budget is None else budget.limit
 
-    if budget is None or config.provider is None:
+
+def _check_budget(config: QTRLConfig, limits: BudgetState | None, folder: RunFolder) -> None:
+    """With --provider every agent sends one job per episode: before any process starts, refuse
+    a budget that cannot pay one episode; a smaller budget than the run needs stops it there."""
+    if limits is None or config.provider is None:
         return
-    jobs = config.agents * config.episodes
-    shots = jobs * config.shots
-    budget.reserve(shots, run_cost_usd(config.provider, shots, jobs), jobs=jobs)
+    from qhil.execution.registry import get_provider
+    from qhil.qtrl.agent import build_model
+    from qhil.qtrl.spending import JobCost, refuse_if_unaffordable, remaining, spent_in
+
+    with get_provider(config.provider) as provider:
+        cost = JobCost.of(provider, build_model(config)[1], config.shots)
+    left = remaining(limits, spent_in(folder.root, find_profile(config.provider).name))
+    refuse_if_unaffordable(left, cost, config.agents)
 
 
 def _weights(config: QTRLConfig) -> int:

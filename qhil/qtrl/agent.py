@@ -1,6 +1,8 @@
-"""One agent of Dist-QTRL. Per episode: generate theta (exact or from shots), play one episode in
-its own environment, REINFORCE gradient, all_reduce-average it with every agent, apply the same
-Adam update. Agent 0 logs, checkpoints and writes the summary.
+"""One agent of Dist-QTRL. Per episode: check that every agent can pay its next job (with
+--provider and a budget), generate theta (exact or from shots through the Dispatcher), play one
+episode in its own environment, REINFORCE gradient, all_reduce-average it with every agent,
+apply the same Adam update. Agent 0 logs, checkpoints and writes the summary. When the budget
+cannot pay another episode, every agent stops after the same episode and agent 0 checkpoints it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from qhil.qtrl.envs import ENVS, make_env
 from qhil.qtrl.generator import ClassicalWeights, PolicyShape, QTGenerator, trainable_parameters
 from qhil.qtrl.reinforce import reinforce_loss, rollout
 from qhil.qtrl.runfolder import RunFolder
+from qhil.qtrl.spending import JobCost, can_afford
 
 
 def build_model(config: QTRLConfig) -> tuple[PolicyShape, torch.nn.Module]:
@@ -30,7 +33,8 @@ def build_model(config: QTRLConfig) -> tuple[PolicyShape, torch.nn.Module]:
     gen = torch.Generator().manual_seed(config.seed)
     if config.policy == "classical":
         return shape, ClassicalWeights(shape, gen)
-    return shape, QTGenerator(shape.n_weights, config.blocks, tuple(config.mapping_hidden), gen)
+    return shape, QTGenerator(shape.n_weights, config.blocks, tuple(config.mapping_hidden), gen,
+                              config.entangler)
 
 
 def episode_seed(config: QTRLConfig, rank: int, episode: int) -> int:
@@ -50,6 +54,7 @@ class Agent:
     start_episode: int = 1
     wall_offset_s: float = 0.0
     started_s: float = field(default_factory=time.perf_counter)
+    stopped: str | None = None
 
     def __post_init__(self) -> None:
         self.shape, self.model = build_model(self.config)
@@ -57,15 +62,35 @@ class Agent:
         self.env = make_env(self.config.env)
         self._restore()
         self._broadcast_parameters()
+        self.job_cost = JobCost.of(self.sampler.dispatcher.provider, self.model,
+                                   self.config.shots) if self.sampler else None
 
     def train(self) -> None:
         self.started_s = time.perf_counter()
+        episode = self.start_episode - 1
         for episode in range(self.start_episode, self.config.episodes + 1):
+            if not self._every_agent_can_pay():
+                self.stopped = f"budget reached after episode {episode - 1}"
+                episode -= 1
+                break
             total_reward, steps, loss = self.step(episode)
             self._log(episode, total_reward, steps, loss)
             if episode % self.config.checkpoint_every == 0 or episode == self.config.episodes:
                 self._checkpoint(episode)
+        if self.stopped and episode >= self.start_episode:
+            self._checkpoint(episode)
         self.write_agent_file(done=True)
+
+    def _every_agent_can_pay(self) -> bool:
+        """The episode gate: one MIN all_reduce of "my budget covers my next job"."""
+        if self.sampler is None or self.sampler.dispatcher.budget is None:
+            return True
+        ok = can_afford(self.sampler.dispatcher.budget, self.job_cost)
+        if self.world == 1:
+            return ok
+        flag = torch.tensor([1 if ok else 0], dtype=torch.int64, device=_comm_device())
+        dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+        return bool(flag.item())
 
     def step(self, episode: int) -> tuple[float, int, float]:
         """One synchronised update: generate, act, gradient, average, apply."""
@@ -84,7 +109,7 @@ class Agent:
         if self.sampler is None or not isinstance(self.model, QTGenerator):
             return None
         exact = self.model.probabilities()
-        return straight_through(exact, self.sampler.probabilities(self.model.angles, seed % 2**31))
+        return straight_through(exact, self.sampler.probabilities(self.model, seed % 2**31))
 
     def _average_gradients(self) -> None:
         if self.world == 1:
@@ -149,10 +174,11 @@ class Agent:
     def write_agent_file(self, done: bool) -> None:
         path = self.folder.agent_file(self.rank)
         path.parent.mkdir(parents=True, exist_ok=True)
-        info = {"rank": self.rank, "pid": os.getpid(), "done": done,
+        info = {"rank": self.rank, "pid": os.getpid(), "done": done, "stopped": self.stopped,
                 "params_sha256": params_digest(self.model),
                 "shots": self.sampler.shots_used if self.sampler else 0,
-                "jobs": self.sampler.jobs if self.sampler else 0}
+                "jobs": self.sampler.jobs if self.sampler else 0,
+                "node": {k: os.environ.get(k) for k in ("GROUP_RANK", "LOCAL_RANK", "MASTER_ADDR")}}
         path.write_text(json.dumps(info))
 
 

@@ -12,17 +12,20 @@ import logging
 import os
 import socket
 from datetime import timedelta
+from pathlib import Path
 
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from qhil.errors import ConfigError, RunInterruptedError
+from qhil.execution.budget import BudgetState
 from qhil.execution.registry import get_provider
 from qhil.qtrl.agent import Agent
 from qhil.qtrl.circuit import ShotSampler
 from qhil.qtrl.config import QTRLConfig
 from qhil.qtrl.runfolder import RunFolder
+from qhil.qtrl.spending import open_dispatcher
 
 
 def under_torchrun() -> bool:
@@ -30,24 +33,25 @@ def under_torchrun() -> bool:
     return "TORCHELASTIC_RUN_ID" in os.environ or {"RANK", "WORLD_SIZE"} <= set(os.environ)
 
 
-def run_agents(config: QTRLConfig, folder: RunFolder) -> None:
-    """Train with config.agents agents; returns when every agent finished."""
+def run_agents(config: QTRLConfig, folder: RunFolder, limits: BudgetState | None = None) -> None:
+    """Train with config.agents agents; returns when every agent finished (or all stopped at
+    the budget `limits`, which covers the whole run folder)."""
     if under_torchrun():
         world = int(os.environ["WORLD_SIZE"])
         if world != config.agents:
             raise ConfigError(f"--agents {config.agents} but torchrun started {world} processes; "
                               f"pass --agents {world}")
-        _agent_main(int(os.environ["RANK"]), config, str(folder.root), None)
+        _agent_main(int(os.environ["RANK"]), config, str(folder.root), None, limits)
     elif config.agents == 1:
-        _agent_main(0, config, str(folder.root), None)
+        _agent_main(0, config, str(folder.root), None, limits)
     else:
-        _spawn(config, folder)
+        _spawn(config, folder, limits)
 
 
-def _spawn(config: QTRLConfig, folder: RunFolder) -> None:
+def _spawn(config: QTRLConfig, folder: RunFolder, limits: BudgetState | None) -> None:
     logging.getLogger("torch.multiprocessing.spawn").setLevel(logging.ERROR)
     address = f"tcp://127.0.0.1:{free_port()}"
-    context = mp.start_processes(_agent_main, args=(config, str(folder.root), address),
+    context = mp.start_processes(_agent_main, args=(config, str(folder.root), address, limits),
                                  nprocs=config.agents, join=False, start_method="spawn")
     try:
         while not context.join(timeout=1.0):
@@ -70,19 +74,25 @@ def _interrupted(folder: RunFolder, what: str) -> RunInterruptedError:
                                f"{folder.checkpoint.parent}; resume with: qhil qtrl --resume {folder.root}")
 
 
-def _agent_main(rank: int, config: QTRLConfig, root: str, address: str | None) -> None:
+def _agent_main(rank: int, config: QTRLConfig, root: str, address: str | None,
+                limits: BudgetState | None = None) -> None:
     """Body of one agent process (also called in-process for a single agent)."""
     torch.set_num_threads(1)
     world = config.agents
     if world > 1:
         _init_group(rank, world, config, address)
     provider = get_provider(config.provider) if config.provider else None
+    sampler = None
     try:
-        sampler = ShotSampler(provider, config.shots) if provider else None
+        if provider is not None:
+            dispatcher = open_dispatcher(Path(root), provider, limits, rank, world, config.job_timeout_s)
+            sampler = ShotSampler(dispatcher, config.shots, config.job_timeout_s)
         agent = Agent(config, RunFolder(root), rank, world, sampler)
         agent.write_agent_file(done=False)
         agent.train()
     finally:
+        if sampler is not None:
+            sampler.dispatcher.ledger.close()
         if provider is not None:
             provider.close()
         if world > 1 and dist.is_initialized():

@@ -35,7 +35,9 @@ class RunFolder:
     def read_config(self) -> QTRLConfig:
         if not self.config_path.is_file():
             raise ConfigError(f"--resume {self.root}: no config.toml there; is it a qtrl run folder?")
-        return QTRLConfig(**load_toml(self.config_path))
+        values = load_toml(self.config_path)
+        values.setdefault("entangler", "cz")  # folders written before the CU3 circuit ran the CZ ring
+        return QTRLConfig(**values)
 
     def save_checkpoint(self, state: dict) -> None:
         torch_save_atomic(self.checkpoint, state)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 
 import numpy as np
 
-from qhil.calibration import load_calibration
-from qhil.config import find_profile
+from qhil.execution.ledger import Ledger
 from qhil.qtrl.agent import parameter_counts
 from qhil.qtrl.config import QTRLConfig
 from qhil.qtrl.generator import QTGenerator
 from qhil.qtrl.runfolder import RunFolder
+from qhil.qtrl.spending import LEDGER
 
 
 def build_summary(config: QTRLConfig, folder: RunFolder) -> dict:
@@ -20,8 +19,7 @@ def build_summary(config: QTRLConfig, folder: RunFolder) -> dict:
     returns = np.array([r["return_mean"] for r in rows])
     window = max(1, len(rows) // 10)
     trainable, k = parameter_counts(config)
-    shots = sum(r["hw/shots"] for r in rows)
-    jobs = len(rows) * config.agents if config.provider else 0
+    hw = hardware_totals(config, folder)
     digests = {_agent_info(folder, rank).get("params_sha256") for rank in range(config.agents)}
     return {
         "env": config.env, "policy": config.policy, "agents": config.agents,
@@ -34,10 +32,23 @@ def build_summary(config: QTRLConfig, folder: RunFolder) -> dict:
         "final_window_episodes": window,
         "wall_s": rows[-1]["wall_s"] if rows else 0.0,
         "params_identical_across_agents": len(digests) == 1 and None not in digests,
-        "hw": {"provider": config.provider or "exact (embedded simulator)", "shots": shots,
-               "jobs": jobs, "cost_usd": float(run_cost_usd(config.provider, shots, jobs))},
+        "hw": hw,
+        "stopped": _agent_info(folder, 0).get("stopped"),
         "checkpoint": str(folder.checkpoint),
     }
+
+
+def hardware_totals(config: QTRLConfig, folder: RunFolder) -> dict:
+    """What the run bought, read from its ledger (the one count of jobs, shots and dollars)."""
+    out = {"provider": config.provider or "exact (embedded simulator)", "shots": 0, "jobs": 0,
+           "cost_usd": 0.0, "resubmitted": 0, "ledger": None}
+    path = folder.root / LEDGER
+    if config.provider is None or not path.is_file():
+        return out
+    with Ledger(path) as ledger:
+        totals = ledger.totals()
+    return {**out, "shots": totals.shots, "jobs": totals.jobs, "cost_usd": float(totals.cost_usd),
+            "resubmitted": totals.resubmitted, "ledger": str(path)}
 
 
 def episodes_to_reach(returns: list[float], target: float, window: int) -> int | None:
@@ -47,17 +58,6 @@ def episodes_to_reach(returns: list[float], target: float, window: int) -> int |
         if values[end - window:end].mean() >= target:
             return end
     return None
-
-
-def run_cost_usd(provider: str | None, shots: int, jobs: int) -> Decimal:
-    """Dollars of `jobs` shot jobs of `shots` shots in all, at the profile's calibration prices."""
-    if provider is None:
-        return Decimal(0)
-    profile = find_profile(provider)
-    if profile.calibration is None:
-        return Decimal(0)
-    pricing = load_calibration(profile.calibration).pricing
-    return pricing.per_task_usd * jobs + pricing.per_shot_usd * shots
 
 
 def _agent_info(folder: RunFolder, rank: int) -> dict:

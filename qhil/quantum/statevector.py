@@ -228,3 +228,22 @@ def default_groups(n_qubits: int, group_size: int = 5) -> tuple[int, ...]:
 
 def _real(dtype: torch.dtype) -> torch.dtype:
     return torch.float64 if dtype == torch.complex128 else torch.float32
+
+
+def apply_controlled_gate(state: torch.Tensor, mats: torch.Tensor, control: int, target: int,
+                          n: int) -> torch.Tensor:
+    """Apply a controlled 2x2 gate: mats (B, 2, 2) (or (2, 2)) on `target` where `control` is 1.
+
+    |0><0| (x) I + |1><1| (x) U on state (B, 2**n), qubit 0 most significant; differentiable
+    (no in-place writes). The half of the state with the control at 0 is left untouched.
+    """
+    lo, hi = sorted((control, target))
+    batch = state.shape[0]
+    view = state.reshape(batch, 2 ** lo, 2, 2 ** (hi - lo - 1), 2, 2 ** (n - hi - 1))
+    c_axis, t_axis = (2, 4) if control < target else (4, 2)
+    off, on = view.select(c_axis, 0), view.select(c_axis, 1)
+    t_on = t_axis if t_axis < c_axis else t_axis - 1
+    mats = mats.expand(batch, 2, 2) if mats.dim() == 2 else mats
+    moved = torch.einsum("b...j,bij->b...i", torch.movedim(on, t_on, -1), mats.to(state.dtype))
+    on = torch.movedim(moved, -1, t_on)
+    return torch.stack([off, on], dim=c_axis).reshape(batch, -1)

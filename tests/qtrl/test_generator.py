@@ -9,8 +9,16 @@ import pytest
 import torch
 
 from qhil.config import find_profile
+from qhil.execution.dispatcher import Dispatcher
+from qhil.execution.ledger import Ledger
 from qhil.execution.registry import get_provider
-from qhil.qtrl.circuit import ShotSampler, qt_request, straight_through, u3_matrix, yxy_angles
+from qhil.qtrl.circuit import (
+    ShotSampler,
+    generator_request,
+    straight_through,
+    u3_matrix,
+    yxy_angles,
+)
 from qhil.qtrl.generator import (
     ClassicalWeights,
     PolicyShape,
@@ -41,13 +49,19 @@ def test_paper_policy_size_and_qubits():
     shape = PolicyShape(147, 32, 3)
     gen = QTGenerator(shape.n_weights, 3)
     assert shape.n_weights == 4835 and gen.n_qubits == 13
-    # 39 U3 angles per block + mapping (14-10, 10-10, 10-1) = 271
-    assert [trainable_parameters(QTGenerator(4835, L)) for L in (3, 7, 13)] == [388, 544, 778]
+    # the paper's circuit: 13 U3 + 13 CU3 = 78 angles per block, + mapping (14-10, 10-10, 10-1) = 271
+    counts = [trainable_parameters(QTGenerator(4835, L)) for L in (3, 7, 13)]
+    assert counts == [78 * 3 + 271, 78 * 7 + 271, 78 * 13 + 271] == [505, 817, 1285]
+    paper = [1749, 2061, 2529]  # the QNN term grows as the paper's; the constant differs by 1244
+    assert [p - c for p, c in zip(paper, counts, strict=True)] == [1244] * 3
+    # the CZ-ring variant: 39 U3 angles per block
+    cz = [trainable_parameters(QTGenerator(4835, L, entangler="cz")) for L in (3, 7, 13)]
+    assert cz == [388, 544, 778]
     assert trainable_parameters(ClassicalWeights(shape)) == 4835
 
 
 def test_probabilities_match_dense_reference():
-    gen = QTGenerator(20, 3, generator=torch.Generator().manual_seed(3))
+    gen = QTGenerator(20, 3, generator=torch.Generator().manual_seed(3), entangler="cz")
     ours = gen.probabilities().detach().double().numpy()
     assert gen.n_qubits == math.ceil(math.log2(20)) == 5
     np.testing.assert_allclose(ours, dense_probabilities(gen.angles.detach().double().numpy()),
@@ -60,7 +74,7 @@ def test_generated_weights_train_angles_and_mapping_only():
     assert theta.shape == (100,)
     (theta ** 2).sum().backward()
     grads = {name: p.grad for name, p in gen.named_parameters()}
-    assert set(grads) >= {"angles", "mapping.0.weight"}
+    assert set(grads) >= {"angles", "cu3_angles", "mapping.0.weight"}
     assert all(g is not None and g.abs().sum() > 0 for g in grads.values())
     assert all(not b.requires_grad for b in gen.buffers())
 
@@ -84,20 +98,23 @@ def test_yxy_decomposition_reproduces_u3(rng):
     np.testing.assert_allclose(overlap, 2.0, atol=1e-9)
 
 
-def test_request_encoding_equals_torch_path():
-    gen = QTGenerator(300, 4, generator=torch.Generator().manual_seed(5))
-    request = qt_request(gen.angles.detach().double().numpy(), shots=None)
-    assert request.n_layers == 8 and request.n_qubits == 9
+@pytest.mark.parametrize("entangler,layers", [("cz", 8), ("cu3", 2 * (1 + 4 * 2 * 9))])
+def test_request_encoding_equals_torch_path(entangler, layers):
+    gen = QTGenerator(300, 4, generator=torch.Generator().manual_seed(5), entangler=entangler)
+    request = generator_request(gen, shots=None, seed=None)
+    # cz: 2 request layers per block; cu3: 2 per stage, 2 CZs (so 2 new stages) per CU3 gate
+    assert request.n_layers == layers and request.n_qubits == 9
     sim = BatchedSimulator(9, precision="complex128")
     via_request = sim.probabilities(torch.tensor(request.angles), torch.tensor(request.cz))[0]
     np.testing.assert_allclose(via_request.numpy(), gen.probabilities().detach().numpy(), atol=1e-6)
 
 
-def test_shot_estimate_on_a_provider_and_straight_through_gradient():
+def test_shot_estimate_on_a_provider_and_straight_through_gradient(tmp_path):
     gen = QTGenerator(30, 2, generator=torch.Generator().manual_seed(2))
-    with get_provider("local") as provider:
-        sampler = ShotSampler(provider, shots=20_000)
-        estimate = sampler.probabilities(gen.angles, seed=7)
+    with get_provider("local") as provider, Ledger(tmp_path / "ledger.sqlite") as ledger:
+        sampler = ShotSampler(Dispatcher(provider, ledger=ledger), shots=20_000)
+        estimate = sampler.probabilities(gen, seed=7)
+        assert ledger.totals().jobs == 1 and ledger.totals().shots == 20_000
     exact = gen.probabilities()
     assert sampler.shots_used == 20_000 and sampler.jobs == 1
     assert float((estimate - exact.detach()).abs().max()) < 0.02

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from qhil.cli import main
+from qhil.execution.ledger import Ledger
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--env", "CartPole-v1", "--blocks", "2", "--seed", "4"]
@@ -54,7 +55,13 @@ def test_killed_agent_stops_the_job_and_the_run_resumes(tmp_path):
     assert json.loads((out / "summary.json").read_text()) == summary
     assert summary["agents"] == 2 and summary["episodes"] == target and summary["episodes_total"] == 2 * target
     assert summary["params_identical_across_agents"] is True
-    assert summary["hw"]["shots"] == 2 * target * 500 and summary["hw"]["jobs"] == 2 * target
+    totals, entries = ledger_totals(out)
+    assert summary["hw"]["jobs"] == totals.jobs and summary["hw"]["shots"] == totals.shots
+    # every episode's job once; a job in flight in the killed process is LOST (the local
+    # simulator's jobs die with it) and its replay bought again: nothing else is resent
+    done = [e for e in entries if e.status == "DONE"]
+    assert len(done) == 2 * target and len({e.request_hash for e in done}) == 2 * target
+    assert all(e.status == "LOST" for e in entries if e.status != "DONE")
     for name in ("config.toml", "metrics.jsonl", "returns.png", "checkpoints/latest.pt"):
         assert (out / name).is_file(), name
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
@@ -108,11 +115,70 @@ def test_resume_refuses_changed_settings(capsys, tmp_path):
     assert code == 2 and "config.toml" in err
 
 
-def test_budget_refuses_a_shot_run_before_any_agent_starts(capsys, tmp_path):
+def test_budget_that_cannot_pay_one_episode_is_refused_before_any_agent_starts(capsys, tmp_path):
     out = tmp_path / "run"
-    # 2 agents x 3 episodes x 1000 shots = 6,000 shots > 5,000
+    # one episode = 2 agents x 1000 shots = 2,000 shots > 1,500
     code, _, err = run_cli(capsys, "qtrl", "--env", "CartPole-v1", "--agents", "2", "--episodes",
-                           "3", "--provider", "local", "--shots", "1000", "--budget-shots", "5000",
+                           "3", "--provider", "local", "--shots", "1000", "--budget-shots", "1500",
                            "--out", str(out))
     assert code == 2 and "budget" in err and "left" in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def ledger_totals(out: Path):
+    with Ledger(out / "ledger.sqlite") as ledger:
+        return ledger.totals(), ledger.entries()
+
+
+def test_budget_stops_every_agent_cleanly_with_a_checkpoint_and_resume_buys_only_the_rest(tmp_path):
+    out = tmp_path / "run"
+    # 2 agents x 1000 shots per episode: 5,000 shots pay for 2 whole episodes of the 6 asked
+    proc = spawn_cli(*TINY, "--agents", "2", "--episodes", "6", "--provider", "local", "--shots",
+                     "1000", "--budget-shots", "5000", "--out", str(out))
+    _, stderr = proc.communicate(timeout=240)
+    assert proc.returncode == 3 and len(stderr.strip().splitlines()) == 1, stderr
+    assert "budget reached after episode 2 of 6" in stderr and f"--resume {out}" in stderr
+    assert torch.load(out / "checkpoints" / "latest.pt", weights_only=False)["episode"] == 2
+    summary = json.loads((out / "summary.json").read_text())
+    totals, entries = ledger_totals(out)
+    assert totals.jobs == summary["hw"]["jobs"] == 4 and totals.shots == summary["hw"]["shots"] == 4000
+    assert all(e.status == "DONE" for e in entries) and summary["stopped"]
+    resumed = spawn_cli("--resume", str(out), "--budget-shots", "12000", "--json")
+    stdout, stderr = resumed.communicate(timeout=240)
+    assert resumed.returncode == 0, stderr
+    totals, _ = ledger_totals(out)
+    assert json.loads(stdout)["episodes"] == 6 and totals.jobs == 12 and totals.resubmitted == 0
+
+
+def test_resume_after_a_lost_checkpoint_reuses_paid_results(tmp_path, capsys):
+    hw = [*TINY, "--provider", "local", "--shots", "300", "--checkpoint-every", "2"]
+    out = tmp_path / "run"
+    assert run_cli(capsys, "qtrl", *hw, "--episodes", "2", "--out", str(out))[0] == 0
+    early = (out / "checkpoints" / "latest.pt").read_bytes()
+    assert run_cli(capsys, "qtrl", "--resume", str(out), "--episodes", "4")[0] == 0
+    straight = json.loads((out / "agents" / "rank-0.json").read_text())["params_sha256"]
+    # as if killed after episode 4's jobs but before its checkpoint: episodes 3-4 are replayed
+    (out / "checkpoints" / "latest.pt").write_bytes(early)
+    assert run_cli(capsys, "qtrl", "--resume", str(out), "--episodes", "4")[0] == 0
+    totals, _ = ledger_totals(out)
+    assert totals.jobs == 4 and totals.shots == 1200 and totals.resubmitted == 0
+    assert json.loads((out / "agents" / "rank-0.json").read_text())["params_sha256"] == straight
+
+
+def test_transient_provider_failures_are_retried_and_every_job_recorded(tmp_path, capsys):
+    out = tmp_path / "run"
+    code, stdout, _ = run_cli(capsys, "qtrl", *TINY, "--episodes", "10", "--provider",
+                              "chaos-faults", "--shots", "200", "--out", str(out), "--json")
+    assert code == 0
+    totals, entries = ledger_totals(out)
+    assert totals.jobs == 10 == json.loads(stdout)["hw"]["jobs"] and totals.resubmitted == 0
+    assert max(e.attempts for e in entries) > 1  # throttled / timed-out submits were retried
+
+
+def test_a_run_folder_from_before_the_cu3_circuit_resumes_as_the_cz_ring(tmp_path, capsys):
+    out = tmp_path / "old"
+    assert run_cli(capsys, "qtrl", *TINY, "--entangler", "cz", "--episodes", "1", "--out", str(out))[0] == 0
+    config = out / "config.toml"
+    config.write_text("".join(x for x in config.read_text().splitlines(True) if "entangler" not in x))
+    code, stdout, _ = run_cli(capsys, "qtrl", "--resume", str(out), "--episodes", "2", "--json")
+    assert code == 0 and json.loads(stdout)["trainable_parameters"] == 2 * 24 + 221  # 8 qubits x 3

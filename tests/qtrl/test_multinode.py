@@ -1,0 +1,51 @@
+"""The README's multi-node command, on one machine: two torchrun "nodes" (2 processes each) meet
+through a c10d rendezvous on 127.0.0.1 and train 4 agents; only loopback addresses are used."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qhil.qtrl.launch import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def torchrun() -> str:
+    path = Path(sys.executable).with_name("torchrun")
+    return str(path) if path.is_file() else shutil.which("torchrun") or pytest.skip("no torchrun")
+
+
+def node(port: int, out: Path) -> subprocess.Popen:
+    """The README line with HOST = 127.0.0.1 (and --local-addr so a node never advertises a
+    non-loopback address)."""
+    cmd = [torchrun(), "--nnodes", "2", "--nproc-per-node", "2", "--rdzv-backend", "c10d",
+           "--rdzv-endpoint", f"127.0.0.1:{port}", "--local-addr", "127.0.0.1",
+           "-m", "qhil", "qtrl", "--agents", "4", "--env", "CartPole-v1", "--blocks", "2",
+           "--episodes", "3", "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "GLOO_SOCKET_IFNAME": "lo"}
+    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_two_torchrun_nodes_train_four_agents_over_loopback(tmp_path):
+    out = tmp_path / "run"
+    port = free_port()
+    nodes = [node(port, out), node(port, out)]
+    logs = [n.communicate(timeout=300) for n in nodes]
+    assert [n.returncode for n in nodes] == [0, 0], [err[-2000:] for _, err in logs]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["agents"] == 4 and summary["episodes"] == 3 and summary["episodes_total"] == 12
+    assert summary["params_identical_across_agents"] is True
+    agents = [json.loads((out / "agents" / f"rank-{r}.json").read_text()) for r in range(4)]
+    assert sorted(a["node"]["GROUP_RANK"] for a in agents) == ["0", "0", "1", "1"]
+    assert all(socket.gethostbyname(a["node"]["MASTER_ADDR"]).startswith("127.") for a in agents)
+    rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [len(r["returns"]) for r in rows] == [4, 4, 4]
