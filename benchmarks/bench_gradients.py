@@ -48,6 +48,8 @@ SUITES = {
         "pqc+exact": [*P10, "--gradient", "exact"],
         "pqc+qtdnn (paper qtDNN)": ["--config", "configs/pendulum-10x10-paper.toml"],
         "pqc+qtdnn (qhil)": P10,
+        # the seed-0 run above, continued with `qhil train --resume DIR --steps 6000`
+        "pqc+qtdnn (qhil), resumed to 6000 steps": P10,
         "zeros": [*P10, "--block", "zeros"]},
 }
 FIGURES = ("grad_cosine", "grad_rel_error", "jacobian_cosine", "jacobian_rel_error")
@@ -57,7 +59,8 @@ LOCK = threading.Lock()
 
 
 def slug(row: str) -> str:
-    return row.replace("+", "-").replace(" ", "").replace("(", "-").replace(")", "")
+    return (row.replace("+", "-").replace(" ", "").replace("(", "-").replace(")", "")
+            .replace(",", "-"))
 
 
 def run_one(suite: str, row: str, seed: int, steps: int) -> dict:
