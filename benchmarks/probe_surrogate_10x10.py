@@ -20,7 +20,14 @@ import numpy as np
 import torch
 from _train_common import write_results
 
-from qhil.quantum.layer import QtDNN, QtDNNTrainer, TrigFeatures, exact_jacobian, exact_marginals
+from qhil.quantum.layer import (
+    QtDNN,
+    QtDNNTrainer,
+    TrigFeatures,
+    exact_jacobian,
+    exact_marginals,
+    surrogate_jacobian,
+)
 from qhil.quantum.meanfield import MeanFieldQtDNN
 from qhil.quantum.simulator import BatchedSimulator
 from qhil.rl.config import TrainConfig
@@ -71,20 +78,10 @@ def score(model, actor: Actor, critic: Critic, sim: BatchedSimulator, obs: torch
     with torch.no_grad():
         q_in, _ = actor.controls(obs[:64])
     cols = actor.control_map.angle_columns()
-    jac = _surrogate_jac(model, q_in, cols).flatten(1).double()
+    jac = surrogate_jacobian(model, q_in, cols).flatten(1).double()
     jac_exact = exact_jacobian(sim, actor.ansatz, q_in, cols).flatten(1)
     return {"grad_cosine": cosine(g, g_exact), "grad_rel_error": rel_error(g, g_exact),
             "jacobian_cosine": cosine(jac, jac_exact)}
-
-
-def _surrogate_jac(model, q_in, cols):
-    x = q_in.clone()
-    angles = x[:, cols].clone().requires_grad_(True)
-    full = x.clone()
-    full[:, cols] = angles
-    out = model(full)
-    return torch.stack([torch.autograd.grad(out[:, j].sum(), angles, retain_graph=True)[0]
-                        for j in range(out.shape[1])], dim=1)
 
 
 def main() -> None:
