@@ -89,12 +89,9 @@ class Dispatcher:
         self.provider.validate(request)
         digest = request.digest()
         with self._stripes[int(digest[:8], 16) % STRIPES]:  # one sender per request hash
-            job = self._submit(request, digest)
-        if isinstance(job, DispatchedJob):
-            job.store_result = store_result
-        return job
+            return self._submit(request, digest, store_result)
 
-    def _submit(self, request: SamplingRequest, digest: str) -> Job:
+    def _submit(self, request: SamplingRequest, digest: str, store_result: bool = True) -> Job:
         known = self._known_job(digest)
         if known is not None:
             return known
@@ -109,7 +106,7 @@ class Dispatcher:
             raise
         self._count("submitted")
         return self._track(DispatchedJob(self, inner, sub.token, digest, sub.reservation, request,
-                                         sub.tasks))
+                                         sub.tasks, store_result))
 
     def _open(self, sub: _Submission) -> None:
         """Reserve the budget and write the ledger row, under a fresh client token."""
@@ -356,14 +353,15 @@ class DispatchedJob(Job):
     """A job sent through the Dispatcher: its result is recorded and paid for exactly once."""
 
     def __init__(self, dispatcher: Dispatcher, inner: Job, token: str, digest: str,
-                 reservation: Reservation | None, request: SamplingRequest | None, tasks: int):
+                 reservation: Reservation | None, request: SamplingRequest | None, tasks: int,
+                 store_result: bool = True):
         self.job_id = inner.job_id
         self.token = token
         self.digest = digest
         self.reservation = reservation
         self.request = request
         self.tasks = tasks
-        self.store_result = True
+        self.store_result = store_result  # False: the ledger keeps the row, not the payload
         self._dispatcher = dispatcher
         self._inner = inner
         self._result: SamplingResult | None = None
