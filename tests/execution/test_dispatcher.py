@@ -52,6 +52,21 @@ def test_result_is_stored_then_reused_without_spending(tmp_path, ledger, rng):
     assert ledger.entries()[0].status == DONE and dispatcher.counters["reused"] == 1
 
 
+def test_a_result_not_stored_is_recorded_and_paid_but_never_reused(tmp_path, ledger, rng):
+    budget = Budget(usd=Decimal("10"))
+    with chaos(tmp_path) as provider:
+        dispatcher = Dispatcher(provider, ledger=ledger, budget=budget)
+        request = small_request(rng)
+        dispatcher.run(request, timeout_s=60, store_result=False)
+        assert ledger.find_result(request.digest()) is None  # the row, not the payload
+        assert ledger.entries()[0].status == DONE and ledger.totals().jobs == 1
+        again = dispatcher.submit(request)
+        assert not isinstance(again, StoredJob)
+        again.result(timeout_s=60)
+    assert provider.stats["accepted"] == 2 and budget.spent().cost_usd == 2 * job_cost_usd(
+        provider.profile, request)
+
+
 def test_submission_timeout_is_looked_up_not_resubmitted(tmp_path, ledger, rng):
     sleep = FakeSleep()
     with chaos(tmp_path, submit_timeout_rate=1.0) as provider:
