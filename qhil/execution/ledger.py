@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -63,6 +64,7 @@ CREATE INDEX IF NOT EXISTS jobs_by_hash ON jobs (request_hash, status);
 CREATE INDEX IF NOT EXISTS jobs_by_id ON jobs (id);
 """
 
+OPEN_TRIES = 20  # about 10 s of retries when concurrent openers race for the WAL switch
 SUBMITTING, SUBMITTED, DONE, FAILED, LOST = "SUBMITTING", "SUBMITTED", "DONE", "FAILED", "LOST"
 IN_FLIGHT = (SUBMITTING, SUBMITTED)
 
@@ -137,11 +139,24 @@ class Ledger:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
                                    timeout=30.0)
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
-            self._db.execute(f"PRAGMA {pragma}")
-        self._db.executescript(SCHEMA)
+        self._prepare()
         if durable:
             self.make_durable()
+
+    def _prepare(self) -> None:
+        """WAL mode and the schema. Switching a new file to WAL needs it alone: when several
+        processes open a fresh ledger at once (qtrl agents), SQLite answers "locked" at once,
+        without waiting on the busy timeout, so the switch is tried again for a few seconds."""
+        for attempt in range(OPEN_TRIES):
+            try:
+                for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
+                    self._db.execute(f"PRAGMA {pragma}")
+                self._db.executescript(SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == OPEN_TRIES - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     def make_durable(self) -> None:
         """fsync every write from now on: survives power loss, not only a killed process."""
