@@ -23,7 +23,7 @@ from qhil.errors import (
 )
 from tests.adapters.braket_fakes import BUCKET, CREATED, ENDED, GARNET_ARN, FakeBraket
 from tests.conftest import random_controls
-from tests.reference import reference_marginals
+from tests.reference import reference_marginals, shot_noise_sigma
 
 SHOTS = 2000
 
@@ -58,7 +58,7 @@ def complete(fake: FakeBraket, tasks: int, action: str = "braket.ir.openqasm.pro
 
 def assert_within_shot_noise(marginals, req):
     ideal = reference_marginals(req.angles, req.cz)
-    sigma = np.sqrt(np.clip(ideal * (1 - ideal), 1e-4, None) / req.shots)
+    sigma = shot_noise_sigma(ideal, req.shots)
     assert (np.abs(marginals - ideal) <= 5 * sigma).all()
 
 

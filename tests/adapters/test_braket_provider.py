@@ -13,7 +13,7 @@ from qhil.config import ProviderProfile, find_profile
 from qhil.errors import ConfigError
 from qhil.execution.registry import availability
 from tests.conftest import random_controls
-from tests.reference import reference_marginals
+from tests.reference import reference_marginals, shot_noise_sigma
 from tests.test_cli import run_cli
 
 AWS_PROFILES = ["braket-sv1", "braket-ionq-forte", "braket-iqm-garnet", "braket-rigetti-cepheus",
@@ -32,7 +32,7 @@ def test_program_set_mode_chunks_by_the_simulators_limit_and_keeps_row_order(rng
     with BraketProvider(local_profile(local_mode="program_set")) as provider:
         res = provider.submit(req).result(timeout_s=600)
     ideal = reference_marginals(req.angles, req.cz)
-    sigma = np.sqrt(np.clip(ideal * (1 - ideal), 1e-4, None) / 400)
+    sigma = shot_noise_sigma(ideal, 400)
     assert (np.abs(res.marginals - ideal) <= 5 * sigma).all()
     assert all(sum(c.values()) == 400 for c in res.counts)
 

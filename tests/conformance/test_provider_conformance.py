@@ -10,7 +10,7 @@ from qhil.errors import JobTimeoutError, RequestValidationError
 from qhil.execution.request import SamplingRequest
 from tests.conformance.cases import CASES, ProviderCase
 from tests.conftest import random_controls
-from tests.reference import reference_marginals
+from tests.reference import reference_marginals, shot_noise_sigma
 
 SHOTS = 2000
 
@@ -46,7 +46,7 @@ def test_sampled_marginals_agree_with_exact_within_shot_noise(provider, case, rn
     req = small_request(rng)
     res = provider.submit(req).result(timeout_s=600)
     ideal = reference_marginals(req.angles, req.cz)
-    sigma = np.sqrt(np.clip(ideal * (1 - ideal), 1e-4, None) / SHOTS)
+    sigma = shot_noise_sigma(ideal, SHOTS)
     assert (np.abs(res.marginals - ideal) <= 5 * sigma + case.noise_tolerance).all()
 
 
