@@ -16,9 +16,12 @@ import math
 from decimal import Decimal
 from functools import lru_cache
 
+import numpy as np
+
 from qhil.calibration import Calibration, load_calibration
 from qhil.config import ProviderProfile
 from qhil.execution.request import SamplingRequest
+from qhil.execution.template_request import timing_steps
 
 NS = 1e-9
 
@@ -63,9 +66,19 @@ def billed_seconds(calibration: Calibration, request: SamplingRequest, tasks: in
 def shot_duration_s(calibration: Calibration, request: SamplingRequest) -> float:
     """One shot of one circuit: per layer RX then RY on every qubit in parallel, then the CZs."""
     d = calibration.durations
+    if request.is_template:
+        return _template_shot_s(calibration, request)
     cz_per_layer = request.cz.shape[2]
     layer_ns = 2 * d.gate_1q_ns + cz_per_layer * d.gate_2q_ns
     return (request.n_layers * layer_ns + d.readout_ns + d.reset_ns) * NS
+
+
+def _template_shot_s(calibration: Calibration, request: SamplingRequest) -> float:
+    """Mean over rows of one shot of the row's template: its single- and two-qubit steps."""
+    d = calibration.durations
+    steps = [timing_steps(t) for t in request.templates]
+    per_template = np.array([one * d.gate_1q_ns + two * d.gate_2q_ns for one, two in steps])
+    return (float(per_template[request.template_index].mean()) + d.readout_ns + d.reset_ns) * NS
 
 
 def tasks_for(profile: ProviderProfile, request: SamplingRequest) -> int:

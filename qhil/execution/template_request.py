@@ -1,0 +1,85 @@
+"""The template side of SamplingRequest: validation, grouping rows by template, gate timing.
+
+    check_template_request(request) -> (params (B, P), template_index (B,))   or raise
+    template_rows(request) -> [(template, rows)]    templates in order, each with its rows
+    timing_steps(template) -> (single-qubit steps, two-qubit steps) of one shot
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from qhil.errors import RequestValidationError
+
+if TYPE_CHECKING:
+    from qhil.execution.request import SamplingRequest
+    from qhil.quantum.template import CircuitTemplate
+
+
+def check_template_request(request: SamplingRequest) -> tuple[np.ndarray, np.ndarray]:
+    """The request's params and template index, validated against its templates."""
+    from qhil.quantum.template import CircuitTemplate
+
+    templates = tuple(request.templates)
+    if request.angles is not None or request.cz is not None:
+        raise RequestValidationError("a template request carries params, not angles or cz")
+    if not templates or not all(isinstance(t, CircuitTemplate) for t in templates):
+        raise RequestValidationError("templates must be a non-empty list of CircuitTemplate")
+    _same(templates, "n_qubits", "qubits")
+    _same(templates, "n_params", "parameters")
+    params = templates[0].check_params(request.params if request.params is not None else [])
+    if params.shape[0] == 0:
+        raise RequestValidationError("params must hold at least one row")
+    return params, _index(request.template_index, len(templates), params.shape[0])
+
+
+def _same(templates: tuple, attribute: str, what: str) -> None:
+    values = sorted({getattr(t, attribute) for t in templates})
+    if len(values) > 1:
+        raise RequestValidationError(
+            f"the templates of one request must share their number of {what}; got {values}")
+
+
+def _index(index: np.ndarray | None, n_templates: int, batch: int) -> np.ndarray:
+    if index is None:
+        if n_templates > 1:
+            raise RequestValidationError(
+                f"{n_templates} templates need a template_index saying which row runs which")
+        return np.zeros(batch, dtype=np.int64)
+    out = np.ascontiguousarray(index, dtype=np.int64).reshape(-1)
+    if out.shape[0] != batch:
+        raise RequestValidationError(f"template_index has {out.shape[0]} rows, params {batch}")
+    if out.size and (out.min() < 0 or out.max() >= n_templates):
+        raise RequestValidationError(f"template_index values must lie in 0..{n_templates - 1}")
+    return out
+
+
+def template_rows(request: SamplingRequest) -> list[tuple[CircuitTemplate, list[int]]]:
+    """Each template the request uses, with its rows in request order."""
+    groups: dict[int, list[int]] = {}
+    for row, index in enumerate(request.template_index.tolist()):
+        groups.setdefault(index, []).append(row)
+    return [(request.templates[i], rows) for i, rows in groups.items()]
+
+
+def timing_steps(template: CircuitTemplate) -> tuple[int, int]:
+    """(single-qubit steps, two-qubit steps) in series in one shot; an hDQNN layer counts as two
+    single-qubit steps (RX, RY) and one step per CZ slot, as the hDQNN cost model does."""
+    layout = template.hdqnn_layout
+    if layout is not None:
+        return 2 * layout.n_layers, layout.n_layers * layout.cz.shape[1]
+    moments, two = template.depth()
+    return moments - two, two
+
+
+def equivalent_layers(request: SamplingRequest) -> int:
+    """hDQNN-equivalent layers of the deepest template (for noise models fitted per layer)."""
+    layers = []
+    for template in request.templates:
+        layout = template.hdqnn_layout
+        layers.append(layout.n_layers if layout is not None
+                      else max(1, math.ceil(template.depth()[0] / 2)))
+    return max(layers)
