@@ -27,6 +27,8 @@ from braket.ir.openqasm import Program
 from braket.program_sets import CircuitBinding, ProgramSet
 
 from qhil.execution.request import SamplingRequest
+from qhil.quantum.template import CircuitTemplate
+from qhil.quantum.template_io import braket_input_sets, braket_qasm
 
 
 @dataclass(frozen=True)
@@ -61,11 +63,35 @@ class Structure:
         return structure_qasm(self.cz, self.n_qubits, self.noise)
 
 
+@dataclass(eq=False)
+class TemplateStructure:
+    """A circuit template as a Braket structure: its Circuit and its program text."""
+
+    template: CircuitTemplate
+    noise: GateNoise | None = None
+
+    @cached_property
+    def circuit(self) -> Circuit:
+        return template_circuit(self.template, self.noise)
+
+    def bound(self, inputs: dict[str, float]) -> Circuit:
+        """The circuit with one row's inputs filled in (not make_bound_circuit: see to_braket)."""
+        row = np.zeros(self.template.n_params)
+        for name, value in inputs.items():
+            row[int(name.removeprefix("p_"))] = value
+        return template_circuit(self.template, self.noise, row)
+
+    @cached_property
+    def qasm(self) -> str:
+        noise = self.noise if self.noise is not None and self.noise.any else None
+        return braket_qasm(self.template, noise)
+
+
 @dataclass(frozen=True)
 class Binding:
     """One circuit structure and the request rows bound to it, in order."""
 
-    structure: Structure
+    structure: Structure | TemplateStructure
     rows: list[int]
     input_sets: list[dict[str, float]]
 
@@ -91,6 +117,8 @@ class Binding:
 
     def bound(self, index: int) -> Circuit:
         """The circuit of `rows[index]` with its angles filled in."""
+        if isinstance(self.structure, TemplateStructure):
+            return self.structure.bound(self.input_sets[index])
         return self.circuit.make_bound_circuit(self.input_sets[index], strict=True)
 
 
@@ -147,6 +175,8 @@ def input_sets(angles: np.ndarray) -> list[dict[str, float]]:
 
 def bindings(request: SamplingRequest, noise: GateNoise | None = None) -> list[Binding]:
     """The request as bindings: one Structure per distinct structure, one binding per run of rows."""
+    if request.is_template:
+        return template_bindings(request, noise)
     structures: dict[bytes, Structure] = {}
     keys = request.structure_keys()
     out: list[Binding] = []
@@ -159,6 +189,23 @@ def bindings(request: SamplingRequest, noise: GateNoise | None = None) -> list[B
             structures[key] = Structure(request.cz[start], request.n_qubits, noise)
         rows = list(range(start, stop))
         out.append(Binding(structures[key], rows, input_sets(request.angles[rows])))
+        start = stop
+    return out
+
+
+def template_bindings(request: SamplingRequest, noise: GateNoise | None = None) -> list[Binding]:
+    """A template request as bindings: one binding per run of rows sharing a template."""
+    structures = [TemplateStructure(t, noise) for t in request.templates]
+    index = request.template_index
+    out: list[Binding] = []
+    start = 0
+    for stop in range(1, len(index) + 1):
+        if stop < len(index) and index[stop] == index[start]:
+            continue
+        structure = structures[index[start]]
+        rows = list(range(start, stop))
+        out.append(Binding(structure, rows, braket_input_sets(structure.template,
+                                                              request.params[rows])))
         start = stop
     return out
 
@@ -216,6 +263,28 @@ def _with_noise(circuit: Circuit, noise: GateNoise) -> Circuit:
     if noise.readout > 0:
         circuit.apply_readout_noise(Noise.BitFlip(noise.readout))
     return circuit
+
+
+def template_circuit(template: CircuitTemplate, noise: GateNoise | None,
+                     row: np.ndarray | None = None) -> Circuit:
+    """The template's Braket Circuit, with depolarising noise after every one- and two-qubit gate
+    and bit flips before readout (as `braket_qasm` writes them)."""
+    circuit = template.to_braket(row)
+    if noise is None or not noise.any:
+        return circuit
+    noisy = Circuit()
+    for inst in circuit.instructions:
+        noisy.add_instruction(inst)
+        qubits = [int(q) for q in (*inst.control, *inst.target)]
+        if inst.operator.name == "I":
+            continue
+        if len(qubits) == 1 and noise.gate_1q > 0:
+            noisy.depolarizing(qubits[0], noise.gate_1q)
+        elif len(qubits) == 2 and noise.gate_2q > 0:
+            noisy.two_qubit_depolarizing(qubits[0], qubits[1], noise.gate_2q)
+    if noise.readout > 0:
+        noisy.apply_readout_noise(Noise.BitFlip(noise.readout))
+    return noisy
 
 
 def _slice(part: Binding, start: int, stop: int) -> Binding:

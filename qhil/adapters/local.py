@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from qhil.calibration import load_calibration
+from qhil.adapters.local_templates import generic_groups, hdqnn_batches
 from qhil.config import ProviderProfile
 from qhil.execution.job import FutureJob, Job, JobTimings, SamplingResult
 from qhil.execution.provider import Provider
@@ -25,6 +26,7 @@ from qhil.execution.request import SamplingRequest
 from qhil.quantum.bitstrings import counts_from_indices
 from qhil.quantum.noise import NoiseModel
 from qhil.quantum.simulator import BatchedSimulator
+from qhil.quantum.template_sim import TemplateSimulator
 
 
 class LocalProvider(Provider):
@@ -42,6 +44,7 @@ class LocalProvider(Provider):
         self.want_counts = bool(opts.get("counts", True))
         self._noise_spec = self._load_noise() if opts.get("noise", False) else None
         self._simulators: dict[int, BatchedSimulator] = {}
+        self._template_sims: dict[int, TemplateSimulator] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qhil-local")
         self._jobs: dict[str, FutureJob] = {}
         self._entropy = itertools.count(int(np.random.SeedSequence().entropy % 2**31))
@@ -70,30 +73,72 @@ class LocalProvider(Provider):
                 n_qubits, device=self.device, precision=self.precision, noise=noise)
         return self._simulators[n_qubits]
 
+    def template_simulator(self, n_qubits: int) -> TemplateSimulator:
+        """The (cached) simulator of non-hDQNN templates of a register width."""
+        if n_qubits not in self._template_sims:
+            noise = self._noise_spec(n_qubits) if self._noise_spec else None
+            self._template_sims[n_qubits] = TemplateSimulator(self.device, self.precision, noise)
+        return self._template_sims[n_qubits]
+
     def _run(self, job: FutureJob, request: SamplingRequest, seed: int) -> SamplingResult:
-        sim = self.simulator(request.n_qubits)
-        angles = torch.from_numpy(request.angles).to(self.device)
-        cz = torch.from_numpy(request.cz).to(self.device)
+        generator = torch.Generator(device=self.device).manual_seed(seed)
+        want_counts = self.want_counts and request.counts
         with torch.inference_mode():
-            marginals, counts = self._measure(sim, angles, cz, request.shots, seed,
-                                              self.want_counts and request.counts)
+            if request.is_template:
+                marginals, counts = self._measure_templates(request, generator, want_counts)
+            else:
+                marginals, counts = self._measure_hdqnn(request.angles, request.cz, request.shots,
+                                                        generator, want_counts)
         timings = JobTimings(submitted_at=job.submitted_at, accepted_at=job.submitted_at,
                              running_at=job.running_at, finished_at=time.time())
         return SamplingResult(marginals=marginals, shots=request.shots, counts=counts,
                               job_id=job.job_id, provider=self.name, timings=timings)
 
-    def _measure(self, sim: BatchedSimulator, angles: torch.Tensor, cz: torch.Tensor,
-                 shots: int | None, seed: int,
-                 want_counts: bool = True) -> tuple[np.ndarray, list[dict[str, int]] | None]:
+    def _measure_hdqnn(self, angles: np.ndarray, cz: np.ndarray, shots: int | None,
+                       generator: torch.Generator, want_counts: bool = True
+                       ) -> tuple[np.ndarray, list[dict[str, int]] | None]:
+        sim = self.simulator(angles.shape[2])
+        angles = torch.from_numpy(angles).to(self.device)
+        cz = torch.from_numpy(cz).to(self.device)
         if shots is None:
             return sim.marginals(angles, cz).double().cpu().numpy(), None
-        generator = torch.Generator(device=self.device).manual_seed(seed)
         if not want_counts:  # marginals only: the simulator may skip the per-shot outcomes
             return sim.sample_marginals(angles, cz, shots, generator).double().cpu().numpy(), None
         batch = sim.sample(angles, cz, shots, generator)
         indices = batch.indices.cpu().numpy()
         counts = counts_from_indices(indices, sim.n_qubits) if want_counts else None
         return batch.marginals.double().cpu().numpy(), counts
+
+    def _measure_templates(self, request: SamplingRequest, generator: torch.Generator,
+                           want_counts: bool) -> tuple[np.ndarray, list[dict[str, int]] | None]:
+        """hDQNN templates through the hDQNN kernel (one call), the others per template."""
+        marginals = np.zeros((request.batch_size, request.n_qubits))
+        counts: list[dict[str, int]] = [{} for _ in range(request.batch_size)]
+        for batch in hdqnn_batches(request):
+            marg, part = self._measure_hdqnn(batch.angles, batch.cz, request.shots, generator,
+                                             want_counts)
+            self._scatter(marginals, counts, batch.rows, marg, part)
+        sim = self.template_simulator(request.n_qubits)
+        for template, rows in generic_groups(request):
+            params = torch.from_numpy(request.params[rows]).to(self.device)
+            marg, part = self._measure_template(sim, template, params, request.shots, generator,
+                                                want_counts)
+            self._scatter(marginals, counts, rows, marg, part)
+        return marginals, counts if want_counts and request.shots is not None else None
+
+    def _measure_template(self, sim: TemplateSimulator, template, params: torch.Tensor,
+                          shots: int | None, generator: torch.Generator, want_counts: bool):
+        if shots is None:
+            return sim.marginals(template, params).double().cpu().numpy(), None
+        batch = sim.sample(template, params, shots, generator)
+        part = counts_from_indices(batch.indices.cpu().numpy(), template.n_qubits) if want_counts else None
+        return batch.marginals.double().cpu().numpy(), part
+
+    @staticmethod
+    def _scatter(marginals: np.ndarray, counts: list, rows, marg: np.ndarray, part) -> None:
+        marginals[rows] = marg
+        for row, table in zip(rows, part or [], strict=False):
+            counts[row] = table
 
     def _load_noise(self):
         if not self.profile.calibration:

@@ -18,6 +18,8 @@ from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 from qiskit.circuit import ParameterVector
 
 from qhil.execution.request import SamplingRequest
+from qhil.execution.template_request import template_rows
+from qhil.quantum.template_io import qiskit_values
 
 CREG = "meas"
 
@@ -64,12 +66,25 @@ def _measure_qubit0_first(qc: QuantumCircuit, n_qubits: int) -> None:
 
 
 def translate(request: SamplingRequest, measure: bool = True) -> list[StructurePub]:
-    """One StructurePub per distinct circuit structure, in first-seen order."""
+    """One StructurePub per distinct circuit structure (per template of a template request),
+    in first-seen order."""
+    if request.is_template:
+        return template_pubs(request, measure)
     flat = request.angles.reshape(request.batch_size, -1)
     pubs = []
     for key, rows in request.structures().items():
         circuit = structure_circuit(request.cz[rows[0]], request.n_qubits, measure)
         pubs.append(StructurePub(key, circuit, rows, flat[rows]))
+    return pubs
+
+
+def template_pubs(request: SamplingRequest, measure: bool = True) -> list[StructurePub]:
+    """One PUB per template: its circuit and a (rows, parameters) array of its rows' values."""
+    pubs = []
+    for template, rows in template_rows(request):
+        circuit = template.to_qiskit(measure)
+        values = qiskit_values(template, circuit, request.params[rows])
+        pubs.append(StructurePub(template.key, circuit, rows, values))
     return pubs
 
 

@@ -19,6 +19,7 @@ import torch
 from qhil.errors import RequestValidationError
 from qhil.execution.request import SamplingRequest
 from qhil.names import ENTANGLERS
+from qhil.quantum.template import CircuitTemplate
 
 __all__ = ["ENTANGLERS", "HDQNNAnsatz"]
 
@@ -82,6 +83,23 @@ class HDQNNAnsatz:
         """A validated SamplingRequest for these controls; shots=None asks for exact marginals."""
         angles, cz = self.split(controls)
         return SamplingRequest(angles=angles, cz=cz, shots=shots, seed=seed)
+
+    def template(self, cz: np.ndarray) -> CircuitTemplate:
+        """The circuit template of one CZ structure cz (L, P, 2): parameters are the L*n*2 angles
+        in (layer, qubit, RX/RY) order."""
+        return CircuitTemplate.from_hdqnn(self.n_qubits, cz)
+
+    def template_request(self, controls: torch.Tensor | np.ndarray, shots: int | None,
+                         seed: int | None = None) -> SamplingRequest:
+        """The controls as a template request: one template per distinct CZ structure, the
+        angles as parameter rows. Same circuits and marginals as `request`."""
+        angles, cz = self.split(controls)
+        flat = cz.reshape(cz.shape[0], -1)
+        keys = np.ascontiguousarray(flat).view(np.dtype((np.void, flat.dtype.itemsize * flat.shape[1])))
+        _, first, index = np.unique(keys.ravel(), return_index=True, return_inverse=True)
+        templates = [self.template(cz[row]) for row in first]
+        return SamplingRequest.from_templates(templates, angles.reshape(angles.shape[0], -1),
+                                              shots, seed=seed, template_index=index)
 
     def _cz(self, blocks: np.ndarray) -> np.ndarray:
         batch = blocks.shape[0]

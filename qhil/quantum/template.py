@@ -211,9 +211,10 @@ class CircuitTemplate:
         from qhil.quantum.template_qasm import template_to_qasm
         return template_to_qasm(self)
 
-    def to_braket(self):
+    def to_braket(self, row: np.ndarray | None = None):
+        """A Braket Circuit (FreeParameters p_<column>), or bound to one parameter row."""
         from qhil.quantum.template_io import template_to_braket
-        return template_to_braket(self)
+        return template_to_braket(self, row)
 
 
 def check_gate(gate: Gate, n_qubits: int, n_params: int, where: str,

@@ -5,10 +5,12 @@ an angle may be a number or an affine ParameterExpression of one Parameter. Meas
 barriers are read past (every qubit is measured anyway); `u` is read as u3.
 
 Braket: inputs are named `p_<column>` whatever the template calls them (user names could clash
-with the program's registers); controlled gates are `ctrl @` modifiers; SX is Braket's V.
+with the program's registers); controlled rotations become CNOTs and rotations; SX is Braket's V.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -112,52 +114,95 @@ def qiskit_values(template: CircuitTemplate, circuit, params: np.ndarray) -> np.
 # --- Braket -------------------------------------------------------------------------------
 
 BRAKET_NAMES = {"rx": "rx", "ry": "ry", "rz": "rz", "u3": "U", "h": "h", "x": "x", "sx": "v",
-                "cz": "cz", "cx": "cnot", "swap": "swap", "crx": "rx", "cry": "ry", "crz": "rz",
-                "cu3": "U"}
-CONTROLLED = {"crx", "cry", "crz", "cu3"}
+                "cz": "cz", "cx": "cnot", "swap": "swap", "p": "phaseshift"}
+"""Template gate -> Braket gate; controlled rotations are decomposed (`braket_steps`): the
+LocalSimulator of amazon-braket-default-simulator 1.41 returned wrong probabilities for some
+`ctrl @` gates (one Qiskit and the template simulator agree on), and QPUs reject `ctrl @`."""
+
+Affine = tuple[float, tuple[tuple[int, float], ...]]
+"""offset + sum(coefficient * params[:, column]): a Braket angle may mix columns."""
+
+
+def _affine(angle: Angle, factor: float = 1.0) -> Affine:
+    if angle.column is None or angle.scale == 0.0:
+        return factor * angle.offset, ()
+    return factor * angle.offset, ((angle.column, factor * angle.scale),)
+
+
+def _add(*terms: Affine) -> Affine:
+    offset, coefficients = 0.0, {}
+    for c, t in terms:
+        offset += c
+        for column, coefficient in t:
+            coefficients[column] = coefficients.get(column, 0.0) + coefficient
+    return offset, tuple((k, v) for k, v in coefficients.items() if v != 0.0)
+
+
+def braket_steps(gate: Gate) -> list[tuple[str, tuple[int, ...], tuple[Affine, ...]]]:
+    """The gate as native Braket gates (name, qubits, angles); CRX/CRY/CRZ/CU3 as CNOTs and
+    single-qubit rotations (CU3 as Qiskit defines it)."""
+    c, t = gate.qubits[0], gate.qubits[-1]
+    half = [_affine(a, 0.5) for a in gate.angles]
+    neg = [_affine(a, -0.5) for a in gate.angles]
+    if gate.name in ("cry", "crz"):
+        axis = gate.name[-1]
+        return [(f"r{axis}", (t,), (half[0],)), ("cnot", (c, t), ()), (f"r{axis}", (t,), (neg[0],)),
+                ("cnot", (c, t), ())]
+    if gate.name == "crx":  # RX = RZ(-pi/2) RY RZ(pi/2)
+        return [("rz", (t,), ((math.pi / 2, ()),)), *braket_steps(Gate("cry", gate.qubits, gate.angles)),
+                ("rz", (t,), ((-math.pi / 2, ()),))]
+    if gate.name == "cu3":
+        theta, phi, lam = (_affine(a) for a in gate.angles)
+        return [("phaseshift", (c,), (_add(half[2], half[1]),)),
+                ("phaseshift", (t,), (_add(half[2], neg[1]),)), ("cnot", (c, t), ()),
+                ("U", (t,), (neg[0], (0.0, ()), _add(neg[1], neg[2]))), ("cnot", (c, t), ()),
+                ("U", (t,), (half[0], phi, (0.0, ())))]
+    return [(BRAKET_NAMES[gate.name], gate.qubits, tuple(_affine(a) for a in gate.angles))]
 
 
 def braket_input(column: int) -> str:
     return f"p_{column}"
 
 
-def template_to_braket(template: CircuitTemplate):
-    """A Braket Circuit with FreeParameters p_<column>; idle qubits get an identity so every
-    qubit is in the circuit (and measured)."""
+def template_to_braket(template: CircuitTemplate, row: np.ndarray | None = None):
+    """A Braket Circuit with FreeParameters p_<column>, or with the angles of one parameter row
+    filled in; idle qubits get an identity so every qubit is in the circuit (and measured).
+
+    Bind with `row`, not `Circuit.make_bound_circuit`: in amazon-braket-sdk 1.127 the latter
+    drops the control qubits of controlled gates (the template has none left, but the rule holds).
+    """
     from braket.circuits import Circuit, FreeParameter
 
-    free = [FreeParameter(braket_input(k)) for k in range(template.n_params)]
+    free = ([FreeParameter(braket_input(k)) for k in range(template.n_params)] if row is None
+            else [float(v) for v in row])
     circuit = Circuit()
     for gate in template.gates:
-        _braket_gate(circuit, gate, free)
+        for name, qubits, angles in braket_steps(gate):
+            method = {"U": "u"}.get(name, name)
+            getattr(circuit, method)(*qubits, *(_braket_value(a, free) for a in angles))
     for q in sorted(set(range(template.n_qubits)) - {q for g in template.gates for q in g.qubits}):
         circuit.i(q)
     return circuit
 
 
-def _braket_gate(circuit, gate: Gate, free: list) -> None:
-    method = {"U": "u", "cnot": "cnot", "v": "v"}.get(BRAKET_NAMES[gate.name], BRAKET_NAMES[gate.name])
-    angles = [_braket_value(a, free) for a in gate.angles]
-    if gate.name in CONTROLLED:
-        getattr(circuit, method)(gate.qubits[1], *angles, control=gate.qubits[0])
-    else:
-        getattr(circuit, method)(*gate.qubits, *angles)
-
-
-def _braket_value(angle: Angle, free: list):
-    if angle.column is None:
-        return angle.offset
-    return angle.scale * free[angle.column] + angle.offset
+def _braket_value(angle: Affine, free: list):
+    offset, terms = angle
+    value = offset
+    for column, coefficient in terms:
+        value = value + coefficient * free[column]
+    return value
 
 
 def braket_qasm(template: CircuitTemplate, noise=None) -> str:
-    """The OpenQASM 3 program Braket runs: `input float p_<k>;`, the gates, noise pragmas (a
-    GateNoise, braket_dm) and every qubit measured into b[q]."""
+    """The OpenQASM 3 program Braket runs: `input float p_<k>;`, native gates, noise pragmas (a
+    GateNoise, braket_dm: after each template gate's native gates) and every qubit measured."""
     n = template.n_qubits
     lines = ["OPENQASM 3.0;", *(f"input float {braket_input(k)};" for k in template.used_columns),
              f"bit[{n}] b;", f"qubit[{n}] q;"]
     for gate in template.gates:
-        lines.append(_braket_line(gate))
+        for name, qubits, angles in braket_steps(gate):
+            args = f"({', '.join(_affine_text(a) for a in angles)})" if angles else ""
+            lines.append(f"{name}{args} {', '.join(f'q[{q}]' for q in qubits)};")
         lines += _noise_lines(gate, noise)
     if noise is not None and noise.readout > 0:
         lines += [f"#pragma braket noise bit_flip({noise.readout}) q[{q}]" for q in range(n)]
@@ -165,11 +210,12 @@ def braket_qasm(template: CircuitTemplate, noise=None) -> str:
     return "\n".join(lines)
 
 
-def _braket_line(gate: Gate) -> str:
-    name = BRAKET_NAMES[gate.name]
-    args = f"({', '.join(_qasm_angle(a, braket_input) for a in gate.angles)})" if gate.angles else ""
-    prefix = "ctrl @ " if gate.name in CONTROLLED else ""
-    return f"{prefix}{name}{args} {', '.join(f'q[{q}]' for q in gate.qubits)};"
+def _affine_text(angle: Affine) -> str:
+    offset, terms = angle
+    parts = [f"{coefficient!r}*{braket_input(column)}" for column, coefficient in terms]
+    if offset != 0.0 or not parts:
+        parts.append(repr(float(offset)))
+    return " + ".join(parts).replace("+ -", "- ")
 
 
 def _noise_lines(gate: Gate, noise) -> list[str]:
