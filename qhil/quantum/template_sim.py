@@ -106,16 +106,20 @@ def apply_gate(state: torch.Tensor, matrix: torch.Tensor, qubits: tuple[int, ...
     if len(qubits) == 1:
         (q,) = qubits
         view = state.reshape(batch, 2 ** q, 2, 2 ** (n - q - 1))
-        out = torch.einsum("bij,bajc->baic", matrix.expand(batch, 2, 2), view)
-        return out.reshape(batch, -1)
+        return (matrix[:, None] @ view).reshape(batch, -1)
     a, b = qubits
-    tensor = matrix.reshape(-1, 2, 2, 2, 2)
-    if a > b:  # put the lower qubit's axes first
+    if a > b:  # put the lower qubit first: swap the matrix's two qubit factors
         a, b = b, a
-        tensor = tensor.permute(0, 2, 1, 4, 3)
+        matrix = matrix[:, SWAP_ORDER][:, :, SWAP_ORDER]
     view = state.reshape(batch, 2 ** a, 2, 2 ** (b - a - 1), 2, 2 ** (n - b - 1))
-    out = torch.einsum("bpqrs,bxrysz->bxpyqz", tensor.expand(batch, 2, 2, 2, 2), view)
-    return out.reshape(batch, -1)
+    moved = view.permute(0, 1, 3, 5, 2, 4).reshape(batch, -1, 4)
+    out = (moved @ matrix.transpose(-1, -2)).reshape(batch, 2 ** a, 2 ** (b - a - 1),
+                                                     2 ** (n - b - 1), 2, 2)
+    return out.permute(0, 1, 4, 2, 5, 3).reshape(batch, -1)
+
+
+SWAP_ORDER = [0, 2, 1, 3]
+"""Basis order of a two-qubit matrix with its qubits exchanged."""
 
 
 def gate_matrix(gate: Gate, params: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
