@@ -42,10 +42,14 @@ class JobSpool:
     def save(self, job_id: str, request: SamplingRequest, token: str | None, delay_s: float) -> None:
         arrays = self.dir / f"{job_id}.npz"
         with open(self._tmp(arrays), "wb") as f:
-            np.savez(f, angles=request.angles, cz=request.cz)
+            if request.is_template:
+                np.savez(f, params=request.params, template_index=request.template_index)
+            else:
+                np.savez(f, angles=request.angles, cz=request.cz)
         os.replace(self._tmp(arrays), arrays)
         meta = {"job_id": job_id, "token": token, "delay_s": delay_s, "shots": request.shots,
-                "seed": request.seed, "request_hash": request.digest()}
+                "seed": request.seed, "request_hash": request.digest(),
+                "templates": [t.to_qasm() for t in request.templates]}
         path = self.dir / f"{job_id}.json"
         self._tmp(path).write_text(json.dumps(meta))
         os.replace(self._tmp(path), path)
@@ -56,7 +60,7 @@ class JobSpool:
             return None
         meta = json.loads(path.read_text())
         with np.load(self.dir / f"{job_id}.npz") as arrays:
-            request = SamplingRequest(arrays["angles"], arrays["cz"], meta["shots"], meta["seed"])
+            request = _request(arrays, meta)
         return SpooledJob(job_id, request, meta["token"], meta["delay_s"], meta["request_hash"])
 
     def find(self, token: str) -> str | None:
@@ -73,3 +77,15 @@ class JobSpool:
     @staticmethod
     def _tmp(path: Path) -> Path:
         return path.with_name(f".{path.name}.tmp")
+
+
+def _request(arrays, meta: dict) -> SamplingRequest:
+    """The stored request: hDQNN arrays, or templates (as OpenQASM 3) with their parameters."""
+    if not meta.get("templates"):
+        return SamplingRequest(arrays["angles"], arrays["cz"], meta["shots"], meta["seed"])
+    from qhil.quantum.template import CircuitTemplate
+
+    templates = [CircuitTemplate.from_qasm(text) for text in meta["templates"]]
+    return SamplingRequest.from_templates(templates, arrays["params"], meta["shots"], meta["seed"],
+                                          arrays["template_index"])
+

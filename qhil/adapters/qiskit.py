@@ -92,7 +92,8 @@ class AerProvider(Provider):
     def _exact(self, job: FutureJob, request: SamplingRequest) -> SamplingResult:
         marginals = np.zeros((request.batch_size, request.n_qubits))
         for pub in translate(request, measure=False):
-            marginals[pub.rows] = exact_marginals(self._ideal, pub.circuit, pub.values)
+            marginals[pub.rows] = exact_marginals(self._ideal, pub.circuit, pub.values,
+                                                  bind_here=request.is_template)
         timings = JobTimings(submitted_at=job.submitted_at, accepted_at=job.submitted_at,
                              running_at=job.running_at, finished_at=time.time())
         return SamplingResult(marginals=marginals, shots=None, counts=None, job_id=job.job_id,
@@ -108,11 +109,24 @@ class AerProvider(Provider):
         self._exact_executor.shutdown(wait=True, cancel_futures=True)
 
 
-def exact_marginals(simulator: AerSimulator, circuit: Any, values: np.ndarray) -> np.ndarray:
-    """(rows, n) exact P(qubit j reads 1) from Aer's saved probabilities, one row per value row."""
+def exact_marginals(simulator: AerSimulator, circuit: Any, values: np.ndarray,
+                    bind_here: bool = False) -> np.ndarray:
+    """(rows, n) exact P(qubit j reads 1) from Aer's saved probabilities, one row per value row.
+
+    `bind_here` binds each row in Qiskit and runs the bound circuits: Aer 0.18's own
+    `parameter_binds` gave wrong probabilities for some template circuits (affine angles in
+    U3 / CU3 gates) that its sampler and Qiskit's Statevector agree on.
+    """
     n = circuit.num_qubits
     saving = circuit.copy()
     saving.save_probabilities()
+    if bind_here:
+        bound = [saving.assign_parameters(row) for row in values]
+        result = simulator.run(bound, method="statevector").result()
+        bits = (np.arange(2 ** n)[:, None] >> np.arange(n - 1, -1, -1)) & 1
+        probs = [probabilities_qubit0_first(result.data(i)["probabilities"], n)
+                 for i in range(len(values))]
+        return np.asarray(probs) @ bits
     binds = [{p: values[:, i].tolist() for i, p in enumerate(circuit.parameters)}]
     result = simulator.run([saving], parameter_binds=binds, method="statevector").result()
     bits = (np.arange(2 ** n)[:, None] >> np.arange(n - 1, -1, -1)) & 1
