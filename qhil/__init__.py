@@ -6,6 +6,11 @@
     >>> job = provider.submit(ansatz.request(controls, shots=100, seed=1))
     >>> job.result().marginals      # (B, 4) P(qubit j reads 1)
 
+Your own circuit (Qiskit or OpenQASM 3) in your own torch model:
+
+    >>> template = qhil.CircuitTemplate.from_qasm(open("my.qasm").read())
+    >>> layer = qhil.QuantumLayer(template, provider="local", shots=1000, gradient="qtdnn")
+
 The names below are imported on first use (PEP 562), so `import qhil` and `qhil --help` do not
 pay for torch or numpy.
 """
@@ -22,6 +27,7 @@ _LAZY = {
     "Job": "qhil.execution", "JobStatus": "qhil.execution", "Provider": "qhil.execution",
     "SamplingRequest": "qhil.execution", "SamplingResult": "qhil.execution",
     "get_provider": "qhil.execution", "QhilError": "qhil.errors",
+    "CircuitTemplate": "qhil.quantum.template", "QuantumLayer": "qhil.quantum.torch_layer",
 }
 
 __all__ = [*sorted(_LAZY), "__version__"]
