@@ -67,6 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="Gradient method to estimate: qtdnn, parameter-shift, ... (any method of "
                    "the cost model) or all (default all).")
     p.add_argument("--json", dest="as_json", action="store_true", help="Print one JSON object.")
+    p.add_argument("--circuit", default=None, metavar="FILE.qasm",
+                   help="Price your own circuit (OpenQASM 3) per batch and per QuantumLayer "
+                   "training update, with --batch, --shots, --provider (default: none).")
     _workload_flags(p.add_argument_group("workload (override --config)"))
     _device_flags(p.add_argument_group("device (override the provider's calibration)"))
     p.set_defaults(func=run)
@@ -128,6 +131,11 @@ def _device_flags(g: argparse._ArgumentGroup) -> None:
 def run(args: argparse.Namespace) -> int:
     from qhil.cost import estimate
     from qhil.cost.report import estimate_table
+
+    if args.circuit is not None:
+        from qhil.commands._circuit import run_estimate
+
+        return run_estimate(args)
 
     if args.from_run:
         from qhil.cost.after_run import run_from_dir

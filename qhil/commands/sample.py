@@ -34,6 +34,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ledger", default=None, metavar="PATH",
                    help="SQLite ledger: records the job and reuses a stored result for the same "
                    "request (default: none, nothing recorded).")
+    p.add_argument("--circuit", default=None, metavar="FILE.qasm",
+                   help="Your own circuit (OpenQASM 3, `input float[64]` parameters) in place of "
+                   "the hDQNN ansatz (default: none).")
+    p.add_argument("--params", default=None, metavar="FILE.npy",
+                   help="With --circuit: a (B, P) array of parameter rows (default: none).")
     add_budget_flags(p)
     p.set_defaults(func=run)
 
@@ -45,6 +50,10 @@ def run(args: argparse.Namespace) -> int:
     from qhil.execution.registry import get_provider
     from qhil.quantum.ansatz import HDQNNAnsatz
 
+    if args.circuit is not None:
+        from qhil.commands._circuit import run_sample
+
+        return run_sample(args)
     ansatz = HDQNNAnsatz(args.qubits, args.layers, args.entangler)
     controls = random_controls(ansatz, args.batch, args.seed)
     request = ansatz.request(controls, shots=args.shots, seed=args.seed)

@@ -118,6 +118,8 @@ class CircuitTemplate:
             raise CircuitTemplateError(
                 f"{len(self.param_names)} parameter names for {self.n_params} parameters")
         self._layout = layout
+        self.input_lines: tuple[int | None, ...] = ()
+        """Where read from OpenQASM: the line declaring each parameter (for messages)."""
 
     @classmethod
     def from_hdqnn(cls, n_qubits: int, cz: np.ndarray, name: str = "hdqnn") -> CircuitTemplate:

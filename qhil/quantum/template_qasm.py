@@ -92,6 +92,7 @@ class _Reader:
         self.source = source
         self.qubits: dict[str, tuple[int, int]] = {}  # register -> (first index, size)
         self.params: dict[str, int] = {}
+        self.input_lines: list[int | None] = []
         self.gates: list[Gate] = []
         self.measured: set[int] = set()
         self.n_qubits = 0
@@ -106,8 +107,10 @@ class _Reader:
         if self.n_qubits == 0:
             raise self.fail("no qubits declared (add e.g. `qubit[2] q;`)")
         names = sorted(self.params, key=self.params.get)
-        return CircuitTemplate(self.n_qubits, self.gates, n_params=len(names), param_names=names,
-                               name=self.source)
+        template = CircuitTemplate(self.n_qubits, self.gates, n_params=len(names),
+                                   param_names=names, name=self.source)
+        template.input_lines = tuple(self.input_lines)
+        return template
 
     def read(self, stmt) -> None:
         kind = type(stmt).__name__
@@ -143,6 +146,7 @@ class _Reader:
         if name in self.params or name in self.qubits:
             raise self.fail(f"'{name}' is declared twice")
         self.params[name] = len(self.params)
+        self.input_lines.append(self.line)
 
     def _QubitDeclaration(self, stmt) -> None:  # noqa: N802
         name = stmt.qubit.name

@@ -96,6 +96,7 @@ class QuantumLayer(nn.Module):
         self.refit_steps, self.track_fidelity, self.seed = refit_steps, track_fidelity, seed
         self._simulator = TemplateSimulator(precision="complex128")
         self.calls = 0
+        self.circuits = 0
         self.last_fidelity: Fidelity | None = None
         self.last_refit_loss: float | None = None
 
@@ -123,6 +124,7 @@ class QuantumLayer(nn.Module):
         rows = params.detach().to("cpu", torch.float64).numpy()
         seed = (self.seed * 1_000_003 + self.calls) % 2**31
         self.calls += 1
+        self.circuits += rows.shape[0]
         request = SamplingRequest.from_templates(template or self.template, rows, self.shots, seed,
                                                  tags={"purpose": "quantum-layer"})
         return np.asarray(self.dispatcher.run(request).marginals, dtype=np.float64)

@@ -1,0 +1,190 @@
+"""`--circuit FILE.qasm`: the user's own circuit in `sample`, `estimate` and `compare`.
+
+    load_template(path)             the file as a CircuitTemplate (exit 2 naming the file's line)
+    load_params(path, template)     a (B, P) .npy array checked against the circuit's inputs
+    run_sample(args), run_estimate(args)   the commands' --circuit branches
+
+Everything is read and checked before a provider is opened or a ledger created, so a mistake
+exits 2 with one line and writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from qhil.errors import ConfigError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from qhil.quantum.template import CircuitTemplate
+
+UPDATE_METHODS = ("qtdnn", "exact", "parameter-shift")
+
+
+def load_template(path: str | Path) -> CircuitTemplate:
+    """The OpenQASM 3 file as a template; CircuitTemplateError (exit 2) names the line."""
+    from qhil.quantum.template import CircuitTemplate
+
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"--circuit {path}: no such file")
+    try:
+        text = file.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--circuit {path}: cannot read it as text ({exc})") from None
+    return CircuitTemplate.from_qasm(text, source=str(path))
+
+
+def load_params(path: str | None, template: CircuitTemplate, batch: int | None = None) -> np.ndarray:
+    """(B, P) parameters from a .npy file (a (P,) vector is one row); without a file, `batch`
+    rows are allowed only for a circuit with no inputs."""
+    import numpy as np
+
+    from qhil.quantum.template import CircuitTemplateError
+
+    if path is None:
+        if template.n_params:
+            raise ConfigError(f"{template.name} declares {template.n_params} inputs "
+                              f"({', '.join(template.param_names)}); pass --params FILE.npy with "
+                              f"shape (B, {template.n_params})")
+        return np.zeros((batch or 1, 0))
+    try:
+        params = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"--params {path}: not a readable .npy array ({exc})") from None
+    try:
+        return template.check_params(params)
+    except CircuitTemplateError:
+        raise CircuitTemplateError(_count_mismatch(template, path, params.shape)) from None
+
+
+def _count_mismatch(template: CircuitTemplate, path: str, shape: tuple) -> str:
+    lines = [line for line in template.input_lines if line is not None]
+    where = f"line {lines[-1]}" if lines else "line 1"
+    declared = ", ".join(template.param_names) or "none"
+    return (f"{template.name}: {where}: the circuit declares {template.n_params} inputs "
+            f"({declared}) but --params {path} has shape {tuple(shape)}; expected "
+            f"(B, {template.n_params})")
+
+
+def run_sample(args: argparse.Namespace) -> int:
+    """`qhil sample --circuit`: one batch of the user's circuit; marginals (B, n) out."""
+    from qhil.commands._budget import budget_from_args
+    from qhil.commands.sample import announce_dry_run
+    from qhil.execution.dispatcher import Dispatcher
+    from qhil.execution.ledger import Ledger
+    from qhil.execution.pricing import job_cost_usd
+    from qhil.execution.registry import get_provider
+    from qhil.execution.request import SamplingRequest
+
+    template = load_template(args.circuit)
+    params = load_params(args.params, template, args.batch)
+    request = SamplingRequest.from_templates(template, params, args.shots, seed=args.seed,
+                                             tags={"purpose": "sample"})
+    budget = budget_from_args(args)
+    with get_provider(args.provider) as backend:
+        backend.validate(request)
+        announce_dry_run(backend.dry_run(request, args.timeout_s))
+        ledger = Ledger(args.ledger) if args.ledger else None
+        try:
+            started = time.perf_counter()
+            result = Dispatcher(backend, ledger=ledger, budget=budget).run(request, args.timeout_s)
+            latency_s = time.perf_counter() - started
+        finally:
+            if ledger is not None:
+                ledger.close()
+        cost_usd = job_cost_usd(backend.profile, request)
+    report = _sample_report(args, template, result, request, latency_s, cost_usd)
+    print(json.dumps(report) if args.as_json else _sample_summary(report))
+    return 0
+
+
+def _sample_report(args, template, result, request, latency_s: float, cost_usd) -> dict:
+    import numpy as np
+
+    return {"provider": result.provider, "job_id": result.job_id, "circuit": str(args.circuit),
+            "qubits": template.n_qubits, "parameters": template.n_params,
+            "gates": len(template.gates), "batch": request.batch_size, "shots": args.shots,
+            "marginals": np.round(result.marginals, 6).tolist(), "latency_s": latency_s,
+            "circuits_per_s": request.batch_size / latency_s, "cost_usd": str(cost_usd)}
+
+
+def _sample_summary(r: dict) -> str:
+    import numpy as np
+
+    marg = np.asarray(r["marginals"])
+    return "\n".join([
+        f"provider {r['provider']}  job {r['job_id']}",
+        f"{r['circuit']}: {r['qubits']} qubits, {r['gates']} gates, {r['parameters']} inputs; "
+        f"{r['batch']} circuits x {r['shots']} shots",
+        f"latency {r['latency_s'] * 1e3:.1f} ms  ({r['circuits_per_s']:.0f} circuits/s), "
+        f"estimated ${r['cost_usd']}",
+        "mean P(1) per qubit: " + " ".join(f"{v:.3f}" for v in marg.mean(axis=0)),
+        "first circuit:       " + " ".join(f"{v:.3f}" for v in marg[0])])
+
+
+def update_requests(template: CircuitTemplate, batch: int, shots: int):
+    """Per gradient method, the requests one training update of a QuantumLayer sends: the
+    forward batch, plus the shifted circuits for parameter-shift (as the layer builds them)."""
+    import numpy as np
+    import torch
+
+    from qhil.execution.request import SamplingRequest
+    from qhil.quantum.torch_layer import expand_occurrences, shift_rows
+
+    params = np.zeros((batch, template.n_params))
+    forward = SamplingRequest.from_templates(template, params, shots)
+    expanded, occurrences = expand_occurrences(template)
+    rows, _ = shift_rows(template, occurrences, torch.zeros(batch, template.n_params,
+                                                            dtype=torch.float64))
+    out = {"qtdnn": [forward], "exact": [forward], "parameter-shift": [forward]}
+    if rows.shape[0]:
+        shifted = SamplingRequest.from_templates(expanded, rows.numpy(), shots)
+        out["parameter-shift"].append(shifted)
+    return out
+
+
+def run_estimate(args: argparse.Namespace) -> int:
+    """`qhil estimate --circuit`: jobs, QPU time and dollars per batch and per update."""
+    from qhil.execution.pricing import billed_seconds, calibration_for, job_cost_usd, tasks_for
+
+    template = load_template(args.circuit)
+    if args.provider is None:
+        raise ConfigError("qhil estimate --circuit needs --provider NAME (whose limits and "
+                          "calibration price the circuit)")
+    from qhil.config import find_profile
+
+    profile = find_profile(args.provider)
+    batch, shots = args.batch or 1, args.shots or 1000
+    calibration = calibration_for(profile)
+    figures = {}
+    for method, requests in update_requests(template, batch, shots).items():
+        jobs = sum(tasks_for(profile, r) for r in requests)
+        qpu_s = sum(billed_seconds(calibration, r, tasks_for(profile, r)) for r in requests) \
+            if calibration is not None else 0.0
+        usd = sum(job_cost_usd(profile, r) for r in requests)
+        figures[method] = {"jobs": jobs, "circuits": sum(r.batch_size for r in requests),
+                           "shots": sum(r.total_shots for r in requests), "qpu_s": qpu_s,
+                           "cost_usd": str(usd)}
+    report = {"provider": profile.name, "circuit": str(args.circuit), "qubits": template.n_qubits,
+              "parameters": template.n_params, "batch": batch, "shots": shots,
+              "per_batch": figures["qtdnn"], "per_update": figures}
+    print(json.dumps(report) if args.as_json else _estimate_summary(report))
+    return 0
+
+
+def _estimate_summary(r: dict) -> str:
+    b = r["per_batch"]
+    lines = [f"{r['circuit']} on {r['provider']}: {r['qubits']} qubits, {r['parameters']} inputs, "
+             f"batch {r['batch']} x {r['shots']} shots",
+             f"one batch: {b['jobs']} job(s), {b['qpu_s']:.3g} QPU s, ${b['cost_usd']}",
+             "per training update of a QuantumLayer:"]
+    for method, f in r["per_update"].items():
+        lines.append(f"  {method:16s} {f['jobs']:4d} job(s) {f['circuits']:8d} circuits "
+                     f"{f['qpu_s']:10.3g} QPU s  ${f['cost_usd']}")
+    return "\n".join(lines)

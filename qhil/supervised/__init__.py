@@ -1,0 +1,1 @@
+"""Supervised hDQNN: PreDNN -> QuantumLayer -> PostDNN classifiers (see digits.py)."""
