@@ -49,6 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=non_negative_int, default=0, help="Seed of the probe circuits.")
     p.add_argument("--timeout-s", type=positive_float, default=1800.0,
                    help="Give up on one probe job after this many seconds.")
+    p.add_argument("--circuit", default=None, metavar="FILE.qasm",
+                   help="Your own circuit (OpenQASM 3), run as a probe beside the built-in ones "
+                   "with random inputs (default: none).")
     add_budget_flags(p)
     p.set_defaults(func=run)
 
@@ -91,7 +94,8 @@ def build_plan(args: argparse.Namespace) -> Plan:
                      batch=args.batch, shots=args.shots or int(quantum.get("shots", 1000)))
     runs = [load_run(d) for d in args.runs]
     _check_out(args.out)
-    return Plan(profiles=profiles, size=size, repeats=args.repeats, dry_run=args.dry_run,
+    circuit = _circuit(args.circuit)
+    return Plan(circuit=circuit, profiles=profiles, size=size, repeats=args.repeats, dry_run=args.dry_run,
                 timeout_s=args.timeout_s, seed=args.seed, config_path=args.config,
                 workload=_workload(args.config), runs=runs, budget=budget_from_args(args))
 
@@ -123,6 +127,14 @@ def _workload(path: Path | None):
     from qhil.cost import Workload
 
     return Workload.from_train_config(path)
+
+
+def _circuit(path: str | None):
+    if path is None:
+        return None
+    from qhil.commands._circuit import load_template
+
+    return load_template(path)
 
 
 def _check_out(out: Path) -> None:

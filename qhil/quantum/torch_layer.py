@@ -51,11 +51,12 @@ class Fidelity:
 
 
 class TemplateSurrogate(nn.Module):
-    """The default qtDNN for a template: (cos p, sin p) features -> MLP -> sigmoid marginals."""
+    """The default qtDNN for a template: (cos p, sin p) features -> MLP (default one hidden layer
+    of 2**(n+1), Leaky ReLU, as the paper's qtDNN) -> sigmoid marginals."""
 
-    def __init__(self, n_params: int, n_qubits: int, hidden: tuple[int, ...] = (128, 128)):
+    def __init__(self, n_params: int, n_qubits: int, hidden: tuple[int, ...] | None = None):
         super().__init__()
-        widths = [2 * n_params, *hidden]
+        widths = [2 * n_params, *(hidden or (2 ** (n_qubits + 1),))]
         layers: list[nn.Module] = []
         for a, b in zip(widths[:-1], widths[1:], strict=True):
             layers += [nn.Linear(a, b), nn.LeakyReLU()]
@@ -74,15 +75,16 @@ class QuantumLayer(nn.Module):
         shots: shots per circuit; None for exact marginals (simulators only).
         gradient: "qtdnn", "parameter-shift" or "exact".
         surrogate: the qtDNN module (params (B, P) -> (B, n)); default TemplateSurrogate.
-        refit_steps, refit_lr: Adam steps and learning rate of each surrogate refit (qtdnn).
+        refit_steps, refit_lr: tiny batches (Adam steps) and learning rate of each surrogate
+            refit (qtdnn); `tiny_batch` rows each, drawn from the current batch (None: all rows).
         track_fidelity: compute the exact gradient beside the delivered one in each backward.
         seed: seeds the provider requests (row b of call k gets a seed derived from both).
     """
 
     def __init__(self, template: CircuitTemplate, provider="local", shots: int | None = 1000,
                  gradient: str = "qtdnn", surrogate: nn.Module | None = None,
-                 refit_steps: int = 20, refit_lr: float = 3e-3, track_fidelity: bool = False,
-                 seed: int = 0):
+                 refit_steps: int = 20, refit_lr: float = 3e-3, tiny_batch: int | None = None,
+                 track_fidelity: bool = False, seed: int = 0):
         super().__init__()
         if gradient not in LAYER_GRADIENTS:
             raise RequestValidationError(
@@ -94,6 +96,8 @@ class QuantumLayer(nn.Module):
             template.n_params, template.n_qubits)
         self._optimizer = torch.optim.Adam(self.surrogate.parameters(), lr=refit_lr)
         self.refit_steps, self.track_fidelity, self.seed = refit_steps, track_fidelity, seed
+        self.tiny_batch = tiny_batch
+        self._refit_rng = torch.Generator().manual_seed(seed)
         self._simulator = TemplateSimulator(precision="complex128")
         self.calls = 0
         self.circuits = 0
@@ -143,9 +147,11 @@ class QuantumLayer(nn.Module):
     def refit(self, params: torch.Tensor, y_hw: torch.Tensor) -> float:
         """Fit the surrogate to this batch's (q_i, q_o) pairs by BCE; returns the last loss."""
         q_in, q_out = params.detach(), y_hw.detach().clamp(0, 1)
+        size = min(self.tiny_batch or q_in.shape[0], q_in.shape[0])
         with torch.enable_grad():
             for _ in range(self.refit_steps):
-                loss = nn.functional.binary_cross_entropy(self.surrogate(q_in), q_out)
+                rows = torch.randperm(q_in.shape[0], generator=self._refit_rng)[:size]
+                loss = nn.functional.binary_cross_entropy(self.surrogate(q_in[rows]), q_out[rows])
                 self._optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 self._optimizer.step()

@@ -66,6 +66,8 @@ def ghz_request(n_qubits: int, batch: int, shots: int, seed: int | None = None) 
 
 def ideal_probabilities(request: SamplingRequest) -> np.ndarray:
     """Exact noiseless basis-state probabilities (B, 2**n) from the embedded simulator."""
+    if request.is_template:
+        return _template_probabilities(request)
     sim = BatchedSimulator(request.n_qubits, precision="complex128")
     with torch.inference_mode():
         probs = sim.probabilities(torch.from_numpy(request.angles), torch.from_numpy(request.cz))
@@ -73,8 +75,9 @@ def ideal_probabilities(request: SamplingRequest) -> np.ndarray:
     return probs / probs.sum(axis=1, keepdims=True)
 
 
-def build_probes(size: ProbeSize, seed: int = 0) -> list[Probe]:
-    """hDQNN data / fixed entangler, GHZ, and a random fixed-entangler PQC of the same depth."""
+def build_probes(size: ProbeSize, seed: int = 0, circuit=None) -> list[Probe]:
+    """hDQNN data / fixed entangler, GHZ, a random fixed-entangler PQC of the same depth, and
+    the user's circuit template (`compare --circuit`) where given."""
     rng = np.random.default_rng(seed)
     requests = [
         ("hdqnn-data", "hDQNN ansatz, data-dependent CZ pairs",
@@ -86,7 +89,31 @@ def build_probes(size: ProbeSize, seed: int = 0) -> list[Probe]:
         ("random-pqc", f"random fixed-entangler (chain) PQC, {size.n_layers} layers",
          _random_pqc(size, rng, seed)),
     ]
+    if circuit is not None:
+        requests.append(("user-circuit", f"{circuit.name}: {circuit.n_qubits} qubits, "
+                         f"{len(circuit.gates)} gates, random inputs in [-pi, pi)",
+                         template_probe_request(circuit, size, rng, seed)))
     return [Probe(name, text, req, ideal_probabilities(req)) for name, text, req in requests]
+
+
+def template_probe_request(template, size: ProbeSize, rng: np.random.Generator,
+                           seed: int) -> SamplingRequest:
+    """`size.batch` rows of the template with parameters uniform in [-pi, pi)."""
+    params = rng.uniform(-np.pi, np.pi, (size.batch, template.n_params))
+    return SamplingRequest.from_templates(template, params, size.shots, seed,
+                                          tags={"purpose": "compare", "probe": "user-circuit"})
+
+
+def _template_probabilities(request: SamplingRequest) -> np.ndarray:
+    from qhil.execution.template_request import template_rows
+    from qhil.quantum.template_sim import TemplateSimulator
+
+    sim = TemplateSimulator(precision="complex128")
+    probs = np.zeros((request.batch_size, 2 ** request.n_qubits))
+    with torch.inference_mode():
+        for template, rows in template_rows(request):
+            probs[rows] = sim.probabilities(template, torch.from_numpy(request.params[rows])).numpy()
+    return probs / probs.sum(axis=1, keepdims=True)
 
 
 def _hdqnn(size: ProbeSize, entangler: str, rng: np.random.Generator,

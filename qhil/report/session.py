@@ -36,11 +36,13 @@ class Plan:
     workload: object | None = None
     runs: list[RunRow] = field(default_factory=list)
     budget: Budget | None = None
+    circuit: object | None = None
+    """The user's CircuitTemplate (`compare --circuit`), probed beside the built-in probes."""
 
 
 def run_comparison(plan: Plan, progress: Callable[[str], None]) -> Comparison:
     """Probe (or predict) every provider in turn; a failing one is a row, the others go on."""
-    probes = build_probes(plan.size, plan.seed)
+    probes = build_probes(plan.size, plan.seed, plan.circuit)
     if plan.budget is not None and not plan.dry_run:
         check_budget(plan, probes)
     settings = Settings(repeats=plan.repeats, timeout_s=plan.timeout_s, budget=plan.budget,

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from qhil.quantum.template import Angle, CircuitTemplate, Gate
-from qhil.quantum.torch_layer import QuantumLayer
+from qhil.quantum.torch_layer import QuantumLayer, TemplateSurrogate
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,11 @@ class DigitsConfig:
     batch_size: int = 64
     lr: float = 3e-3
     refit_steps: int = 20
-    """Surrogate Adam steps per batch (qtdnn)."""
+    """Surrogate refit tiny batches (Adam steps) per batch (qtdnn: N_qt)."""
+    tiny_batch: int | None = None
+    """Rows per refit tiny batch (None: the whole batch)."""
+    surrogate_hidden: tuple[int, ...] | None = None
+    """Surrogate hidden widths (None: one layer of 2**(n+1))."""
     train_batches: int | None = None
     """Stop each epoch after this many batches (smoke tests); None: the whole training set."""
     track_fidelity: bool = True
@@ -114,9 +118,12 @@ def train_digits(config: DigitsConfig) -> DigitsResult:
     """Train the classifier; the test accuracy is measured on the provider's marginals too."""
     torch.manual_seed(config.seed)
     x_train, y_train, x_test, y_test = digits_data(config.seed)
-    quantum = QuantumLayer(digits_template(config.n_qubits, config.layers), config.provider,
-                           config.shots, config.gradient, refit_steps=config.refit_steps,
-                           track_fidelity=config.track_fidelity, seed=config.seed)
+    template = digits_template(config.n_qubits, config.layers)
+    surrogate = TemplateSurrogate(template.n_params, template.n_qubits, config.surrogate_hidden)
+    quantum = QuantumLayer(template, config.provider, config.shots, config.gradient,
+                           surrogate=surrogate, refit_steps=config.refit_steps,
+                           tiny_batch=config.tiny_batch, track_fidelity=config.track_fidelity,
+                           seed=config.seed)
     model = DigitsHDQNN(quantum, config.hidden)
     trainable = [p for name, p in model.named_parameters() if not name.startswith("quantum.")]
     optimizer = torch.optim.Adam(trainable, lr=config.lr)
