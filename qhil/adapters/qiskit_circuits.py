@@ -19,6 +19,7 @@ from qiskit.circuit import ParameterVector
 
 from qhil.execution.request import SamplingRequest
 from qhil.execution.template_request import template_rows
+from qhil.quantum.template import expand_occurrences, occurrence_values
 from qhil.quantum.template_io import qiskit_values
 
 CREG = "meas"
@@ -79,11 +80,18 @@ def translate(request: SamplingRequest, measure: bool = True) -> list[StructureP
 
 
 def template_pubs(request: SamplingRequest, measure: bool = True) -> list[StructurePub]:
-    """One PUB per template: its circuit and a (rows, parameters) array of its rows' values."""
+    """One PUB per template: its circuit and a (rows, angles) array of its rows' values.
+
+    Each parameterised angle is its own plain Parameter, its value `scale * p + offset` computed
+    here: Aer 0.18 mis-binds (or fails on) affine ParameterExpressions in some circuits.
+    """
     pubs = []
     for template, rows in template_rows(request):
-        circuit = template.to_qiskit(measure)
-        values = qiskit_values(template, circuit, request.params[rows])
+        expanded, occurrences = expand_occurrences(template)
+        circuit = expanded.to_qiskit(measure)
+        circuit.name = template.name
+        angles = occurrence_values(occurrences, request.params[rows])
+        values = qiskit_values(expanded, circuit, angles)
         pubs.append(StructurePub(template.key, circuit, rows, values))
     return pubs
 

@@ -89,6 +89,9 @@ class HDQNNAnsatz:
         in (layer, qubit, RX/RY) order."""
         return CircuitTemplate.from_hdqnn(self.n_qubits, cz)
 
+    def _template(self, cz: np.ndarray) -> CircuitTemplate:
+        return CircuitTemplate.from_hdqnn(self.n_qubits, cz, check=False)  # split() clamped cz
+
     def template_request(self, controls: torch.Tensor | np.ndarray, shots: int | None,
                          seed: int | None = None) -> SamplingRequest:
         """The controls as a template request: one template per distinct CZ structure, the
@@ -97,7 +100,7 @@ class HDQNNAnsatz:
         flat = cz.reshape(cz.shape[0], -1)
         keys = np.ascontiguousarray(flat).view(np.dtype((np.void, flat.dtype.itemsize * flat.shape[1])))
         _, first, index = np.unique(keys.ravel(), return_index=True, return_inverse=True)
-        templates = [self.template(cz[row]) for row in first]
+        templates = [self._template(cz[row]) for row in first]
         return SamplingRequest.from_templates(templates, angles.reshape(angles.shape[0], -1),
                                               shots, seed=seed, template_index=index)
 

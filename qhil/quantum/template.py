@@ -50,6 +50,11 @@ class Angle:
     scale: float = 1.0
     offset: float = 0.0
 
+    def __post_init__(self) -> None:
+        if self.column is not None and self.scale == 0.0:  # 0 * p + c is the constant c
+            object.__setattr__(self, "column", None)
+            object.__setattr__(self, "scale", 0.0)
+
     @classmethod
     def const(cls, value: float) -> Angle:
         return cls(None, 0.0, float(value))
@@ -113,23 +118,33 @@ class CircuitTemplate:
         if n_qubits < 1:
             raise CircuitTemplateError(f"a template needs at least 1 qubit, got {n_qubits}")
         self.n_qubits, self.n_params, self.name = int(n_qubits), int(n_params), name
-        self.param_names = tuple(param_names or (f"p{k}" for k in range(self.n_params)))
-        if len(self.param_names) != self.n_params:
+        self._names = tuple(param_names) if param_names else None
+        if self._names is not None and len(self._names) != self.n_params:
             raise CircuitTemplateError(
-                f"{len(self.param_names)} parameter names for {self.n_params} parameters")
+                f"{len(self._names)} parameter names for {self.n_params} parameters")
         self._layout = layout
         self.input_lines: tuple[int | None, ...] = ()
         """Where read from OpenQASM: the line declaring each parameter (for messages)."""
 
     @classmethod
-    def from_hdqnn(cls, n_qubits: int, cz: np.ndarray, name: str = "hdqnn") -> CircuitTemplate:
-        """The template of one hDQNN CZ structure cz (L, P, 2); gates are built when first read."""
+    def from_hdqnn(cls, n_qubits: int, cz: np.ndarray, name: str = "hdqnn",
+                   check: bool = True) -> CircuitTemplate:
+        """The template of one hDQNN CZ structure cz (L, P, 2); gates are built when first read.
+        `check=False` skips the index check (for callers whose indices are already clamped)."""
         cz = np.ascontiguousarray(cz, dtype=np.int64)
-        if cz.ndim != 3 or cz.shape[-1] != 2 or cz.size and (cz.min() < 0 or cz.max() >= n_qubits):
+        if check and (cz.ndim != 3 or cz.shape[-1] != 2
+                      or cz.size and (cz.min() < 0 or cz.max() >= n_qubits)):
             raise CircuitTemplateError(f"cz must be (L, P, 2) indices in 0..{n_qubits - 1}")
         template = cls.__new__(cls)
         template._init(n_qubits, cz.shape[0] * n_qubits * 2, None, name, HDQNNLayout(n_qubits, cz))
         return template
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        """A name per parameter column (QASM inputs, Qiskit parameters); default p0, p1, ..."""
+        if self._names is None:
+            self._names = tuple(f"p{k}" for k in range(self.n_params))
+        return self._names
 
     @property
     def gates(self) -> tuple[Gate, ...]:
@@ -238,6 +253,38 @@ def check_gate(gate: Gate, n_qubits: int, n_params: int, where: str,
         if angle.column is not None and not 0 <= angle.column < n_params:
             raise CircuitTemplateError(
                 f"{where} reads parameter {angle.column}; the template has {n_params}", line)
+
+
+FOUR_TERM = {"crx", "cry", "crz"}
+"""Gates whose angle's generator has eigenvalues {0, +-1/2} (controlled rotations; also CU3's
+theta): the parameter-shift rule needs four terms for them."""
+
+
+def expand_occurrences(template: CircuitTemplate) -> tuple[CircuitTemplate, list[tuple]]:
+    """The template with each parameterised angle reading its own column, and per such column
+    (original column, scale, offset, four-term?): what the shift rule differentiates. Controlled
+    rotations (and CU3's theta) have generator eigenvalues {0, +-1/2}: the four-term rule."""
+    gates, occurrences = [], []
+    for gate in template.gates:
+        angles = []
+        for angle in gate.angles:
+            if angle.is_const:
+                angles.append(Angle.const(angle.offset))
+                continue
+            four_term = gate.name in FOUR_TERM or (gate.name == "cu3" and len(angles) == 0)
+            angles.append(Angle(len(occurrences)))
+            occurrences.append((angle.column, angle.scale, angle.offset, four_term))
+        gates.append(Gate(gate.name, gate.qubits, tuple(angles)))
+    return CircuitTemplate(template.n_qubits, gates, n_params=len(occurrences),
+                           name=f"{template.name}-shifted"), occurrences
+
+
+def occurrence_values(occurrences: list[tuple], params: np.ndarray) -> np.ndarray:
+    """(rows, occurrences) angle values of `expand_occurrences`' template for params (rows, P)."""
+    if not occurrences:
+        return np.zeros((params.shape[0], 0))
+    return np.stack([scale * params[:, col] + offset for col, scale, offset, _ in occurrences],
+                    axis=1)
 
 
 def hdqnn_gates(layout: HDQNNLayout) -> list[Gate]:

@@ -34,11 +34,10 @@ from qhil.execution.registry import get_provider
 from qhil.execution.request import SamplingRequest
 from qhil.names import GRADIENTS
 from qhil.quantum.layer import straight_through
-from qhil.quantum.template import Angle, CircuitTemplate, Gate
+from qhil.quantum.template import CircuitTemplate, expand_occurrences
 from qhil.quantum.template_sim import TemplateSimulator
 
 LAYER_GRADIENTS = ("qtdnn", "parameter-shift", "exact")
-FOUR_TERM = {"crx", "cry", "crz"}
 D1, D2 = (math.sqrt(2) + 1) / (4 * math.sqrt(2)), (math.sqrt(2) - 1) / (4 * math.sqrt(2))
 
 
@@ -191,25 +190,6 @@ class _ShiftJacobian(torch.autograd.Function):
     def backward(ctx, grad):  # type: ignore[override]
         (jacobian,) = ctx.saved_tensors
         return torch.einsum("bn,bnp->bp", grad, jacobian.to(grad)), None
-
-
-def expand_occurrences(template: CircuitTemplate) -> tuple[CircuitTemplate, list[tuple]]:
-    """The template with each parameterised angle reading its own column, and per such column
-    (original column, scale, offset, four-term?): what the shift rule differentiates. Controlled
-    rotations (and CU3's theta) have generator eigenvalues {0, +-1/2}: the four-term rule."""
-    gates, occurrences = [], []
-    for gate in template.gates:
-        angles = []
-        for angle in gate.angles:
-            if angle.is_const:
-                angles.append(Angle.const(angle.offset))
-                continue
-            four_term = gate.name in FOUR_TERM or (gate.name == "cu3" and len(angles) == 0)
-            angles.append(Angle(len(occurrences)))
-            occurrences.append((angle.column, angle.scale, angle.offset, four_term))
-        gates.append(Gate(gate.name, gate.qubits, tuple(angles)))
-    return CircuitTemplate(template.n_qubits, gates, n_params=len(occurrences),
-                           name=f"{template.name}-shifted"), occurrences
 
 
 def shift_rows(template: CircuitTemplate, occurrences: list[tuple], params: torch.Tensor
