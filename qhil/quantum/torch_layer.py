@@ -110,7 +110,7 @@ class QuantumLayer(nn.Module):
         if self.gradient == "qtdnn":
             if self.training:
                 self.refit(params, y_hw)
-            y = straight_through(y_hw, self.surrogate(params))
+            y = straight_through(y_hw, self.predict(params))
         elif self.gradient == "exact":
             y = straight_through(y_hw, self.exact_marginals(params))
         else:
@@ -150,12 +150,17 @@ class QuantumLayer(nn.Module):
         with torch.enable_grad():
             for _ in range(self.refit_steps):
                 rows = torch.randperm(q_in.shape[0], generator=self._refit_rng)[:size]
-                loss = nn.functional.binary_cross_entropy(self.surrogate(q_in[rows]), q_out[rows])
+                loss = nn.functional.binary_cross_entropy(self.predict(q_in[rows]), q_out[rows])
                 self._optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 self._optimizer.step()
         self.last_refit_loss = float(loss.detach())
         return self.last_refit_loss
+
+    def predict(self, params: torch.Tensor) -> torch.Tensor:
+        """The surrogate's marginals (B, n), in the dtype of `params`."""
+        dtype = next(self.surrogate.parameters(), params).dtype
+        return self.surrogate(params.to(dtype)).to(params.dtype)
 
     def exact_marginals(self, params: torch.Tensor) -> torch.Tensor:
         """Exact marginals of the embedded simulator, differentiable w.r.t. params."""
@@ -174,7 +179,7 @@ class QuantumLayer(nn.Module):
         if self.gradient == "exact":
             return torch.autograd.grad((self.exact_marginals(x) * grad).sum(), x)[0]
         if self.gradient == "qtdnn":
-            return torch.autograd.grad((self.surrogate(x) * grad).sum(), x)[0]
+            return torch.autograd.grad((self.predict(x) * grad).sum(), x)[0]
         return torch.einsum("bn,bnp->bp", grad.double(), self._last_shift).to(x.dtype)
 
 

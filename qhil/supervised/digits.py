@@ -35,16 +35,16 @@ class DigitsConfig:
     """Shots per circuit (None: exact marginals)."""
     n_qubits: int = 8
     """Qubits of the quantum layer (the network's bottleneck width)."""
-    layers: int = 2
-    """RY, RZ + CX-chain blocks of the circuit."""
+    layers: int = 1
+    """RY, RZ + CX-chain blocks of the circuit (then a last RY layer)."""
     hidden: int = 64
     """Width of the PreDNN and PostDNN hidden layers."""
     epochs: int = 20
     batch_size: int = 64
     lr: float = 3e-3
-    refit_steps: int = 20
+    refit_steps: int = 50
     """Surrogate refit tiny batches (Adam steps) per batch (qtdnn: N_qt)."""
-    tiny_batch: int | None = None
+    tiny_batch: int | None = 16
     """Rows per refit tiny batch (None: the whole batch)."""
     surrogate_hidden: tuple[int, ...] | None = None
     """Surrogate hidden widths (None: one layer of 2**(n+1))."""
@@ -76,14 +76,16 @@ class DigitsResult:
 
 
 def digits_template(n_qubits: int, layers: int) -> CircuitTemplate:
-    """`layers` blocks of RY(p), RZ(p) on every qubit, then CX(j, j+1) along a chain."""
+    """`layers` blocks of RY(p), RZ(p) on every qubit and CX(j, j+1) along a chain, then a
+    last RY(p) on every qubit (without it the last block's RZs could not change a marginal)."""
     gates, column = [], 0
     for _ in range(layers):
         for q in range(n_qubits):
             gates += [Gate("ry", (q,), (Angle(column),)), Gate("rz", (q,), (Angle(column + 1),))]
             column += 2
         gates += [Gate("cx", (q, q + 1)) for q in range(n_qubits - 1)]
-    return CircuitTemplate(n_qubits, gates, n_params=column, name="digits")
+    gates += [Gate("ry", (q,), (Angle(column + q),)) for q in range(n_qubits)]
+    return CircuitTemplate(n_qubits, gates, n_params=column + n_qubits, name="digits")
 
 
 class DigitsHDQNN(nn.Module):
