@@ -1,0 +1,74 @@
+"""Template requests in the adapters' own batching: Braket ProgramSets of CircuitBindings, one
+Qiskit PUB per template, the Braket program text, and pricing by gate steps."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from qhil.adapters.braket import BraketProvider
+from qhil.adapters.braket_circuits import template_bindings
+from qhil.adapters.qiskit_circuits import translate
+from qhil.config import find_profile
+from qhil.execution.pricing import calibration_for, job_cost_usd, shot_duration_s
+from qhil.execution.request import SamplingRequest
+from qhil.quantum.template import Angle, CircuitTemplate, Gate
+from qhil.quantum.template_random import random_params, random_template
+from qhil.quantum.template_sim import TemplateSimulator
+from tests.adapters.test_braket_provider import local_profile
+from tests.reference import shot_noise_sigma
+
+
+def two_templates(batch: int, shots: int | None = 400):
+    rng = np.random.default_rng(8)
+    a, b = random_template(rng, 3, 12, n_params=3), random_template(rng, 3, 9, n_params=3)
+    params = random_params(rng, a, batch)
+    index = (np.arange(batch) // 7) % 2  # runs of 7 rows per template
+    return SamplingRequest.from_templates([a, b], params, shots, template_index=index)
+
+
+def exact(request):
+    sim = TemplateSimulator(precision="complex128")
+    out = np.zeros((request.batch_size, request.n_qubits))
+    for i, t in enumerate(request.templates):
+        rows = np.flatnonzero(request.template_index == i)
+        out[rows] = sim.marginals(t, torch.from_numpy(request.params[rows])).numpy()
+    return out
+
+
+def test_braket_program_set_of_circuit_bindings_keeps_row_order():
+    request = two_templates(30)
+    bindings = template_bindings(request)
+    assert [len(b.rows) for b in bindings][:3] == [7, 7, 7]
+    assert bindings[0].structure is bindings[2].structure  # one Structure per template
+    with BraketProvider(local_profile(local_mode="program_set")) as provider:
+        result = provider.submit(request).result(timeout_s=600)
+    ideal = exact(request)
+    assert (np.abs(result.marginals - ideal) <= 5 * shot_noise_sigma(ideal, 400)).all()
+
+
+def test_braket_program_text_uses_native_gates_and_declares_used_inputs():
+    template = CircuitTemplate(2, [Gate("crx", (0, 1), (Angle(1, 2.0, 0.5),)), Gate("sx", (1,))],
+                               n_params=3)
+    qasm = template_bindings(SamplingRequest.from_templates(
+        template, np.zeros((1, 3)), 10))[0].structure.qasm
+    assert "ctrl @" not in qasm and "cnot q[0], q[1];" in qasm and "v q[1];" in qasm
+    assert "input float p_1;" in qasm and "p_0" not in qasm and "p_2" not in qasm
+
+
+def test_qiskit_one_pub_per_template_with_a_rows_by_angles_array():
+    request = two_templates(20)
+    pubs = translate(request)
+    assert len(pubs) == 2 and sorted(len(p.rows) for p in pubs) == [7, 13]
+    for pub in pubs:
+        assert pub.values.shape == (len(pub.rows), pub.circuit.num_parameters)
+
+
+def test_pricing_counts_template_gate_steps():
+    profile = find_profile("ibm-torino")
+    deep = CircuitTemplate(2, [Gate("cx", (0, 1))] * 10, n_params=0)
+    shallow = CircuitTemplate(2, [Gate("h", (0,))], n_params=0)
+    cal = calibration_for(profile)
+    as_request = lambda t: SamplingRequest.from_templates(t, np.zeros((4, 0)), 1000)  # noqa: E731
+    assert shot_duration_s(cal, as_request(deep)) > shot_duration_s(cal, as_request(shallow))
+    assert job_cost_usd(profile, as_request(deep)) > job_cost_usd(profile, as_request(shallow))
