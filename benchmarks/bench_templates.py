@@ -107,7 +107,9 @@ def round_trips(cases) -> dict:
     for template, params in cases:
         qc = template.to_qiskit(measure=False)
         back = CircuitTemplate.from_qiskit(qc).to_qiskit(measure=False)
-        bind = lambda c: c.assign_parameters(qiskit_values(template, c, params)[0])  # noqa: E731
+        def bind(c, t=template, v=params):
+            return c.assign_parameters(qiskit_values(t, c, v)[0])
+
         unitary += bool(Operator(bind(qc)).equiv(Operator(bind(back))))
         text = template.to_qasm()
         again = CircuitTemplate.from_qasm(text)

@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import torch
 
-from qhil.calibration import load_calibration
 from qhil.adapters.local_templates import generic_groups, hdqnn_batches
+from qhil.calibration import load_calibration
 from qhil.config import ProviderProfile
 from qhil.execution.job import FutureJob, Job, JobTimings, SamplingResult
 from qhil.execution.provider import Provider

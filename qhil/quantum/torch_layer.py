@@ -117,7 +117,8 @@ class QuantumLayer(nn.Module):
             self._last_shift = self.shift_jacobian(params)
             y = straight_through(y_hw, _ShiftJacobian.apply(params, self._last_shift))
         if self.track_fidelity:
-            y.register_hook(lambda grad, p=params.detach(): self._record_fidelity(p, grad))
+            point = params.detach()
+            y.register_hook(lambda grad: self._record_fidelity(point, grad))
         return y
 
     # --- the provider side ------------------------------------------------------------------

@@ -48,7 +48,9 @@ def test_qiskit_template_qiskit_round_trip_is_the_same_unitary():
     for template, params in random_cases(30, seed=7):
         qc = template.to_qiskit(measure=False)
         back = CircuitTemplate.from_qiskit(qc).to_qiskit(measure=False)
-        bound = lambda c: c.assign_parameters(qiskit_values(template, c, params)[0])  # noqa: E731
+        def bound(c, t=template, v=params):
+            return c.assign_parameters(qiskit_values(t, c, v)[0])
+
         assert Operator(bound(qc)).equiv(Operator(bound(back)))
 
 
