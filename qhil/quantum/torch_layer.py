@@ -121,6 +121,10 @@ class QuantumLayer(nn.Module):
             y.register_hook(lambda grad: self._record_fidelity(point, grad))
         return y
 
+    def close(self) -> None:
+        """Release the provider's threads and connections."""
+        self.dispatcher.provider.close()
+
     # --- the provider side ------------------------------------------------------------------
 
     def sample(self, params: torch.Tensor, template: CircuitTemplate | None = None) -> np.ndarray:

@@ -135,6 +135,7 @@ def train_digits(config: DigitsConfig) -> DigitsResult:
         result.losses.append(_epoch(model, optimizer, x_train, y_train, config, generator, result))
     result.test_accuracy = accuracy(model, x_test, y_test)
     result.circuits = quantum.circuits
+    quantum.close()
     return result
 
 
