@@ -17,7 +17,7 @@ from typing import Any
 
 from qhil.cost.device import DeviceModel, LatencyStats
 from qhil.cost.model import MethodEstimate, estimate, money_text
-from qhil.cost.report import human_s, usd
+from qhil.cost.report import estimate_table, human_s, usd
 from qhil.cost.workload import Workload
 from qhil.errors import ConfigError
 from qhil.files import read_jsonl
@@ -25,6 +25,7 @@ from qhil.files import read_jsonl
 STEP_KEYS = ("env_steps", "steps", "global_step", "total_steps")
 UPDATE_KEYS = ("updates", "learner_updates", "total_updates")
 WALL_KEYS = ("wall_s", "elapsed_s", "duration_s", "wall_time_s")
+BY_METHOD = ("qtdnn", "parameter-shift")  # the same run priced per method (--method all)
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,18 @@ def run_from_dir(args: argparse.Namespace) -> int:
     summary.setdefault("evaluations", count_evaluations(run_dir / "metrics.jsonl"))
     workload = workload_done(build_workload(args, str(config)), summary)
     method = run_gradient(config)
-    report = compare(workload, build_device(args, str(config)), measure(run_dir, summary), method)
-    print(json.dumps(report, indent=2) if args.as_json else table(report))
+    device = build_device(args, str(config))
+    report = compare(workload, device, measure(run_dir, summary), method)
+    by_method = estimate(workload, device, methods=BY_METHOD) if args.method == "all" else None
+    if by_method is not None:
+        report["by_method"] = {m: e.to_json() for m, e in by_method.methods.items()}
+    if args.as_json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(table(report))
+    if by_method is not None:
+        print(f"\nthe same run on {device.name} by gradient method (what it would have cost):")
+        print(estimate_table(by_method))
     return 0
 
 

@@ -11,6 +11,7 @@ from qhil.config import load_toml
 from qhil.errors import ConfigError
 from qhil.files import append_jsonl, read_jsonl, toml_text, torch_save_atomic, write_text_atomic
 from qhil.qtrl.config import QTRLConfig
+from qhil.sinks import TensorBoardSink, write_csv
 
 
 class RunFolder:
@@ -23,6 +24,8 @@ class RunFolder:
         self.summary_path = self.root / "summary.json"
         self.checkpoint = self.root / "checkpoints" / "latest.pt"
         self.plot_path = self.root / "returns.png"
+        self.csv_path = self.root / "metrics.csv"
+        self.tensorboard = TensorBoardSink(self.root, step_key="episode")
 
     def agent_file(self, rank: int) -> Path:
         return self.root / "agents" / f"rank-{rank}.json"
@@ -48,7 +51,15 @@ class RunFolder:
         return torch.load(self.checkpoint, weights_only=False)
 
     def append_metrics(self, row: dict) -> None:
+        """metrics.jsonl, and the same row (same names) into the TensorBoard event files."""
         append_jsonl(self.metrics_path, [row])
+        self.tensorboard.write([row])
+
+    def export_csv(self) -> Path:
+        return write_csv(self.read_metrics(), self.csv_path, first="episode")
+
+    def close(self) -> None:
+        self.tensorboard.close()
 
     def read_metrics(self) -> list[dict]:
         return read_jsonl(self.metrics_path)
