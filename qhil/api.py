@@ -58,7 +58,8 @@ class Run:
 def resolve_config(config: TrainConfig | str | Path | dict | None,
                    overrides: dict[str, Any]) -> TrainConfig:
     """A TrainConfig from a config object, a .toml path, a dict or None (the defaults), with
-    `overrides` (top-level names or dotted keys such as "td3.batch_size") on top."""
+    `overrides` on top: top-level names (steps=2000), sections as dicts (td3={"batch_size": 64})
+    or dotted keys ("td3.batch_size")."""
     from qhil.rl.config import TrainConfig, load_train_config, parse_train_config
 
     if config is None:
@@ -69,7 +70,16 @@ def resolve_config(config: TrainConfig | str | Path | dict | None,
         base = parse_train_config(config, Path("<dict>"))
     else:
         base = load_train_config(config)
-    return base.with_overrides(**overrides)
+    flat: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            flat[key] = value
+    try:
+        return base.with_overrides(**flat)
+    except KeyError as exc:
+        raise ConfigError(f"unknown config section {exc} in the overrides") from None
 
 
 def train(config: TrainConfig | str | Path | dict | None = None, out: str | Path | None = None,
@@ -82,6 +92,7 @@ def train(config: TrainConfig | str | Path | dict | None = None, out: str | Path
     from qhil.commands.train import confirm_cost
     from qhil.config import find_profile
     from qhil.execution.registry import get_provider
+    from qhil.progress import is_quiet, set_quiet
     from qhil.rl.progress import ProgressPrinter
     from qhil.rl.rundir import RunFolder
     from qhil.rl.run import check_gradient
@@ -91,12 +102,15 @@ def train(config: TrainConfig | str | Path | dict | None = None, out: str | Path
     folder = RunFolder(out or Path("runs") / f"{cfg.env}-{time.strftime('%Y%m%d-%H%M%S')}")
     check_gradient(cfg, find_profile(cfg.provider))
     confirm_cost(cfg, _budget_args(budget, yes))
-    printer = ProgressPrinter(quiet=None if progress else True)
-    with get_provider(cfg.provider) as provider:
-        try:
+    was_quiet = is_quiet()
+    set_quiet(was_quiet or not progress)  # progress=False silences every bar of the run
+    printer = ProgressPrinter()
+    try:
+        with get_provider(cfg.provider) as provider:
             summary = train_run(cfg, folder, provider, progress=printer, budget=budget)
-        finally:
-            printer.close()
+    finally:
+        printer.close()
+        set_quiet(was_quiet)
     return Run(folder.path, cfg, summary)
 
 

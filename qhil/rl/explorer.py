@@ -126,3 +126,20 @@ def episode_limit(envs) -> int:
     """The environments' episode step limit (TimeLimit), 1000 when the spec names none."""
     spec = getattr(envs.envs[0], "spec", None)
     return int(getattr(spec, "max_episode_steps", None) or 1000)
+
+
+def evaluate_random(env_id: str, episodes: int, seed: int) -> list[float]:
+    """Returns of a uniform-random policy on the same episodes (same reset seed) as
+    `evaluate`: the baseline a trained policy has to beat."""
+    envs = make_envs(env_id, episodes)
+    obs, _ = envs.reset(seed=seed)
+    envs.action_space.seed(seed)
+    returns: dict[int, float] = {}
+    try:
+        while len(returns) < episodes:
+            _, _, _, _, info = envs.step(envs.action_space.sample())
+            for i, ret, _ in finished_episodes(info):
+                returns.setdefault(i, ret)
+    finally:
+        envs.close()
+    return [returns[i] for i in sorted(returns)]
