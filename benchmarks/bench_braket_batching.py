@@ -38,10 +38,11 @@ from qhil.adapters.braket_circuits import bindings, chunk_bindings, program_set 
 from qhil.calibration import load_calibration  # noqa: E402
 from qhil.config import ProviderProfile  # noqa: E402
 from tests.adapters.braket_fakes import BUCKET, GARNET_ARN, FakeBraket  # noqa: E402
+from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
 
 BATCH, QUBITS, LAYERS = 256, 10, 10
 SHOTS = (100, 1000, 5000)
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = results_dir()  # runs/benchmarks/ unless --update-results (benchmarks/_results.py)
 
 
 def controls(ansatz: HDQNNAnsatz, batch: int, seed: int = 0) -> np.ndarray:

@@ -34,8 +34,9 @@ from qhil.execution.dispatcher import Dispatcher  # noqa: E402
 from qhil.execution.ledger import Ledger  # noqa: E402
 from qhil.execution.registry import availability, get_provider  # noqa: E402
 from qhil.quantum.ansatz import HDQNNAnsatz  # noqa: E402
+from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = results_dir()  # runs/benchmarks/ unless --update-results (benchmarks/_results.py)
 
 
 def parse_args() -> argparse.Namespace:

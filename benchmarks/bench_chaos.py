@@ -33,9 +33,10 @@ from qhil.execution.budget import Budget, format_usd  # noqa: E402
 from qhil.execution.dispatcher import Dispatcher  # noqa: E402
 from qhil.execution.ledger import Ledger  # noqa: E402
 from qhil.execution.pricing import job_cost_usd  # noqa: E402
+from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
 
 PROFILE = "chaos-faults"
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = results_dir()  # runs/benchmarks/ unless --update-results (benchmarks/_results.py)
 
 
 def requests(n: int, seed: int = 0):

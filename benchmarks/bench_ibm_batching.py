@@ -40,9 +40,10 @@ from qhil.adapters.qiskit_backends import active_qubits, compact_circuit, fake_b
 from qhil.adapters.qiskit_circuits import translate  # noqa: E402
 from qhil.adapters.qiskit_clients import sampler  # noqa: E402
 from qhil.adapters.qiskit_runtime import IBMProvider  # noqa: E402
+from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
 
 QUBITS, LAYERS, SHOTS = 4, 3, 100
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = results_dir()  # runs/benchmarks/ unless --update-results (benchmarks/_results.py)
 
 
 def controls(ansatz: HDQNNAnsatz, batch: int, rng: np.random.Generator,

@@ -26,8 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from qhil.execution.job import JobTimings, SamplingResult  # noqa: E402
 from qhil.execution.ledger import Ledger  # noqa: E402
+from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
 
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = results_dir()  # runs/benchmarks/ unless --update-results (benchmarks/_results.py)
 
 
 def a_result(rng: np.random.Generator) -> SamplingResult:

@@ -36,7 +36,8 @@ def time_label(seconds: float, _pos: object = None) -> str:
     for unit, size in (("y", 365.25 * 86400), ("d", 86400), ("h", 3600), ("min", 60), ("s", 1),
                        ("ms", 1e-3)):
         if seconds >= size:
-            return f"{seconds / size:.3g} {unit}"
+            value = seconds / size
+            return f"{value:,.0f} {unit}" if value >= 1000 else f"{value:.3g} {unit}"
     return f"{seconds * 1e6:.3g} us"
 
 
@@ -44,7 +45,8 @@ def money_label(usd: float, _pos: object = None) -> str:
     """A tick: $0.01, $5, $20k, $3M, $1.2B."""
     for suffix, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
         if usd >= size:
-            return f"${usd / size:.3g}{suffix}"
+            value = usd / size
+            return f"${value:,.0f}{suffix}" if value >= 1000 else f"${value:.3g}{suffix}"
     return f"${usd:.3g}" if usd >= 0.01 else f"${usd:.2g}"
 
 
