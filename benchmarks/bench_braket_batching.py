@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
 from braket.devices import LocalSimulator  # noqa: E402
 
 from qhil import HDQNNAnsatz  # noqa: E402
@@ -38,7 +39,6 @@ from qhil.adapters.braket_circuits import bindings, chunk_bindings, program_set 
 from qhil.calibration import load_calibration  # noqa: E402
 from qhil.config import ProviderProfile  # noqa: E402
 from tests.adapters.braket_fakes import BUCKET, GARNET_ARN, FakeBraket  # noqa: E402
-from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
 
 BATCH, QUBITS, LAYERS = 256, 10, 10
 SHOTS = (100, 1000, 5000)

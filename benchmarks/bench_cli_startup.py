@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
 from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -29,6 +29,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
 from simulator_peers import (  # noqa: E402
     Workload,
     run_aer,
@@ -40,7 +41,6 @@ from simulator_peers import (  # noqa: E402
 )
 
 from qhil import BatchedSimulator, HDQNNAnsatz  # noqa: E402
-from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
 
 PEERS = ["einsum", "aer", "aer-prebuilt", "braket", "lightning"]
 # the speed-up of qhil over each peer that issue 2 asks for (stated for the n=10 workload)

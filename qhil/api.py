@@ -94,9 +94,9 @@ def train(config: TrainConfig | str | Path | dict | None = None, out: str | Path
     from qhil.execution.registry import get_provider
     from qhil.progress import is_quiet, set_quiet
     from qhil.rl.progress import ProgressPrinter
-    from qhil.rl.rundir import RunFolder
     from qhil.rl.run import check_gradient
     from qhil.rl.run import train as train_run
+    from qhil.rl.rundir import RunFolder
 
     cfg = resolve_config(config, overrides)
     folder = RunFolder(out or Path("runs") / f"{cfg.env}-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -172,8 +172,8 @@ def load_policy(run_dir: str | Path, forward: Literal["exact", "hardware"] = "ex
     """The run folder's checkpointed actor. forward="exact": the PQC's exact marginals from the
     embedded simulator; forward="hardware": sampled marginals on `provider` (default the run's)."""
     from qhil.rl.learner import build_td3
-    from qhil.rl.rundir import RunFolder
     from qhil.rl.run import env_dims, pick_device
+    from qhil.rl.rundir import RunFolder
 
     if forward not in FORWARDS:
         raise ConfigError(f"forward must be one of {', '.join(FORWARDS)}, got {forward!r}")

@@ -163,8 +163,11 @@ def describe(s: dict, folder: RunFolder) -> str:
 
 
 def mode_line(s: dict) -> str:
-    if s.get("mode") == "sync":
+    if s.get("mode") == "sync" and s.get("reproducible"):
         return "mode: sync (deterministic: the same config and seed reproduce this run exactly)"
+    if s.get("mode") == "sync":
+        return ("mode: sync, with periodic evaluations beside the loop (eval.every_steps): they "
+                "share the job seeds, so reruns differ slightly; every_steps = 0 reproduces exactly")
     return ("mode: async (explorer and learner threads: the same seed gives slightly different "
             "returns; --deterministic reproduces a run exactly)")
 

@@ -84,6 +84,7 @@ class Agent:
         bar.close()
         if self.stopped and episode >= self.start_episode:
             self._checkpoint(episode)
+        self.folder.close()  # the TensorBoard event file
         self.write_agent_file(done=True)
 
     def _every_agent_can_pay(self) -> bool:
@@ -160,7 +161,6 @@ class Agent:
                 "episode": episode, "model": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(), "config": self.config.model_dump(),
                 "wall_s": self._wall_s()})
-        return float(table[:, 0].mean())
 
     def _restore(self) -> None:
         state = self.folder.load_checkpoint()

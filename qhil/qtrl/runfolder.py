@@ -78,10 +78,20 @@ class RunFolder:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
+        from qhil.rl.plots import smooth, smoothing_window
+
         rows = self.read_metrics()
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.plot([r["episode"] for r in rows], [r["return_mean"] for r in rows], lw=0.8)
-        ax.set(xlabel="episode (per agent)", ylabel="mean return over agents", title=title)
+        episodes, returns = [r["episode"] for r in rows], [r["return_mean"] for r in rows]
+        window = smoothing_window(len(returns))
+        fig, ax = plt.subplots(figsize=(7.5, 4))
+        ax.plot(episodes, returns, ".", color="tab:blue", alpha=0.25, markersize=3,
+                label="episodes (mean over agents)")
+        ax.plot(episodes, smooth(returns, window), "-", color="tab:blue", lw=2,
+                label=f"running mean of {window}")
+        ax.set(xlabel="episode (per agent)", ylabel="return", title=title)
+        ax.grid(alpha=0.3)
+        if rows:
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
         fig.tight_layout()
         fig.savefig(self.plot_path, dpi=100)
         plt.close(fig)

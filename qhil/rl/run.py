@@ -58,6 +58,12 @@ def preflight(config: TrainConfig, provider: Provider) -> None:
         provider.validate(ansatz.request(np.zeros((batch, ansatz.control_dim)), q.shots, seed=0))
 
 
+def reproducible(config: TrainConfig) -> bool:
+    """Whether the same config and seed give this run again exactly: the sync loop, and no
+    periodic evaluation (it runs in a thread beside the loop and shares the job-seed counter)."""
+    return config.loop.mode == "sync" and not config.eval.every_steps
+
+
 def learning_warning(config: TrainConfig) -> str | None:
     """Why these settings will train nothing (the policy stays random), or None."""
     start = max(config.td3.learning_starts, config.td3.batch_size)
@@ -350,7 +356,7 @@ def summarise(s: Session, returns: list[float]) -> dict[str, Any]:
         "qpu_idle_fraction": fractions(clock, total)["loop/qpu_idle_fraction"],
         **log.summary(),
         "surrogate_loss": last.get("surrogate/loss"),
-        "mode": c.loop.mode, "reproducible": c.loop.mode == "sync",
+        "mode": c.loop.mode, "reproducible": reproducible(c),
         "warnings": [w for w in (learning_warning(c), log.warning()) if w],
         "clock": clock,
     }

@@ -12,8 +12,8 @@ import torch
 
 from qhil.errors import ConfigError
 from qhil.files import append_jsonl, read_jsonl, torch_save_atomic, write_text_atomic
-from qhil.sinks import TensorBoardSink, write_csv
 from qhil.rl.config import TrainConfig, dump_toml, load_train_config
+from qhil.sinks import TensorBoardSink, write_csv
 
 
 class RunFolder:
