@@ -39,6 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from qhil.commands._paths import check_ledger_path
+    from qhil.commands._spend import consent, request_spend
     from qhil.execution.dispatcher import Dispatcher
     from qhil.execution.ledger import Ledger
     from qhil.execution.pricing import job_cost_usd
@@ -49,9 +51,12 @@ def run(args: argparse.Namespace) -> int:
     controls = random_controls(ansatz, args.batch, args.seed)
     request = ansatz.request(controls, shots=args.shots, seed=args.seed)
     budget = budget_from_args(args)
+    if args.ledger:
+        check_ledger_path(args.ledger, "--ledger")
     with get_provider(args.provider) as backend:
         backend.validate(request)
         announce_dry_run(backend.dry_run(request, args.timeout_s))
+        consent(request_spend("one batch", backend.profile, [request]), budget, yes=args.yes)
         ledger = Ledger(args.ledger) if args.ledger else None
         try:
             started = time.perf_counter()
