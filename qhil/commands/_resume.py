@@ -25,31 +25,38 @@ def finished_steps(folder: Path) -> int | None:
     return steps if isinstance(steps, int) else None
 
 
-def check_steps(flag: str, asked: int, run_has: int, folder: Path, command: str) -> None:
-    if asked < run_has:
-        raise ConfigError(f"{flag} {asked} is lower than the run's {run_has}; --resume can only "
-                          f"raise it (qhil {command} --resume {folder} {flag} N with N >= "
-                          f"{run_has}), or start a new run with --out")
+def check_steps(flag: str, asked: int, done: int, folder: Path, command: str) -> None:
+    """A resume may move the target, never below what the run already did."""
+    if asked < done:
+        raise ConfigError(f"{flag} {asked} is lower than the {done:,} the run already did; "
+                          f"--resume can only go on from there (qhil {command} --resume {folder} "
+                          f"{flag} N with N >= {done}), or start a new run with --out")
 
 
-def check_checkpoint(path: Path, folder: Path, command: str) -> None:
-    """The checkpoint loads (torch, on the CPU); a truncated or foreign file is refused."""
+def check_checkpoint(path: Path, folder: Path, command: str) -> dict:
+    """The checkpoint, loaded (torch, on the CPU); a truncated or foreign file is refused."""
     if not path.is_file():
         raise ConfigError(f"{folder} has no checkpoint yet ({path.name}); start the run again "
                           f"with 'qhil {command} --out NEW_DIR'")
     import torch
 
     try:
-        torch.load(path, map_location="cpu", weights_only=False)
+        state = torch.load(path, map_location="cpu", weights_only=False)
     except (EOFError, RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, OSError,
             ValueError, KeyError, AttributeError, ImportError) as exc:
-        raise ConfigError(f"{path} is damaged ({type(exc).__name__}: {exc}); nothing was changed; "
+        why = str(exc).split(". ")[0][:120]
+        raise ConfigError(f"{path} is damaged ({type(exc).__name__}: {why}); nothing was changed; "
                           f"restore it from a copy or start a new run with --out") from exc
+    if not isinstance(state, dict):
+        raise ConfigError(f"{path} is not a qhil checkpoint; restore it from a copy or start a "
+                          f"new run with --out")
+    return state
 
 
-def check_run_files(folder: Path, checkpoint: Path, command: str) -> None:
-    """Everything a resume reads, before it writes anything."""
-    check_checkpoint(checkpoint, folder, command)
+def check_run_files(folder: Path, checkpoint: Path, command: str) -> dict:
+    """Everything a resume reads, before it writes anything; returns the checkpoint."""
+    state = check_checkpoint(checkpoint, folder, command)
     ledger = folder / "ledger.sqlite"
     if ledger.exists():
         check_ledger_file(ledger, "the run's ledger")
+    return state

@@ -69,17 +69,19 @@ def request_spend(what: str, profile: Any, requests: list[Any], repeats: int = 1
 def check_budget(spend: Spend, budget: Any) -> None:
     """Refuse a spend over any limit of the budget (a Budget: what it has left)."""
     from qhil.cost.preflight import budget_limits
+    from qhil.execution.budget import BudgetState
 
     usd, shots, jobs = budget_limits(budget)
-    subject = f"{spend.what} on {', '.join(spend.devices)} needs"
-    if usd is not None and spend.cost_usd > usd:
+    over = [name for name, need, limit in (("shots", spend.shots, shots),
+                                           ("dollars", spend.cost_usd, usd),
+                                           ("jobs", spend.jobs, jobs))
+            if limit is not None and need > limit]
+    if over:
         raise BudgetExceededError(
-            f"{subject} about {dollars(spend.cost_usd)}, over --budget-usd {dollars(usd)}; "
-            f"nothing was sent; raise the budget or ask for less")
-    for name, need, limit in (("shots", spend.shots, shots), ("jobs", spend.jobs, jobs)):
-        if limit is not None and need > limit:
-            raise BudgetExceededError(f"{subject} {need:,} {name}, over --budget-{name} "
-                                      f"{limit:,}; nothing was sent; raise the budget or ask for less")
+            f"budget exceeded ({', '.join(over)}): {spend.what} on {', '.join(spend.devices)} "
+            f"needs {spend.shots:,} shots, about {dollars(spend.cost_usd)}, {spend.jobs:,} jobs; "
+            f"left: {BudgetState(shots, usd, jobs).describe()}; nothing was sent; raise "
+            f"--budget-shots/--budget-usd/--budget-jobs or ask for less")
 
 
 def interactive() -> bool:

@@ -144,9 +144,9 @@ def _prepare(args: argparse.Namespace, rank0: bool) -> tuple[RunFolder, QTRLConf
                               f"(got --{next(iter(fixed)).replace('_', '-')})")
         from qhil.commands._resume import check_steps
 
-        check_steps("--episodes", given.get("episodes", base["episodes"]), base["episodes"],
-                    folder.root, "qtrl")
-        _check_checkpoint(folder)
+        done = _check_checkpoint(folder)
+        check_steps("--episodes", given.get("episodes", base["episodes"]), done, folder.root,
+                    "qtrl")
         return folder, QTRLConfig(**{**base, **given})
     if args.out is None:
         raise ConfigError("--out DIR is required: the run folder to create (or --resume DIR)")
@@ -160,15 +160,17 @@ def _prepare(args: argparse.Namespace, rank0: bool) -> tuple[RunFolder, QTRLConf
     return RunFolder(out), QTRLConfig(**given)
 
 
-def _check_checkpoint(folder: RunFolder) -> None:
-    """A resume reads the checkpoint and the ledger: both must be sound before anything runs."""
+def _check_checkpoint(folder: RunFolder) -> int:
+    """A resume reads the checkpoint and the ledger: both must be sound before anything runs.
+    Returns the episodes the checkpoint holds."""
     from qhil.commands._paths import check_ledger_file
     from qhil.commands._resume import check_checkpoint
 
-    if folder.checkpoint.exists():
-        check_checkpoint(folder.checkpoint, folder.root, "qtrl")
     if (folder.root / "ledger.sqlite").exists():
         check_ledger_file(folder.root / "ledger.sqlite", "the run's ledger")
+    if not folder.checkpoint.exists():
+        return 0
+    return int(check_checkpoint(folder.checkpoint, folder.root, "qtrl").get("episode", 0))
 
 
 def _check(config: QTRLConfig) -> None:

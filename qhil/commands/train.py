@@ -63,6 +63,7 @@ def resolve_config(args: argparse.Namespace) -> tuple[TrainConfig, RunFolder, bo
     if args.resume:
         if args.config:
             raise ConfigError("--resume uses the run's own config.toml; drop --config")
+        _not_a_qtrl_run(folder)
         base = folder.load_config()
     else:
         base = load_train_config(args.config) if args.config else TrainConfig()
@@ -78,6 +79,14 @@ def resolve_config(args: argparse.Namespace) -> tuple[TrainConfig, RunFolder, bo
     return config, folder, bool(args.resume)
 
 
+def _not_a_qtrl_run(folder: RunFolder) -> None:
+    from qhil.config import load_toml
+
+    if folder.config_path.is_file() and "episodes" in load_toml(folder.config_path):
+        raise ConfigError(f"{folder.path} is a `qhil qtrl` run, not a train run; continue it "
+                          f"with 'qhil qtrl --resume {folder.path}'")
+
+
 def _check_resume(base: TrainConfig, config: TrainConfig, folder: RunFolder) -> None:
     from qhil.commands._resume import check_run_files, check_steps, finished_steps
 
@@ -85,10 +94,12 @@ def _check_resume(base: TrainConfig, config: TrainConfig, folder: RunFolder) -> 
     changed = [k for k in fixed if getattr(base, k) != getattr(config, k)]
     if changed:
         raise ConfigError(f"--resume cannot change {', '.join(changed)}; start a new run with --out")
-    check_steps("--steps", config.steps, base.steps, folder.path, "train")
-    done = finished_steps(folder.path)
-    if done is None or done < config.steps:
-        check_run_files(folder.path, folder.checkpoints / "latest.pt", "train")
+    finished = finished_steps(folder.path)
+    if finished is not None:
+        check_steps("--steps", config.steps, finished, folder.path, "train")
+    if finished is None or finished < config.steps:
+        state = check_run_files(folder.path, folder.checkpoints / "latest.pt", "train")
+        check_steps("--steps", config.steps, int(state.get("transitions", 0)), folder.path, "train")
 
 
 def run(args: argparse.Namespace) -> int:
