@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from qhil.commands._args import add_provider_flags, positive_int
+from qhil.commands._args import add_provider_flags, non_negative_int, positive_int
 from qhil.commands._budget import add_budget_flags, budget_from_args
 
 
@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dir", metavar="DIR", help="Run folder written by `qhil train --out DIR`.")
     p.add_argument("--episodes", type=positive_int, help="Episodes (default: the run's eval.episodes).")
     add_provider_flags(p, None, "Provider to run the quantum layer on (default: the run's).")
-    p.add_argument("--seed", type=int, default=None, help="Environment seed (default: run seed + 20000).")
+    p.add_argument("--seed", type=non_negative_int, default=None, help="Environment seed (default: run seed + 20000).")
     p.add_argument("--json", dest="as_json", action="store_true", help="Print one JSON object.")
     add_budget_flags(p)
     p.set_defaults(func=run)
@@ -48,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
         preflight(config.with_overrides(num_envs=episodes), provider)
         budget = budget_from_args(args)
         if config.block == "pqc":
+            from qhil.execution.reach import require_reachable
+
+            require_reachable(provider.profile)
             _consent(config, episodes, provider.profile, budget, args.yes)
         dispatcher = _open_dispatcher(section, provider, budget)
         try:

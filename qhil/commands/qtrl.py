@@ -187,6 +187,9 @@ def _check(config: QTRLConfig) -> None:
         status = availability(profile)
         if not status.usable:
             raise ConfigError(f"provider '{config.provider}' is not usable here: {status.reason}")
+        from qhil.execution.reach import require_reachable
+
+        require_reachable(profile)
         qubits = QTGenerator.qubits_for(_weights(config))
         if qubits > profile.limits.max_qubits:
             raise ConfigError(f"the QT circuit needs {qubits} qubits; '{profile.name}' has "

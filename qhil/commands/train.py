@@ -104,6 +104,7 @@ def _check_resume(base: TrainConfig, config: TrainConfig, folder: RunFolder) -> 
 
 def run(args: argparse.Namespace) -> int:
     from qhil.config import find_profile
+    from qhil.execution.reach import require_reachable
     from qhil.execution.registry import get_provider
     from qhil.rl.progress import ProgressPrinter
     from qhil.rl.run import check_gradient, train
@@ -116,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
     check_gradient(config, find_profile(config.provider))  # before any provider, estimate or spend
     with get_provider(config.provider) as provider:
         if config.block == "pqc":
+            require_reachable(provider.profile)  # before the run folder exists
             announce_dry_run(provider.dry_run(first_batch(config)))
         confirm_cost(config, args)
         progress = ProgressPrinter()

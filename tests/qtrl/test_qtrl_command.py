@@ -168,7 +168,8 @@ def test_resume_after_a_lost_checkpoint_reuses_paid_results(tmp_path, capsys):
 def test_transient_provider_failures_are_retried_and_every_job_recorded(tmp_path, capsys):
     out = tmp_path / "run"
     code, stdout, _ = run_cli(capsys, "qtrl", *TINY, "--episodes", "10", "--provider",
-                              "chaos-faults", "--shots", "200", "--out", str(out), "--json")
+                              "chaos-faults", "--shots", "200", "--yes", "--out", str(out),
+                              "--json")
     assert code == 0
     totals, entries = ledger_totals(out)
     assert totals.jobs == 10 == json.loads(stdout)["hw"]["jobs"] and totals.resubmitted == 0
