@@ -136,7 +136,14 @@ def _probe(args, profile, plan, cost):
         with Ledger(args.ledger or scratch / "ledger.sqlite") as ledger:
             # the road a training run's jobs take: Dispatcher, budget, retries, ledger writes
             dispatcher = Dispatcher(provider, ledger=ledger, budget=budget, reuse_results=False)
-            return run_probes(dispatcher, plan, seed=args.seed, timeout_s=args.timeout_s), scratch
+            try:
+                return run_probes(dispatcher, plan, seed=args.seed,
+                                  timeout_s=args.timeout_s), scratch
+            except BaseException:
+                if scratch is not None:  # paid probes are never thrown away
+                    print(f"qhil: the probes' ledger is kept at {scratch / 'ledger.sqlite'}",
+                          file=sys.stderr)
+                raise
 
 
 def _write(args, profile, plan, probes, what: str, out: Path, cost) -> dict:

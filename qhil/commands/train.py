@@ -10,7 +10,7 @@ from qhil.commands._args import add_provider_flags, non_negative_int, positive_i
 from qhil.commands._budget import add_budget_flags, budget_from_args
 from qhil.commands._paths import check_out_dir
 from qhil.commands.sample import announce_dry_run, random_controls
-from qhil.errors import ConfigError
+from qhil.errors import ConfigError, ProviderError
 from qhil.names import GRADIENTS
 from qhil.rl.config import BLOCKS, TrainConfig, load_train_config
 
@@ -121,13 +121,33 @@ def run(args: argparse.Namespace) -> int:
             announce_dry_run(provider.dry_run(first_batch(config)))
         confirm_cost(config, args)
         progress = ProgressPrinter()
+        existed = folder.path.exists()
         try:
             summary = train(config, folder, provider, resume=resume, progress=progress,
                             budget=budget_from_args(args))
+        except ProviderError:
+            if not resume and not existed:
+                remove_unpaid_run(folder.path)
+            raise
         finally:
             progress.close()
     print(json.dumps(summary, indent=2) if args.as_json else describe(summary, folder))
     return 0
+
+
+def remove_unpaid_run(path) -> None:
+    """A new run that failed at the provider before any job was paid leaves no folder behind
+    (it would block the same --out); one with paid jobs is kept for --resume."""
+    import shutil
+
+    from qhil.execution.ledger import Ledger
+
+    ledger = path / "ledger.sqlite"
+    if ledger.is_file():
+        with Ledger(ledger) as book:
+            if book.totals().jobs:
+                return
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _finished(config: TrainConfig, folder: RunFolder) -> bool:

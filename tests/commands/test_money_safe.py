@@ -283,3 +283,25 @@ def test_providers_tell_unchecked_cloud_credentials_from_usable(monkeypatch, cap
     out = tmp_path / "r"
     code, _, err = run_in_process(capsys, ["train", "--provider", "ibm-torino", "--out", str(out)])
     assert code == 2 and "cannot be reached" in err and not out.exists()
+
+
+def test_a_new_run_failing_at_the_provider_before_paying_leaves_no_folder(world, tmp_path, capsys):
+    broken = tmp_path / "broken.toml"
+    broken.write_text('name = "broken"\nkind = "chaos"\n[limits]\nmax_qubits = 8\n'
+                      "[retry]\nmax_attempts = 1\ninitial_backoff_s = 0.001\n"
+                      "max_backoff_s = 0.001\njitter_s = 0.0\n"
+                      '[options]\ninner = "local"\nseed = 1\nsubmit_failure_rate = 1.0\n')
+    out = tmp_path / "run"
+    code, _, err = run_in_process(capsys, ["train", "--config", str(world / "good.toml"),
+                                           "--profile", str(broken), "--out", str(out)])
+    assert code == 1 and "throttled" in err and not out.exists()
+    assert run_in_process(capsys, ["train", "--config", str(world / "good.toml"),
+                                   "--profile", str(broken), "--out", str(out)])[0] == 1  # not blocked
+
+
+def test_a_line_cut_short_in_metrics_is_skipped(tmp_path):
+    from qhil.files import read_jsonl
+
+    path = tmp_path / "metrics.jsonl"
+    path.write_text('{"step": 1}\n{"step": 2, "cut\n[1, 2]\n{"step": 3}\n')
+    assert read_jsonl(path) == [{"step": 1}, {"step": 3}]
