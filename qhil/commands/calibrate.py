@@ -119,7 +119,7 @@ def _learner_jobs(config) -> list[int]:
 def _probe(args, profile, plan, cost):
     """Consent, then the probes through the Dispatcher; the scratch ledger (when no --ledger)
     is kept if anything after the probes fails, since they were paid for."""
-    from qhil.commands._spend import Spend, consent
+    from qhil.cost.spend import Spend, consent
     from qhil.cost.calibrate import run_probes
     from qhil.cost.device import DeviceModel
     from qhil.execution.budget import Budget

@@ -212,7 +212,7 @@ def _check_budget(config: QTRLConfig, limits: BudgetState | None, folder: RunFol
     to; during the run a budget stops every agent at the same episode."""
     if config.provider is None:
         return
-    from qhil.commands._spend import Spend, consent
+    from qhil.cost.spend import Spend, consent
     from qhil.cost.device import DeviceModel
     from qhil.execution.registry import get_provider
     from qhil.qtrl.agent import build_model

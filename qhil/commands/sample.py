@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from qhil.commands._paths import check_ledger_path, open_ledger
-    from qhil.commands._spend import request_spend
+    from qhil.cost.spend import request_spend
     from qhil.execution.dispatcher import Dispatcher
     from qhil.execution.pricing import job_cost_usd
     from qhil.execution.registry import get_provider
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _consent(spend, budget, yes: bool, ledger) -> None:
     """Consent before the batch is sent; a refusal leaves no new ledger file behind."""
-    from qhil.commands._spend import consent
+    from qhil.cost.spend import consent
 
     try:
         consent(spend, budget, yes=yes)

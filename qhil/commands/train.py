@@ -169,7 +169,7 @@ def confirm_cost(config: TrainConfig, args: argparse.Namespace) -> None:
     """Before anything is spent: refuse a run whose estimate exceeds the budget on any
     provider (exit 2; `--stop-at-budget` lets it start and stop cleanly there instead), and on a
     device that bills print the estimate and ask to go on (`--yes` skips the question)."""
-    from qhil.commands._spend import consent
+    from qhil.cost.spend import consent
     from qhil.config import find_profile
     from qhil.cost import Workload
     from qhil.cost import preflight as estimate_run
@@ -184,13 +184,9 @@ def confirm_cost(config: TrainConfig, args: argparse.Namespace) -> None:
 
 def run_spend(result, method: str, config: TrainConfig):
     """The Spend of a training run from its cost estimate."""
-    from qhil.commands._spend import Spend
-    from qhil.cost.preflight import _hours
+    from qhil.cost.spend import Spend
 
-    m = result.methods[method]
-    return Spend(f"the run ({config.steps:,} steps, {method})", (result.device.name,),
-                 result.device.charges, m.jobs, m.shots, m.cost_usd, m.cost_usd_high,
-                 extra=f"{m.qpu_s:.1f} QPU s, wall {_hours(m.wall_s)}")
+    return Spend.of_estimate(result, method, f"the run ({config.steps:,} steps, {method})")
 
 
 def first_batch(config: TrainConfig) -> SamplingRequest:

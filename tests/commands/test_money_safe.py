@@ -78,7 +78,7 @@ def test_qtrl_with_yes_and_a_budget_spends_at_most_the_budget(tmp_path, capsys):
 
 
 def test_a_person_at_a_terminal_is_asked(monkeypatch, tmp_path):
-    from qhil.commands._spend import Spend, consent
+    from qhil.cost.spend import Spend, consent
     from qhil.errors import UserError
 
     spend = Spend("one batch", ("priced",), True, 1, 10, Decimal("0.3"))

@@ -1,5 +1,6 @@
 """The one spending path of every command that submits work (sample, train, evaluate, compare,
-calibrate, qtrl): the command states what it will send as a `Spend`, then, before the first job,
+calibrate, qtrl; `preflight.ask_to_spend` too): the command states what it will send as a
+`Spend`, then, before the first job,
 
     consent(spend, budget, yes=args.yes)
 
@@ -47,6 +48,19 @@ class Spend:
         return Spend(self.what, tuple(dict.fromkeys(self.devices + other.devices)),
                      self.charges or other.charges, self.jobs + other.jobs,
                      self.shots + other.shots, self.cost_usd + other.cost_usd, high)
+
+
+    @classmethod
+    def of_estimate(cls, result: Any, method: str, what: str) -> Spend:
+        """The spend of one method of a run's cost estimate (`qhil.cost.estimate`)."""
+        m = result.methods[method]
+        return cls(what, (result.device.name,), result.device.charges, m.jobs, m.shots,
+                   m.cost_usd, m.cost_usd_high,
+                   extra=f"{m.qpu_s:.1f} QPU s, wall {hours(m.wall_s)}")
+
+
+def hours(seconds: float) -> str:
+    return f"{seconds / 3600:.2f} h" if seconds >= 3600 else f"{seconds:.1f} s"
 
 
 def dollars(value: Decimal) -> str:
