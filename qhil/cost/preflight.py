@@ -1,12 +1,12 @@
 """Before spending: the estimate of a training run on a profile, checked against its budget.
 
-`qhil train` calls these before it submits anything:
-
     result = preflight(Workload.from_train_data(config.model_dump()), profile, budget)
         # BudgetExceededError (exit 2) when the estimate does not fit the budget
-    if not ask_to_spend(result, yes=args.yes):
-        return 2  # the user said no; nothing was spent
-(the commands themselves call `qhil.cost.spend.consent`, the same question for every command)
+    if not ask_to_spend(result, yes=yes):
+        ...  # the user said no; nothing was spent
+
+`qhil train` and every other command that submits work ask through `qhil.cost.spend.consent`,
+which `ask_to_spend` wraps (one question, one budget check, for every command).
 """
 
 from __future__ import annotations
