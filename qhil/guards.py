@@ -28,11 +28,17 @@ AGENTS_PER_CORE = 8  # agents beyond this per core only wait for each other
 PR_SET_PDEATHSIG = 1
 
 
-def available_memory_bytes() -> int:
-    """Memory this process may still use: MemAvailable, capped by a cgroup limit if any."""
-    free = _meminfo_available()
-    limit = _cgroup_room()
-    return min(v for v in (free, limit) if v is not None) if (free or limit) else 2**62
+_MEMORY_CACHE: list[float] = [-1.0, 0.0]  # [read at (monotonic s), bytes]: every job validates
+
+
+def available_memory_bytes(max_age_s: float = 1.0) -> int:
+    """Memory this process may still use: MemAvailable, capped by a cgroup limit if any
+    (read at most once per `max_age_s`)."""
+    now = time.monotonic()
+    if now - _MEMORY_CACHE[0] > max_age_s:
+        values = [v for v in (_meminfo_available(), _cgroup_room()) if v is not None]
+        _MEMORY_CACHE[:] = [now, min(values) if values else 2**62]
+    return int(_MEMORY_CACHE[1])
 
 
 def _meminfo_available() -> int | None:
@@ -67,13 +73,16 @@ def simulator_bytes(n_qubits: int, batch: int, precision: str = "complex64") -> 
 
 
 def check_simulator_memory(n_qubits: int, batch: int, precision: str = "complex64",
-                           what: str = "the simulation") -> None:
-    """Refuse a state-vector batch larger than this machine's free memory."""
-    need, have = simulator_bytes(n_qubits, batch, precision), available_memory_bytes()
+                           what: str = "the simulation", have_bytes: int | None = None,
+                           where: str = "this machine") -> None:
+    """Refuse a state-vector batch larger than the free memory (this machine's, or
+    `have_bytes` of `where`, e.g. a GPU)."""
+    need = simulator_bytes(n_qubits, batch, precision)
+    have = available_memory_bytes() if have_bytes is None else have_bytes
     if need > have:
         raise ResourceError(
             f"{what} needs about {gib(need)} ({batch} circuits x 2^{n_qubits} amplitudes, "
-            f"{precision}), but this machine has {gib(have)} free; use fewer qubits or a "
+            f"{precision}), but {where} has {gib(have)} free; use fewer qubits or a "
             f"smaller batch")
 
 

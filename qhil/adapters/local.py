@@ -52,8 +52,13 @@ class LocalProvider(Provider):
     def validate(self, request: SamplingRequest) -> None:
         """The device's limits, then this machine's memory for the batch's state vectors."""
         super().validate(request)
-        check_simulator_memory(request.n_qubits, request.batch_size, self.precision,
-                               f"simulating {request.batch_size} circuits on {self.name}")
+        what = f"simulating {request.batch_size} circuits on {self.name}"
+        if str(self.device).startswith("cuda"):
+            free, _ = torch.cuda.mem_get_info(torch.device(self.device))
+            check_simulator_memory(request.n_qubits, request.batch_size, self.precision, what,
+                                   have_bytes=free, where=f"the GPU ({self.device})")
+        else:
+            check_simulator_memory(request.n_qubits, request.batch_size, self.precision, what)
 
     def _submit(self, request: SamplingRequest) -> Job:
         job_id = f"local-{uuid.uuid4().hex[:12]}"
