@@ -121,11 +121,20 @@ def consent(spend: Spend, budget: Any = None, *, yes: bool = False,
                         f"on: nothing was sent; pass --yes to spend it")
     (say or _stderr)(f"qhil: {spend.describe()}")
     try:
-        answer = (ask or input)("go on and spend this? [y/N] ")
+        answer = (ask or _ask_on_stderr)("go on and spend this? [y/N] ")
     except EOFError:
         answer = ""
     if answer.strip().lower() not in ("y", "yes"):
         raise UserError("nothing was sent and nothing was spent; answer y, or pass --yes")
+
+
+def _ask_on_stderr(question: str) -> str:
+    """The question on stderr (stdout may be a pipe holding --json), the answer from stdin."""
+    print(question, end="", file=sys.stderr, flush=True)
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    return line
 
 
 def _stderr(line: str) -> None:
