@@ -305,3 +305,28 @@ def test_a_line_cut_short_in_metrics_is_skipped(tmp_path):
     path = tmp_path / "metrics.jsonl"
     path.write_text('{"step": 1}\n{"step": 2, "cut\n[1, 2]\n{"step": 3}\n')
     assert read_jsonl(path) == [{"step": 1}, {"step": 3}]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pseudo-terminal")
+@pytest.mark.parametrize("answer,code", [(b"n\n", 2), (b"y\n", 0)])
+def test_at_a_real_terminal_the_question_is_asked_and_answered(tmp_path, answer, code):
+    import pty
+
+    ledger = tmp_path / "l.sqlite"
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: qhil on a terminal
+        os.environ["PYTHONPATH"] = ROOT
+        os.execv(sys.executable, [sys.executable, "-m", "qhil", "sample", "--provider",
+                                  "chaos-faults", *TINY_SAMPLE, "--ledger", str(ledger)])
+    seen = b""
+    while b"[y/N]" not in seen:
+        seen += os.read(fd, 1024)
+    os.write(fd, answer)
+    try:
+        while chunk := os.read(fd, 1024):
+            seen += chunk
+    except OSError:  # the terminal closed with the child
+        pass
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == code
+    assert b"one batch on chaos-faults" in seen
+    assert ledger.exists() == (code == 0)
