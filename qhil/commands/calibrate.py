@@ -119,9 +119,9 @@ def _learner_jobs(config) -> list[int]:
 def _probe(args, profile, plan, cost):
     """Consent, then the probes through the Dispatcher; the scratch ledger (when no --ledger)
     is kept if anything after the probes fails, since they were paid for."""
-    from qhil.cost.spend import Spend, consent
     from qhil.cost.calibrate import run_probes
     from qhil.cost.device import DeviceModel
+    from qhil.cost.spend import Spend, consent
     from qhil.execution.budget import Budget
     from qhil.execution.dispatcher import Dispatcher
     from qhil.execution.ledger import Ledger

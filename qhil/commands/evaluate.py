@@ -85,9 +85,9 @@ def _section(run_dir):
 def _consent(config, episodes: int, profile, budget, yes: bool) -> None:
     """The evaluation's estimate (one job of `episodes` circuits per episode step), checked
     against the budget and, on a device that bills, agreed to before the first job."""
-    from qhil.cost.spend import Spend, consent
     from qhil.cost import Workload, estimate
     from qhil.cost.device import DeviceModel
+    from qhil.cost.spend import Spend, consent
     from qhil.cost.workload import episode_steps
 
     q = config.quantum

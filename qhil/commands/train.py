@@ -169,10 +169,10 @@ def confirm_cost(config: TrainConfig, args: argparse.Namespace) -> None:
     """Before anything is spent: refuse a run whose estimate exceeds the budget on any
     provider (exit 2; `--stop-at-budget` lets it start and stop cleanly there instead), and on a
     device that bills print the estimate and ask to go on (`--yes` skips the question)."""
-    from qhil.cost.spend import consent
     from qhil.config import find_profile
     from qhil.cost import Workload
     from qhil.cost import preflight as estimate_run
+    from qhil.cost.spend import consent
 
     if config.block != "pqc":
         return  # the classical blocks never touch a provider
