@@ -55,6 +55,8 @@ def test_evaluate_spends_within_budget_in_its_own_ledger_section(world, tmp_path
     assert not (run / "ledger.sqlite").exists()  # the training run's account is untouched
     rows = (run / "evaluations" / "evaluations.jsonl").read_text().splitlines()
     assert len(rows) == 1 and json.loads(rows[0])["provider"] == "chaos-faults"
+    code, out, _ = run_in_process(capsys, ["ledger", str(run / "evaluations"), "--json"])
+    assert code == 0 and list(json.loads(out)["providers"]) == ["chaos-faults"]
 
 
 def test_compare_with_yes_and_a_budget_spends_at_most_the_budget(tmp_path, capsys):
