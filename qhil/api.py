@@ -118,7 +118,7 @@ def _budget_args(budget: Budget | None, yes: bool):
     from types import SimpleNamespace
 
     limit = budget.limit if budget is not None else None
-    return SimpleNamespace(yes=yes, budget_shots=limit and limit.shots,
+    return SimpleNamespace(yes=yes, stop_at_budget=False, budget_shots=limit and limit.shots,
                            budget_usd=limit and limit.cost_usd, budget_jobs=limit and limit.jobs)
 
 

@@ -64,6 +64,9 @@ def run_from_dir(args: argparse.Namespace) -> int:
     method = run_gradient(config)
     device = build_device(args, str(config))
     report = compare(workload, device, measure(run_dir, summary), method)
+    hint = calibration_hint(report, config)
+    if hint:
+        report["hint"] = hint
     by_method = estimate(workload, device, methods=BY_METHOD) if args.method == "all" else None
     if by_method is not None:
         report["by_method"] = {m: e.to_json() for m, e in by_method.methods.items()}
@@ -75,6 +78,16 @@ def run_from_dir(args: argparse.Namespace) -> int:
         print(f"\nthe same run on {device.name} by gradient method (what it would have cost):")
         print(estimate_table(by_method))
     return 0
+
+
+def calibration_hint(report: dict[str, Any], config: Path) -> str | None:
+    """A device with no timing data predicts 0 s: say how to calibrate instead."""
+    if report["predicted"]["wall_s"] > 0 or not report["measured"].get("jobs_s"):
+        return None
+    name = report["device"] or "NAME"
+    return (f"{name} has no timing calibration, so the time predictions are 0 s: measure it with "
+            f"'qhil calibrate --provider {name} --config {config} --out {name}-measured.toml', "
+            f"then pass --calibration {name}-measured.toml")
 
 
 def run_gradient(config: Path) -> str:
@@ -121,7 +134,10 @@ def measure(run_dir: Path, summary: dict[str, Any]) -> Measured:
     ledger_path = run_dir / "ledger.sqlite"
     if not ledger_path.is_file():
         raise ConfigError(f"{run_dir}: no ledger.sqlite; the run recorded no jobs")
+    from qhil.commands._paths import check_ledger_file
     from qhil.execution.ledger import Ledger
+
+    check_ledger_file(ledger_path, "the run's ledger")
 
     with Ledger(ledger_path) as ledger:
         totals, stats = ledger.totals(), ledger.latency_stats()
@@ -202,6 +218,8 @@ def table(report: dict[str, Any]) -> str:
              f"{'figure':<24}{'predicted':>16}{'measured':>16}{'pred/meas':>12}"]
     lines += [f"{name:<24}{a:>16}{b:>16}{'-' if x is None else f'{x:.3f}':>12}"
               for name, a, b, x in rows]
+    if report.get("hint"):
+        lines.append(f"note: {report['hint']}")
     return "\n".join(lines)
 
 
