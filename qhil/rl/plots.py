@@ -11,6 +11,7 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 
 def smooth(values: list[float], window: int) -> list[float]:
@@ -86,10 +87,11 @@ def plot_latency(latencies_s: list[float], path: Path, title: str,
         if ms:
             value = float(np.percentile(ms, q))
             ax.axhline(value, color="black", linestyle=style, linewidth=1,
-                       label=f"p{q} {value:.2f} ms (exploration + evaluation)")
+                       label=f"p{q} {value:.2f} ms")
     every = ms + [1e3 * v for v in learner]
     if max(every) / max(min(every), 1e-9) > 100:
         ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.set(xlabel="job number (exploration and evaluation in the order sent; learner its own)"
            if learner else "sampling job (in the order sent)", ylabel="round trip (ms)", title=title)
     ax.grid(alpha=0.3)
