@@ -5,6 +5,8 @@
     >>> provider = qhil.get_provider("local")
     >>> job = provider.submit(ansatz.request(controls, shots=100, seed=1))
     >>> job.result().marginals      # (B, 4) P(qubit j reads 1)
+    >>> run = qhil.train("configs/pendulum.toml", out="runs/api", steps=2000)
+    >>> qhil.load_policy(run.path, forward="exact").predict(obs)
 
 Your own circuit (Qiskit or OpenQASM 3) in your own torch model:
 
@@ -28,6 +30,8 @@ _LAZY = {
     "SamplingRequest": "qhil.execution", "SamplingResult": "qhil.execution",
     "get_provider": "qhil.execution", "QhilError": "qhil.errors",
     "CircuitTemplate": "qhil.quantum.template", "QuantumLayer": "qhil.quantum.torch_layer",
+    "train": "qhil.api", "load_policy": "qhil.api", "Run": "qhil.api", "Policy": "qhil.api",
+    "TrainConfig": "qhil.rl.config", "Budget": "qhil.execution.budget",
 }
 
 __all__ = [*sorted(_LAZY), "__version__"]

@@ -73,12 +73,11 @@ def _count_mismatch(template: CircuitTemplate, path: str, shape: tuple) -> str:
 
 
 def run_sample(args: argparse.Namespace) -> int:
-    """`qhil sample --circuit`: one batch of the user's circuit; marginals (B, n) out."""
+    """`qhil sample --circuit`: one batch of the user's circuit; marginals (B, n) out. Ledger,
+    consent and budget as the hDQNN `sample` has them (commands/sample.py)."""
     from qhil.commands._budget import budget_from_args
+    from qhil.commands._paths import check_ledger_path
     from qhil.commands.sample import announce_dry_run
-    from qhil.execution.dispatcher import Dispatcher
-    from qhil.execution.ledger import Ledger
-    from qhil.execution.pricing import job_cost_usd
     from qhil.execution.registry import get_provider
     from qhil.execution.request import SamplingRequest
 
@@ -87,21 +86,39 @@ def run_sample(args: argparse.Namespace) -> int:
     request = SamplingRequest.from_templates(template, params, args.shots, seed=args.seed,
                                              tags={"purpose": "sample"})
     budget = budget_from_args(args)
+    if args.ledger:
+        check_ledger_path(args.ledger, "--ledger")
     with get_provider(args.provider) as backend:
         backend.validate(request)
         announce_dry_run(backend.dry_run(request, args.timeout_s))
-        ledger = Ledger(args.ledger) if args.ledger else None
-        try:
-            started = time.perf_counter()
-            result = Dispatcher(backend, ledger=ledger, budget=budget).run(request, args.timeout_s)
-            latency_s = time.perf_counter() - started
-        finally:
-            if ledger is not None:
-                ledger.close()
-        cost_usd = job_cost_usd(backend.profile, request)
+        result, latency_s, cost_usd = _dispatch(args, backend, request, budget)
     report = _sample_report(args, template, result, request, latency_s, cost_usd)
     print(json.dumps(report) if args.as_json else _sample_summary(report))
     return 0
+
+
+def _dispatch(args, backend, request, budget):
+    """Consent (unless the ledger holds the result), then one Dispatcher run."""
+    from qhil.commands._paths import open_ledger
+    from qhil.commands.sample import _consent
+    from qhil.cost.spend import request_spend
+    from qhil.execution.dispatcher import Dispatcher
+    from qhil.execution.pricing import job_cost_usd
+
+    ledger = open_ledger(args.ledger, "--ledger") if args.ledger and Path(args.ledger).exists() \
+        else None
+    if ledger is None or ledger.find_result(request.digest(), backend.name) is None:
+        _consent(request_spend("one batch", backend.profile, [request]), budget, args.yes, ledger)
+    if ledger is None and args.ledger:
+        ledger = open_ledger(args.ledger, "--ledger")
+    try:
+        started = time.perf_counter()
+        result = Dispatcher(backend, ledger=ledger, budget=budget).run(request, args.timeout_s)
+        latency_s = time.perf_counter() - started
+    finally:
+        if ledger is not None:
+            ledger.close()
+    return result, latency_s, job_cost_usd(backend.profile, request)
 
 
 def _sample_report(args, template, result, request, latency_s: float, cost_usd) -> dict:

@@ -198,6 +198,7 @@ _CACHE: dict[tuple, torch.Tensor] = {}
 
 def _constant(name: str, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
     key = (name, dtype, str(device))
-    if key not in _CACHE:
-        _CACHE[key] = torch.tensor(CONSTANT_GATES[name], dtype=dtype, device=device)[None]
+    if key not in _CACHE:  # a normal tensor even when first built under inference_mode
+        with torch.inference_mode(False):
+            _CACHE[key] = torch.tensor(CONSTANT_GATES[name], dtype=dtype, device=device)[None]
     return _CACHE[key]

@@ -114,3 +114,14 @@ def test_hdqnn_template_request_equals_todays_request_on_local():
         assert np.array_equal(provider.submit(templated).result().marginals, today)
         sampled = provider.submit(ansatz.template_request(controls, 500, seed=2)).result()
     assert sampled.marginals.shape == (12, 4) and len(sampled.counts) == 12
+
+
+def test_constant_gates_first_built_under_inference_mode_still_train():
+    from qhil.quantum import template_sim
+
+    template, params, upstream = case(6)
+    template_sim._CACHE.clear()
+    with torch.inference_mode():  # as the local provider runs
+        template_sim.TemplateSimulator().marginals(template, params.detach())
+    assert gradient(QuantumLayer(template, "local", shots=None, gradient="exact"),
+                    params, upstream).abs().sum() > 0
