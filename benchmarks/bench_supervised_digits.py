@@ -1,6 +1,6 @@
 """Supervised hDQNN on scikit-learn's digits: qtdnn against its exact-gradient twin, one run.
 
-    .venv/bin/python benchmarks/bench_supervised_digits.py            # writes results/
+    .venv/bin/python benchmarks/bench_supervised_digits.py            # --update-results: results/
     .venv/bin/python benchmarks/bench_supervised_digits.py --quick    # 2 epochs, smoke
 
 PreDNN [64, 64, 24] -> QuantumLayer (8 qubits: RY, RZ, CX chain, RY; 1000 shots on `local`)
@@ -20,7 +20,10 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
 
 from qhil.supervised.digits import DigitsConfig, train_digits  # noqa: E402
 
@@ -40,6 +43,9 @@ def _tail(values: list[float], n: int = 20) -> float:
     return sum(tail) / len(tail) if tail else float("nan")
 
 
+RESULTS = results_dir()  # runs/benchmarks/ unless --update-results (benchmarks/_results.py)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -53,7 +59,7 @@ def main() -> None:
               "machine_load": os.getloadavg()}
     print(json.dumps(report, indent=2))
     if not args.quick:
-        out = Path(__file__).parent / "results" / "bench_supervised_digits.json"
+        out = RESULTS / "bench_supervised_digits.json"
         out.write_text(json.dumps(report, indent=2) + "\n")
 
 

@@ -1,6 +1,6 @@
 """Circuit templates (issue 16): correctness on 200 random templates, and the hDQNN path's speed.
 
-    .venv/bin/python benchmarks/bench_templates.py            # everything (writes results/)
+    .venv/bin/python benchmarks/bench_templates.py            # all (--update-results: results/)
     .venv/bin/python benchmarks/bench_templates.py --quick    # smoke: 20 templates, 3 repeats
 
 1. exact: the embedded template simulator (complex128) against Qiskit's Statevector on 200
@@ -29,8 +29,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
 from qiskit.quantum_info import Operator, Statevector  # noqa: E402
 
 from qhil import HDQNNAnsatz, get_provider  # noqa: E402
@@ -147,6 +149,9 @@ def _marginals_only(request: SamplingRequest) -> SamplingRequest:
     return replace(request, counts=False)
 
 
+RESULTS = results_dir()  # runs/benchmarks/ unless --update-results (benchmarks/_results.py)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -162,7 +167,7 @@ def main() -> None:
     report["machine_load_after"] = os.getloadavg()
     print(json.dumps(report, indent=2))
     if not args.quick:
-        out = Path(__file__).parent / "results" / "bench_templates.json"
+        out = RESULTS / "bench_templates.json"
         out.write_text(json.dumps(report, indent=2) + "\n")
 
 
