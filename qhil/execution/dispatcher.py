@@ -128,6 +128,18 @@ class Dispatcher:
                 jobs.append(job)
         return jobs
 
+    def drain(self, timeout_s: float | None = None) -> int:
+        """Wait for every job still open (e.g. re-attached after a restart and never asked for
+        again): their results land in the ledger, as they were paid for. Returns how many."""
+        with self._lock:
+            open_jobs = list(self._live.values())
+        for job in open_jobs:
+            try:
+                job.result(timeout_s)
+            except QhilError:
+                pass  # settled (failed or lost) by _collect; the ledger says so
+        return len(open_jobs)
+
     # submission ---------------------------------------------------------------------------------
 
     def _known_job(self, digest: str) -> Job | None:

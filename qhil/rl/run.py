@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -25,7 +28,8 @@ from qhil.rl.envs import make_envs
 from qhil.rl.explorer import Explorer, evaluate
 from qhil.rl.hardware import HardwareSampler, HardwareStats
 from qhil.rl.learner import Learner, build_td3
-from qhil.rl.loop import Loop, LoopClock, Progress, interrupted_message, snapshot_actor
+from qhil.rl.journal import Journal, Layout
+from qhil.rl.loop import Every, Loop, LoopClock, Progress, interrupted_message, snapshot_actor
 from qhil.rl.plots import plot_fidelity, plot_latency, plot_returns
 from qhil.rl.rundir import RunFolder
 
@@ -98,11 +102,11 @@ class Session:
     """Everything a run holds while it trains."""
 
     def __init__(self, config: TrainConfig, folder: RunFolder, dispatcher: Dispatcher):
-        self.config, self.folder = config, folder
+        self.config, self.folder, self.dispatcher = config, folder, dispatcher
         self.device = pick_device(config.loop.device)
         obs_dim, act_dim, low, high = env_dims(config.env)
         q = config.quantum
-        ansatz = HDQNNAnsatz(q.qubits, q.layers, q.entangler)
+        self.ansatz = ansatz = HDQNNAnsatz(q.qubits, q.layers, q.entangler)
         width = q.qubits
         self.sampler = HardwareSampler(dispatcher, ansatz, q.shots, config.seed,
                                        config.loop.job_timeout_s)
@@ -112,82 +116,139 @@ class Session:
         self.td3 = build_td3(config, obs_dim, act_dim, low, high, self.device, self.learner_sampler)
         self.replay = ReplayBuffer(config.td3.buffer_size, obs_dim, act_dim, ansatz.control_dim, width)
         self.pairs = PairBuffer(config.qtdnn.buffer_size, ansatz.control_dim, width)
+        self.journal = Journal(folder.journal_path, Layout(obs_dim, act_dim, ansatz.control_dim, width))
         self.learner = Learner(config, self.td3, self.replay, self.pairs, self.device)
         self.learner.fidelity_log.reference = fidelity_reference(dispatcher.provider)
         self.explorer = Explorer(config, snapshot_actor(self.td3.actor), self.sampler,
-                                 self.replay, self.pairs, config.seed)
+                                 self.replay, self.pairs, self.journal, config.seed)
         self.clock = LoopClock()
         self.eval_rows: list[dict[str, Any]] = []
         self.eval_thread: threading.Thread | None = None
 
-    # -- checkpoints ------------------------------------------------------------------------
+    # -- checkpoints: the learner's side; the transitions are in the journal ---------------
     def checkpoint(self) -> None:
         state = {"td3": self.td3.state_dict(), "transitions": self.explorer.transitions,
                  "vsteps": self.explorer.vsteps, "hardware": self.sampler.state(),
                  "clock": self.clock.state(), "learner_rng": self.learner.rng.bit_generator.state,
                  "learner_torch_rng": self.learner.generator.get_state(),
-                 "explorer_rng": self.explorer.rng.bit_generator.state,
                  "surrogate": dict(self.learner.last),
                  "learner_hardware": self.learner_sampler.state(),
                  "fidelity": list(self.learner.fidelity_log.rows)}
-        self.folder.save_checkpoint(state, self.replay, self.pairs)
+        self.folder.save_checkpoint(state, self.explorer.transitions)
 
     def restore(self) -> None:
-        state = self.folder.load_checkpoint(self.replay, self.pairs)
+        """From any kill point: buffers from the journal, the learner from the newest good
+        checkpoint (or fresh when none was written), the explorer where the journal ends."""
+        self.folder.repair_metrics()
+        state = self.folder.load_checkpoint()
+        if state is None and self.journal.vsteps() == 0:
+            state = self.folder.store.load_legacy()  # a run from before the journal
+            if state is not None:
+                return self._restore_legacy(state)
+        transitions = self.journal.replay_into(self.replay, self.pairs, self.config.block == "pqc")
+        if state is not None:
+            self._load_learner(state)
+        vsteps = self.journal.vsteps()
+        self.explorer.restart(transitions, vsteps)
+        self.sampler.stats = self._explore_stats(state, transitions, vsteps)
+
+    def _explore_stats(self, state: dict | None, transitions: int, vsteps: int) -> HardwareStats:
+        """Exploration's jobs are its stored steps (one job each): the next request's seed
+        follows on from them, so a job sent before the kill is asked for again, identically."""
+        old = HardwareStats(**state["hardware"]) if state is not None else HardwareStats()
+        if self.config.block != "pqc":
+            return old
+        return replace(old, jobs=vsteps, circuits=transitions,
+                       shots=transitions * self.config.quantum.shots,
+                       cost_usd=float(self.dispatcher.budget.spent().cost_usd))
+
+    def _load_learner(self, state: dict) -> None:
         self.td3.load_state_dict(state["td3"])
-        self.explorer.transitions, self.explorer.vsteps = state["transitions"], state["vsteps"]
-        self.explorer.obs, _ = self.explorer.envs.reset(seed=self.config.seed + state["vsteps"])
-        self.sampler.stats = HardwareStats(**state["hardware"])
-        if self.sampler.budget is not None:  # the ledger knows spending after the checkpoint too
-            self.sampler.stats.cost_usd = float(self.sampler.budget.spent().cost_usd)
         for key, value in state["clock"].items():
             setattr(self.clock, key, value)
         self.learner.rng.bit_generator.state = state["learner_rng"]
         self.learner.generator.set_state(state["learner_torch_rng"])
-        self.explorer.rng.bit_generator.state = state["explorer_rng"]
         self.learner.last.update(state.get("surrogate", {}))
         self.learner_sampler.stats = HardwareStats(**state.get("learner_hardware", {}))
         self.learner.fidelity_log.rows = list(state.get("fidelity", []))
 
-    # -- evaluation (never on the learner thread) -------------------------------------------
-    def evaluate_now(self, episodes: int) -> list[float]:
+    def _restore_legacy(self, state: dict) -> None:
+        """A checkpoint with its buffers beside it (runs written before the journal)."""
+        self.replay.load(self.folder.checkpoints / "replay.npz")
+        self.pairs.load(self.folder.checkpoints / "pairs.npz")
+        self._load_learner(state)
+        self.explorer.transitions, self.explorer.vsteps = state["transitions"], state["vsteps"]
+        self.explorer.obs, _ = self.explorer.envs.reset(seed=self.config.seed + state["vsteps"])
+        self.explorer.rng.bit_generator.state = state["explorer_rng"]
+        self.sampler.stats = HardwareStats(**state["hardware"])
+
+    # -- evaluation (never on the learner thread); its actor is journaled first ------------
+    def eval_sampler(self, name: str) -> HardwareSampler:
+        """Each evaluation's own sampler: its requests depend only on its actor and name, so an
+        evaluation run again after a kill asks for the same jobs (and the ledger has them)."""
+        seed = int.from_bytes(hashlib.sha256(f"{self.config.seed}:{name}".encode()).digest()[:4])
+        q = self.config.quantum
+        return HardwareSampler(self.dispatcher, self.ansatz, q.shots, seed % 2**31,
+                               self.config.loop.job_timeout_s)
+
+    def run_evaluation(self, name: str, actor) -> list[float]:
+        """Evaluate `actor` as evaluation `name` (or the actor a killed run stored under it)."""
+        self.journal.begin_eval(name, actor.state_dict())
+        stored = self.journal.eval_returns(name)
+        if stored is not None:
+            return stored
+        actor.load_state_dict(self.journal.eval_actor(name))
+        returns = evaluate(self.config, actor, self.eval_sampler(name), self.config.eval.episodes,
+                           self.config.seed + 10_000)
+        self.journal.finish_eval(name, returns)
+        return returns
+
+    def evaluate_now(self, name: str) -> list[float]:
         actor = snapshot_actor(self.td3.actor)
         with ThreadPoolExecutor(1, thread_name_prefix="qhil-eval") as pool:
-            return pool.submit(evaluate, self.config, actor, self.sampler, episodes,
-                               self.config.seed + 10_000).result()
+            return pool.submit(self.run_evaluation, name, actor).result()
 
-    def evaluate_in_background(self) -> None:
+    def evaluate_in_background(self, pending: list[tuple[str, int, Any]] | None = None) -> None:
+        """The scheduled evaluation (skipped while one runs), or evaluations a kill left open."""
         if self.eval_thread is not None and self.eval_thread.is_alive():
             return
-        actor, step = snapshot_actor(self.td3.actor), self.explorer.transitions
+        step = self.explorer.transitions
+        work_list = pending or [(f"step-{step}", step, snapshot_actor(self.td3.actor))]
 
         def work() -> None:
-            returns = evaluate(self.config, actor, self.sampler, self.config.eval.episodes,
-                               self.config.seed + 10_000)
-            self.eval_rows.append({"step": step, "eval/return_mean": float(np.mean(returns)),
-                                   "eval/return_std": float(np.std(returns))})
+            for name, at, actor in work_list:
+                returns = self.run_evaluation(name, actor)
+                self.eval_rows.append({"step": at, "eval/return_mean": float(np.mean(returns)),
+                                       "eval/return_std": float(np.std(returns))})
 
         self.eval_thread = threading.Thread(target=work, name="qhil-eval", daemon=True)
         self.eval_thread.start()
 
+    def reopen_evaluations(self) -> None:
+        """Periodic evaluations a killed run began: run again from their stored actors."""
+        open_ = [(name, int(name.split("-")[1]), snapshot_actor(self.td3.actor))
+                 for name in self.journal.open_evals() if name.startswith("step-")]
+        if open_:
+            self.evaluate_in_background(open_)
+
 
 class MetricsLogger:
-    """metrics.jsonl rows, periodic checkpoints and evaluations, and the progress callback."""
+    """metrics.jsonl rows (and any extra sink's) and the progress callback.
+
+    `sinks` receive every batch of rows; metrics.jsonl is the first. A TensorBoard or CSV writer
+    attaches with `logger.sinks.append(fn)`; it runs on the learner's thread, every log step."""
 
     def __init__(self, s: Session, progress: Progress | None):
         self.s = s
         self.progress = progress
+        self.sinks: list[Callable[[list[dict[str, Any]]], None]] = [s.folder.append_metrics]
         self.last_progress = 0.0
         self.returns: deque[float] = deque(maxlen=10)
         self.last = {"time": time.perf_counter(), "step": s.explorer.transitions,
                      "updates": s.learner.updates, "jobs": s.sampler.stats.jobs}
-        c = s.config
-        self.next_ckpt = (s.explorer.transitions // c.loop.checkpoint_every_steps + 1) * c.loop.checkpoint_every_steps
-        every = c.eval.every_steps
-        self.next_eval = (s.explorer.transitions // every + 1) * every if every else None
 
     def log(self) -> None:
-        s, step = self.s, self.s.explorer.transitions
+        s = self.s
         episodes = s.explorer.drain_episodes()
         self.returns.extend(r for _, r, _ in episodes)
         rows = [{"step": st, "charts/episodic_return": r, "charts/episodic_length": n}
@@ -195,13 +256,8 @@ class MetricsLogger:
         rows += s.eval_rows
         s.eval_rows = []
         rows.append(self.row())
-        s.folder.append_metrics(rows)
-        if step >= self.next_ckpt:
-            s.checkpoint()
-            self.next_ckpt += s.config.loop.checkpoint_every_steps
-        if self.next_eval is not None and step >= self.next_eval:
-            s.evaluate_in_background()
-            self.next_eval += s.config.eval.every_steps
+        for sink in self.sinks:
+            sink(rows)
         self.tick(force=True)
 
     def row(self) -> dict[str, Any]:
@@ -213,7 +269,7 @@ class MetricsLogger:
                "time/wall_s": clock["wall_s"],
                "charts/SPS": (s.explorer.transitions - self.last["step"]) / dt,
                "charts/updates_per_s": (s.learner.updates - self.last["updates"]) / dt,
-               "hw/jobs": stats.jobs, "hw/shots": stats.shots, "hw/cost_usd": stats.cost_usd,
+               **ledger_figures(s.dispatcher),
                "hw/latency_s": float(np.mean(new_lat)) if new_lat else None,
                "hw/jobs_in_flight": s.sampler.in_flight, **fractions(clock, stats),
                **learner_hw(s.learner_sampler.stats),
@@ -235,6 +291,13 @@ class MetricsLogger:
                        "shots": s.sampler.stats.shots, "cost_usd": s.sampler.stats.cost_usd,
                        "jobs_in_flight": s.sampler.in_flight,
                        "warning": s.learner.fidelity_log.warning()})
+
+
+def ledger_figures(dispatcher: Dispatcher) -> dict[str, Any]:
+    """The run's hardware use as its ledger counts it (every purpose, every session)."""
+    totals = dispatcher.ledger.totals(dispatcher.provider.name)
+    return {"hw/jobs": totals.jobs, "hw/shots": totals.shots,
+            "hw/cost_usd": float(totals.cost_usd)}
 
 
 def learner_hw(stats: HardwareStats) -> dict[str, Any]:
@@ -275,11 +338,31 @@ def train(config: TrainConfig, folder: RunFolder, provider: Provider, *, resume:
 def _train(config: TrainConfig, folder: RunFolder, dispatcher: Dispatcher, resume: bool,
            progress: Progress | None) -> dict[str, Any]:
     s = Session(config, folder, dispatcher)
-    if resume:
-        s.restore()
-    logger = MetricsLogger(s, progress)
-    loop = Loop(config, s.explorer, s.learner, logger.log, s.clock)
-    loop.on_tick = logger.tick
+    try:
+        if resume:
+            s.restore()
+            s.reopen_evaluations()
+        logger = MetricsLogger(s, progress)
+        loop = Loop(config, s.explorer, s.learner, schedule(s, logger), s.clock)
+        loop.on_tick = logger.tick
+        return _loop_and_finish(s, loop, logger)
+    finally:
+        s.journal.close()
+
+
+def schedule(s: Session, logger: MetricsLogger) -> list:
+    """The loop's scheduled callbacks: metrics rows, checkpoints (by steps and by wall time,
+    whichever comes first) and periodic evaluations."""
+    c, at = s.config, s.explorer.transitions
+    callbacks = [Every(logger.log, steps=c.loop.log_every_steps, after=at),
+                 Every(s.checkpoint, steps=c.loop.checkpoint_every_steps,
+                       seconds=c.loop.checkpoint_every_s, after=at)]
+    if c.eval.every_steps:
+        callbacks.append(Every(s.evaluate_in_background, steps=c.eval.every_steps, after=at))
+    return callbacks
+
+
+def _loop_and_finish(s: Session, loop: Loop, logger: MetricsLogger) -> dict[str, Any]:
     loop.publish_policy()
     try:
         loop.run()
@@ -287,21 +370,22 @@ def _train(config: TrainConfig, folder: RunFolder, dispatcher: Dispatcher, resum
         return finish(s)
     except BudgetExceededError as exc:
         s.checkpoint()
-        raise interrupted_message(exc, str(folder.path), s.explorer.transitions) from exc
+        raise interrupted_message(exc, str(s.folder.path), s.explorer.transitions) from exc
     except BaseException:
         s.checkpoint()
         raise
 
 
 def finish(s: Session) -> dict[str, Any]:
-    """Final evaluation on the provider, summary.json, returns.png and latency.png."""
+    """Checkpoint, final evaluation on the provider, summary.json, returns.png, latency.png."""
     if s.eval_thread is not None:
         s.eval_thread.join()
-    returns = s.evaluate_now(s.config.eval.episodes) if s.config.eval.episodes else []
+    s.checkpoint()  # the final networks are durable before the final evaluation reads them
+    returns = s.evaluate_now(f"final-{s.explorer.transitions}") if s.config.eval.episodes else []
     rows = s.eval_rows + ([{"step": s.explorer.transitions, "eval/return_mean": float(np.mean(returns)),
                             "eval/return_std": float(np.std(returns))}] if returns else [])
     s.folder.append_metrics(rows)
-    s.checkpoint()  # the evaluation's hardware use is part of the run's account
+    s.dispatcher.drain(s.config.loop.job_timeout_s)  # re-attached jobs nobody asked for again
     summary = summarise(s, returns)
     s.folder.write_summary(summary)
     title = f"{s.config.env} {s.config.block} on {s.config.provider}"
@@ -312,10 +396,20 @@ def finish(s: Session) -> dict[str, Any]:
     return summary
 
 
+def ledger_hw(dispatcher: Dispatcher) -> dict[str, Any]:
+    """Jobs, circuits, shots, dollars and round-trip latency, from the run's ledger."""
+    ledger, name = dispatcher.ledger, dispatcher.provider.name
+    totals, latency = ledger.totals(name), ledger.latency_stats(name).round_trip_s
+    return {"jobs": totals.jobs, "circuits": totals.circuits, "shots": totals.shots,
+            "cost_usd": round(float(totals.cost_usd), 6),
+            "latency_p50_s": latency.p50, "latency_p95_s": latency.p95}
+
+
 def summarise(s: Session, returns: list[float]) -> dict[str, Any]:
     clock, c = s.clock.state(), s.config
     explore, learn = s.sampler.stats, s.learner_sampler.stats
     total = explore.merged(learn)
+    hw = ledger_hw(s.dispatcher)
     last, log = s.learner.last, s.learner.fidelity_log
     return {
         "env": c.env, "provider": c.provider, "block": c.block, "seed": c.seed,
@@ -327,7 +421,7 @@ def summarise(s: Session, returns: list[float]) -> dict[str, Any]:
         "learner_s_per_update": clock["learner_busy_s"] / max(s.learner.updates, 1),
         "eval_return_mean": float(np.mean(returns)) if returns else None,
         "eval_return_std": float(np.std(returns)) if returns else None,
-        "eval_returns": returns, "hw": total.summary(), "hw_learner": learn.summary(),
+        "eval_returns": returns, "hw": hw, "hw_learner": learn.summary(),
         "learner_wait_fraction": fractions(clock, total)["loop/learner_wait_fraction"],
         "env_wait_fraction": fractions(clock, explore)["loop/env_wait_fraction"],
         "qpu_idle_fraction": fractions(clock, total)["loop/qpu_idle_fraction"],

@@ -1,4 +1,5 @@
-"""The run folder: config.toml, metrics.jsonl, summary.json, checkpoints/, returns.png, latency.png."""
+"""The run folder: config.toml, metrics.jsonl, summary.json, transitions.sqlite (the journal),
+ledger.sqlite, checkpoints/step-*/, returns.png, latency.png."""
 
 from __future__ import annotations
 
@@ -7,10 +8,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from qhil.errors import ConfigError
-from qhil.files import append_jsonl, read_jsonl, torch_save_atomic, write_text_atomic
+from qhil.files import append_jsonl, read_jsonl, write_text_atomic
+from qhil.rl.checkpoints import CheckpointStore
 from qhil.rl.config import TrainConfig, dump_toml, load_train_config
 
 
@@ -23,6 +23,8 @@ class RunFolder:
         self.metrics_path = self.path / "metrics.jsonl"
         self.summary_path = self.path / "summary.json"
         self.checkpoints = self.path / "checkpoints"
+        self.journal_path = self.path / "transitions.sqlite"
+        self.store = CheckpointStore(self.checkpoints)
 
     def create(self, config: TrainConfig) -> None:
         """A new run: refuse a folder that already holds a run (use --resume instead)."""
@@ -48,26 +50,30 @@ class RunFolder:
         write_text_atomic(self.summary_path, json.dumps(_clean(summary), indent=2) + "\n")
 
     def has_checkpoint(self) -> bool:
-        return (self.checkpoints / "latest.pt").exists()
+        return self.store.exists()
 
-    def save_checkpoint(self, state: dict[str, Any], replay, pairs) -> None:
-        """State, replay buffer and qtDNN buffer; `latest.pt` is replaced last, atomically."""
-        replay.save(self.checkpoints / "replay.npz")
-        pairs.save(self.checkpoints / "pairs.npz")
-        torch_save_atomic(self.checkpoints / "latest.pt", state)
+    def save_checkpoint(self, state: dict[str, Any], step: int) -> Path:
+        """The learner's state at `step`, written as a whole (temporary folder, then rename)."""
+        return self.store.save(state, step)
 
-    def load_checkpoint(self, replay, pairs) -> dict[str, Any]:
-        if not self.has_checkpoint():
-            raise ConfigError(f"{self.path} has no checkpoint yet; start the run again with --out")
-        replay.load(self.checkpoints / "replay.npz")
-        pairs.load(self.checkpoints / "pairs.npz")
-        return torch.load(self.checkpoints / "latest.pt", weights_only=False)
+    def load_checkpoint(self) -> dict[str, Any] | None:
+        """The newest checkpoint that verifies (a corrupt one falls back, warning); None if none."""
+        return self.store.load()
 
     def load_checkpoint_state(self) -> dict[str, Any]:
         """The agent's networks only (for evaluation)."""
-        if not self.has_checkpoint():
+        state = self.store.load() or self.store.load_legacy()
+        if state is None:
             raise ConfigError(f"{self.path} has no checkpoint; train it first (qhil train --out)")
-        return torch.load(self.checkpoints / "latest.pt", weights_only=False)["td3"]
+        return state["td3"]
+
+    def repair_metrics(self) -> None:
+        """Drop a last line a killed writer left half written, so appends start on a new line."""
+        if not self.metrics_path.is_file():
+            return
+        data = self.metrics_path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            self.metrics_path.write_bytes(data[: data.rfind(b"\n") + 1])
 
 
 def _clean(value: Any) -> Any:
