@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
@@ -114,7 +113,7 @@ def measure(run_dir: Path, summary: dict[str, Any]) -> Measured:
 
     with Ledger(ledger_path) as ledger:
         totals, stats = ledger.totals(), ledger.latency_stats()
-    jobs_s, span_s = _job_times(ledger_path)
+        jobs_s, span_s = ledger.job_times()
     latency = None
     if stats.round_trip_s.p50 is not None and totals.jobs:
         latency = LatencyStats(stats.round_trip_s.p50, stats.round_trip_s.p95,
@@ -124,18 +123,6 @@ def measure(run_dir: Path, summary: dict[str, Any]) -> Measured:
     wall = _first(summary, WALL_KEYS)
     return Measured(totals.jobs, totals.circuits, totals.shots, totals.cost_usd, jobs_s, span_s,
                     None if wall is None else float(wall), latency)
-
-
-def _job_times(path: Path) -> tuple[float | None, float | None]:
-    """Sum of finished jobs' round trips, and first submission to last fetch (read-only)."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        row = db.execute("SELECT SUM(fetched_at - submit_called_at), MIN(submit_called_at), "
-                         "MAX(fetched_at) FROM jobs WHERE status = 'DONE'").fetchone()
-    finally:
-        db.close()
-    total, first, last = row
-    return total, None if first is None or last is None else last - first
 
 
 def compare(workload: Workload, device: DeviceModel, measured: Measured,

@@ -78,11 +78,15 @@ class CheckpointStore:
         path = self.path / LEGACY
         return torch.load(path, weights_only=False) if path.is_file() else None
 
+    def clean(self) -> None:
+        """Remove what a killed write left half done (temporary folders)."""
+        for tmp in self.path.glob(".tmp-*"):
+            shutil.rmtree(tmp, ignore_errors=True)
+
     def _prune(self) -> None:
         for old in self.folders()[KEEP:]:
             shutil.rmtree(old, ignore_errors=True)
-        for tmp in self.path.glob(".tmp-*"):  # a write a killed process left half done
-            shutil.rmtree(tmp, ignore_errors=True)
+        self.clean()
 
 
 def _verified(folder: Path) -> dict[str, Any]:

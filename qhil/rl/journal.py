@@ -151,6 +151,9 @@ class Journal:
         """Evaluations begun and never finished, in the order they began."""
         return [r[0] for r in self._all("SELECT name FROM evals WHERE returns IS NULL ORDER BY rowid")]
 
+    def eval_names(self) -> list[str]:
+        return [r[0] for r in self._all("SELECT name FROM evals ORDER BY rowid")]
+
     def eval_returns(self, name: str) -> list[float] | None:
         row = self._one("SELECT returns FROM evals WHERE name = ?", (name,))
         return None if row is None or row[0] is None else json.loads(row[0])

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -25,10 +22,11 @@ from qhil.quantum.gradients import circuits_per_sample
 from qhil.rl.buffers import PairBuffer, ReplayBuffer
 from qhil.rl.config import TrainConfig, dump_toml
 from qhil.rl.envs import make_envs
-from qhil.rl.explorer import Explorer, evaluate
+from qhil.rl.evaluations import Evaluations
+from qhil.rl.explorer import Explorer
 from qhil.rl.hardware import HardwareSampler, HardwareStats
-from qhil.rl.learner import Learner, build_td3
 from qhil.rl.journal import Journal, Layout
+from qhil.rl.learner import Learner, build_td3
 from qhil.rl.loop import Every, Loop, LoopClock, Progress, interrupted_message, snapshot_actor
 from qhil.rl.plots import plot_fidelity, plot_latency, plot_returns
 from qhil.rl.rundir import RunFolder
@@ -122,8 +120,7 @@ class Session:
         self.explorer = Explorer(config, snapshot_actor(self.td3.actor), self.sampler,
                                  self.replay, self.pairs, self.journal, config.seed)
         self.clock = LoopClock()
-        self.eval_rows: list[dict[str, Any]] = []
-        self.eval_thread: threading.Thread | None = None
+        self.evaluations = Evaluations(config, dispatcher, ansatz, self.journal)
 
     # -- checkpoints: the learner's side; the transitions are in the journal ---------------
     def checkpoint(self) -> None:
@@ -140,6 +137,7 @@ class Session:
         """From any kill point: buffers from the journal, the learner from the newest good
         checkpoint (or fresh when none was written), the explorer where the journal ends."""
         self.folder.repair_metrics()
+        self.folder.store.clean()
         state = self.folder.load_checkpoint()
         if state is None and self.journal.vsteps() == 0:
             state = self.folder.store.load_legacy()  # a run from before the journal
@@ -182,54 +180,10 @@ class Session:
         self.explorer.rng.bit_generator.state = state["explorer_rng"]
         self.sampler.stats = HardwareStats(**state["hardware"])
 
-    # -- evaluation (never on the learner thread); its actor is journaled first ------------
-    def eval_sampler(self, name: str) -> HardwareSampler:
-        """Each evaluation's own sampler: its requests depend only on its actor and name, so an
-        evaluation run again after a kill asks for the same jobs (and the ledger has them)."""
-        seed = int.from_bytes(hashlib.sha256(f"{self.config.seed}:{name}".encode()).digest()[:4])
-        q = self.config.quantum
-        return HardwareSampler(self.dispatcher, self.ansatz, q.shots, seed % 2**31,
-                               self.config.loop.job_timeout_s)
-
-    def run_evaluation(self, name: str, actor) -> list[float]:
-        """Evaluate `actor` as evaluation `name` (or the actor a killed run stored under it)."""
-        self.journal.begin_eval(name, actor.state_dict())
-        stored = self.journal.eval_returns(name)
-        if stored is not None:
-            return stored
-        actor.load_state_dict(self.journal.eval_actor(name))
-        returns = evaluate(self.config, actor, self.eval_sampler(name), self.config.eval.episodes,
-                           self.config.seed + 10_000)
-        self.journal.finish_eval(name, returns)
-        return returns
-
-    def evaluate_now(self, name: str) -> list[float]:
-        actor = snapshot_actor(self.td3.actor)
-        with ThreadPoolExecutor(1, thread_name_prefix="qhil-eval") as pool:
-            return pool.submit(self.run_evaluation, name, actor).result()
-
-    def evaluate_in_background(self, pending: list[tuple[str, int, Any]] | None = None) -> None:
-        """The scheduled evaluation (skipped while one runs), or evaluations a kill left open."""
-        if self.eval_thread is not None and self.eval_thread.is_alive():
-            return
-        step = self.explorer.transitions
-        work_list = pending or [(f"step-{step}", step, snapshot_actor(self.td3.actor))]
-
-        def work() -> None:
-            for name, at, actor in work_list:
-                returns = self.run_evaluation(name, actor)
-                self.eval_rows.append({"step": at, "eval/return_mean": float(np.mean(returns)),
-                                       "eval/return_std": float(np.std(returns))})
-
-        self.eval_thread = threading.Thread(target=work, name="qhil-eval", daemon=True)
-        self.eval_thread.start()
-
-    def reopen_evaluations(self) -> None:
-        """Periodic evaluations a killed run began: run again from their stored actors."""
-        open_ = [(name, int(name.split("-")[1]), snapshot_actor(self.td3.actor))
-                 for name in self.journal.open_evals() if name.startswith("step-")]
-        if open_:
-            self.evaluate_in_background(open_)
+    # -- evaluations (never on the learner thread) ----------------------------------------
+    def evaluate_in_background(self) -> None:
+        """The scheduled evaluation at this step, of a snapshot of the learner's actor."""
+        self.evaluations.schedule(self.explorer.transitions, snapshot_actor(self.td3.actor))
 
 
 class MetricsLogger:
@@ -253,8 +207,8 @@ class MetricsLogger:
         self.returns.extend(r for _, r, _ in episodes)
         rows = [{"step": st, "charts/episodic_return": r, "charts/episodic_length": n}
                 for st, r, n in episodes]
-        rows += s.eval_rows
-        s.eval_rows = []
+        rows += s.evaluations.rows
+        s.evaluations.rows = []
         rows.append(self.row())
         for sink in self.sinks:
             sink(rows)
@@ -341,7 +295,7 @@ def _train(config: TrainConfig, folder: RunFolder, dispatcher: Dispatcher, resum
     try:
         if resume:
             s.restore()
-            s.reopen_evaluations()
+            s.evaluations.reopen(s.explorer.transitions, lambda: snapshot_actor(s.td3.actor))
         logger = MetricsLogger(s, progress)
         loop = Loop(config, s.explorer, s.learner, schedule(s, logger), s.clock)
         loop.on_tick = logger.tick
@@ -378,11 +332,11 @@ def _loop_and_finish(s: Session, loop: Loop, logger: MetricsLogger) -> dict[str,
 
 def finish(s: Session) -> dict[str, Any]:
     """Checkpoint, final evaluation on the provider, summary.json, returns.png, latency.png."""
-    if s.eval_thread is not None:
-        s.eval_thread.join()
+    s.evaluations.join()
     s.checkpoint()  # the final networks are durable before the final evaluation reads them
-    returns = s.evaluate_now(f"final-{s.explorer.transitions}") if s.config.eval.episodes else []
-    rows = s.eval_rows + ([{"step": s.explorer.transitions, "eval/return_mean": float(np.mean(returns)),
+    final = f"final-{s.explorer.transitions}"
+    returns = s.evaluations.now(final, snapshot_actor(s.td3.actor)) if s.config.eval.episodes else []
+    rows = s.evaluations.rows + ([{"step": s.explorer.transitions, "eval/return_mean": float(np.mean(returns)),
                             "eval/return_std": float(np.std(returns))}] if returns else [])
     s.folder.append_metrics(rows)
     s.dispatcher.drain(s.config.loop.job_timeout_s)  # re-attached jobs nobody asked for again
