@@ -124,7 +124,8 @@ def plan(steps: int, kills: int, seed: int) -> list[dict]:
     """Seeded kill points; each waits for a step count, then (for some kinds) for a moment."""
     rng = np.random.default_rng(seed)
     every_ckpt, every_eval = steps // 10, steps // 4
-    out = [{"kind": "before-first-checkpoint", "at": int(rng.integers(100, every_ckpt - 50))}]
+    out = [{"kind": "before-first-checkpoint",
+            "at": int(rng.integers(every_ckpt // 5, every_ckpt - every_ckpt // 10))}]
     for k in (1, 2):
         out.append({"kind": "evaluation", "at": k * every_eval})
     for _ in range(3):
@@ -158,7 +159,7 @@ def kill_when_ready(proc: subprocess.Popen, run: Path, kill: dict, limit_s: floa
     proc.wait()
     return {**kill, "killed": hit, "steps_at_kill": 2 * journal_steps(run),
             "jobs_in_flight_at_kill": len(query(run / "ledger.sqlite", "SELECT token FROM jobs "
-                                                "WHERE status IN ('SUBMITTING', 'SUBMITTED')")),
+                                                "WHERE status IN (0, 1)")),  # in flight
             "checkpoint_tmp_left": bool(checkpoint_writes(run))}
 
 
@@ -188,12 +189,12 @@ def audit(work: Path, config: Path, steps: int) -> dict:
     service = Counter(job.request_hash for job in JobSpool(work / "service").jobs())
     vsteps = [r[0] for r in query(run / "transitions.sqlite", "SELECT vstep FROM steps")]
     summary = json.loads((run / "summary.json").read_text())
-    estimate = json.loads(subprocess.run(
+    estimate = last_json(subprocess.run(
         qhil("estimate", "--config", str(config), "--json"), cwd=ROOT, capture_output=True,
         text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True).stdout)["qtdnn"]
     return {
         "ledger_paid_jobs": totals.jobs, "ledger_results_bought_twice": totals.resubmitted,
-        "ledger_statuses": {str(k): v for k, v in statuses.items()},
+        "ledger_statuses": {k.value: v for k, v in statuses.items()},
         "service_jobs": sum(service.values()),
         "service_requests_run_twice": sum(n - 1 for n in service.values() if n > 1),
         "journal_steps": len(vsteps) * 2, "transitions_lost": steps - 2 * len(set(vsteps)),
@@ -205,12 +206,17 @@ def audit(work: Path, config: Path, steps: int) -> dict:
     }
 
 
+def last_json(text: str) -> dict:
+    """The JSON object a command printed last (after any estimate lines)."""
+    return json.loads(text[text.index("{\n") if not text.startswith("{") else 0:])
+
+
 def rebuilt_replay_size(run: Path, config: Path) -> int:
-    from qhil.rl.config import load_train_config
-    from qhil.rl.run import Session, env_dims  # noqa: F401  (Session builds the same buffers)
-    from qhil.rl.buffers import PairBuffer, ReplayBuffer
-    from qhil.rl.journal import Journal, Layout
     from qhil.quantum.ansatz import HDQNNAnsatz
+    from qhil.rl.buffers import PairBuffer, ReplayBuffer
+    from qhil.rl.config import load_train_config
+    from qhil.rl.journal import Journal, Layout
+    from qhil.rl.run import Session, env_dims  # noqa: F401  (Session builds the same buffers)
 
     c = load_train_config(config)
     obs, act, _, _ = env_dims(c.env)
@@ -235,7 +241,7 @@ def corrupt_and_resume(work: Path, steps: int) -> dict:
                               "--yes", "--json"), cwd=ROOT, capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     warnings = [line for line in out.stderr.splitlines() if "warning: checkpoint" in line]
-    summary = json.loads(out.stdout) if out.returncode == 0 else {}
+    summary = last_json(out.stdout) if out.returncode == 0 else {}
     return {"truncated": newest.name, "rc": out.returncode, "warning": warnings[:1],
             "steps": summary.get("steps"), "expected_steps": steps + 200}
 
@@ -255,9 +261,8 @@ def explorer_speed(work: Path, rounds: int, steps_per_round: int) -> dict:
 
     from qhil.execution.registry import get_provider
     from qhil.rl.config import load_train_config
-    from qhil.rl.run import open_dispatcher
+    from qhil.rl.run import Session, open_dispatcher
     from qhil.rl.rundir import RunFolder
-    from qhil.rl.run import Session
 
     torch.set_num_threads(1)
     config = load_train_config(ROOT / "configs" / "pendulum-pqc.toml").with_overrides(

@@ -318,9 +318,9 @@ class Dispatcher:
     def _reattach(self, entry: LedgerEntry) -> DispatchedJob | None:
         inner = self._look_up(entry.token, entry.job_id)
         if inner is None:
-            if self.ledger is not None:
+            if self.ledger is not None:  # on a device that bills, a vanished job may have cost
                 self.ledger.failed(entry.token, "could not re-attach after a restart",
-                                   billed=entry.billed, status=LOST)
+                                   billed=entry.billed and _bills(self.calibration), status=LOST)
             return None
         self._accepted(entry.token, inner)
         self._count("resumed")
