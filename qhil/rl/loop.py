@@ -28,6 +28,7 @@ from qhil.errors import BudgetExceededError, RunInterruptedError
 from qhil.rl.config import TrainConfig
 from qhil.rl.explorer import Explorer
 from qhil.rl.learner import Learner
+from qhil.rl.schedule import Schedule
 
 Progress = Callable[[dict], None]
 Callback = Callable[[int], None]  # called with the transitions so far, on the learner's thread
@@ -94,6 +95,7 @@ class Loop:
         (`Every`), and a metrics sink or progress reporter attaches by appending one."""
         self.config, self.explorer, self.learner = config, explorer, learner
         self.callbacks = list(callbacks)
+        self.schedule = Schedule.of(config)  # the pacing the cost model counts with
         self.on_tick: Callable[[], None] = lambda: None
         self.clock = clock
         self.cond = threading.Condition()
@@ -110,9 +112,7 @@ class Loop:
         """Updates owed at updates_per_step per vector step since learning started."""
         if not self.learning():
             return 0
-        warm = self.config.td3.learning_starts // self.config.num_envs
-        owed = self.config.td3.updates_per_step * max(0, self.explorer.vsteps - warm)
-        return int(owed) - self.learner.updates
+        return self.schedule.updates_owed(self.explorer.vsteps) - self.learner.updates
 
     def update_cap_left(self) -> int:
         """How many more updates the per-transition cap allows now."""
