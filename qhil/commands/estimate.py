@@ -130,11 +130,20 @@ def run(args: argparse.Namespace) -> int:
     from qhil.cost.report import estimate_table
 
     if args.from_run:
-        from qhil.cost.after_run import run_from_dir
-
         return run_from_dir(args)
     result = estimate(build_workload(args), build_device(args), methods=_methods(args.method))
     print(json.dumps(result.to_json(), indent=2) if args.as_json else estimate_table(result))
+    return 0
+
+
+def run_from_dir(args: argparse.Namespace) -> int:
+    """The `--from-run` branch: the run's own config, the flags on top, beside its ledger."""
+    from qhil.cost.after_run import report_run, run_config, table
+
+    run_dir = Path(args.from_run)
+    config = str(run_config(run_dir))
+    report = report_run(run_dir, build_workload(args, config), build_device(args, config))
+    print(json.dumps(report, indent=2) if args.as_json else table(report))
     return 0
 
 

@@ -29,7 +29,8 @@ from qhil.rl.journal import Journal, Layout
 from qhil.rl.learner import Learner, build_td3
 from qhil.rl.loop import Every, Loop, LoopClock, Progress, interrupted_message, snapshot_actor
 from qhil.rl.plots import plot_fidelity, plot_latency, plot_returns
-from qhil.rl.rundir import RunFolder
+from qhil.rl.rundir import RunFolder, clean
+from qhil.rl.summary import RunSummary
 
 
 def pick_device(choice: str) -> torch.device:
@@ -342,6 +343,7 @@ def finish(s: Session) -> dict[str, Any]:
     s.dispatcher.drain(s.config.loop.job_timeout_s)  # re-attached jobs nobody asked for again
     summary = summarise(s, returns)
     s.folder.write_summary(summary)
+    summary = summary.to_json()
     title = f"{s.config.env} {s.config.block} on {s.config.provider}"
     plot_returns(s.folder.read_metrics(), s.folder.path / "returns.png", title)
     plot_latency(s.sampler.stats.latencies_s, s.folder.path / "latency.png", title)
@@ -359,13 +361,13 @@ def ledger_hw(dispatcher: Dispatcher) -> dict[str, Any]:
             "latency_p50_s": latency.p50, "latency_p95_s": latency.p95}
 
 
-def summarise(s: Session, returns: list[float]) -> dict[str, Any]:
+def summarise(s: Session, returns: list[float]) -> RunSummary:
     clock, c = s.clock.state(), s.config
     explore, learn = s.sampler.stats, s.learner_sampler.stats
     total = explore.merged(learn)
     hw = ledger_hw(s.dispatcher)
     last, log = s.learner.last, s.learner.fidelity_log
-    return {
+    return RunSummary.model_validate(clean({
         "env": c.env, "provider": c.provider, "block": c.block, "seed": c.seed,
         "gradient": c.quantum.gradient if c.block == "pqc" else None,
         "steps": s.explorer.transitions, "updates": s.learner.updates,
@@ -383,4 +385,4 @@ def summarise(s: Session, returns: list[float]) -> dict[str, Any]:
         "surrogate_loss": last.get("surrogate/loss"),
         "warnings": [w for w in (log.warning(),) if w],
         "clock": clock,
-    }
+    }))

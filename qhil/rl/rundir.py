@@ -12,6 +12,7 @@ from qhil.errors import ConfigError
 from qhil.files import append_jsonl, read_jsonl, write_text_atomic
 from qhil.rl.checkpoints import CheckpointStore
 from qhil.rl.config import TrainConfig, dump_toml, load_train_config
+from qhil.rl.summary import RunSummary
 
 
 class RunFolder:
@@ -41,13 +42,13 @@ class RunFolder:
         return load_train_config(self.config_path)
 
     def append_metrics(self, rows: list[dict[str, Any]]) -> None:
-        append_jsonl(self.metrics_path, (_clean(row) for row in rows))
+        append_jsonl(self.metrics_path, (clean(row) for row in rows))
 
     def read_metrics(self) -> list[dict[str, Any]]:
         return read_jsonl(self.metrics_path)
 
-    def write_summary(self, summary: dict[str, Any]) -> None:
-        write_text_atomic(self.summary_path, json.dumps(_clean(summary), indent=2) + "\n")
+    def write_summary(self, summary: RunSummary) -> None:
+        write_text_atomic(self.summary_path, json.dumps(summary.to_json(), indent=2) + "\n")
 
     def has_checkpoint(self) -> bool:
         return self.store.exists()
@@ -76,12 +77,12 @@ class RunFolder:
             self.metrics_path.write_bytes(data[: data.rfind(b"\n") + 1])
 
 
-def _clean(value: Any) -> Any:
+def clean(value: Any) -> Any:
     """JSON-safe: NaN/inf become null, numpy scalars plain numbers."""
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
+        return {k: clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [clean(v) for v in value]
     if hasattr(value, "item"):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
