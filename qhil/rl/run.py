@@ -183,8 +183,11 @@ class Session:
 
     # -- evaluations (never on the learner thread) ----------------------------------------
     def evaluate_in_background(self) -> None:
-        """The scheduled evaluation at this step, of a snapshot of the learner's actor."""
-        self.evaluations.schedule(self.explorer.transitions, snapshot_actor(self.td3.actor))
+        """The scheduled evaluation, of a snapshot of the learner's actor; named by the step it
+        was due at (a multiple of every_steps), so a restart recognises it."""
+        every = self.config.eval.every_steps
+        due = self.explorer.transitions // every * every
+        self.evaluations.schedule(due, snapshot_actor(self.td3.actor))
 
 
 class MetricsLogger:
