@@ -190,6 +190,9 @@ class Session:
         self.evaluations.schedule(due, snapshot_actor(self.td3.actor))
 
 
+Sink = Callable[[list[dict[str, Any]]], None]  # a batch of metrics rows
+
+
 class MetricsLogger:
     """metrics.jsonl rows (and any extra sink's) and the progress callback.
 
@@ -199,7 +202,7 @@ class MetricsLogger:
     def __init__(self, s: Session, progress: Progress | None):
         self.s = s
         self.progress = progress
-        self.sinks: list[Callable[[list[dict[str, Any]]], None]] = [s.folder.append_metrics]
+        self.sinks: list[Sink] = [s.folder.append_metrics]
         self.last_progress = 0.0
         self.returns: deque[float] = deque(maxlen=10)
         self.last = {"time": time.perf_counter(), "step": s.explorer.transitions,
@@ -275,8 +278,11 @@ def fractions(clock: dict[str, float], stats: HardwareStats) -> dict[str, float]
 
 
 def train(config: TrainConfig, folder: RunFolder, provider: Provider, *, resume: bool = False,
-          progress: Progress | None = None, budget: Budget | None = None) -> dict[str, Any]:
-    """Train to config.steps (continuing a checkpoint when resume), evaluate, write the summary.
+          progress: Progress | None = None, budget: Budget | None = None,
+          sinks: list[Sink] | None = None) -> dict[str, Any]:
+    """Train to config.steps (continuing from the journal and checkpoint when resume), evaluate,
+    write the summary. `sinks` receive every batch of metrics rows beside metrics.jsonl (e.g. a
+    TensorBoard or CSV writer), on the learner's thread.
 
     A new run creates the folder only after the environment and requests have been validated."""
     torch.set_num_threads(1)  # small nets: more threads only contend (CUDA does the heavy lifting)
@@ -288,19 +294,20 @@ def train(config: TrainConfig, folder: RunFolder, provider: Provider, *, resume:
         folder.create(config)
     dispatcher = open_dispatcher(folder, provider, budget)
     try:
-        return _train(config, folder, dispatcher, resume, progress)
+        return _train(config, folder, dispatcher, resume, progress, sinks or [])
     finally:
         dispatcher.ledger.close()
 
 
 def _train(config: TrainConfig, folder: RunFolder, dispatcher: Dispatcher, resume: bool,
-           progress: Progress | None) -> dict[str, Any]:
+           progress: Progress | None, sinks: list[Sink]) -> dict[str, Any]:
     s = Session(config, folder, dispatcher)
     try:
         if resume:
             s.restore()
             s.evaluations.reopen(s.explorer.transitions, lambda: snapshot_actor(s.td3.actor))
         logger = MetricsLogger(s, progress)
+        logger.sinks += sinks
         loop = Loop(config, s.explorer, s.learner, schedule(s, logger), s.clock)
         loop.on_tick = logger.tick
         return _loop_and_finish(s, loop, logger)

@@ -34,3 +34,17 @@ def test_schedule_gives_the_loop_and_the_cost_model_the_same_counts():
     workload = Workload.from_train(config)
     assert (workload.env_steps, workload.updates) == (151, schedule.updates)
     assert workload.eval_episodes == config.eval.episodes * 4
+
+
+def test_a_metrics_sink_receives_the_rows_metrics_jsonl_gets(tmp_path):
+    from qhil.execution.registry import get_provider
+    from qhil.rl.run import train
+    from qhil.rl.rundir import RunFolder
+
+    rows: list[dict] = []
+    config = tiny_config(block="fc", steps=120).with_overrides(**{"eval.episodes": 0})
+    folder = RunFolder(tmp_path / "run")
+    with get_provider("local") as provider:
+        train(config, folder, provider, sinks=[rows.extend])
+    assert rows and rows == folder.read_metrics()[: len(rows)]
+    assert any("charts/SPS" in row for row in rows)
