@@ -246,6 +246,49 @@ def corrupt_and_resume(work: Path, steps: int) -> dict:
             "steps": summary.get("steps"), "expected_steps": steps + 200}
 
 
+# part 4: qhil qtrl --provider local, killed and resumed -----------------------------------------
+
+QTRL = ["--env", "CartPole-v1", "--blocks", "2", "--seed", "4", "--provider", "local",
+        "--shots", "200", "--checkpoint-every", "5"]
+
+
+def ledger_done(path: Path) -> int:
+    rows = query(path, "SELECT COUNT(*) FROM jobs WHERE status = 2")  # DONE
+    return rows[0][0] if rows else 0
+
+
+def qtrl_kill_resume(work: Path, episodes: int, kills: int, seed: int) -> dict:
+    """SIGKILL `qhil qtrl` after seeded numbers of paid jobs, resume each time, audit the ledger."""
+    from qhil.execution.ledger import Ledger
+
+    out, log = work / "qtrl", work / "qtrl.log"
+    rng = np.random.default_rng(seed + 1)
+    targets = sorted(int(t) for t in rng.integers(2, episodes - 2, size=kills))
+    proc = spawn(qhil("qtrl", *QTRL, "--episodes", str(episodes), "--out", str(out)), log)
+    at = []
+    for target in targets:
+        while proc.poll() is None and ledger_done(out / "ledger.sqlite") < target:
+            time.sleep(0.005)
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        at.append(ledger_done(out / "ledger.sqlite"))
+        proc = spawn(qhil("qtrl", "--resume", str(out), "--episodes", str(episodes)), log)
+    rc = proc.wait()
+    with Ledger(out / "ledger.sqlite") as ledger:
+        totals, paid = ledger.totals(), [e for e in ledger.entries() if e.billed]
+    seen: set[str] = set()
+    twice = 0
+    for entry in paid:  # shots of paid jobs whose request had been paid before
+        twice += entry.shots if entry.request_hash in seen else 0
+        seen.add(entry.request_hash)
+    summary = json.loads((out / "summary.json").read_text())
+    return {"episodes": episodes, "killed_after_jobs": at, "final_rc": rc,
+            "ledger_jobs": totals.jobs, "ledger_shots": totals.shots, "shots_bought_twice": twice,
+            "results_bought_twice": totals.resubmitted, "summary_episodes": summary.get("episodes"),
+            "summary_hw_jobs": summary["hw"]["jobs"]}
+
+
 # part 3: the explorer's steps/s, journal against none --------------------------------------------
 
 class NoJournal:
@@ -292,6 +335,15 @@ def explorer_speed(work: Path, rounds: int, steps_per_round: int) -> dict:
             "rounds": rounds, "vector_steps_per_round": steps_per_round, "provider": "local"}
 
 
+def qtrl_lines(q: dict | None) -> list[str]:
+    if not q:
+        return []
+    return [f"- qhil qtrl --provider local, {q['episodes']} episodes, SIGKILLed after "
+            f"{q['killed_after_jobs']} paid jobs and resumed: final rc {q['final_rc']}, ledger "
+            f"{q['ledger_jobs']} jobs / {q['ledger_shots']} shots, shots bought twice "
+            f"{q['shots_bought_twice']}, results bought twice {q['results_bought_twice']}"]
+
+
 def markdown(result: dict) -> str:
     a, k, c, sp = result["audit"], result["kill_resume"], result["corrupt"], result["speed"]
     lines = [
@@ -320,6 +372,7 @@ def markdown(result: dict) -> str:
         f"{sp['vector_steps_per_round']} vector steps): journal "
         f"{sp['steps_per_s_median']['journal']:.0f}, none {sp['steps_per_s_median']['none']:.0f},"
         f" median ratio per round {sp['ratio_journal_over_none']:.3f} (target >= 0.9)",
+        *qtrl_lines(result.get("qtrl")),
     ]
     return "\n".join(lines) + "\n"
 
@@ -330,10 +383,19 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=12)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--speed-rounds", type=int, default=20)
+    parser.add_argument("--qtrl-episodes", type=int, default=40)
+    parser.add_argument("--only-qtrl", action="store_true", help="Run part 4 alone (its own "
+                        "results file, bench_train_kill_resume_qtrl.json).")
     parser.add_argument("--keep", help="Work folder to keep (default: a temporary one).")
     args = parser.parse_args()
     work = Path(args.keep or tempfile.mkdtemp(prefix="qhil-kill-"))
     work.mkdir(parents=True, exist_ok=True)
+    if args.only_qtrl:
+        qtrl = qtrl_kill_resume(work, args.qtrl_episodes, 3, args.seed)
+        qtrl["uptime"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+        (RESULTS / "bench_train_kill_resume_qtrl.json").write_text(json.dumps(qtrl, indent=2) + "\n")
+        print(json.dumps(qtrl, indent=2))
+        return
     config = write_setup(work, args.steps)
     kills = plan(args.steps, args.kills, args.seed)
     result = {"command": " ".join(["python", "benchmarks/bench_train_kill_resume.py", *sys.argv[1:]]),
@@ -343,6 +405,7 @@ def main() -> None:
     result["audit"] = audit(work, config, args.steps)
     result["corrupt"] = corrupt_and_resume(work, args.steps)
     result["speed"] = explorer_speed(work, args.speed_rounds, 150)
+    result["qtrl"] = qtrl_kill_resume(work, args.qtrl_episodes, 3, args.seed)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "bench_train_kill_resume.json").write_text(json.dumps(result, indent=2) + "\n")
     (RESULTS / "bench_train_kill_resume.md").write_text(markdown(result))
