@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from qhil.cli import main
 from qhil.execution.ledger import Ledger
@@ -22,6 +23,7 @@ from qhil.rl.buffers import PairBuffer, ReplayBuffer
 from qhil.rl.checkpoints import CheckpointStore
 from qhil.rl.config import dump_toml
 from qhil.rl.journal import Journal, Layout
+from qhil.rl.loop import snapshot_actor
 from qhil.rl.run import Session, open_dispatcher
 from qhil.rl.rundir import RunFolder
 from tests.rl.conftest import tiny_config
@@ -133,3 +135,28 @@ def test_sigkill_before_the_first_checkpoint_resumes_to_the_end(tmp_path, capsys
         totals = ledger.totals()
     assert totals.resubmitted == 0 and totals.in_flight == 0
     assert summary["hw"]["jobs"] == totals.jobs == 120 + 200  # 120 vector steps, 2 x 200 eval
+
+
+def test_an_interrupted_evaluation_runs_again_from_its_actor_and_buys_nothing(tmp_path):
+    config = tiny_config(steps=100).with_overrides(**{"eval.every_steps": 100})
+    folder = RunFolder(tmp_path / "run")
+    folder.create(config)
+    with get_provider("local") as provider:
+        dispatcher = open_dispatcher(folder, provider, None)
+        s = Session(config, folder, dispatcher)
+        s.explorer.transitions = 100
+        s.evaluate_in_background()
+        s.evaluations.join()
+        bought = dispatcher.ledger.totals().jobs
+        assert bought == 200  # 2 episodes side by side, 200 steps
+        # as if killed before its returns were stored; the learner has moved on meanwhile
+        s.journal._write("UPDATE evals SET returns = NULL", ())
+        with torch.no_grad():
+            for p in s.td3.actor.parameters():
+                p.add_(1.0)
+        s.evaluations.reopen(100, lambda: snapshot_actor(s.td3.actor))
+        s.evaluations.join()
+        assert dispatcher.ledger.totals().jobs == bought and dispatcher.counters["reused"] == 200
+        assert s.journal.open_evals() == [] and s.journal.eval_names() == ["step-100"]
+        s.journal.close()
+        dispatcher.ledger.close()
