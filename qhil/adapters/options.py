@@ -20,7 +20,8 @@ Options = TypeVar("Options", bound=StrictModel)
 class LocalOptions(StrictModel):
     """The embedded simulator."""
 
-    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Torch device; auto = CUDA when present.")
+    device: str = Field("auto", description='Torch device: "auto" (CUDA when present), "cpu", '
+                        '"cuda" or "cuda:N" (checked by the local adapter).')
     precision: Literal["complex64", "complex128"] = Field("complex64", description="State precision.")
     noise: bool = Field(False, description="Apply the calibration file's readout and depolarising noise.")
     counts: bool = Field(True, description="False skips building per-circuit count dictionaries.")

@@ -60,7 +60,22 @@ def report_run(run_dir: Path, workload: Workload, device: DeviceModel) -> dict[s
     summary = read_summary(run_dir / "summary.json")
     evaluations = count_evaluations(run_dir / "metrics.jsonl")
     done = workload_done(workload, summary, evaluations)
-    return compare(done, device, measure(run_dir, summary), run_gradient(run_config(run_dir)))
+    config = run_config(run_dir)
+    report = compare(done, device, measure(run_dir, summary), run_gradient(config))
+    hint = calibration_hint(report, config)
+    if hint:
+        report["hint"] = hint
+    return report
+
+
+def calibration_hint(report: dict[str, Any], config: Path) -> str | None:
+    """A device with no timing data predicts 0 s: say how to calibrate instead."""
+    if report["predicted"]["wall_s"] > 0 or not report["measured"].get("jobs_s"):
+        return None
+    name = report["device"] or "NAME"
+    return (f"{name} has no timing calibration, so the time predictions are 0 s: measure it with "
+            f"'qhil calibrate --provider {name} --config {config} --out {name}-measured.toml', "
+            f"then pass --calibration {name}-measured.toml")
 
 
 def run_gradient(config: Path) -> str:
@@ -102,7 +117,10 @@ def measure(run_dir: Path, summary: RunSummary) -> Measured:
     ledger_path = run_dir / "ledger.sqlite"
     if not ledger_path.is_file():
         raise ConfigError(f"{run_dir}: no ledger.sqlite; the run recorded no jobs")
+    from qhil.commands._paths import check_ledger_file
     from qhil.execution.ledger import Ledger
+
+    check_ledger_file(ledger_path, "the run's ledger")
 
     with Ledger(ledger_path) as ledger:
         totals, stats = ledger.totals(), ledger.latency_stats()
@@ -170,6 +188,8 @@ def table(report: dict[str, Any]) -> str:
              f"{'figure':<24}{'predicted':>16}{'measured':>16}{'pred/meas':>12}"]
     lines += [f"{name:<24}{a:>16}{b:>16}{'-' if x is None else f'{x:.3f}':>12}"
               for name, a, b, x in rows]
+    if report.get("hint"):
+        lines.append(f"note: {report['hint']}")
     return "\n".join(lines)
 
 

@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 import torch
+from pydantic import ValidationError
 
-from qhil.config import load_toml
+from qhil.config import load_toml, validation_message
 from qhil.errors import ConfigError
 from qhil.files import append_jsonl, read_jsonl, toml_text, torch_save_atomic, write_text_atomic
 from qhil.qtrl.config import QTRLConfig
@@ -36,8 +37,14 @@ class RunFolder:
         if not self.config_path.is_file():
             raise ConfigError(f"--resume {self.root}: no config.toml there; is it a qtrl run folder?")
         values = load_toml(self.config_path)
+        if "block" in values or "td3" in values:
+            raise ConfigError(f"--resume {self.root}: this is a `qhil train` run (hDQNN-TD3), "
+                              f"not a qtrl run; continue it with 'qhil train --resume {self.root}'")
         values.setdefault("entangler", "cz")  # folders written before the CU3 circuit ran the CZ ring
-        return QTRLConfig(**values)
+        try:
+            return QTRLConfig(**values)
+        except ValidationError as exc:
+            raise ConfigError(validation_message(self.config_path, exc)) from None
 
     def save_checkpoint(self, state: dict) -> None:
         torch_save_atomic(self.checkpoint, state)

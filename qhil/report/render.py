@@ -7,6 +7,7 @@ import html
 import json
 from pathlib import Path
 
+from qhil.files import write_text_atomic
 from qhil.report.model import Comparison
 from qhil.report.plots import all_plots
 from qhil.report.tables import Table, all_tables
@@ -29,9 +30,10 @@ def write_report(report: Comparison, out_dir: Path) -> dict[str, Path]:
     tables = all_tables(report)
     paths = {"json": out_dir / "report.json", "md": out_dir / "report.md",
              "html": out_dir / "report.html"}
-    paths["json"].write_text(json.dumps(report.to_json(), indent=2) + "\n")
-    paths["md"].write_text(markdown(report, tables))
-    paths["html"].write_text(html_page(report, tables, all_plots(report)))
+    texts = {"json": json.dumps(report.to_json(), indent=2) + "\n",
+             "md": markdown(report, tables), "html": html_page(report, tables, all_plots(report))}
+    for key, text in texts.items():  # every file whole or not at all, the json first
+        write_text_atomic(paths[key], text)
     return paths
 
 

@@ -26,9 +26,12 @@ import json
 import sqlite3
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
+
+from qhil.errors import ConfigError
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -69,6 +72,22 @@ class Layout:
             start += widths[key]
         out["rewards"], out["dones"] = out["rewards"][:, 0], out["dones"][:, 0]
         return out
+
+
+def stored_transitions(path: Path, num_envs: int) -> int | None:
+    """Transitions a run's journal holds (read-only), None without a journal; a damaged one is
+    a ConfigError (nothing is changed)."""
+    if not path.is_file():
+        return None
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+        try:
+            return db.execute("SELECT COUNT(*) FROM steps").fetchone()[0] * num_envs
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        raise ConfigError(f"{path} is damaged ({exc}); nothing was changed; restore it from a "
+                          f"copy or start a new run with --out") from None
 
 
 class Journal:

@@ -134,7 +134,7 @@ def test_budget_stops_every_agent_cleanly_with_a_checkpoint_and_resume_buys_only
     out = tmp_path / "run"
     # 2 agents x 1000 shots per episode: 5,000 shots pay for 2 whole episodes of the 6 asked
     proc = spawn_cli(*TINY, "--agents", "2", "--episodes", "6", "--provider", "local", "--shots",
-                     "1000", "--budget-shots", "5000", "--out", str(out))
+                     "1000", "--budget-shots", "5000", "--stop-at-budget", "--out", str(out))
     _, stderr = proc.communicate(timeout=240)
     assert proc.returncode == 3 and len(stderr.strip().splitlines()) == 1, stderr
     assert "budget reached after episode 2 of 6" in stderr and f"--resume {out}" in stderr
@@ -168,7 +168,8 @@ def test_resume_after_a_lost_checkpoint_reuses_paid_results(tmp_path, capsys):
 def test_transient_provider_failures_are_retried_and_every_job_recorded(tmp_path, capsys):
     out = tmp_path / "run"
     code, stdout, _ = run_cli(capsys, "qtrl", *TINY, "--episodes", "10", "--provider",
-                              "chaos-faults", "--shots", "200", "--out", str(out), "--json")
+                              "chaos-faults", "--shots", "200", "--yes", "--out", str(out),
+                              "--json")
     assert code == 0
     totals, entries = ledger_totals(out)
     assert totals.jobs == 10 == json.loads(stdout)["hw"]["jobs"] and totals.resubmitted == 0

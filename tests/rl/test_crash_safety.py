@@ -126,6 +126,9 @@ def test_sigkill_before_the_first_checkpoint_resumes_to_the_end(tmp_path, capsys
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not RunFolder(out).has_checkpoint()
+    with pytest.raises(SystemExit) as exc:  # the journal's steps are the run's progress
+        main(["train", "--resume", str(out), "--steps", "10"])
+    assert exc.value.code == 2 and "lower than the" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main(["train", "--resume", str(out), "--json"])
     assert exc.value.code == 0
