@@ -29,6 +29,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
 from simulator_peers import (  # noqa: E402
     Workload,
     run_aer,
@@ -62,7 +63,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--layers", type=int, default=10, help="layers of the custom workload")
     p.add_argument("--batch", type=int, default=256, help="batch of the custom workload")
     p.add_argument("--shots", type=int, default=100, help="shots of the custom workload")
-    p.add_argument("--out", type=Path, default=Path(__file__).parent / "results",
+    p.add_argument("--out", type=Path, default=results_dir(),
                    help="folder for simulators.json and simulators.md")
     args = p.parse_args(argv)
     args.peers = [x for x in args.peers.split(",") if x]

@@ -74,7 +74,11 @@ class _Commands:
         self._sub = sub
 
     def add_parser(self, name: str, **kwargs) -> argparse.ArgumentParser:
-        return self._sub.add_parser(name, help=COMMANDS[name], **kwargs)
+        parser = self._sub.add_parser(name, help=COMMANDS[name], **kwargs)
+        parser.add_argument("--quiet", action="store_true",
+                            help="No progress lines on stderr (warnings and errors still print; "
+                            "default: progress with ETA for every long phase; QHIL_QUIET=1 too).")
+        return parser
 
 
 def build_parser(only: str | None = ALL) -> argparse.ArgumentParser:
@@ -109,6 +113,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.command is None:
         parser.print_help()
         sys.exit(2)
+    if getattr(args, "quiet", False):
+        from qhil.progress import set_quiet
+
+        set_quiet(True)
     try:
         code = args.func(args)
         sys.stdout.flush()

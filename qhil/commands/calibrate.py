@@ -173,8 +173,12 @@ def residual_warnings(residuals: list[dict]) -> list[str]:
 
 
 def _summary(r: dict) -> str:
+    from decimal import Decimal
+
+    from qhil.cost.report import usd
+
     return (f"{r['provider']}: {r['jobs']} probe jobs (1 warm-up + {r['fitted_jobs']} fitted), "
-            f"{r['shots']:,} shots (~${r['probe_cost_usd']})\n"
+            f"{r['shots']:,} shots (~{usd(Decimal(r['probe_cost_usd']))})\n"
             f"per job {r['job_overhead_s'] * 1e3:.2f} ms + per circuit {r['per_circuit_s'] * 1e3:.3f} ms"
             f" + per shot {r['per_shot_s'] * 1e6:.3f} us; queue p50 {r['queue_p50_s']:.3f} s;"
             f" worst residual {r['rel_residual']:.1%}"

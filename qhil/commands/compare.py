@@ -104,7 +104,11 @@ _STARTED = time.monotonic()
 
 
 def progress(line: str) -> None:
-    """One line on stderr, with the seconds since the command started."""
+    """One line on stderr, with the seconds since the command started (none with --quiet)."""
+    from qhil.progress import is_quiet
+
+    if is_quiet():
+        return
     print(f"compare: [{time.monotonic() - _STARTED:7.1f} s] {line}", file=sys.stderr, flush=True)
 
 

@@ -1,6 +1,6 @@
 """`qhil qtrl`: Quantum-Train policies trained by N agents on torch.distributed (Dist-QTRL).
 
-Run folder: config.toml, metrics.jsonl, summary.json, checkpoints/latest.pt, returns.png, agents/.
+Run folder: config.toml, metrics.jsonl (also as TensorBoard events and metrics.csv), summary.json, checkpoints/latest.pt, returns.png, agents/.
 Multi-node: torchrun --nnodes M --nproc-per-node P --rdzv-backend c10d --rdzv-endpoint HOST:PORT
 -m qhil qtrl --agents M*P ... (every node with the same arguments). Agent 0 writes the run
 folder; `--resume` across nodes needs DIR on a filesystem every node sees.
@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
     if not rank0:
         return 0
     folder.plot(f"{config.env}: {config.policy} L={config.blocks}, {config.agents} agents")
+    folder.export_csv()
     summary = build_summary(config, folder)
     folder.write_json(folder.summary_path, summary)
     print(json.dumps(summary) if args.as_json else _line(summary))

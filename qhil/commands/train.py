@@ -38,7 +38,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "parameter-shift or spsa circuits on the provider, or exact (simulator "
                    f"providers only) (default {d.quantum.gradient}).")
     p.add_argument("--seed", type=non_negative_int, help=f"Seed of everything (default {d.seed}).")
-    p.add_argument("--mode", choices=("async", "sync"), help=f"Loop: async or sync (default {d.loop.mode}).")
+    p.add_argument("--mode", choices=("async", "sync"), help=f"Loop: async (explorer and learner "
+                   f"threads overlap; not bit-reproducible) or sync (default {d.loop.mode}).")
+    p.add_argument("--deterministic", action="store_true",
+                   help="Reproduce exactly: the same config and seed give the same run, metrics "
+                   "and returns (the sync loop; same as --mode sync; default: off, the config's mode).")
     p.add_argument("--out", help="Run folder to create (default: none; --out or --resume is required).")
     p.add_argument("--resume", metavar="DIR",
                    help="Continue the run in DIR from its checkpoint (default: none, a new run).")
@@ -59,6 +63,8 @@ def resolve_config(args: argparse.Namespace) -> tuple[TrainConfig, RunFolder, bo
         raise ConfigError("pass either --out DIR (a new run) or --resume DIR, not both")
     if not args.resume and not args.out:
         raise ConfigError("pass --out DIR for a new run (or --resume DIR to continue one)")
+    if args.deterministic and args.mode == "async":
+        raise ConfigError("--deterministic runs the sync loop; drop --mode async")
     folder = RunFolder(args.resume or args.out)
     if args.resume:
         if args.config:
@@ -71,7 +77,7 @@ def resolve_config(args: argparse.Namespace) -> tuple[TrainConfig, RunFolder, bo
         "env": args.env, "provider": args.provider, "block": args.block, "steps": args.steps,
         "num_envs": args.num_envs, "quantum.shots": args.shots, "seed": args.seed,
         "quantum.gradient": args.gradient,
-        "loop.mode": args.mode})
+        "loop.mode": "sync" if args.deterministic else args.mode})
     if args.resume:
         _check_resume(base, config, folder)
     else:
@@ -232,8 +238,21 @@ def describe(s: dict, folder: RunFolder) -> str:
         f"learner waited {_pct(s['learner_wait_fraction'])} of learning time; "
         f"envs waited {_pct(s['env_wait_fraction'])}; QPU idle {_pct(s['qpu_idle_fraction'])}",
         *fidelity_lines(s),
-        f"run folder {folder.path} (summary.json, metrics.jsonl, returns.png, latency.png)",
+        mode_line(s),
+        *[f"warning: {w}" for w in s.get("warnings", [])],
+        f"run folder {folder.path} (summary.json, metrics.jsonl, returns.png, latency.png, "
+        f"events.out.tfevents.* for TensorBoard, metrics.csv)",
     ])
+
+
+def mode_line(s: dict) -> str:
+    if s.get("mode") == "sync" and s.get("reproducible"):
+        return "mode: sync (deterministic: the same config and seed reproduce this run exactly)"
+    if s.get("mode") == "sync":
+        return ("mode: sync, with periodic evaluations beside the loop (eval.every_steps): they "
+                "share the job seeds, so reruns differ slightly; every_steps = 0 reproduces exactly")
+    return ("mode: async (explorer and learner threads: the same seed gives slightly different "
+            "returns; --deterministic reproduces a run exactly)")
 
 
 def fidelity_lines(s: dict) -> list[str]:
@@ -248,7 +267,7 @@ def fidelity_lines(s: dict) -> list[str]:
     lines = [f"{head}; vs the {ref}, median of the second half of {s['fidelity_checks']} checks: "
              f"PreDNN-gradient cosine {s['surrogate_grad_cosine']:.3f}, relative error "
              f"{s['surrogate_grad_rel_error']:.3f}; Jacobian cosine {s['surrogate_jacobian_cosine']:.3f}"]
-    return lines + [f"warning: {w}" for w in s.get("warnings", [])]
+    return lines
 
 
 def _pct(x: float | None) -> str:

@@ -22,6 +22,8 @@ from qhil.errors import ConfigError
 from qhil.files import read_jsonl
 from qhil.rl.summary import RunSummary
 
+BY_METHOD = ("qtdnn", "parameter-shift")  # the same run priced per method (--method all)
+
 
 @dataclass(frozen=True)
 class Measured:
@@ -53,19 +55,34 @@ def run_config(run_dir: Path) -> Path:
     return config
 
 
-def report_run(run_dir: Path, workload: Workload, device: DeviceModel) -> dict[str, Any]:
+def report_run(run_dir: Path, workload: Workload, device: DeviceModel,
+               by_method: bool = False) -> dict[str, Any]:
     """The planned `workload`, cut to what the run did, predicted on `device` beside what its
-    ledger measured (the ledger is read through `Ledger`)."""
+    ledger measured (the ledger is read through `Ledger`); `by_method`: the same run priced per
+    gradient method too (`report["by_method"]`)."""
     run_dir = Path(run_dir)
     summary = read_summary(run_dir / "summary.json")
-    evaluations = count_evaluations(run_dir / "metrics.jsonl")
-    done = workload_done(workload, summary, evaluations)
+    done = done_workload(run_dir, workload)
     config = run_config(run_dir)
     report = compare(done, device, measure(run_dir, summary), run_gradient(config))
     hint = calibration_hint(report, config)
     if hint:
         report["hint"] = hint
+    if by_method:
+        priced = by_method_estimate(run_dir, workload, device)
+        report["by_method"] = {m: e.to_json() for m, e in priced.methods.items()}
     return report
+
+
+def done_workload(run_dir: Path, workload: Workload) -> Workload:
+    """The planned workload cut to the steps, updates and evaluations the run did."""
+    summary = read_summary(Path(run_dir) / "summary.json")
+    return workload_done(workload, summary, count_evaluations(Path(run_dir) / "metrics.jsonl"))
+
+
+def by_method_estimate(run_dir: Path, workload: Workload, device: DeviceModel):
+    """What the run would have cost with each gradient method (`BY_METHOD`)."""
+    return estimate(done_workload(run_dir, workload), device, methods=BY_METHOD)
 
 
 def calibration_hint(report: dict[str, Any], config: Path) -> str | None:

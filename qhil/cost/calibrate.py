@@ -28,6 +28,7 @@ from qhil.errors import BudgetExceededError
 from qhil.execution.dispatcher import Dispatcher
 from qhil.execution.provider import Provider
 from qhil.files import toml_text, write_text_atomic
+from qhil.progress import Bar
 from qhil.quantum.ansatz import HDQNNAnsatz
 
 
@@ -113,7 +114,12 @@ def run_probes(provider: Provider | Dispatcher, plan: ProbePlan, *, seed: int = 
     rng = np.random.default_rng(seed)
     _probe(provider, plan.ansatz, 1, min(plan.shots), rng, timeout_s)  # warm-up, not fitted
     order = [size for _ in range(plan.repeats) for size in plan.sizes()]
-    return [_probe(provider, plan.ansatz, c, s, rng, timeout_s) for c, s in order]
+    probes = []
+    with Bar("calibrate", len(order), "probe jobs") as bar:
+        for circuits, shots in order:
+            probes.append(_probe(provider, plan.ansatz, circuits, shots, rng, timeout_s))
+            bar.advance(1, f"last {circuits} circuits x {shots} shots")
+    return probes
 
 
 def _probe(provider: Provider | Dispatcher, ansatz: HDQNNAnsatz, circuits: int, shots: int,

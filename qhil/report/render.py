@@ -14,14 +14,15 @@ from qhil.report.tables import Table, all_tables
 
 PLOT_TITLES = {"latency": "Latency distribution per provider",
                "fidelity_price": "Fidelity against price",
-               "run_cost": "Predicted run cost per provider"}
+               "run_cost": "Predicted run cost per provider",
+               "runs": "Training runs: evaluation return, cost and wall time"}
 
 TEXT_COLUMNS = {"provider", "kind", "device", "status", "reason", "note", "run"}
 
 CSS = """body{font-family:sans-serif;margin:24px;color:#222}
 table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #bbb;padding:3px 8px;
 font-size:13px;text-align:right}th{background:#e8eef6}td:first-child,th:first-child{text-align:left}
-td.text{text-align:left}img{max-width:720px;display:block;margin:6px 0 18px}.settings{font-size:13px;color:#555}"""
+td.text{text-align:left}img{max-width:100%;display:block;margin:6px 0 18px}.settings{font-size:13px;color:#555}"""
 
 
 def write_report(report: Comparison, out_dir: Path) -> dict[str, Path]:

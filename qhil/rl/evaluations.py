@@ -32,6 +32,7 @@ class Evaluations:
                  journal: Journal):
         self.config, self.dispatcher, self.ansatz, self.journal = config, dispatcher, ansatz, journal
         self.rows: list[dict[str, Any]] = []
+        self.latencies_s: list[float] = []  # of every evaluation job this session sent
         self.error: BaseException | None = None
         self._queue: queue.Queue = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -42,22 +43,24 @@ class Evaluations:
                                int.from_bytes(digest[:4], "little") % 2**31,
                                self.config.loop.job_timeout_s)
 
-    def run(self, name: str, actor) -> list[float]:
+    def run(self, name: str, actor, show_progress: bool = False) -> list[float]:
         """Evaluate `actor` as `name` (or the actor a killed run stored under that name)."""
         self.journal.begin_eval(name, actor.state_dict())
         stored = self.journal.eval_returns(name)
         if stored is not None:
             return stored
         actor.load_state_dict(self.journal.eval_actor(name))
-        returns = evaluate(self.config, actor, self.sampler(name), self.config.eval.episodes,
-                           self.config.seed + 10_000)
+        sampler = self.sampler(name)
+        returns = evaluate(self.config, actor, sampler, self.config.eval.episodes,
+                           self.config.seed + 10_000, show_progress=show_progress)
+        self.latencies_s.extend(sampler.stats.latencies_s)
         self.journal.finish_eval(name, returns)
         return returns
 
     def now(self, name: str, actor) -> list[float]:
-        """An evaluation on its own thread (never the learner's), waited for."""
+        """An evaluation on its own thread (never the learner's), waited for, with progress."""
         with ThreadPoolExecutor(1, thread_name_prefix="qhil-eval") as pool:
-            return pool.submit(self.run, name, actor).result()
+            return pool.submit(self.run, name, actor, True).result()
 
     def schedule(self, step: int, actor) -> None:
         """Queue evaluation `step-<step>` in the background worker."""

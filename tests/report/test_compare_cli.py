@@ -50,6 +50,7 @@ def test_compare_writes_three_reports_with_every_figure(tmp_path, capsys):
     assert ghz["local"]["hellinger_fidelity"] > 0.995  # ideal: only shot noise
     assert ghz["local-noisy"]["hellinger_fidelity"] < ghz["local"]["hellinger_fidelity"]
     assert "local: ghz repeat 2/2" in err and err.startswith("compare: [")  # progress on stderr
+    assert "(job 8/8, ETA " in err  # each provider's probe jobs counted, with the time left
 
 
 def test_a_failing_or_unusable_provider_is_a_row_and_the_others_go_on(tmp_path, capsys):

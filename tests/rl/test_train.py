@@ -75,6 +75,8 @@ def test_classical_blocks_train_without_hardware(block, tmp_path):
     assert summary["block"] == block and summary["updates"] > 0
     assert provider.threads == [] and summary["hw"]["jobs"] == 0
     assert summary["surrogate_grad_cosine"] is None
+    assert not (folder.path / "latency.png").exists()  # no job sent: no empty latency plot
+    assert (folder.path / "returns.png").exists() and (folder.path / "metrics.csv").exists()
 
 
 def test_learner_never_calls_the_provider(tmp_path):
