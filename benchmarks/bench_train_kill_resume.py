@@ -18,7 +18,8 @@ Part 2, corrupt checkpoint: the finished run's newest checkpoint is truncated, a
 with a raised --steps: it must fall back to the previous checkpoint (one-line warning) and finish.
 Part 3, explorer speed: `Explorer.step` on `local` with the journal against the same explorer with
 a journal that writes nothing (today's explorer), interleaved rounds in one process.
-Writes benchmarks/results/bench_train_kill_resume.{json,md}.
+Writes bench_train_kill_resume.{json,md} into runs/benchmarks/ (benchmarks/results/ with
+--update-results; the committed figures were written so).
 """
 
 from __future__ import annotations
@@ -39,7 +40,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "benchmarks" / "results"
+from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
+
+RESULTS = results_dir()  # runs/benchmarks/ unless --update-results (benchmarks/_results.py)
 PROFILE = """name = "chaos-billed"
 kind = "chaos"
 device = "embedded"
@@ -406,7 +409,6 @@ def main() -> None:
     result["corrupt"] = corrupt_and_resume(work, args.steps)
     result["speed"] = explorer_speed(work, args.speed_rounds, 150)
     result["qtrl"] = qtrl_kill_resume(work, args.qtrl_episodes, 3, args.seed)
-    RESULTS.mkdir(exist_ok=True)
     (RESULTS / "bench_train_kill_resume.json").write_text(json.dumps(result, indent=2) + "\n")
     (RESULTS / "bench_train_kill_resume.md").write_text(markdown(result))
     print(markdown(result))
