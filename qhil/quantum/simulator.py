@@ -12,7 +12,7 @@ How it is fast (CPU and CUDA alike):
   every matmul has the same large, cache-friendly shape and the state is never transposed.
 - CZ: the whole CZ content of a layer is one diagonal of +-1 per structure: a fixed pattern
   (ring, chain, any pattern shared by the batch) is one cached (2**n,) vector multiplied in
-  place; data-chosen pairs are built once per distinct structure in the chunk and gathered. The
+  place; data-chosen pairs are one broadcast bit test per pair and row of the chunk. The
   last layer's CZ is skipped for probabilities (diagonal).
 - Memory: the batch is processed in chunks whose state is cache-sized on CPU and bounded on
   CUDA (`chunk_rows`); sampling happens per chunk, so peak memory is `simulator_memory_bytes`.
@@ -203,10 +203,7 @@ class BatchedSimulator:
             if not key:
                 return None
             return shared_cz_signs(self.n_qubits, key, str(self.device), self.dtype)
-        unique, inverse = torch.unique(pairs.reshape(pairs.shape[0], -1), dim=0,
-                                       return_inverse=True)
-        signs = cz_signs(self.n_qubits, unique.reshape(-1, *pairs.shape[1:]), self.dtype)
-        return signs.index_select(0, inverse)
+        return cz_signs(self.n_qubits, pairs, self.dtype)
 
     def _prepare(self, angles: torch.Tensor, cz: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         angles = torch.as_tensor(angles, device=self.device)

@@ -202,22 +202,32 @@ def cz_parity(n_qubits: int, pairs: torch.Tensor) -> torch.Tensor:
     """Diagonal of a product of CZ gates as parity bits: pairs (U, P, 2) -> (U, 2**n) bool.
 
     Entry [u, x] is True where basis state x takes a -1 from structure u (an odd count of
-    pairs with both qubits at 1); a pair (i, i) is no gate. Built from the (n, 2**n) bit table,
-    so memory stays O(U * 2**n) for any pattern (no n*n table).
+    pairs with both qubits at 1); a pair (i, i) is no gate. Each pair is one broadcast AND of
+    the basis indices with the pair's two-bit mask (no gathers, no n*n table), so memory stays
+    O(U * 2**n) for any pattern.
     """
-    bits = basis_bits_bool(n_qubits, str(pairs.device))
-    parity = torch.zeros(pairs.shape[0], 2 ** n_qubits, dtype=torch.bool, device=pairs.device)
+    index = basis_index(n_qubits, str(pairs.device))
+    shift = n_qubits - 1 - pairs
+    masks = (1 << shift[..., 0]) | (1 << shift[..., 1])  # (U, P)
+    parity = None
     for p in range(pairs.shape[1]):
-        i, k = pairs[:, p, 0], pairs[:, p, 1]
-        both = bits.index_select(0, i) & bits.index_select(0, k) & (i != k)[:, None]
-        parity ^= both
+        mask = torch.where(pairs[:, p, 0] == pairs[:, p, 1], -1, masks[:, p])[:, None]
+        both = (index & mask) == mask  # mask -1 (no gate) matches no index
+        parity = both if parity is None else parity.bitwise_xor_(both)
     return parity
 
 
 def cz_signs(n_qubits: int, pairs: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """The CZ diagonals of structures pairs (U, P, 2) as +-1 of `dtype`, (U, 2**n)."""
-    parity = cz_parity(n_qubits, pairs)
-    return (1 - 2 * parity.to(_real(dtype))).to(dtype)
+    """The CZ diagonals of structures pairs (U, P, 2) as +-1 of `dtype`, (U, 2**n).
+
+    One data-chosen pair per row on up to 12 qubits is a row gather from the cached
+    `cz_sign_table_as` (at most 12 * 12 * 4096 entries); anything else is built by `cz_parity`.
+    """
+    if pairs.shape[1] == 1 and n_qubits <= 12:
+        table = cz_sign_table_as(n_qubits, str(pairs.device), dtype).reshape(n_qubits ** 2, -1)
+        return table.index_select(0, pairs[:, 0, 0] * n_qubits + pairs[:, 0, 1])
+    minus, plus = (torch.tensor(v, dtype=dtype, device=pairs.device) for v in (-1, 1))
+    return torch.where(cz_parity(n_qubits, pairs), minus, plus)
 
 
 @_constant_table
@@ -260,9 +270,9 @@ def cz_sign_table_as(n_qubits: int, device: str, dtype: torch.dtype) -> torch.Te
 
 
 @_constant_table
-def basis_bits_bool(n_qubits: int, device: str) -> torch.Tensor:
-    """(n, 2**n) bool: row j holds qubit j's bit of every basis index."""
-    return basis_bits(n_qubits, device).T.contiguous().bool()
+def basis_index(n_qubits: int, device: str) -> torch.Tensor:
+    """(1, 2**n) int64: every basis index, for broadcast bit tests."""
+    return torch.arange(2 ** n_qubits, device=device)[None]
 
 
 @_constant_table
