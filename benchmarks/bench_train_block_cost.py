@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import json
 import os
 import pstats
 import re
 import sys
 import time
 
-from _train_common import RUNS, qhil_train, write_results
+from _train_common import RESULTS, RUNS, qhil_train, write_results
 
 DEFAULT_STEPS = {"pendulum": 5000, "humanoid": 3000}
 # where the time of a pqc run goes: (label, file suffix, function name), cumulative seconds
@@ -66,10 +67,12 @@ def run_block(env: str, block: str, seed: int, steps: int) -> dict:
 
 
 def compare(env: str, seed: int, steps: int) -> dict:
+    before = os.getloadavg()[0]
     rows = {block: run_block(env, block, seed, steps) for block in ("pqc", "fc")}
     ratio = rows["pqc"]["train_wall_s"] / rows["fc"]["train_wall_s"]
     return {"env": env, "steps": steps, "runs": list(rows.values()),
-            "pqc_over_fc_wall_ratio": ratio, "met": ratio <= 2.0}
+            "pqc_over_fc_wall_ratio": ratio, "met": ratio <= 2.0,
+            "load_average": [before, os.getloadavg()[0]]}
 
 
 def profile(env: str, seed: int, steps: int) -> dict:
@@ -102,12 +105,21 @@ def buckets(prof: cProfile.Profile) -> dict[str, float]:
     return out
 
 
+def merged(fresh: list[dict]) -> list[dict]:
+    """The earlier result file's comparisons for environments not run now, then the new ones."""
+    path = RESULTS / "bench_train_block_cost.json"
+    old = json.loads(path.read_text()).get("comparisons", []) if path.exists() else []
+    envs = {c["env"] for c in fresh}
+    return [c for c in old if c.get("env") not in envs] + fresh
+
+
 def markdown(data: dict) -> str:
-    lines = ["# pqc vs fc on local at equal steps", "",
-             f"Load average at start {data['load_average_at_start'][0]:.2f}, at end "
-             f"{data['load_average_at_end'][0]:.2f} (2 CPUs, shared).", ""]
+    lines = ["# pqc vs fc on local at equal steps", ""]
     for c in data["comparisons"]:
+        load = c.get("load_average", [float("nan")] * 2)
         lines += [f"## {c['env']}, {c['steps']} steps", "",
+                  f"1-min load average {load[0]:.2f} before, {load[1]:.2f} after (2 CPUs, "
+                  "shared).", "",
                   "| block | updates | train wall s | eval return |", "|---|---|---|---|",
                   *[f"| {r['block']} | {r['updates']} | {r['train_wall_s']:.1f} | "
                     f"{r['eval_return_mean']:.1f} |" for r in c["runs"]],
@@ -139,7 +151,8 @@ def main() -> None:
         prof["command"] = " ".join(["benchmarks/bench_train_block_cost.py", *sys.argv[1:]])
         write_results("bench_train_block_cost_profile", prof, profile_markdown(prof))
         return
-    comparisons = [compare(env, args.seed, args.steps or DEFAULT_STEPS[env]) for env in envs]
+    comparisons = merged([compare(env, args.seed, args.steps or DEFAULT_STEPS[env])
+                          for env in envs])
     data = {"command": " ".join(["benchmarks/bench_train_block_cost.py", *sys.argv[1:]]),
             "comparisons": comparisons, "target": "<= 2", "load_average_at_start": load,
             "load_average_at_end": list(os.getloadavg())}

@@ -17,7 +17,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 from _train_common import ROOT, write_results
 
