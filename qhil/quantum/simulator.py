@@ -12,7 +12,8 @@ How it is fast (CPU and CUDA alike):
   every matmul has the same large, cache-friendly shape and the state is never transposed.
 - CZ: the whole CZ content of a layer is one diagonal of +-1 per structure: a fixed pattern
   (ring, chain, any pattern shared by the batch) is one cached (2**n,) vector multiplied in
-  place; data-chosen pairs are one broadcast bit test per pair and row of the chunk. The
+  place; data-chosen pairs are a row gather from a small cached sign table (up to 12 qubits)
+  or one broadcast bit test per pair and row of the chunk (`cz_signs`). The
   last layer's CZ is skipped for probabilities (diagonal).
 - Memory: the batch is processed in chunks whose state is cache-sized on CPU and bounded on
   CUDA (`chunk_rows`); sampling happens per chunk, so peak memory is `simulator_memory_bytes`.
