@@ -25,7 +25,7 @@ import re
 import sys
 import time
 
-from _train_common import RESULTS, RUNS, qhil_train, write_results
+from _train_common import RESULTS, ROOT, RUNS, qhil_train, write_results
 
 DEFAULT_STEPS = {"pendulum": 5000, "humanoid": 3000}
 # where the time of a pqc run goes: (label, file suffix, function name), cumulative seconds
@@ -45,7 +45,7 @@ def config_for(env: str) -> str:
     """The config file for `env`: Humanoid's with the paper-scale benchmark overrides."""
     if env == "pendulum":
         return "configs/pendulum.toml"
-    text = open("configs/humanoid.toml").read()
+    text = (ROOT / "configs" / "humanoid.toml").read_text()
     for key, value in (("learning_starts", 1000), ("episodes", 1)):
         text, count = re.subn(rf"(?m)^{key} = .*$", f"{key} = {value}", text)
         if count != 1:
