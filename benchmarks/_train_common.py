@@ -10,8 +10,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
+
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = results_dir()  # runs/benchmarks/ unless --update-results (benchmarks/_results.py)
 RUNS = ROOT / "runs" / "bench"
 sys.path.insert(0, str(ROOT))
 

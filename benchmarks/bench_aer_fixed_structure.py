@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
 from simulator_peers import Workload, run_aer, run_aer_prebuilt, run_qhil  # noqa: E402
 
-OUT = Path(__file__).resolve().parent / "results" / "aer_fixed_structure.json"
+OUT = results_dir() / "aer_fixed_structure.json"  # benchmarks/_results.py
 
 
 def median_ms(fn, repeats: int = 7) -> float:

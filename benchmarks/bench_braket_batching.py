@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
 from braket.devices import LocalSimulator  # noqa: E402
 
 from qhil import HDQNNAnsatz  # noqa: E402
@@ -41,7 +42,7 @@ from tests.adapters.braket_fakes import BUCKET, GARNET_ARN, FakeBraket  # noqa: 
 
 BATCH, QUBITS, LAYERS = 256, 10, 10
 SHOTS = (100, 1000, 5000)
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = results_dir()  # runs/benchmarks/ unless --update-results (benchmarks/_results.py)
 
 
 def controls(ansatz: HDQNNAnsatz, batch: int, seed: int = 0) -> np.ndarray:

@@ -27,6 +27,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
+
 from qhil.config import find_profile  # noqa: E402
 from qhil.cost import DeviceModel, Workload, estimate  # noqa: E402
 from qhil.cost.calibrate import ProbePlan, calibrated, fit_timing, random_controls, run_probes  # noqa: E402
@@ -35,7 +37,7 @@ from qhil.execution.ledger import Ledger  # noqa: E402
 from qhil.execution.registry import availability, get_provider  # noqa: E402
 from qhil.quantum.ansatz import HDQNNAnsatz  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = results_dir()  # runs/benchmarks/ unless --update-results (benchmarks/_results.py)
 
 
 def parse_args() -> argparse.Namespace:

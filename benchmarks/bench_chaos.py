@@ -27,6 +27,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
+
 from qhil import HDQNNAnsatz, get_provider  # noqa: E402
 from qhil.errors import BudgetExceededError, TransientProviderError  # noqa: E402
 from qhil.execution.budget import Budget, format_usd  # noqa: E402
@@ -35,7 +37,7 @@ from qhil.execution.ledger import Ledger  # noqa: E402
 from qhil.execution.pricing import job_cost_usd  # noqa: E402
 
 PROFILE = "chaos-faults"
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = results_dir()  # runs/benchmarks/ unless --update-results (benchmarks/_results.py)
 
 
 def requests(n: int, seed: int = 0):

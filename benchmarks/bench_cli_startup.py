@@ -21,8 +21,10 @@ import sys
 import time
 from pathlib import Path
 
+from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
+
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = results_dir()  # runs/benchmarks/ unless --update-results (benchmarks/_results.py)
 TARGET_S = 0.5
 COMMANDS = (["--help"], ["train", "--help"], ["sample", "--shots", "0"], ["--version"],
             ["sample", "--help"], ["estimate", "--help"], ["qtrl", "--help"])

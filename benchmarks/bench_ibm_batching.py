@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 warnings.simplefilter("ignore", DeprecationWarning)
 
 import numpy as np  # noqa: E402
+from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
 
 from qhil import HDQNNAnsatz, get_provider  # noqa: E402
 from qhil.adapters.qiskit_backends import active_qubits, compact_circuit, fake_backend  # noqa: E402
@@ -42,7 +43,7 @@ from qhil.adapters.qiskit_clients import sampler  # noqa: E402
 from qhil.adapters.qiskit_runtime import IBMProvider  # noqa: E402
 
 QUBITS, LAYERS, SHOTS = 4, 3, 100
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = results_dir()  # runs/benchmarks/ unless --update-results (benchmarks/_results.py)
 
 
 def controls(ansatz: HDQNNAnsatz, batch: int, rng: np.random.Generator,

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -45,7 +46,7 @@ latency_p95_s = 0.08
 service_dir = "{service}"
 """
 WINDOW = 4
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = results_dir()  # runs/benchmarks/ unless --update-results (benchmarks/_results.py)
 
 
 # the child ---------------------------------------------------------------------------------------

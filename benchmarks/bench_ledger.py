@@ -24,10 +24,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
+
 from qhil.execution.job import JobTimings, SamplingResult  # noqa: E402
 from qhil.execution.ledger import Ledger  # noqa: E402
 
-RESULTS = ROOT / "benchmarks" / "results"
+RESULTS = results_dir()  # runs/benchmarks/ unless --update-results (benchmarks/_results.py)
 
 
 def a_result(rng: np.random.Generator) -> SamplingResult:

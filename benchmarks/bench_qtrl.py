@@ -34,6 +34,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _qtrl_markdown import markdown  # noqa: E402
 from _qtrl_stats import speedup_rows, table_one_rows  # noqa: E402
+from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
+
+RESULTS = results_dir()  # runs/benchmarks/ unless --update-results (benchmarks/_results.py)
 
 PAPER_TABLE_I = {"classical": (0.9244, 4835), "qt-L3": (0.6453, 1749), "qt-L7": (0.8164, 2061),
                  "qt-L13": (0.8632, 2529), "dist-qt-L3-4agents": (0.901, 1749)}
@@ -123,7 +126,7 @@ def main() -> None:
 
 
 def write(data: dict) -> None:
-    results = ROOT / "benchmarks" / "results"
+    results = RESULTS
     results.mkdir(parents=True, exist_ok=True)
     (results / "qtrl.json").write_text(dumps(data))
     (results / "qtrl.md").write_text(markdown(data))
@@ -142,7 +145,7 @@ def dumps(data: dict) -> str:
 
 def rewrite() -> None:
     """Re-render qtrl.md from qtrl.json (no runs)."""
-    results = ROOT / "benchmarks" / "results"
+    results = RESULTS
     (results / "qtrl.md").write_text(markdown(json.loads((results / "qtrl.json").read_text())))
 
 

@@ -32,6 +32,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
 from simulator_peers import (  # noqa: E402
     Workload,
     run_aer,
@@ -88,7 +89,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--entangler", default="data", choices=["data", "ring"],
                    help="entangler of the custom workload")
     p.add_argument("--only", help="comma list of workload names to run (default: all)")
-    p.add_argument("--out", type=Path, default=Path(__file__).parent / "results",
+    p.add_argument("--out", type=Path, default=results_dir(),
                    help="folder for simulators.json and simulators.md")
     args = p.parse_args(argv)
     args.peers = [x for x in args.peers.split(",") if x]

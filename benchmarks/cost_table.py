@@ -16,11 +16,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
+
 from qhil.config import find_profile  # noqa: E402
 from qhil.cost import DeviceModel, Workload, estimate  # noqa: E402
 from qhil.cost.report import human_s, usd  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = results_dir()  # runs/benchmarks/ unless --update-results (benchmarks/_results.py)
 
 
 def row(name: str, workload: Workload) -> dict:

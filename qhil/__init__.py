@@ -5,6 +5,8 @@
     >>> provider = qhil.get_provider("local")
     >>> job = provider.submit(ansatz.request(controls, shots=100, seed=1))
     >>> job.result().marginals      # (B, 4) P(qubit j reads 1)
+    >>> run = qhil.train("configs/pendulum.toml", out="runs/api", steps=2000)
+    >>> qhil.load_policy(run.path, forward="exact").predict(obs)
 
 The names below are imported on first use (PEP 562), so `import qhil` and `qhil --help` do not
 pay for torch or numpy.
@@ -22,6 +24,8 @@ _LAZY = {
     "Job": "qhil.execution", "JobStatus": "qhil.execution", "Provider": "qhil.execution",
     "SamplingRequest": "qhil.execution", "SamplingResult": "qhil.execution",
     "get_provider": "qhil.execution", "QhilError": "qhil.errors",
+    "train": "qhil.api", "load_policy": "qhil.api", "Run": "qhil.api", "Policy": "qhil.api",
+    "TrainConfig": "qhil.rl.config", "Budget": "qhil.execution.budget",
 }
 
 __all__ = [*sorted(_LAZY), "__version__"]

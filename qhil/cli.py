@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import sqlite3
 import sys
+from pathlib import Path
 
 from qhil import __version__
 from qhil.errors import QhilError
@@ -72,7 +74,11 @@ class _Commands:
         self._sub = sub
 
     def add_parser(self, name: str, **kwargs) -> argparse.ArgumentParser:
-        return self._sub.add_parser(name, help=COMMANDS[name], **kwargs)
+        parser = self._sub.add_parser(name, help=COMMANDS[name], **kwargs)
+        parser.add_argument("--quiet", action="store_true",
+                            help="No progress lines on stderr (warnings and errors still print; "
+                            "default: progress with ETA for every long phase; QHIL_QUIET=1 too).")
+        return parser
 
 
 def build_parser(only: str | None = ALL) -> argparse.ArgumentParser:
@@ -97,25 +103,68 @@ def command_in(argv: list[str]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run a subcommand, turning every expected failure into one line and a code."""
+    """Entry point: run a subcommand, turning every expected failure into one line and a code.
+    `--debug` may stand anywhere on the line (before `--`)."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    argv, debug = _take_debug(argv)
+    debug = debug or os.environ.get("QHIL_DEBUG") == "1"
     parser = build_parser(command_in(argv))
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         sys.exit(2)
-    debug = args.debug or os.environ.get("QHIL_DEBUG") == "1"
+    if getattr(args, "quiet", False):
+        from qhil.progress import set_quiet
+
+        set_quiet(True)
     try:
         code = args.func(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()  # `qhil ... | head -1`: the reader left; not an error
+        code = 0
     except QhilError as exc:
         if debug:
             raise
         _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
-        _fail("interrupted", 130)
+        if debug:
+            raise
+        _fail(interrupted_message(args), 130)
+    except (OSError, sqlite3.DatabaseError, UnicodeError) as exc:  # a file or disk the user owns
+        if debug:
+            raise
+        _fail(f"{exc} (nothing else was changed; run with --debug for the traceback)", 2)
     sys.exit(code or 0)
 
 
+def _take_debug(argv: list[str]) -> tuple[list[str], bool]:
+    end = argv.index("--") if "--" in argv else len(argv)
+    head = [a for a in argv[:end] if a != "--debug"]
+    return head + argv[end:], len(head) != end
+
+
+def interrupted_message(args: argparse.Namespace) -> str:
+    """What Ctrl-C leaves: the command that continues a run folder, where there is one."""
+    folder = getattr(args, "resume", None) or getattr(args, "out", None)
+    if args.command in ("train", "qtrl") and folder and (Path(folder) / "config.toml").exists():
+        return (f"interrupted; the run stopped at its last checkpoint; continue it with: "
+                f"qhil {args.command} --resume {folder}")
+    return "interrupted; nothing more was sent (paid jobs already sent are in the ledger, if any)"
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so Python's exit flush cannot fail on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def _fail(message: str, code: int) -> None:
-    print(f"qhil: error: {' '.join(message.split())}", file=sys.stderr)
+    try:
+        print(f"qhil: error: {' '.join(message.split())}", file=sys.stderr)
+    except BrokenPipeError:
+        pass
     sys.exit(code)

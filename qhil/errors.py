@@ -6,7 +6,8 @@
     │   ├── RequestValidationError a SamplingRequest that does not fit the device
     │   ├── UnknownProviderError   no profile of that name
     │   ├── ProviderUnavailableError  SDK not installed, no credentials
-    │   └── BudgetExceededError    a request that would exceed the shot/dollar/job budget
+    │   ├── BudgetExceededError    a request that would exceed the shot/dollar/job budget
+    │   └── ResourceError          more memory or processes than this machine holds
     ├── ProviderError              the provider or its service failed (exit 1)
     │   ├── TransientProviderError retryable: throttling, 5xx, connection loss, device offline
     │   │   └── SubmissionTimeoutError  the service did not answer in time (job may exist)
@@ -53,6 +54,10 @@ class ProviderUnavailableError(UserError):
 
 class BudgetExceededError(UserError):
     """The request would exceed the shot, dollar or job budget."""
+
+
+class ResourceError(UserError):
+    """The machine cannot hold what was asked for (memory, processes); nothing was started."""
 
 
 class ProviderError(QhilError):

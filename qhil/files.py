@@ -42,10 +42,19 @@ def toml_value(value: Any) -> str:
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Every row of a JSON-lines file; a missing file has none."""
+    """Every row of a JSON-lines file; a missing file has none, and a line that is not a JSON
+    object (e.g. cut short by a kill) is skipped rather than failing the whole file."""
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            row = json.loads(line) if line.strip() else None
+        except ValueError:
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows
 
 
 def append_jsonl(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
@@ -55,9 +64,15 @@ def append_jsonl(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
+    """Write a temporary file beside `path`, then rename it over `path` (left as it was on a
+    failure: the temporary file is removed)."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def torch_save_atomic(path: Path, obj: Any) -> None:

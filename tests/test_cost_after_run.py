@@ -70,6 +70,15 @@ def test_from_run_sets_prediction_beside_the_ledger(tmp_path, capsys):
     assert "predicted_with_measured_latency" in report
     text = run_cli(capsys, "estimate", "--from-run", str(tmp_path))[1]
     assert "pred/meas" in text and "with measured latency" in text and "run wall clock" in text
+    # the same run priced per method: what parameter-shift would have cost instead
+    by_method = report["by_method"]
+    assert set(by_method) == {"qtdnn", "parameter-shift"}
+    assert by_method["qtdnn"]["jobs"] == report["predicted"]["jobs"]
+    assert by_method["parameter-shift"]["circuits"] > by_method["qtdnn"]["circuits"]
+    assert "by gradient method" in text and "parameter-shift" in text.split("by gradient method")[1]
+    single = json.loads(run_cli(capsys, "estimate", "--from-run", str(tmp_path), "--json",
+                                "--method", "qtdnn")[1])
+    assert "by_method" not in single
 
 
 def test_from_run_without_a_run_folder_is_a_one_line_error(tmp_path, capsys):

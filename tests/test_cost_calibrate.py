@@ -64,3 +64,13 @@ def test_snapshot_round_trips_with_exact_prices(tmp_path):
     loaded = load_calibration(write_calibration(cal, tmp_path / "c.toml"))
     assert loaded == cal and loaded.pricing.per_shot_usd == Decimal("0.00145")
     assert "vendor page" in loaded.source
+
+
+def test_calibrate_summary_prints_money_as_money():
+    from qhil.commands.calibrate import _summary
+
+    text = _summary({"provider": "p", "jobs": 3, "fitted_jobs": 2, "shots": 1000,
+                     "probe_cost_usd": "394.500000", "job_overhead_s": 0.1, "per_circuit_s": 0.01,
+                     "per_shot_s": 1e-6, "queue_p50_s": 0.0, "rel_residual": 0.01,
+                     "warnings": [], "out": "x.toml"})
+    assert "(~$394.50)" in text and "394.500000" not in text

@@ -149,7 +149,9 @@ def test_calibrate_on_a_paid_faulty_provider_needs_and_keeps_a_dollar_budget(tmp
             "--circuits", "1,2", "--shots", "10", "--repeats", "2", "--out", str(tmp_path / "c.toml"))
     code, _, err = run_cli(capsys, *argv)
     assert code == 2 and "--budget-usd" in err and not (tmp_path / "c.toml").exists()
-    code, out, _ = run_cli(capsys, *argv, "--budget-usd", "2", "--json")  # 5 jobs: $1.50 + shots
+    code, _, err = run_cli(capsys, *argv, "--budget-usd", "2")  # no terminal, no --yes
+    assert code == 2 and "--yes" in err and not (tmp_path / "c.toml").exists()
+    code, out, _ = run_cli(capsys, *argv, "--budget-usd", "2", "--yes", "--json")  # 5 jobs: $1.50 + shots
     assert code == 0 and json.loads(out)["jobs"] == 5
     assert load_calibration(tmp_path / "c.toml").pricing.per_task_usd == Decimal("0.30")
 

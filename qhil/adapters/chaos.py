@@ -151,6 +151,11 @@ class ChaosProvider(Provider):
                                                 own.max_circuits_per_job),
                        supports_exact=inner.supports_exact and own.supports_exact)
 
+    def validate(self, request: SamplingRequest) -> None:
+        """This profile's limits, then the inner provider's own checks (e.g. memory)."""
+        super().validate(request)
+        self.inner.validate(request)
+
     def close(self) -> None:
         self.inner.close()
 

@@ -19,9 +19,11 @@ import torch
 
 from qhil.calibration import load_calibration
 from qhil.config import ProviderProfile
+from qhil.errors import ConfigError
 from qhil.execution.job import FutureJob, Job, JobTimings, SamplingResult
 from qhil.execution.provider import Provider
 from qhil.execution.request import SamplingRequest
+from qhil.guards import check_simulator_memory
 from qhil.quantum.bitstrings import counts_from_indices
 from qhil.quantum.noise import NoiseModel
 from qhil.quantum.simulator import BatchedSimulator
@@ -37,6 +39,7 @@ class LocalProvider(Provider):
     def __init__(self, profile: ProviderProfile):
         super().__init__(profile)
         opts = profile.options
+        _check_options(profile)
         self.device = _pick_device(opts.get("device", "auto"))
         self.precision = opts.get("precision", "complex64")
         self.want_counts = bool(opts.get("counts", True))
@@ -45,6 +48,17 @@ class LocalProvider(Provider):
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qhil-local")
         self._jobs: dict[str, FutureJob] = {}
         self._entropy = itertools.count(int(np.random.SeedSequence().entropy % 2**31))
+
+    def validate(self, request: SamplingRequest) -> None:
+        """The device's limits, then this machine's memory for the batch's state vectors."""
+        super().validate(request)
+        what = f"simulating {request.batch_size} circuits on {self.name}"
+        if str(self.device).startswith("cuda"):
+            free, _ = torch.cuda.mem_get_info(torch.device(self.device))
+            check_simulator_memory(request.n_qubits, request.batch_size, self.precision, what,
+                                   have_bytes=free, where=f"the GPU ({self.device})")
+        else:
+            check_simulator_memory(request.n_qubits, request.batch_size, self.precision, what)
 
     def _submit(self, request: SamplingRequest) -> Job:
         job_id = f"local-{uuid.uuid4().hex[:12]}"
@@ -102,6 +116,25 @@ class LocalProvider(Provider):
         return lambda n: NoiseModel.from_error_rates(
             n, gate_1q_error=errors.gate_1q, gate_2q_error=errors.gate_2q,
             readout_p01=errors.readout_p01, readout_p10=errors.readout_p10)
+
+
+PRECISIONS = ("complex64", "complex128")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def _check_options(profile: ProviderProfile) -> None:
+    """A misspelt device or precision is a profile error before any job runs."""
+    opts, where = profile.options, profile.source_path or profile.name
+    device = str(opts.get("device", "auto"))
+    if opts.get("precision", "complex64") not in PRECISIONS:
+        raise ConfigError(f"{where}: field 'options.precision': must be one of "
+                          f"{', '.join(PRECISIONS)}, got {opts['precision']!r}")
+    if device.split(":")[0] not in DEVICES:
+        raise ConfigError(f"{where}: field 'options.device': must be one of "
+                          f"{', '.join(DEVICES)}, got {device!r}")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"{where}: field 'options.device': {device!r} but CUDA is not "
+                          f"available here; use \"auto\" or \"cpu\"")
 
 
 def _pick_device(choice: str) -> str:

@@ -1,4 +1,4 @@
-"""Budget flags shared by every command that submits work: --budget-shots/-usd/-jobs."""
+"""Flags shared by every command that submits work: --budget-shots/-usd/-jobs and --yes."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ def usd_amount(text: str) -> Decimal:
 
 
 def add_budget_flags(parser: argparse.ArgumentParser) -> None:
+    """--budget-shots/-usd/-jobs and --yes (every command that takes them submits work)."""
+    add_yes_flag(parser)
     group = parser.add_argument_group("budget (refused before sending when it would be exceeded)")
     group.add_argument("--budget-shots", type=positive_int, default=None,
                        help="Most shots (circuits x shots) to spend (default: no limit).")
@@ -32,6 +34,12 @@ def add_budget_flags(parser: argparse.ArgumentParser) -> None:
                        "(default: no limit).")
     group.add_argument("--budget-jobs", type=positive_int, default=None,
                        help="Most provider jobs (tasks) to submit (default: no limit).")
+
+
+def add_yes_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--yes", action="store_true",
+                        help="On a device that bills, spend without asking (the estimate is "
+                        "still printed); without it and without a terminal, nothing is sent.")
 
 
 def budget_from_args(args: argparse.Namespace) -> Budget | None:

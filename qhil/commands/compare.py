@@ -40,7 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--repeats", type=positive_int, default=3,
                    help="Times each probe is submitted per provider.")
     p.add_argument("--out", type=Path, default=Path("compare-report"),
-                   help="Folder for report.html, report.md, report.json.")
+                   help="Folder for report.html, report.md, report.json; an existing report "
+                   "there is kept unless --force (default: compare-report).")
+    p.add_argument("--force", action="store_true",
+                   help="Replace the report already in --out (default: refuse).")
     p.add_argument("--dry-run", action="store_true",
                    help="Predict from calibration data only; submit nothing.")
     p.add_argument("--runs", nargs="+", default=[], metavar="RUN_DIR",
@@ -67,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from qhil.report.session import run_comparison
 
     plan = build_plan(args)
-    report = run_comparison(plan, progress)
+    report = run_comparison(plan, progress, lambda probes: _consent(plan, probes, args.yes))
     paths = write_report(report, args.out)
     progress(f"wrote {paths['html']}, {paths['md'].name}, {paths['json'].name}")
     return 0
@@ -90,7 +93,8 @@ def build_plan(args: argparse.Namespace) -> Plan:
                      n_layers=args.layers or int(quantum.get("layers", 4)),
                      batch=args.batch, shots=args.shots or int(quantum.get("shots", 1000)))
     runs = [load_run(d) for d in args.runs]
-    _check_out(args.out)
+    _check_out(args.out, args.force)
+    _check_memory(size)
     return Plan(profiles=profiles, size=size, repeats=args.repeats, dry_run=args.dry_run,
                 timeout_s=args.timeout_s, seed=args.seed, config_path=args.config,
                 workload=_workload(args.config), runs=runs, budget=budget_from_args(args))
@@ -100,7 +104,11 @@ _STARTED = time.monotonic()
 
 
 def progress(line: str) -> None:
-    """One line on stderr, with the seconds since the command started."""
+    """One line on stderr, with the seconds since the command started (none with --quiet)."""
+    from qhil.progress import is_quiet
+
+    if is_quiet():
+        return
     print(f"compare: [{time.monotonic() - _STARTED:7.1f} s] {line}", file=sys.stderr, flush=True)
 
 
@@ -125,6 +133,34 @@ def _workload(path: Path | None):
     return Workload.from_train_config(path)
 
 
-def _check_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} is a file; pass a folder")
+def _check_out(out: Path, force: bool) -> None:
+    from qhil.commands._paths import check_out_dir
+
+    check_out_dir(out, "--out")
+    kept = [name for name in REPORT_FILES if (out / name).exists()]
+    if kept and not force:
+        raise ConfigError(f"--out {out} already holds a report ({', '.join(kept)}); pass another "
+                          f"--out, or --force to replace it")
+
+
+REPORT_FILES = ("report.json", "report.md", "report.html")
+
+
+def _check_memory(size) -> None:
+    """The exact reference of the probes is a complex128 state vector per circuit."""
+    from qhil.guards import check_simulator_memory
+
+    check_simulator_memory(size.n_qubits, size.batch, "complex128",
+                           "the probes' exact reference distributions")
+
+
+def _consent(plan: Plan, probes: list, yes: bool) -> None:
+    """The probes' spend on every usable provider, agreed to before the first job is sent."""
+    from qhil.cost.spend import consent, request_spend
+    from qhil.execution.registry import availability
+
+    spends = [request_spend("the comparison probes", profile, [p.request for p in probes],
+                            plan.repeats)
+              for profile in plan.profiles if availability(profile).usable]
+    if spends:
+        consent(sum(spends[1:], spends[0]), plan.budget, yes=yes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from qhil.commands._args import add_provider_flags, positive_int
+from qhil.commands._args import add_provider_flags, non_negative_int, positive_int
 from qhil.commands._budget import add_budget_flags, budget_from_args
 
 
@@ -14,25 +14,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dir", metavar="DIR", help="Run folder written by `qhil train --out DIR`.")
     p.add_argument("--episodes", type=positive_int, help="Episodes (default: the run's eval.episodes).")
     add_provider_flags(p, None, "Provider to run the quantum layer on (default: the run's).")
-    p.add_argument("--seed", type=int, default=None, help="Environment seed (default: run seed + 20000).")
+    p.add_argument("--seed", type=non_negative_int, default=None, help="Environment seed (default: run seed + 20000).")
     p.add_argument("--json", dest="as_json", action="store_true", help="Print one JSON object.")
     add_budget_flags(p)
     p.set_defaults(func=run)
 
 
+EVALUATIONS = "evaluations"  # DIR/evaluations/: the evaluations' own ledger and one line each
+
+
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from qhil.commands._resume import check_checkpoint
     from qhil.execution.registry import get_provider
     from qhil.rl.explorer import evaluate
     from qhil.rl.hardware import HardwareSampler
     from qhil.rl.learner import build_td3
-    from qhil.rl.run import env_dims, open_dispatcher, pick_device, preflight
+    from qhil.rl.run import env_dims, pick_device, preflight
     from qhil.rl.rundir import RunFolder
 
     folder = RunFolder(args.run_dir)
     config = folder.load_config().with_overrides(provider=args.provider)
     episodes = args.episodes or config.eval.episodes
+    check_checkpoint(folder.checkpoints / "latest.pt", folder.path, "train")
+    section = _section(folder.path)
     obs_dim, act_dim, low, high = env_dims(config.env)
     td3 = build_td3(config, obs_dim, act_dim, low, high, pick_device("cpu"))
     td3.load_state_dict(folder.load_checkpoint_state())
@@ -40,7 +46,13 @@ def run(args: argparse.Namespace) -> int:
     with get_provider(config.provider) as provider:
         config = config.with_overrides(**{"eval.episodes": episodes})
         preflight(config.with_overrides(num_envs=episodes), provider)
-        dispatcher = open_dispatcher(folder, provider, budget_from_args(args))
+        budget = budget_from_args(args)
+        if config.block == "pqc":
+            from qhil.execution.reach import require_reachable
+
+            require_reachable(provider.profile)
+            _consent(config, episodes, provider.profile, budget, args.yes)
+        dispatcher = _open_dispatcher(section, provider, budget)
         try:
             sampler = HardwareSampler(dispatcher, td3.actor.ansatz, config.quantum.shots, seed,
                                       config.loop.job_timeout_s)
@@ -48,11 +60,57 @@ def run(args: argparse.Namespace) -> int:
         finally:
             dispatcher.ledger.close()
     report = {"run_dir": str(folder.path), "env": config.env, "block": config.block,
-              "provider": config.provider, "episodes": episodes, "returns": returns,
+              "provider": config.provider, "episodes": episodes, "seed": seed, "returns": returns,
               "return_mean": float(np.mean(returns)), "return_std": float(np.std(returns)),
-              "hw": sampler.stats.summary()}
+              "hw": sampler.stats.summary(), "ledger": str(section / "ledger.sqlite")}
+    _record(section, report)
     print(json.dumps(report) if args.as_json else
           f"{config.env} {config.block} on {config.provider}: return {report['return_mean']:.1f} "
           f"+/- {report['return_std']:.1f} over {episodes} episodes "
-          f"({sampler.stats.jobs} jobs, {sampler.stats.shots} shots, ${sampler.stats.cost_usd:.2f})")
+          f"({sampler.stats.jobs} jobs, {sampler.stats.shots} shots, ${sampler.stats.cost_usd:.2f}; "
+          f"evaluation ledger {section / 'ledger.sqlite'}, apart from the training run's)")
     return 0
+
+
+def _section(run_dir):
+    """DIR/evaluations, checked (not created) before anything is sent."""
+    from qhil.commands._paths import check_ledger_file, check_out_dir
+
+    section = check_out_dir(run_dir / EVALUATIONS, "the evaluation folder")
+    if (section / "ledger.sqlite").exists():
+        check_ledger_file(section / "ledger.sqlite", "the evaluation ledger")
+    return section
+
+
+def _consent(config, episodes: int, profile, budget, yes: bool) -> None:
+    """The evaluation's estimate (one job of `episodes` circuits per episode step), checked
+    against the budget and, on a device that bills, agreed to before the first job."""
+    from qhil.cost import Workload, estimate
+    from qhil.cost.device import DeviceModel
+    from qhil.cost.spend import Spend, consent
+    from qhil.cost.workload import episode_steps
+
+    q = config.quantum
+    workload = Workload(q.qubits, q.layers, q.entangler, shots=q.shots, eval_episodes=episodes,
+                        eval_batch=episodes, eval_steps_per_episode=episode_steps(config.env))
+    device = DeviceModel.from_profile(profile)
+    m = estimate(workload, device, methods=("qtdnn",)).methods["qtdnn"]
+    consent(Spend(f"evaluating {episodes} episodes", (profile.name,), device.charges, m.jobs,
+                  m.shots, m.cost_usd, m.cost_usd_high), budget, yes=yes)
+
+
+def _open_dispatcher(section, provider, budget):
+    from qhil.execution.dispatcher import Dispatcher
+    from qhil.execution.ledger import Ledger
+
+    section.mkdir(parents=True, exist_ok=True)
+    dispatcher = Dispatcher(provider, ledger=Ledger(section / "ledger.sqlite"), budget=budget)
+    dispatcher.resume()  # a killed evaluation's paid jobs land in the ledger and are reused
+    return dispatcher
+
+
+def _record(section, report: dict) -> None:
+    from qhil.files import append_jsonl
+
+    append_jsonl(section / "evaluations.jsonl", [{k: v for k, v in report.items()
+                                                  if k not in ("returns", "run_dir")}])

@@ -13,7 +13,8 @@ from qhil.errors import ConfigError
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ledger")
-    p.add_argument("path", help="ledger.sqlite of a run (qhil sample --ledger, qhil train --out).")
+    p.add_argument("path", help="ledger.sqlite of a run, or the run folder holding it "
+                   "(qhil sample --ledger, qhil train --out).")
     p.add_argument("--json", dest="as_json", action="store_true", help="Print one JSON object.")
     p.set_defaults(func=run)
 
@@ -25,7 +26,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def read(path: Path) -> dict:
-    """Totals and per-provider latency percentiles; a missing or foreign file is a user error."""
+    """Totals and per-provider latency percentiles; a missing or foreign file is a user error.
+    A run folder stands for its ledger.sqlite."""
+    if path.is_dir() and (path / "ledger.sqlite").is_file():
+        path = path / "ledger.sqlite"
     if not path.is_file():
         raise ConfigError(f"{path}: no such ledger file; pass the ledger.sqlite of a run")
     from qhil.execution.ledger import Ledger

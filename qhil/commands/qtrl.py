@@ -1,6 +1,6 @@
 """`qhil qtrl`: Quantum-Train policies trained by N agents on torch.distributed (Dist-QTRL).
 
-Run folder: config.toml, metrics.jsonl, summary.json, checkpoints/latest.pt, returns.png, agents/.
+Run folder: config.toml, metrics.jsonl (also as TensorBoard events and metrics.csv), summary.json, checkpoints/latest.pt, returns.png, agents/.
 Multi-node: torchrun --nnodes M --nproc-per-node P --rdzv-backend c10d --rdzv-endpoint HOST:PORT
 -m qhil qtrl --agents M*P ... (every node with the same arguments). Agent 0 writes the run
 folder; `--resume` across nodes needs DIR on a filesystem every node sees.
@@ -57,6 +57,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="Continue the run in DIR from its checkpoint (default: none, a new run).")
     p.add_argument("--json", dest="as_json", action="store_true", help="Print summary.json.")
     add_budget_flags(p)
+    p.add_argument("--stop-at-budget", action="store_true",
+                   help="Start even when the budget pays for only part of the run: every agent "
+                   "stops cleanly at the budget (exit 3), --resume continues (default: refused "
+                   "before any agent starts).")
+    p.add_argument("--force", action="store_true",
+                   help="Start more agents than this machine's cores run well (never more than "
+                   "its memory holds) (default: refused).")
     p.set_defaults(func=run)
 
 
@@ -65,14 +72,22 @@ FLAGS = ["env", "agents", "blocks", "entangler", "episodes", "policy", "provider
 
 
 def run(args: argparse.Namespace) -> int:
+    from qhil.guards import check_agents
+
+    if args.agents is not None and not _torchrun_env():
+        check_agents(args.agents, args.force)  # before torch loads: refused at once
     from qhil.qtrl.launch import run_agents, under_torchrun
     from qhil.qtrl.summary import build_summary
 
     rank0 = not under_torchrun() or os.environ.get("RANK", "0") == "0"
     folder, config = _prepare(args, rank0)
+    if not under_torchrun():
+        check_agents(config.agents, args.force)
+    if args.resume is not None and _finished(folder, config):
+        return 0
     _check(config)
     limits = _limits(args)
-    _check_budget(config, limits, folder)
+    _check_budget(config, limits, folder, args, rank0)
     if rank0 and args.resume is None:
         folder.create(config)
     if rank0 and args.resume is not None:
@@ -82,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
     if not rank0:
         return 0
     folder.plot(f"{config.env}: {config.policy} L={config.blocks}, {config.agents} agents")
+    folder.export_csv()
     summary = build_summary(config, folder)
     folder.write_json(folder.summary_path, summary)
     print(json.dumps(summary) if args.as_json else _line(summary))
@@ -91,6 +107,27 @@ def run(args: argparse.Namespace) -> int:
             f"{summary['episodes']} in {folder.checkpoint.parent}; to go on, raise the budget: "
             f"qhil qtrl --resume {folder.root} --budget-shots/--budget-usd/--budget-jobs ...")
     return 0
+
+
+def _torchrun_env() -> bool:
+    return "TORCHELASTIC_RUN_ID" in os.environ or {"RANK", "WORLD_SIZE"} <= set(os.environ)
+
+
+def _finished(folder: RunFolder, config: QTRLConfig) -> bool:
+    """A run that already trained every episode is reported and left alone."""
+    import sys
+
+    try:
+        summary = json.loads(folder.summary_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    done = summary.get("episodes") if isinstance(summary, dict) else None
+    if not isinstance(done, int) or summary.get("stopped") or done < config.episodes:
+        return False
+    print(f"qhil: {folder.root} already finished ({done} of {config.episodes} episodes); nothing "
+          f"was sent; to train further: qhil qtrl --resume {folder.root} --episodes N with "
+          f"N > {done}", file=sys.stderr)
+    return True
 
 
 def _prepare(args: argparse.Namespace, rank0: bool) -> tuple[RunFolder, QTRLConfig]:
@@ -106,13 +143,35 @@ def _prepare(args: argparse.Namespace, rank0: bool) -> tuple[RunFolder, QTRLConf
         if fixed:
             raise ConfigError(f"--resume keeps the run's settings; only --episodes may change "
                               f"(got --{next(iter(fixed)).replace('_', '-')})")
+        from qhil.commands._resume import check_steps
+
+        done = _check_checkpoint(folder)
+        check_steps("--episodes", given.get("episodes", base["episodes"]), done, folder.root,
+                    "qtrl")
         return folder, QTRLConfig(**{**base, **given})
     if args.out is None:
         raise ConfigError("--out DIR is required: the run folder to create (or --resume DIR)")
     out = Path(args.out)
     if rank0 and out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"--out {out} exists and is not empty; choose a new folder or --resume it")
+    if rank0:
+        from qhil.commands._paths import check_out_dir
+
+        check_out_dir(out, "--out")
     return RunFolder(out), QTRLConfig(**given)
+
+
+def _check_checkpoint(folder: RunFolder) -> int:
+    """A resume reads the checkpoint and the ledger: both must be sound before anything runs.
+    Returns the episodes the checkpoint holds."""
+    from qhil.commands._paths import check_ledger_file
+    from qhil.commands._resume import check_checkpoint
+
+    if (folder.root / "ledger.sqlite").exists():
+        check_ledger_file(folder.root / "ledger.sqlite", "the run's ledger")
+    if not folder.checkpoint.exists():
+        return 0
+    return int(check_checkpoint(folder.checkpoint, folder.root, "qtrl").get("episode", 0))
 
 
 def _check(config: QTRLConfig) -> None:
@@ -129,6 +188,9 @@ def _check(config: QTRLConfig) -> None:
         status = availability(profile)
         if not status.usable:
             raise ConfigError(f"provider '{config.provider}' is not usable here: {status.reason}")
+        from qhil.execution.reach import require_reachable
+
+        require_reachable(profile)
         qubits = QTGenerator.qubits_for(_weights(config))
         if qubits > profile.limits.max_qubits:
             raise ConfigError(f"the QT circuit needs {qubits} qubits; '{profile.name}' has "
@@ -143,19 +205,39 @@ def _limits(args: argparse.Namespace) -> BudgetState | None:
     return None if budget is None else budget.limit
 
 
-def _check_budget(config: QTRLConfig, limits: BudgetState | None, folder: RunFolder) -> None:
-    """With --provider every agent sends one job per episode: before any process starts, refuse
-    a budget that cannot pay one episode; a smaller budget than the run needs stops it there."""
-    if limits is None or config.provider is None:
+def _check_budget(config: QTRLConfig, limits: BudgetState | None, folder: RunFolder,
+                  args: argparse.Namespace, rank0: bool) -> None:
+    """With --provider every agent sends one job per episode: before any process starts, the
+    rest of the run's spend is checked against the budget (the limits cover the whole run
+    folder; `--stop-at-budget` only needs one episode paid) and, on a device that bills, agreed
+    to; during the run a budget stops every agent at the same episode."""
+    if config.provider is None:
         return
+    from qhil.cost.device import DeviceModel
+    from qhil.cost.spend import Spend, consent
     from qhil.execution.registry import get_provider
     from qhil.qtrl.agent import build_model
     from qhil.qtrl.spending import JobCost, refuse_if_unaffordable, remaining, spent_in
 
+    profile = find_profile(config.provider)
     with get_provider(config.provider) as provider:
         cost = JobCost.of(provider, build_model(config)[1], config.shots)
-    left = remaining(limits, spent_in(folder.root, find_profile(config.provider).name))
-    refuse_if_unaffordable(left, cost, config.agents)
+    left = None if limits is None else remaining(limits, spent_in(folder.root, profile.name))
+    if left is not None:
+        refuse_if_unaffordable(left, cost, config.agents)
+    jobs = config.agents * (config.episodes - _episodes_done(folder))
+    spend = Spend(f"{jobs // config.agents} episodes x {config.agents} agents", (profile.name,),
+                  DeviceModel.from_profile(profile).charges, jobs * cost.tasks,
+                  jobs * cost.shots, jobs * cost.cost_usd)
+    if rank0:
+        consent(spend, None if args.stop_at_budget else left, yes=args.yes)
+
+
+def _episodes_done(folder: RunFolder) -> int:
+    if not folder.checkpoint.is_file():
+        return 0
+    state = folder.load_checkpoint()
+    return int(state.get("episode", 0)) if state else 0
 
 
 def _weights(config: QTRLConfig) -> int:

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qhil.commands._args import add_provider_flags, non_negative_int, positive_float, positive_int
@@ -39,8 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from qhil.commands._paths import check_ledger_path, open_ledger
+    from qhil.cost.spend import request_spend
     from qhil.execution.dispatcher import Dispatcher
-    from qhil.execution.ledger import Ledger
     from qhil.execution.pricing import job_cost_usd
     from qhil.execution.registry import get_provider
     from qhil.quantum.ansatz import HDQNNAnsatz
@@ -49,10 +51,19 @@ def run(args: argparse.Namespace) -> int:
     controls = random_controls(ansatz, args.batch, args.seed)
     request = ansatz.request(controls, shots=args.shots, seed=args.seed)
     budget = budget_from_args(args)
+    if args.ledger:
+        check_ledger_path(args.ledger, "--ledger")
     with get_provider(args.provider) as backend:
         backend.validate(request)
         announce_dry_run(backend.dry_run(request, args.timeout_s))
-        ledger = Ledger(args.ledger) if args.ledger else None
+        # a result the ledger already holds is reused: nothing to pay, nothing to agree to
+        ledger = open_ledger(args.ledger, "--ledger") if args.ledger and \
+            Path(args.ledger).exists() else None
+        if ledger is None or ledger.find_result(request.digest(), backend.name) is None:
+            _consent(request_spend("one batch", backend.profile, [request]), budget, args.yes,
+                     ledger)
+        if ledger is None and args.ledger:
+            ledger = open_ledger(args.ledger, "--ledger")
         try:
             started = time.perf_counter()
             result = Dispatcher(backend, ledger=ledger, budget=budget).run(request, args.timeout_s)
@@ -65,6 +76,18 @@ def run(args: argparse.Namespace) -> int:
     report["cost_usd"] = str(cost_usd)
     print(json.dumps(report) if args.as_json else _summary(report))
     return 0
+
+
+def _consent(spend, budget, yes: bool, ledger) -> None:
+    """Consent before the batch is sent; a refusal leaves no new ledger file behind."""
+    from qhil.cost.spend import consent
+
+    try:
+        consent(spend, budget, yes=yes)
+    except BaseException:
+        if ledger is not None:
+            ledger.close()
+        raise
 
 
 def announce_dry_run(checked) -> None:

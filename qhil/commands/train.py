@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 from qhil.commands._args import add_provider_flags, non_negative_int, positive_int
 from qhil.commands._budget import add_budget_flags, budget_from_args
+from qhil.commands._paths import check_out_dir
 from qhil.commands.sample import announce_dry_run, random_controls
-from qhil.errors import ConfigError, UserError
+from qhil.errors import ConfigError, ProviderError
 from qhil.names import GRADIENTS
 from qhil.rl.config import BLOCKS, TrainConfig, load_train_config
 
@@ -37,14 +38,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "parameter-shift or spsa circuits on the provider, or exact (simulator "
                    f"providers only) (default {d.quantum.gradient}).")
     p.add_argument("--seed", type=non_negative_int, help=f"Seed of everything (default {d.seed}).")
-    p.add_argument("--mode", choices=("async", "sync"), help=f"Loop: async or sync (default {d.loop.mode}).")
+    p.add_argument("--mode", choices=("async", "sync"), help=f"Loop: async (explorer and learner "
+                   f"threads overlap; not bit-reproducible) or sync (default {d.loop.mode}).")
+    p.add_argument("--deterministic", action="store_true",
+                   help="Reproduce exactly: the same config and seed give the same run, metrics "
+                   "and returns (the sync loop; same as --mode sync; default: off, the config's mode).")
     p.add_argument("--out", help="Run folder to create (default: none; --out or --resume is required).")
     p.add_argument("--resume", metavar="DIR",
                    help="Continue the run in DIR from its checkpoint (default: none, a new run).")
     p.add_argument("--json", dest="as_json", action="store_true", help="Print the summary as JSON.")
-    p.add_argument("--yes", action="store_true",
-                   help="On a device that bills, start without asking (the estimate is printed).")
     add_budget_flags(p)
+    p.add_argument("--stop-at-budget", action="store_true",
+                   help="Start even when the budget pays for only part of the run: it stops "
+                   "cleanly at the budget (exit 3) and --resume continues it (default: a run "
+                   "whose estimate exceeds the budget is refused before it starts).")
     p.set_defaults(func=run)
 
 
@@ -56,10 +63,13 @@ def resolve_config(args: argparse.Namespace) -> tuple[TrainConfig, RunFolder, bo
         raise ConfigError("pass either --out DIR (a new run) or --resume DIR, not both")
     if not args.resume and not args.out:
         raise ConfigError("pass --out DIR for a new run (or --resume DIR to continue one)")
+    if args.deterministic and args.mode == "async":
+        raise ConfigError("--deterministic runs the sync loop; drop --mode async")
     folder = RunFolder(args.resume or args.out)
     if args.resume:
         if args.config:
             raise ConfigError("--resume uses the run's own config.toml; drop --config")
+        _not_a_qtrl_run(folder)
         base = folder.load_config()
     else:
         base = load_train_config(args.config) if args.config else TrainConfig()
@@ -67,60 +77,122 @@ def resolve_config(args: argparse.Namespace) -> tuple[TrainConfig, RunFolder, bo
         "env": args.env, "provider": args.provider, "block": args.block, "steps": args.steps,
         "num_envs": args.num_envs, "quantum.shots": args.shots, "seed": args.seed,
         "quantum.gradient": args.gradient,
-        "loop.mode": args.mode})
+        "loop.mode": "sync" if args.deterministic else args.mode})
     if args.resume:
-        _check_resume_overrides(base, config)
+        _check_resume(base, config, folder)
+    else:
+        check_out_dir(folder.path, "--out")
     return config, folder, bool(args.resume)
 
 
-def _check_resume_overrides(base: TrainConfig, config: TrainConfig) -> None:
+def _not_a_qtrl_run(folder: RunFolder) -> None:
+    from qhil.config import load_toml
+
+    if folder.config_path.is_file() and "episodes" in load_toml(folder.config_path):
+        raise ConfigError(f"{folder.path} is a `qhil qtrl` run, not a train run; continue it "
+                          f"with 'qhil qtrl --resume {folder.path}'")
+
+
+def _check_resume(base: TrainConfig, config: TrainConfig, folder: RunFolder) -> None:
+    from qhil.commands._resume import check_run_files, check_steps, finished_steps
+
     fixed = ("env", "block", "num_envs", "seed", "quantum", "network", "qtdnn")
     changed = [k for k in fixed if getattr(base, k) != getattr(config, k)]
     if changed:
         raise ConfigError(f"--resume cannot change {', '.join(changed)}; start a new run with --out")
+    finished = finished_steps(folder.path)
+    if finished is not None:
+        check_steps("--steps", config.steps, finished, folder.path, "train")
+    if finished is None or finished < config.steps:
+        state = check_run_files(folder.path, folder.checkpoints / "latest.pt", "train")
+        check_steps("--steps", config.steps, int(state.get("transitions", 0)), folder.path, "train")
 
 
 def run(args: argparse.Namespace) -> int:
     from qhil.config import find_profile
+    from qhil.execution.reach import require_reachable
     from qhil.execution.registry import get_provider
     from qhil.rl.progress import ProgressPrinter
     from qhil.rl.run import check_gradient, train
 
     config, folder, resume = resolve_config(args)
+    if resume and _finished(config, folder):
+        return 0
     # the provider first (a retired or unusable one is refused before the cost question), then
     # the service's free dry run, then the estimate and consent; nothing is spent before that
     check_gradient(config, find_profile(config.provider))  # before any provider, estimate or spend
     with get_provider(config.provider) as provider:
         if config.block == "pqc":
+            require_reachable(provider.profile)  # before the run folder exists
             announce_dry_run(provider.dry_run(first_batch(config)))
         confirm_cost(config, args)
         progress = ProgressPrinter()
+        existed = folder.path.exists()
         try:
             summary = train(config, folder, provider, resume=resume, progress=progress,
                             budget=budget_from_args(args))
+        except ProviderError:
+            if not resume and not existed:
+                remove_unpaid_run(folder.path)
+            raise
         finally:
             progress.close()
     print(json.dumps(summary, indent=2) if args.as_json else describe(summary, folder))
     return 0
 
 
+def remove_unpaid_run(path) -> None:
+    """A new run that failed at the provider before any job was paid leaves no folder behind
+    (it would block the same --out); one with paid jobs is kept for --resume."""
+    import shutil
+
+    from qhil.execution.ledger import Ledger
+
+    ledger = path / "ledger.sqlite"
+    if ledger.is_file():
+        with Ledger(ledger) as book:
+            if book.totals().jobs:
+                return
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _finished(config: TrainConfig, folder: RunFolder) -> bool:
+    """A finished run is reported and left alone: nothing is sent or rewritten."""
+    import sys
+
+    from qhil.commands._resume import finished_steps
+
+    done = finished_steps(folder.path)
+    if done is None or done < config.steps:
+        return False
+    print(f"qhil: {folder.path} already finished ({done:,} of {config.steps:,} steps, summary.json "
+          f"written); nothing was sent; to train further: qhil train --resume {folder.path} "
+          f"--steps N with N > {done}", file=sys.stderr)
+    return True
+
+
 def confirm_cost(config: TrainConfig, args: argparse.Namespace) -> None:
-    """On a device that bills, before anything is spent: refuse a run whose estimate exceeds the
-    budget (exit 2), else print the estimate and ask to go on (`--yes` skips the question).
-    On free devices a budget is enforced as the run goes (it stops cleanly, resumable)."""
+    """Before anything is spent: refuse a run whose estimate exceeds the budget on any
+    provider (exit 2; `--stop-at-budget` lets it start and stop cleanly there instead), and on a
+    device that bills print the estimate and ask to go on (`--yes` skips the question)."""
     from qhil.config import find_profile
-    from qhil.cost import Workload, ask_to_spend, check_budget
+    from qhil.cost import Workload
     from qhil.cost import preflight as estimate_run
+    from qhil.cost.spend import consent
 
     if config.block != "pqc":
         return  # the classical blocks never touch a provider
     result = estimate_run(Workload.from_train_data(config.model_dump()), find_profile(config.provider))
-    if not result.device.charges:
-        return
     method = config.quantum.gradient if config.quantum.gradient in result.methods else "qtdnn"
-    check_budget(result.methods[method], budget_from_args(args), result.device.name)
-    if not ask_to_spend(result, yes=args.yes, method=method):
-        raise UserError("the run was not started and nothing was spent; answer y, or pass --yes")
+    budget = None if args.stop_at_budget else budget_from_args(args)
+    consent(run_spend(result, method, config), budget, yes=args.yes)
+
+
+def run_spend(result, method: str, config: TrainConfig):
+    """The Spend of a training run from its cost estimate."""
+    from qhil.cost.spend import Spend
+
+    return Spend.of_estimate(result, method, f"the run ({config.steps:,} steps, {method})")
 
 
 def first_batch(config: TrainConfig) -> SamplingRequest:
@@ -149,8 +221,21 @@ def describe(s: dict, folder: RunFolder) -> str:
         f"learner waited {_pct(s['learner_wait_fraction'])} of learning time; "
         f"envs waited {_pct(s['env_wait_fraction'])}; QPU idle {_pct(s['qpu_idle_fraction'])}",
         *fidelity_lines(s),
-        f"run folder {folder.path} (summary.json, metrics.jsonl, returns.png, latency.png)",
+        mode_line(s),
+        *[f"warning: {w}" for w in s.get("warnings", [])],
+        f"run folder {folder.path} (summary.json, metrics.jsonl, returns.png, latency.png, "
+        f"events.out.tfevents.* for TensorBoard, metrics.csv)",
     ])
+
+
+def mode_line(s: dict) -> str:
+    if s.get("mode") == "sync" and s.get("reproducible"):
+        return "mode: sync (deterministic: the same config and seed reproduce this run exactly)"
+    if s.get("mode") == "sync":
+        return ("mode: sync, with periodic evaluations beside the loop (eval.every_steps): they "
+                "share the job seeds, so reruns differ slightly; every_steps = 0 reproduces exactly")
+    return ("mode: async (explorer and learner threads: the same seed gives slightly different "
+            "returns; --deterministic reproduces a run exactly)")
 
 
 def fidelity_lines(s: dict) -> list[str]:
@@ -165,7 +250,7 @@ def fidelity_lines(s: dict) -> list[str]:
     lines = [f"{head}; vs the {ref}, median of the second half of {s['fidelity_checks']} checks: "
              f"PreDNN-gradient cosine {s['surrogate_grad_cosine']:.3f}, relative error "
              f"{s['surrogate_grad_rel_error']:.3f}; Jacobian cosine {s['surrogate_jacobian_cosine']:.3f}"]
-    return lines + [f"warning: {w}" for w in s.get("warnings", [])]
+    return lines
 
 
 def _pct(x: float | None) -> str:

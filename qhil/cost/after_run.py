@@ -17,7 +17,7 @@ from typing import Any
 
 from qhil.cost.device import DeviceModel, LatencyStats
 from qhil.cost.model import MethodEstimate, estimate, money_text
-from qhil.cost.report import human_s, usd
+from qhil.cost.report import estimate_table, human_s, usd
 from qhil.cost.workload import Workload
 from qhil.errors import ConfigError
 from qhil.files import read_jsonl
@@ -25,6 +25,7 @@ from qhil.files import read_jsonl
 STEP_KEYS = ("env_steps", "steps", "global_step", "total_steps")
 UPDATE_KEYS = ("updates", "learner_updates", "total_updates")
 WALL_KEYS = ("wall_s", "elapsed_s", "duration_s", "wall_time_s")
+BY_METHOD = ("qtdnn", "parameter-shift")  # the same run priced per method (--method all)
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,32 @@ def run_from_dir(args: argparse.Namespace) -> int:
     summary.setdefault("evaluations", count_evaluations(run_dir / "metrics.jsonl"))
     workload = workload_done(build_workload(args, str(config)), summary)
     method = run_gradient(config)
-    report = compare(workload, build_device(args, str(config)), measure(run_dir, summary), method)
-    print(json.dumps(report, indent=2) if args.as_json else table(report))
+    device = build_device(args, str(config))
+    report = compare(workload, device, measure(run_dir, summary), method)
+    hint = calibration_hint(report, config)
+    if hint:
+        report["hint"] = hint
+    by_method = estimate(workload, device, methods=BY_METHOD) if args.method == "all" else None
+    if by_method is not None:
+        report["by_method"] = {m: e.to_json() for m, e in by_method.methods.items()}
+    if args.as_json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(table(report))
+    if by_method is not None:
+        print(f"\nthe same run on {device.name} by gradient method (what it would have cost):")
+        print(estimate_table(by_method))
     return 0
+
+
+def calibration_hint(report: dict[str, Any], config: Path) -> str | None:
+    """A device with no timing data predicts 0 s: say how to calibrate instead."""
+    if report["predicted"]["wall_s"] > 0 or not report["measured"].get("jobs_s"):
+        return None
+    name = report["device"] or "NAME"
+    return (f"{name} has no timing calibration, so the time predictions are 0 s: measure it with "
+            f"'qhil calibrate --provider {name} --config {config} --out {name}-measured.toml', "
+            f"then pass --calibration {name}-measured.toml")
 
 
 def run_gradient(config: Path) -> str:
@@ -110,7 +134,10 @@ def measure(run_dir: Path, summary: dict[str, Any]) -> Measured:
     ledger_path = run_dir / "ledger.sqlite"
     if not ledger_path.is_file():
         raise ConfigError(f"{run_dir}: no ledger.sqlite; the run recorded no jobs")
+    from qhil.commands._paths import check_ledger_file
     from qhil.execution.ledger import Ledger
+
+    check_ledger_file(ledger_path, "the run's ledger")
 
     with Ledger(ledger_path) as ledger:
         totals, stats = ledger.totals(), ledger.latency_stats()
@@ -191,6 +218,8 @@ def table(report: dict[str, Any]) -> str:
              f"{'figure':<24}{'predicted':>16}{'measured':>16}{'pred/meas':>12}"]
     lines += [f"{name:<24}{a:>16}{b:>16}{'-' if x is None else f'{x:.3f}':>12}"
               for name, a, b, x in rows]
+    if report.get("hint"):
+        lines.append(f"note: {report['hint']}")
     return "\n".join(lines)
 
 

@@ -27,7 +27,8 @@ from qhil.cost.workload import Workload
 from qhil.errors import BudgetExceededError
 from qhil.execution.dispatcher import Dispatcher
 from qhil.execution.provider import Provider
-from qhil.files import toml_text
+from qhil.files import toml_text, write_text_atomic
+from qhil.progress import Bar
 from qhil.quantum.ansatz import HDQNNAnsatz
 
 
@@ -113,7 +114,12 @@ def run_probes(provider: Provider | Dispatcher, plan: ProbePlan, *, seed: int = 
     rng = np.random.default_rng(seed)
     _probe(provider, plan.ansatz, 1, min(plan.shots), rng, timeout_s)  # warm-up, not fitted
     order = [size for _ in range(plan.repeats) for size in plan.sizes()]
-    return [_probe(provider, plan.ansatz, c, s, rng, timeout_s) for c, s in order]
+    probes = []
+    with Bar("calibrate", len(order), "probe jobs") as bar:
+        for circuits, shots in order:
+            probes.append(_probe(provider, plan.ansatz, circuits, shots, rng, timeout_s))
+            bar.advance(1, f"last {circuits} circuits x {shots} shots")
+    return probes
 
 
 def _probe(provider: Provider | Dispatcher, ansatz: HDQNNAnsatz, circuits: int, shots: int,
@@ -153,6 +159,18 @@ def fit_timing(probes: list[Probe]) -> TimingFit:
         probes=len(probes))
 
 
+def size_residuals(probes: list[Probe], fit: TimingFit) -> list[dict]:
+    """Per probe size: measured mean (round trip - queue), the fit's value, relative residual."""
+    out = []
+    for c, s in sorted({(p.circuits, p.shots) for p in probes}):
+        measured = float(np.mean([p.round_trip_s - p.queue_s for p in probes
+                                  if (p.circuits, p.shots) == (c, s)]))
+        fitted = fit.job_overhead_s + fit.per_circuit_s * c + fit.per_shot_s * c * s
+        out.append({"circuits": c, "shots": s, "measured_s": measured, "fitted_s": fitted,
+                    "rel_residual": (fitted - measured) / max(measured, 1e-9)})
+    return out
+
+
 def _nonnegative_lstsq(design: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Least squares with every coefficient >= 0: drop the most negative column and refit."""
     active = list(range(design.shape[1]))
@@ -170,7 +188,8 @@ def calibrated(base: Calibration | None, fit: TimingFit, *, device: str, what: s
                     per_shot_s=fit.per_shot_s, queue_p5_s=fit.queue_p5_s,
                     queue_p50_s=fit.queue_p50_s, queue_p95_s=fit.queue_p95_s,
                     queue_mean_s=fit.queue_mean_s)
-    source = (f"qhil calibrate: {fit.probes} probe jobs of {what}; least-squares fit, "
+    source = (f"qhil calibrate: {fit.probes + 1} probe jobs (1 warm-up + {fit.probes} fitted) of "
+              f"{what}; least-squares fit, "
               f"worst relative residual {fit.rel_residual:.1%}")
     if base is not None:
         source += f"; durations, errors and prices from: {base.source} ({base.date})"
@@ -183,7 +202,7 @@ def write_calibration(calibration: Calibration, path: str | Path) -> Path:
     """Write a snapshot as TOML that `load_calibration` reads back to the same model."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(calibration_toml(calibration))
+    write_text_atomic(path, calibration_toml(calibration))
     return path
 
 

@@ -1,11 +1,12 @@
 """Before spending: the estimate of a training run on a profile, checked against its budget.
 
-`qhil train` calls these before it submits anything:
-
     result = preflight(Workload.from_train_data(config.model_dump()), profile, budget)
         # BudgetExceededError (exit 2) when the estimate does not fit the budget
-    if not ask_to_spend(result, yes=args.yes):
-        return 2  # the user said no; nothing was spent
+    if not ask_to_spend(result, yes=yes):
+        ...  # the user said no; nothing was spent
+
+`qhil train` and every other command that submits work ask through `qhil.cost.spend.consent`,
+which `ask_to_spend` wraps (one question, one budget check, for every command).
 """
 
 from __future__ import annotations
@@ -84,18 +85,19 @@ def prompt_text(result: CostEstimate, method: str = "qtdnn") -> str:
 
 def ask_to_spend(result: CostEstimate, *, yes: bool = False, method: str = "qtdnn",
                  ask: Callable[[str], str] = input, say: Callable[[str], Any] = print) -> bool:
-    """On a device that bills, print the estimate and ask to go on; free devices and --yes pass."""
-    if not result.device.charges:
-        return True
-    say(prompt_text(result, method))
-    if yes:
-        return True
+    """On a device that bills, print the estimate and ask to go on; free devices and --yes pass.
+    The commands' own consent (`qhil.cost.spend.consent`), answering True / False."""
+    from qhil.cost.spend import Spend, consent
+    from qhil.errors import UserError
+
     try:
-        answer = ask("go on and spend this? [y/N] ")
-    except EOFError:  # no terminal: never spend without a yes
+        consent(Spend.of_estimate(result, method, "the run"), yes=yes, ask=ask, say=say)
+    except UserError:
         return False
-    return answer.strip().lower() in ("y", "yes")
+    return True
 
 
 def _hours(seconds: float) -> str:
-    return f"{seconds / 3600:.2f} h" if seconds >= 3600 else f"{seconds:.1f} s"
+    from qhil.cost.spend import hours
+
+    return hours(seconds)

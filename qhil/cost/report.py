@@ -24,8 +24,9 @@ def estimate_table(result: CostEstimate) -> str:
     head = (f"{w.n_qubits} qubits x {w.n_layers} layers ({w.entangler}), batch {w.batch_size}, "
             f"{w.shots} shots; {w.env_steps:,} env steps x {w.num_envs} envs, {w.updates:,} "
             f"updates, {w.eval_steps:,} eval steps; device {d.name} ({d.pricing.model})")
-    cols = ("method", "circuits", "shots", "jobs", "QPU time", "QPU/update", "wall (low-high)",
-            "cost (low-high)", "x qtDNN wall", "x qtDNN cost")
+    cols = ("method", "circuits", "shots", "jobs", "QPU time", "QPU/update",
+            "wall (low-high if they differ)", "cost (low-high if they differ)", "x qtDNN wall",
+            "x qtDNN cost")
     rows = [cols] + [_row(name, m, result.savings.get(name)) for name, m in result.methods.items()]
     widths = [max(len(r[i]) for r in rows) for i in range(len(cols))]
     lines = ["  ".join(c.ljust(wd) for c, wd in zip(r, widths, strict=True)).rstrip() for r in rows]

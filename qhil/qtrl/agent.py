@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from qhil.progress import Bar
 from qhil.qtrl.circuit import ShotSampler, straight_through
 from qhil.qtrl.config import QTRLConfig
 from qhil.qtrl.envs import ENVS, make_env
@@ -68,17 +69,22 @@ class Agent:
     def train(self) -> None:
         self.started_s = time.perf_counter()
         episode = self.start_episode - 1
+        bar = Bar(f"qtrl ({self.world} agents)", self.config.episodes, "episodes",
+                  done=episode, quiet=None if self.rank == 0 else True)
         for episode in range(self.start_episode, self.config.episodes + 1):
             if not self._every_agent_can_pay():
                 self.stopped = f"budget reached after episode {episode - 1}"
                 episode -= 1
                 break
             total_reward, steps, loss = self.step(episode)
-            self._log(episode, total_reward, steps, loss)
+            mean_return = self._log(episode, total_reward, steps, loss)
+            bar.update(episode, f"return {mean_return:.2f}")
             if episode % self.config.checkpoint_every == 0 or episode == self.config.episodes:
                 self._checkpoint(episode)
+        bar.close()
         if self.stopped and episode >= self.start_episode:
             self._checkpoint(episode)
+        self.folder.close()  # the TensorBoard event file
         self.write_agent_file(done=True)
 
     def _every_agent_can_pay(self) -> bool:
@@ -132,16 +138,18 @@ class Agent:
             dist.all_reduce(table, op=dist.ReduceOp.SUM)
         return table.cpu().numpy()
 
-    def _log(self, episode: int, total_reward: float, steps: int, loss: float) -> None:
+    def _log(self, episode: int, total_reward: float, steps: int, loss: float) -> float:
+        """Rank 0 writes the metrics row; every rank returns the agents' mean return."""
         shots = self.config.shots if self.sampler else 0
         table = self._gather([total_reward, steps, loss, shots])
         if self.rank != 0:
-            return
+            return float(table[:, 0].mean())
         self.folder.append_metrics({
             "episode": episode, "return_mean": float(table[:, 0].mean()),
             "returns": table[:, 0].tolist(), "steps_mean": float(table[:, 1].mean()),
             "losses/reinforce": float(table[:, 2].mean()), "hw/shots": int(table[:, 3].sum()),
             "wall_s": self._wall_s()})
+        return float(table[:, 0].mean())
 
     def _wall_s(self) -> float:
         """Training wall time since the first episode, across resumes."""

@@ -21,6 +21,7 @@ import torch.multiprocessing as mp
 from qhil.errors import ConfigError, RunInterruptedError
 from qhil.execution.budget import BudgetState
 from qhil.execution.registry import get_provider
+from qhil.guards import die_with_parent
 from qhil.qtrl.agent import Agent
 from qhil.qtrl.circuit import ShotSampler
 from qhil.qtrl.config import QTRLConfig
@@ -51,7 +52,8 @@ def run_agents(config: QTRLConfig, folder: RunFolder, limits: BudgetState | None
 def _spawn(config: QTRLConfig, folder: RunFolder, limits: BudgetState | None) -> None:
     logging.getLogger("torch.multiprocessing.spawn").setLevel(logging.ERROR)
     address = f"tcp://127.0.0.1:{free_port()}"
-    context = mp.start_processes(_agent_main, args=(config, str(folder.root), address, limits),
+    context = mp.start_processes(_agent_main, args=(config, str(folder.root), address, limits,
+                                                    os.getpid()),
                                  nprocs=config.agents, join=False, start_method="spawn")
     try:
         while not context.join(timeout=1.0):
@@ -75,8 +77,11 @@ def _interrupted(folder: RunFolder, what: str) -> RunInterruptedError:
 
 
 def _agent_main(rank: int, config: QTRLConfig, root: str, address: str | None,
-                limits: BudgetState | None = None) -> None:
-    """Body of one agent process (also called in-process for a single agent)."""
+                limits: BudgetState | None = None, parent_pid: int | None = None) -> None:
+    """Body of one agent process (also called in-process for a single agent); a spawned agent
+    (`parent_pid` given) ends when its parent does, however the parent died."""
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     torch.set_num_threads(1)
     world = config.agents
     if world > 1:

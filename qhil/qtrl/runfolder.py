@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 
 import torch
+from pydantic import ValidationError
 
-from qhil.config import load_toml
+from qhil.config import load_toml, validation_message
 from qhil.errors import ConfigError
 from qhil.files import append_jsonl, read_jsonl, toml_text, torch_save_atomic, write_text_atomic
 from qhil.qtrl.config import QTRLConfig
+from qhil.sinks import TensorBoardSink, write_csv
 
 
 class RunFolder:
@@ -23,6 +25,8 @@ class RunFolder:
         self.summary_path = self.root / "summary.json"
         self.checkpoint = self.root / "checkpoints" / "latest.pt"
         self.plot_path = self.root / "returns.png"
+        self.csv_path = self.root / "metrics.csv"
+        self.tensorboard = TensorBoardSink(self.root, step_key="episode")
 
     def agent_file(self, rank: int) -> Path:
         return self.root / "agents" / f"rank-{rank}.json"
@@ -36,8 +40,14 @@ class RunFolder:
         if not self.config_path.is_file():
             raise ConfigError(f"--resume {self.root}: no config.toml there; is it a qtrl run folder?")
         values = load_toml(self.config_path)
+        if "block" in values or "td3" in values:
+            raise ConfigError(f"--resume {self.root}: this is a `qhil train` run (hDQNN-TD3), "
+                              f"not a qtrl run; continue it with 'qhil train --resume {self.root}'")
         values.setdefault("entangler", "cz")  # folders written before the CU3 circuit ran the CZ ring
-        return QTRLConfig(**values)
+        try:
+            return QTRLConfig(**values)
+        except ValidationError as exc:
+            raise ConfigError(validation_message(self.config_path, exc)) from None
 
     def save_checkpoint(self, state: dict) -> None:
         torch_save_atomic(self.checkpoint, state)
@@ -48,7 +58,15 @@ class RunFolder:
         return torch.load(self.checkpoint, weights_only=False)
 
     def append_metrics(self, row: dict) -> None:
+        """metrics.jsonl, and the same row (same names) into the TensorBoard event files."""
         append_jsonl(self.metrics_path, [row])
+        self.tensorboard.write([row])
+
+    def export_csv(self) -> Path:
+        return write_csv(self.read_metrics(), self.csv_path, first="episode")
+
+    def close(self) -> None:
+        self.tensorboard.close()
 
     def read_metrics(self) -> list[dict]:
         return read_jsonl(self.metrics_path)
@@ -67,10 +85,20 @@ class RunFolder:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
+        from qhil.rl.plots import smooth, smoothing_window
+
         rows = self.read_metrics()
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.plot([r["episode"] for r in rows], [r["return_mean"] for r in rows], lw=0.8)
-        ax.set(xlabel="episode (per agent)", ylabel="mean return over agents", title=title)
+        episodes, returns = [r["episode"] for r in rows], [r["return_mean"] for r in rows]
+        window = smoothing_window(len(returns))
+        fig, ax = plt.subplots(figsize=(7.5, 4))
+        ax.plot(episodes, returns, ".", color="tab:blue", alpha=0.25, markersize=3,
+                label="episodes (mean over agents)")
+        ax.plot(episodes, smooth(returns, window), "-", color="tab:blue", lw=2,
+                label=f"running mean of {window}")
+        ax.set(xlabel="episode (per agent)", ylabel="return", title=title)
+        ax.grid(alpha=0.3)
+        if rows:
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
         fig.tight_layout()
         fig.savefig(self.plot_path, dpi=100)
         plt.close(fig)

@@ -25,6 +25,7 @@ from qhil.execution.pricing import (
 )
 from qhil.execution.registry import adapter_class, availability
 from qhil.execution.request import SamplingRequest
+from qhil.progress import RecentRate, duration_text
 from qhil.report.metrics import Fidelity, batch_fidelity, mean_or_none, percentile
 from qhil.report.model import (
     FAILED,
@@ -108,9 +109,13 @@ def _run_all(dispatcher: Dispatcher, probes: list[Probe], settings: Settings,
              records: list[JobRecord]) -> None:
     """Each repeat re-seeds the probes, so repeats are fresh samples of the same circuits."""
     name = dispatcher.provider.name
+    total, pace = settings.repeats * len(probes), RecentRate(window_s=120.0)
     for repeat in range(settings.repeats):
         for probe in probes:
-            settings.progress(f"{name}: {probe.name} repeat {repeat + 1}/{settings.repeats}")
+            pace.add(time.perf_counter(), len(records))
+            settings.progress(f"{name}: {probe.name} repeat {repeat + 1}/{settings.repeats} "
+                              f"(job {len(records) + 1}/{total}, "
+                              f"ETA {duration_text(pace.eta_s(len(records), total))})")
             request = replace(probe.request, seed=(probe.request.seed or 0) + repeat)
             started = time.perf_counter()
             result = dispatcher.run(request, timeout_s=settings.timeout_s)

@@ -7,20 +7,22 @@ import html
 import json
 from pathlib import Path
 
+from qhil.files import write_text_atomic
 from qhil.report.model import Comparison
 from qhil.report.plots import all_plots
 from qhil.report.tables import Table, all_tables
 
 PLOT_TITLES = {"latency": "Latency distribution per provider",
                "fidelity_price": "Fidelity against price",
-               "run_cost": "Predicted run cost per provider"}
+               "run_cost": "Predicted run cost per provider",
+               "runs": "Training runs: evaluation return, cost and wall time"}
 
 TEXT_COLUMNS = {"provider", "kind", "device", "status", "reason", "note", "run"}
 
 CSS = """body{font-family:sans-serif;margin:24px;color:#222}
 table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #bbb;padding:3px 8px;
 font-size:13px;text-align:right}th{background:#e8eef6}td:first-child,th:first-child{text-align:left}
-td.text{text-align:left}img{max-width:720px;display:block;margin:6px 0 18px}.settings{font-size:13px;color:#555}"""
+td.text{text-align:left}img{max-width:100%;display:block;margin:6px 0 18px}.settings{font-size:13px;color:#555}"""
 
 
 def write_report(report: Comparison, out_dir: Path) -> dict[str, Path]:
@@ -29,9 +31,10 @@ def write_report(report: Comparison, out_dir: Path) -> dict[str, Path]:
     tables = all_tables(report)
     paths = {"json": out_dir / "report.json", "md": out_dir / "report.md",
              "html": out_dir / "report.html"}
-    paths["json"].write_text(json.dumps(report.to_json(), indent=2) + "\n")
-    paths["md"].write_text(markdown(report, tables))
-    paths["html"].write_text(html_page(report, tables, all_plots(report)))
+    texts = {"json": json.dumps(report.to_json(), indent=2) + "\n",
+             "md": markdown(report, tables), "html": html_page(report, tables, all_plots(report))}
+    for key, text in texts.items():  # every file whole or not at all, the json first
+        write_text_atomic(paths[key], text)
     return paths
 
 

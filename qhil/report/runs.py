@@ -28,9 +28,11 @@ def run_row(path: str, summary: dict[str, Any]) -> RunRow:
     ret = _number(summary.get("eval_return_mean"))
     cost = _number(_lookup(summary, "hw", "cost_usd"))
     wall = _number(summary.get("wall_s"))
-    per_usd = ret / cost if ret is not None and cost else None
-    per_hour = ret / (wall / 3600) if ret is not None and wall else None
-    note = "free run: no return per dollar" if cost == 0 else ""
+    meaningful = ret is not None and ret > 0  # a ratio of a negative return says nothing
+    per_usd = ret / cost if meaningful and cost else None
+    per_hour = ret / (wall / 3600) if meaningful and wall else None
+    note = ("return <= 0: no return per dollar or hour" if ret is not None and not meaningful
+            else "free run: no return per dollar" if cost == 0 else "")
     return RunRow(path=path, provider=str(summary.get("provider", "?")), eval_return_mean=ret,
                   cost_usd=cost, wall_s=wall, return_per_usd=per_usd, return_per_hour=per_hour,
                   note=note)

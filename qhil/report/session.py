@@ -38,11 +38,15 @@ class Plan:
     budget: Budget | None = None
 
 
-def run_comparison(plan: Plan, progress: Callable[[str], None]) -> Comparison:
-    """Probe (or predict) every provider in turn; a failing one is a row, the others go on."""
+def run_comparison(plan: Plan, progress: Callable[[str], None],
+                   confirm: Callable[[list[Probe]], None] | None = None) -> Comparison:
+    """Probe (or predict) every provider in turn; a failing one is a row, the others go on.
+    `confirm(probes)` runs before the first job is sent (the command's consent; it may raise)."""
     probes = build_probes(plan.size, plan.seed)
     if plan.budget is not None and not plan.dry_run:
         check_budget(plan, probes)
+    if confirm is not None and not plan.dry_run:
+        confirm(probes)
     settings = Settings(repeats=plan.repeats, timeout_s=plan.timeout_s, budget=plan.budget,
                         progress=progress)
     rows = []

@@ -18,14 +18,12 @@ class Table:
 
 
 def seconds(value: float | None) -> str:
+    """A duration with its unit: 0.6 ms, 2.3 s, 42.5 min, 10.9 h, 4.19 d, 3.2 y (never 3.3e+03 s)."""
     if value is None:
         return DASH
-    if value >= 3600 * 24 * 365:
-        return f"{value / (3600 * 24 * 365):.3g} y"
-    if value >= 3600 * 24:
-        return f"{value / (3600 * 24):.3g} d"
-    if value >= 3600:
-        return f"{value / 3600:.3g} h"
+    for unit, size in (("y", 3600 * 24 * 365), ("d", 3600 * 24), ("h", 3600), ("min", 60)):
+        if value >= size:
+            return f"{value / size:.3g} {unit}"
     return f"{value:.3g} s" if value >= 0.1 else f"{value * 1e3:.3g} ms"
 
 
@@ -92,8 +90,9 @@ def cost_table(report: Comparison) -> Table:
 
 
 def runs_table(report: Comparison) -> Table:
-    rows = [[r.path, r.provider, number(r.eval_return_mean, 5), usd(r.cost_usd), seconds(r.wall_s),
-             number(r.return_per_usd, 4), number(r.return_per_hour, 4), r.note or DASH]
+    rows = [[r.path, r.provider, f"{r.eval_return_mean:,.1f}" if r.eval_return_mean is not None
+             else DASH, usd(r.cost_usd), seconds(r.wall_s), number(r.return_per_usd, 4),
+             number(r.return_per_hour, 4), r.note or DASH]
             for r in report.runs]
     return Table("Training runs", ["run", "provider", "eval return", "cost", "wall",
                                    "return / USD", "return / hour", "note"], rows)

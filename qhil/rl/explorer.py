@@ -12,6 +12,7 @@ from collections import deque
 import numpy as np
 import torch
 
+from qhil.progress import Bar
 from qhil.rl.buffers import PairBuffer, ReplayBuffer
 from qhil.rl.config import TrainConfig
 from qhil.rl.envs import finished_episodes, make_envs, real_next_obs
@@ -99,16 +100,44 @@ class Explorer:
 
 
 def evaluate(config: TrainConfig, actor: Actor, sampler: HardwareSampler | None,
-             episodes: int, seed: int) -> list[float]:
-    """Deterministic returns of `episodes` episodes, run side by side (one job per step)."""
+             episodes: int, seed: int, show_progress: bool = True) -> list[float]:
+    """Deterministic returns of `episodes` episodes, run side by side (one job per step); a
+    progress bar over the episode's step limit on stderr unless `show_progress` is off."""
     envs = make_envs(config.env, episodes)
     obs, _ = envs.reset(seed=seed)
     generator = torch.Generator().manual_seed(seed)
     returns: dict[int, float] = {}
+    bar = Bar(f"evaluation ({episodes} episodes side by side)", episode_limit(envs), "steps",
+              quiet=None if show_progress else True)
     try:
         while len(returns) < episodes:
             actions = act(actor, obs, sampler, generator, purpose="evaluate")[0]
             obs, _, _, _, info = envs.step(actions)
+            for i, ret, _ in finished_episodes(info):
+                returns.setdefault(i, ret)
+            bar.advance(1, f"{len(returns)}/{episodes} episodes done")
+    finally:
+        envs.close()
+        bar.close()
+    return [returns[i] for i in sorted(returns)]
+
+
+def episode_limit(envs) -> int:
+    """The environments' episode step limit (TimeLimit), 1000 when the spec names none."""
+    spec = getattr(envs.envs[0], "spec", None)
+    return int(getattr(spec, "max_episode_steps", None) or 1000)
+
+
+def evaluate_random(env_id: str, episodes: int, seed: int) -> list[float]:
+    """Returns of a uniform-random policy on the same episodes (same reset seed) as
+    `evaluate`: the baseline a trained policy has to beat."""
+    envs = make_envs(env_id, episodes)
+    obs, _ = envs.reset(seed=seed)
+    envs.action_space.seed(seed)
+    returns: dict[int, float] = {}
+    try:
+        while len(returns) < episodes:
+            _, _, _, _, info = envs.step(envs.action_space.sample())
             for i, ret, _ in finished_episodes(info):
                 returns.setdefault(i, ret)
     finally:

@@ -31,6 +31,7 @@ class HardwareStats:
     cost_usd: float = 0.0
     latencies_s: list[float] = field(default_factory=list)
     busy_s: float = 0.0
+    eval_jobs: list[int] = field(default_factory=list)  # indices into latencies_s of evaluation jobs
 
     def merged(self, other: HardwareStats) -> HardwareStats:
         """The totals of two samplers' use (dollars are the shared budget's, not summed)."""
@@ -84,12 +85,14 @@ class HardwareSampler:
         finally:
             with self._lock:
                 self.in_flight -= 1
-        self._account(request.batch_size, time.perf_counter() - started)
+        self._account(request.batch_size, time.perf_counter() - started, purpose)
         return np.asarray(result.marginals, dtype=np.float32)
 
-    def _account(self, circuits: int, latency_s: float) -> None:
+    def _account(self, circuits: int, latency_s: float, purpose: str = "explore") -> None:
         with self._lock:
             s = self.stats
+            if purpose == "evaluate":
+                s.eval_jobs.append(len(s.latencies_s))
             s.jobs += 1
             s.circuits += circuits
             s.shots += circuits * self.shots

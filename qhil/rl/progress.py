@@ -1,4 +1,5 @@
-"""Progress of a training run: a one-line bar on a terminal, plain lines otherwise."""
+"""Progress of a training run: a one-line bar with rate and ETA on a terminal, plain lines
+otherwise (qhil/progress.py: the pace, the durations, `--quiet`)."""
 
 from __future__ import annotations
 
@@ -6,30 +7,38 @@ import sys
 import time
 from typing import TextIO
 
+from qhil.progress import RecentRate, duration_text, is_quiet, warn
+
 
 class ProgressPrinter:
-    """Callable taking the loop's progress dict; plain-text lines every `every_s` when not a TTY."""
+    """Callable taking the loop's progress dict; plain-text lines every `every_s` when not a TTY;
+    silent (warnings aside) when quiet."""
 
-    def __init__(self, stream: TextIO | None = None, every_s: float = 10.0):
+    def __init__(self, stream: TextIO | None = None, every_s: float = 10.0,
+                 quiet: bool | None = None):
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
+        self.quiet = is_quiet() if quiet is None else quiet
         self.every_s = every_s
         self.last_line = 0.0
         self.start = time.perf_counter()
-        self.first_step: int | None = None
+        self.rate = RecentRate()
         self.warned: str | None = None
+        self.finished = False
 
     def __call__(self, p: dict) -> None:
         now = time.perf_counter()
-        if self.first_step is None:
-            self.first_step = p["step"]
-        if not self.tty and now - self.last_line < self.every_s and p["step"] < p["steps"]:
-            return
-        self.last_line = now
+        self.rate.add(now, p["step"])
         self.warn(p.get("warning"))
-        text = self.line(p, (p["step"] - self.first_step) / max(now - self.start, 1e-9))
+        if self.quiet:
+            return
+        finishing = p["step"] >= p["steps"] and not self.finished
+        if not finishing and now - self.last_line < (0.2 if self.tty else self.every_s):
+            return
+        self.last_line, self.finished = now, self.finished or finishing
+        text = self.line(p, self.rate.per_s(), self.rate.eta_s(p["step"], p["steps"]))
         if self.tty:
-            self.stream.write("\r" + text[:160].ljust(160))
+            self.stream.write("\r" + text[:180].ljust(180))
         else:
             self.stream.write(text + "\n")
         self.stream.flush()
@@ -37,20 +46,22 @@ class ProgressPrinter:
     def warn(self, warning: str | None) -> None:
         """A new warning gets a line of its own (once); the bar then carries a short flag."""
         if warning and warning != self.warned:
-            self.stream.write(("\n" if self.tty else "") + f"warning: {warning}\n")
+            if self.tty and not self.quiet:
+                self.stream.write("\n")
+            warn(warning, self.stream)
             self.warned = warning
 
     def close(self) -> None:
-        if self.tty:
+        if self.tty and not self.quiet:
             self.stream.write("\n")
             self.stream.flush()
 
     @staticmethod
-    def line(p: dict, steps_per_s: float) -> str:
+    def line(p: dict, steps_per_s: float, eta_s: float | None = None) -> str:
         done = p["step"] / max(p["steps"], 1)
         bar = "#" * int(20 * min(done, 1.0))
         ret = "-" if p["recent_return"] is None else f"{p['recent_return']:.1f}"
-        return (f"[{bar:<20}] {p['step']}/{p['steps']} steps  {steps_per_s:.1f} steps/s  "
-                f"updates {p['updates']}  return {ret}  shots {p['shots']}  "
-                f"${p['cost_usd']:.2f}  jobs in flight {p['jobs_in_flight']}"
+        return (f"train: [{bar:<20}] {p['step']}/{p['steps']} steps  {steps_per_s:.1f} steps/s  "
+                f"ETA {duration_text(eta_s)}  updates {p['updates']}  return {ret}  "
+                f"shots {p['shots']}  ${p['cost_usd']:.2f}  jobs in flight {p['jobs_in_flight']}"
                 + ("  LOW GRADIENT FIDELITY" if p.get("warning") else ""))

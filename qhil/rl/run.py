@@ -17,6 +17,7 @@ from qhil.execution.budget import Budget
 from qhil.execution.dispatcher import Dispatcher
 from qhil.execution.ledger import Ledger
 from qhil.execution.provider import Provider
+from qhil.progress import warn
 from qhil.quantum.ansatz import HDQNNAnsatz
 from qhil.quantum.gradients import circuits_per_sample
 from qhil.rl.buffers import PairBuffer, ReplayBuffer
@@ -55,6 +56,23 @@ def preflight(config: TrainConfig, provider: Provider) -> None:
     batches = {config.num_envs, config.eval.episodes, *learner_batches(config, ansatz)} - {0}
     for batch in batches:
         provider.validate(ansatz.request(np.zeros((batch, ansatz.control_dim)), q.shots, seed=0))
+
+
+def reproducible(config: TrainConfig) -> bool:
+    """Whether the same config and seed give this run again exactly: the sync loop, and no
+    periodic evaluation (it runs in a thread beside the loop and shares the job-seed counter)."""
+    return config.loop.mode == "sync" and not config.eval.every_steps
+
+
+def learning_warning(config: TrainConfig) -> str | None:
+    """Why these settings will train nothing (the policy stays random), or None."""
+    start = max(config.td3.learning_starts, config.td3.batch_size)
+    if config.steps <= start:
+        return (f"steps {config.steps} <= {start} (learning starts at the larger of "
+                f"td3.learning_starts {config.td3.learning_starts} and td3.batch_size "
+                f"{config.td3.batch_size}): no learner update will run and the policy stays random; "
+                f"raise --steps above {start} or lower [td3] learning_starts")
+    return None
 
 
 def check_gradient(config: TrainConfig, profile: ProviderProfile) -> None:
@@ -163,7 +181,7 @@ class Session:
 
         def work() -> None:
             returns = evaluate(self.config, actor, self.sampler, self.config.eval.episodes,
-                               self.config.seed + 10_000)
+                               self.config.seed + 10_000, show_progress=False)
             self.eval_rows.append({"step": step, "eval/return_mean": float(np.mean(returns)),
                                    "eval/return_std": float(np.std(returns))})
 
@@ -260,6 +278,8 @@ def train(config: TrainConfig, folder: RunFolder, provider: Provider, *, resume:
     A new run creates the folder only after the environment and requests have been validated."""
     torch.set_num_threads(1)  # small nets: more threads only contend (CUDA does the heavy lifting)
     preflight(config, provider)
+    if learning_warning(config):
+        warn(learning_warning(config))
     if resume:
         folder.load_config()
         folder.config_path.write_text(dump_toml(config))  # e.g. a raised --steps
@@ -270,6 +290,8 @@ def train(config: TrainConfig, folder: RunFolder, provider: Provider, *, resume:
         return _train(config, folder, dispatcher, resume, progress)
     finally:
         dispatcher.ledger.close()
+        folder.close()
+        folder.export_csv()
 
 
 def _train(config: TrainConfig, folder: RunFolder, dispatcher: Dispatcher, resume: bool,
@@ -306,7 +328,8 @@ def finish(s: Session) -> dict[str, Any]:
     s.folder.write_summary(summary)
     title = f"{s.config.env} {s.config.block} on {s.config.provider}"
     plot_returns(s.folder.read_metrics(), s.folder.path / "returns.png", title)
-    plot_latency(s.sampler.stats.latencies_s, s.folder.path / "latency.png", title)
+    plot_latency(s.sampler.stats.latencies_s, s.folder.path / "latency.png", title,
+                 s.sampler.stats.eval_jobs, s.learner_sampler.stats.latencies_s)
     plot_fidelity(s.folder.read_metrics(), s.folder.path / "fidelity.png",
                   f"{title}, gradient {s.config.quantum.gradient}", s.config.qtdnn.warn_below)
     return summary
@@ -333,6 +356,7 @@ def summarise(s: Session, returns: list[float]) -> dict[str, Any]:
         "qpu_idle_fraction": fractions(clock, total)["loop/qpu_idle_fraction"],
         **log.summary(),
         "surrogate_loss": last.get("surrogate/loss"),
-        "warnings": [w for w in (log.warning(),) if w],
+        "mode": c.loop.mode, "reproducible": reproducible(c),
+        "warnings": [w for w in (learning_warning(c), log.warning()) if w],
         "clock": clock,
     }

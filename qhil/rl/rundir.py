@@ -1,4 +1,5 @@
-"""The run folder: config.toml, metrics.jsonl, summary.json, checkpoints/, returns.png, latency.png."""
+"""The run folder: config.toml, metrics.jsonl (and the same metrics as TensorBoard event files and
+metrics.csv), summary.json, checkpoints/, returns.png, latency.png."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import torch
 from qhil.errors import ConfigError
 from qhil.files import append_jsonl, read_jsonl, torch_save_atomic, write_text_atomic
 from qhil.rl.config import TrainConfig, dump_toml, load_train_config
+from qhil.sinks import TensorBoardSink, write_csv
 
 
 class RunFolder:
@@ -23,6 +25,8 @@ class RunFolder:
         self.metrics_path = self.path / "metrics.jsonl"
         self.summary_path = self.path / "summary.json"
         self.checkpoints = self.path / "checkpoints"
+        self.csv_path = self.path / "metrics.csv"
+        self.tensorboard = TensorBoardSink(self.path)
 
     def create(self, config: TrainConfig) -> None:
         """A new run: refuse a folder that already holds a run (use --resume instead)."""
@@ -39,7 +43,17 @@ class RunFolder:
         return load_train_config(self.config_path)
 
     def append_metrics(self, rows: list[dict[str, Any]]) -> None:
-        append_jsonl(self.metrics_path, (_clean(row) for row in rows))
+        """metrics.jsonl, and the same rows (same names) into the TensorBoard event files."""
+        rows = [_clean(row) for row in rows]
+        append_jsonl(self.metrics_path, rows)
+        self.tensorboard.write(rows)
+
+    def export_csv(self) -> Path:
+        """metrics.csv from metrics.jsonl (one column per metric)."""
+        return write_csv(self.read_metrics(), self.csv_path)
+
+    def close(self) -> None:
+        self.tensorboard.close()
 
     def read_metrics(self) -> list[dict[str, Any]]:
         return read_jsonl(self.metrics_path)

@@ -38,7 +38,7 @@ def test_sample_on_the_cloud_sends_a_dry_run_first(capsys, monkeypatch):
     monkeypatch.setenv("QISKIT_IBM_TOKEN", "not-a-real-token")
     monkeypatch.setattr(IBMProvider, "_make_client", lambda self: runtime)
     code, out, err = run_cli(capsys, "sample", "--provider", "ibm-torino", "--qubits", "3",
-                             "--layers", "2", "--batch", "2", "--shots", "10", "--json")
+                             "--layers", "2", "--batch", "2", "--shots", "10", "--yes", "--json")
     assert code == 0 and len(runtime.dry_runs) == 1 and runtime.runs == 1
     assert f"dry run {runtime.dry_runs[0].job_id()} accepted" in err
     assert json.loads(out)["job_id"] != runtime.dry_runs[0].job_id()

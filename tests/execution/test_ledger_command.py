@@ -12,7 +12,7 @@ SAMPLE = ("sample", "--qubits", "3", "--layers", "2", "--batch", "4", "--shots",
 def test_reports_each_provider(capsys, tmp_path):
     path = str(tmp_path / "ledger.sqlite")
     for provider in ("local", "chaos-faults"):
-        run_cli(capsys, *SAMPLE, "--provider", provider, "--ledger", path)
+        run_cli(capsys, *SAMPLE, "--provider", provider, "--ledger", path, "--yes")
     code, out, _ = run_cli(capsys, "ledger", path, "--json")
     report = json.loads(out)
     assert code == 0 and set(report["providers"]) == {"local", "chaos-faults"}

@@ -36,7 +36,7 @@ def spawn_cli(*argv: str) -> subprocess.Popen:
 def test_killed_agent_stops_the_job_and_the_run_resumes(tmp_path):
     out = tmp_path / "run"
     proc = spawn_cli(*TINY, "--agents", "2", "--episodes", "100000", "--checkpoint-every", "2",
-                     "--provider", "local", "--shots", "500", "--out", str(out))
+                     "--provider", "local", "--shots", "500", "--out", str(out), "--quiet")
     rank1 = out / "agents" / "rank-1.json"
     deadline = time.time() + 180
     while time.time() < deadline and not (out / "checkpoints" / "latest.pt").is_file():
@@ -91,6 +91,17 @@ def test_classical_policy_counts(tmp_path, capsys):
     assert code == 0 and summary["trainable_parameters"] == summary["policy_parameters"] == 226
 
 
+def test_progress_tensorboard_and_csv(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("QHIL_QUIET", raising=False)
+    out = tmp_path / "p"
+    code, _, err = run_cli(capsys, "qtrl", *TINY, "--policy", "classical", "--episodes", "3",
+                           "--out", str(out))
+    assert code == 0 and "qtrl (1 agents): [" in err and "3/3 episodes" in err and "ETA" in err
+    assert list(out.glob("events.out.tfevents.*"))
+    header = (out / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert header[0] == "episode" and "return_mean" in header and "losses/reinforce" in header
+
+
 @pytest.mark.parametrize("argv,fragment", [
     (["--episodes", "0"], "--episodes"),
     (["--agents", "-1"], "--agents"),
@@ -134,8 +145,9 @@ def test_budget_stops_every_agent_cleanly_with_a_checkpoint_and_resume_buys_only
     out = tmp_path / "run"
     # 2 agents x 1000 shots per episode: 5,000 shots pay for 2 whole episodes of the 6 asked
     proc = spawn_cli(*TINY, "--agents", "2", "--episodes", "6", "--provider", "local", "--shots",
-                     "1000", "--budget-shots", "5000", "--out", str(out))
-    _, stderr = proc.communicate(timeout=240)
+                     "1000", "--budget-shots", "5000", "--stop-at-budget", "--out", str(out),
+                     "--quiet")
+    _, stderr = proc.communicate(timeout=240)  # --quiet: no progress lines, the error alone
     assert proc.returncode == 3 and len(stderr.strip().splitlines()) == 1, stderr
     assert "budget reached after episode 2 of 6" in stderr and f"--resume {out}" in stderr
     assert torch.load(out / "checkpoints" / "latest.pt", weights_only=False)["episode"] == 2
@@ -168,7 +180,8 @@ def test_resume_after_a_lost_checkpoint_reuses_paid_results(tmp_path, capsys):
 def test_transient_provider_failures_are_retried_and_every_job_recorded(tmp_path, capsys):
     out = tmp_path / "run"
     code, stdout, _ = run_cli(capsys, "qtrl", *TINY, "--episodes", "10", "--provider",
-                              "chaos-faults", "--shots", "200", "--out", str(out), "--json")
+                              "chaos-faults", "--shots", "200", "--yes", "--out", str(out),
+                              "--json")
     assert code == 0
     totals, entries = ledger_totals(out)
     assert totals.jobs == 10 == json.loads(stdout)["hw"]["jobs"] and totals.resubmitted == 0

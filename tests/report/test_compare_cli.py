@@ -50,6 +50,7 @@ def test_compare_writes_three_reports_with_every_figure(tmp_path, capsys):
     assert ghz["local"]["hellinger_fidelity"] > 0.995  # ideal: only shot noise
     assert ghz["local-noisy"]["hellinger_fidelity"] < ghz["local"]["hellinger_fidelity"]
     assert "local: ghz repeat 2/2" in err and err.startswith("compare: [")  # progress on stderr
+    assert "(job 8/8, ETA " in err  # each provider's probe jobs counted, with the time left
 
 
 def test_a_failing_or_unusable_provider_is_a_row_and_the_others_go_on(tmp_path, capsys):
@@ -156,7 +157,7 @@ def test_config_sets_probe_size_and_predicts_the_run_per_method(tmp_path, capsys
     out = tmp_path / "out"
     code, _, _ = run_cli(capsys, "compare", "--providers", f"local,{priced(tmp_path)}",
                          "--config", str(config), "--batch", "2", "--repeats", "1",
-                         "--out", str(out))
+                         "--yes", "--out", str(out))
     assert code == 0
     data = json.loads((out / "report.json").read_text())
     assert data["settings"]["qubits"] == 3 and data["settings"]["shots"] == 100
@@ -180,7 +181,7 @@ def test_budget_covers_the_whole_comparison_and_refuses_before_sending(tmp_path,
     sent = []
     original = LocalProvider._submit
     monkeypatch.setattr(LocalProvider, "_submit", lambda self, r: sent.append(r) or original(self, r))
-    base = ["compare", "--providers", f"local,{priced(tmp_path)}", *SMALL]
+    base = ["compare", "--providers", f"local,{priced(tmp_path)}", *SMALL, "--yes"]
     # one repeat of the priced probes costs 4 x ($0.30 + 3 x 400 x $0.00145) = $8.16; two: $16.32
     code, _, err = run_cli(capsys, *base, "--budget-usd", "10", "--out", str(tmp_path / "a"))
     assert code == 2 and "budget exceeded (dollars)" in err and not sent
@@ -200,7 +201,7 @@ def test_a_provider_failing_mid_run_is_a_row_and_the_faulty_one_is_retried(tmp_p
                       '[options]\ninner = "local"\nseed = 1\nsubmit_failure_rate = 1.0\n')
     out = tmp_path / "out"
     code, _, _ = run_cli(capsys, "compare", "--providers", f"{broken},chaos-faults,local",
-                         *SMALL, "--out", str(out))
+                         *SMALL, "--yes", "--out", str(out))
     assert code == 0
     rows = {r["name"]: r for r in json.loads((out / "report.json").read_text())["providers"]}
     assert rows["broken"]["status"] == "failed" and rows["broken"]["reason"]

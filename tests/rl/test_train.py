@@ -74,6 +74,8 @@ def test_classical_blocks_train_without_hardware(block, tmp_path):
     assert summary["block"] == block and summary["updates"] > 0
     assert provider.threads == [] and summary["hw"]["jobs"] == 0
     assert summary["surrogate_grad_cosine"] is None
+    assert not (folder.path / "latency.png").exists()  # no job sent: no empty latency plot
+    assert (folder.path / "returns.png").exists() and (folder.path / "metrics.csv").exists()
 
 
 def test_learner_never_calls_the_provider(tmp_path):
@@ -118,8 +120,12 @@ def test_bad_config_field_and_existing_run(tiny_toml, tmp_path, capsys):
 def test_budget_stops_cleanly_and_resume_continues(tiny_toml, tmp_path, capsys):
     out = tmp_path / "run"
     config = str(tiny_toml(steps=200))
-    # 2 envs x 20 shots = 40 shots per job: 1000 shots last 25 of the 100 vector steps
-    assert run_cli("train", "--config", config, "--out", str(out), "--budget-shots", "1000") == 3
+    # 2 envs x 20 shots = 40 shots per job: 1000 shots last 25 of the 100 vector steps, so
+    # the run is refused up front, unless asked to start and stop at the budget
+    assert run_cli("train", "--config", config, "--out", str(out), "--budget-shots", "1000") == 2
+    assert "budget exceeded (shots)" in capsys.readouterr().err and not out.exists()
+    assert run_cli("train", "--config", config, "--out", str(out), "--budget-shots", "1000",
+                   "--stop-at-budget") == 3
     err = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress lines
     assert err.startswith("qhil: error: budget") and f"--resume {out}" in err
     assert (out / "checkpoints" / "latest.pt").exists() and (out / "ledger.sqlite").exists()

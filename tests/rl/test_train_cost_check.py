@@ -35,7 +35,7 @@ def test_over_budget_estimate_refuses_before_anything_is_written(tiny_toml, pric
     out_dir = tmp_path / "run"
     code, _, err = run_cli(capsys, "train", "--config", str(tiny_toml()), "--provider",
                            str(priced_profile), "--budget-usd", "1", "--yes", "--out", str(out_dir))
-    assert code == 2 and "estimated at $" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "budget exceeded (dollars)" in err and len(err.strip().splitlines()) == 1
     assert not out_dir.exists()
 
 
@@ -45,12 +45,12 @@ def test_billing_device_without_a_yes_is_not_started(tiny_toml, priced_profile, 
     out_dir = tmp_path / "run"
     code, out, err = run_cli(capsys, "train", "--config", str(tiny_toml()), "--provider",
                              str(priced_profile), "--out", str(out_dir))
-    assert code == 2 and "nothing was spent" in err and "estimate on" in out
-    assert not out_dir.exists()
+    assert code == 2 and "nothing was sent" in err and "--yes" in err and "jobs" in err
+    assert len(err.strip().splitlines()) == 1 and not out_dir.exists()
 
 
 def test_yes_prints_the_estimate_and_trains(tiny_toml, priced_profile, tmp_path, capsys):
     out_dir = tmp_path / "run"
-    code, out, _ = run_cli(capsys, "train", "--config", str(tiny_toml(steps=120)), "--provider",
+    code, out, err = run_cli(capsys, "train", "--config", str(tiny_toml(steps=120)), "--provider",
                            str(priced_profile), "--yes", "--out", str(out_dir))
-    assert code == 0 and "estimate on" in out and (out_dir / "summary.json").exists()
+    assert code == 0 and "the run (120 steps" in err and (out_dir / "summary.json").exists()

@@ -1,0 +1,121 @@
+"""Paths a command writes or reads, checked before the first job (exit 2 with one line):
+an output folder or file must be creatable and writable, not a file, not inside a file;
+a ledger must be a qhil ledger; a config must be a readable UTF-8 file.
+
+    check_out_dir(path, "--out")       a folder to create or fill
+    check_out_file(path, "--out")      a file to create or replace
+    check_ledger_path(path, "--ledger")
+    open_ledger(path) -> Ledger        a corrupt or foreign file is a ConfigError
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from qhil.errors import ConfigError
+
+if TYPE_CHECKING:
+    from qhil.execution.ledger import Ledger
+
+
+def _nearest_existing(path: Path) -> Path:
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return candidate
+    return Path(path.anchor or ".")
+
+
+def _check_writable_folder(folder: Path, flag: str, shown: Path) -> None:
+    if not folder.is_dir():
+        raise ConfigError(f"{flag} {shown}: {folder} is a file, so nothing can be created "
+                          f"inside it; choose another path")
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".qhil-write-check-", dir=folder)
+    except OSError as exc:
+        raise ConfigError(f"{flag} {shown}: cannot write in {folder} "
+                          f"({exc.strerror or exc}); choose a writable path") from exc
+    os.close(handle)
+    os.unlink(probe)
+
+
+def check_out_dir(path: str | Path, flag: str = "--out") -> Path:
+    """A folder the command will create (or write into): refused if it is a file, lies inside
+    a file, or its nearest existing folder is not writable."""
+    path = Path(path).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{flag} {path} is a file; pass a folder")
+    _check_writable_folder(_nearest_existing(path), flag, path)
+    return path
+
+
+def check_out_file(path: str | Path, flag: str = "--out") -> Path:
+    """A file the command will write: not a folder, its folder creatable and writable."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise ConfigError(f"{flag} {path} is a folder; pass a file name, e.g. {path / 'out.toml'}")
+    _check_writable_folder(_nearest_existing(path.parent), flag, path)
+    return path
+
+
+def check_ledger_path(path: str | Path, flag: str = "--ledger") -> Path:
+    """A ledger to open or create: an existing one must be a qhil ledger."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise ConfigError(f"{flag} {path} is a folder; pass a .sqlite file")
+    if path.exists():
+        check_ledger_file(path, flag)
+        return path
+    return check_out_file(path, flag)
+
+
+def check_ledger_file(path: Path, flag: str = "ledger") -> None:
+    """Refuse a file that SQLite cannot read as a qhil ledger (read-only: nothing is changed)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+        if head and head != b"SQLite format 3\x00":
+            raise sqlite3.DatabaseError("file is not a database")
+        uri = f"file:{path.resolve()}?mode=ro"
+        db = sqlite3.connect(uri, uri=True)
+        try:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            if head and db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise sqlite3.DatabaseError("integrity check failed")
+        finally:
+            db.close()
+    except (sqlite3.DatabaseError, OSError) as exc:
+        raise ConfigError(f"{flag} {path} is not a readable qhil ledger ({exc}); it was left as "
+                          f"it is: restore it from a copy or move it aside") from exc
+
+
+def open_ledger(path: str | Path, flag: str = "ledger") -> Ledger:
+    """The ledger at `path`; a corrupt or foreign file is a ConfigError, not a traceback."""
+    from qhil.execution.ledger import Ledger
+
+    path = Path(path)
+    if path.exists():
+        check_ledger_file(path, flag)
+    try:
+        return Ledger(path)
+    except sqlite3.DatabaseError as exc:
+        raise ConfigError(f"{flag} {path} is not a qhil ledger ({exc})") from exc
+
+
+def read_config_text(path: str | Path, what: str = "config") -> str:
+    """The text of a config file; a folder, a missing file or non-UTF-8 bytes are ConfigErrors."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{what} {path} is a folder; pass a .toml file")
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{what} {path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{what} {path} is not UTF-8 text (byte {exc.start}); "
+                          f"save it as UTF-8 TOML") from exc
+    except OSError as exc:
+        raise ConfigError(f"{what} {path}: cannot read ({exc.strerror or exc})") from exc
