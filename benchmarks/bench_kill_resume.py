@@ -46,6 +46,7 @@ latency_p95_s = 0.08
 service_dir = "{service}"
 """
 WINDOW = 4
+SHOTS = 50
 RESULTS = results_dir()  # runs/benchmarks/ unless --update-results (benchmarks/_results.py)
 
 
@@ -65,10 +66,10 @@ def child(ledger_path: Path, used_path: Path, batches: int) -> None:
         dispatcher = Dispatcher(provider, ledger=ledger)
         resumed = len(dispatcher.resume())
         for start in range(0, batches, WINDOW):
-            jobs = [(i, dispatcher.submit(ansatz.request(all_controls[i], shots=50, seed=i)))
+            jobs = [(i, dispatcher.submit(ansatz.request(all_controls[i], shots=SHOTS, seed=i)))
                     for i in range(start, min(start + WINDOW, batches))]
             for i, job in jobs:
-                result = job.result(timeout_s=120)
+                result = job.result(timeout_s=120)  # shots=SHOTS below
                 used.write(json.dumps({"batch": i, "job_id": result.job_id,
                                        "marginals": digest(result.marginals)}) + "\n")
                 used.flush()
@@ -88,12 +89,16 @@ def spawn(ledger: Path, used: Path, batches: int) -> subprocess.Popen:
 
 
 def rows(ledger: Path) -> list[tuple]:
+    from qhil.execution.ledger import BY_CODE, unkey
+
     if not ledger.exists():
         return []
     db = sqlite3.connect(f"file:{ledger}?mode=ro", uri=True, timeout=30)
     try:
-        return db.execute("SELECT token, id, request_hash, status, result, rowid FROM jobs "
-                          "ORDER BY rowid").fetchall()
+        rows = db.execute("SELECT token, id, request_hash, status, result, seq FROM jobs "
+                          "ORDER BY seq").fetchall()  # ledger schema 2: codes and raw bytes
+        return [(unkey(t), i, unkey(h), BY_CODE[st].value, res, seq)
+                for t, i, h, st, res, seq in rows]
     except sqlite3.OperationalError:
         return []
     finally:
@@ -117,7 +122,7 @@ def used_results(used: Path) -> list[dict]:
 
 
 def audit(ledger: Path, used: Path, kills: list[dict], batches: int) -> dict:
-    from qhil.execution.resultcodec import decode_result
+    from qhil.execution.resultcodec import decode_payload
 
     final = rows(ledger)
     by_token = {r[0]: r for r in final}
@@ -131,7 +136,7 @@ def audit(ledger: Path, used: Path, kills: list[dict], batches: int) -> dict:
             changed += row is None or row[4] != blob
             later = [r for r in done_by_hash[request_hash] if r[5] > row[5]]
             resubmitted += len(later)
-    stored = {r[1]: digest(decode_result(r[4]).marginals) for r in final if r[3] == "DONE"}
+    stored = {r[1]: digest(decode_payload(r[4], SHOTS)[0]) for r in final if r[3] == "DONE"}
     for entry in used_results(used):
         lost += stored.get(entry["job_id"]) != entry["marginals"]
     done_hashes = {r[2] for r in final if r[3] == "DONE"}

@@ -1,38 +1,162 @@
 """Cost of the quantum block: wall time of `pqc` against `fc` at equal steps on `local`.
 
-    .venv/bin/python benchmarks/bench_train_block_cost.py [--steps 5000] [--seed 0]
+    .venv/bin/python benchmarks/bench_train_block_cost.py [--env pendulum,humanoid] [--seed 0]
+    .venv/bin/python benchmarks/bench_train_block_cost.py --env humanoid --profile
 
-Both runs are `qhil train --config configs/pendulum.toml --block B --steps N`, one after the
-other in separate processes (same machine state as far as a shared machine allows). pqc pays for
-one local sampling job per step, the qtDNN refit before each actor update and the fidelity
-measurements; fc pays for none. Target: pqc / fc <= 2x. Writes
-benchmarks/results/bench_train_block_cost.{json,md}.
+Pendulum: `qhil train --config configs/pendulum.toml --block B --steps 5000`. Humanoid (the
+paper's scale): `configs/humanoid.toml` (qtDNN [220, 2048, 10], 32 tiny batches a refit) with
+`learning_starts = 1000`, one evaluation episode, 3,000 steps. Both blocks run one after the
+other in separate processes. pqc pays for one local sampling job per step, the qtDNN refit
+before each actor update and the fidelity measurements; fc pays for none. Target: pqc / fc <= 2x
+on both. `--profile` instead runs the pqc block once in sync mode under cProfile and prints
+where its time goes (refit, actor and critic updates, the explorer's sampling jobs, environment
+steps, fidelity). Writes benchmarks/results/bench_train_block_cost.{json,md} (profile:
+bench_train_block_cost_profile.{json,md}).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import json
+import os
+import pstats
+import re
+import sys
+import time
 
-from _train_common import write_results
-from bench_train_pendulum import run_one
+from _train_common import RESULTS, ROOT, RUNS, qhil_train, write_results
+
+DEFAULT_STEPS = {"pendulum": 5000, "humanoid": 3000}
+# where the time of a pqc run goes: (label, file suffix, function name), cumulative seconds
+BUCKETS = [
+    ("qtDNN refit (32 tiny batches)", "quantum/layer.py", "refit"),
+    ("actor update (surrogate)", "rl/td3.py", "actor_step"),
+    ("critic update", "rl/td3.py", "critic_step"),
+    ("fidelity check (exact Jacobian)", "rl/fidelity.py", "inspect"),
+    ("explorer sampling jobs (dispatcher + local simulator)", "rl/hardware.py", "sample"),
+    ("local simulator inside the jobs", "adapters/local.py", "_measure"),
+    ("environment steps", "gymnasium/vector/sync_vector_env.py", "step"),
+    ("learner updates in all", "rl/learner.py", "update"),
+]
+
+
+def config_for(env: str) -> str:
+    """The config file for `env`: Humanoid's with the paper-scale benchmark overrides."""
+    if env == "pendulum":
+        return "configs/pendulum.toml"
+    text = (ROOT / "configs" / "humanoid.toml").read_text()
+    for key, value in (("learning_starts", 1000), ("episodes", 1)):
+        text, count = re.subn(rf"(?m)^{key} = .*$", f"{key} = {value}", text)
+        if count != 1:
+            raise SystemExit(f"configs/humanoid.toml: expected one '{key} = ' line")
+    RUNS.mkdir(parents=True, exist_ok=True)
+    path = RUNS / "humanoid-paper-scale.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def run_block(env: str, block: str, seed: int, steps: int) -> dict:
+    out = RUNS / f"{env}-{block}-s{seed}"
+    started = time.perf_counter()
+    summary = qhil_train(out, "--config", config_for(env), "--block", block,
+                         "--seed", str(seed), "--steps", str(steps))
+    return {"env": env, "block": block, "steps": summary["steps"], "updates": summary["updates"],
+            "train_wall_s": summary["wall_s"], "process_wall_s": time.perf_counter() - started,
+            "eval_return_mean": summary["eval_return_mean"]}
+
+
+def compare(env: str, seed: int, steps: int) -> dict:
+    before = os.getloadavg()[0]
+    rows = {block: run_block(env, block, seed, steps) for block in ("pqc", "fc")}
+    ratio = rows["pqc"]["train_wall_s"] / rows["fc"]["train_wall_s"]
+    return {"env": env, "steps": steps, "runs": list(rows.values()),
+            "pqc_over_fc_wall_ratio": ratio, "met": ratio <= 2.0,
+            "load_average": [before, os.getloadavg()[0]]}
+
+
+def profile(env: str, seed: int, steps: int) -> dict:
+    """One sync pqc run under cProfile (in this process); cumulative seconds per bucket."""
+    from qhil.cli import main as qhil_main
+
+    out = RUNS / f"{env}-pqc-s{seed}-profile"
+    argv = ["train", "--config", config_for(env), "--block", "pqc", "--seed", str(seed),
+            "--steps", str(steps), "--mode", "sync", "--out", str(out), "--json"]
+    if out.exists():
+        import shutil
+        shutil.rmtree(out)
+    prof = cProfile.Profile()
+    started = time.perf_counter()
+    try:
+        prof.runcall(qhil_main, argv)
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            raise
+    wall = time.perf_counter() - started
+    return {"env": env, "steps": steps, "wall_s": wall, "buckets_s": buckets(prof)}
+
+
+def buckets(prof: cProfile.Profile) -> dict[str, float]:
+    stats = pstats.Stats(prof).stats  # (file, line, name) -> (cc, nc, tt, ct, callers)
+    out = {}
+    for label, suffix, name in BUCKETS:
+        out[label] = sum(v[3] for (file, _, fn), v in stats.items()
+                         if fn == name and file.replace(os.sep, "/").endswith(suffix))
+    return out
+
+
+def merged(fresh: list[dict]) -> list[dict]:
+    """The earlier result file's comparisons for environments not run now, then the new ones."""
+    path = RESULTS / "bench_train_block_cost.json"
+    old = json.loads(path.read_text()).get("comparisons", []) if path.exists() else []
+    envs = {c["env"] for c in fresh}
+    return [c for c in old if c.get("env") not in envs] + fresh
+
+
+def markdown(data: dict) -> str:
+    lines = ["# pqc vs fc on local at equal steps", ""]
+    for c in data["comparisons"]:
+        load = c.get("load_average", [float("nan")] * 2)
+        lines += [f"## {c['env']}, {c['steps']} steps", "",
+                  f"1-min load average {load[0]:.2f} before, {load[1]:.2f} after (2 CPUs, "
+                  "shared).", "",
+                  "| block | updates | train wall s | eval return |", "|---|---|---|---|",
+                  *[f"| {r['block']} | {r['updates']} | {r['train_wall_s']:.1f} | "
+                    f"{r['eval_return_mean']:.1f} |" for r in c["runs"]],
+                  "", f"pqc / fc wall time: {c['pqc_over_fc_wall_ratio']:.2f}x (target <= 2x)", ""]
+    return "\n".join(lines)
+
+
+def profile_markdown(p: dict) -> str:
+    lines = [f"# Where a pqc run's time goes: {p['env']}, {p['steps']} steps, sync, cProfile",
+             "", f"Wall {p['wall_s']:.1f} s.", "", "| part | cumulative s | share |",
+             "|---|---:|---:|"]
+    lines += [f"| {k} | {v:.1f} | {v / p['wall_s']:.0%} |" for k, v in p["buckets_s"].items()]
+    return "\n".join(lines)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=5000)
+    p.add_argument("--env", default="pendulum,humanoid", help="comma list: pendulum, humanoid")
+    p.add_argument("--steps", type=int, help="steps (default: pendulum 5000, humanoid 3000)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--profile", action="store_true", help="profile one sync pqc run instead")
     args = p.parse_args()
-    rows = {block: run_one(block, args.seed, args.steps) for block in ("pqc", "fc")}
-    ratio = rows["pqc"]["train_wall_s"] / rows["fc"]["train_wall_s"]
-    data = {"command": f"benchmarks/bench_train_block_cost.py --steps {args.steps} --seed {args.seed}",
-            "runs": list(rows.values()), "pqc_over_fc_wall_ratio": ratio, "target": "<= 2"}
-    md = "\n".join([
-        f"# pqc vs fc on local, Pendulum-v1, {args.steps} steps, seed {args.seed}", "",
-        "| block | updates | train wall s | eval return |", "|---|---|---|---|",
-        *[f"| {b} | {r['updates']} | {r['train_wall_s']:.1f} | {r['eval_return_mean']:.1f} |"
-          for b, r in rows.items()],
-        "", f"pqc / fc wall time: {ratio:.2f}x (target <= 2x)"])
-    write_results("bench_train_block_cost", data, md)
+    envs = [e for e in args.env.split(",") if e]
+    if set(envs) - set(DEFAULT_STEPS):
+        p.error(f"--env takes {sorted(DEFAULT_STEPS)}")
+    load = list(os.getloadavg())
+    if args.profile:
+        prof = profile(envs[0], args.seed, args.steps or DEFAULT_STEPS[envs[0]])
+        prof["command"] = " ".join(["benchmarks/bench_train_block_cost.py", *sys.argv[1:]])
+        write_results("bench_train_block_cost_profile", prof, profile_markdown(prof))
+        return
+    comparisons = merged([compare(env, args.seed, args.steps or DEFAULT_STEPS[env])
+                          for env in envs])
+    data = {"command": " ".join(["benchmarks/bench_train_block_cost.py", *sys.argv[1:]]),
+            "comparisons": comparisons, "target": "<= 2", "load_average_at_start": load,
+            "load_average_at_end": list(os.getloadavg())}
+    write_results("bench_train_block_cost", data, markdown(data))
 
 
 if __name__ == "__main__":

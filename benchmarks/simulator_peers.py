@@ -133,6 +133,55 @@ def _execute_aer(work: Workload, built: tuple[list, list, list], threads: int) -
     return marginals
 
 
+# Aer's documented fast path for many small circuits: parallel over experiments.
+AER_BEST_OPTIONS = {"method": "statevector", "max_parallel_experiments": 0}
+
+
+def run_aer_parallel(work: Workload, threads: int) -> np.ndarray:
+    """AerSimulator(method="statevector", max_parallel_experiments=0), one parameterised
+    circuit per CZ structure with parameter_binds, circuits prebuilt (build time excluded)."""
+    from qiskit_aer import AerSimulator
+
+    circuits, binds, row_groups = _prebuilt(work)
+    sim = AerSimulator(**AER_BEST_OPTIONS, max_parallel_threads=threads)
+    result = sim.run(circuits, parameter_binds=binds, shots=work.shots,
+                     seed_simulator=work.seed).result()
+    return _marginals_from_result(result, row_groups, work)
+
+
+def run_aer_sampler(work: Workload, threads: int) -> np.ndarray:
+    """qiskit_aer.primitives.SamplerV2 with the same backend options: one PUB per CZ structure
+    (the parameterised circuit and its (rows, parameters) value array), circuits prebuilt."""
+    from qiskit_aer.primitives import SamplerV2
+
+    circuits, binds, row_groups = _prebuilt(work)
+    sampler = SamplerV2(default_shots=work.shots, seed=work.seed, options={
+        "backend_options": {**AER_BEST_OPTIONS, "max_parallel_threads": threads}})
+    pubs = [(qc, {tuple(bind): np.stack([np.asarray(v) for v in bind.values()], axis=-1)})
+            for qc, bind in zip(circuits, binds, strict=True)]
+    marginals = np.empty((work.shape[0], work.shape[2]))
+    for rows, pub in zip(row_groups, sampler.run(pubs).result(), strict=True):
+        bits = pub.data.meas.to_bool_array(order="little")  # (rows, shots, n), qubit j at j
+        marginals[rows] = bits.mean(axis=1)
+    return marginals
+
+
+def _prebuilt(work: Workload) -> tuple[list, list, list]:
+    if id(work) not in _PREBUILT:
+        _PREBUILT[id(work)] = (work, _build_aer(work))
+    return _PREBUILT[id(work)][1]
+
+
+def _marginals_from_result(result, row_groups: list, work: Workload) -> np.ndarray:
+    batch, _, n = work.shape
+    marginals, experiment = np.empty((batch, n)), 0
+    for rows in row_groups:
+        for row in rows:
+            marginals[row] = _little_endian_marginals(result.get_counts(experiment), n)
+            experiment += 1
+    return marginals
+
+
 def _little_endian_marginals(counts: dict[str, int], n: int) -> np.ndarray:
     """Qiskit count keys read qubit n-1 first; returns P(qubit j reads 1) for j = 0..n-1."""
     ones, total = np.zeros(n), 0

@@ -21,7 +21,6 @@ block = "pqc"
 steps = 1000
 num_envs = 4
 seed = 1
-unknown_key = "tolerated"
 
 [quantum]
 qubits = 10
@@ -34,7 +33,7 @@ batch_size = 128
 learning_starts = 200
 updates_per_step = 1
 policy_delay = 2
-lr = 3e-4
+actor_lr = 3e-4
 
 [eval]
 episodes = 2
@@ -79,6 +78,18 @@ def test_config_file_gives_the_workload_and_flags_override(tmp_path, capsys):
     # as `qhil train --gradient spsa` runs it: per actor update 2 perturbed + 1 centre circuit
     # per sample, per update 128 target-actor circuits
     assert data["spsa"]["circuits"] == data["qtdnn"]["circuits"] + 100 * 128 * 3 + 200 * 128
+
+
+def test_estimate_reads_the_config_as_train_does(tmp_path, capsys):
+    """Same defaults (no [quantum]: TrainConfig's 4 x 2, not a copy) and same validation."""
+    bare = tmp_path / "bare.toml"
+    bare.write_text('env = "Pendulum-v1"\nsteps = 2000\n')
+    w = Workload.from_train_config(bare)
+    assert (w.n_qubits, w.n_layers, w.shots) == (4, 2, 100)
+    typo = tmp_path / "typo.toml"
+    typo.write_text('env = "Pendulum-v1"\n[td3]\nlr = 3e-4\n')
+    code, _, err = run_cli(capsys, "estimate", "--config", str(typo))
+    assert code == 2 and "td3.lr" in err
 
 
 def test_classical_block_needs_no_circuits(tmp_path):

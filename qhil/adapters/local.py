@@ -1,10 +1,6 @@
 """The `local` provider: the embedded batched simulator behind the Provider contract.
 
-Profile options:
-    device     "auto" (CUDA when present), "cpu" or "cuda"
-    precision  "complex64" (default) or "complex128"
-    noise      true to apply the calibration file's readout and depolarising noise
-    counts     false to skip building per-circuit count dictionaries (faster)
+Profile options: see `qhil.adapters.options.LocalOptions` (device, precision, noise, counts).
 """
 
 from __future__ import annotations
@@ -18,6 +14,7 @@ import numpy as np
 import torch
 
 from qhil.adapters.local_templates import generic_groups, hdqnn_batches
+from qhil.adapters.options import LocalOptions, parse_options
 from qhil.calibration import load_calibration
 from qhil.config import ProviderProfile
 from qhil.errors import ConfigError
@@ -40,12 +37,12 @@ class LocalProvider(Provider):
 
     def __init__(self, profile: ProviderProfile):
         super().__init__(profile)
-        opts = profile.options
-        _check_options(profile)
-        self.device = _pick_device(opts.get("device", "auto"))
-        self.precision = opts.get("precision", "complex64")
-        self.want_counts = bool(opts.get("counts", True))
-        self._noise_spec = self._load_noise() if opts.get("noise", False) else None
+        opts = parse_options(LocalOptions, profile)  # unknown or mistyped options
+        _check_options(profile)  # device names and CUDA availability
+        self.device = _pick_device(opts.device)
+        self.precision = opts.precision
+        self.want_counts = opts.counts
+        self._noise_spec = self._load_noise() if opts.noise else None
         self._simulators: dict[int, BatchedSimulator] = {}
         self._template_sims: dict[int, TemplateSimulator] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qhil-local")

@@ -20,6 +20,7 @@ import numpy as np
 from qiskit.primitives import BackendSamplerV2
 from qiskit_aer import AerSimulator
 
+from qhil.adapters.options import AerOptions, parse_options
 from qhil.adapters.qiskit_backends import (
     ReducedDevice,
     TranspileCache,
@@ -49,9 +50,10 @@ class AerProvider(Provider):
 
     def __init__(self, profile: ProviderProfile):
         super().__init__(profile)
-        noise = profile.options.get("noise_backend")
+        opts = parse_options(AerOptions, profile)
+        noise = opts.noise_backend
         self.backend = fake_backend(noise) if noise else None
-        level = int(profile.options.get("optimization_level", 1))
+        level = opts.optimization_level
         self.transpile_cache = TranspileCache(self.backend, level) if self.backend else None
         self._reduced = ReducedDevice(self.backend) if self.backend else None
         self._ideal = AerSimulator()

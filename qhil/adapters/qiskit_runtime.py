@@ -24,6 +24,7 @@ import os
 import time
 from typing import Any
 
+from qhil.adapters.options import IBMOptions, parse_options
 from qhil.adapters.qiskit_backends import TranspileCache
 from qhil.adapters.qiskit_circuits import translate
 from qhil.adapters.qiskit_clients import CloudRuntimeClient, LocalRuntimeClient
@@ -48,11 +49,11 @@ class IBMProvider(Provider):
 
     def __init__(self, profile: ProviderProfile, client: Any = None):
         super().__init__(profile)
-        opts = profile.options
-        self.local = bool(opts.get("local_backend"))
+        self.options = opts = parse_options(IBMOptions, profile)
+        self.local = bool(opts.local_backend)
         self.supports_seed = self.local
         self.supports_lookup = not self.local  # cloud jobs carry the Dispatcher's token as a job tag
-        self.poll_s = float(opts.get("poll_s", 0.05 if self.local else 2.0))
+        self.poll_s = opts.poll_s or (0.05 if self.local else 2.0)
         self._client = client
         self._cache: TranspileCache | None = None
 
@@ -73,13 +74,13 @@ class IBMProvider(Provider):
     @property
     def transpile_cache(self) -> TranspileCache:
         if self._cache is None:
-            level = int(self.profile.options.get("optimization_level", 1))
+            level = self.options.optimization_level
             self._cache = TranspileCache(self.client.backend(), optimization_level=level)
         return self._cache
 
     def validate(self, request: SamplingRequest) -> None:
         super().validate(request)
-        limit = int(self.profile.options.get("max_executions", 10_000_000))
+        limit = self.options.max_executions
         if request.total_shots > limit:
             raise RequestValidationError(
                 f"{request.batch_size} circuits x {request.shots} shots = {request.total_shots} "
@@ -93,7 +94,7 @@ class IBMProvider(Provider):
         """The service's dry run of a batch: validated and usage estimated, nothing run, nothing
         billed. None in local testing mode (free, and the SDK ignores dry runs there) or when the
         profile sets options.dry_run = false."""
-        if self.local or not self.profile.options.get("dry_run", True):
+        if self.local or not self.options.dry_run:
             return None
         self.validate(request)
         result = self._run(request, (), dry_run=True).result(timeout_s)
@@ -144,19 +145,19 @@ class IBMProvider(Provider):
             self._client.close()
 
     def _make_client(self) -> Any:
-        opts = self.profile.options
+        opts = self.options
         if self.local:
-            return LocalRuntimeClient(opts["local_backend"], bool(opts.get("restrict", True)))
+            return LocalRuntimeClient(opts.local_backend, opts.restrict)
         from qiskit_ibm_runtime import QiskitRuntimeService
 
-        kwargs = {k: opts[k] for k in ("channel", "instance") if k in opts}
+        kwargs = {k: getattr(opts, k) for k in ("channel", "instance") if getattr(opts, k)}
         if os.environ.get("QISKIT_IBM_TOKEN"):
             kwargs["token"] = os.environ["QISKIT_IBM_TOKEN"]
         try:
             service = QiskitRuntimeService(**kwargs)
         except Exception as exc:
             raise vendor_error(exc) from exc
-        return CloudRuntimeClient(service, self.profile.device, opts.get("mode", "job"))
+        return CloudRuntimeClient(service, self.profile.device, opts.mode)
 
     def _pricing_model(self) -> str:
         if self.local:

@@ -138,11 +138,28 @@ def run(args: argparse.Namespace) -> int:
         return run_estimate(args)
 
     if args.from_run:
-        from qhil.cost.after_run import run_from_dir
-
         return run_from_dir(args)
     result = estimate(build_workload(args), build_device(args), methods=_methods(args.method))
     print(json.dumps(result.to_json(), indent=2) if args.as_json else estimate_table(result))
+    return 0
+
+
+def run_from_dir(args: argparse.Namespace) -> int:
+    """The `--from-run` branch: the run's own config, the flags on top, beside its ledger."""
+    from qhil.cost.after_run import by_method_estimate, report_run, run_config, table
+    from qhil.cost.report import estimate_table
+
+    run_dir = Path(args.from_run)
+    config = str(run_config(run_dir))
+    device, workload = build_device(args, config), build_workload(args, config)
+    report = report_run(run_dir, workload, device, by_method=args.method == "all")
+    if args.as_json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(table(report))
+    if "by_method" in report:
+        print(f"\nthe same run on {device.name} by gradient method (what it would have cost):")
+        print(estimate_table(by_method_estimate(run_dir, workload, device)))
     return 0
 
 

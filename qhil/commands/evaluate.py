@@ -37,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     folder = RunFolder(args.run_dir)
     config = folder.load_config().with_overrides(provider=args.provider)
     episodes = args.episodes or config.eval.episodes
-    check_checkpoint(folder.checkpoints / "latest.pt", folder.path, "train")
+    if not folder.store.folders():  # a run from before atomic checkpoints: latest.pt
+        check_checkpoint(folder.checkpoints / "latest.pt", folder.path, "train")
     section = _section(folder.path)
     obs_dim, act_dim, low, high = env_dims(config.env)
     td3 = build_td3(config, obs_dim, act_dim, low, high, pick_device("cpu"))

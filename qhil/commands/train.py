@@ -94,7 +94,7 @@ def _not_a_qtrl_run(folder: RunFolder) -> None:
 
 
 def _check_resume(base: TrainConfig, config: TrainConfig, folder: RunFolder) -> None:
-    from qhil.commands._resume import check_run_files, check_steps, finished_steps
+    from qhil.commands._resume import check_steps, finished_steps
 
     fixed = ("env", "block", "num_envs", "seed", "quantum", "network", "qtdnn")
     changed = [k for k in fixed if getattr(base, k) != getattr(config, k)]
@@ -104,8 +104,25 @@ def _check_resume(base: TrainConfig, config: TrainConfig, folder: RunFolder) -> 
     if finished is not None:
         check_steps("--steps", config.steps, finished, folder.path, "train")
     if finished is None or finished < config.steps:
+        check_steps("--steps", config.steps, _progress(folder, config), folder.path, "train")
+
+
+def _progress(folder: RunFolder, config: TrainConfig) -> int:
+    """Steps the run already did: its journal's (a damaged journal or ledger is refused); a run
+    from before the journal has only its checkpoint (latest.pt), which must then be readable."""
+    from qhil.commands._paths import check_ledger_file
+    from qhil.commands._resume import check_run_files
+    from qhil.rl.journal import stored_transitions
+
+    done = stored_transitions(folder.journal_path, config.num_envs)
+    if done is not None:
+        if (folder.path / "ledger.sqlite").exists():
+            check_ledger_file(folder.path / "ledger.sqlite", "the run's ledger")
+        return done
+    if (folder.checkpoints / "latest.pt").exists():
         state = check_run_files(folder.path, folder.checkpoints / "latest.pt", "train")
-        check_steps("--steps", config.steps, int(state.get("transitions", 0)), folder.path, "train")
+        return int(state.get("transitions", 0))
+    return 0  # killed before its first step: nothing to go on from
 
 
 def run(args: argparse.Namespace) -> int:

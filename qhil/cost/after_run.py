@@ -1,5 +1,7 @@
 """`qhil estimate --from-run DIR`: the prediction set beside what a finished run measured.
 
+    report = report_run(run_dir, workload, device)   (commands/estimate.py parses and prints)
+
 Reads DIR/config.toml (the resolved training config), DIR/summary.json (how far the run got)
 and DIR/ledger.sqlite (what it bought and how long jobs took), and predicts the same run twice:
 from the provider's calibration, and with the latencies the ledger measured.
@@ -7,9 +9,6 @@ from the provider's calibration, and with the latencies the ledger measured.
 
 from __future__ import annotations
 
-import argparse
-import json
-import sqlite3
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
@@ -17,14 +16,12 @@ from typing import Any
 
 from qhil.cost.device import DeviceModel, LatencyStats
 from qhil.cost.model import MethodEstimate, estimate, money_text
-from qhil.cost.report import estimate_table, human_s, usd
+from qhil.cost.report import human_s, usd
 from qhil.cost.workload import Workload
 from qhil.errors import ConfigError
 from qhil.files import read_jsonl
+from qhil.rl.summary import RunSummary
 
-STEP_KEYS = ("env_steps", "steps", "global_step", "total_steps")
-UPDATE_KEYS = ("updates", "learner_updates", "total_updates")
-WALL_KEYS = ("wall_s", "elapsed_s", "duration_s", "wall_time_s")
 BY_METHOD = ("qtdnn", "parameter-shift")  # the same run priced per method (--method all)
 
 
@@ -49,35 +46,43 @@ class Measured:
                 "round_trip_p95_s": self.latency.p95_s if self.latency else None}
 
 
-def run_from_dir(args: argparse.Namespace) -> int:
-    """The `--from-run` branch of `qhil estimate`."""
-    from qhil.commands.estimate import build_device, build_workload
-
-    run_dir = Path(args.from_run)
-    config = run_dir / "config.toml"
+def run_config(run_dir: Path) -> Path:
+    """The run folder's resolved training config; a folder without one is a ConfigError."""
+    config = Path(run_dir) / "config.toml"
     if not config.is_file():
         raise ConfigError(f"{run_dir} is not a run folder: no config.toml in it "
                           f"(pass the --out DIR of a `qhil train` run)")
+    return config
+
+
+def report_run(run_dir: Path, workload: Workload, device: DeviceModel,
+               by_method: bool = False) -> dict[str, Any]:
+    """The planned `workload`, cut to what the run did, predicted on `device` beside what its
+    ledger measured (the ledger is read through `Ledger`); `by_method`: the same run priced per
+    gradient method too (`report["by_method"]`)."""
+    run_dir = Path(run_dir)
     summary = read_summary(run_dir / "summary.json")
-    summary.setdefault("evaluations", count_evaluations(run_dir / "metrics.jsonl"))
-    workload = workload_done(build_workload(args, str(config)), summary)
-    method = run_gradient(config)
-    device = build_device(args, str(config))
-    report = compare(workload, device, measure(run_dir, summary), method)
+    done = done_workload(run_dir, workload)
+    config = run_config(run_dir)
+    report = compare(done, device, measure(run_dir, summary), run_gradient(config))
     hint = calibration_hint(report, config)
     if hint:
         report["hint"] = hint
-    by_method = estimate(workload, device, methods=BY_METHOD) if args.method == "all" else None
-    if by_method is not None:
-        report["by_method"] = {m: e.to_json() for m, e in by_method.methods.items()}
-    if args.as_json:
-        print(json.dumps(report, indent=2))
-        return 0
-    print(table(report))
-    if by_method is not None:
-        print(f"\nthe same run on {device.name} by gradient method (what it would have cost):")
-        print(estimate_table(by_method))
-    return 0
+    if by_method:
+        priced = by_method_estimate(run_dir, workload, device)
+        report["by_method"] = {m: e.to_json() for m, e in priced.methods.items()}
+    return report
+
+
+def done_workload(run_dir: Path, workload: Workload) -> Workload:
+    """The planned workload cut to the steps, updates and evaluations the run did."""
+    summary = read_summary(Path(run_dir) / "summary.json")
+    return workload_done(workload, summary, count_evaluations(Path(run_dir) / "metrics.jsonl"))
+
+
+def by_method_estimate(run_dir: Path, workload: Workload, device: DeviceModel):
+    """What the run would have cost with each gradient method (`BY_METHOD`)."""
+    return estimate(done_workload(run_dir, workload), device, methods=BY_METHOD)
 
 
 def calibration_hint(report: dict[str, Any], config: Path) -> str | None:
@@ -91,21 +96,16 @@ def calibration_hint(report: dict[str, Any], config: Path) -> str | None:
 
 
 def run_gradient(config: Path) -> str:
-    """The gradient method the run trained with ([quantum] gradient; qtdnn before it existed)."""
-    from qhil.config import load_toml
+    """The gradient method the run trained with (its TrainConfig; qtdnn for classical blocks)."""
+    from qhil.rl.config import load_train_config
 
-    data = load_toml(config)
-    quantum = data.get("quantum", {}) if data.get("block", "pqc") == "pqc" else {}
-    return str(quantum.get("gradient", "qtdnn"))
+    train = load_train_config(config)
+    return train.quantum.gradient if train.block == "pqc" else "qtdnn"
 
 
-def read_summary(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}: not valid JSON ({exc})") from None
+def read_summary(path: Path) -> RunSummary:
+    """The run's summary; an empty one for a run that never finished (no summary.json)."""
+    return RunSummary.read(path) if path.is_file() else RunSummary()
 
 
 def count_evaluations(path: Path) -> int | None:
@@ -115,10 +115,10 @@ def count_evaluations(path: Path) -> int | None:
     return sum("eval/return_mean" in row for row in read_jsonl(path))
 
 
-def workload_done(workload: Workload, summary: dict[str, Any]) -> Workload:
+def workload_done(workload: Workload, summary: RunSummary,
+                  evaluations: int | None = None) -> Workload:
     """The planned workload cut to the steps, updates and evaluations the run did."""
-    steps, updates = _first(summary, STEP_KEYS), _first(summary, UPDATE_KEYS)
-    evaluations = summary.get("evaluations")
+    steps, updates = summary.steps, summary.updates
     changes: dict[str, int] = {}
     if evaluations is not None:
         changes["eval_episodes"] = min(workload.eval_episodes, evaluations * workload.eval_batch)
@@ -129,7 +129,7 @@ def workload_done(workload: Workload, summary: dict[str, Any]) -> Workload:
     return replace(workload, **changes)
 
 
-def measure(run_dir: Path, summary: dict[str, Any]) -> Measured:
+def measure(run_dir: Path, summary: RunSummary) -> Measured:
     """Totals and latencies from the run's ledger; wall time from the summary if it has one."""
     ledger_path = run_dir / "ledger.sqlite"
     if not ledger_path.is_file():
@@ -141,28 +141,15 @@ def measure(run_dir: Path, summary: dict[str, Any]) -> Measured:
 
     with Ledger(ledger_path) as ledger:
         totals, stats = ledger.totals(), ledger.latency_stats()
-    jobs_s, span_s = _job_times(ledger_path)
+        jobs_s, span_s = ledger.job_times()
     latency = None
     if stats.round_trip_s.p50 is not None and totals.jobs:
         latency = LatencyStats(stats.round_trip_s.p50, stats.round_trip_s.p95,
                                circuits=max(1, round(totals.circuits / totals.jobs)),
                                shots=max(1, round(totals.shots / max(1, totals.circuits))),
                                mean_s=None if jobs_s is None else jobs_s / stats.jobs)
-    wall = _first(summary, WALL_KEYS)
     return Measured(totals.jobs, totals.circuits, totals.shots, totals.cost_usd, jobs_s, span_s,
-                    None if wall is None else float(wall), latency)
-
-
-def _job_times(path: Path) -> tuple[float | None, float | None]:
-    """Sum of finished jobs' round trips, and first submission to last fetch (read-only)."""
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        row = db.execute("SELECT SUM(fetched_at - submit_called_at), MIN(submit_called_at), "
-                         "MAX(fetched_at) FROM jobs WHERE status = 'DONE'").fetchone()
-    finally:
-        db.close()
-    total, first, last = row
-    return total, None if first is None or last is None else last - first
+                    summary.wall_s, latency)
 
 
 def compare(workload: Workload, device: DeviceModel, measured: Measured,
@@ -227,5 +214,3 @@ def _s(seconds: float | None) -> str:
     return "-" if seconds is None else human_s(seconds)
 
 
-def _first(data: dict[str, Any], keys: tuple[str, ...]) -> Any:
-    return next((data[k] for k in keys if data.get(k) is not None), None)

@@ -2,18 +2,21 @@
 
 A workload is the ansatz (qubits, layers, entangler), the minibatch and shots, and how many
 environment steps, updates and evaluation steps the run takes. `Workload.from_train_config`
-reads the same TOML file as `qhil train`.
+reads the same TOML file as `qhil train`, through the same `TrainConfig` (same defaults, same
+validation), and counts with the loop's own `Schedule`.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from qhil.config import load_toml
 from qhil.errors import ConfigError
 from qhil.quantum.ansatz import ENTANGLERS, HDQNNAnsatz
+
+if TYPE_CHECKING:
+    from qhil.rl.config import TrainConfig
 
 ShiftControls = Literal["all", "angles"]
 
@@ -110,54 +113,37 @@ class Workload:
 
     @classmethod
     def from_train_config(cls, path: str | Path) -> Workload:
-        """The workload of a `qhil train` config file (unknown keys are tolerated)."""
-        path = Path(path)
-        return cls.from_train_data(load_toml(path), source=str(path))
+        """The workload of a `qhil train` config file (validated as `qhil train` does)."""
+        from qhil.rl.config import load_train_config
+
+        return cls.from_train(load_train_config(path))
 
     @classmethod
     def from_train_data(cls, data: dict[str, Any], source: str = "<config>") -> Workload:
         """The workload of a training config already in memory (`TrainConfig.model_dump()`)."""
-        try:
-            return cls(**_train_fields(data))
-        except (ConfigError, ValueError) as exc:
-            raise ConfigError(f"{source}: {exc}") from None
+        from qhil.rl.config import parse_train_config
 
+        return cls.from_train(parse_train_config(data, Path(source)))
 
-def _train_fields(data: dict[str, Any]) -> dict[str, Any]:
-    """As `qhil train` runs: `steps` transitions summed over the envs, one job per vector step
-    (random actions before `learning_starts` still sample the PQC: their pairs feed the qtDNN);
-    `updates_per_step` updates per vector step after the first learning_starts / num_envs;
-    evaluation (episodes side by side, one job per step) every `every_steps` and at the end."""
-    quantum, td3, evaluation = (_table(data, key) for key in ("quantum", "td3", "eval"))
-    steps = _int(data.get("steps", 20_000), "steps")
-    num_envs = _int(data.get("num_envs", 1), "num_envs")
-    learning_starts = _int(td3.get("learning_starts", 1000), "td3.learning_starts")
-    updates_per_step = td3.get("updates_per_step", 1.0)
-    episodes = _int(evaluation.get("episodes", 10), "eval.episodes")
-    every = _int(evaluation.get("every_steps", 0), "eval.every_steps")
-    evaluations = ((steps // every if every > 0 else 0) + 1) if episodes > 0 else 0
-    vector_steps = -(-steps // num_envs)
-    learning = max(0, vector_steps - learning_starts // num_envs)
-    return {
-        "n_qubits": _int(quantum.get("qubits", 10), "quantum.qubits"),
-        "n_layers": _int(quantum.get("layers", 10), "quantum.layers"),
-        "entangler": str(quantum.get("entangler", "data")),
-        "batch_size": _int(td3.get("batch_size", 256), "td3.batch_size"),
-        "policy_delay": _int(td3.get("policy_delay", 2), "td3.policy_delay"),
-        "shots": _int(quantum.get("shots", 100), "quantum.shots"),
-        "env_steps": vector_steps,
-        "num_envs": num_envs,
-        "updates": int(learning * float(updates_per_step)),
-        "eval_episodes": episodes * evaluations,
-        "eval_batch": max(1, episodes),
-        "eval_steps_per_episode": episode_steps(str(data.get("env", "Pendulum-v1"))),
-        "pqc": str(data.get("block", "pqc")) == "pqc",
-        # as `qhil train --gradient parameter-shift|spsa` runs: only the angles have a shift
-        # rule (the CZ indices are discrete), and without a surrogate the learner's target and
-        # actor values are circuits too
-        "shift_controls": "angles",
-        "learner_forward": True,
-    }
+    @classmethod
+    def from_train(cls, config: TrainConfig) -> Workload:
+        """As `qhil train` runs it (`Schedule`): one job per vector step (random actions before
+        learning_starts still sample the PQC: their pairs feed the qtDNN), the loop's updates,
+        evaluation episodes side by side (one job per step) every `every_steps` and at the end.
+        As `--gradient parameter-shift|spsa` runs: only the angles have a shift rule (the CZ
+        indices are discrete), and without a surrogate the learner's target and actor values
+        are circuits too."""
+        from qhil.rl.schedule import Schedule
+
+        schedule, q = Schedule.of(config), config.quantum
+        return cls(
+            n_qubits=q.qubits, n_layers=q.layers, entangler=q.entangler,
+            batch_size=config.td3.batch_size, policy_delay=config.td3.policy_delay,
+            shots=q.shots, env_steps=schedule.vector_steps, num_envs=config.num_envs,
+            updates=schedule.updates, eval_episodes=config.eval.episodes * schedule.evaluations,
+            eval_batch=max(1, config.eval.episodes),
+            eval_steps_per_episode=episode_steps(config.env), pqc=config.block == "pqc",
+            shift_controls="angles", learner_forward=True)
 
 
 def episode_steps(env_id: str) -> int:
@@ -169,19 +155,6 @@ def episode_steps(env_id: str) -> int:
     except Exception:  # unknown id, or gymnasium absent: a conservative default
         return 1000
     return int(limit or 1000)
-
-
-def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
-    table = data.get(key, {})
-    if not isinstance(table, dict):
-        raise ValueError(f"[{key}] must be a table")
-    return table
-
-
-def _int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
-        raise ValueError(f"field '{name}' must be an integer, got {value!r}")
-    return int(value)
 
 
 def _require(ok: bool, message: str) -> None:

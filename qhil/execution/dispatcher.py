@@ -1,6 +1,7 @@
 """The Dispatcher: the one public road from a request to a paid, recorded, reusable result.
 
     dispatcher = Dispatcher(provider, ledger=Ledger(run_dir / "ledger.sqlite"), budget=Budget(...))
+    (no ledger: one in memory, for throwaway runs; no budget: unlimited - never None)
     dispatcher.resume()                     re-attach to jobs a killed process left in flight
     job = dispatcher.submit(request)        returns once the provider accepted the job
     result = job.result(timeout_s)          stored in the ledger before it is returned
@@ -54,14 +55,14 @@ class Dispatcher:
                  sleep: Callable[[float], None] = time.sleep,
                  rng: np.random.Generator | None = None, reuse_results: bool = True):
         self.provider = provider
-        self.ledger = ledger
-        self.budget = budget
+        self.ledger = ledger if ledger is not None else Ledger(":memory:")  # throwaway runs
+        self.budget = budget if budget is not None else Budget()  # unlimited
         self.clock = clock
         self.policy = RetryPolicy.from_settings(provider.profile.retry, sleep=sleep, rng=rng)
         self.reuse_results = reuse_results
         self.calibration = calibration_for(provider.profile)
         if ledger is not None and _bills(self.calibration):
-            ledger.make_durable()  # paid jobs: fsync each write (a job takes seconds anyway)
+            self.ledger.make_durable()  # paid jobs: fsync each write (a job takes seconds anyway)
         self.counters: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._live: dict[str, DispatchedJob] = {}
@@ -116,8 +117,6 @@ class Dispatcher:
 
     def resume(self) -> list[Job]:
         """Re-attach to every job of this provider the ledger shows in flight."""
-        if self.ledger is None:
-            return []
         jobs = []
         for entry in self.ledger.in_flight(self.provider.name):
             with self._lock:
@@ -128,6 +127,18 @@ class Dispatcher:
                 jobs.append(job)
         return jobs
 
+    def drain(self, timeout_s: float | None = None) -> int:
+        """Wait for every job still open (e.g. re-attached after a restart and never asked for
+        again): their results land in the ledger, as they were paid for. Returns how many."""
+        with self._lock:
+            open_jobs = list(self._live.values())
+        for job in open_jobs:
+            try:
+                job.result(timeout_s)
+            except QhilError:
+                pass  # settled (failed or lost) by _collect; the ledger says so
+        return len(open_jobs)
+
     # submission ---------------------------------------------------------------------------------
 
     def _known_job(self, digest: str) -> Job | None:
@@ -135,8 +146,6 @@ class Dispatcher:
             live = self._live.get(digest)
         if live is not None:
             return live
-        if self.ledger is None:
-            return None
         if self.reuse_results:
             stored = self.ledger.find_result(digest, self.provider.name)
             if stored is not None:
@@ -167,17 +176,14 @@ class Dispatcher:
             except QhilError:
                 pass  # settled by _collect, or still open and skipped above
 
-    def _reserve(self, shots: int, cost_usd, tasks: int) -> Reservation | None:
-        if self.budget is None:
-            return None
+    def _reserve(self, shots: int, cost_usd, tasks: int) -> Reservation:
         return self.budget.reserve(shots, cost_usd, tasks)
 
     def _record_begin(self, token: str, request: SamplingRequest, digest: str, cost_usd) -> None:
-        if self.ledger is not None:
-            self.ledger.begin(token, provider=self.provider.name, device=self.provider.profile.device,
-                              request_hash=digest, circuits=request.batch_size,
-                              shots=request.total_shots, cost_usd=cost_usd,
-                              submit_called_at=self.clock())
+        self.ledger.begin(token, provider=self.provider.name, device=self.provider.profile.device,
+                          request_hash=digest, circuits=request.batch_size,
+                          shots=request.total_shots, cost_usd=cost_usd,
+                          submit_called_at=self.clock())
 
     def _send(self, sub: _Submission) -> Job:
         def attempt(number: int) -> Job:
@@ -249,13 +255,11 @@ class Dispatcher:
             billed=True)
 
     def _accepted(self, token: str, job: Job) -> Job:
-        if self.ledger is not None:
-            self.ledger.submitted(token, job.job_id, self.clock())
+        self.ledger.submitted(token, job.job_id, self.clock())
         return job
 
     def _note_attempt(self, token: str, number: int) -> None:
-        if self.ledger is not None:
-            self.ledger.attempt(token, number)
+        self.ledger.attempt(token, number)
 
     def _count_retry(self, attempt: int, exc: BaseException, wait_s: float) -> None:
         self._count("retries")
@@ -263,10 +267,9 @@ class Dispatcher:
     def _settle_failure(self, token: str, reservation: Reservation | None,
                         exc: BaseException) -> None:
         billed = bool(getattr(exc, "billed", False))
-        if self.budget is not None and reservation is not None:
+        if reservation is not None:
             (self.budget.commit if billed else self.budget.release)(reservation)
-        if self.ledger is not None:
-            self.ledger.failed(token, f"{type(exc).__name__}: {exc}", billed=billed)
+        self.ledger.failed(token, f"{type(exc).__name__}: {exc}", billed=billed)
 
     # results ------------------------------------------------------------------------------------
 
@@ -295,10 +298,9 @@ class Dispatcher:
         actual = None
         if job.request is not None:
             actual = billed_cost_usd(self.calibration, job.request, job.tasks, result.usage)
-        if self.ledger is not None:
-            self.ledger.finished(job.token, result, fetched_at=self.clock(), cost_usd=actual,
-                                 keep_result=job.store_result)
-        if self.budget is not None and job.reservation is not None:
+        self.ledger.finished(job.token, result, fetched_at=self.clock(), cost_usd=actual,
+                             keep_result=job.store_result)
+        if job.reservation is not None:
             self.budget.commit(job.reservation, cost_usd=actual)
         self._count("results")
         self._untrack(job)
@@ -306,16 +308,14 @@ class Dispatcher:
     def _reattach(self, entry: LedgerEntry) -> DispatchedJob | None:
         inner = self._look_up(entry.token, entry.job_id)
         if inner is None:
-            if self.ledger is not None:
-                self.ledger.failed(entry.token, "could not re-attach after a restart",
-                                   billed=entry.billed, status=LOST)
+            # on a device that bills, a vanished job may have cost
+            self.ledger.failed(entry.token, "could not re-attach after a restart",
+                               billed=entry.billed and _bills(self.calibration), status=LOST)
             return None
         self._accepted(entry.token, inner)
         self._count("resumed")
         tasks = max(1, -(-entry.circuits // self.provider.profile.limits.max_circuits_per_job))
-        reservation = None
-        if self.budget is not None:
-            reservation = self.budget.reserve(entry.shots, entry.cost_usd, tasks, force=True)
+        reservation = self.budget.reserve(entry.shots, entry.cost_usd, tasks, force=True)
         job = DispatchedJob(self, inner, entry.token, entry.request_hash, reservation, None, tasks)
         return self._track(job)
 

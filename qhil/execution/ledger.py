@@ -13,10 +13,18 @@
 
 Rows are keyed by qhil's client token (one per submission, also sent to the provider as the tag
 `qhil_token`); `id` is the provider's job id. `shots` is the request's total (circuits x shots).
-`status`: SUBMITTING (row written, provider being called), SUBMITTED (accepted: id known, billed),
-DONE (result stored), FAILED, LOST (gone when a restarted process tried to re-attach). `billed` says
-whether the job counts as bought; `cost_usd` is the estimate, replaced by the billed cost where the
-provider reports usage. `queued_at` is when the service accepted the job into its queue.
+`status` (`LedgerStatus`): SUBMITTING (row written, provider being called), SUBMITTED (accepted:
+id known, billed), DONE (result stored), FAILED, LOST (gone when a restarted process tried to
+re-attach). `billed` says whether the job counts as bought; `cost_usd` is the estimate, replaced by
+the billed cost where the provider reports usage. `queued_at` is when the service accepted the job.
+
+Schema 2 (`SCHEMA_VERSION`, in the `meta` table) is compact: a job costs about 200 bytes at
+Pendulum size (one 4-qubit circuit of 100 shots), so a 5 M-step run's ledger is about a gigabyte.
+Tokens and request hashes are stored as raw bytes, provider and device once in `targets`, the
+timestamps after the submission as integer microseconds from it, statuses as small integers and
+the result as a compact payload (resultcodec.encode_payload: counts or ones-counts, no repeated
+header). A schema-1 ledger (qhil before schema versions) is migrated in place, in one
+transaction, when it is opened; a ledger of a newer schema is refused with a message.
 Every write is its own committed transaction in WAL mode, so `kill -9` loses nothing written
 (synchronous=NORMAL, about 1 ms a job). `durable=True` (or `make_durable()`, which the Dispatcher
 calls for a provider that bills) adds an fsync per write (synchronous=FULL, about 20 ms a job
@@ -25,6 +33,7 @@ here), so that a power cut or OS crash loses nothing either.
 
 from __future__ import annotations
 
+import enum
 import sqlite3
 import threading
 import time
@@ -34,39 +43,67 @@ from pathlib import Path
 
 import numpy as np
 
+from qhil.errors import ConfigError
 from qhil.execution.budget import BudgetState
-from qhil.execution.job import SamplingResult
-from qhil.execution.resultcodec import decode_result, encode_result
+from qhil.execution.job import JobTimings, SamplingResult
+from qhil.execution.resultcodec import decode_payload, encode_payload
 
+SCHEMA_VERSION = 2
 SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS targets (
+    id INTEGER PRIMARY KEY, provider TEXT NOT NULL, device TEXT NOT NULL,
+    UNIQUE (provider, device));
 CREATE TABLE IF NOT EXISTS jobs (
-    token TEXT PRIMARY KEY,
+    seq INTEGER PRIMARY KEY,
+    token BLOB NOT NULL UNIQUE,
     id TEXT,
-    provider TEXT NOT NULL,
-    device TEXT NOT NULL,
-    request_hash TEXT NOT NULL,
+    target INTEGER NOT NULL REFERENCES targets (id),
+    request_hash BLOB NOT NULL,
     circuits INTEGER NOT NULL,
     shots INTEGER NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
-    status TEXT NOT NULL,
+    status INTEGER NOT NULL,
     billed INTEGER NOT NULL DEFAULT 0,
     cost_usd TEXT NOT NULL,
     submit_called_at REAL,
-    accepted_at REAL,
-    queued_at REAL,
-    running_at REAL,
-    finished_at REAL,
-    fetched_at REAL,
+    accepted_us INTEGER,
+    queued_us INTEGER,
+    running_us INTEGER,
+    finished_us INTEGER,
+    fetched_us INTEGER,
     error TEXT,
     result BLOB
 );
-CREATE INDEX IF NOT EXISTS jobs_by_hash ON jobs (request_hash, status);
-CREATE INDEX IF NOT EXISTS jobs_by_id ON jobs (id);
+CREATE INDEX IF NOT EXISTS jobs_by_hash ON jobs (request_hash);
 """
 
 OPEN_TRIES = 20  # about 10 s of retries when concurrent openers race for the WAL switch
-SUBMITTING, SUBMITTED, DONE, FAILED, LOST = "SUBMITTING", "SUBMITTED", "DONE", "FAILED", "LOST"
+
+
+class LedgerStatus(str, enum.Enum):
+    """A submission's state in the ledger; stored as its `code`."""
+
+    SUBMITTING = "SUBMITTING"
+    SUBMITTED = "SUBMITTED"
+    DONE = "DONE"
+    FAILED = "FAILED"
+    LOST = "LOST"
+
+    @property
+    def code(self) -> int:
+        return STATUS_CODES[self]
+
+    @property
+    def in_flight(self) -> bool:
+        return self in IN_FLIGHT
+
+
+STATUS_CODES = {status: i for i, status in enumerate(LedgerStatus)}
+BY_CODE = dict(enumerate(LedgerStatus))
+SUBMITTING, SUBMITTED, DONE, FAILED, LOST = LedgerStatus
 IN_FLIGHT = (SUBMITTING, SUBMITTED)
+FLYING = (SUBMITTING.code, SUBMITTED.code)
 
 
 @dataclass(frozen=True)
@@ -81,7 +118,7 @@ class LedgerEntry:
     circuits: int
     shots: int
     attempts: int
-    status: str
+    status: LedgerStatus
     billed: bool
     cost_usd: Decimal
     submit_called_at: float | None
@@ -139,6 +176,7 @@ class Ledger:
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
                                    timeout=30.0)
+        self._targets: dict[tuple[str, str], int] = {}
         self._prepare()
         if durable:
             self.make_durable()
@@ -151,12 +189,31 @@ class Ledger:
             try:
                 for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
                     self._db.execute(f"PRAGMA {pragma}")
-                self._db.executescript(SCHEMA)
+                self._ensure_schema()
                 return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or attempt == OPEN_TRIES - 1:
                     raise
                 time.sleep(0.05 * (attempt + 1))
+
+    def _ensure_schema(self) -> None:
+        """Create schema 2, or migrate a schema-1 ledger, in one transaction; refuse newer."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = schema_version(db)
+            if version > SCHEMA_VERSION:
+                raise ConfigError(
+                    f"{self.path} is a ledger of schema {version}, newer than this qhil reads "
+                    f"({SCHEMA_VERSION}); upgrade qhil to read it")
+            if version < SCHEMA_VERSION:
+                from qhil.execution.ledger_migrate import migrate
+
+                migrate(db, version, SCHEMA)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def make_durable(self) -> None:
         """fsync every write from now on: survives power loss, not only a killed process."""
@@ -165,6 +222,11 @@ class Ledger:
     @property
     def durable(self) -> bool:
         return self._one("PRAGMA synchronous")[0] == 2
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            return schema_version(self._db)
 
     def close(self) -> None:
         with self._lock:
@@ -181,20 +243,22 @@ class Ledger:
     def begin(self, token: str, *, provider: str, device: str, request_hash: str, circuits: int,
               shots: int, cost_usd: Decimal, submit_called_at: float) -> None:
         """Record a submission about to be sent (no job id yet)."""
+        target = self._target(provider, device)
         self._write(
-            "INSERT INTO jobs (token, provider, device, request_hash, circuits, shots, status, "
-            "cost_usd, submit_called_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (token, provider, device, request_hash, circuits, shots, SUBMITTING, str(cost_usd),
-             submit_called_at))
+            "INSERT INTO jobs (token, target, request_hash, circuits, shots, status, cost_usd, "
+            "submit_called_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (key(token), target, key(request_hash), circuits, shots, SUBMITTING.code,
+             str(cost_usd), submit_called_at))
 
     def attempt(self, token: str, attempts: int) -> None:
-        self._write("UPDATE jobs SET attempts = ? WHERE token = ?", (attempts, token))
+        self._write("UPDATE jobs SET attempts = ? WHERE token = ?", (attempts, key(token)))
 
     def submitted(self, token: str, job_id: str, accepted_at: float | None = None) -> None:
         """The provider accepted the job: from now on it is paid for and can be re-attached."""
-        self._write("UPDATE jobs SET id = ?, status = ?, billed = 1, accepted_at = ?, "
-                    "queued_at = ? WHERE token = ? AND status IN (?, ?)",
-                    (job_id, SUBMITTED, accepted_at, accepted_at, token, *IN_FLIGHT))
+        self._write(
+            f"UPDATE jobs SET id = ?, status = ?, billed = 1, accepted_us = {US}, queued_us = {US} "
+            "WHERE token = ? AND status IN (?, ?)",
+            (job_id, SUBMITTED.code, accepted_at, accepted_at, key(token), *FLYING))
 
     def finished(self, token: str, result: SamplingResult, fetched_at: float,
                  cost_usd: Decimal | None = None, keep_result: bool = True) -> None:
@@ -205,59 +269,73 @@ class Ledger:
         """
         t = result.timings
         self._write(
-            "UPDATE jobs SET status = ?, billed = 1, result = ?, accepted_at = COALESCE(?, "
-            "accepted_at), running_at = ?, finished_at = ?, fetched_at = ?, "
+            f"UPDATE jobs SET status = ?, billed = 1, result = ?, accepted_us = COALESCE({US}, "
+            f"accepted_us), running_us = {US}, finished_us = {US}, fetched_us = {US}, "
             "cost_usd = COALESCE(?, cost_usd) WHERE token = ? AND status != ?",
-            (DONE, encode_result(result) if keep_result else None, t.accepted_at, t.running_at, t.finished_at, fetched_at,
-             None if cost_usd is None else str(cost_usd), token, DONE))
+            (DONE.code, encode_payload(result) if keep_result else None, t.accepted_at,
+             t.running_at, t.finished_at, fetched_at,
+             None if cost_usd is None else str(cost_usd), key(token), DONE.code))
 
-    def failed(self, token: str, error: str, *, billed: bool, status: str = FAILED) -> None:
+    def failed(self, token: str, error: str, *, billed: bool,
+               status: LedgerStatus = FAILED) -> None:
         """A submission or job that ended without a result; `billed` says whether it cost.
 
         Only a row still in flight changes: a settled one keeps its first outcome.
         """
         self._write("UPDATE jobs SET status = ?, billed = ?, error = ? WHERE token = ? "
-                    "AND status IN (?, ?)", (status, int(billed), error[:2000], token, *IN_FLIGHT))
+                    "AND status IN (?, ?)",
+                    (LedgerStatus(status).code, int(billed), error[:2000], key(token), *FLYING))
 
     # reads --------------------------------------------------------------------------------------
 
     def find_result(self, request_hash: str, provider: str | None = None) -> SamplingResult | None:
         """A stored result for this request hash, or None."""
-        sql = "SELECT result FROM jobs WHERE request_hash = ? AND status = ? AND result IS NOT NULL"
-        args: tuple = (request_hash, DONE)
+        sql = (f"SELECT {RESULT_COLUMNS} FROM jobs JOIN targets ON targets.id = jobs.target "
+               "WHERE request_hash = ? AND status = ? AND result IS NOT NULL")
+        args: tuple = (key(request_hash), DONE.code)
         if provider is not None:
             sql, args = sql + " AND provider = ?", (*args, provider)
-        row = self._one(sql + " ORDER BY finished_at LIMIT 1", args)
-        return None if row is None else decode_result(row[0])
+        row = self._one(sql + " ORDER BY finished_us + submit_called_at LIMIT 1", args)
+        return None if row is None else _result(row)
 
     def in_flight(self, provider: str | None = None,
                   request_hash: str | None = None) -> list[LedgerEntry]:
         """Submissions that were sent (or being sent) and have no result yet."""
-        sql = f"SELECT {ENTRY_COLUMNS} FROM jobs WHERE status IN (?, ?)"
-        args: tuple = IN_FLIGHT
+        sql = f"SELECT {ENTRY_COLUMNS} FROM {JOINED} WHERE status IN (?, ?)"
+        args: tuple = FLYING
         for column, value in (("provider", provider), ("request_hash", request_hash)):
             if value is not None:
-                sql, args = sql + f" AND {column} = ?", (*args, value)
-        return [_entry(row) for row in self._all(sql + " ORDER BY rowid", args)]
+                stored = key(value) if column == "request_hash" else value
+                sql, args = sql + f" AND {column} = ?", (*args, stored)
+        return [_entry(row) for row in self._all(sql + " ORDER BY seq", args)]
 
     def entries(self) -> list[LedgerEntry]:
-        return [_entry(r) for r in self._all(f"SELECT {ENTRY_COLUMNS} FROM jobs ORDER BY rowid")]
+        return [_entry(r) for r in self._all(f"SELECT {ENTRY_COLUMNS} FROM {JOINED} ORDER BY seq")]
 
     def entry(self, token: str) -> LedgerEntry | None:
-        row = self._one(f"SELECT {ENTRY_COLUMNS} FROM jobs WHERE token = ?", (token,))
+        row = self._one(f"SELECT {ENTRY_COLUMNS} FROM {JOINED} WHERE token = ?", (key(token),))
         return None if row is None else _entry(row)
 
     def providers(self) -> list[str]:
         """Provider names with at least one row, in name order."""
-        return [r[0] for r in self._all("SELECT DISTINCT provider FROM jobs ORDER BY provider")]
+        return [r[0] for r in self._all(f"SELECT DISTINCT provider FROM {JOINED} ORDER BY provider")]
 
     def latency_stats(self, provider: str | None = None) -> LatencyStats:
         """p50 / p95 / p99 of queue, execution and round-trip seconds of finished jobs."""
-        sql = ("SELECT running_at - COALESCE(accepted_at, submit_called_at), "
-               "finished_at - running_at, fetched_at - submit_called_at FROM jobs WHERE status = ?")
-        rows = self._all(*_by_provider(sql, (DONE,), provider))
-        columns = [[max(0.0, r[i]) for r in rows if r[i] is not None] for i in range(3)]
+        sql = (f"SELECT running_us - COALESCE(accepted_us, 0), finished_us - running_us, "
+               f"fetched_us FROM {JOINED} WHERE status = ?")
+        rows = self._all(*_by_provider(sql, (DONE.code,), provider))
+        columns = [[max(0.0, r[i] / 1e6) for r in rows if r[i] is not None] for i in range(3)]
         return LatencyStats(len(rows), *(Percentiles.of(c) for c in columns))
+
+    def job_times(self, provider: str | None = None) -> tuple[float | None, float | None]:
+        """Sum of finished jobs' round trips, and first submission to last fetch (seconds)."""
+        row = self._one(*_by_provider(
+            f"SELECT SUM(fetched_us), MIN(submit_called_at), MAX(submit_called_at + "
+            f"fetched_us / 1e6) FROM {JOINED} WHERE status = ?", (DONE.code,), provider))
+        total, first, last = row
+        span = None if first is None or last is None else last - first
+        return None if total is None else total / 1e6, span
 
     def spent(self, provider: str | None = None) -> BudgetState:
         """What settled jobs cost (in-flight ones excluded: `Dispatcher.resume` re-reserves them).
@@ -265,25 +343,43 @@ class Ledger:
         Seed a restarted run's budget with it: `Budget(shots=..., spent=ledger.spent())`.
         """
         rows = self._all(*_by_provider(
-            "SELECT shots, cost_usd FROM jobs WHERE billed = 1 AND status NOT IN (?, ?)",
-            IN_FLIGHT, provider))
+            f"SELECT shots, cost_usd FROM {JOINED} WHERE billed = 1 AND status NOT IN (?, ?)",
+            FLYING, provider))
         return BudgetState(sum(r[0] for r in rows),
                            sum((Decimal(r[1]) for r in rows), Decimal(0)), len(rows))
 
     def totals(self, provider: str | None = None) -> LedgerTotals:
         """Paid jobs and what they carried; `resubmitted` counts extra paid jobs per request."""
         rows = self._all(*_by_provider(
-            "SELECT request_hash, circuits, shots, cost_usd, status, provider FROM jobs "
+            f"SELECT request_hash, circuits, shots, cost_usd, status, provider FROM {JOINED} "
             "WHERE billed = 1", (), provider))
         hashes = {(r[5], r[0]) for r in rows}  # the same request on two providers is no resend
         flying = len(self.in_flight(provider))
         return LedgerTotals(
             jobs=len(rows), circuits=sum(r[1] for r in rows), shots=sum(r[2] for r in rows),
             cost_usd=sum((Decimal(r[3]) for r in rows), Decimal(0)),
-            resubmitted=len(rows) - len(hashes), done=sum(r[4] == DONE for r in rows),
+            resubmitted=len(rows) - len(hashes), done=sum(r[4] == DONE.code for r in rows),
             in_flight=flying)
 
+    def bytes_per_job(self) -> float | None:
+        """The file's size (with its WAL) over its rows: what one job costs on disk."""
+        jobs = self._one("SELECT COUNT(*) FROM jobs")[0]
+        self._write("PRAGMA wal_checkpoint(TRUNCATE)", ())
+        size = self.path.stat().st_size
+        return None if not jobs else size / jobs
+
     # plumbing -----------------------------------------------------------------------------------
+
+    def _target(self, provider: str, device: str) -> int:
+        cached = self._targets.get((provider, device))
+        if cached is not None:
+            return cached
+        self._write("INSERT OR IGNORE INTO targets (provider, device) VALUES (?, ?)",
+                    (provider, device))
+        (target,) = self._one("SELECT id FROM targets WHERE provider = ? AND device = ?",
+                              (provider, device))
+        self._targets[(provider, device)] = target
+        return target
 
     def _write(self, sql: str, args: tuple) -> None:
         with self._lock:
@@ -298,13 +394,57 @@ class Ledger:
             return self._db.execute(sql, args).fetchall()
 
 
-ENTRY_COLUMNS = ("token, id, provider, device, request_hash, circuits, shots, attempts, status, "
-                 "billed, cost_usd, submit_called_at")
+JOINED = "jobs JOIN targets ON targets.id = jobs.target"
+US = "CAST(ROUND((? - submit_called_at) * 1000000) AS INTEGER)"  # epoch s -> us after submit
+ENTRY_COLUMNS = ("token, jobs.id, provider, device, request_hash, circuits, shots, attempts, "
+                 "status, billed, cost_usd, submit_called_at")
+RESULT_COLUMNS = ("jobs.id, provider, circuits, shots, submit_called_at, accepted_us, running_us, "
+                  "finished_us, fetched_us, result")
+
+
+def schema_version(db: sqlite3.Connection) -> int:
+    """2 and up from the meta table; 1 for a ledger from before it; 0 for an empty file."""
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "meta" in tables:
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is not None:
+            return int(row[0])
+    return 1 if "jobs" in tables else 0
+
+
+def key(text: str) -> bytes | str:
+    """A token or request hash as stored: raw bytes when it is hex (uuid4 hex, SHA-256)."""
+    if len(text) in (32, 64):
+        try:
+            return bytes.fromhex(text)
+        except ValueError:
+            pass
+    return text
+
+
+def unkey(value: bytes | str) -> str:
+    return value.hex() if isinstance(value, bytes) else value
 
 
 def _entry(row: tuple) -> LedgerEntry:
-    *head, billed, cost, called = row
-    return LedgerEntry(*head, billed=bool(billed), cost_usd=Decimal(cost), submit_called_at=called)
+    token, job_id, provider, device, digest, circuits, shots, attempts, status, billed, cost, \
+        called = row
+    return LedgerEntry(unkey(token), job_id, provider, device, unkey(digest), circuits, shots,
+                       attempts, BY_CODE[status], billed=bool(billed), cost_usd=Decimal(cost),
+                       submit_called_at=called)
+
+
+def _result(row: tuple) -> SamplingResult:
+    job_id, provider, circuits, shots, called, *offsets, blob = row
+    per_circuit = shots // circuits if shots else None
+    marginals, counts, usage = decode_payload(blob, per_circuit)
+    accepted, running, finished, fetched = (None if us is None else called + us / 1e6
+                                            for us in offsets)
+    timings = JobTimings(submitted_at=called, accepted_at=accepted, running_at=running,
+                         finished_at=finished, fetched_at=fetched)
+    return SamplingResult(marginals=marginals, shots=per_circuit, counts=counts,
+                          job_id=job_id, provider=provider,
+                          timings=timings, usage=usage)
 
 
 def _by_provider(sql: str, args: tuple, provider: str | None) -> tuple[str, tuple]:

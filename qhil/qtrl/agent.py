@@ -89,7 +89,7 @@ class Agent:
 
     def _every_agent_can_pay(self) -> bool:
         """The episode gate: one MIN all_reduce of "my budget covers my next job"."""
-        if self.sampler is None or self.sampler.dispatcher.budget is None:
+        if self.sampler is None:
             return True
         ok = can_afford(self.sampler.dispatcher.budget, self.job_cost)
         if self.world == 1:

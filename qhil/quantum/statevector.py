@@ -13,6 +13,23 @@ import math
 import torch
 
 
+def _constant_table(fn):
+    """Cache a constant lookup table, built outside inference mode.
+
+    A tensor first created under `torch.inference_mode` (as the local provider runs) could never
+    take part in autograd afterwards; building the cached table with inference mode switched off
+    keeps it usable by both.
+    """
+
+    @functools.lru_cache(maxsize=32)
+    @functools.wraps(fn)
+    def build(*args):
+        with torch.inference_mode(False):
+            return fn(*args)
+
+    return build
+
+
 def rx_ry_matrices(angles: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """RY(b) @ RX(a) for angles (..., 2) = (a, b); returns (..., 2, 2) of `dtype`."""
     half = angles.to(_real(dtype)) / 2
@@ -157,6 +174,70 @@ def apply_group(state: torch.Tensor, kron: torch.Tensor, start: int, size: int,
     return moved.reshape(batch, -1)
 
 
+def apply_leading_group(state: torch.Tensor, kron_t: torch.Tensor, size: int) -> torch.Tensor:
+    """Apply per-sample matrices to the `size` LEADING qubits and move them to the end.
+
+    state (B, 2**n) is read as X (B, 2**size, rest); the result is (K X)^T = X^T K^T written
+    contiguously as (B, rest, 2**size): one batched matmul whose first operand is a transposed
+    view (no copy), with the group's qubits now least significant. Pass `kron_t` = K^T
+    (B, 2**size, 2**size). Applying the groups of a layer in order, each from the front, brings
+    the qubit order back to the original after the last group (`rotation_groups`).
+    """
+    batch = state.shape[0]
+    moved = torch.bmm(state.view(batch, 2 ** size, -1).transpose(1, 2), kron_t)
+    return moved.reshape(batch, -1)
+
+
+def rotation_groups(n_qubits: int) -> tuple[int, ...]:
+    """Qubit groups for `apply_leading_group`: at most 4 qubits up to n=12, at most 6 above.
+
+    Measured on a 2-core AVX-512 CPU (benchmarks/bench_simulators.py): small registers are
+    bound by arithmetic (smaller groups, fewer flops per amplitude), large ones by passes over
+    the state (larger groups, fewer passes).
+    """
+    return default_groups(n_qubits, 4 if n_qubits <= 12 else 6)
+
+
+def cz_parity(n_qubits: int, pairs: torch.Tensor) -> torch.Tensor:
+    """Diagonal of a product of CZ gates as parity bits: pairs (U, P, 2) -> (U, 2**n) bool.
+
+    Entry [u, x] is True where basis state x takes a -1 from structure u (an odd count of
+    pairs with both qubits at 1); a pair (i, i) is no gate. Each pair is one broadcast AND of
+    the basis indices with the pair's two-bit mask (no gathers, no n*n table), so memory stays
+    O(U * 2**n) for any pattern.
+    """
+    index = basis_index(n_qubits, str(pairs.device))
+    shift = n_qubits - 1 - pairs
+    masks = (1 << shift[..., 0]) | (1 << shift[..., 1])  # (U, P)
+    parity = None
+    for p in range(pairs.shape[1]):
+        mask = torch.where(pairs[:, p, 0] == pairs[:, p, 1], -1, masks[:, p])[:, None]
+        both = (index & mask) == mask  # mask -1 (no gate) matches no index
+        parity = both if parity is None else parity.bitwise_xor_(both)
+    return parity
+
+
+def cz_signs(n_qubits: int, pairs: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """The CZ diagonals of structures pairs (U, P, 2) as +-1 of `dtype`, (U, 2**n).
+
+    One data-chosen pair per row on up to 12 qubits is a row gather from the cached
+    `cz_sign_table_as` (at most 12 * 12 * 4096 entries); anything else is built by `cz_parity`.
+    """
+    if pairs.shape[1] == 1 and n_qubits <= 12:
+        table = cz_sign_table_as(n_qubits, str(pairs.device), dtype).reshape(n_qubits ** 2, -1)
+        return table.index_select(0, pairs[:, 0, 0] * n_qubits + pairs[:, 0, 1])
+    minus, plus = (torch.tensor(v, dtype=dtype, device=pairs.device) for v in (-1, 1))
+    return torch.where(cz_parity(n_qubits, pairs), minus, plus)
+
+
+@_constant_table
+def shared_cz_signs(n_qubits: int, pairs: tuple[tuple[int, int], ...], device: str,
+                    dtype: torch.dtype) -> torch.Tensor:
+    """Cached (2**n,) diagonal of one fixed CZ structure (the ring, the chain, any pattern)."""
+    table = torch.tensor(pairs or ((0, 0),), dtype=torch.long, device=device)[None]
+    return cz_signs(n_qubits, table, dtype)[0]
+
+
 def apply_signs(state: torch.Tensor, signs: torch.Tensor) -> torch.Tensor:
     """Multiply a complex state (B, 2**n) by diagonal signs (B, 2**n) of the state's dtype.
 
@@ -169,23 +250,6 @@ def apply_signs(state: torch.Tensor, signs: torch.Tensor) -> torch.Tensor:
 def group_starts(groups: tuple[int, ...]) -> list[int]:
     """First qubit of each group."""
     return [sum(groups[:i]) for i in range(len(groups))]
-
-
-def _constant_table(fn):
-    """Cache a constant lookup table, built outside inference mode.
-
-    A tensor first created under `torch.inference_mode` (as the local provider runs) could never
-    take part in autograd afterwards; building the cached table with inference mode switched off
-    keeps it usable by both.
-    """
-
-    @functools.lru_cache(maxsize=32)
-    @functools.wraps(fn)
-    def build(*args):
-        with torch.inference_mode(False):
-            return fn(*args)
-
-    return build
 
 
 @_constant_table
@@ -203,6 +267,12 @@ def cz_sign_table(n_qubits: int, device: str) -> torch.Tensor:
 def cz_sign_table_as(n_qubits: int, device: str, dtype: torch.dtype) -> torch.Tensor:
     """`cz_sign_table` converted once to `dtype` (the state's complex dtype)."""
     return cz_sign_table(n_qubits, device).to(dtype)
+
+
+@_constant_table
+def basis_index(n_qubits: int, device: str) -> torch.Tensor:
+    """(1, 2**n) int64: every basis index, for broadcast bit tests."""
+    return torch.arange(2 ** n_qubits, device=device)[None]
 
 
 @_constant_table

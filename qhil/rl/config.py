@@ -139,7 +139,10 @@ class LoopSettings(StrictModel):
     max_updates_per_transition: float = Field(
         4.0, gt=0, description="Cap: learner updates never exceed this x transitions collected.")
     job_timeout_s: float = Field(3600.0, gt=0, description="Give up on one sampling job after this long.")
-    checkpoint_every_steps: int = Field(5000, ge=1, description="Checkpoint every N env steps.")
+    checkpoint_every_steps: int = Field(
+        5000, ge=1, description="Checkpoint every N env steps (or checkpoint_every_s, if sooner).")
+    checkpoint_every_s: float = Field(
+        300.0, gt=0, description="Checkpoint at least every this many seconds of wall time.")
     log_every_steps: int = Field(200, ge=1, description="metrics.jsonl row every N env steps.")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Torch device of the networks.")
 

@@ -17,6 +17,7 @@ from qhil.rl.buffers import PairBuffer, ReplayBuffer
 from qhil.rl.config import TrainConfig
 from qhil.rl.envs import finished_episodes, make_envs, real_next_obs
 from qhil.rl.hardware import HardwareSampler
+from qhil.rl.journal import Journal
 from qhil.rl.networks import Actor
 
 
@@ -27,11 +28,26 @@ def act(actor: Actor, obs: np.ndarray, sampler: HardwareSampler | None,
 
     `control_noise` jitters the circuits' angles (exploration only; the jittered q_i is stored).
     """
+    q_in, clinks = controls(actor, obs, generator, control_noise)
+    return respond(actor, q_in, clinks, sampler, generator, purpose)
+
+
+def controls(actor: Actor, obs: np.ndarray, generator: torch.Generator,
+             control_noise: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """PreDNN: the circuits' controls q_i (jittered by `control_noise`) and the c-links."""
     with torch.no_grad():
         q_in, clinks = actor.controls(torch.as_tensor(obs, dtype=torch.float32))
         if control_noise > 0:
             cols = actor.control_map.angle_columns()
             q_in[:, cols] += control_noise * torch.randn(len(q_in), len(cols), generator=generator)
+    return q_in, clinks
+
+
+def respond(actor: Actor, q_in: torch.Tensor, clinks: torch.Tensor,
+            sampler: HardwareSampler | None, generator: torch.Generator,
+            purpose: str = "explore") -> tuple[np.ndarray, ...]:
+    """Hardware sample (pqc), T-block and PostDNN: (actions, q_i, q_o) as numpy."""
+    with torch.no_grad():
         y_hw = None
         if actor.block == "pqc":
             y_hw = torch.from_numpy(sampler.sample(q_in.numpy(), purpose))
@@ -40,14 +56,16 @@ def act(actor: Actor, obs: np.ndarray, sampler: HardwareSampler | None,
 
 
 class Explorer:
-    """Owns the training environments and a CPU copy of the actor."""
+    """Owns the training environments and an immutable CPU snapshot of the actor.
+
+    Every step is stored in the journal before the learner can sample it (replay, pairs)."""
 
     def __init__(self, config: TrainConfig, actor: Actor, sampler: HardwareSampler,
-                 replay: ReplayBuffer, pairs: PairBuffer, seed: int):
+                 replay: ReplayBuffer, pairs: PairBuffer, journal: Journal, seed: int):
         self.config = config
         self.actor = actor
         self.sampler = sampler
-        self.replay, self.pairs = replay, pairs
+        self.replay, self.pairs, self.journal = replay, pairs, journal
         self.envs = make_envs(config.env, config.num_envs)
         self.obs, _ = self.envs.reset(seed=seed)
         self.rng = np.random.default_rng(seed)
@@ -56,30 +74,52 @@ class Explorer:
         self.vsteps = 0
         self.episodes: deque[tuple[int, float, int]] = deque()
         self.policy_version = -1
+        self.adopt: np.ndarray | None = None  # controls of a job sent before a restart
         self.lock = threading.Lock()
 
-    def load_policy(self, state: dict, version: int) -> None:
-        self.actor.load_state_dict(state)
+    def load_policy(self, actor: Actor, version: int) -> None:
+        """Hand-over by snapshot swap: `actor` is a fresh copy nobody writes to; the running
+        step keeps the one it started with."""
+        self.actor = actor
         self.policy_version = version
+
+    def restart(self, transitions: int, vsteps: int) -> None:
+        """After a restart: counters from the journal, fresh episodes (seeded by the step), and
+        the job a killed process had sent for the next step, to be adopted, not bought again."""
+        self.transitions, self.vsteps = transitions, vsteps
+        self.obs, _ = self.envs.reset(seed=self.config.seed + vsteps)
+        self.rng = np.random.default_rng(self.config.seed + vsteps)
+        self.generator.manual_seed(self.config.seed + vsteps)
+        self.adopt = self.journal.pending()
 
     def step(self) -> int:
         """One vector step; returns the number of transitions stored."""
-        actions, q_in, q_out = act(self.actor, self.obs, self.sampler, self.generator,
-                                   control_noise=self.config.qtdnn.control_noise)
+        actor = self.actor  # this step's snapshot, whatever the learner publishes meanwhile
+        q_in, clinks = controls(actor, self.obs, self.generator, self.config.qtdnn.control_noise)
+        if self.adopt is not None and len(self.adopt) == len(q_in):
+            q_in, self.adopt = torch.from_numpy(np.array(self.adopt, dtype=np.float32)), None
+        if actor.block == "pqc":
+            self.journal.intend(self.vsteps, q_in.numpy())
+        actions, q_in, q_out = respond(actor, q_in, clinks, self.sampler, self.generator)
         actions = self._explore(actions)
         next_obs, rewards, terminated, truncated, info = self.envs.step(actions)
-        self.replay.add(obs=self.obs, actions=actions, rewards=rewards,
-                        next_obs=real_next_obs(next_obs, info), dones=terminated,
-                        q_in=q_in, q_out=q_out)
-        if self.actor.block == "pqc":
-            self.pairs.add(q_in=q_in, q_out=q_out)
+        rows = {"obs": self.obs, "actions": actions, "rewards": rewards,
+                "next_obs": real_next_obs(next_obs, info), "dones": terminated,
+                "q_in": q_in, "q_out": q_out}
+        ended = [(self.transitions + len(actions), ret, n) for _, ret, n in finished_episodes(info)]
+        self.journal.append(self.vsteps, rows, ended)  # durable before anyone samples it
+        self._store(rows, actor.block == "pqc")
         self.obs = next_obs
         with self.lock:
             self.transitions += len(actions)
             self.vsteps += 1
-            for _, ret, length in finished_episodes(info):
-                self.episodes.append((self.transitions, ret, length))
+            self.episodes.extend(ended)
         return len(actions)
+
+    def _store(self, rows: dict[str, np.ndarray], pqc: bool) -> None:
+        self.replay.add(**rows)
+        if pqc:
+            self.pairs.add(q_in=rows["q_in"], q_out=rows["q_out"])
 
     def drain_episodes(self) -> list[tuple[int, float, int]]:
         with self.lock:

@@ -54,7 +54,7 @@ class HardwareSampler:
                  job_timeout_s: float, stats: HardwareStats | None = None,
                  keep_results: bool = True):
         self.dispatcher = dispatcher
-        self.budget: Budget | None = dispatcher.budget
+        self.budget: Budget = dispatcher.budget
         self.ansatz = ansatz
         self.shots = shots
         self.seed = seed
@@ -96,8 +96,7 @@ class HardwareSampler:
             s.jobs += 1
             s.circuits += circuits
             s.shots += circuits * self.shots
-            if self.budget is not None:
-                s.cost_usd = float(self.budget.spent().cost_usd)
+            s.cost_usd = float(self.budget.spent().cost_usd)
             s.latencies_s.append(latency_s)
             s.busy_s += latency_s
 

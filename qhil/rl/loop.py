@@ -7,7 +7,7 @@ Per vector step (see `sync_loop`, which reads top to bottom):
     4. surrogate refit  qtDNN on N_qt tiny batches of the minibatch        (Learner.update)
     5. critic update    TD target from the surrogate target actor
     6. actor update     through the qtDNN, every policy_delay updates
-    7. log              metrics.jsonl, progress
+    7. callbacks        scheduled: metrics rows, checkpoints, evaluations (`Every`)
 
 `async_loop` runs 1-3 in an explorer thread and 4-6 in the calling (learner) thread, so the
 learner keeps updating while a job sits in a queue. Bounds: the explorer's actor is refreshed
@@ -28,8 +28,34 @@ from qhil.errors import BudgetExceededError, RunInterruptedError
 from qhil.rl.config import TrainConfig
 from qhil.rl.explorer import Explorer
 from qhil.rl.learner import Learner
+from qhil.rl.schedule import Schedule
 
 Progress = Callable[[dict], None]
+Callback = Callable[[int], None]  # called with the transitions so far, on the learner's thread
+
+
+class Every:
+    """A scheduled callback: `action()` every `steps` transitions and/or every `seconds` of wall
+    time, whichever comes first (the checkpoint's cadence); `after` is where the count starts."""
+
+    def __init__(self, action: Callable[[], None], *, steps: int | None = None,
+                 seconds: float | None = None, after: int = 0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.action, self.steps, self.seconds, self.clock = action, steps, seconds, clock
+        self.next_step = (after // steps + 1) * steps if steps else None
+        self.last_s = clock()
+
+    def due(self, transitions: int) -> bool:
+        by_steps = self.next_step is not None and transitions >= self.next_step
+        return by_steps or (self.seconds is not None and self.clock() - self.last_s >= self.seconds)
+
+    def __call__(self, transitions: int) -> None:
+        if not self.due(transitions):
+            return
+        self.action()
+        if self.steps:
+            self.next_step = (transitions // self.steps + 1) * self.steps
+        self.last_s = self.clock()
 
 
 @dataclass
@@ -63,15 +89,18 @@ class Loop:
     """Couples one Explorer and one Learner under the config's pacing rules."""
 
     def __init__(self, config: TrainConfig, explorer: Explorer, learner: Learner,
-                 on_log: Callable[[], None], clock: LoopClock):
+                 callbacks: list[Callback], clock: LoopClock):
+        """`callbacks` run in order after every step (sync) or update (async), on the thread
+        that owns the learner: metrics rows, checkpoints and evaluations are scheduled there
+        (`Every`), and a metrics sink or progress reporter attaches by appending one."""
         self.config, self.explorer, self.learner = config, explorer, learner
-        self.on_log = on_log
+        self.callbacks = list(callbacks)
+        self.schedule = Schedule.of(config)  # the pacing the cost model counts with
         self.on_tick: Callable[[], None] = lambda: None
         self.clock = clock
         self.cond = threading.Condition()
         self.error: BaseException | None = None
         self.stop = False
-        self._next_log = 0
         self.published = learner.updates
 
     # -- pacing ---------------------------------------------------------------------------
@@ -83,9 +112,7 @@ class Loop:
         """Updates owed at updates_per_step per vector step since learning started."""
         if not self.learning():
             return 0
-        warm = self.config.td3.learning_starts // self.config.num_envs
-        owed = self.config.td3.updates_per_step * max(0, self.explorer.vsteps - warm)
-        return int(owed) - self.learner.updates
+        return self.schedule.updates_owed(self.explorer.vsteps) - self.learner.updates
 
     def update_cap_left(self) -> int:
         """How many more updates the per-transition cap allows now."""
@@ -95,17 +122,16 @@ class Loop:
         return int(self.config.loop.max_updates_per_transition * fresh) - self.learner.updates
 
     def publish_policy(self) -> None:
-        state = {k: v.detach().to("cpu", copy=True)
-                 for k, v in self.learner.td3.actor.state_dict().items()}
-        self.explorer.load_policy(state, self.learner.updates)
+        """Hand the explorer a fresh immutable copy (nothing is written under its forward)."""
+        if self.explorer.policy_version == self.learner.updates:
+            return
+        self.explorer.load_policy(snapshot_actor(self.learner.td3.actor), self.learner.updates)
         self.published = self.learner.updates
 
-    def maybe_log(self) -> None:
+    def fire_callbacks(self) -> None:
         self.on_tick()
-        if self.explorer.transitions >= self._next_log:
-            self.on_log()
-            every = self.config.loop.log_every_steps
-            self._next_log = (self.explorer.transitions // every + 1) * every
+        for callback in self.callbacks:
+            callback(self.explorer.transitions)
 
     def _start_learning_clock(self) -> None:
         if self.clock.learn_started is None and self.learning():
@@ -119,7 +145,8 @@ class Loop:
             for _ in range(max(0, self.updates_due())):
                 self.learn_step()                # 4-6: surrogate refit, critic, actor
             self.publish_policy()
-            self.maybe_log()                     # 7: log
+            self.fire_callbacks()                # 7: metrics, checkpoints, evaluations
+        self.catch_up()
 
     # -- asynchronous: explorer thread + learner here ---------------------------------------
     def async_loop(self) -> None:
@@ -146,7 +173,13 @@ class Loop:
                 break
             else:
                 self._learner_wait()
-            self.maybe_log()
+            self.fire_callbacks()
+
+    def catch_up(self) -> None:
+        """Updates still owed at the end (a run resumed from an older checkpoint owes some)."""
+        while self.updates_due() > 0 and self.update_cap_left() > 0:
+            self.learn_step()
+        self.publish_policy()
 
     def learn_step(self) -> None:
         """One learner update, timed: busy time over learning wall time is the learner's share."""
@@ -200,5 +233,6 @@ def interrupted_message(exc: BudgetExceededError, run_dir: str, step: int) -> Ru
 
 
 def snapshot_actor(actor):
-    """A CPU copy of the actor for the explorer."""
-    return copy.deepcopy(actor).to("cpu").eval()
+    """An immutable CPU copy of the actor for the explorer and evaluations."""
+    copied = copy.deepcopy(actor).to("cpu").eval()
+    return copied.requires_grad_(False)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -23,12 +23,15 @@ from qhil.quantum.gradients import circuits_per_sample
 from qhil.rl.buffers import PairBuffer, ReplayBuffer
 from qhil.rl.config import TrainConfig, dump_toml
 from qhil.rl.envs import make_envs
-from qhil.rl.explorer import Explorer, evaluate
+from qhil.rl.evaluations import Evaluations
+from qhil.rl.explorer import Explorer
 from qhil.rl.hardware import HardwareSampler, HardwareStats
+from qhil.rl.journal import Journal, Layout
 from qhil.rl.learner import Learner, build_td3
-from qhil.rl.loop import Loop, LoopClock, Progress, interrupted_message, snapshot_actor
+from qhil.rl.loop import Every, Loop, LoopClock, Progress, interrupted_message, snapshot_actor
 from qhil.rl.plots import plot_fidelity, plot_latency, plot_returns
-from qhil.rl.rundir import RunFolder
+from qhil.rl.rundir import RunFolder, clean
+from qhil.rl.summary import RunSummary
 
 
 def pick_device(choice: str) -> torch.device:
@@ -116,11 +119,11 @@ class Session:
     """Everything a run holds while it trains."""
 
     def __init__(self, config: TrainConfig, folder: RunFolder, dispatcher: Dispatcher):
-        self.config, self.folder = config, folder
+        self.config, self.folder, self.dispatcher = config, folder, dispatcher
         self.device = pick_device(config.loop.device)
         obs_dim, act_dim, low, high = env_dims(config.env)
         q = config.quantum
-        ansatz = HDQNNAnsatz(q.qubits, q.layers, q.entangler)
+        self.ansatz = ansatz = HDQNNAnsatz(q.qubits, q.layers, q.entangler)
         width = q.qubits
         self.sampler = HardwareSampler(dispatcher, ansatz, q.shots, config.seed,
                                        config.loop.job_timeout_s)
@@ -130,96 +133,110 @@ class Session:
         self.td3 = build_td3(config, obs_dim, act_dim, low, high, self.device, self.learner_sampler)
         self.replay = ReplayBuffer(config.td3.buffer_size, obs_dim, act_dim, ansatz.control_dim, width)
         self.pairs = PairBuffer(config.qtdnn.buffer_size, ansatz.control_dim, width)
+        self.journal = Journal(folder.journal_path, Layout(obs_dim, act_dim, ansatz.control_dim, width))
         self.learner = Learner(config, self.td3, self.replay, self.pairs, self.device)
         self.learner.fidelity_log.reference = fidelity_reference(dispatcher.provider)
         self.explorer = Explorer(config, snapshot_actor(self.td3.actor), self.sampler,
-                                 self.replay, self.pairs, config.seed)
+                                 self.replay, self.pairs, self.journal, config.seed)
         self.clock = LoopClock()
-        self.eval_rows: list[dict[str, Any]] = []
-        self.eval_thread: threading.Thread | None = None
+        self.evaluations = Evaluations(config, dispatcher, ansatz, self.journal)
 
-    # -- checkpoints ------------------------------------------------------------------------
+    # -- checkpoints: the learner's side; the transitions are in the journal ---------------
     def checkpoint(self) -> None:
         state = {"td3": self.td3.state_dict(), "transitions": self.explorer.transitions,
                  "vsteps": self.explorer.vsteps, "hardware": self.sampler.state(),
                  "clock": self.clock.state(), "learner_rng": self.learner.rng.bit_generator.state,
                  "learner_torch_rng": self.learner.generator.get_state(),
-                 "explorer_rng": self.explorer.rng.bit_generator.state,
                  "surrogate": dict(self.learner.last),
                  "learner_hardware": self.learner_sampler.state(),
                  "fidelity": list(self.learner.fidelity_log.rows)}
-        self.folder.save_checkpoint(state, self.replay, self.pairs)
+        self.folder.save_checkpoint(state, self.explorer.transitions)
 
     def restore(self) -> None:
-        state = self.folder.load_checkpoint(self.replay, self.pairs)
+        """From any kill point: buffers from the journal, the learner from the newest good
+        checkpoint (or fresh when none was written), the explorer where the journal ends."""
+        self.folder.repair_metrics()
+        self.folder.store.clean()
+        state = self.folder.load_checkpoint()
+        if state is None and self.journal.vsteps() == 0:
+            state = self.folder.store.load_legacy()  # a run from before the journal
+            if state is not None:
+                return self._restore_legacy(state)
+        transitions = self.journal.replay_into(self.replay, self.pairs, self.config.block == "pqc")
+        if state is not None:
+            self._load_learner(state)
+        vsteps = self.journal.vsteps()
+        self.explorer.restart(transitions, vsteps)
+        self.sampler.stats = self._explore_stats(state, transitions, vsteps)
+
+    def _explore_stats(self, state: dict | None, transitions: int, vsteps: int) -> HardwareStats:
+        """Exploration's jobs are its stored steps (one job each): the next request's seed
+        follows on from them, so a job sent before the kill is asked for again, identically."""
+        old = HardwareStats(**state["hardware"]) if state is not None else HardwareStats()
+        if self.config.block != "pqc":
+            return old
+        return replace(old, jobs=vsteps, circuits=transitions,
+                       shots=transitions * self.config.quantum.shots,
+                       cost_usd=float(self.dispatcher.budget.spent().cost_usd))
+
+    def _load_learner(self, state: dict) -> None:
         self.td3.load_state_dict(state["td3"])
-        self.explorer.transitions, self.explorer.vsteps = state["transitions"], state["vsteps"]
-        self.explorer.obs, _ = self.explorer.envs.reset(seed=self.config.seed + state["vsteps"])
-        self.sampler.stats = HardwareStats(**state["hardware"])
-        if self.sampler.budget is not None:  # the ledger knows spending after the checkpoint too
-            self.sampler.stats.cost_usd = float(self.sampler.budget.spent().cost_usd)
         for key, value in state["clock"].items():
             setattr(self.clock, key, value)
         self.learner.rng.bit_generator.state = state["learner_rng"]
         self.learner.generator.set_state(state["learner_torch_rng"])
-        self.explorer.rng.bit_generator.state = state["explorer_rng"]
         self.learner.last.update(state.get("surrogate", {}))
         self.learner_sampler.stats = HardwareStats(**state.get("learner_hardware", {}))
         self.learner.fidelity_log.rows = list(state.get("fidelity", []))
 
-    # -- evaluation (never on the learner thread) -------------------------------------------
-    def evaluate_now(self, episodes: int) -> list[float]:
-        actor = snapshot_actor(self.td3.actor)
-        with ThreadPoolExecutor(1, thread_name_prefix="qhil-eval") as pool:
-            return pool.submit(evaluate, self.config, actor, self.sampler, episodes,
-                               self.config.seed + 10_000).result()
+    def _restore_legacy(self, state: dict) -> None:
+        """A checkpoint with its buffers beside it (runs written before the journal)."""
+        self.replay.load(self.folder.checkpoints / "replay.npz")
+        self.pairs.load(self.folder.checkpoints / "pairs.npz")
+        self._load_learner(state)
+        self.explorer.transitions, self.explorer.vsteps = state["transitions"], state["vsteps"]
+        self.explorer.obs, _ = self.explorer.envs.reset(seed=self.config.seed + state["vsteps"])
+        self.explorer.rng.bit_generator.state = state["explorer_rng"]
+        self.sampler.stats = HardwareStats(**state["hardware"])
 
+    # -- evaluations (never on the learner thread) ----------------------------------------
     def evaluate_in_background(self) -> None:
-        if self.eval_thread is not None and self.eval_thread.is_alive():
-            return
-        actor, step = snapshot_actor(self.td3.actor), self.explorer.transitions
+        """The scheduled evaluation, of a snapshot of the learner's actor; named by the step it
+        was due at (a multiple of every_steps), so a restart recognises it."""
+        every = self.config.eval.every_steps
+        due = self.explorer.transitions // every * every
+        self.evaluations.schedule(due, snapshot_actor(self.td3.actor))
 
-        def work() -> None:
-            returns = evaluate(self.config, actor, self.sampler, self.config.eval.episodes,
-                               self.config.seed + 10_000, show_progress=False)
-            self.eval_rows.append({"step": step, "eval/return_mean": float(np.mean(returns)),
-                                   "eval/return_std": float(np.std(returns))})
 
-        self.eval_thread = threading.Thread(target=work, name="qhil-eval", daemon=True)
-        self.eval_thread.start()
+Sink = Callable[[list[dict[str, Any]]], None]  # a batch of metrics rows
 
 
 class MetricsLogger:
-    """metrics.jsonl rows, periodic checkpoints and evaluations, and the progress callback."""
+    """metrics.jsonl rows (and any extra sink's) and the progress callback.
+
+    `sinks` receive every batch of rows; metrics.jsonl is the first. A TensorBoard or CSV writer
+    attaches with `logger.sinks.append(fn)`; it runs on the learner's thread, every log step."""
 
     def __init__(self, s: Session, progress: Progress | None):
         self.s = s
         self.progress = progress
+        self.sinks: list[Sink] = [s.folder.append_metrics]
         self.last_progress = 0.0
         self.returns: deque[float] = deque(maxlen=10)
         self.last = {"time": time.perf_counter(), "step": s.explorer.transitions,
                      "updates": s.learner.updates, "jobs": s.sampler.stats.jobs}
-        c = s.config
-        self.next_ckpt = (s.explorer.transitions // c.loop.checkpoint_every_steps + 1) * c.loop.checkpoint_every_steps
-        every = c.eval.every_steps
-        self.next_eval = (s.explorer.transitions // every + 1) * every if every else None
 
     def log(self) -> None:
-        s, step = self.s, self.s.explorer.transitions
+        s = self.s
         episodes = s.explorer.drain_episodes()
         self.returns.extend(r for _, r, _ in episodes)
         rows = [{"step": st, "charts/episodic_return": r, "charts/episodic_length": n}
                 for st, r, n in episodes]
-        rows += s.eval_rows
-        s.eval_rows = []
+        rows += s.evaluations.rows
+        s.evaluations.rows = []
         rows.append(self.row())
-        s.folder.append_metrics(rows)
-        if step >= self.next_ckpt:
-            s.checkpoint()
-            self.next_ckpt += s.config.loop.checkpoint_every_steps
-        if self.next_eval is not None and step >= self.next_eval:
-            s.evaluate_in_background()
-            self.next_eval += s.config.eval.every_steps
+        for sink in self.sinks:
+            sink(rows)
         self.tick(force=True)
 
     def row(self) -> dict[str, Any]:
@@ -231,7 +248,7 @@ class MetricsLogger:
                "time/wall_s": clock["wall_s"],
                "charts/SPS": (s.explorer.transitions - self.last["step"]) / dt,
                "charts/updates_per_s": (s.learner.updates - self.last["updates"]) / dt,
-               "hw/jobs": stats.jobs, "hw/shots": stats.shots, "hw/cost_usd": stats.cost_usd,
+               **ledger_figures(s.dispatcher),
                "hw/latency_s": float(np.mean(new_lat)) if new_lat else None,
                "hw/jobs_in_flight": s.sampler.in_flight, **fractions(clock, stats),
                **learner_hw(s.learner_sampler.stats),
@@ -255,6 +272,13 @@ class MetricsLogger:
                        "warning": s.learner.fidelity_log.warning()})
 
 
+def ledger_figures(dispatcher: Dispatcher) -> dict[str, Any]:
+    """The run's hardware use as its ledger counts it (every purpose, every session)."""
+    totals = dispatcher.ledger.totals(dispatcher.provider.name)
+    return {"hw/jobs": totals.jobs, "hw/shots": totals.shots,
+            "hw/cost_usd": float(totals.cost_usd)}
+
+
 def learner_hw(stats: HardwareStats) -> dict[str, Any]:
     """The learner's own hardware use (gradient methods that send circuits)."""
     return {"hw/learner_jobs": stats.jobs, "hw/learner_circuits": stats.circuits,
@@ -272,8 +296,11 @@ def fractions(clock: dict[str, float], stats: HardwareStats) -> dict[str, float]
 
 
 def train(config: TrainConfig, folder: RunFolder, provider: Provider, *, resume: bool = False,
-          progress: Progress | None = None, budget: Budget | None = None) -> dict[str, Any]:
-    """Train to config.steps (continuing a checkpoint when resume), evaluate, write the summary.
+          progress: Progress | None = None, budget: Budget | None = None,
+          sinks: list[Sink] | None = None) -> dict[str, Any]:
+    """Train to config.steps (continuing from the journal and checkpoint when resume), evaluate,
+    write the summary. `sinks` receive every batch of metrics rows beside metrics.jsonl (e.g. a
+    TensorBoard or CSV writer), on the learner's thread.
 
     A new run creates the folder only after the environment and requests have been validated."""
     torch.set_num_threads(1)  # small nets: more threads only contend (CUDA does the heavy lifting)
@@ -287,7 +314,7 @@ def train(config: TrainConfig, folder: RunFolder, provider: Provider, *, resume:
         folder.create(config)
     dispatcher = open_dispatcher(folder, provider, budget)
     try:
-        return _train(config, folder, dispatcher, resume, progress)
+        return _train(config, folder, dispatcher, resume, progress, sinks or [])
     finally:
         dispatcher.ledger.close()
         folder.close()
@@ -295,13 +322,34 @@ def train(config: TrainConfig, folder: RunFolder, provider: Provider, *, resume:
 
 
 def _train(config: TrainConfig, folder: RunFolder, dispatcher: Dispatcher, resume: bool,
-           progress: Progress | None) -> dict[str, Any]:
+           progress: Progress | None, sinks: list[Sink]) -> dict[str, Any]:
     s = Session(config, folder, dispatcher)
-    if resume:
-        s.restore()
-    logger = MetricsLogger(s, progress)
-    loop = Loop(config, s.explorer, s.learner, logger.log, s.clock)
-    loop.on_tick = logger.tick
+    try:
+        if resume:
+            s.restore()
+            s.evaluations.reopen(s.explorer.transitions, lambda: snapshot_actor(s.td3.actor))
+        logger = MetricsLogger(s, progress)
+        logger.sinks += sinks
+        loop = Loop(config, s.explorer, s.learner, schedule(s, logger), s.clock)
+        loop.on_tick = logger.tick
+        return _loop_and_finish(s, loop, logger)
+    finally:
+        s.journal.close()
+
+
+def schedule(s: Session, logger: MetricsLogger) -> list:
+    """The loop's scheduled callbacks: metrics rows, checkpoints (by steps and by wall time,
+    whichever comes first) and periodic evaluations."""
+    c, at = s.config, s.explorer.transitions
+    callbacks = [Every(logger.log, steps=c.loop.log_every_steps, after=at),
+                 Every(s.checkpoint, steps=c.loop.checkpoint_every_steps,
+                       seconds=c.loop.checkpoint_every_s, after=at)]
+    if c.eval.every_steps:
+        callbacks.append(Every(s.evaluate_in_background, steps=c.eval.every_steps, after=at))
+    return callbacks
+
+
+def _loop_and_finish(s: Session, loop: Loop, logger: MetricsLogger) -> dict[str, Any]:
     loop.publish_policy()
     try:
         loop.run()
@@ -309,38 +357,52 @@ def _train(config: TrainConfig, folder: RunFolder, dispatcher: Dispatcher, resum
         return finish(s)
     except BudgetExceededError as exc:
         s.checkpoint()
-        raise interrupted_message(exc, str(folder.path), s.explorer.transitions) from exc
+        raise interrupted_message(exc, str(s.folder.path), s.explorer.transitions) from exc
     except BaseException:
         s.checkpoint()
         raise
 
 
 def finish(s: Session) -> dict[str, Any]:
-    """Final evaluation on the provider, summary.json, returns.png and latency.png."""
-    if s.eval_thread is not None:
-        s.eval_thread.join()
-    returns = s.evaluate_now(s.config.eval.episodes) if s.config.eval.episodes else []
-    rows = s.eval_rows + ([{"step": s.explorer.transitions, "eval/return_mean": float(np.mean(returns)),
+    """Checkpoint, final evaluation on the provider, summary.json, returns.png, latency.png."""
+    s.evaluations.join()
+    s.checkpoint()  # the final networks are durable before the final evaluation reads them
+    final = f"final-{s.explorer.transitions}"
+    returns = s.evaluations.now(final, snapshot_actor(s.td3.actor)) if s.config.eval.episodes else []
+    rows = s.evaluations.rows + ([{"step": s.explorer.transitions, "eval/return_mean": float(np.mean(returns)),
                             "eval/return_std": float(np.std(returns))}] if returns else [])
     s.folder.append_metrics(rows)
-    s.checkpoint()  # the evaluation's hardware use is part of the run's account
+    s.dispatcher.drain(s.config.loop.job_timeout_s)  # re-attached jobs nobody asked for again
     summary = summarise(s, returns)
     s.folder.write_summary(summary)
+    summary = summary.to_json()
     title = f"{s.config.env} {s.config.block} on {s.config.provider}"
     plot_returns(s.folder.read_metrics(), s.folder.path / "returns.png", title)
-    plot_latency(s.sampler.stats.latencies_s, s.folder.path / "latency.png", title,
-                 s.sampler.stats.eval_jobs, s.learner_sampler.stats.latencies_s)
+    explore, evaluation = s.sampler.stats.latencies_s, s.evaluations.latencies_s
+    plot_latency(explore + evaluation, s.folder.path / "latency.png", title,
+                 list(range(len(explore), len(explore) + len(evaluation))),
+                 s.learner_sampler.stats.latencies_s)
     plot_fidelity(s.folder.read_metrics(), s.folder.path / "fidelity.png",
                   f"{title}, gradient {s.config.quantum.gradient}", s.config.qtdnn.warn_below)
     return summary
 
 
-def summarise(s: Session, returns: list[float]) -> dict[str, Any]:
+def ledger_hw(dispatcher: Dispatcher) -> dict[str, Any]:
+    """Jobs, circuits, shots, dollars and round-trip latency, from the run's ledger."""
+    ledger, name = dispatcher.ledger, dispatcher.provider.name
+    totals, latency = ledger.totals(name), ledger.latency_stats(name).round_trip_s
+    return {"jobs": totals.jobs, "circuits": totals.circuits, "shots": totals.shots,
+            "cost_usd": round(float(totals.cost_usd), 6),
+            "latency_p50_s": latency.p50, "latency_p95_s": latency.p95}
+
+
+def summarise(s: Session, returns: list[float]) -> RunSummary:
     clock, c = s.clock.state(), s.config
     explore, learn = s.sampler.stats, s.learner_sampler.stats
     total = explore.merged(learn)
+    hw = ledger_hw(s.dispatcher)
     last, log = s.learner.last, s.learner.fidelity_log
-    return {
+    return RunSummary.model_validate(clean({
         "env": c.env, "provider": c.provider, "block": c.block, "seed": c.seed,
         "gradient": c.quantum.gradient if c.block == "pqc" else None,
         "steps": s.explorer.transitions, "updates": s.learner.updates,
@@ -350,7 +412,7 @@ def summarise(s: Session, returns: list[float]) -> dict[str, Any]:
         "learner_s_per_update": clock["learner_busy_s"] / max(s.learner.updates, 1),
         "eval_return_mean": float(np.mean(returns)) if returns else None,
         "eval_return_std": float(np.std(returns)) if returns else None,
-        "eval_returns": returns, "hw": total.summary(), "hw_learner": learn.summary(),
+        "eval_returns": returns, "hw": hw, "hw_learner": learn.summary(),
         "learner_wait_fraction": fractions(clock, total)["loop/learner_wait_fraction"],
         "env_wait_fraction": fractions(clock, explore)["loop/env_wait_fraction"],
         "qpu_idle_fraction": fractions(clock, total)["loop/qpu_idle_fraction"],
@@ -359,4 +421,4 @@ def summarise(s: Session, returns: list[float]) -> dict[str, Any]:
         "mode": c.loop.mode, "reproducible": reproducible(c),
         "warnings": [w for w in (learning_warning(c), log.warning()) if w],
         "clock": clock,
-    }
+    }))

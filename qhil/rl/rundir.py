@@ -1,5 +1,6 @@
 """The run folder: config.toml, metrics.jsonl (and the same metrics as TensorBoard event files and
-metrics.csv), summary.json, checkpoints/, returns.png, latency.png."""
+metrics.csv), summary.json, transitions.sqlite (the journal), ledger.sqlite, checkpoints/step-*/,
+returns.png, latency.png."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ import math
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from qhil.errors import ConfigError
-from qhil.files import append_jsonl, read_jsonl, torch_save_atomic, write_text_atomic
+from qhil.files import append_jsonl, read_jsonl, write_text_atomic
+from qhil.rl.checkpoints import CheckpointStore
 from qhil.rl.config import TrainConfig, dump_toml, load_train_config
+from qhil.rl.summary import RunSummary
 from qhil.sinks import TensorBoardSink, write_csv
 
 
@@ -25,6 +26,8 @@ class RunFolder:
         self.metrics_path = self.path / "metrics.jsonl"
         self.summary_path = self.path / "summary.json"
         self.checkpoints = self.path / "checkpoints"
+        self.journal_path = self.path / "transitions.sqlite"
+        self.store = CheckpointStore(self.checkpoints)
         self.csv_path = self.path / "metrics.csv"
         self.tensorboard = TensorBoardSink(self.path)
 
@@ -44,7 +47,7 @@ class RunFolder:
 
     def append_metrics(self, rows: list[dict[str, Any]]) -> None:
         """metrics.jsonl, and the same rows (same names) into the TensorBoard event files."""
-        rows = [_clean(row) for row in rows]
+        rows = [clean(row) for row in rows]
         append_jsonl(self.metrics_path, rows)
         self.tensorboard.write(rows)
 
@@ -58,38 +61,42 @@ class RunFolder:
     def read_metrics(self) -> list[dict[str, Any]]:
         return read_jsonl(self.metrics_path)
 
-    def write_summary(self, summary: dict[str, Any]) -> None:
-        write_text_atomic(self.summary_path, json.dumps(_clean(summary), indent=2) + "\n")
+    def write_summary(self, summary: RunSummary) -> None:
+        write_text_atomic(self.summary_path, json.dumps(summary.to_json(), indent=2) + "\n")
 
     def has_checkpoint(self) -> bool:
-        return (self.checkpoints / "latest.pt").exists()
+        return self.store.exists()
 
-    def save_checkpoint(self, state: dict[str, Any], replay, pairs) -> None:
-        """State, replay buffer and qtDNN buffer; `latest.pt` is replaced last, atomically."""
-        replay.save(self.checkpoints / "replay.npz")
-        pairs.save(self.checkpoints / "pairs.npz")
-        torch_save_atomic(self.checkpoints / "latest.pt", state)
+    def save_checkpoint(self, state: dict[str, Any], step: int) -> Path:
+        """The learner's state at `step`, written as a whole (temporary folder, then rename)."""
+        return self.store.save(state, step)
 
-    def load_checkpoint(self, replay, pairs) -> dict[str, Any]:
-        if not self.has_checkpoint():
-            raise ConfigError(f"{self.path} has no checkpoint yet; start the run again with --out")
-        replay.load(self.checkpoints / "replay.npz")
-        pairs.load(self.checkpoints / "pairs.npz")
-        return torch.load(self.checkpoints / "latest.pt", weights_only=False)
+    def load_checkpoint(self) -> dict[str, Any] | None:
+        """The newest checkpoint that verifies (a corrupt one falls back, warning); None if none."""
+        return self.store.load()
 
     def load_checkpoint_state(self) -> dict[str, Any]:
         """The agent's networks only (for evaluation)."""
-        if not self.has_checkpoint():
+        state = self.store.load() or self.store.load_legacy()
+        if state is None:
             raise ConfigError(f"{self.path} has no checkpoint; train it first (qhil train --out)")
-        return torch.load(self.checkpoints / "latest.pt", weights_only=False)["td3"]
+        return state["td3"]
+
+    def repair_metrics(self) -> None:
+        """Drop a last line a killed writer left half written, so appends start on a new line."""
+        if not self.metrics_path.is_file():
+            return
+        data = self.metrics_path.read_bytes()
+        if data and not data.endswith(b"\n"):
+            self.metrics_path.write_bytes(data[: data.rfind(b"\n") + 1])
 
 
-def _clean(value: Any) -> Any:
+def clean(value: Any) -> Any:
     """JSON-safe: NaN/inf become null, numpy scalars plain numbers."""
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
+        return {k: clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [clean(v) for v in value]
     if hasattr(value, "item"):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):

@@ -49,9 +49,11 @@ def test_wal_mode_and_plain_sqlite_readable(tmp_path):
         ledger.submitted("t1", "job-1")
         db = sqlite3.connect(path)
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        row = db.execute("SELECT id, provider, device, request_hash, circuits, shots, status, "
-                         "cost_usd FROM jobs").fetchone()
-        assert row == ("job-1", "p", "dev", "h1", 2, 8, SUBMITTED, "0.31")
+        row = db.execute("SELECT jobs.id, provider, device, request_hash, circuits, shots, "
+                         "status, cost_usd FROM jobs JOIN targets ON targets.id = jobs.target"
+                         ).fetchone()
+        assert row == ("job-1", "p", "dev", "h1", 2, 8, SUBMITTED.code, "0.31")
+        assert db.execute("SELECT value FROM meta").fetchone() == ("2",)
         db.close()
 
 
@@ -64,7 +66,8 @@ def test_duplicate_delivery_keeps_the_first_result(tmp_path):
         ledger.failed("t1", "late error", billed=False)
         entry = ledger.entry("t1")
         assert entry.status == DONE and entry.billed
-        assert ledger.find_result("h1").timings.submitted_at == 0.0
+        # schema 2 keeps the first delivery's milestones (submitted_at is qhil's submit call)
+        assert ledger.find_result("h1").timings.running_at == 1.0
 
 
 def test_totals_count_paid_jobs_and_resubmissions(tmp_path):

@@ -11,6 +11,7 @@ from qhil.report.model import Comparison, ProviderRow, RunCost
 from qhil.report.plots import _method_bars, all_plots, money_label, time_label
 from qhil.report.runs import run_row
 from qhil.report.tables import seconds
+from qhil.rl.summary import RunSummary
 
 
 def rows(n: int = 8) -> list[ProviderRow]:
@@ -49,10 +50,10 @@ def test_tick_labels_carry_units_and_dollars():
 def test_a_runs_plot_only_with_runs_and_ratios_only_for_positive_returns():
     report = Comparison(settings={}, providers=rows(3))
     assert set(all_plots(report)) == {"latency", "fidelity_price", "run_cost"}
-    negative = run_row("runs/a", {"eval_return_mean": -150.0, "hw": {"cost_usd": 2.0},
-                                  "wall_s": 3600.0, "provider": "x"})
-    positive = run_row("runs/b", {"eval_return_mean": 300.0, "hw": {"cost_usd": 2.0},
-                                  "wall_s": 3600.0, "provider": "x"})
+    negative = run_row("runs/a", RunSummary.model_validate(
+        {"eval_return_mean": -150.0, "hw": {"cost_usd": 2.0}, "wall_s": 3600.0, "provider": "x"}))
+    positive = run_row("runs/b", RunSummary.model_validate(
+        {"eval_return_mean": 300.0, "hw": {"cost_usd": 2.0}, "wall_s": 3600.0, "provider": "x"}))
     assert negative.return_per_usd is None and negative.return_per_hour is None
     assert "return <= 0" in negative.note
     assert positive.return_per_usd == 150.0 and positive.return_per_hour == 300.0

@@ -29,7 +29,8 @@ def test_train_writes_run_folder_then_resume_continues(tiny_toml, tmp_path, caps
     assert run_cli("train", "--config", str(tiny_toml()), "--out", str(out), "--json") == 0
     summary = json.loads(capsys.readouterr().out)
     for name in ("config.toml", "metrics.jsonl", "summary.json", "returns.png", "latency.png",
-                 "checkpoints/latest.pt", "checkpoints/replay.npz"):
+                 "transitions.sqlite", "ledger.sqlite", "checkpoints/step-000000240/state.pt",
+                 "checkpoints/step-000000240/manifest.json"):
         assert (out / name).exists(), name
     assert SUMMARY_KEYS <= summary.keys() and HW_KEYS <= summary["hw"].keys()
     assert summary == json.loads((out / "summary.json").read_text())
@@ -128,7 +129,7 @@ def test_budget_stops_cleanly_and_resume_continues(tiny_toml, tmp_path, capsys):
                    "--stop-at-budget") == 3
     err = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress lines
     assert err.startswith("qhil: error: budget") and f"--resume {out}" in err
-    assert (out / "checkpoints" / "latest.pt").exists() and (out / "ledger.sqlite").exists()
+    assert RunFolder(out).has_checkpoint() and (out / "ledger.sqlite").exists()
     assert run_cli("train", "--resume", str(out), "--json") == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["steps"] == 200
