@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,7 +76,7 @@ def run_sample(args: argparse.Namespace) -> int:
     consent and budget as the hDQNN `sample` has them (commands/sample.py)."""
     from qhil.commands._budget import budget_from_args
     from qhil.commands._paths import check_ledger_path
-    from qhil.commands.sample import announce_dry_run
+    from qhil.commands.sample import announce_dry_run, dispatch_one
     from qhil.execution.registry import get_provider
     from qhil.execution.request import SamplingRequest
 
@@ -91,34 +90,10 @@ def run_sample(args: argparse.Namespace) -> int:
     with get_provider(args.provider) as backend:
         backend.validate(request)
         announce_dry_run(backend.dry_run(request, args.timeout_s))
-        result, latency_s, cost_usd = _dispatch(args, backend, request, budget)
+        result, latency_s, cost_usd = dispatch_one(args, backend, request, budget)
     report = _sample_report(args, template, result, request, latency_s, cost_usd)
     print(json.dumps(report) if args.as_json else _sample_summary(report))
     return 0
-
-
-def _dispatch(args, backend, request, budget):
-    """Consent (unless the ledger holds the result), then one Dispatcher run."""
-    from qhil.commands._paths import open_ledger
-    from qhil.commands.sample import _consent
-    from qhil.cost.spend import request_spend
-    from qhil.execution.dispatcher import Dispatcher
-    from qhil.execution.pricing import job_cost_usd
-
-    ledger = open_ledger(args.ledger, "--ledger") if args.ledger and Path(args.ledger).exists() \
-        else None
-    if ledger is None or ledger.find_result(request.digest(), backend.name) is None:
-        _consent(request_spend("one batch", backend.profile, [request]), budget, args.yes, ledger)
-    if ledger is None and args.ledger:
-        ledger = open_ledger(args.ledger, "--ledger")
-    try:
-        started = time.perf_counter()
-        result = Dispatcher(backend, ledger=ledger, budget=budget).run(request, args.timeout_s)
-        latency_s = time.perf_counter() - started
-    finally:
-        if ledger is not None:
-            ledger.close()
-    return result, latency_s, job_cost_usd(backend.profile, request)
 
 
 def _sample_report(args, template, result, request, latency_s: float, cost_usd) -> dict:

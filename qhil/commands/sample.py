@@ -45,10 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qhil.commands._paths import check_ledger_path, open_ledger
-    from qhil.cost.spend import request_spend
-    from qhil.execution.dispatcher import Dispatcher
-    from qhil.execution.pricing import job_cost_usd
+    from qhil.commands._paths import check_ledger_path
     from qhil.execution.registry import get_provider
     from qhil.quantum.ansatz import HDQNNAnsatz
 
@@ -65,26 +62,35 @@ def run(args: argparse.Namespace) -> int:
     with get_provider(args.provider) as backend:
         backend.validate(request)
         announce_dry_run(backend.dry_run(request, args.timeout_s))
-        # a result the ledger already holds is reused: nothing to pay, nothing to agree to
-        ledger = open_ledger(args.ledger, "--ledger") if args.ledger and \
-            Path(args.ledger).exists() else None
-        if ledger is None or ledger.find_result(request.digest(), backend.name) is None:
-            _consent(request_spend("one batch", backend.profile, [request]), budget, args.yes,
-                     ledger)
-        if ledger is None and args.ledger:
-            ledger = open_ledger(args.ledger, "--ledger")
-        try:
-            started = time.perf_counter()
-            result = Dispatcher(backend, ledger=ledger, budget=budget).run(request, args.timeout_s)
-            latency_s = time.perf_counter() - started
-        finally:
-            if ledger is not None:
-                ledger.close()
-        cost_usd = job_cost_usd(backend.profile, request)
+        result, latency_s, cost_usd = dispatch_one(args, backend, request, budget)
     report = _report(result, ansatz, args.batch, args.shots, latency_s)
     report["cost_usd"] = str(cost_usd)
     print(json.dumps(report) if args.as_json else _summary(report))
     return 0
+
+
+def dispatch_one(args, backend, request, budget):
+    """Consent (unless the `--ledger` already holds the result: nothing to pay, nothing to agree
+    to), then one Dispatcher run; returns (result, latency_s, cost_usd)."""
+    from qhil.commands._paths import open_ledger
+    from qhil.cost.spend import request_spend
+    from qhil.execution.dispatcher import Dispatcher
+    from qhil.execution.pricing import job_cost_usd
+
+    ledger = open_ledger(args.ledger, "--ledger") if args.ledger and Path(args.ledger).exists() \
+        else None
+    if ledger is None or ledger.find_result(request.digest(), backend.name) is None:
+        _consent(request_spend("one batch", backend.profile, [request]), budget, args.yes, ledger)
+    if ledger is None and args.ledger:
+        ledger = open_ledger(args.ledger, "--ledger")
+    try:
+        started = time.perf_counter()
+        result = Dispatcher(backend, ledger=ledger, budget=budget).run(request, args.timeout_s)
+        latency_s = time.perf_counter() - started
+    finally:
+        if ledger is not None:
+            ledger.close()
+    return result, latency_s, job_cost_usd(backend.profile, request)
 
 
 def _consent(spend, budget, yes: bool, ledger) -> None:
