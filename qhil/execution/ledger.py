@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import enum
 import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -47,6 +46,7 @@ from qhil.errors import ConfigError
 from qhil.execution.budget import BudgetState
 from qhil.execution.job import JobTimings, SamplingResult
 from qhil.execution.resultcodec import decode_payload, encode_payload
+from qhil.execution.sqlite import LockedSqlite
 
 SCHEMA_VERSION = 2
 SCHEMA = """
@@ -167,15 +167,13 @@ class LedgerTotals:
     in_flight: int
 
 
-class Ledger:
+class Ledger(LockedSqlite):
     """A thread-safe handle on one ledger file."""
 
     def __init__(self, path: str | Path, durable: bool = False):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
-                                   timeout=30.0)
+        self._connect(self.path)
         self._targets: dict[tuple[str, str], int] = {}
         self._prepare()
         if durable:
@@ -187,8 +185,7 @@ class Ledger:
         without waiting on the busy timeout, so the switch is tried again for a few seconds."""
         for attempt in range(OPEN_TRIES):
             try:
-                for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
-                    self._db.execute(f"PRAGMA {pragma}")
+                self._use_wal()
                 self._ensure_schema()
                 return
             except sqlite3.OperationalError as exc:
@@ -227,10 +224,6 @@ class Ledger:
     def schema_version(self) -> int:
         with self._lock:
             return schema_version(self._db)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
     def __enter__(self) -> Ledger:
         return self
@@ -381,17 +374,6 @@ class Ledger:
         self._targets[(provider, device)] = target
         return target
 
-    def _write(self, sql: str, args: tuple) -> None:
-        with self._lock:
-            self._db.execute(sql, args)
-
-    def _one(self, sql: str, args: tuple = ()) -> tuple | None:
-        with self._lock:
-            return self._db.execute(sql, args).fetchone()
-
-    def _all(self, sql: str, args: tuple = ()) -> list[tuple]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
 
 
 JOINED = "jobs JOIN targets ON targets.id = jobs.target"

@@ -24,7 +24,6 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +31,7 @@ import numpy as np
 import torch
 
 from qhil.errors import ConfigError
+from qhil.execution.sqlite import LockedSqlite
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -90,23 +90,16 @@ def stored_transitions(path: Path, num_envs: int) -> int | None:
                           f"copy or start a new run with --out") from None
 
 
-class Journal:
+class Journal(LockedSqlite):
     """A thread-safe handle on one run's transition journal."""
 
     def __init__(self, path, layout: Layout):
         self.path, self.layout = path, layout
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
-                                   timeout=30.0)
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
-            self._db.execute(f"PRAGMA {pragma}")
+        self._connect(path)
+        self._use_wal()
         self._db.executescript(SCHEMA)
         self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                          (str(SCHEMA_VERSION),))
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
     # exploration --------------------------------------------------------------------------
 
@@ -177,16 +170,3 @@ class Journal:
         row = self._one("SELECT returns FROM evals WHERE name = ?", (name,))
         return None if row is None or row[0] is None else json.loads(row[0])
 
-    # plumbing -----------------------------------------------------------------------------
-
-    def _write(self, sql: str, args: tuple) -> None:
-        with self._lock:
-            self._db.execute(sql, args)
-
-    def _one(self, sql: str, args: tuple = ()) -> tuple | None:
-        with self._lock:
-            return self._db.execute(sql, args).fetchone()
-
-    def _all(self, sql: str, args: tuple = ()) -> list[tuple]:
-        with self._lock:
-            return self._db.execute(sql, args).fetchall()
