@@ -74,23 +74,14 @@ def _count_mismatch(template: CircuitTemplate, path: str, shape: tuple) -> str:
 def run_sample(args: argparse.Namespace) -> int:
     """`qhil sample --circuit`: one batch of the user's circuit; marginals (B, n) out. Ledger,
     consent and budget as the hDQNN `sample` has them (commands/sample.py)."""
-    from qhil.commands._budget import budget_from_args
-    from qhil.commands._paths import check_ledger_path
-    from qhil.commands.sample import announce_dry_run, dispatch_one
-    from qhil.execution.registry import get_provider
+    from qhil.commands.sample import send_one
     from qhil.execution.request import SamplingRequest
 
     template = load_template(args.circuit)
     params = load_params(args.params, template, args.batch)
     request = SamplingRequest.from_templates(template, params, args.shots, seed=args.seed,
                                              tags={"purpose": "sample"})
-    budget = budget_from_args(args)
-    if args.ledger:
-        check_ledger_path(args.ledger, "--ledger")
-    with get_provider(args.provider) as backend:
-        backend.validate(request)
-        announce_dry_run(backend.dry_run(request, args.timeout_s))
-        result, latency_s, cost_usd = dispatch_one(args, backend, request, budget)
+    result, latency_s, cost_usd = send_one(args, request)
     report = _sample_report(args, template, result, request, latency_s, cost_usd)
     print(json.dumps(report) if args.as_json else _sample_summary(report))
     return 0

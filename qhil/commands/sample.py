@@ -45,8 +45,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qhil.commands._paths import check_ledger_path
-    from qhil.execution.registry import get_provider
     from qhil.quantum.ansatz import HDQNNAnsatz
 
     if args.circuit is not None:
@@ -56,17 +54,26 @@ def run(args: argparse.Namespace) -> int:
     ansatz = HDQNNAnsatz(args.qubits, args.layers, args.entangler)
     controls = random_controls(ansatz, args.batch, args.seed)
     request = ansatz.request(controls, shots=args.shots, seed=args.seed)
+    result, latency_s, cost_usd = send_one(args, request)
+    report = _report(result, ansatz, args.batch, args.shots, latency_s)
+    report["cost_usd"] = str(cost_usd)
+    print(json.dumps(report) if args.as_json else _summary(report))
+    return 0
+
+
+def send_one(args, request):
+    """The batch to `--provider`: the `--ledger` path checked, the device's limits and its dry
+    run, then `dispatch_one`; returns (result, latency_s, cost_usd)."""
+    from qhil.commands._paths import check_ledger_path
+    from qhil.execution.registry import get_provider
+
     budget = budget_from_args(args)
     if args.ledger:
         check_ledger_path(args.ledger, "--ledger")
     with get_provider(args.provider) as backend:
         backend.validate(request)
         announce_dry_run(backend.dry_run(request, args.timeout_s))
-        result, latency_s, cost_usd = dispatch_one(args, backend, request, budget)
-    report = _report(result, ansatz, args.batch, args.shots, latency_s)
-    report["cost_usd"] = str(cost_usd)
-    print(json.dumps(report) if args.as_json else _summary(report))
-    return 0
+        return dispatch_one(args, backend, request, budget)
 
 
 def dispatch_one(args, backend, request, budget):
