@@ -199,14 +199,13 @@ def _marked(mark: str) -> list[int]:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_qtrl_1000_agents_is_refused_at_once_leaving_no_process(tmp_path):
-    import time
-
+    # "at once": refused before any agent starts (the seconds are measured in
+    # benchmarks/check_money_safe.py; tests check behaviour, not timings)
     mark = f"QHIL_TEST_MARK=agents1000-{os.getpid()}"
-    started = time.monotonic()
     proc = cli("qtrl", *TINY_QTRL, "--agents", "1000", "--out", str(tmp_path / "r"),
                env={"QHIL_TEST_MARK": mark.split("=")[1]})
     assert proc.returncode == 2 and "--agents 1000" in proc.stderr
-    assert time.monotonic() - started < 5 and not _marked(mark) and not (tmp_path / "r").exists()
+    assert not _marked(mark) and not (tmp_path / "r").exists()
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG, /proc")
