@@ -7,9 +7,10 @@ raised when the provider is built, before anything runs.
 
 from __future__ import annotations
 
+import re
 from typing import Literal, TypeVar
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from qhil.config import ProviderProfile, StrictModel
 from qhil.errors import ConfigError
@@ -20,11 +21,18 @@ Options = TypeVar("Options", bound=StrictModel)
 class LocalOptions(StrictModel):
     """The embedded simulator."""
 
-    device: str = Field("auto", description='Torch device: "auto" (CUDA when present), "cpu", '
-                        '"cuda" or "cuda:N" (checked by the local adapter).')
+    device: str = Field("auto", description='Torch device: "auto" (CUDA when present), "cpu", "cuda" or '
+                        '"cuda:N" (whether CUDA is there is checked by the local adapter).')
     precision: Literal["complex64", "complex128"] = Field("complex64", description="State precision.")
     noise: bool = Field(False, description="Apply the calibration file's readout and depolarising noise.")
     counts: bool = Field(True, description="False skips building per-circuit count dictionaries.")
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, device: str) -> str:
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", device):
+            raise ValueError(f'must be "auto", "cpu", "cuda" or "cuda:N", got {device!r}')
+        return device
 
 
 class AerOptions(StrictModel):
@@ -56,4 +64,5 @@ def parse_options(model: type[Options], profile: ProviderProfile) -> Options:
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(["options", *(str(p) for p in err["loc"])])
-        raise ConfigError(f"{profile.source_path}: field '{where}': {err['msg']}") from None
+        msg = err["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{profile.source_path}: field '{where}': {msg}") from None
