@@ -102,5 +102,7 @@ def markdown(report: dict) -> str:
                   SPEEDUP_NOTE, ""]
     lines += [f"Wall-clock: one process per agent (torch.distributed, gloo), all N agents share this "
               f"machine's {report['cpu_count']} CPU cores (niced, beside other jobs), so wall-clock "
-              "speed-ups understate what N machines would give."]
+              "speed-ups understate what N machines would give. Machine load (1/5/15-min averages) "
+              + (f"when the report was written: {report['load_average_at_end']}."
+                 if "load_average_at_end" in report else "was not recorded by this run.")]
     return "\n".join(lines) + "\n"

@@ -32,3 +32,10 @@ def results_dir(argv: list[str] | None = None) -> Path:
             break
     chosen.mkdir(parents=True, exist_ok=True)
     return chosen
+
+
+def machine_load() -> list[float]:
+    """The 1-, 5- and 15-minute load averages, rounded: stated beside every timed figure."""
+    import os
+
+    return [round(x, 2) for x in os.getloadavg()]

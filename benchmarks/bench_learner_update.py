@@ -15,12 +15,14 @@ benchmarks/results/bench_learner_update.{json,md} (or *_<config stem>.* for anot
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import torch
+from _results import machine_load
 from _train_common import ROOT, write_results
 
 from qhil.execution.registry import get_provider
@@ -57,6 +59,7 @@ def main() -> None:
     ap.add_argument("--provider", default="local")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    load_start = machine_load()
     with get_provider(args.provider) as provider, tempfile.TemporaryDirectory() as tmp:
         sessions = {m: session(args.config, m, provider, Path(tmp)) for m in METHODS}
         times: dict[str, list[float]] = {m: [] for m in METHODS}
@@ -68,6 +71,7 @@ def main() -> None:
         for s in sessions.values():
             s.explorer.close()
             s.sampler.dispatcher.ledger.close()
+    load = {"load_average_at_start": load_start, "load_average_at_end": machine_load()}
     rows = {m: {"s_per_update": statistics.median(t), "s_per_actor_update": delay * statistics.mean(t),
                 "learner_circuits": learner[m]} for m, t in times.items()}
     base = rows["qtdnn"]["s_per_update"]
@@ -81,9 +85,11 @@ def main() -> None:
     lines += [f"| {m} | {r['s_per_update'] * 1e3:.1f} ms | {r['s_per_actor_update'] * 1e3:.1f} ms | "
               f"{r['ratio_to_qtdnn']:.2f}x | {r['learner_circuits']:,} |" for m, r in rows.items()]
     lines += ["", "An actor update is one critic update plus the actor step (policy_delay = "
-              f"{delay}); s / actor update is policy_delay x the mean over all updates."]
+              f"{delay}); s / actor update is policy_delay x the mean over all updates.",
+              "", f"Machine load (1/5/15-min averages) on {os.cpu_count()} CPUs: "
+              f"{load['load_average_at_start']} at start, {load['load_average_at_end']} at end."]
     name = "bench_learner_update" + ("" if stem == "pendulum-pqc" else f"_{stem}")
-    write_results(name, {"args": vars(args), "rows": rows}, "\n".join(lines))
+    write_results(name, {"args": vars(args), "rows": rows, **load}, "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _qtrl_markdown import markdown  # noqa: E402
 from _qtrl_stats import speedup_rows, table_one_rows  # noqa: E402
-from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
+from _results import machine_load, results_dir  # noqa: E402  (benchmarks/ is on sys.path)
 
 RESULTS = results_dir()  # runs/benchmarks/ unless --update-results (benchmarks/_results.py)
 
@@ -93,7 +93,7 @@ def _launch(out: Path, seed: int, episodes: int, flags: list[str]) -> None:
 def report(args: argparse.Namespace, runs: dict[str, list[dict]]) -> dict:
     out = {"command": "python benchmarks/bench_qtrl.py " + " ".join(sys.argv[1:]), "env": ENV,
            "episodes": args.episodes, "seeds": args.seeds, "window": args.window,
-           "cpu_count": os.cpu_count(), "circuit": "U3 on every qubit + CU3 ring, exact p_i",
+           "cpu_count": os.cpu_count(), "load_average_at_end": machine_load(), "circuit": "U3 on every qubit + CU3 ring, exact p_i",
            "table_i": table_one_rows(runs, PAPER_TABLE_I)}
     if "qt-L3" in runs:
         out.update(speedup_rows(runs, args.window, PAPER_SPEEDUP))
