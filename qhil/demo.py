@@ -34,10 +34,11 @@ def random_baseline(run) -> float:
     """Mean return of a random policy over the final evaluation's episodes and seed."""
     import numpy as np
 
+    from qhil.rl.evaluations import eval_seed
     from qhil.rl.explorer import evaluate_random
 
     c = run.config
-    return float(np.mean(evaluate_random(c.env, c.eval.episodes, c.seed + 10_000)))
+    return float(np.mean(evaluate_random(c.env, c.eval.episodes, eval_seed(c))))
 
 
 def replot(run, random_return: float) -> None:

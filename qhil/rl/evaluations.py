@@ -24,6 +24,13 @@ from qhil.rl.explorer import evaluate
 from qhil.rl.hardware import HardwareSampler
 from qhil.rl.journal import Journal
 
+EVAL_SEED_OFFSET = 10_000  # evaluation episodes reset from seed + this, apart from training's
+
+
+def eval_seed(config: TrainConfig) -> int:
+    """The reset seed of every evaluation of a run (the same episodes each time)."""
+    return config.seed + EVAL_SEED_OFFSET
+
 
 class Evaluations:
     """Runs and journals a run's evaluations; `rows` collects their metrics rows."""
@@ -52,7 +59,7 @@ class Evaluations:
         actor.load_state_dict(self.journal.eval_actor(name))
         sampler = self.sampler(name)
         returns = evaluate(self.config, actor, sampler, self.config.eval.episodes,
-                           self.config.seed + 10_000, show_progress=show_progress)
+                           eval_seed(self.config), show_progress=show_progress)
         self.latencies_s.extend(sampler.stats.latencies_s)
         self.journal.finish_eval(name, returns)
         return returns
