@@ -8,8 +8,8 @@ paper's scale): `configs/humanoid.toml` (qtDNN [220, 2048, 10], 32 tiny batches 
 `learning_starts = 1000`, one evaluation episode, 3,000 steps. Both blocks run one after the
 other in separate processes. pqc pays for one local sampling job per step, the qtDNN refit
 before each actor update and the fidelity measurements; fc pays for none. Target: pqc / fc <= 2x
-on both. `--profile` instead runs the pqc block once in sync mode under cProfile and prints
-where its time goes (refit, actor and critic updates, the explorer's sampling jobs, environment
+on both. `--profile` instead runs each block once in sync mode under cProfile and prints
+where their time goes (refit, actor and critic updates, the explorer's sampling jobs, environment
 steps, fidelity). Writes benchmarks/results/bench_train_block_cost.{json,md} (profile:
 bench_train_block_cost_profile.{json,md}).
 """
@@ -35,7 +35,7 @@ BUCKETS = [
     ("critic update", "rl/td3.py", "critic_step"),
     ("fidelity check (exact Jacobian)", "rl/fidelity.py", "inspect"),
     ("explorer sampling jobs (dispatcher + local simulator)", "rl/hardware.py", "sample"),
-    ("local simulator inside the jobs", "adapters/local.py", "_measure"),
+    ("local simulator inside the jobs", "adapters/local.py", "_measure_hdqnn"),
     ("environment steps", "gymnasium/vector/sync_vector_env.py", "step"),
     ("learner updates in all", "rl/learner.py", "update"),
 ]
@@ -76,11 +76,17 @@ def compare(env: str, seed: int, steps: int) -> dict:
 
 
 def profile(env: str, seed: int, steps: int) -> dict:
-    """One sync pqc run under cProfile (in this process); cumulative seconds per bucket."""
+    """Each block once in sync mode under cProfile (in this process): seconds per bucket."""
+    blocks = {block: profile_block(env, block, seed, steps) for block in ("pqc", "fc")}
+    return {"env": env, "steps": steps, "blocks": blocks}
+
+
+def profile_block(env: str, block: str, seed: int, steps: int) -> dict:
+    """One sync run of `block` under cProfile: wall, buckets, the top functions by own time."""
     from qhil.cli import main as qhil_main
 
-    out = RUNS / f"{env}-pqc-s{seed}-profile"
-    argv = ["train", "--config", config_for(env), "--block", "pqc", "--seed", str(seed),
+    out = RUNS / f"{env}-{block}-s{seed}-profile"
+    argv = ["train", "--config", config_for(env), "--block", block, "--seed", str(seed),
             "--steps", str(steps), "--mode", "sync", "--out", str(out), "--json"]
     if out.exists():
         import shutil
@@ -93,7 +99,14 @@ def profile(env: str, seed: int, steps: int) -> dict:
         if exc.code not in (0, None):
             raise
     wall = time.perf_counter() - started
-    return {"env": env, "steps": steps, "wall_s": wall, "buckets_s": buckets(prof)}
+    return {"wall_s": wall, "buckets_s": buckets(prof), "top_own_s": top_functions(prof)}
+
+
+def top_functions(prof: cProfile.Profile, count: int = 15) -> dict[str, float]:
+    """The functions with the most own time (file:line name -> seconds)."""
+    stats = pstats.Stats(prof).stats
+    rows = sorted(stats.items(), key=lambda kv: kv[1][2], reverse=True)[:count]
+    return {f"{os.path.basename(file)}:{line} {fn}": round(v[2], 2) for (file, line, fn), v in rows}
 
 
 def buckets(prof: cProfile.Profile) -> dict[str, float]:
@@ -128,10 +141,16 @@ def markdown(data: dict) -> str:
 
 
 def profile_markdown(p: dict) -> str:
-    lines = [f"# Where a pqc run's time goes: {p['env']}, {p['steps']} steps, sync, cProfile",
-             "", f"Wall {p['wall_s']:.1f} s.", "", "| part | cumulative s | share |",
+    pqc, fc = p["blocks"]["pqc"], p["blocks"]["fc"]
+    lines = [f"# Where a run's time goes: {p['env']}, {p['steps']} steps, sync, cProfile", "",
+             "cProfile inflates Python-heavy parts; compare the two columns, not absolute seconds.",
+             "", f"Wall: pqc {pqc['wall_s']:.1f} s, fc {fc['wall_s']:.1f} s "
+             f"({pqc['wall_s'] / fc['wall_s']:.2f}x).", "", "| part | pqc s | fc s |",
              "|---|---:|---:|"]
-    lines += [f"| {k} | {v:.1f} | {v / p['wall_s']:.0%} |" for k, v in p["buckets_s"].items()]
+    lines += [f"| {k} | {v:.1f} | {fc['buckets_s'][k]:.1f} |" for k, v in pqc["buckets_s"].items()]
+    for block in ("pqc", "fc"):
+        lines += ["", f"Top own time, {block}:", "", "| function | s |", "|---|---:|"]
+        lines += [f"| `{k}` | {v:.2f} |" for k, v in p["blocks"][block]["top_own_s"].items()]
     return "\n".join(lines)
 
 
@@ -140,7 +159,7 @@ def main() -> None:
     p.add_argument("--env", default="pendulum,humanoid", help="comma list: pendulum, humanoid")
     p.add_argument("--steps", type=int, help="steps (default: pendulum 5000, humanoid 3000)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--profile", action="store_true", help="profile one sync pqc run instead")
+    p.add_argument("--profile", action="store_true", help="profile one sync run of each block instead")
     args = p.parse_args()
     envs = [e for e in args.env.split(",") if e]
     if set(envs) - set(DEFAULT_STEPS):

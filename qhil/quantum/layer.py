@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from qhil.quantum.ansatz import HDQNNAnsatz
+from qhil.quantum.refit import MLPStep, plain_mlp
 from qhil.quantum.simulator import BatchedSimulator
 
 
@@ -119,19 +120,30 @@ class QtDNNTrainer:
         self.tiny_batch_size = tiny_batch_size
         self.every_update = every_update  # refit before every critic step (Algorithm 1), not
         # only before actor updates
+        found = plain_mlp(qtdnn.net) if isinstance(qtdnn, QtDNN) else None
+        self.fast_step = MLPStep(*found) if found is not None else None
 
     def refit(self, q_in: torch.Tensor, q_out: torch.Tensor, generator: torch.Generator) -> float:
         rows = torch.randint(0, q_in.shape[0], (self.n_tiny_batches, self.tiny_batch_size),
                              generator=generator, device=generator.device).to(q_in.device)
         inputs, targets = q_in[rows], q_out[rows]  # every tiny batch in one gather
+        if self.fast_step is not None:  # the encoding has no parameters: encode every batch once
+            with torch.no_grad():
+                inputs = self.qtdnn.features(inputs.flatten(0, 1)).reshape(*rows.shape, -1)
         total = torch.zeros((), device=q_in.device)
         for x, y in zip(inputs, targets, strict=True):
-            loss = nn.functional.binary_cross_entropy(self.qtdnn(x), y)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            total += self._loss_and_grads(x, y)
             self.optimizer.step()
-            total += loss.detach()
         return total.item() / self.n_tiny_batches  # one host sync per refit
+
+    def _loss_and_grads(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """One tiny batch's BCE, its gradients left in the parameters' `.grad`."""
+        if self.fast_step is not None:
+            return self.fast_step(x, y)
+        loss = nn.functional.binary_cross_entropy(self.qtdnn(x), y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        return loss.detach()
 
 
 def fast_adamw(module: nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:

@@ -12,9 +12,10 @@ How it is fast (CPU and CUDA alike):
   every matmul has the same large, cache-friendly shape and the state is never transposed.
 - CZ: the whole CZ content of a layer is one diagonal of +-1 per structure: a fixed pattern
   (ring, chain, any pattern shared by the batch) is one cached (2**n,) vector multiplied in
-  place; data-chosen pairs are a row gather from a small cached sign table (up to 12 qubits)
-  or one broadcast bit test per pair and row of the chunk (`cz_signs`). The
-  last layer's CZ is skipped for probabilities (diagonal).
+  place; data-chosen pairs are a row gather from a small cached sign table (up to 12 qubits).
+  From 13 qubits on CPU (no autograd) each CZ instead negates, in place, the quarter of a row
+  where both its qubits are 1 (`negate_cz_rows_`); with autograd, one broadcast bit test per
+  pair and row (`cz_signs`). The last layer's CZ is skipped for probabilities (diagonal).
 - Memory: the batch is processed in chunks whose state is cache-sized on CPU and bounded on
   CUDA (`chunk_rows`); sampling happens per chunk, so peak memory is `simulator_memory_bytes`.
 Everything stays differentiable through torch autograd (in-place updates only without grad).
@@ -40,6 +41,7 @@ from qhil.quantum.statevector import (
     group_starts,
     kron_pair,
     marginals_from_probabilities,
+    negate_cz_rows_,
     product_state,
     rotation_groups,
     shared_cz_signs,
@@ -47,6 +49,8 @@ from qhil.quantum.statevector import (
 
 CPU_CHUNK_BYTES = 4 * 2**20  # a chunk's state stays in the per-core caches
 DEVICE_CHUNK_BYTES = 2**30  # on an accelerator a chunk is bounded by memory only
+ROW_CZ_MIN_QUBITS = 13  # from here CZs are in-place negations of quarters (see `_row_wise`)
+NEGATE_MAX_SHARED_PAIRS = 4  # a structure shared by the chunk with more pairs is one sign multiply
 _ITEM_BYTES = {"complex64": 8, "complex128": 16}
 
 
@@ -192,14 +196,25 @@ class BatchedSimulator:
         """Multiply by the CZ diagonals of pairs (b, P, 2); a pair (i, i) is the identity."""
         if pairs.shape[1] == 0:
             return state
-        signs = self._layer_signs(pairs)
+        shared = bool((pairs == pairs[:1]).all())
+        if self._row_wise(state) and (not shared or pairs.shape[1] <= NEGATE_MAX_SHARED_PAIRS):
+            return negate_cz_rows_(state, pairs, self.n_qubits, shared)
+        signs = self._layer_signs(pairs, shared)
         if signs is None:
             return state
         return state * signs if state.requires_grad else state.mul_(signs)
 
-    def _layer_signs(self, pairs: torch.Tensor) -> torch.Tensor | None:
+    def _row_wise(self, state: torch.Tensor) -> bool:
+        """Whether CZs are negated in place (`negate_cz_rows_`): on CPU, without autograd, for
+        registers wide enough that a quarter of a row outweighs a call's overhead. A structure the
+        whole chunk shares is negated for every row at once if it has few pairs (P / 4 passes
+        over the state against one multiply pass, and no cached sign vector per structure)."""
+        return (self.device.type == "cpu" and not state.requires_grad
+                and self.n_qubits >= ROW_CZ_MIN_QUBITS)
+
+    def _layer_signs(self, pairs: torch.Tensor, shared: bool) -> torch.Tensor | None:
         """One layer's CZ diagonal: (2**n,) when the chunk shares one structure, else (b, 2**n)."""
-        if bool((pairs == pairs[:1]).all()):
+        if shared:
             key = tuple((int(i), int(k)) for i, k in pairs[0].tolist() if i != k)
             if not key:
                 return None

@@ -30,6 +30,9 @@ def _constant_table(fn):
     return build
 
 
+FULL_KRON_BYTES = 2**20  # every layer's group matrices at once, at most (see `group_factors`)
+
+
 def rx_ry_matrices(angles: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """RY(b) @ RX(a) for angles (..., 2) = (a, b); returns (..., 2, 2) of `dtype`."""
     half = angles.to(_real(dtype)) / 2
@@ -121,11 +124,14 @@ def group_factors(parts: tuple[torch.Tensor, torch.Tensor], start: int, size: in
                   transpose: bool = False) -> list[torch.Tensor]:
     """One or two (L, B, d, d) complex factors whose Kronecker product is the group's matrix.
 
-    Up to three qubits are multiplied out in batch-last real arithmetic (cheap for every layer
-    at once); a larger group is left as two halves for `kron_pair`, which is best done one layer
-    at a time (the full matrices of every layer would be a large, cache-hostile temporary).
+    The group is multiplied out in batch-last real arithmetic (cheap for every layer at once)
+    while every layer's full matrices stay small (`FULL_KRON_BYTES`: up to three qubits always,
+    four on a chunk of a few rows); a larger group is left as two halves for `kron_pair`, which
+    is best done one layer at a time (the full matrices of every layer would be a large,
+    cache-hostile temporary).
     """
-    if size > 3:
+    layers, batch = parts[0].shape[0], parts[0].shape[-1]
+    if size > 3 and layers * batch * 8 * 4 ** size > FULL_KRON_BYTES:
         half = size // 2
         return [group_kron(parts, start, half, transpose),
                 group_kron(parts, start + half, size - half, transpose)]
@@ -189,13 +195,14 @@ def apply_leading_group(state: torch.Tensor, kron_t: torch.Tensor, size: int) ->
 
 
 def rotation_groups(n_qubits: int) -> tuple[int, ...]:
-    """Qubit groups for `apply_leading_group`: at most 4 qubits up to n=12, at most 6 above.
+    """Qubit groups for `apply_leading_group`: at most 4 qubits.
 
-    Measured on a 2-core AVX-512 CPU (benchmarks/bench_simulators.py): small registers are
-    bound by arithmetic (smaller groups, fewer flops per amplitude), large ones by passes over
-    the state (larger groups, fewer passes).
+    A group of k qubits costs 2**k complex multiply-adds per amplitude, and n / k passes over
+    the state per layer. Measured on a 2-core AVX-512 CPU for n = 10 to 20 (complex64 batched
+    matmuls, cache-sized chunks): 4 is the best or within noise of it everywhere; 6 (the
+    earlier choice above 12 qubits) is 1.3-1.8x slower at n = 16 to 20.
     """
-    return default_groups(n_qubits, 4 if n_qubits <= 12 else 6)
+    return default_groups(n_qubits, 4)
 
 
 def cz_parity(n_qubits: int, pairs: torch.Tensor) -> torch.Tensor:
@@ -236,6 +243,25 @@ def shared_cz_signs(n_qubits: int, pairs: tuple[tuple[int, int], ...], device: s
     """Cached (2**n,) diagonal of one fixed CZ structure (the ring, the chain, any pattern)."""
     table = torch.tensor(pairs or ((0, 0),), dtype=torch.long, device=device)[None]
     return cz_signs(n_qubits, table, dtype)[0]
+
+
+def negate_cz_rows_(state: torch.Tensor, pairs: torch.Tensor, n_qubits: int,
+                    shared: bool = False) -> torch.Tensor:
+    """In place: each row of state (b, 2**n) times the CZ diagonal of its own pairs (b, P, 2).
+
+    A CZ(i, k) negates the quarter of the amplitudes with both qubits at 1: one strided view per
+    pair (per row, or for the whole chunk when every row has the same pairs, `shared`), no sign
+    vector built or read (the broadcast bit tests of `cz_signs` cost more than the gates on wide
+    registers). A pair (i, i) is no gate; a repeated pair cancels.
+    """
+    rows = [state] if shared else list(state[:, None])
+    for part, part_pairs in zip(rows, pairs[:1].tolist() if shared else pairs.tolist(), strict=True):
+        for i, k in part_pairs:
+            if i != k:
+                lo, hi = min(i, k), max(i, k)
+                shape = (part.shape[0], 2 ** lo, 2, 2 ** (hi - lo - 1), 2, 2 ** (n_qubits - hi - 1))
+                part.view(shape)[:, :, 1, :, 1].neg_()
+    return state
 
 
 def apply_signs(state: torch.Tensor, signs: torch.Tensor) -> torch.Tensor:

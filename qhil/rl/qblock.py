@@ -13,13 +13,30 @@ simulator's exact marginals. The learner waits for those jobs: that is their cos
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
+from torch import nn
 
 from qhil.quantum import gradients as grads
 from qhil.quantum.layer import exact_jacobian, exact_marginals, straight_through, surrogate_jacobian
 from qhil.quantum.simulator import BatchedSimulator
 from qhil.rl.hardware import HardwareSampler
 from qhil.rl.networks import Actor
+
+
+@contextmanager
+def frozen(module: nn.Module) -> Iterator[None]:
+    """Graphs built inside do not reach the module's parameters (requires_grad off, then back)."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
 
 
 class SurrogateBlock:
@@ -35,8 +52,11 @@ class SurrogateBlock:
         return self.live.quantum(q_in, None)
 
     def actor(self, q_in: torch.Tensor) -> torch.Tensor:
+        """The qtDNN on the actor's controls, differentiable in q_in only: its own weights are
+        the refit's business, so the actor's backward skips their (batch-sized) gradients."""
         self.last_controls = q_in.detach()
-        return self.live.quantum(q_in, None)
+        with frozen(self.live.quantum):
+            return self.live.quantum(q_in, None)
 
     def jacobian(self) -> torch.Tensor:
         cols = self.live.control_map.angle_columns()

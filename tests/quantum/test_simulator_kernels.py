@@ -5,12 +5,16 @@ import pytest
 import torch
 
 from qhil import BatchedSimulator, HDQNNAnsatz
+from qhil.quantum import simulator
+from qhil.quantum.simulator import ROW_CZ_MIN_QUBITS
 from qhil.quantum.statevector import (
     apply_single_qubit_layer,
+    cz_signs,
     default_groups,
     gate_parts,
     group_kron,
     kron_batch,
+    negate_cz_rows_,
     rx_ry_matrices,
 )
 from tests.conftest import random_controls
@@ -49,7 +53,8 @@ def test_n16_small_batch_matches_axis_reference(rng):
     np.testing.assert_allclose(marg, expected @ bits, atol=1e-5)
 
 
-@pytest.mark.parametrize("n,entangler", [(8, "data"), (11, "data"), (12, "ring"), (13, "chain")])
+@pytest.mark.parametrize("n,entangler", [(8, "data"), (11, "data"), (12, "ring"), (13, "chain"),
+                                         (14, "data")])
 def test_middle_groups_match_axis_reference(rng, n, entangler):
     assert len(default_groups(n)) >= 2
     angles, cz = circuits(rng, n, 3, 3, entangler)
@@ -99,3 +104,33 @@ def test_statevector_matches_probabilities_and_device(rng, device):
     probs = sim.probabilities(torch.from_numpy(angles), torch.from_numpy(cz))
     assert state.device.type == device and state.dtype == torch.complex64
     np.testing.assert_allclose(state.abs().square().cpu().numpy(), probs.cpu().numpy(), atol=1e-6)
+
+
+def test_row_negation_matches_sign_vectors(rng):
+    """negate_cz_rows_ (the wide-register data CZ) is the same diagonal as cz_signs, pair (i, i)
+    and repeated pairs included."""
+    n = 6
+    pairs = torch.from_numpy(rng.integers(0, n, size=(9, 3, 2)))
+    pairs[0] = torch.tensor([[2, 2], [1, 4], [4, 1]])  # no gate, then a pair that cancels
+    state = torch.randn(9, 2 ** n, dtype=torch.complex64)
+    expected = state * cz_signs(n, pairs, torch.complex64)
+    assert torch.equal(negate_cz_rows_(state.clone(), pairs, n), expected)
+    assert torch.equal(expected[0], state[0])
+    same = pairs[2:3].expand(9, 3, 2)
+    assert torch.equal(negate_cz_rows_(state.clone(), same, n, shared=True),
+                       state * cz_signs(n, same, torch.complex64))
+
+
+@pytest.mark.parametrize("one_row_chunks", [False, True])
+def test_wide_data_entangler_same_without_and_with_autograd(rng, monkeypatch, one_row_chunks):
+    """From ROW_CZ_MIN_QUBITS qubits the no-grad path negates rows in place (a one-row chunk:
+    as a structure the chunk shares); autograd multiplies by sign vectors. Same probabilities."""
+    n = ROW_CZ_MIN_QUBITS
+    if one_row_chunks:
+        monkeypatch.setattr(simulator, "CPU_CHUNK_BYTES", 8 * 2 ** n)
+    angles, cz = (torch.from_numpy(a) for a in circuits(rng, n, 3, 3, "data"))
+    sim = BatchedSimulator(n)
+    with torch.no_grad():
+        fast = sim.probabilities(angles, cz)
+    slow = sim.probabilities(angles.clone().requires_grad_(True), cz)
+    torch.testing.assert_close(fast, slow.detach(), atol=1e-6, rtol=0)
