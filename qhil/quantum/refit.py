@@ -19,7 +19,6 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-
 Backward = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
