@@ -65,7 +65,8 @@ class LocalProvider(Provider):
         submitted_at = time.time()
         seed = request.seed if request.seed is not None else next(self._entropy)
         job = FutureJob(job_id, submitted_at)
-        self._jobs[job_id] = job.run_in(self._executor, self._run, job, request, seed)
+        threads = torch.get_num_threads()  # the caller's: a job runs as if the caller ran it
+        self._jobs[job_id] = job.run_in(self._executor, self._run, job, request, seed, threads)
         return job
 
     def _attach(self, job_id: str) -> Job:
@@ -91,7 +92,10 @@ class LocalProvider(Provider):
             self._template_sims[n_qubits] = TemplateSimulator(self.device, self.precision, noise)
         return self._template_sims[n_qubits]
 
-    def _run(self, job: FutureJob, request: SamplingRequest, seed: int) -> SamplingResult:
+    def _run(self, job: FutureJob, request: SamplingRequest, seed: int,
+             threads: int | None = None) -> SamplingResult:
+        if threads and torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)  # this worker thread's own setting (OpenMP, MKL local)
         generator = torch.Generator(device=self.device).manual_seed(seed)
         want_counts = self.want_counts and request.counts
         with torch.inference_mode():

@@ -145,6 +145,9 @@ class LoopSettings(StrictModel):
         300.0, gt=0, description="Checkpoint at least every this many seconds of wall time.")
     log_every_steps: int = Field(200, ge=1, description="metrics.jsonl row every N env steps.")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Torch device of the networks.")
+    learner_threads: int = Field(
+        0, ge=0, description="CPU threads of the learner's torch ops; 0 = every core. The explorer "
+        "and evaluation threads (and their local simulator jobs) run single-threaded beside it.")
 
 
 class TrainConfig(StrictModel):

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+import torch
 
 from qhil.execution.dispatcher import Dispatcher
 from qhil.quantum.ansatz import HDQNNAnsatz
@@ -95,6 +96,7 @@ class Evaluations:
             raise self.error
 
     def _work(self) -> None:
+        torch.set_num_threads(1)  # beside the learner, as the explorer (loop.learner_threads)
         while True:
             name, step, actor = self._queue.get()
             try:

@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import torch
+
 from qhil.errors import BudgetExceededError, RunInterruptedError
 from qhil.rl.config import TrainConfig
 from qhil.rl.explorer import Explorer
@@ -195,6 +197,8 @@ class Loop:
             self.clock.learner_wait_s += time.perf_counter() - started
 
     def _explore_forever(self) -> None:
+        torch.set_num_threads(1)  # this thread's ops (batch-1 nets and circuits) are tiny; the
+        # learner's thread keeps the cores (loop.learner_threads)
         try:
             while not self.stop and self.explorer.transitions < self.config.steps:
                 self._explorer_wait()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -295,6 +296,11 @@ def fractions(clock: dict[str, float], stats: HardwareStats) -> dict[str, float]
             "loop/qpu_idle_fraction": max(0.0, 1.0 - stats.busy_s / wall)}
 
 
+def learner_threads(config: TrainConfig) -> int:
+    """The learner's torch threads: `loop.learner_threads`, or every core when 0."""
+    return config.loop.learner_threads or os.cpu_count() or 1
+
+
 def train(config: TrainConfig, folder: RunFolder, provider: Provider, *, resume: bool = False,
           progress: Progress | None = None, budget: Budget | None = None,
           sinks: list[Sink] | None = None) -> dict[str, Any]:
@@ -303,7 +309,7 @@ def train(config: TrainConfig, folder: RunFolder, provider: Provider, *, resume:
     TensorBoard or CSV writer), on the learner's thread.
 
     A new run creates the folder only after the environment and requests have been validated."""
-    torch.set_num_threads(1)  # small nets: more threads only contend (CUDA does the heavy lifting)
+    torch.set_num_threads(learner_threads(config))
     preflight(config, provider)
     if learning_warning(config):
         warn(learning_warning(config))
