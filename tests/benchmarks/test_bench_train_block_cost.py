@@ -42,9 +42,13 @@ def test_profile_buckets_sum_cumulative_time_of_the_named_functions():
     found = bench.buckets(prof)
     assert found["qtDNN refit (32 tiny batches)"] > 0
     assert found["critic update"] == 0
-    text = bench.profile_markdown({"env": "humanoid", "steps": 3, "wall_s": 1.0,
-                                   "buckets_s": found})
-    assert "| qtDNN refit (32 tiny batches) |" in text
+    top = bench.top_functions(prof)
+    assert 0 < len(top) <= 15 and list(top.values()) == sorted(top.values(), reverse=True)
+    fc = {"wall_s": 0.5, "buckets_s": dict.fromkeys(found, 0.0), "top_own_s": {}}
+    pqc = {"wall_s": 1.0, "buckets_s": found, "top_own_s": top}
+    text = bench.profile_markdown({"env": "humanoid", "steps": 3, "blocks": {"pqc": pqc, "fc": fc}})
+    assert "| qtDNN refit (32 tiny batches) |" in text and "(2.00x)" in text
+    assert "| part | pqc s | fc s |" in text and "Top own time, fc:" in text
 
 
 def test_markdown_states_ratio_and_load():
