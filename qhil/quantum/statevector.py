@@ -198,9 +198,10 @@ def rotation_groups(n_qubits: int) -> tuple[int, ...]:
     """Qubit groups for `apply_leading_group`: at most 4 qubits.
 
     A group of k qubits costs 2**k complex multiply-adds per amplitude, and n / k passes over
-    the state per layer. Measured on a 2-core AVX-512 CPU for n = 10 to 20 (complex64 batched
-    matmuls, cache-sized chunks): 4 is the best or within noise of it everywhere; 6 (the
-    earlier choice above 12 qubits) is 1.3-1.8x slower at n = 16 to 20.
+    the state per layer. Measured on a 2-core AVX-512 CPU (benchmarks/sweep_rotation_groups.py,
+    benchmarks/results/sweep_rotation_groups.json): 4 is the fastest at n = 14, 16 and 20 and
+    within 20% of the fastest at n = 13 and 18; 6 (the earlier choice above 12 qubits) is
+    1.2-1.7x slower than 4 at n = 16 to 20.
     """
     return default_groups(n_qubits, 4)
 
