@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/sweep_rotation_groups.py [--qubits 13,14,16,18,20] [--sizes 3,4,5,6]
 
 For each width n, both entanglers (one data-chosen CZ per layer, the CZ ring), L=10, S=100 and a
-batch of about 2**21 amplitudes (n=10: 256 circuits, n=16: 32; at least 8): median seconds of
+batch of 2**21 amplitudes (n=13: 256 circuits, n=16: 32; at least 8 circuits): median seconds of
 `BatchedSimulator.sample` with the qubits split into groups of at most each size
 (`default_groups`), the rest of the simulator as shipped. `rotation_groups` (qhil/quantum/
 statevector.py) is chosen from this sweep. Prints a table; writes sweep_rotation_groups.json.

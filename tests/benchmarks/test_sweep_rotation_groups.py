@@ -1,0 +1,34 @@
+"""sweep_rotation_groups: its workloads, and that it leaves the simulator's rule as shipped."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from qhil.quantum import simulator
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def load_script():
+    sys.path.insert(0, str(BENCH))
+    spec = importlib.util.spec_from_file_location("sweep_rotation_groups",
+                                                  BENCH / "sweep_rotation_groups.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_workloads_hold_about_two_million_amplitudes_with_either_entangler():
+    sweep = load_script()
+    angles, cz = sweep.workload(10, "data")
+    assert angles.shape == (2048, 10, 10, 2) and cz.shape == (2048, 10, 1, 2)
+    angles, cz = sweep.workload(20, "ring")
+    assert angles.shape == (8, 10, 20, 2) and cz.shape == (8, 10, 20, 2)
+    assert cz[0, 0, -1].tolist() == [19, 0]
+
+
+def test_a_timed_size_is_undone_afterwards():
+    sweep = load_script()
+    shipped = simulator.rotation_groups
+    assert sweep.median_s(6, 2, sweep.workload(6, "data"), repeats=1) > 0
+    assert simulator.rotation_groups is shipped
