@@ -1,22 +1,14 @@
 """bench_refit: both trainers start equal and take the two paths; its report (no timings)."""
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import torch
 
 from qhil import HDQNNAnsatz
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+from tests.benchmarks.scripts import load_benchmark
 
 
 def load_script():
-    sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location("bench_refit", BENCH / "bench_refit.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_refit")
 
 
 def test_trainers_start_equal_and_take_the_fast_and_autograd_paths():

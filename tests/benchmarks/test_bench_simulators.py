@@ -1,19 +1,14 @@
 """The simulator benchmark script runs end to end and writes valid results (never timings)."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_simulators.py"
+from tests.benchmarks.scripts import load_benchmark
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("bench_simulators", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_simulators")
 
 
 @pytest.mark.timeout(300)

@@ -1,22 +1,17 @@
 """bench_train_block_cost: the paper-scale Humanoid config it runs, and its report (no timings)."""
 
 import cProfile
-import importlib.util
-import sys
 from pathlib import Path
 
 import tomllib
+
+from tests.benchmarks.scripts import load_benchmark
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 def load_script():
-    sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location("bench_train_block_cost",
-                                                  BENCH / "bench_train_block_cost.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_train_block_cost")
 
 
 def test_humanoid_config_is_the_papers_with_the_benchmark_overrides(tmp_path, monkeypatch):

@@ -1,21 +1,12 @@
 """sweep_rotation_groups: its workloads, and that it leaves the simulator's rule as shipped."""
 
-import importlib.util
-import sys
-from pathlib import Path
 
 from qhil.quantum import simulator
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+from tests.benchmarks.scripts import load_benchmark
 
 
 def load_script():
-    sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location("sweep_rotation_groups",
-                                                  BENCH / "sweep_rotation_groups.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("sweep_rotation_groups")
 
 
 def test_workloads_hold_about_two_million_amplitudes_with_either_entangler():
