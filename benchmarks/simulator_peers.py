@@ -120,17 +120,11 @@ def _build_aer(work: Workload) -> tuple[list, list, list]:
 def _execute_aer(work: Workload, built: tuple[list, list, list], threads: int) -> np.ndarray:
     from qiskit_aer import AerSimulator
 
-    batch, _, n = work.shape
     circuits, binds, row_groups = built
     sim = AerSimulator(method="statevector", fusion_enable=True, max_parallel_threads=threads)
     result = sim.run(circuits, parameter_binds=binds, shots=work.shots,
                      seed_simulator=work.seed).result()
-    marginals, experiment = np.empty((batch, n)), 0
-    for rows in row_groups:
-        for row in rows:
-            marginals[row] = _little_endian_marginals(result.get_counts(experiment), n)
-            experiment += 1
-    return marginals
+    return _marginals_from_result(result, row_groups, work)
 
 
 # Aer's documented fast path for many small circuits: parallel over experiments.
