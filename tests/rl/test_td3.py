@@ -43,3 +43,14 @@ def test_fc_target_policy_uses_the_target_fc_layer():
     assert ((smoothed - expected).abs() <= bound + 1e-6).all()
     live = td3.actor_target.finish(td3.actor.fc(q_in), clinks)
     assert not torch.allclose(expected, live)
+
+
+def test_actor_step_reaches_the_prednn_through_the_qtdnn_but_not_its_weights():
+    """The actor's backward goes through the qtDNN's Jacobian only: its weights get no
+    gradient (the refit fits them) and keep requires_grad for the refit afterwards."""
+    td3 = make("pqc")
+    qtdnn = list(td3.actor.quantum.qtdnn.parameters())
+    loss = td3.actor_loss(torch.randn(16, 3), torch.Generator().manual_seed(0))
+    loss.backward()
+    assert all(p.grad is None for p in qtdnn) and all(p.requires_grad for p in qtdnn)
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in td3.actor.pre.parameters())
