@@ -34,8 +34,9 @@ BUCKETS = [
     ("actor update (surrogate)", "rl/td3.py", "actor_step"),
     ("critic update", "rl/td3.py", "critic_step"),
     ("fidelity check (exact Jacobian)", "rl/fidelity.py", "inspect"),
+    # the local simulator runs in the provider's worker thread, which cProfile does not see:
+    # its time is the wait inside this bucket
     ("explorer sampling jobs (dispatcher + local simulator)", "rl/hardware.py", "sample"),
-    ("local simulator inside the jobs", "adapters/local.py", "_measure_hdqnn"),
     ("environment steps", "gymnasium/vector/sync_vector_env.py", "step"),
     ("learner updates in all", "rl/learner.py", "update"),
 ]
@@ -77,8 +78,10 @@ def compare(env: str, seed: int, steps: int) -> dict:
 
 def profile(env: str, seed: int, steps: int) -> dict:
     """Each block once in sync mode under cProfile (in this process): seconds per bucket."""
+    before = os.getloadavg()[0]
     blocks = {block: profile_block(env, block, seed, steps) for block in ("pqc", "fc")}
-    return {"env": env, "steps": steps, "blocks": blocks}
+    return {"env": env, "steps": steps, "blocks": blocks,
+            "load_average": [before, os.getloadavg()[0]]}
 
 
 def profile_block(env: str, block: str, seed: int, steps: int) -> dict:
@@ -143,7 +146,11 @@ def markdown(data: dict) -> str:
 def profile_markdown(p: dict) -> str:
     pqc, fc = p["blocks"]["pqc"], p["blocks"]["fc"]
     lines = [f"# Where a run's time goes: {p['env']}, {p['steps']} steps, sync, cProfile", "",
-             "cProfile inflates Python-heavy parts; compare the two columns, not absolute seconds.",
+             "cProfile inflates Python-heavy parts; compare the two columns, not absolute seconds. "
+             "It sees the calling thread only: the local simulator (in the provider's worker "
+             "thread) is inside the explorer sampling jobs' time.",
+             "", "1-min load average {:.2f} before, {:.2f} after (2 CPUs, shared).".format(
+                 *p.get("load_average", [float("nan")] * 2)),
              "", f"Wall: pqc {pqc['wall_s']:.1f} s, fc {fc['wall_s']:.1f} s "
              f"({pqc['wall_s'] / fc['wall_s']:.2f}x).", "", "| part | pqc s | fc s |",
              "|---|---:|---:|"]
