@@ -7,11 +7,16 @@ Where profiles are found, first folder winning for a name:
 
     $QHIL_PROVIDERS_PATH      folders separated by os.pathsep
     ~/.config/qhil/providers  the user folder ($XDG_CONFIG_HOME/qhil/providers where that is set)
-    qhil/data/providers       the profiles shipped in the package (read via importlib.resources)
+    providers/                the shipped profiles (`DATA_ROOT / "providers"`)
+
+The shipped profiles and calibration snapshots live in the top-level `providers/` and
+`calibration/` folders of the source tree (the design card's layout, where users read and copy
+them); the wheel carries them as package data in `qhil/data/` (copied there by setup.py's
+build step). `DATA_ROOT` is whichever of the two this installation has.
 
 A profile's relative `calibration` path is looked up next to the profile's folder first
-(`<folder>/../calibration/x.toml` for a folder laid out like the package's), then in the current
-directory, then among the snapshots shipped in qhil/data/calibration.
+(`<folder>/../calibration/x.toml` for a folder laid out like the shipped one), then in the
+current directory, then among the shipped snapshots (`DATA_ROOT / "calibration"`).
 """
 
 from __future__ import annotations
@@ -31,8 +36,19 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-DATA_ROOT = Path(str(resources.files("qhil") / "data"))
-"""The package's own data: providers/ (profiles) and calibration/ (snapshots)."""
+
+
+def _data_root() -> Path:
+    """The folder holding the shipped providers/ and calibration/: the wheel's package data, or
+    the top level of a source checkout (editable installs and PYTHONPATH runs)."""
+    packaged = Path(str(resources.files("qhil") / "data"))
+    if (packaged / "providers").is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[1]
+
+
+DATA_ROOT = _data_root()
+"""The shipped data: DATA_ROOT / "providers" (profiles), DATA_ROOT / "calibration" (snapshots)."""
 
 
 class StrictModel(BaseModel):

@@ -37,9 +37,10 @@ def user_tree(root: Path, name: str) -> Path:
     return path
 
 
-def test_profiles_and_snapshots_ship_inside_the_package(home, monkeypatch, tmp_path):
+def test_profiles_and_snapshots_ship_in_the_top_level_folders(home, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # nowhere near the source tree
-    assert DATA_ROOT == Path(qhil.__file__).parent / "data"
+    assert DATA_ROOT == Path(qhil.__file__).resolve().parents[1]  # a source checkout: the design
+    assert (DATA_ROOT / "providers" / "local.toml").is_file()     # card's providers/, calibration/
     profile = find_profile("ibm-fake-torino")
     assert Path(profile.source_path).parent == DATA_ROOT / "providers"
     assert Path(profile.calibration) == DATA_ROOT / "calibration" / "ibm-fake-torino.toml"
@@ -84,4 +85,5 @@ def test_calibrate_writes_into_the_current_directory_by_default(home, monkeypatc
                            "--repeats", "1", "--json")
     written = Path(json.loads(out)["out"])
     assert code == 0 and written == tmp_path / "local-measured.toml" and written.is_file()
-    assert not list(DATA_ROOT.rglob("*-measured.toml"))
+    assert not [p for folder in ("providers", "calibration")
+                for p in (DATA_ROOT / folder).glob("*-measured.toml")]

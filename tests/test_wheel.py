@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = ("qhil", "pyproject.toml", "README.md")
+SOURCES = ("qhil", "providers", "calibration", "pyproject.toml", "setup.py", "MANIFEST.in", "README.md")
 
 
 def run(argv: list[str], cwd: Path, env: dict[str, str], timeout: float = 300) -> str:
@@ -72,6 +72,8 @@ def test_the_installed_wheel_ships_its_profiles_and_runs(tmp_path):
     package = Path(where.strip()).parent
     assert package.is_relative_to(target), f"imported {where} instead of the wheel"
     before = sorted(p.relative_to(package) for p in package.rglob("*") if "__pycache__" not in p.parts)
+    assert Path("data/providers/local.toml") in before  # the top-level folders, as package data
+    assert Path("data/calibration/ibm-fake-torino.toml") in before
 
     rows = {r["name"]: r for r in json.loads(run([qhil, "providers", "--json"], work, env))}
     assert rows["local"]["usable"] and "braket-iqm-emerald" in rows

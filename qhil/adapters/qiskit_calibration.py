@@ -1,6 +1,6 @@
 """Calibration snapshots built from a Qiskit backend's own target.
 
-    python -m qhil.adapters.qiskit_calibration FakeTorino qhil/data/calibration/ibm-fake-torino.toml
+    python -m qhil.adapters.qiskit_calibration FakeTorino calibration/ibm-fake-torino.toml
 
 Durations and error rates are medians over the device's qubits and couplers, as the target
 reports them; timing and prices are not in a target and come from `Pricing` / `Timing` given in.
