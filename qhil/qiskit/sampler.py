@@ -31,7 +31,8 @@ class Sampler(BaseSamplerV2):
         default_shots: shots of a PUB that names none.
         budget: dollars (or a `qhil.Budget`) this sampler may spend; required on a device that bills.
         ledger: an SQLite ledger file (a run folder's `ledger.sqlite`); in memory when None.
-        yes / ask: consent to spend on a device that bills (given once, here).
+        yes: consent to spend on a device that bills (given once, here).
+        ask: instead of `yes`, a callback asked once (it gets the question, returns the answer).
         seed: seeds the device's sampling where it takes a seed, and the shots' order.
         timeout_s: how long `result()` waits for one job.
     """
