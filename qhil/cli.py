@@ -34,6 +34,7 @@ COMMANDS = {  # name -> one-line help; qhil/commands/<name>.py holds the rest
     "compare": "Compare providers on the same probe workload.",
     "ledger": "Jobs, shots, dollars and latency percentiles of a ledger.",
     "qtrl": "Train a Quantum-Train policy with N agents (Dist-QTRL).",
+    "sweep": "Sweep training runs over seeds and a grid on Ray Tune (qhil[ray]).",
 }
 
 
