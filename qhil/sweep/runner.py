@@ -32,15 +32,10 @@ def run_sweep(folder: SweepFolder, plan: SweepPlan, where: str | None, budget: B
         if not resume:
             plan = with_allowances(plan, estimate, spec.budget)
             folder.write_plan(plan)
+        from qhil.sweep.tuner import fit
+
         results = fit(plan, folder, resume)
     return finish(folder, plan, results)
-
-
-def fit(plan: SweepPlan, folder: SweepFolder, resume: bool):
-    from qhil.sweep.tuner import new_tuner, restored_tuner
-
-    tuner = restored_tuner(plan, folder) if resume else new_tuner(plan, folder)
-    return tuner.fit()
 
 
 def finish(folder: SweepFolder, plan: SweepPlan, results) -> int:

@@ -73,8 +73,13 @@ def trainable(plan: SweepPlan, folder: SweepFolder):
     return tune.with_resources(fn, {"cpu": spec.cpus_per_trial, "gpu": spec.gpus_per_trial})
 
 
-def new_tuner(plan: SweepPlan, folder: SweepFolder) -> tune.Tuner:
+def fit(plan: SweepPlan, folder: SweepFolder, resume: bool):
+    """Run the experiment (a new one, or the interrupted one restored) to its end: its results."""
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # verbose=0 silences only the old reporter
+    return (restored_tuner(plan, folder) if resume else new_tuner(plan, folder)).fit()
+
+
+def new_tuner(plan: SweepPlan, folder: SweepFolder) -> tune.Tuner:
     run = tune.RunConfig(name=folder.tune.name, storage_path=str(folder.path), verbose=0,
                          callbacks=[SweepProgress(plan.trial_count())])
     return tune.Tuner(trainable(plan, folder), param_space=param_space(plan),
