@@ -1,4 +1,4 @@
-"""The sweep folder and its plan (no Ray here).
+"""The sweep's spec, its plan and its folder (no Ray here).
 
     sweeps/NAME/sweep.json       the SweepPlan: the spec, its cells and their budget shares
     sweeps/NAME/runs/<trial>/    one ordinary run folder per trial (config.toml, ledger, ...),
@@ -14,9 +14,10 @@ one record of what it ran.
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -25,7 +26,48 @@ from qhil.errors import ConfigError
 from qhil.execution.budget import BudgetState
 from qhil.files import write_text_atomic
 from qhil.rl.config import TrainConfig
-from qhil.sweep.spec import SweepSpec
+from qhil.sweep.spec import OBJECTIVE, SEARCHES, GridAxis, Param
+
+
+class SweepSpec(BaseModel):
+    """The sweep as asked: written to sweep.json, read back by --resume and by every trial."""
+
+    model_config = ConfigDict(frozen=True)
+    base: TrainConfig
+    seeds: list[int]
+    grid: list[GridAxis] = []
+    params: list[Param] = []
+    search: Literal[SEARCHES] = "grid"  # type: ignore[valid-type]
+    samples: int = 1
+    max_concurrent: int | None = None
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0
+    budget: BudgetState | None = None
+
+    def swept_keys(self) -> list[str]:
+        return [a.key for a in self.grid] + [p.key for p in self.params]
+
+    def grid_cells(self) -> list[dict[str, Any]]:
+        """Every combination of the grid's values (one empty cell without --grid)."""
+        axes = [[(a.key, v) for v in a.values] for a in self.grid]
+        return [dict(combo) for combo in itertools.product(*axes)]
+
+
+def check_spec(spec: SweepSpec) -> None:
+    """The combinations of options that cannot make a sweep."""
+    keys = spec.swept_keys()
+    twice = sorted({k for k in keys if keys.count(k) > 1})
+    if twice:
+        raise ConfigError(f"{', '.join(twice)} is swept twice; give each key once")
+    if spec.search == "grid" and spec.params:
+        raise ConfigError("--param is searched by --search random or optuna; add one, or use --grid")
+    if spec.search == "grid" and spec.samples != 1:
+        raise ConfigError("--samples counts the points of --search random or optuna; add one")
+    if spec.search != "grid" and not spec.params:
+        raise ConfigError(f"--search {spec.search} needs at least one --param to search")
+    if spec.search == "optuna" and not spec.base.eval.episodes:
+        raise ConfigError(f"--search optuna maximises the evaluation return ({OBJECTIVE}); "
+                          f"set [eval] episodes above 0")
 
 
 class Cell(BaseModel):

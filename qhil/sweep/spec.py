@@ -7,21 +7,19 @@
                                    uniform(a,b), loguniform(a,b), randint(a,b) (b excluded),
                                    choice(x,y,...)
 
-Each bad piece is an `argparse.ArgumentTypeError` (one line, exit 2) or a ConfigError.
+Each bad piece is an `argparse.ArgumentTypeError` (one line, exit 2). The parser imports this
+module to build `qhil sweep --help`, so it imports nothing heavy (no numpy, no Ray).
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from qhil.config import tomllib
-from qhil.errors import ConfigError
-from qhil.execution.budget import BudgetState
 from qhil.rl.config import TrainConfig
 
 SEARCHES = ("grid", "random", "optuna")
@@ -56,30 +54,6 @@ class Param(BaseModel):
         """The value the estimate assumes: the largest bound (a run's cost grows with it)."""
         numbers = [v for v in self.bounds() if isinstance(v, (int, float))]
         return max(numbers) if len(numbers) == len(self.bounds()) else self.bounds()[-1]
-
-
-class SweepSpec(BaseModel):
-    """The sweep as asked: written to sweep.json, read back by --resume and by every trial."""
-
-    model_config = ConfigDict(frozen=True)
-    base: TrainConfig
-    seeds: list[int]
-    grid: list[GridAxis] = []
-    params: list[Param] = []
-    search: Literal[SEARCHES] = "grid"  # type: ignore[valid-type]
-    samples: int = 1
-    max_concurrent: int | None = None
-    cpus_per_trial: float = 1.0
-    gpus_per_trial: float = 0.0
-    budget: BudgetState | None = None
-
-    def swept_keys(self) -> list[str]:
-        return [a.key for a in self.grid] + [p.key for p in self.params]
-
-    def grid_cells(self) -> list[dict[str, Any]]:
-        """Every combination of the grid's values (one empty cell without --grid)."""
-        axes = [[(a.key, v) for v in a.values] for a in self.grid]
-        return [dict(combo) for combo in itertools.product(*axes)]
 
 
 def seed_list(text: str) -> list[int]:
@@ -170,18 +144,3 @@ def literal(text: str) -> Any:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
-
-
-def check_spec(spec: SweepSpec) -> None:
-    """The combinations of options that cannot make a sweep."""
-    keys = spec.swept_keys()
-    twice = sorted({k for k in keys if keys.count(k) > 1})
-    if twice:
-        raise ConfigError(f"{', '.join(twice)} is swept twice; give each key once")
-    if spec.search == "grid" and spec.params:
-        raise ConfigError("--param is searched by --search random or optuna; add one, or use --grid")
-    if spec.search != "grid" and not spec.params:
-        raise ConfigError(f"--search {spec.search} needs at least one --param to search")
-    if spec.search == "optuna" and not spec.base.eval.episodes:
-        raise ConfigError(f"--search optuna maximises the evaluation return ({OBJECTIVE}); "
-                          f"set [eval] episodes above 0")

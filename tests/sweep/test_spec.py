@@ -10,10 +10,10 @@ import pytest
 from qhil.errors import ConfigError
 from qhil.execution.budget import BudgetState
 from qhil.rl.config import TrainConfig
-from qhil.sweep.plan import Cell, SweepPlan, trial_name
+from qhil.sweep.plan import Cell, SweepPlan, SweepSpec, trial_name
 from qhil.sweep.results import interval
 from qhil.sweep.setup import make_plan
-from qhil.sweep.spec import SweepSpec, grid_axis, param, seed_list
+from qhil.sweep.spec import grid_axis, param, seed_list
 from qhil.sweep.spending import SweepEstimate, TrialEstimate, with_allowances
 from qhil.cost.spend import Spend
 
