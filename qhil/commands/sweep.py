@@ -92,8 +92,8 @@ def new_folder(out: str):
 def new_plan(args: argparse.Namespace):
     """The SweepSpec the flags ask for, made into a checked plan (nothing written)."""
     from qhil.rl.config import load_train_config
-    from qhil.sweep.setup import make_plan, with_absolute_provider
     from qhil.sweep.plan import SweepSpec
+    from qhil.sweep.setup import make_plan, with_absolute_provider
 
     if not args.config:
         raise ConfigError("pass --config FILE.toml: the training config every trial starts from")

@@ -11,8 +11,7 @@ from typing import Any
 
 from qhil.config import find_profile
 from qhil.rl.config import TrainConfig
-from qhil.sweep.plan import Cell, SweepPlan
-from qhil.sweep.plan import SweepSpec, check_spec
+from qhil.sweep.plan import Cell, SweepPlan, SweepSpec, check_spec
 
 
 def make_plan(spec: SweepSpec) -> SweepPlan:

@@ -43,8 +43,8 @@ def searched(plan: SweepPlan, config: dict[str, Any]) -> dict[str, Any]:
 def train_folder(config: TrainConfig, path, allowance: BudgetState | None) -> RunSummary:
     """Train the run folder to its end (resuming it if it was started); its summary."""
     from qhil.execution.registry import get_provider
-    from qhil.rl.rundir import RunFolder
     from qhil.rl.run import train
+    from qhil.rl.rundir import RunFolder
 
     folder = RunFolder(path)
     if not folder.summary_path.is_file():

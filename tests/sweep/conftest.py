@@ -1,7 +1,10 @@
-"""A tiny Pendulum config for sweeps (a few hundred steps), and the CLI run in-process."""
+"""A tiny Pendulum config for sweeps (a few hundred steps), a short TMPDIR for Ray, and the CLI
+run in-process."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -43,6 +46,14 @@ def tiny_config(tmp_path: Path):
         path.write_text(TINY.format(provider=provider))
         return path
     return write
+
+
+@pytest.fixture
+def short_tmp():
+    """A short TMPDIR for Ray's sockets (107 characters at most), removed after."""
+    path = tempfile.mkdtemp(prefix="qs")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def run_cli(argv: list[str]) -> int:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from qhil.cost.spend import Spend
 from qhil.errors import ConfigError
 from qhil.execution.budget import BudgetState
 from qhil.rl.config import TrainConfig
@@ -15,7 +16,6 @@ from qhil.sweep.results import interval
 from qhil.sweep.setup import make_plan
 from qhil.sweep.spec import grid_axis, param, seed_list
 from qhil.sweep.spending import SweepEstimate, TrialEstimate, with_allowances
-from qhil.cost.spend import Spend
 
 
 def test_seeds_ranges_lists_and_refusals():

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -25,14 +24,6 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 PQC_JOBS = 300 + 200  # a tiny pqc trial: one job per exploration step, then one 200-step episode
-
-
-@pytest.fixture
-def short_tmp():
-    """A short TMPDIR for Ray's sockets (107 characters at most), removed after."""
-    path = tempfile.mkdtemp(prefix="qs")
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def sweep(argv: list[str], tmp: str) -> subprocess.Popen:
