@@ -1,6 +1,7 @@
 """A new sweep's plan from its spec, every trial's config checked before anything starts:
 a bad value for a key, a searched bound the config refuses, `exact` on a device that is not a
-simulator, an unknown provider: each a ConfigError (exit 2), nothing written.
+simulator, an unknown provider, a cloud device that does not answer: each a UserError (exit 2),
+nothing written.
 """
 
 from __future__ import annotations
@@ -29,13 +30,19 @@ def make_plan(spec: SweepSpec) -> SweepPlan:
 
 
 def check_trials(plan: SweepPlan) -> None:
-    """Every cell's config, at every corner of the searched ranges, validates and can train."""
+    """Every cell's config, at every corner of the searched ranges, validates and can train;
+    every cloud device a pqc trial uses answers (from this machine)."""
+    from qhil.execution.reach import require_reachable
     from qhil.rl.run import check_gradient
 
+    devices = set()
     for cell in range(len(plan.cells)):
         for searched in corners(plan.spec):
             config = plan.trial_config(cell, plan.spec.seeds[0], searched)
             check_gradient(config, find_profile(config.provider))
+            devices |= {config.provider} if config.block == "pqc" else set()
+    for name in sorted(devices):
+        require_reachable(find_profile(name))
 
 
 def corners(spec: SweepSpec) -> list[dict[str, Any]]:
