@@ -102,25 +102,25 @@ def with_allowances(plan: SweepPlan, estimate: SweepEstimate, budget: BudgetStat
     """The plan with each cell's per-trial share of the budget (None: no budget)."""
     if budget is None:
         return plan
+    total = amounts([t.spend for t in estimate.trials])
+    optuna = plan.spec.search == "optuna"  # any trial may land in any cell: priced at the dearest
+    needs = [amounts([(estimate.trials[0] if optuna else cell).spend]) for cell in estimate.cells]
     n = len(estimate.trials)
-    need = [_need(e, plan, estimate) for e in estimate.cells]
-    total = _need_sum(estimate.trials)
-    cells = [cell.model_copy(update={"allowance": BudgetState(
-        shots=_share(budget.shots, mine[0], total[0], n),
-        cost_usd=_share(budget.cost_usd, mine[1], total[1], n),
-        jobs=_share(budget.jobs, mine[2], total[2], n))}) for cell, mine in zip(plan.cells, need, strict=True)]
+    cells = [cell.model_copy(update={"allowance": allowance(budget, need, total, n)})
+             for cell, need in zip(plan.cells, needs, strict=True)]
     return plan.model_copy(update={"cells": cells})
 
 
-def _need(cell: TrialEstimate, plan: SweepPlan, estimate: SweepEstimate) -> tuple:
-    """What one trial of the cell is reserved: its own estimate (optuna's: the dearest)."""
-    e = estimate.trials[0] if plan.spec.search == "optuna" else cell
-    return e.spend.shots, e.spend.cost_usd, e.spend.jobs
+def amounts(spends: list[Spend]) -> BudgetState:
+    return BudgetState(sum(s.shots for s in spends), sum((s.cost_usd for s in spends), Decimal(0)),
+                       sum(s.jobs for s in spends))
 
 
-def _need_sum(trials: list[TrialEstimate]) -> tuple:
-    return (sum(t.spend.shots for t in trials), sum((t.spend.cost_usd for t in trials), Decimal(0)),
-            sum(t.spend.jobs for t in trials))
+def allowance(budget: BudgetState, need: BudgetState, total: BudgetState, trials: int) -> BudgetState:
+    """One trial's share: each limit in proportion to the trial's need in the sweep's total."""
+    return BudgetState(_share(budget.shots, need.shots, total.shots, trials),
+                       _share(budget.cost_usd, need.cost_usd, total.cost_usd, trials),
+                       _share(budget.jobs, need.jobs, total.jobs, trials))
 
 
 def _share(limit, need, total, trials: int):

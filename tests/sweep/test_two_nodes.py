@@ -61,7 +61,10 @@ def stop(node: subprocess.Popen) -> None:
 
 
 def test_a_sweep_runs_on_two_nodes(tiny_config, tmp_path, short_tmp):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": short_tmp, "QHIL_QUIET": "1"}
+    # Ray 2.60's head turns token authentication on; the other node and the driver present the
+    # same token (~/.ray/auth_token, which the head wrote) when told to
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": short_tmp, "QHIL_QUIET": "1",
+           "RAY_AUTH_MODE": "token"}
     (port,) = free_ports(1)
     nodes = []
     try:
