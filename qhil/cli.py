@@ -151,6 +151,9 @@ def interrupted_message(args: argparse.Namespace) -> str:
     if args.command in ("train", "qtrl") and folder and (Path(folder) / "config.toml").exists():
         return (f"interrupted; the run stopped at its last checkpoint; continue it with: "
                 f"qhil {args.command} --resume {folder}")
+    if args.command == "sweep" and folder and (Path(folder) / "sweep.json").exists():
+        return (f"interrupted; finished trials are kept; continue the sweep with: "
+                f"qhil sweep --resume {folder}")
     return "interrupted; nothing more was sent (paid jobs already sent are in the ledger, if any)"
 
 

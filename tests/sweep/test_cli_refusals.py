@@ -51,3 +51,13 @@ def test_without_ray_the_command_names_the_extra(tiny_config, tmp_path, capsys, 
 def test_resume_of_a_folder_that_is_no_sweep(tmp_path, capsys):
     assert "not a sweep folder" in refused(["sweep", "--resume", str(tmp_path / "none")],
                                            capsys, tmp_path / "none")
+
+
+def test_ctrl_c_names_the_line_that_resumes_the_sweep(tmp_path):
+    from argparse import Namespace
+
+    from qhil.cli import interrupted_message
+
+    (tmp_path / "sweep.json").write_text("{}")
+    args = Namespace(command="sweep", resume=None, out=str(tmp_path))
+    assert interrupted_message(args).endswith(f"qhil sweep --resume {tmp_path}")
