@@ -15,7 +15,8 @@ from qhil.report.tables import Table, all_tables
 PLOT_TITLES = {"latency": "Latency distribution per provider",
                "fidelity_price": "Fidelity against price",
                "run_cost": "Predicted run cost per provider",
-               "runs": "Training runs: evaluation return, cost and wall time"}
+               "runs": "Training runs: evaluation return, cost and wall time",
+               "curves": "Learning curves: mean over seeds, 95% confidence band"}
 
 TEXT_COLUMNS = {"provider", "kind", "device", "status", "reason", "note", "run"}
 

@@ -123,6 +123,6 @@ def markdown(head: str, parts: list[Table], with_curves: bool) -> str:
 def html_page(head: str, parts: list[Table], png: bytes | None) -> str:
     body = [f"<h1>qhil sweep</h1>\n<p class='settings'>{html.escape(head)}.</p>\n"]
     body += [html_table(t) for t in parts]
-    body += [html_plot("learning curves", png)] if png is not None else []
+    body += [html_plot("curves", png)] if png is not None else []
     return (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>qhil sweep</title>"
             f"<style>{CSS}</style></head><body>\n{''.join(body)}</body></html>\n")
