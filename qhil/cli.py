@@ -34,6 +34,7 @@ COMMANDS = {  # name -> one-line help; qhil/commands/<name>.py holds the rest
     "compare": "Compare providers on the same probe workload.",
     "ledger": "Jobs, shots, dollars and latency percentiles of a ledger.",
     "qtrl": "Train a Quantum-Train policy with N agents (Dist-QTRL).",
+    "sweep": "Sweep training runs over seeds and a grid on Ray Tune (qhil[ray]).",
 }
 
 
@@ -150,6 +151,9 @@ def interrupted_message(args: argparse.Namespace) -> str:
     if args.command in ("train", "qtrl") and folder and (Path(folder) / "config.toml").exists():
         return (f"interrupted; the run stopped at its last checkpoint; continue it with: "
                 f"qhil {args.command} --resume {folder}")
+    if args.command == "sweep" and folder and (Path(folder) / "sweep.json").exists():
+        return (f"interrupted; finished trials are kept; continue the sweep with: "
+                f"qhil sweep --resume {folder}")
     return "interrupted; nothing more was sent (paid jobs already sent are in the ledger, if any)"
 
 

@@ -17,7 +17,8 @@ from qhil.config import DATA_ROOT
 from tests.test_cli import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("torch", "numpy", "qiskit", "qiskit_ibm_runtime", "braket", "gymnasium", "matplotlib")
+HEAVY = ("torch", "numpy", "qiskit", "qiskit_ibm_runtime", "braket", "gymnasium", "matplotlib",
+         "ray")
 PROVIDER_COMMANDS = ("sample", "train", "evaluate", "estimate", "calibrate", "qtrl", "compare")
 
 
@@ -87,7 +88,8 @@ def test_bad_profile_and_choice_input_is_one_line_exit_2(capsys, argv, fragment)
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["sample", "--shots", "0"],
-                                  ["qtrl", "--help"], ["estimate", "--help"], ["--version"]])
+                                  ["qtrl", "--help"], ["estimate", "--help"], ["--version"],
+                                  ["sweep", "--help"], ["sweep", "--seeds", "5-2"]])
 def test_help_and_argument_errors_import_nothing_heavy(argv):
     probe = ("import sys\nfrom qhil.cli import main\ntry:\n    main(sys.argv[1:])\n"
              "except SystemExit:\n    pass\n"

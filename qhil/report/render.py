@@ -15,7 +15,8 @@ from qhil.report.tables import Table, all_tables
 PLOT_TITLES = {"latency": "Latency distribution per provider",
                "fidelity_price": "Fidelity against price",
                "run_cost": "Predicted run cost per provider",
-               "runs": "Training runs: evaluation return, cost and wall time"}
+               "runs": "Training runs: evaluation return, cost and wall time",
+               "curves": "Learning curves: mean over seeds, 95% confidence band"}
 
 TEXT_COLUMNS = {"provider", "kind", "device", "status", "reason", "note", "run"}
 
@@ -46,12 +47,17 @@ def markdown(report: Comparison, tables: list[Table]) -> str:
     lines = ["# qhil provider comparison", "", f"Generated {report.generated_at}. "
              f"Settings: {_settings_line(report)}.", ""]
     for table in tables:
-        lines += [f"## {table.title}", "", "| " + " | ".join(table.headers) + " |",
-                  "|" + "---|" * len(table.headers)]
-        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in table.rows]
-        lines.append("")
+        lines += markdown_table(table)
     lines.append("Plots: see report.html.")
     return "\n".join(lines) + "\n"
+
+
+def markdown_table(table: Table) -> list[str]:
+    """A table as Markdown lines under its `##` title, with a blank line after."""
+    lines = [f"## {table.title}", "", "| " + " | ".join(table.headers) + " |",
+             "|" + "---|" * len(table.headers)]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in table.rows]
+    return [*lines, ""]
 
 
 def html_table(table: Table) -> str:
