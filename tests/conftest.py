@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 
@@ -5,6 +7,31 @@ import pytest
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def seeded_braket(monkeypatch) -> None:
+    """Seed Braket's local simulators, which draw shots from an unseeded `np.random.default_rng()`.
+
+    Each simulation built during the test (in this process) gets the next of a fixed sequence of seeds, so a test of
+    sampled Braket results sees the same shots on every run and every clone.
+    """
+    try:
+        from braket.default_simulator.density_matrix_simulation import DensityMatrixSimulation
+        from braket.default_simulator.state_vector_simulation import StateVectorSimulation
+    except ImportError:  # no Braket here: nothing to seed
+        return
+    seeds = itertools.count(2024)
+    for cls in (StateVectorSimulation, DensityMatrixSimulation):
+        monkeypatch.setattr(cls, "__init__", _seeding(cls.__init__, seeds))
+
+
+def _seeding(init, seeds):
+    def seeded_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        assert hasattr(self, "_rng_generator"), "Braket renamed its simulation's generator"
+        self._rng_generator = np.random.default_rng(next(seeds))
+    return seeded_init
 
 
 def random_controls(rng: np.random.Generator, ansatz, batch: int) -> np.ndarray:
