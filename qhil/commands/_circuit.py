@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from qhil.quantum.template import CircuitTemplate
 
 UPDATE_METHODS = ("qtdnn", "exact", "parameter-shift")
+NOT_NUMBERS = {"U": "text", "S": "bytes", "b": "booleans", "V": "records", "M": "dates",
+               "m": "time spans"}
 
 
 def load_template(path: str | Path) -> CircuitTemplate:
@@ -52,14 +54,46 @@ def load_params(path: str | None, template: CircuitTemplate, batch: int | None =
                               f"({', '.join(template.param_names)}); pass --params FILE.npy with "
                               f"shape (B, {template.n_params})")
         return np.zeros((batch or 1, 0))
-    try:
-        params = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"--params {path}: not a readable .npy array ({exc})") from None
+    params = _real_finite(_read_npy(path), path)
     try:
         return template.check_params(params)
     except CircuitTemplateError:
         raise CircuitTemplateError(_count_mismatch(template, path, params.shape)) from None
+
+
+def _read_npy(path: str) -> np.ndarray:
+    """The one array of a .npy file; an .npz archive (several arrays) is refused by name."""
+    import numpy as np
+
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"--params {path}: not a readable .npy array ({exc})") from None
+    if isinstance(loaded, np.lib.npyio.NpzFile):
+        names = ", ".join(loaded.files) or "none"
+        loaded.close()
+        raise ConfigError(f"--params {path} is an .npz archive (arrays: {names}); save the one "
+                          f"(B, P) array with np.save('params.npy', array)")
+    return loaded
+
+
+def _real_finite(params: np.ndarray, path: str) -> np.ndarray:
+    """Refuse what np.asarray(..., float64) would crash on or silently change: text, objects,
+    complex values (the imaginary parts dropped) and NaN/Inf."""
+    import numpy as np
+
+    if params.dtype.kind == "c":
+        raise ConfigError(f"--params {path} holds complex numbers; parameters are real angles: "
+                          f"save np.real(array) if the imaginary parts are meant to be 0")
+    if params.dtype.kind not in "iuf":
+        kind = NOT_NUMBERS.get(params.dtype.kind, str(params.dtype))
+        raise ConfigError(f"--params {path} holds {kind} ({params.dtype}), not numbers; save a "
+                          f"float array of shape (B, P)")
+    bad = np.argwhere(~np.isfinite(params))
+    if bad.size:
+        raise ConfigError(f"--params {path} holds {len(bad)} NaN/Inf value(s) (first at index "
+                          f"{tuple(int(i) for i in bad[0])}); parameters must be finite numbers")
+    return params
 
 
 def _count_mismatch(template: CircuitTemplate, path: str, shape: tuple) -> str:
