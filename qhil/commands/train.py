@@ -105,6 +105,37 @@ def _check_resume(base: TrainConfig, config: TrainConfig, folder: RunFolder) -> 
         check_steps("--steps", config.steps, finished, folder.path, "train")
     if finished is None or finished < config.steps:
         check_steps("--steps", config.steps, _progress(folder, config), folder.path, "train")
+        _check_sizes(config, folder)
+
+
+def _check_sizes(config: TrainConfig, folder: RunFolder) -> None:
+    """The networks config.toml describes must fit the checkpoint's: a `qubits` (or layer,
+    network) edit made after the run would otherwise end in a torch size-mismatch traceback."""
+    state = folder.load_checkpoint()
+    if state is None:
+        return
+    expected = _fresh_networks(config)
+    for name, tensors in expected.items():
+        for key, tensor in tensors.items():
+            saved = state["td3"].get(name, {}).get(key)
+            if saved is not None and tuple(saved.shape) != tuple(tensor.shape):
+                raise ConfigError(
+                    f"{folder.config_path} does not fit the run's checkpoint ({name}.{key} is "
+                    f"{tuple(saved.shape)} there, {tuple(tensor.shape)} by config.toml): was it "
+                    f"edited after the run? Restore its sizes (qubits, layers, networks) or start "
+                    f"a new run with --out")
+
+
+def _fresh_networks(config: TrainConfig) -> dict:
+    """The state dicts of the actor and critics `config` builds (the global RNG left as it was)."""
+    import torch
+
+    from qhil.rl.learner import build_td3
+    from qhil.rl.run import env_dims
+
+    with torch.random.fork_rng(devices=[]):
+        td3 = build_td3(config, *env_dims(config.env), torch.device("cpu"))
+    return {name: getattr(td3, name).state_dict() for name in ("actor", "qf1", "qf2")}
 
 
 def _progress(folder: RunFolder, config: TrainConfig) -> int:

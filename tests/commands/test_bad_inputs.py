@@ -173,11 +173,13 @@ ROUND_TWO = {
     "sample-params-complex": ["sample", "--circuit", "{w}/r2/one.qasm", "--params",
                               "{w}/r2/complex.npy"],
     "sample-params-without-circuit": ["sample", *TINY_SAMPLE, "--params", "{w}/r2/good.npy"],
+    "train-resume-qubits-edited": ["train", "--resume", "{w}/r2/qubits-edited"],
 }
 SAYS = {  # what the one line must name, where a generic message would mislead
     "sample-params-text": "text", "sample-params-npz": ".npz", "sample-params-nan": "NaN/Inf",
     "sample-params-inf-wrong-shape": "NaN/Inf", "sample-params-complex": "complex",
     "sample-params-without-circuit": "--circuit", "compare-circuit-30-qubits": "2^30",
+    "train-resume-qubits-edited": "does not fit the run's checkpoint",
 }
 
 
@@ -195,7 +197,25 @@ def round_two(world):
     np.save(folder / "inf3.npy", np.array([[np.inf, 0.0, 0.0]]))  # the shape is wrong too
     np.save(folder / "complex.npy", np.array([[0.1 + 0.5j], [0.2]]))
     np.save(folder / "good.npy", np.array([[0.1], [0.2]]))
+    _run_with_qubits_edited(folder / "qubits-edited")
     return world
+
+
+def _run_with_qubits_edited(path):
+    """A run folder whose checkpoint has 2 qubits and whose config.toml was then set to 3."""
+    import torch
+
+    from qhil.rl.config import TrainConfig, dump_toml
+    from qhil.rl.learner import build_td3
+    from qhil.rl.run import env_dims
+    from qhil.rl.rundir import RunFolder
+    from tests.rl.conftest import TINY
+
+    config = TrainConfig(**TINY)
+    td3 = build_td3(config, *env_dims(config.env), torch.device("cpu"))
+    RunFolder(path).save_checkpoint({"td3": td3.state_dict()}, 0)
+    edited = config.with_overrides(**{"quantum.qubits": 3})
+    (path / "config.toml").write_text(dump_toml(edited))
 
 
 @pytest.mark.parametrize("name", list(ROUND_TWO))
