@@ -69,7 +69,7 @@ def resolve_config(args: argparse.Namespace) -> tuple[TrainConfig, RunFolder, bo
     if args.resume:
         if args.config:
             raise ConfigError("--resume uses the run's own config.toml; drop --config")
-        _not_a_qtrl_run(folder)
+        refuse_qtrl_run(folder, f"continue it with 'qhil qtrl --resume {folder.path}'")
         base = folder.load_config()
     else:
         base = load_train_config(args.config) if args.config else TrainConfig()
@@ -85,12 +85,12 @@ def resolve_config(args: argparse.Namespace) -> tuple[TrainConfig, RunFolder, bo
     return config, folder, bool(args.resume)
 
 
-def _not_a_qtrl_run(folder: RunFolder) -> None:
+def refuse_qtrl_run(folder: RunFolder, advice: str) -> None:
+    """A `qhil qtrl` run folder (its config.toml has `episodes`) where a train run is read."""
     from qhil.config import load_toml
 
     if folder.config_path.is_file() and "episodes" in load_toml(folder.config_path):
-        raise ConfigError(f"{folder.path} is a `qhil qtrl` run, not a train run; continue it "
-                          f"with 'qhil qtrl --resume {folder.path}'")
+        raise ConfigError(f"{folder.path} is a `qhil qtrl` run, not a train run; {advice}")
 
 
 def _check_resume(base: TrainConfig, config: TrainConfig, folder: RunFolder) -> None:

@@ -174,12 +174,14 @@ ROUND_TWO = {
                               "{w}/r2/complex.npy"],
     "sample-params-without-circuit": ["sample", *TINY_SAMPLE, "--params", "{w}/r2/good.npy"],
     "train-resume-qubits-edited": ["train", "--resume", "{w}/r2/qubits-edited"],
+    "evaluate-qtrl-run": ["evaluate", "{w}/qtrlrun"],
 }
 SAYS = {  # what the one line must name, where a generic message would mislead
     "sample-params-text": "text", "sample-params-npz": ".npz", "sample-params-nan": "NaN/Inf",
     "sample-params-inf-wrong-shape": "NaN/Inf", "sample-params-complex": "complex",
     "sample-params-without-circuit": "--circuit", "compare-circuit-30-qubits": "2^30",
     "train-resume-qubits-edited": "does not fit the run's checkpoint",
+    "evaluate-qtrl-run": "is a `qhil qtrl` run",
 }
 
 
