@@ -82,7 +82,20 @@ def resolve_config(args: argparse.Namespace) -> tuple[TrainConfig, RunFolder, bo
         _check_resume(base, config, folder)
     else:
         check_out_dir(folder.path, "--out")
+        _refuse_foreign_folder(folder)
     return config, folder, bool(args.resume)
+
+
+def _refuse_foreign_folder(folder: RunFolder) -> None:
+    """--out is a new folder, an empty one, or a run (which `create` refers to --resume): never
+    a folder of other files, which the run's would land among."""
+    path = folder.path
+    if not path.is_dir() or folder.config_path.exists():
+        return
+    entries = sorted(p.name for p in path.iterdir())
+    if entries:
+        raise ConfigError(f"--out {path} is a folder of other files ({len(entries)}, e.g. "
+                          f"{entries[0]}), not a run; pass a new or empty folder")
 
 
 def refuse_qtrl_run(folder: RunFolder, advice: str) -> None:

@@ -175,6 +175,7 @@ ROUND_TWO = {
     "sample-params-without-circuit": ["sample", *TINY_SAMPLE, "--params", "{w}/r2/good.npy"],
     "train-resume-qubits-edited": ["train", "--resume", "{w}/r2/qubits-edited"],
     "evaluate-qtrl-run": ["evaluate", "{w}/qtrlrun"],
+    "train-out-folder-of-other-files": ["train", "--config", "{w}/good.toml", "--out", "{w}/r2"],
 }
 SAYS = {  # what the one line must name, where a generic message would mislead
     "sample-params-text": "text", "sample-params-npz": ".npz", "sample-params-nan": "NaN/Inf",
@@ -182,6 +183,7 @@ SAYS = {  # what the one line must name, where a generic message would mislead
     "sample-params-without-circuit": "--circuit", "compare-circuit-30-qubits": "2^30",
     "train-resume-qubits-edited": "does not fit the run's checkpoint",
     "evaluate-qtrl-run": "is a `qhil qtrl` run",
+    "train-out-folder-of-other-files": "not a run",
 }
 
 
