@@ -10,6 +10,8 @@ test BIN=VENV/bin`, so it never installs anything into it), and PYTHONPATH puts 
 `qhil` first, which is checked before its tests run. Writes fresh_clones.{json,md} (runs/benchmarks/,
 or benchmarks/results/ with --update-results): per clone, passed / failed / errors / skipped, wall
 time and the failing tests. A failing clone's folder and make log are kept (all of them with --keep).
+`make test` is run as it stands, so its `chromium` target installs Chromium once where it is
+missing and make runs as root. A clone takes as long as the whole suite: run it on an idle machine.
 """
 
 from __future__ import annotations
