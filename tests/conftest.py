@@ -1,7 +1,24 @@
 import itertools
+import os
 
 import numpy as np
 import pytest
+
+SCRUBBED = ("AWS_", "QISKIT_", "IBM_", "QHIL_")  # credentials and qhil settings of this machine
+
+
+@pytest.fixture(autouse=True)
+def hermetic_environment(monkeypatch, tmp_path_factory) -> None:
+    """Every test starts from the same environment on every clone and account: none of this
+    machine's cloud credentials, user profiles or qhil settings, and nothing an earlier test left
+    (an in-process `--quiet` sets QHIL_QUIET=1 for the rest of the process)."""
+    for name in [n for n in os.environ if n.startswith(SCRUBBED)]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("QHIL_QUIET", "0")
+    nobody = tmp_path_factory.getbasetemp() / "no-user-settings"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(nobody / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(nobody / "aws" / "credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(nobody / "aws" / "config"))
 
 
 @pytest.fixture
