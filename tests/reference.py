@@ -45,15 +45,6 @@ def reference_marginals(angles: np.ndarray, cz: np.ndarray) -> np.ndarray:
     return np.stack([reference_probabilities(a, c) @ bits for a, c in zip(angles, cz, strict=False)])
 
 
-def shot_noise_sigma(ideal: np.ndarray, shots: int) -> np.ndarray:
-    """Binomial sigma of a sampled marginal, its variance floored at one count in `shots`.
-
-    Near-zero marginals see Poisson noise (a stray count or two), which a Gaussian sigma of
-    sqrt(p(1-p)/S) at p ~ 0 would call a many-sigma outlier.
-    """
-    return np.sqrt(np.clip(ideal * (1 - ideal), 1 / shots, None) / shots)
-
-
 def binomial_band(ideal: np.ndarray, shots: int,
                   false_alarm: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
     """Per-marginal (low, high) that every `shots`-shot frequency stays within, bar `false_alarm`.
