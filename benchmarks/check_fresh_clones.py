@@ -12,6 +12,8 @@ or benchmarks/results/ with --update-results): per clone, passed / failed / erro
 time and the failing tests. A failing clone's folder and make log are kept (all of them with --keep).
 `make test` is run as it stands, so its `chromium` target installs Chromium once where it is
 missing and make runs as root. A clone takes as long as the whole suite: run it on an idle machine.
+PYTEST_ADDOPTS reaches each clone's pytest (a smoke run of the script itself: PYTEST_ADDOPTS=
+"tests/test_reference.py" ... --clones 1 --results-dir /tmp/x).
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ def one_clone(index: int, venv: Path, keep: bool) -> dict:
 def markdown(rows: list[dict], data: dict) -> str:
     green = sum(r["green"] for r in rows)
     lines = ["# `make test` on fresh clones", "",
-             f"Commit {data['commit']}, {len(rows)} clones one after another, shared venv "
+             f"Commit {data['commit']}, {len(rows)} clone(s) one after another, shared venv "
              f"`{data['venv']}` (the clone's qhil on PYTHONPATH); load average at start "
              f"{data['load_start']}, at end {data['load_end']}.", "",
              f"**{green} of {len(rows)} green.**", "",
