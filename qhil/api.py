@@ -98,6 +98,7 @@ def train(config: TrainConfig | str | Path | dict | None = None, out: str | Path
     from qhil.rl.run import train as train_run
     from qhil.rl.rundir import RunFolder
 
+    _check_budget_type(budget)
     cfg = resolve_config(config, overrides)
     folder = RunFolder(out or Path("runs") / f"{cfg.env}-{time.strftime('%Y%m%d-%H%M%S')}")
     check_gradient(cfg, find_profile(cfg.provider))
@@ -132,16 +133,30 @@ class Policy:
     def predict(self, obs: np.ndarray) -> np.ndarray:
         """Action(s) for one observation (obs_dim,) or a batch (B, obs_dim); with
         forward="hardware" one sampling job carries the batch's circuits."""
-        import numpy as np
         import torch
 
-        x = torch.as_tensor(np.asarray(obs, dtype=np.float32))
+        x = self._observations(obs)
         single = x.ndim == 1
         x = x.reshape(1, -1) if single else x
         with torch.no_grad():
             q_in, clinks = self.actor.controls(x)
             action = self.actor.finish(self._block(q_in), clinks).numpy()
         return action[0] if single else action
+
+    def _observations(self, obs):
+        """obs as a float32 tensor of (obs_dim,) or (B, obs_dim); another shape is refused."""
+        import numpy as np
+        import torch
+
+        try:
+            array = np.asarray(obs, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"predict takes numbers; got {type(obs).__name__} ({exc})") from None
+        width = self.actor.pre[0].in_features
+        if array.ndim not in (1, 2) or array.shape[-1] != width:
+            raise ConfigError(f"predict takes one observation of shape ({width},) or a batch of "
+                              f"shape (B, {width}); got shape {array.shape}")
+        return torch.from_numpy(array)
 
     def _block(self, q_in):
         import torch
@@ -177,6 +192,7 @@ def load_policy(run_dir: str | Path, forward: Literal["exact", "hardware"] = "ex
 
     if forward not in FORWARDS:
         raise ConfigError(f"forward must be one of {', '.join(FORWARDS)}, got {forward!r}")
+    _check_budget_type(budget)
     folder = RunFolder(run_dir)
     config = folder.load_config().with_overrides(provider=provider)
     obs_dim, act_dim, low, high = env_dims(config.env)
@@ -190,6 +206,15 @@ def load_policy(run_dir: str | Path, forward: Literal["exact", "hardware"] = "ex
 
         return Policy(actor, forward, sim=BatchedSimulator(config.quantum.qubits))
     return _hardware_policy(actor, config, folder, budget, seed)
+
+
+def _check_budget_type(budget: Any) -> None:
+    """A bare number is ambiguous (dollars? shots?): the limits are named in a Budget."""
+    from qhil.execution.budget import Budget
+
+    if budget is not None and not isinstance(budget, Budget):
+        raise ConfigError(f"budget must be a qhil.Budget, e.g. budget=qhil.Budget(usd={budget!r}) "
+                          f"or Budget(shots=...); got {type(budget).__name__} {budget!r}")
 
 
 def _hardware_policy(actor, config: TrainConfig, folder, budget: Budget | None,

@@ -154,7 +154,22 @@ def interrupted_message(args: argparse.Namespace) -> str:
     if args.command == "sweep" and folder and (Path(folder) / "sweep.json").exists():
         return (f"interrupted; finished trials are kept; continue the sweep with: "
                 f"qhil sweep --resume {folder}")
-    return "interrupted; nothing more was sent (paid jobs already sent are in the ledger, if any)"
+    ledger = _kept_ledger(args)
+    if ledger is not None:
+        return f"interrupted; nothing more was sent; jobs already sent are recorded in {ledger}"
+    return ("interrupted; nothing more was sent; qhil " + str(args.command) + " kept no ledger, "
+            "so a job already sent is on record only with its provider")
+
+
+def _kept_ledger(args: argparse.Namespace) -> Path | None:
+    """The ledger file this command wrote its jobs to, where one exists on disk."""
+    places = [getattr(args, "ledger", None)]
+    if args.command == "evaluate":
+        places.append(Path(args.run_dir) / "evaluations" / "ledger.sqlite")
+    if args.command in ("train", "qtrl"):
+        folder = getattr(args, "resume", None) or getattr(args, "out", None)
+        places.append(folder and Path(folder) / "ledger.sqlite")
+    return next((Path(p) for p in places if p and Path(p).is_file()), None)
 
 
 def _quiet_stdout() -> None:

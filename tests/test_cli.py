@@ -60,3 +60,19 @@ def test_providers_lists_local_as_usable(capsys):
     code, out, _ = run_cli(capsys, "providers", "--json")
     rows = {r["name"]: r for r in json.loads(out)}
     assert code == 0 and rows["local"]["usable"] is True
+
+
+def test_providers_flag_a_broken_profile_and_a_missing_calibration_beside_the_good_ones(
+        capsys, tmp_path, monkeypatch):
+    (tmp_path / "aaa-broken.toml").write_text('name = "aaa-broken"\nkind = "local\n')
+    (tmp_path / "nocal.toml").write_text('name = "nocal"\nkind = "local"\ndevice = "embedded"\n'
+                                         'calibration = "calibration/gone.toml"\n'
+                                         '[limits]\nmax_qubits = 8\n')
+    monkeypatch.setenv("QHIL_PROVIDERS_PATH", str(tmp_path))
+    code, out, _ = run_cli(capsys, "providers", "--json")
+    rows = {r["name"]: r for r in json.loads(out)}
+    assert code == 0 and rows["local"]["usable"] and rows["braket-local"]
+    assert rows["aaa-broken"]["status"] == "invalid" and "not valid TOML" in rows["aaa-broken"]["reason"]
+    assert rows["nocal"]["status"] == "unusable" and "gone.toml" in rows["nocal"]["reason"]
+    code, out, _ = run_cli(capsys, "providers")
+    assert code == 0 and "INVALID profile" in out and "local " in out

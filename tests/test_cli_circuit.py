@@ -77,6 +77,34 @@ def test_estimate_circuit_per_batch_and_per_update(capsys, files):
     assert float(per["parameter-shift"]["cost_usd"]) > float(per["qtdnn"]["cost_usd"]) > 0
 
 
+def test_estimate_circuit_honours_method_and_the_defaults_its_help_states(capsys, files):
+    code, out, _ = run_cli(capsys, "estimate", "--circuit", str(files / "good.qasm"), "--provider",
+                           "ibm-torino", "--method", "parameter-shift", "--json")
+    report = json.loads(out)
+    assert code == 0 and list(report["per_update"]) == ["parameter-shift"]
+    assert (report["batch"], report["shots"]) == (256, 100)  # --help: default 256, default 100
+
+
+@pytest.mark.parametrize("flags,says", [
+    (["--config", "x.toml"], "--config does not apply to --circuit"),
+    (["--from-run", "runs/x"], "--from-run does not apply"),
+    (["--qubits", "3"], "--qubits does not apply"),
+    (["--per-shot-usd", "1"], "--per-shot-usd does not apply"),
+    (["--method", "spsa"], "--method spsa is not priced for --circuit")])
+def test_estimate_circuit_refuses_flags_it_would_ignore(capsys, files, flags, says):
+    code, out, err = run_cli(capsys, "estimate", "--circuit", str(files / "good.qasm"),
+                             "--provider", "ibm-torino", *flags)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and says in err, err
+
+
+def test_estimate_circuit_refuses_a_circuit_wider_than_the_device(capsys, files):
+    wide = files / "wide.qasm"
+    wide.write_text("OPENQASM 3.0;\nqubit[30] q;\nh q[0];\ncx q[0], q[29];\n")
+    code, out, err = run_cli(capsys, "estimate", "--circuit", str(wide), "--provider",
+                             "braket-iqm-garnet")
+    assert code == 2 and out == "" and "has 30 qubits; 'braket-iqm-garnet' has 20" in err, err
+
+
 def test_compare_circuit_adds_a_user_probe(capsys, files):
     out_dir = files / "report"
     code, _, _ = run_cli(capsys, "compare", "--providers", "local", "--circuit",

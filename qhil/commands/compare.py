@@ -98,7 +98,7 @@ def build_plan(args: argparse.Namespace) -> Plan:
     runs = [load_run(d) for d in args.runs]
     _check_out(args.out, args.force)
     _check_memory(size)
-    circuit = _circuit(args.circuit)
+    circuit = _circuit(args.circuit, size.batch)
     return Plan(circuit=circuit, profiles=profiles, size=size, repeats=args.repeats, dry_run=args.dry_run,
                 timeout_s=args.timeout_s, seed=args.seed, config_path=args.config,
                 workload=_workload(args.config), runs=runs, budget=budget_from_args(args))
@@ -137,12 +137,17 @@ def _workload(path: Path | None):
     return Workload.from_train_config(path)
 
 
-def _circuit(path: str | None):
+def _circuit(path: str | None, batch: int):
+    """The user's circuit probe; its exact reference is a complex128 state vector per row."""
     if path is None:
         return None
     from qhil.commands._circuit import load_template
+    from qhil.guards import check_simulator_memory
 
-    return load_template(path)
+    circuit = load_template(path)
+    check_simulator_memory(circuit.n_qubits, batch, "complex128",
+                           f"--circuit {path}: the exact reference of its {batch} probe circuits")
+    return circuit
 
 
 def _check_out(out: Path, force: bool) -> None:

@@ -27,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from qhil.commands._resume import check_checkpoint
+    from qhil.commands.train import refuse_qtrl_run
     from qhil.execution.registry import get_provider
     from qhil.rl.explorer import evaluate
     from qhil.rl.hardware import HardwareSampler
@@ -35,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
     from qhil.rl.rundir import RunFolder
 
     folder = RunFolder(args.run_dir)
+    refuse_qtrl_run(folder, "qhil evaluate reads `qhil train` runs; a qtrl run's evaluation "
+                    "returns are in its summary.json and metrics.csv")
     config = folder.load_config().with_overrides(provider=args.provider)
     episodes = args.episodes or config.eval.episodes
     if not folder.store.folders():  # a run from before atomic checkpoints: latest.pt

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from qhil.commands._args import add_provider_flags, non_negative_int, positive_float, positive_int
 from qhil.commands._budget import add_budget_flags, budget_from_args
+from qhil.errors import ConfigError
 from qhil.names import ENTANGLERS
 
 if TYPE_CHECKING:
@@ -51,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
         from qhil.commands._circuit import run_sample
 
         return run_sample(args)
+    if args.params is not None:
+        raise ConfigError(f"--params {args.params} needs --circuit FILE.qasm (the hDQNN ansatz "
+                          f"draws its controls from --seed); add --circuit or drop --params")
     ansatz = HDQNNAnsatz(args.qubits, args.layers, args.entangler)
     controls = random_controls(ansatz, args.batch, args.seed)
     request = ansatz.request(controls, shots=args.shots, seed=args.seed)

@@ -69,7 +69,7 @@ def resolve_config(args: argparse.Namespace) -> tuple[TrainConfig, RunFolder, bo
     if args.resume:
         if args.config:
             raise ConfigError("--resume uses the run's own config.toml; drop --config")
-        _not_a_qtrl_run(folder)
+        refuse_qtrl_run(folder, f"continue it with 'qhil qtrl --resume {folder.path}'")
         base = folder.load_config()
     else:
         base = load_train_config(args.config) if args.config else TrainConfig()
@@ -82,15 +82,28 @@ def resolve_config(args: argparse.Namespace) -> tuple[TrainConfig, RunFolder, bo
         _check_resume(base, config, folder)
     else:
         check_out_dir(folder.path, "--out")
+        _refuse_foreign_folder(folder)
     return config, folder, bool(args.resume)
 
 
-def _not_a_qtrl_run(folder: RunFolder) -> None:
+def _refuse_foreign_folder(folder: RunFolder) -> None:
+    """--out is a new folder, an empty one, or a run (which `create` refers to --resume): never
+    a folder of other files, which the run's would land among."""
+    path = folder.path
+    if not path.is_dir() or folder.config_path.exists():
+        return
+    entries = sorted(p.name for p in path.iterdir())
+    if entries:
+        raise ConfigError(f"--out {path} is a folder of other files ({len(entries)}, e.g. "
+                          f"{entries[0]}), not a run; pass a new or empty folder")
+
+
+def refuse_qtrl_run(folder: RunFolder, advice: str) -> None:
+    """A `qhil qtrl` run folder (its config.toml has `episodes`) where a train run is read."""
     from qhil.config import load_toml
 
     if folder.config_path.is_file() and "episodes" in load_toml(folder.config_path):
-        raise ConfigError(f"{folder.path} is a `qhil qtrl` run, not a train run; continue it "
-                          f"with 'qhil qtrl --resume {folder.path}'")
+        raise ConfigError(f"{folder.path} is a `qhil qtrl` run, not a train run; {advice}")
 
 
 def _check_resume(base: TrainConfig, config: TrainConfig, folder: RunFolder) -> None:
@@ -105,6 +118,37 @@ def _check_resume(base: TrainConfig, config: TrainConfig, folder: RunFolder) -> 
         check_steps("--steps", config.steps, finished, folder.path, "train")
     if finished is None or finished < config.steps:
         check_steps("--steps", config.steps, _progress(folder, config), folder.path, "train")
+        _check_sizes(config, folder)
+
+
+def _check_sizes(config: TrainConfig, folder: RunFolder) -> None:
+    """The networks config.toml describes must fit the checkpoint's: a `qubits` (or layer,
+    network) edit made after the run would otherwise end in a torch size-mismatch traceback."""
+    state = folder.load_checkpoint()
+    if state is None:
+        return
+    expected = _fresh_networks(config)
+    for name, tensors in expected.items():
+        for key, tensor in tensors.items():
+            saved = state["td3"].get(name, {}).get(key)
+            if saved is not None and tuple(saved.shape) != tuple(tensor.shape):
+                raise ConfigError(
+                    f"{folder.config_path} does not fit the run's checkpoint ({name}.{key} is "
+                    f"{tuple(saved.shape)} there, {tuple(tensor.shape)} by config.toml): was it "
+                    f"edited after the run? Restore its sizes (qubits, layers, networks) or start "
+                    f"a new run with --out")
+
+
+def _fresh_networks(config: TrainConfig) -> dict:
+    """The state dicts of the actor and critics `config` builds (the global RNG left as it was)."""
+    import torch
+
+    from qhil.rl.learner import build_td3
+    from qhil.rl.run import env_dims
+
+    with torch.random.fork_rng(devices=[]):
+        td3 = build_td3(config, *env_dims(config.env), torch.device("cpu"))
+    return {name: getattr(td3, name).state_dict() for name in ("actor", "qf1", "qf2")}
 
 
 def _progress(folder: RunFolder, config: TrainConfig) -> int:

@@ -180,9 +180,11 @@ class Ledger(LockedSqlite):
             self.make_durable()
 
     def _prepare(self) -> None:
-        """WAL mode and the schema. Switching a new file to WAL needs it alone: when several
-        processes open a fresh ledger at once (qtrl agents), SQLite answers "locked" at once,
-        without waiting on the busy timeout, so the switch is tried again for a few seconds."""
+        """WAL mode and the schema. Switching a new file to WAL needs it alone: the switch
+        upgrades a read lock to a write lock, and SQLite answers "locked" at once, without the
+        busy timeout, where another process holds the write lock (opening the same fresh
+        ledger). qhil's own processes avoid it (qtrl's agent 0 creates the ledger before the
+        others open it); for anyone else the switch is tried again for a few seconds."""
         for attempt in range(OPEN_TRIES):
             try:
                 self._use_wal()

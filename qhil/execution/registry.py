@@ -41,9 +41,21 @@ def availability(profile: ProviderProfile) -> Availability:
     """Whether the profile's provider is usable here, without spending anything."""
     try:
         cls = adapter_class(profile)
+        _check_calibration(profile)
     except (ProviderUnavailableError, ConfigError) as exc:
         return Availability(usable=False, reason=str(exc))
     return cls.availability(profile)
+
+
+def _check_calibration(profile: ProviderProfile) -> None:
+    """The calibration file a profile names must load: every price and estimate reads it."""
+    from qhil.execution.pricing import calibration_for
+
+    try:
+        calibration_for(profile)
+    except ConfigError as exc:
+        raise ConfigError(f"its calibration does not load ({exc}); fix `calibration` in "
+                          f"{profile.source_path}") from None
 
 
 def get_provider(name: str) -> Provider:

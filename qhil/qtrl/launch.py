@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -50,11 +50,19 @@ def run_agents(config: QTRLConfig, folder: RunFolder, limits: BudgetState | None
 
 
 def _spawn(config: QTRLConfig, folder: RunFolder, limits: BudgetState | None) -> None:
+    """The agents meet through a file store in a fresh temporary folder: a TCP port picked here
+    and bound later by agent 0 could be taken in between by another process (a flaky start)."""
     logging.getLogger("torch.multiprocessing.spawn").setLevel(logging.ERROR)
-    address = f"tcp://127.0.0.1:{free_port()}"
-    context = mp.start_processes(_agent_main, args=(config, str(folder.root), address, limits,
-                                                    os.getpid()),
-                                 nprocs=config.agents, join=False, start_method="spawn")
+    with tempfile.TemporaryDirectory(prefix="qhil-agents-") as meeting:
+        address = (Path(meeting) / "rendezvous").as_uri()
+        context = mp.start_processes(_agent_main, args=(config, str(folder.root), address, limits,
+                                                        os.getpid()),
+                                     nprocs=config.agents, join=False, start_method="spawn")
+        _watch(context, folder)
+
+
+def _watch(context, folder: RunFolder) -> None:
+    """Wait for every agent; the first that dies or raises stops the rest."""
     try:
         while not context.join(timeout=1.0):
             pass
@@ -116,10 +124,3 @@ def _init_group(rank: int, world: int, config: QTRLConfig, address: str | None) 
     else:
         dist.init_process_group(backend, init_method=address, rank=rank, world_size=world,
                                 timeout=timeout)
-
-
-def free_port() -> int:
-    """A free localhost TCP port for the rendezvous of locally spawned agents."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

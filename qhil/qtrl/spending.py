@@ -93,14 +93,19 @@ def spent_in(root: Path, provider_name: str) -> BudgetState:
 
 def open_dispatcher(root: Path, provider: Provider, limits: BudgetState | None, rank: int,
                     world: int, timeout_s: float) -> Dispatcher:
-    """This agent's Dispatcher on the run's ledger; agent 0 first settles jobs a killed run left
-    in flight (their results land in the ledger, where the replayed episodes find them)."""
-    ledger = Ledger(root / LEDGER)
+    """This agent's Dispatcher on the run's ledger; agent 0 first creates the ledger and settles
+    jobs a killed run left in flight (their results land in the ledger, where the replayed
+    episodes find them). The other agents open it after the barrier: a fresh file switched to
+    WAL by several processes at once failed with "database is locked" (SQLite skips the busy
+    timeout there, as the switch upgrades a read lock to a write lock)."""
     if rank == 0:
+        ledger = Ledger(root / LEDGER)
         for job in Dispatcher(provider, ledger=ledger).resume():
             job.result(timeout_s)
     if world > 1:
         dist.barrier()
+    if rank != 0:
+        ledger = Ledger(root / LEDGER)
     budget = None
     if limits is not None:
         left = share(remaining(limits, ledger.spent(provider.name)), world, rank)

@@ -13,7 +13,7 @@ from qhil.config import ProviderProfile, find_profile
 from qhil.errors import ConfigError
 from qhil.execution.registry import availability
 from tests.conftest import random_controls
-from tests.reference import reference_marginals, shot_noise_sigma
+from tests.reference import assert_within_shot_noise, reference_marginals
 from tests.test_cli import run_cli
 
 AWS_PROFILES = ["braket-sv1", "braket-ionq-forte", "braket-iqm-garnet", "braket-rigetti-cepheus",
@@ -26,14 +26,12 @@ def local_profile(device="default", **options) -> ProviderProfile:
                            source_path="providers/braket-test.toml")
 
 
-def test_program_set_mode_chunks_by_the_simulators_limit_and_keeps_row_order(rng):
+def test_program_set_mode_chunks_by_the_simulators_limit_and_keeps_row_order(rng, seeded_braket):
     ansatz = HDQNNAnsatz(2, 1, "chain")
     req = ansatz.request(random_controls(rng, ansatz, 101), shots=400)  # LocalSimulator: 100 max
     with BraketProvider(local_profile(local_mode="program_set")) as provider:
         res = provider.submit(req).result(timeout_s=600)
-    ideal = reference_marginals(req.angles, req.cz)
-    sigma = shot_noise_sigma(ideal, 400)
-    assert (np.abs(res.marginals - ideal) <= 5 * sigma).all()
+    assert_within_shot_noise(res.marginals, reference_marginals(req.angles, req.cz), 400)
     assert all(sum(c.values()) == 400 for c in res.counts)
 
 

@@ -16,7 +16,7 @@ from qhil.quantum.template import Angle, CircuitTemplate, Gate
 from qhil.quantum.template_random import random_params, random_template
 from qhil.quantum.template_sim import TemplateSimulator
 from tests.adapters.test_braket_provider import local_profile
-from tests.reference import shot_noise_sigma
+from tests.reference import assert_within_shot_noise
 
 
 def two_templates(batch: int, shots: int | None = 400):
@@ -36,15 +36,14 @@ def exact(request):
     return out
 
 
-def test_braket_program_set_of_circuit_bindings_keeps_row_order():
+def test_braket_program_set_of_circuit_bindings_keeps_row_order(seeded_braket):
     request = two_templates(30)
     bindings = template_bindings(request)
     assert [len(b.rows) for b in bindings][:3] == [7, 7, 7]
     assert bindings[0].structure is bindings[2].structure  # one Structure per template
     with BraketProvider(local_profile(local_mode="program_set")) as provider:
         result = provider.submit(request).result(timeout_s=600)
-    ideal = exact(request)
-    assert (np.abs(result.marginals - ideal) <= 5 * shot_noise_sigma(ideal, 400)).all()
+    assert_within_shot_noise(result.marginals, exact(request), 400)
 
 
 def test_braket_program_text_uses_native_gates_and_declares_used_inputs():

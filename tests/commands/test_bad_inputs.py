@@ -157,3 +157,78 @@ def test_bad_input_exits_2_with_one_line_and_changes_nothing(name, world, capsys
     assert len(err.strip().splitlines()) == 1, err
     assert err.startswith(("qhil: error:", "usage:")) or "error" in err
     assert tree_hashes(world) == before
+
+
+# -- the second round (issue 26) ---------------------------------------------------------------
+
+ONE_INPUT = 'OPENQASM 3.0;\ninput float[64] a;\nqubit[2] q;\nrx(a) q[0];\ncx q[0], q[1];\n'
+ROUND_TWO = {
+    "compare-circuit-30-qubits": ["compare", "--providers", "local", "--circuit", "{w}/r2/q30.qasm",
+                                  *SMALL_COMPARE, "--out", NEW],
+    "sample-params-text": ["sample", "--circuit", "{w}/r2/one.qasm", "--params", "{w}/r2/text.npy"],
+    "sample-params-npz": ["sample", "--circuit", "{w}/r2/one.qasm", "--params", "{w}/r2/p.npz"],
+    "sample-params-nan": ["sample", "--circuit", "{w}/r2/one.qasm", "--params", "{w}/r2/nan.npy"],
+    "sample-params-inf-wrong-shape": ["sample", "--circuit", "{w}/r2/one.qasm", "--params",
+                                      "{w}/r2/inf3.npy"],
+    "sample-params-complex": ["sample", "--circuit", "{w}/r2/one.qasm", "--params",
+                              "{w}/r2/complex.npy"],
+    "sample-params-without-circuit": ["sample", *TINY_SAMPLE, "--params", "{w}/r2/good.npy"],
+    "train-resume-qubits-edited": ["train", "--resume", "{w}/r2/qubits-edited"],
+    "evaluate-qtrl-run": ["evaluate", "{w}/qtrlrun"],
+    "train-out-folder-of-other-files": ["train", "--config", "{w}/good.toml", "--out", "{w}/r2"],
+}
+SAYS = {  # what the one line must name, where a generic message would mislead
+    "sample-params-text": "text", "sample-params-npz": ".npz", "sample-params-nan": "NaN/Inf",
+    "sample-params-inf-wrong-shape": "NaN/Inf", "sample-params-complex": "complex",
+    "sample-params-without-circuit": "--circuit", "compare-circuit-30-qubits": "2^30",
+    "train-resume-qubits-edited": "does not fit the run's checkpoint",
+    "evaluate-qtrl-run": "is a `qhil qtrl` run",
+    "train-out-folder-of-other-files": "not a run",
+}
+
+
+@pytest.fixture(scope="module")
+def round_two(world):
+    import numpy as np
+
+    folder = world / "r2"
+    folder.mkdir()
+    (folder / "q30.qasm").write_text("OPENQASM 3.0;\nqubit[30] q;\nh q[0];\ncx q[0], q[29];\n")
+    (folder / "one.qasm").write_text(ONE_INPUT)
+    np.save(folder / "text.npy", np.array([["0.1"], ["0.2"]]))
+    np.savez(folder / "p.npz", params=np.zeros((2, 1)))
+    np.save(folder / "nan.npy", np.array([[np.nan], [0.1]]))
+    np.save(folder / "inf3.npy", np.array([[np.inf, 0.0, 0.0]]))  # the shape is wrong too
+    np.save(folder / "complex.npy", np.array([[0.1 + 0.5j], [0.2]]))
+    np.save(folder / "good.npy", np.array([[0.1], [0.2]]))
+    _run_with_qubits_edited(folder / "qubits-edited")
+    return world
+
+
+def _run_with_qubits_edited(path):
+    """A run folder whose checkpoint has 2 qubits and whose config.toml was then set to 3."""
+    import torch
+
+    from qhil.rl.config import TrainConfig, dump_toml
+    from qhil.rl.learner import build_td3
+    from qhil.rl.run import env_dims
+    from qhil.rl.rundir import RunFolder
+    from tests.rl.conftest import TINY
+
+    config = TrainConfig(**TINY)
+    td3 = build_td3(config, *env_dims(config.env), torch.device("cpu"))
+    RunFolder(path).save_checkpoint({"td3": td3.state_dict()}, 0)
+    edited = config.with_overrides(**{"quantum.qubits": 3})
+    (path / "config.toml").write_text(dump_toml(edited))
+
+
+@pytest.mark.parametrize("name", list(ROUND_TWO))
+def test_second_round_input_exits_2_with_one_line_and_changes_nothing(name, round_two, capsys,
+                                                                      monkeypatch):
+    monkeypatch.chdir(round_two)
+    argv = [a.replace("{w}", str(round_two)) for a in ROUND_TWO[name]]
+    before = tree_hashes(round_two)
+    code, out, err = run_in_process(capsys, argv)
+    assert code == 2 and out == "" and "Traceback" not in err, (code, err)
+    assert len(err.strip().splitlines()) == 1 and SAYS[name] in err, err
+    assert tree_hashes(round_two) == before

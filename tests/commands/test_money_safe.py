@@ -132,6 +132,20 @@ def test_ctrl_c_exits_130_with_the_resume_command(tmp_path, capsys, monkeypatch,
     assert code == 130 and "interrupted" in err and len(err.strip().splitlines()) == 1
 
 
+def test_ctrl_c_names_the_ledger_that_holds_the_jobs_and_none_that_does_not_exist(
+        tmp_path, capsys, monkeypatch):
+    stop = lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt())  # noqa: E731
+    monkeypatch.setattr("qhil.report.measure._run_all", stop)
+    code, _, err = run_in_process(capsys, ["compare", "--providers", "local", *SMALL_COMPARE,
+                                           "--out", str(tmp_path / "report")])
+    assert code == 130 and "compare kept no ledger" in err and "in the ledger" not in err, err
+    ledger = tmp_path / "jobs.sqlite"
+    Ledger(ledger).close()
+    monkeypatch.setattr("qhil.execution.dispatcher.Dispatcher.run", stop)
+    code, _, err = run_in_process(capsys, ["sample", *TINY_SAMPLE, "--ledger", str(ledger)])
+    assert code == 130 and f"recorded in {ledger}" in err and len(err.strip().splitlines()) == 1
+
+
 def test_debug_anywhere_on_the_line_shows_the_traceback():
     for argv in (["sample", "--qubits", "99", "--debug"], ["--debug", "sample", "--qubits", "99"]):
         with pytest.raises(RequestValidationError):

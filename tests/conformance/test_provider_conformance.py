@@ -10,7 +10,7 @@ from qhil.errors import JobTimeoutError, RequestValidationError
 from qhil.execution.request import SamplingRequest
 from tests.conformance.cases import CASES, ProviderCase
 from tests.conftest import random_controls
-from tests.reference import reference_marginals, shot_noise_sigma
+from tests.reference import assert_within_shot_noise, reference_marginals
 
 SHOTS = 2000
 
@@ -42,12 +42,11 @@ def test_result_shapes_counts_and_range(provider, rng):
         assert all(len(bits) == 3 for c in res.counts for bits in c)
 
 
-def test_sampled_marginals_agree_with_exact_within_shot_noise(provider, case, rng):
+def test_sampled_marginals_agree_with_exact_within_shot_noise(provider, case, rng, seeded_braket):
     req = small_request(rng)
     res = provider.submit(req).result(timeout_s=600)
     ideal = reference_marginals(req.angles, req.cz)
-    sigma = shot_noise_sigma(ideal, SHOTS)
-    assert (np.abs(res.marginals - ideal) <= 5 * sigma + case.noise_tolerance).all()
+    assert_within_shot_noise(res.marginals, ideal, SHOTS, slack=case.noise_tolerance)
 
 
 def test_same_seed_same_samples(provider, rng):

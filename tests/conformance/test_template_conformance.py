@@ -11,7 +11,7 @@ from qhil.quantum.template import Angle, CircuitTemplate, CircuitTemplateError, 
 from qhil.quantum.template_random import random_params, random_template
 from qhil.quantum.template_sim import TemplateSimulator
 from tests.conformance.cases import CASES, ProviderCase
-from tests.reference import shot_noise_sigma
+from tests.reference import assert_within_shot_noise
 
 SHOTS = 2000
 
@@ -42,14 +42,12 @@ def exact(request: SamplingRequest) -> np.ndarray:
     return out
 
 
-def test_template_request_marginals_within_shot_noise_in_row_order(case):
+def test_template_request_marginals_within_shot_noise_in_row_order(case, seeded_braket):
     request = template_request()
     with get_provider(case.name) as provider:
         result = provider.submit(request).result(timeout_s=600)
     assert result.marginals.shape == (5, 3)
-    ideal = exact(request)
-    sigma = shot_noise_sigma(ideal, SHOTS)
-    assert (np.abs(result.marginals - ideal) <= 5 * sigma + case.noise_tolerance).all()
+    assert_within_shot_noise(result.marginals, exact(request), SHOTS, slack=case.noise_tolerance)
     if result.counts is not None:
         assert all(sum(c.values()) == SHOTS for c in result.counts)
 

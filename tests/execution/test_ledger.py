@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from decimal import Decimal
 
 import numpy as np
+import pytest
 
 from qhil.execution.job import JobTimings, SamplingResult
 from qhil.execution.ledger import DONE, FAILED, SUBMITTED, SUBMITTING, Ledger
@@ -55,6 +57,19 @@ def test_wal_mode_and_plain_sqlite_readable(tmp_path):
         assert row == ("job-1", "p", "dev", "h1", 2, 8, SUBMITTED.code, "0.31")
         assert db.execute("SELECT value FROM meta").fetchone() == ("2",)
         db.close()
+
+
+def test_a_fresh_ledger_opens_while_another_process_holds_its_write_lock(tmp_path):
+    """SQLite refuses the WAL switch at once (no busy wait) while another connection writes."""
+    path = tmp_path / "ledger.sqlite"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        sqlite3.connect(path, isolation_level=None, timeout=5).execute("PRAGMA journal_mode=WAL")
+    threading.Timer(0.3, other.execute, ("COMMIT",)).start()
+    with Ledger(path) as ledger:
+        assert ledger.entries() == [] and ledger._one("PRAGMA journal_mode")[0] == "wal"
+    other.close()
 
 
 def test_duplicate_delivery_keeps_the_first_result(tmp_path):

@@ -13,9 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from qhil.qtrl.launch import free_port
-
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A free localhost TCP port for torchrun's rendezvous endpoint."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def torchrun() -> str:

@@ -6,8 +6,10 @@ from decimal import Decimal
 
 import pytest
 
+from qhil import get_provider
 from qhil.errors import BudgetExceededError
 from qhil.execution.budget import Budget, BudgetState
+from qhil.qtrl import spending
 from qhil.qtrl.spending import (
     JobCost,
     affordable_episodes,
@@ -46,3 +48,16 @@ def test_an_agent_can_afford_its_next_job_until_the_budget_is_spent():
     for _ in range(2):
         budget.commit(budget.reserve(1000, Decimal(0)))
     assert not can_afford(budget, COST)
+
+
+@pytest.mark.parametrize("rank,order", [(0, ["open", "barrier"]), (1, ["barrier", "open"])])
+def test_only_agent_0_creates_the_ledger_and_the_others_open_it_after_the_barrier(
+        tmp_path, monkeypatch, rank, order):
+    """Agents switching one fresh file to WAL at once met "database is locked" (no busy wait)."""
+    events = []
+    ledger = spending.Ledger
+    monkeypatch.setattr(spending, "Ledger", lambda path: events.append("open") or ledger(path))
+    monkeypatch.setattr(spending.dist, "barrier", lambda: events.append("barrier"))
+    with get_provider("local") as provider:
+        spending.open_dispatcher(tmp_path, provider, None, rank, 2, 10.0).ledger.close()
+    assert events == order

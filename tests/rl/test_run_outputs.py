@@ -65,6 +65,20 @@ def test_load_policy_predicts_with_exact_or_hardware_forward(api_run):
         qhil.load_policy(api_run.path, forward="surrogate")
 
 
+def test_a_bare_number_budget_is_refused_with_the_budget_it_meant(api_run, tmp_path):
+    with pytest.raises(ConfigError, match=r"qhil.Budget\(usd=1.0\)"):
+        qhil.load_policy(api_run.path, forward="hardware", provider="local", budget=1.0)
+    with pytest.raises(ConfigError, match="got int 5"):
+        qhil.train(dict(TINY), out=tmp_path / "r", progress=False, budget=5)
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("obs", [np.zeros(4), np.zeros((2, 2)), np.zeros((1, 2, 3)), "abc"])
+def test_predict_refuses_an_observation_of_the_wrong_size(api_run, obs):
+    with qhil.load_policy(api_run.path) as policy, pytest.raises(ConfigError, match="predict"):
+        policy.predict(obs)
+
+
 def test_deterministic_runs_repeat_exactly_and_say_so(tiny_toml, tmp_path, capsys):
     config = tiny_toml(steps=160)
     summaries = []
