@@ -1,0 +1,152 @@
+"""`qml.device("qhil", ...)`: a PennyLane device on any qhil provider, with budget and ledger.
+
+    dev = qml.device("qhil", wires=2, provider="local", shots=1000, budget_usd=5,
+                     ledger="run.sqlite", yes=True)
+
+`execute` of a batch of tapes is one qhil job: a template per distinct circuit structure, a row
+per circuit (broadcast elements are rows too), so the 2P shifted tapes of a parameter-shift
+gradient go out together; the provider splits the job only where the device's circuit limit
+says so. Tapes of different shot totals go out as one job per total, and a total above the
+device's shot limit as copies of the rows whose samples are joined.
+
+`preprocess` splits non-commuting measurements, appends the gates that diagonalise Pauli words
+and Hamiltonians, and decomposes every operation to qhil's gate set (`translate.NATIVE`).
+Results are computed from each circuit's counts by PennyLane's own measurement processes.
+
+Money goes through `spending.open_spending`: a device that bills refuses without a budget,
+asks consent before its first job, and every job is held to the budget and written to the
+ledger (`qhil ledger run.sqlite`). `dev.tracker` records per batch: jobs, circuits, shots,
+cost_usd (the ledger's) and latency_s (each job's round trip).
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+import numpy as np
+import pennylane as qml
+from pennylane.devices import Device, ExecutionConfig
+from pennylane.devices.modifiers import single_tape_support
+from pennylane.devices.preprocess import decompose, validate_device_wires, validate_observables
+from pennylane.measurements import Shots
+from pennylane.tape import QuantumScript
+from pennylane.transforms import diagonalize_measurements, split_non_commuting
+from pennylane.transforms.core import CompilePipeline
+
+from qhil.cost.spend import request_spend
+from qhil.errors import UserError
+from qhil.pennylane.measure import samples_of, tape_result
+from qhil.pennylane.spending import open_spending
+from qhil.pennylane.translate import NATIVE, TapeBatch
+
+DIAGONAL = frozenset({"PauliZ", "Identity", "Prod", "Sum", "SProd"})
+
+
+@qml.transform
+def require_shots(tape: QuantumScript):
+    """Refuse analytic (shots=None) circuits: qhil providers return samples, and exact
+    per-qubit marginals are not the joint probabilities that correlated measurements need."""
+    if not tape.shots:
+        raise UserError("the qhil device samples: set shots (qml.set_shots or "
+                        "qml.device('qhil', ..., shots=N)); analytic mode is not supported")
+    return (tape,), lambda results: results[0]
+
+
+@single_tape_support
+class QhilDevice(Device):
+    """A PennyLane device whose circuits run on a qhil provider.
+
+    Args:
+        wires: the number of wires or their labels (required).
+        shots: default shots (a QNode's `set_shots` overrides it per call).
+        provider: a profile name ("local", "braket-local", "ibm-torino", ...) or a path to one.
+        budget_usd, budget_shots: the most this device may spend; a billing device needs one.
+        ledger: the SQLite ledger every job is written to (`qhil ledger PATH`); None: in memory.
+        yes: spend on a billing device without asking (the budget still holds).
+        seed: seeds each job and the shuffling of its samples (reruns reuse the ledger's results).
+        timeout_s: how long to wait for a job's result; None waits.
+    """
+
+    name = "qhil"
+
+    def __init__(self, wires=None, shots=None, *, provider: str = "local",
+                 budget_usd: float | str | Decimal | None = None, budget_shots: int | None = None,
+                 ledger: str | None = None, yes: bool = False, seed: int | None = None,
+                 timeout_s: float | None = None):
+        if wires is None:
+            raise UserError("the qhil device needs wires: qml.device('qhil', wires=n, ...)")
+        super().__init__(wires=wires)
+        self._shots = Shots(shots)  # a qhil device's own setting: budgets are counted in shots
+        self.dispatcher, self._consent = open_spending(provider, budget_usd, budget_shots,
+                                                       ledger, yes)
+        self._rng = np.random.default_rng(seed)
+        self.timeout_s = timeout_s
+
+    def preprocess_transforms(self, execution_config: ExecutionConfig | None = None
+                              ) -> CompilePipeline:
+        program = CompilePipeline()
+        program.add_transform(validate_device_wires, self.wires, name=self.name)
+        program.add_transform(require_shots)
+        program.add_transform(split_non_commuting)
+        program.add_transform(diagonalize_measurements)
+        program.add_transform(decompose, stopping_condition=_native, target_gates=NATIVE,
+                              name=self.name)
+        program.add_transform(validate_observables, stopping_condition=_diagonal, name=self.name)
+        return program
+
+    def execute(self, circuits, execution_config: ExecutionConfig | None = None):
+        tapes = tuple(circuits)
+        samples: list = [None] * len(tapes)
+        for total, members in _by_shots(tapes).items():
+            for i, rows in zip(members, self._sample([tapes[i] for i in members], total),
+                               strict=True):
+                samples[i] = rows
+        return tuple(tape_result(t, s, self.wires) for t, s in zip(tapes, samples, strict=True))
+
+    def _sample(self, tapes: list[QuantumScript], total: int) -> list[list[np.ndarray]]:
+        """One job for tapes of one shot total: per tape, (total, n) samples per row."""
+        batch = TapeBatch.of(tuple(tapes), self.wires)
+        repeats = math.ceil(total / self.dispatcher.provider.profile.limits.max_shots)
+        request = batch.request(math.ceil(total / repeats), int(self._rng.integers(2**31)),
+                                repeats)
+        self._consent(request_spend("PennyLane executions", self.dispatcher.provider.profile,
+                                    [request]))
+        job = self.dispatcher.submit(request)
+        result = job.result(self.timeout_s)
+        self._track(len(tapes), request, job, result)
+        per_row = [samples_of(c, self._rng) for c in result.counts or [None] * request.batch_size]
+        width = request.batch_size // repeats
+        joined = [np.concatenate(per_row[r::width])[:total] for r in range(width)]
+        return [[joined[r] for r in rows] for rows in batch.rows]
+
+    def _track(self, executions: int, request, job, result) -> None:
+        if not self.tracker.active:
+            return
+        token = getattr(job, "token", None)
+        entry = self.dispatcher.ledger.entry(token) if token else None
+        self.tracker.update(batches=1, executions=executions, jobs=1,
+                            circuits=request.batch_size, shots=request.total_shots,
+                            cost_usd=float(entry.cost_usd) if entry else 0.0,
+                            latency_s=result.timings.round_trip_s or 0.0)
+        self.tracker.record()
+
+    def close(self) -> None:
+        """Close the ledger and the provider."""
+        self.dispatcher.ledger.close()
+        self.dispatcher.provider.close()
+
+
+def _native(op) -> bool:
+    return op.name in NATIVE
+
+
+def _diagonal(obs) -> bool:
+    return obs.name in DIAGONAL
+
+
+def _by_shots(tapes: tuple[QuantumScript, ...]) -> dict[int, list[int]]:
+    groups: dict[int, list[int]] = {}
+    for i, tape in enumerate(tapes):
+        groups.setdefault(tape.shots.total_shots, []).append(i)
+    return groups
