@@ -25,14 +25,18 @@ import math
 from decimal import Decimal
 
 import numpy as np
-import pennylane as qml
 from pennylane.devices import Device, ExecutionConfig
 from pennylane.devices.modifiers import single_tape_support
-from pennylane.devices.preprocess import decompose, validate_device_wires, validate_observables
-from pennylane.measurements import Shots
+from pennylane.devices.preprocess import (
+    decompose,
+    validate_device_wires,
+    validate_measurements,
+    validate_observables,
+)
+from pennylane.measurements import SampleMeasurement, Shots
 from pennylane.tape import QuantumScript
-from pennylane.transforms import diagonalize_measurements, split_non_commuting
-from pennylane.transforms.core import CompilePipeline
+from pennylane.transforms import split_non_commuting
+from pennylane.transforms.core import CompilePipeline, transform
 
 from qhil.cost.spend import request_spend
 from qhil.errors import UserError
@@ -40,17 +44,14 @@ from qhil.pennylane.measure import samples_of, tape_result
 from qhil.pennylane.spending import open_spending
 from qhil.pennylane.translate import NATIVE, TapeBatch
 
-DIAGONAL = frozenset({"PauliZ", "Identity", "Prod", "Sum", "SProd"})
 
 
-@qml.transform
-def require_shots(tape: QuantumScript):
-    """Refuse analytic (shots=None) circuits: qhil providers return samples, and exact
-    per-qubit marginals are not the joint probabilities that correlated measurements need."""
-    if not tape.shots:
-        raise UserError("the qhil device samples: set shots (qml.set_shots or "
-                        "qml.device('qhil', ..., shots=N)); analytic mode is not supported")
-    return (tape,), lambda results: results[0]
+@transform
+def rotate_to_eigenbases(tape: QuantumScript):
+    """Append the gates that rotate the (qubit-wise commuting) observables to the computational
+    basis; PennyLane's `process_samples` reads such samples as eigenvalues of the observable."""
+    rotated = tape.copy(operations=[*tape.operations, *tape.diagonalizing_gates])
+    return (rotated,), lambda results: results[0]
 
 
 @single_tape_support
@@ -58,7 +59,7 @@ class QhilDevice(Device):
     """A PennyLane device whose circuits run on a qhil provider.
 
     Args:
-        wires: the number of wires or their labels (required).
+        wires: the number of wires or their labels (required: templates have a fixed width).
         shots: default shots (a QNode's `set_shots` overrides it per call).
         provider: a profile name ("local", "braket-local", "ibm-torino", ...) or a path to one.
         budget_usd, budget_shots: the most this device may spend; a billing device needs one.
@@ -70,12 +71,10 @@ class QhilDevice(Device):
 
     name = "qhil"
 
-    def __init__(self, wires=None, shots=None, *, provider: str = "local",
+    def __init__(self, wires, shots=None, *, provider: str = "local",
                  budget_usd: float | str | Decimal | None = None, budget_shots: int | None = None,
                  ledger: str | None = None, yes: bool = False, seed: int | None = None,
                  timeout_s: float | None = None):
-        if wires is None:
-            raise UserError("the qhil device needs wires: qml.device('qhil', wires=n, ...)")
         super().__init__(wires=wires)
         self._shots = Shots(shots)  # a qhil device's own setting: budgets are counted in shots
         self.dispatcher, self._consent = open_spending(provider, budget_usd, budget_shots,
@@ -87,16 +86,19 @@ class QhilDevice(Device):
                               ) -> CompilePipeline:
         program = CompilePipeline()
         program.add_transform(validate_device_wires, self.wires, name=self.name)
-        program.add_transform(require_shots)
+        program.add_transform(validate_measurements, analytic_measurements=_sampled,
+                              sample_measurements=_sampled, name=self.name)
         program.add_transform(split_non_commuting)
-        program.add_transform(diagonalize_measurements)
-        program.add_transform(decompose, stopping_condition=_native, target_gates=NATIVE,
+        program.add_transform(validate_observables, stopping_condition=_diagonalisable,
                               name=self.name)
-        program.add_transform(validate_observables, stopping_condition=_diagonal, name=self.name)
+        program.add_transform(rotate_to_eigenbases)
+        program.add_transform(decompose, stopping_condition=_native, target_gates=NATIVE,
+                              skip_initial_state_prep=False, name=self.name)
         return program
 
     def execute(self, circuits, execution_config: ExecutionConfig | None = None):
         tapes = tuple(circuits)
+        _require_shots(tapes)
         samples: list = [None] * len(tapes)
         for total, members in _by_shots(tapes).items():
             for i, rows in zip(members, self._sample([tapes[i] for i in members], total),
@@ -137,12 +139,24 @@ class QhilDevice(Device):
         self.dispatcher.provider.close()
 
 
+def _require_shots(tapes: tuple[QuantumScript, ...]) -> None:
+    """Refuse analytic (shots=None) circuits before anything is sent: qhil providers return
+    samples, and exact per-qubit marginals are not the joint probabilities many measurements need."""
+    if not all(tape.shots for tape in tapes):
+        raise UserError("the qhil device samples: set shots (qml.set_shots or "
+                        "qml.device('qhil', ..., shots=N)); analytic mode is not supported")
+
+
 def _native(op) -> bool:
     return op.name in NATIVE
 
 
-def _diagonal(obs) -> bool:
-    return obs.name in DIAGONAL
+def _sampled(mp) -> bool:
+    return isinstance(mp, SampleMeasurement)
+
+
+def _diagonalisable(obs) -> bool:
+    return obs.has_diagonalizing_gates
 
 
 def _by_shots(tapes: tuple[QuantumScript, ...]) -> dict[int, list[int]]:
