@@ -27,8 +27,10 @@ from decimal import Decimal
 import numpy as np
 from pennylane.devices import Device, ExecutionConfig
 from pennylane.devices.modifiers import single_tape_support
+from pennylane.exceptions import DeviceError
 from pennylane.devices.preprocess import (
     decompose,
+    device_resolve_dynamic_wires,
     validate_device_wires,
     validate_measurements,
     validate_observables,
@@ -39,11 +41,35 @@ from pennylane.transforms import split_non_commuting
 from pennylane.transforms.core import CompilePipeline, transform
 
 from qhil.cost.spend import request_spend
-from qhil.errors import UserError
+from qhil.errors import RequestValidationError, UserError
 from qhil.pennylane.measure import samples_of, tape_result
 from qhil.pennylane.spending import open_spending
 from qhil.pennylane.translate import NATIVE, TapeBatch
 
+
+
+class UnsupportedOperationError(RequestValidationError, DeviceError):
+    """An operation the qhil device cannot run and PennyLane could not decompose (a qhil error,
+    and PennyLane's DeviceError for PennyLane's own callers)."""
+
+
+@transform
+def refuse_foreign_operations(tape: QuantumScript):
+    """Refuse, before anything is sent, a circuit with an operation outside qhil's gate set
+    (what decomposition left, such as dynamic wire allocations)."""
+    foreign = sorted({op.name for op in tape.operations if op.name not in NATIVE})
+    if foreign:
+        raise UnsupportedOperationError(
+            f"operation {', '.join(foreign)} is not supported on qhil (its gates: "
+            f"{', '.join(sorted(NATIVE))}) and could not be decomposed to them")
+    return (tape,), lambda results: results[0]
+
+
+@transform
+def drop_snapshots(tape: QuantumScript):
+    """Snapshots record states, which a device that samples does not have: they are left out."""
+    kept = [op for op in tape.operations if op.name != "Snapshot"]
+    return (tape.copy(operations=kept),), lambda results: results[0]
 
 
 @transform
@@ -86,6 +112,7 @@ class QhilDevice(Device):
                               ) -> CompilePipeline:
         program = CompilePipeline()
         program.add_transform(validate_device_wires, self.wires, name=self.name)
+        program.add_transform(drop_snapshots)
         program.add_transform(validate_measurements, analytic_measurements=_sampled,
                               sample_measurements=_sampled, name=self.name)
         program.add_transform(split_non_commuting)
@@ -93,7 +120,10 @@ class QhilDevice(Device):
                               name=self.name)
         program.add_transform(rotate_to_eigenbases)
         program.add_transform(decompose, stopping_condition=_native, target_gates=NATIVE,
-                              skip_initial_state_prep=False, name=self.name)
+                              skip_initial_state_prep=False, device_wires=self.wires,
+                              name=self.name)
+        program.add_transform(device_resolve_dynamic_wires, wires=self.wires, allow_resets=False)
+        program.add_transform(refuse_foreign_operations)
         return program
 
     def execute(self, circuits, execution_config: ExecutionConfig | None = None):
