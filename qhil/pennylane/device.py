@@ -27,7 +27,6 @@ from decimal import Decimal
 import numpy as np
 from pennylane.devices import Device, ExecutionConfig
 from pennylane.devices.modifiers import single_tape_support
-from pennylane.exceptions import DeviceError
 from pennylane.devices.preprocess import (
     decompose,
     device_resolve_dynamic_wires,
@@ -35,6 +34,7 @@ from pennylane.devices.preprocess import (
     validate_measurements,
     validate_observables,
 )
+from pennylane.exceptions import DeviceError
 from pennylane.measurements import SampleMeasurement, Shots
 from pennylane.tape import QuantumScript
 from pennylane.transforms import split_non_commuting
@@ -45,7 +45,6 @@ from qhil.errors import RequestValidationError, UserError
 from qhil.pennylane.measure import samples_of, tape_result
 from qhil.pennylane.spending import open_spending
 from qhil.pennylane.translate import NATIVE, TapeBatch
-
 
 
 class UnsupportedOperationError(RequestValidationError, DeviceError):
