@@ -9,9 +9,12 @@ gradient go out together; the provider splits the job only where the device's ci
 says so. Tapes of different shot totals go out as one job per total, and a total above the
 device's shot limit as copies of the rows whose samples are joined.
 
-`preprocess` splits non-commuting measurements, appends the gates that diagonalise Pauli words
-and Hamiltonians, and decomposes every operation to qhil's gate set (`translate.NATIVE`).
-Results are computed from each circuit's counts by PennyLane's own measurement processes.
+`preprocess` splits non-commuting measurements, appends the gates that rotate each observable
+(Pauli words, Hamiltonians, Hermitian, Projector) to the computational basis, decomposes every
+operation to qhil's gate set (`translate.NATIVE`) and refuses what is left, before anything is
+sent. Results come from each circuit's counts through PennyLane's own measurement processes.
+Analytic mode (shots=None) is refused: `local` gives exact per-qubit marginals for shots=None,
+not the joint probabilities that correlated measurements need.
 
 Money goes through `spending.open_spending`: a device that bills refuses without a budget,
 asks consent before its first job, and every job is held to the budget and written to the
@@ -146,10 +149,14 @@ class QhilDevice(Device):
         job = self.dispatcher.submit(request)
         result = job.result(self.timeout_s)
         self._track(len(tapes), request, job, result)
-        per_row = [samples_of(c, self._rng) for c in result.counts or [None] * request.batch_size]
-        width = request.batch_size // repeats
-        joined = [np.concatenate(per_row[r::width])[:total] for r in range(width)]
+        joined = self._join(result.counts or [None] * request.batch_size, repeats, total)
         return [[joined[r] for r in rows] for rows in batch.rows]
+
+    def _join(self, counts: list, repeats: int, total: int) -> list[np.ndarray]:
+        """Per row, the samples of its `repeats` copies (at r, r + B, ...), `total` of them."""
+        per_row = [samples_of(c, self._rng) for c in counts]
+        width = len(counts) // repeats
+        return [np.concatenate(per_row[r::width])[:total] for r in range(width)]
 
     def _track(self, executions: int, request, job, result) -> None:
         if not self.tracker.active:
