@@ -46,8 +46,12 @@ def test_one_batch_is_one_job_with_a_circuit_per_broadcast_element(tmp_path):
     assert np.allclose(got[0], exact(circuit, xs)[0], atol=0.03)
 
 
-def test_parameter_shift_gradient_is_one_job_of_2p_circuits(tmp_path):
-    dev = QhilDevice(wires=2, shots=SHOTS, seed=3, ledger=str(tmp_path / "run.sqlite"))
+@pytest.mark.parametrize("provider", ["local", "braket-local"])
+def test_parameter_shift_gradient_is_one_job_of_2p_circuits(tmp_path, provider):
+    if provider.startswith("braket"):
+        pytest.importorskip("braket.devices")
+    dev = QhilDevice(wires=2, shots=SHOTS, seed=3, ledger=str(tmp_path / "run.sqlite"),
+                     provider=provider)
 
     def cost(w):
         qml.RX(w[0], 0)
@@ -109,6 +113,22 @@ def test_a_billing_device_without_a_budget_sends_nothing(tmp_path):
     with pytest.raises(UserError, match="no budget: nothing was sent"):
         QhilDevice(wires=1, shots=10, provider="chaos-faults", ledger=str(path))
     assert not path.exists()
+
+
+def test_a_billing_device_asks_before_its_first_job_and_sends_nothing_unasked(tmp_path):
+    dev = QhilDevice(wires=1, shots=10, provider="chaos-faults", budget_usd=1,
+                     ledger=str(tmp_path / "run.sqlite"))
+    node = qml.QNode(lambda: (qml.Hadamard(0), qml.expval(qml.Z(0)))[1], dev)
+    with pytest.raises(UserError, match="no terminal to ask on: nothing was sent"):
+        node()  # pytest's stdin is no terminal, and yes=False
+    assert dev.dispatcher.ledger.totals().jobs == 0
+
+
+def test_a_profile_path_names_the_provider():
+    from qhil.config import find_profile
+
+    dev = QhilDevice(wires=1, shots=10, provider=str(find_profile("local").source_path))
+    assert dev.dispatcher.provider.name == "local"
 
 
 def test_the_budget_stops_a_loop_with_nothing_overspent(tmp_path):
