@@ -1,0 +1,202 @@
+"""`qml.device("qhil", ...)`: a PennyLane device on any qhil provider, with budget and ledger.
+
+    dev = qml.device("qhil", wires=2, provider="local", shots=1000, budget_usd=5,
+                     ledger="run.sqlite", yes=True)
+
+`execute` of a batch of tapes is one qhil job: a template per distinct circuit structure, a row
+per circuit (broadcast elements are rows too), so the 2P shifted tapes of a parameter-shift
+gradient go out together; the provider splits the job only where the device's circuit limit
+says so. Tapes of different shot totals go out as one job per total, and a total above the
+device's shot limit as copies of the rows whose samples are joined.
+
+`preprocess` splits non-commuting measurements, appends the gates that rotate each observable
+(Pauli words, Hamiltonians, Hermitian, Projector) to the computational basis, decomposes every
+operation to qhil's gate set (`translate.NATIVE`) and refuses what is left, before anything is
+sent. Results come from each circuit's counts through PennyLane's own measurement processes.
+Analytic mode (shots=None) is refused: `local` gives exact per-qubit marginals for shots=None,
+not the joint probabilities that correlated measurements need.
+
+Money goes through `spending.open_spending`: a device that bills refuses without a budget,
+asks consent before its first job, and every job is held to the budget and written to the
+ledger (`qhil ledger run.sqlite`). `dev.tracker` records per batch: jobs, circuits, shots,
+cost_usd (the ledger's) and latency_s (each job's round trip).
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+import numpy as np
+from pennylane.devices import Device, ExecutionConfig
+from pennylane.devices.modifiers import single_tape_support
+from pennylane.devices.preprocess import (
+    decompose,
+    device_resolve_dynamic_wires,
+    validate_device_wires,
+    validate_measurements,
+    validate_observables,
+)
+from pennylane.exceptions import DeviceError
+from pennylane.measurements import SampleMeasurement, Shots
+from pennylane.tape import QuantumScript
+from pennylane.transforms import split_non_commuting
+from pennylane.transforms.core import CompilePipeline, transform
+
+from qhil.cost.spend import request_spend
+from qhil.errors import RequestValidationError, UserError
+from qhil.pennylane.measure import samples_of, tape_result
+from qhil.pennylane.spending import open_spending
+from qhil.pennylane.translate import NATIVE, TapeBatch
+
+
+class UnsupportedOperationError(RequestValidationError, DeviceError):
+    """An operation the qhil device cannot run and PennyLane could not decompose (a qhil error,
+    and PennyLane's DeviceError for PennyLane's own callers)."""
+
+
+@transform
+def refuse_foreign_operations(tape: QuantumScript):
+    """Refuse, before anything is sent, a circuit with an operation outside qhil's gate set
+    (what decomposition left, such as dynamic wire allocations)."""
+    foreign = sorted({op.name for op in tape.operations if op.name not in NATIVE})
+    if foreign:
+        raise UnsupportedOperationError(
+            f"operation {', '.join(foreign)} is not supported on qhil (its gates: "
+            f"{', '.join(sorted(NATIVE))}) and could not be decomposed to them")
+    return (tape,), lambda results: results[0]
+
+
+@transform
+def drop_snapshots(tape: QuantumScript):
+    """Snapshots record states, which a device that samples does not have: they are left out."""
+    kept = [op for op in tape.operations if op.name != "Snapshot"]
+    return (tape.copy(operations=kept),), lambda results: results[0]
+
+
+@transform
+def rotate_to_eigenbases(tape: QuantumScript):
+    """Append the gates that rotate the (qubit-wise commuting) observables to the computational
+    basis; PennyLane's `process_samples` reads such samples as eigenvalues of the observable."""
+    rotated = tape.copy(operations=[*tape.operations, *tape.diagonalizing_gates])
+    return (rotated,), lambda results: results[0]
+
+
+@single_tape_support
+class QhilDevice(Device):
+    """A PennyLane device whose circuits run on a qhil provider.
+
+    Args:
+        wires: the number of wires or their labels (required: templates have a fixed width).
+        shots: default shots (a QNode's `set_shots` overrides it per call).
+        provider: a profile name ("local", "braket-local", "ibm-torino", ...) or a path to one.
+        budget_usd, budget_shots: the most this device may spend; a billing device needs one.
+        ledger: the SQLite ledger every job is written to (`qhil ledger PATH`); None: in memory.
+        yes: spend on a billing device without asking (the budget still holds).
+        seed: seeds each job and the shuffling of its samples (reruns reuse the ledger's results).
+        timeout_s: how long to wait for a job's result; None waits.
+    """
+
+    name = "qhil"
+
+    def __init__(self, wires, shots=None, *, provider: str = "local",
+                 budget_usd: float | str | Decimal | None = None, budget_shots: int | None = None,
+                 ledger: str | None = None, yes: bool = False, seed: int | None = None,
+                 timeout_s: float | None = None):
+        super().__init__(wires=wires)
+        self._shots = Shots(shots)  # a qhil device's own setting: budgets are counted in shots
+        self.dispatcher, self._consent = open_spending(provider, budget_usd, budget_shots,
+                                                       ledger, yes)
+        self._rng = np.random.default_rng(seed)
+        self.timeout_s = timeout_s
+
+    def preprocess_transforms(self, execution_config: ExecutionConfig | None = None
+                              ) -> CompilePipeline:
+        program = CompilePipeline()
+        program.add_transform(validate_device_wires, self.wires, name=self.name)
+        program.add_transform(drop_snapshots)
+        program.add_transform(validate_measurements, analytic_measurements=_sampled,
+                              sample_measurements=_sampled, name=self.name)
+        program.add_transform(split_non_commuting)
+        program.add_transform(validate_observables, stopping_condition=_diagonalisable,
+                              name=self.name)
+        program.add_transform(rotate_to_eigenbases)
+        program.add_transform(decompose, stopping_condition=_native, target_gates=NATIVE,
+                              skip_initial_state_prep=False, device_wires=self.wires,
+                              name=self.name)
+        program.add_transform(device_resolve_dynamic_wires, wires=self.wires, allow_resets=False)
+        program.add_transform(refuse_foreign_operations)
+        return program
+
+    def execute(self, circuits, execution_config: ExecutionConfig | None = None):
+        tapes = tuple(circuits)
+        _require_shots(tapes)
+        samples: list = [None] * len(tapes)
+        for total, members in _by_shots(tapes).items():
+            for i, rows in zip(members, self._sample([tapes[i] for i in members], total),
+                               strict=True):
+                samples[i] = rows
+        return tuple(tape_result(t, s, self.wires) for t, s in zip(tapes, samples, strict=True))
+
+    def _sample(self, tapes: list[QuantumScript], total: int) -> list[list[np.ndarray]]:
+        """One job for tapes of one shot total: per tape, (total, n) samples per row."""
+        batch = TapeBatch.of(tuple(tapes), self.wires)
+        repeats = math.ceil(total / self.dispatcher.provider.profile.limits.max_shots)
+        request = batch.request(math.ceil(total / repeats), int(self._rng.integers(2**31)),
+                                repeats)
+        self._consent(request_spend("PennyLane executions", self.dispatcher.provider.profile,
+                                    [request]))
+        job = self.dispatcher.submit(request)
+        result = job.result(self.timeout_s)
+        self._track(len(tapes), request, job, result)
+        joined = self._join(result.counts or [None] * request.batch_size, repeats, total)
+        return [[joined[r] for r in rows] for rows in batch.rows]
+
+    def _join(self, counts: list, repeats: int, total: int) -> list[np.ndarray]:
+        """Per row, the samples of its `repeats` copies (at r, r + B, ...), `total` of them."""
+        per_row = [samples_of(c, self._rng) for c in counts]
+        width = len(counts) // repeats
+        return [np.concatenate(per_row[r::width])[:total] for r in range(width)]
+
+    def _track(self, executions: int, request, job, result) -> None:
+        if not self.tracker.active:
+            return
+        token = getattr(job, "token", None)
+        entry = self.dispatcher.ledger.entry(token) if token else None
+        self.tracker.update(batches=1, executions=executions, jobs=1,
+                            circuits=request.batch_size, shots=request.total_shots,
+                            cost_usd=float(entry.cost_usd) if entry else 0.0,
+                            latency_s=result.timings.round_trip_s or 0.0)
+        self.tracker.record()
+
+    def close(self) -> None:
+        """Close the ledger and the provider."""
+        self.dispatcher.ledger.close()
+        self.dispatcher.provider.close()
+
+
+def _require_shots(tapes: tuple[QuantumScript, ...]) -> None:
+    """Refuse analytic (shots=None) circuits before anything is sent: qhil providers return
+    samples, and exact per-qubit marginals are not the joint probabilities many measurements need."""
+    if not all(tape.shots for tape in tapes):
+        raise UserError("the qhil device samples: set shots (qml.set_shots or "
+                        "qml.device('qhil', ..., shots=N)); analytic mode is not supported")
+
+
+def _native(op) -> bool:
+    return op.name in NATIVE
+
+
+def _sampled(mp) -> bool:
+    return isinstance(mp, SampleMeasurement)
+
+
+def _diagonalisable(obs) -> bool:
+    return obs.has_diagonalizing_gates
+
+
+def _by_shots(tapes: tuple[QuantumScript, ...]) -> dict[int, list[int]]:
+    groups: dict[int, list[int]] = {}
+    for i, tape in enumerate(tapes):
+        groups.setdefault(tape.shots.total_shots, []).append(i)
+    return groups
