@@ -1,4 +1,4 @@
-"""The README's multi-node command, on one machine: two torchrun "nodes" (2 processes each) meet
+"""The multi-node command of docs/tutorials/qtrl.md, on one machine: two torchrun "nodes" (2 processes each) meet
 through a c10d rendezvous on 127.0.0.1 and train 4 agents; only loopback addresses are used."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def torchrun() -> str:
 
 
 def node(port: int, out: Path) -> subprocess.Popen:
-    """The README line with HOST = 127.0.0.1 (and --local-addr so a node never advertises a
+    """The documented line with HOST = 127.0.0.1 (and --local-addr so a node never advertises a
     non-loopback address)."""
     cmd = [torchrun(), "--nnodes", "2", "--nproc-per-node", "2", "--rdzv-backend", "c10d",
            "--rdzv-endpoint", f"127.0.0.1:{port}", "--local-addr", "127.0.0.1",
