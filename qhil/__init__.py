@@ -32,6 +32,7 @@ _LAZY = {
     "CircuitTemplate": "qhil.quantum.template", "QuantumLayer": "qhil.quantum.torch_layer",
     "train": "qhil.api", "load_policy": "qhil.api", "Run": "qhil.api", "Policy": "qhil.api",
     "TrainConfig": "qhil.rl.config", "Budget": "qhil.execution.budget",
+    "open_dispatcher": "qhil.execution.consent", "Spend": "qhil.execution.spend",
 }
 
 __all__ = [*sorted(_LAZY), "__version__"]

@@ -121,7 +121,7 @@ def _probe(args, profile, plan, cost):
     is kept if anything after the probes fails, since they were paid for."""
     from qhil.cost.calibrate import run_probes
     from qhil.cost.device import DeviceModel
-    from qhil.cost.spend import Spend, consent
+    from qhil.execution.spend import Spend, consent
     from qhil.execution.budget import Budget
     from qhil.execution.dispatcher import Dispatcher
     from qhil.execution.ledger import Ledger

@@ -88,7 +88,7 @@ def _consent(config, episodes: int, profile, budget, yes: bool) -> None:
     against the budget and, on a device that bills, agreed to before the first job."""
     from qhil.cost import Workload, estimate
     from qhil.cost.device import DeviceModel
-    from qhil.cost.spend import Spend, consent
+    from qhil.execution.spend import Spend, consent
     from qhil.cost.workload import episode_steps
 
     q = config.quantum

@@ -80,7 +80,7 @@ def dispatch_one(args, backend, request, budget):
     """Consent (unless the `--ledger` already holds the result: nothing to pay, nothing to agree
     to), then one Dispatcher run; returns (result, latency_s, cost_usd)."""
     from qhil.commands._paths import open_ledger
-    from qhil.cost.spend import request_spend
+    from qhil.execution.spend import request_spend
     from qhil.execution.dispatcher import Dispatcher
     from qhil.execution.pricing import job_cost_usd
 
@@ -102,7 +102,7 @@ def dispatch_one(args, backend, request, budget):
 
 def _consent(spend, budget, yes: bool, ledger) -> None:
     """Consent before the batch is sent; a refusal leaves no new ledger file behind."""
-    from qhil.cost.spend import consent
+    from qhil.execution.spend import consent
 
     try:
         consent(spend, budget, yes=yes)

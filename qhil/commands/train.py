@@ -195,7 +195,7 @@ def confirm_cost(config: TrainConfig, args: argparse.Namespace) -> None:
     from qhil.config import find_profile
     from qhil.cost import Workload
     from qhil.cost import preflight as estimate_run
-    from qhil.cost.spend import consent
+    from qhil.execution.spend import consent
 
     if config.block != "pqc":
         return  # the classical blocks never touch a provider
@@ -207,7 +207,7 @@ def confirm_cost(config: TrainConfig, args: argparse.Namespace) -> None:
 
 def run_spend(result, method: str, config: TrainConfig):
     """The Spend of a training run from its cost estimate."""
-    from qhil.cost.spend import Spend
+    from qhil.execution.spend import Spend
 
     return Spend.of_estimate(result, method, f"the run ({config.steps:,} steps, {method})")
 

@@ -39,7 +39,13 @@ from qhil.errors import (
 from qhil.execution.budget import Budget, Reservation
 from qhil.execution.job import Job, JobMetrics, JobStatus, SamplingResult
 from qhil.execution.ledger import LOST, Ledger, LedgerEntry
-from qhil.execution.pricing import billed_cost_usd, calibration_for, job_cost_usd, tasks_for
+from qhil.execution.pricing import (
+    billed_cost_usd,
+    bills,
+    calibration_for,
+    job_cost_usd,
+    tasks_for,
+)
 from qhil.execution.provider import TOKEN_TAG, Provider
 from qhil.execution.request import SamplingRequest
 from qhil.execution.retry import RetryPolicy, is_transient
@@ -61,7 +67,7 @@ class Dispatcher:
         self.policy = RetryPolicy.from_settings(provider.profile.retry, sleep=sleep, rng=rng)
         self.reuse_results = reuse_results
         self.calibration = calibration_for(provider.profile)
-        if ledger is not None and _bills(self.calibration):
+        if ledger is not None and bills(self.calibration):
             self.ledger.make_durable()  # paid jobs: fsync each write (a job takes seconds anyway)
         self.counters: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -310,7 +316,7 @@ class Dispatcher:
         if inner is None:
             # on a device that bills, a vanished job may have cost
             self.ledger.failed(entry.token, "could not re-attach after a restart",
-                               billed=entry.billed and _bills(self.calibration), status=LOST)
+                               billed=entry.billed and bills(self.calibration), status=LOST)
             return None
         self._accepted(entry.token, inner)
         self._count("resumed")
@@ -329,12 +335,6 @@ def _alive(job: Job | None) -> Job | None:
         return job  # the service cannot say now; the job exists, so waiting on it is right
     return None if status in (JobStatus.CANCELLED, JobStatus.FAILED) else job
 
-
-def _bills(calibration: Calibration | None) -> bool:
-    if calibration is None:
-        return False
-    p = calibration.pricing
-    return any((p.per_task_usd, p.per_shot_usd, p.per_qpu_second_usd, p.per_minute_usd))
 
 
 class _Submission:

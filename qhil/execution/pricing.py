@@ -102,3 +102,16 @@ def billed_cost_usd(calibration: Calibration | None, request: SamplingRequest, t
     seconds = max(float(usage["qpu_s"]), price.min_billed_s * tasks)
     return (price.per_task_usd * tasks + price.per_shot_usd * request.total_shots
             + price.per_qpu_second_usd * Decimal(repr(round(seconds, 6))))
+
+
+def bills(calibration: Calibration | None) -> bool:
+    """Whether a device with this calibration snapshot charges anything (its pricing)."""
+    if calibration is None:
+        return False
+    p = calibration.pricing
+    return any((p.per_task_usd, p.per_shot_usd, p.per_qpu_second_usd, p.per_minute_usd))
+
+
+def profile_bills(profile: ProviderProfile) -> bool:
+    """Whether the profile's device charges per task, shot or second (then spending is asked)."""
+    return bills(calibration_for(profile))

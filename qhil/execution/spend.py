@@ -1,10 +1,12 @@
-"""The one spending path of every command that submits work (sample, train, evaluate, compare,
-calibrate, qtrl; `preflight.ask_to_spend` too): the command states what it will send as a
-`Spend`, then, before the first job,
+"""What an entry point is about to send, as a `Spend`, checked against the budget and agreed to.
+Every entry point that submits work (sample, train, evaluate, compare, calibrate, qtrl,
+`qhil.train`, `load_policy`, `QuantumLayer`; `cost.preflight.ask_to_spend` too) states its
+`Spend` and opens its Dispatcher through `qhil.execution.consent.open_dispatcher`, which calls,
+before the first job,
 
-    consent(spend, budget, yes=args.yes)
+    consent(spend, budget, yes=yes, ask=ask)
 
-refuses a spend over any --budget-* limit (every provider, free ones too: exit 2, nothing sent),
+which refuses a spend over any --budget-* limit (every provider, free ones too: exit 2, nothing sent),
 and on a device that bills prints the estimate on stderr and asks; `--yes` skips the question,
 and with no terminal to ask on and no `--yes` it refuses (exit 2). Nothing is spent before this.
 During the run the same budget is enforced job by job by the Dispatcher.
@@ -19,6 +21,11 @@ from decimal import Decimal
 from typing import Any
 
 from qhil.errors import BudgetExceededError, UserError
+from qhil.execution.budget import BudgetState, format_usd
+
+_USD_NAMES = ("usd", "max_usd", "dollars", "max_dollars", "cost_usd", "budget_usd")
+_SHOT_NAMES = ("shots", "max_shots")
+_JOB_NAMES = ("jobs", "max_jobs")
 
 
 @dataclass(frozen=True)
@@ -34,8 +41,11 @@ class Spend:
     cost_usd: Decimal
     cost_usd_high: Decimal | None = None
     extra: str = ""  # e.g. the wall-time estimate
+    up_to_budget: str = ""  # an open-ended spend: what the budget leaves (its only bound)
 
     def describe(self) -> str:
+        if self.up_to_budget:
+            return f"{self.what} on {', '.join(self.devices)}: up to the budget ({self.up_to_budget})"
         band = "" if self.cost_usd_high is None or self.cost_usd_high == self.cost_usd \
             else f" (up to {dollars(self.cost_usd_high)})"
         extra = f", {self.extra}" if self.extra else ""
@@ -51,6 +61,13 @@ class Spend:
 
 
     @classmethod
+    def up_to(cls, budget: Any, what: str, device: str, charges: bool) -> Spend:
+        """An open-ended spend (a torch layer's forward passes): bounded by the budget alone."""
+        usd, shots, jobs = budget_limits(budget)
+        left = BudgetState(shots, usd, jobs)
+        return cls(what, (device,), charges, 0, 0, Decimal(0), up_to_budget=left.describe())
+
+    @classmethod
     def of_estimate(cls, result: Any, method: str, what: str) -> Spend:
         """The spend of one method of a run's cost estimate (`qhil.cost.estimate`)."""
         m = result.methods[method]
@@ -64,27 +81,21 @@ def hours(seconds: float) -> str:
 
 
 def dollars(value: Decimal) -> str:
-    from qhil.execution.budget import format_usd
-
     return format_usd(Decimal(value).quantize(Decimal("0.000001")))
 
 
 def request_spend(what: str, profile: Any, requests: list[Any], repeats: int = 1) -> Spend:
     """The spend of sending each request `repeats` times to the profile's device."""
-    from qhil.cost.device import DeviceModel
-    from qhil.execution.pricing import job_cost_usd, tasks_for
+    from qhil.execution.pricing import job_cost_usd, profile_bills, tasks_for
 
     cost = sum((job_cost_usd(profile, r) for r in requests), Decimal(0)) * repeats
-    return Spend(what, (profile.name,), DeviceModel.from_profile(profile).charges,
+    return Spend(what, (profile.name,), profile_bills(profile),
                  jobs=repeats * sum(tasks_for(profile, r) for r in requests),
                  shots=repeats * sum(r.total_shots for r in requests), cost_usd=cost)
 
 
 def check_budget(spend: Spend, budget: Any) -> None:
     """Refuse a spend over any limit of the budget (a Budget: what it has left)."""
-    from qhil.cost.preflight import budget_limits
-    from qhil.execution.budget import BudgetState
-
     usd, shots, jobs = budget_limits(budget)
     over = [name for name, need, limit in (("shots", spend.shots, shots),
                                            ("dollars", spend.cost_usd, usd),
@@ -96,6 +107,22 @@ def check_budget(spend: Spend, budget: Any) -> None:
             f"needs {spend.shots:,} shots, about {dollars(spend.cost_usd)}, {spend.jobs:,} jobs; "
             f"left: {BudgetState(shots, usd, jobs).describe()}; nothing was sent; raise "
             f"--budget-shots/--budget-usd/--budget-jobs or ask for less")
+
+
+def budget_limits(budget: Any) -> tuple[Decimal | None, int | None, int | None]:
+    """(dollars, shots, jobs) limits of a budget given as a number, a dict or an object; a
+    `qhil.execution.budget.Budget` gives what it has left (`remaining()`)."""
+    if budget is None:
+        return None, None, None
+    if callable(getattr(budget, "remaining", None)):
+        budget = budget.remaining()
+    if isinstance(budget, (int, float, Decimal, str)):
+        return Decimal(str(budget)), None, None
+    get = budget.get if isinstance(budget, dict) else (lambda k: getattr(budget, k, None))
+    usd, shots, jobs = (next((get(k) for k in names if get(k) is not None), None)
+                        for names in (_USD_NAMES, _SHOT_NAMES, _JOB_NAMES))
+    return (None if usd is None else Decimal(str(usd)),
+            None if shots is None else int(shots), None if jobs is None else int(jobs))
 
 
 def interactive() -> bool:
@@ -118,14 +145,15 @@ def consent(spend: Spend, budget: Any = None, *, yes: bool = False,
         return
     if ask is None and not interactive():
         raise UserError(f"{spend.describe()}; this device bills and there is no terminal to ask "
-                        f"on: nothing was sent; pass --yes to spend it")
+                        f"on: nothing was sent; pass --yes (in Python: yes=True) to spend it")
     (say or _stderr)(f"qhil: {spend.describe()}")
     try:
         answer = (ask or _ask_on_stderr)("go on and spend this? [y/N] ")
     except EOFError:
         answer = ""
     if answer.strip().lower() not in ("y", "yes"):
-        raise UserError("nothing was sent and nothing was spent; answer y, or pass --yes")
+        raise UserError("nothing was sent and nothing was spent; answer y, or pass --yes "
+                        "(in Python: yes=True)")
 
 
 def _ask_on_stderr(question: str) -> str:
