@@ -121,11 +121,11 @@ def _probe(args, profile, plan, cost):
     is kept if anything after the probes fails, since they were paid for."""
     from qhil.cost.calibrate import run_probes
     from qhil.cost.device import DeviceModel
-    from qhil.execution.spend import Spend, consent
     from qhil.execution.budget import Budget
     from qhil.execution.dispatcher import Dispatcher
     from qhil.execution.ledger import Ledger
     from qhil.execution.registry import get_provider
+    from qhil.execution.spend import Spend, consent
 
     budget = Budget(shots=args.budget_shots, usd=args.budget_usd, jobs=args.budget_jobs)
     with get_provider(args.provider) as provider:

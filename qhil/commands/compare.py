@@ -168,8 +168,8 @@ def _check_memory(size) -> None:
 
 def _consent(plan: Plan, probes: list, yes: bool) -> None:
     """The probes' spend on every usable provider, agreed to before the first job is sent."""
-    from qhil.execution.spend import consent, request_spend
     from qhil.execution.registry import availability
+    from qhil.execution.spend import consent, request_spend
 
     spends = [request_spend("the comparison probes", profile, [p.request for p in probes],
                             plan.repeats)

@@ -88,8 +88,8 @@ def _consent(config, episodes: int, profile, budget, yes: bool) -> None:
     against the budget and, on a device that bills, agreed to before the first job."""
     from qhil.cost import Workload, estimate
     from qhil.cost.device import DeviceModel
-    from qhil.execution.spend import Spend, consent
     from qhil.cost.workload import episode_steps
+    from qhil.execution.spend import Spend, consent
 
     q = config.quantum
     workload = Workload(q.qubits, q.layers, q.entangler, shots=q.shots, eval_episodes=episodes,

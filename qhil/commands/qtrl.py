@@ -214,8 +214,8 @@ def _check_budget(config: QTRLConfig, limits: BudgetState | None, folder: RunFol
     if config.provider is None:
         return
     from qhil.cost.device import DeviceModel
-    from qhil.execution.spend import Spend, consent
     from qhil.execution.registry import get_provider
+    from qhil.execution.spend import Spend, consent
     from qhil.qtrl.agent import build_model
     from qhil.qtrl.spending import JobCost, refuse_if_unaffordable, remaining, spent_in
 

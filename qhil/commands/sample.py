@@ -80,9 +80,9 @@ def dispatch_one(args, backend, request, budget):
     """Consent (unless the `--ledger` already holds the result: nothing to pay, nothing to agree
     to), then one Dispatcher run; returns (result, latency_s, cost_usd)."""
     from qhil.commands._paths import open_ledger
-    from qhil.execution.spend import request_spend
     from qhil.execution.dispatcher import Dispatcher
     from qhil.execution.pricing import job_cost_usd
+    from qhil.execution.spend import request_spend
 
     ledger = open_ledger(args.ledger, "--ledger") if args.ledger and Path(args.ledger).exists() \
         else None

@@ -12,15 +12,19 @@ ones every command asks through `qhil.execution.consent.open_dispatcher`; `ask_t
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from qhil.config import ProviderProfile
 from qhil.cost.device import DeviceModel
 from qhil.cost.model import CostEstimate, estimate, method_name
 from qhil.cost.report import usd
-from qhil.execution.spend import Spend, check_budget, consent, hours
 from qhil.cost.workload import Workload
 from qhil.errors import BudgetExceededError, UserError
+from qhil.execution.spend import Spend, check_budget, consent, hours
+
+if TYPE_CHECKING:
+    from qhil.rl.config import TrainConfig
 
 
 def preflight(workload: Workload, profile: ProviderProfile | DeviceModel, budget: Any = None,
@@ -31,6 +35,19 @@ def preflight(workload: Workload, profile: ProviderProfile | DeviceModel, budget
     result = estimate(workload, device, methods=(method,), latency=latency)
     check_budget(Spend.of_estimate(result, method, f"the run ({method_name(method)})"), budget)
     return result
+
+
+def train_spend(config: TrainConfig, profile: ProviderProfile) -> Spend:
+    """What a training run will send on the profile's device, by its own gradient method (the
+    learner's circuits of parameter-shift, spsa and exact included); nothing for the classical
+    blocks, which never touch a provider."""
+    method = config.quantum.gradient
+    what = f"the run ({config.steps:,} steps, {method})"
+    if config.block != "pqc":
+        return Spend(f"the run ({config.block} block: no circuits)", (profile.name,), False, 0, 0,
+                     Decimal(0))
+    result = estimate(Workload.from_train(config), DeviceModel.from_profile(profile), (method,))
+    return Spend.of_estimate(result, method, what)
 
 
 def refuse_counts(subject: str, counts: tuple[tuple[str, int, int | None], ...], advice: str) -> None:

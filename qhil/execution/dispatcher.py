@@ -29,7 +29,6 @@ from decimal import Decimal
 
 import numpy as np
 
-from qhil.calibration import Calibration
 from qhil.errors import (
     PermanentProviderError,
     ProviderError,

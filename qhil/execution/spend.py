@@ -30,8 +30,8 @@ _JOB_NAMES = ("jobs", "max_jobs")
 
 @dataclass(frozen=True)
 class Spend:
-    """What a command is about to send: its jobs, shots and estimated dollars on one or more
-    devices (`charges`: at least one of them bills)."""
+    """What an entry point is about to send: its jobs, circuits (when known), shots and
+    estimated dollars on one or more devices (`charges`: at least one of them bills)."""
 
     what: str
     devices: tuple[str, ...]
@@ -42,6 +42,7 @@ class Spend:
     cost_usd_high: Decimal | None = None
     extra: str = ""  # e.g. the wall-time estimate
     up_to_budget: str = ""  # an open-ended spend: what the budget leaves (its only bound)
+    circuits: int | None = None
 
     def describe(self) -> str:
         if self.up_to_budget:
@@ -49,7 +50,8 @@ class Spend:
         band = "" if self.cost_usd_high is None or self.cost_usd_high == self.cost_usd \
             else f" (up to {dollars(self.cost_usd_high)})"
         extra = f", {self.extra}" if self.extra else ""
-        return (f"{self.what} on {', '.join(self.devices)}: {self.jobs:,} jobs, "
+        circuits = "" if self.circuits is None else f"{self.circuits:,} circuits, "
+        return (f"{self.what} on {', '.join(self.devices)}: {self.jobs:,} jobs, {circuits}"
                 f"{self.shots:,} shots{extra}, about {dollars(self.cost_usd)}{band}")
 
     def __add__(self, other: Spend) -> Spend:
@@ -57,8 +59,9 @@ class Spend:
             (self.cost_usd_high or self.cost_usd) + (other.cost_usd_high or other.cost_usd)
         return Spend(self.what, tuple(dict.fromkeys(self.devices + other.devices)),
                      self.charges or other.charges, self.jobs + other.jobs,
-                     self.shots + other.shots, self.cost_usd + other.cost_usd, high)
-
+                     self.shots + other.shots, self.cost_usd + other.cost_usd, high,
+                     circuits=None if None in (self.circuits, other.circuits)
+                     else self.circuits + other.circuits)
 
     @classmethod
     def up_to(cls, budget: Any, what: str, device: str, charges: bool) -> Spend:
@@ -73,7 +76,7 @@ class Spend:
         m = result.methods[method]
         return cls(what, (result.device.name,), result.device.charges, m.jobs, m.shots,
                    m.cost_usd, m.cost_usd_high,
-                   extra=f"{m.qpu_s:.1f} QPU s, wall {hours(m.wall_s)}")
+                   extra=f"{m.qpu_s:.1f} QPU s, wall {hours(m.wall_s)}", circuits=m.circuits)
 
 
 def hours(seconds: float) -> str:
@@ -91,7 +94,8 @@ def request_spend(what: str, profile: Any, requests: list[Any], repeats: int = 1
     cost = sum((job_cost_usd(profile, r) for r in requests), Decimal(0)) * repeats
     return Spend(what, (profile.name,), profile_bills(profile),
                  jobs=repeats * sum(tasks_for(profile, r) for r in requests),
-                 shots=repeats * sum(r.total_shots for r in requests), cost_usd=cost)
+                 shots=repeats * sum(r.total_shots for r in requests), cost_usd=cost,
+                 circuits=repeats * sum(r.batch_size for r in requests))
 
 
 def check_budget(spend: Spend, budget: Any) -> None:

@@ -80,8 +80,8 @@ def test_qtrl_with_yes_and_a_budget_spends_at_most_the_budget(tmp_path, capsys):
 
 
 def test_a_person_at_a_terminal_is_asked(monkeypatch, tmp_path):
-    from qhil.execution.spend import Spend, consent
     from qhil.errors import UserError
+    from qhil.execution.spend import Spend, consent
 
     spend = Spend("one batch", ("priced",), True, 1, 10, Decimal("0.3"))
     asked = []
