@@ -23,7 +23,7 @@ records.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from qhil.errors import ConfigError, UserError
 from qhil.execution.budget import Budget
 from qhil.execution.dispatcher import Dispatcher
 from qhil.execution.ledger import Ledger
-from qhil.execution.pricing import profile_bills
+from qhil.execution.pricing import Quote, profile_bills
 from qhil.execution.provider import Provider
 from qhil.execution.registry import provider_for
 from qhil.execution.spend import Spend, consent
@@ -57,12 +57,13 @@ def open_dispatcher(provider: Where, spend: Spend | None = None, budget: Budget 
                     ledger: Ledger | str | Path | None = None,
                     agreement: Agreement | None = None, what: str = "the jobs",
                     budget_required: bool = True, say: Say | None = None,
-                    reuse_results: bool = True) -> Dispatcher:
+                    reuse_results: bool = True, quotes: Iterable[Quote] = ()) -> Dispatcher:
     """A Dispatcher on `provider` (a profile name or path, a profile, or a Provider) once the
     spend fits the budget and, on a device that bills, is consented to (or was: `agreement`);
     raises a UserError otherwise, with nothing opened or sent. `ledger`: a Ledger or a file
     (default in memory); `budget` with an agreement: the Dispatcher's own (e.g. seeded with
-    what a resumed run spent), default the agreed one."""
+    what a resumed run spent), default the agreed one; `quotes`: the requests the caller
+    validated and priced for `spend` (`pricing.quote`), not validated or priced again."""
     if agreement is None:
         agreement = agree(provider, spend, budget, yes=yes, ask=ask, what=what,
                           budget_required=budget_required, say=say)
@@ -73,7 +74,7 @@ def open_dispatcher(provider: Where, spend: Spend | None = None, budget: Budget 
         provider = provider_for(agreement.profile)
     book = Ledger(ledger) if isinstance(ledger, (str, Path)) else ledger
     return Dispatcher(provider, ledger=book, budget=agreement.budget if budget is None else budget,
-                      reuse_results=reuse_results)
+                      reuse_results=reuse_results, quotes=quotes)
 
 
 def agree(provider: Where, spend: Spend | None = None, budget: Budget | None = None, *,

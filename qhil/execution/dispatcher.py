@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from decimal import Decimal
 
@@ -39,11 +39,11 @@ from qhil.execution.budget import Budget, Reservation
 from qhil.execution.job import Job, JobMetrics, JobStatus, SamplingResult
 from qhil.execution.ledger import LOST, Ledger, LedgerEntry
 from qhil.execution.pricing import (
+    Quote,
     billed_cost_usd,
     bills,
     calibration_for,
-    job_cost_usd,
-    tasks_for,
+    quote,
 )
 from qhil.execution.provider import TOKEN_TAG, Provider
 from qhil.execution.request import SamplingRequest
@@ -58,13 +58,15 @@ class Dispatcher:
     def __init__(self, provider: Provider, *, ledger: Ledger | None = None,
                  budget: Budget | None = None, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep,
-                 rng: np.random.Generator | None = None, reuse_results: bool = True):
+                 rng: np.random.Generator | None = None, reuse_results: bool = True,
+                 quotes: Iterable[Quote] = ()):
         self.provider = provider
         self.ledger = ledger if ledger is not None else Ledger(":memory:")  # throwaway runs
         self.budget = budget if budget is not None else Budget()  # unlimited
         self.clock = clock
         self.policy = RetryPolicy.from_settings(provider.profile.retry, sleep=sleep, rng=rng)
         self.reuse_results = reuse_results
+        self._quotes = {q.digest: q for q in quotes}  # validated and priced before consent
         self.calibration = calibration_for(provider.profile)
         if ledger is not None and bills(self.calibration):
             self.ledger.make_durable()  # paid jobs: fsync each write (a job takes seconds anyway)
@@ -92,18 +94,24 @@ class Dispatcher:
 
         `store_result=False` records the job and its spending but not its payload (for results
         used once and never reused, such as a learner's gradient circuits)."""
-        self.provider.validate(request)
         digest = request.digest()
+        price = self._quote(request, digest)  # validated and priced once
         with self._stripes[int(digest[:8], 16) % STRIPES]:  # one sender per request hash
-            return self._submit(request, digest, store_result)
+            return self._submit(request, price, store_result)
 
-    def _submit(self, request: SamplingRequest, digest: str, store_result: bool = True) -> Job:
+    def _quote(self, request: SamplingRequest, digest: str) -> Quote:
+        """The quote made before consent (`quotes=`), else one made now."""
+        with self._lock:
+            known = self._quotes.pop(digest, None)
+        return known if known is not None else quote(self.provider, request, digest)
+
+    def _submit(self, request: SamplingRequest, price: Quote, store_result: bool = True) -> Job:
+        digest = price.digest
         known = self._known_job(digest)
         if known is not None:
             return known
         self._make_room()
-        sub = _Submission(request, digest, tasks_for(self.provider.profile, request),
-                          job_cost_usd(self.provider.profile, request))
+        sub = _Submission(request, digest, price.tasks, price.cost_usd)
         self._open(sub)
         try:
             inner = self._send(sub)
@@ -214,7 +222,7 @@ class Dispatcher:
     def _submit_once(self, sub: _Submission) -> Job:
         tagged = replace(sub.request, tags={**sub.request.tags, TOKEN_TAG: sub.token})
         try:
-            return self.provider.submit(tagged)
+            return self.provider._submit(tagged)  # validated once, by _quote
         except (SubmissionTimeoutError, ConnectionError, TimeoutError) as exc:
             sub.ambiguous = True
             sub.job_id = getattr(exc, "job_id", None) or sub.job_id

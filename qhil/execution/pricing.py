@@ -13,8 +13,10 @@ per-shot time), else from its gate, readout and reset durations; never below `mi
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +24,9 @@ from qhil.calibration import Calibration, load_calibration
 from qhil.config import ProviderProfile
 from qhil.execution.request import SamplingRequest
 from qhil.execution.template_request import timing_steps
+
+if TYPE_CHECKING:
+    from qhil.execution.provider import Provider
 
 NS = 1e-9
 
@@ -79,6 +84,23 @@ def _template_shot_s(calibration: Calibration, request: SamplingRequest) -> floa
     steps = [timing_steps(t) for t in request.templates]
     per_template = np.array([one * d.gate_1q_ns + two * d.gate_2q_ns for one, two in steps])
     return (float(per_template[request.template_index].mean()) + d.readout_ns + d.reset_ns) * NS
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A request validated for one device and priced once: its provider tasks and list dollars
+    (`digest` names the request)."""
+
+    digest: str
+    tasks: int
+    cost_usd: Decimal
+
+
+def quote(provider: Provider, request: SamplingRequest, digest: str | None = None) -> Quote:
+    """Validate the request on the provider's device (RequestValidationError) and price it."""
+    provider.validate(request)
+    return Quote(digest or request.digest(), tasks_for(provider.profile, request),
+                 job_cost_usd(provider.profile, request))
 
 
 def tasks_for(profile: ProviderProfile, request: SamplingRequest) -> int:

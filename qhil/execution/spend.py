@@ -87,14 +87,17 @@ def dollars(value: Decimal) -> str:
     return format_usd(Decimal(value).quantize(Decimal("0.000001")))
 
 
-def request_spend(what: str, profile: Any, requests: list[Any], repeats: int = 1) -> Spend:
-    """The spend of sending each request `repeats` times to the profile's device."""
-    from qhil.execution.pricing import job_cost_usd, profile_bills, tasks_for
+def request_spend(what: str, profile: Any, requests: list[Any], repeats: int = 1,
+                  quotes: list[Any] | None = None) -> Spend:
+    """The spend of sending each request `repeats` times to the profile's device; `quotes`: the
+    requests' prices already made (`pricing.quote`), else they are priced here."""
+    from qhil.execution.pricing import Quote, job_cost_usd, profile_bills, tasks_for
 
-    cost = sum((job_cost_usd(profile, r) for r in requests), Decimal(0)) * repeats
+    quotes = quotes or [Quote("", tasks_for(profile, r), job_cost_usd(profile, r)) for r in requests]
     return Spend(what, (profile.name,), profile_bills(profile),
-                 jobs=repeats * sum(tasks_for(profile, r) for r in requests),
-                 shots=repeats * sum(r.total_shots for r in requests), cost_usd=cost,
+                 jobs=repeats * sum(q.tasks for q in quotes),
+                 shots=repeats * sum(r.total_shots for r in requests),
+                 cost_usd=repeats * sum((q.cost_usd for q in quotes), Decimal(0)),
                  circuits=repeats * sum(r.batch_size for r in requests))
 
 

@@ -43,6 +43,30 @@ def test_sample_with_yes_and_a_budget_spends_at_most_the_budget(capsys, tmp_path
     assert code == 0 and "about $0.329" in err and 0 < spent(ledger) <= 1
 
 
+def test_sample_validates_and_prices_once_and_reports_what_the_ledger_recorded(capsys, tmp_path,
+                                                                             monkeypatch):
+    from qhil.execution import pricing
+    from qhil.execution.provider import Provider
+
+    calls, validate, price = [], Provider.validate, pricing.job_cost_usd
+    monkeypatch.setattr(Provider, "validate", lambda self, r: calls.append(("validate", self.name))
+                        or validate(self, r))
+    monkeypatch.setattr(pricing, "job_cost_usd", lambda p, r: calls.append(("price", p.name))
+                        or price(p, r))
+    ledger = tmp_path / "l.sqlite"
+    argv = ["sample", "--provider", "chaos-faults", *TINY_SAMPLE, "--yes", "--ledger", str(ledger)]
+    code, out, _ = run_in_process(capsys, [*argv, "--json"])
+    first = json.loads(out)
+    mine = sorted(c for c in calls if c[1] == "chaos-faults")  # not its inner simulator's
+    assert code == 0 and mine == [("price", "chaos-faults"), ("validate", "chaos-faults")]
+    assert Decimal(first["cost_usd"]) == spent(ledger) > 0 and first["reused"] is False
+    code, out, _ = run_in_process(capsys, [*argv, "--json"])  # the same request again
+    again = json.loads(out)
+    assert again["reused"] is True and Decimal(again["cost_usd"]) == 0
+    assert spent(ledger) == Decimal(first["cost_usd"])
+    assert "spent $0.00: the result was reused" in run_in_process(capsys, argv)[1]
+
+
 def test_evaluate_spends_within_budget_in_its_own_ledger_section(world, tmp_path, capsys):
     run = tmp_path / "run"
     shutil.copytree(world / "goodrun", run)
@@ -99,11 +123,12 @@ BILLING_COMMANDS = ["sample", "train", "evaluate", "compare", "calibrate", "qtrl
 
 @pytest.fixture
 def submitted(monkeypatch):
-    """The requests that reached a provider's public submit (every adapter's road to its SDK)."""
-    from qhil.execution.provider import Provider
+    """The requests that reached the embedded simulator (behind chaos-faults and every other
+    profile these tests bill on)."""
+    from qhil.adapters.local import LocalProvider
 
-    sent, real = [], Provider.submit
-    monkeypatch.setattr(Provider, "submit", lambda self, request: sent.append(request) or
+    sent, real = [], LocalProvider._submit
+    monkeypatch.setattr(LocalProvider, "_submit", lambda self, request: sent.append(request) or
                         real(self, request))
     return sent
 

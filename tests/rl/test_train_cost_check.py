@@ -29,11 +29,11 @@ def priced_profile(tmp_path):
 
 @pytest.fixture
 def submitted(monkeypatch):
-    """The requests that reached a provider's public submit."""
-    from qhil.execution.provider import Provider
+    """The requests that reached the embedded simulator behind the priced chaos profile."""
+    from qhil.adapters.local import LocalProvider
 
-    sent, real = [], Provider.submit
-    monkeypatch.setattr(Provider, "submit", lambda self, request: sent.append(request) or
+    sent, real = [], LocalProvider._submit
+    monkeypatch.setattr(LocalProvider, "_submit", lambda self, request: sent.append(request) or
                         real(self, request))
     return sent
 
