@@ -209,7 +209,7 @@ def _hardware_policy(actor, config: TrainConfig, folder, budget: Budget | None, 
     from qhil.rl.hardware import HardwareSampler
     from qhil.rl.run import open_dispatcher
 
-    provider = provider_for(agreement.profile)
+    provider = provider_for(agreement.profiles[0])
     dispatcher = open_dispatcher(folder, provider, budget, agreement)
     sampler = HardwareSampler(dispatcher, actor.ansatz, config.quantum.shots, seed,
                               config.loop.job_timeout_s)

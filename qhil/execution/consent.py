@@ -23,7 +23,7 @@ records.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,11 +45,20 @@ Where = str | Path | ProviderProfile | Provider
 
 @dataclass(frozen=True)
 class Agreement:
-    """Spending checked and agreed to before anything was written or sent."""
+    """Spending checked and agreed to before anything was written or sent, on these devices."""
 
-    profile: ProviderProfile
+    profiles: tuple[ProviderProfile, ...]
     spend: Spend
     budget: Budget | None
+
+    def profile(self, provider: Where) -> ProviderProfile:
+        """The agreed profile of that provider; another provider is refused."""
+        name = _profile(provider).name
+        for profile in self.profiles:
+            if profile.name == name:
+                return profile
+        raise ConfigError(f"spending was agreed on {', '.join(self.spend.devices)}, not {name}; "
+                          f"agree to spend on the provider you open")
 
 
 def open_dispatcher(provider: Where, spend: Spend | None = None, budget: Budget | None = None, *,
@@ -67,28 +76,31 @@ def open_dispatcher(provider: Where, spend: Spend | None = None, budget: Budget 
     if agreement is None:
         agreement = agree(provider, spend, budget, yes=yes, ask=ask, what=what,
                           budget_required=budget_required, say=say)
-    elif agreement.profile.name != _profile(provider).name:
-        raise ConfigError(f"the agreement is for {agreement.profile.name}, not "
-                          f"{_profile(provider).name}; agree to spend on the provider you open")
+    profile = agreement.profile(provider)
     if not isinstance(provider, Provider):
-        provider = provider_for(agreement.profile)
+        provider = provider_for(profile)
     book = Ledger(ledger) if isinstance(ledger, (str, Path)) else ledger
     return Dispatcher(provider, ledger=book, budget=agreement.budget if budget is None else budget,
                       reuse_results=reuse_results, quotes=quotes)
 
 
-def agree(provider: Where, spend: Spend | None = None, budget: Budget | None = None, *,
-          yes: bool = False, ask: Ask | None = None, what: str = "the jobs",
-          budget_required: bool = True, say: Say | None = None) -> Agreement:
-    """The checks of `open_dispatcher`, for a caller that opens its Dispatcher later."""
-    profile = _profile(provider)
-    charges = profile_bills(profile)
-    if charges and budget_required and budget is None:
-        raise UserError(f"{profile.name} bills per job or shot and no budget was given: nothing "
-                        f"was sent; pass budget=qhil.Budget(usd=...) and yes=True (or ask=...)")
-    spend = spend if spend is not None else Spend.up_to(budget, what, profile.name, charges)
+def agree(provider: Where | Sequence[Where], spend: Spend | None = None,
+          budget: Budget | None = None, *, yes: bool = False, ask: Ask | None = None,
+          what: str = "the jobs", budget_required: bool = True,
+          say: Say | None = None) -> Agreement:
+    """The checks of `open_dispatcher`, for a caller that opens its Dispatcher later (or several:
+    `provider` may be a list, such as the providers a comparison probes, with one spend)."""
+    many = provider if isinstance(provider, (list, tuple)) else [provider]
+    profiles = tuple(_profile(p) for p in many)
+    billing = [p.name for p in profiles if profile_bills(p)]
+    if billing and budget_required and budget is None:
+        raise UserError(f"{', '.join(billing)} bills per job or shot and no budget was given: "
+                        f"nothing was sent; pass budget=qhil.Budget(usd=...) and yes=True "
+                        f"(or ask=...)")
+    if spend is None:
+        spend = Spend.up_to(budget, what, ", ".join(p.name for p in profiles), bool(billing))
     consent(spend, budget, yes=yes, ask=ask, say=say)
-    return Agreement(profile, spend, budget)
+    return Agreement(profiles, spend, budget)
 
 
 def _profile(provider: Where) -> ProviderProfile:

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch.distributed as dist
 
 from qhil.errors import BudgetExceededError
+from qhil.execution import consent
 from qhil.execution.budget import Budget, BudgetState
 from qhil.execution.dispatcher import Dispatcher
 from qhil.execution.ledger import Ledger
@@ -97,7 +98,7 @@ def open_dispatcher(root: Path, provider: Provider, limits: BudgetState | None, 
     in flight (their results land in the ledger, where the replayed episodes find them)."""
     ledger = Ledger(root / LEDGER)
     if rank == 0:
-        for job in Dispatcher(provider, ledger=ledger).resume():
+        for job in _agreed(provider, ledger, None).resume():
             job.result(timeout_s)
     if world > 1:
         dist.barrier()
@@ -105,7 +106,15 @@ def open_dispatcher(root: Path, provider: Provider, limits: BudgetState | None, 
     if limits is not None:
         left = share(remaining(limits, ledger.spent(provider.name)), world, rank)
         budget = Budget(shots=left.shots, usd=left.cost_usd, jobs=left.jobs)
-    return Dispatcher(provider, ledger=ledger, budget=budget)
+    return _agreed(provider, ledger, budget)
+
+
+def _agreed(provider: Provider, ledger: Ledger, budget: Budget | None) -> Dispatcher:
+    """A Dispatcher by the spending road, under the consent `qhil qtrl` got before any agent
+    process started (an agent has no terminal to ask on): the launcher's `agree` checked the
+    run's spend against the whole budget; here each agent's share is enforced job by job."""
+    return consent.open_dispatcher(provider, None, budget, yes=True, budget_required=False,
+                                   ledger=ledger, say=lambda line: None)
 
 
 def can_afford(budget: Budget | None, cost: JobCost) -> bool:
