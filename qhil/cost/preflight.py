@@ -20,7 +20,7 @@ from qhil.cost.device import DeviceModel
 from qhil.cost.model import CostEstimate, estimate, method_name
 from qhil.cost.report import usd
 from qhil.cost.workload import Workload
-from qhil.errors import BudgetExceededError, UserError
+from qhil.errors import UserError
 from qhil.execution.spend import Spend, check_budget, consent, hours
 
 if TYPE_CHECKING:
@@ -48,14 +48,6 @@ def train_spend(config: TrainConfig, profile: ProviderProfile) -> Spend:
                      Decimal(0))
     result = estimate(Workload.from_train(config), DeviceModel.from_profile(profile), (method,))
     return Spend.of_estimate(result, method, what)
-
-
-def refuse_counts(subject: str, counts: tuple[tuple[str, int, int | None], ...], advice: str) -> None:
-    """Raise BudgetExceededError for the first (name, need, limit) whose need exceeds its limit."""
-    for name, need, limit in counts:
-        if limit is not None and need > limit:
-            raise BudgetExceededError(f"{subject} {need:,} {name}, over --budget-{name} {limit:,}; "
-                                      f"{advice}")
 
 
 def prompt_text(result: CostEstimate, method: str = "qtdnn") -> str:
