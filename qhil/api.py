@@ -207,10 +207,10 @@ def _hardware_policy(actor, config: TrainConfig, folder, budget: Budget | None, 
     """A Dispatcher on the run's ledger, by the spending road."""
     from qhil.execution.registry import provider_for
     from qhil.rl.hardware import HardwareSampler
-    from qhil.rl.run import open_dispatcher
+    from qhil.rl.run import open_run_dispatcher
 
     provider = provider_for(agreement.profiles[0])
-    dispatcher = open_dispatcher(folder, provider, budget, agreement)
+    dispatcher = open_run_dispatcher(folder, provider, budget, agreement)
     sampler = HardwareSampler(dispatcher, actor.ansatz, config.quantum.shots, seed,
                               config.loop.job_timeout_s)
 

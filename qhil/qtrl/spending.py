@@ -92,7 +92,7 @@ def spent_in(root: Path, provider_name: str) -> BudgetState:
         return ledger.spent(provider_name)
 
 
-def open_dispatcher(root: Path, provider: Provider, limits: BudgetState | None, rank: int,
+def open_agent_dispatcher(root: Path, provider: Provider, limits: BudgetState | None, rank: int,
                     world: int, timeout_s: float) -> Dispatcher:
     """This agent's Dispatcher on the run's ledger; agent 0 first settles jobs a killed run left
     in flight (their results land in the ledger, where the replayed episodes find them)."""

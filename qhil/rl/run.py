@@ -107,7 +107,7 @@ def fidelity_reference(provider: Provider) -> str:
     return "exact" if ideal else "shadow"
 
 
-def open_dispatcher(folder: RunFolder, provider: Provider, limits: Budget | None,
+def open_run_dispatcher(folder: RunFolder, provider: Provider, limits: Budget | None,
                     agreement: Agreement | None = None) -> Dispatcher:
     """The run's Dispatcher, by the spending road (`agreement`: what the caller agreed to before
     the folder was written; none: agreed here, which a device that bills refuses): its ledger in
@@ -327,7 +327,7 @@ def train(config: TrainConfig, folder: RunFolder, provider: Provider, *, resume:
         folder.config_path.write_text(dump_toml(config))  # e.g. a raised --steps
     else:
         folder.create(config)
-    dispatcher = open_dispatcher(folder, provider, budget, agreement)
+    dispatcher = open_run_dispatcher(folder, provider, budget, agreement)
     try:
         return _train(config, folder, dispatcher, resume, progress, sinks or [])
     finally:
