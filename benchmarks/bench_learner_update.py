@@ -27,7 +27,7 @@ from _train_common import ROOT, write_results
 
 from qhil.execution.registry import get_provider
 from qhil.rl.config import load_train_config
-from qhil.rl.run import Session, open_dispatcher
+from qhil.rl.run import Session, open_run_dispatcher
 from qhil.rl.rundir import RunFolder
 
 METHODS = ("qtdnn", "parameter-shift", "spsa", "exact")
@@ -40,7 +40,7 @@ def session(config_path: str, method: str, provider, scratch: Path) -> Session:
         "td3.learning_starts": WARM_STEPS})
     folder = RunFolder(scratch / method)
     folder.create(config)
-    s = Session(config, folder, open_dispatcher(folder, provider, None))
+    s = Session(config, folder, open_run_dispatcher(folder, provider, None))
     for _ in range(WARM_STEPS):
         s.explorer.step()
     return s

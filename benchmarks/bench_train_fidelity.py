@@ -22,7 +22,7 @@ import torch
 from _train_common import RUNS, write_results
 
 from qhil.execution.registry import get_provider
-from qhil.rl.run import Session, open_dispatcher
+from qhil.rl.run import Session, open_run_dispatcher
 from qhil.rl.rundir import RunFolder
 
 KEYS = {k: f"surrogate/{k}" for k in ("grad_cosine", "grad_rel_error", "jacobian_cosine",
@@ -38,7 +38,7 @@ def measure(run: str, minibatches: int) -> dict:
     config = folder.load_config().with_overrides(**{"loop.device": "cpu"})
     values: dict[str, list[float]] = {k: [] for k in KEYS}
     with get_provider("local") as provider:
-        dispatcher = open_dispatcher(folder, provider, None)
+        dispatcher = open_run_dispatcher(folder, provider, None)
         s = Session(config, folder, dispatcher)
         s.restore()
         for _ in range(minibatches):

@@ -307,7 +307,7 @@ def explorer_speed(work: Path, rounds: int, steps_per_round: int) -> dict:
 
     from qhil.execution.registry import get_provider
     from qhil.rl.config import load_train_config
-    from qhil.rl.run import Session, open_dispatcher
+    from qhil.rl.run import Session, open_run_dispatcher
     from qhil.rl.rundir import RunFolder
 
     torch.set_num_threads(1)
@@ -317,7 +317,7 @@ def explorer_speed(work: Path, rounds: int, steps_per_round: int) -> dict:
     with get_provider("local") as provider:
         folder = RunFolder(work / "speed")
         folder.create(config)
-        dispatcher = open_dispatcher(folder, provider, None)
+        dispatcher = open_run_dispatcher(folder, provider, None)
         s = Session(config, folder, dispatcher)
         explorers = {"journal": s.explorer.journal, "none": NoJournal()}
         for index in range(rounds):  # ABBA order, so drift in the machine's load cancels

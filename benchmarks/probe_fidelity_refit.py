@@ -15,7 +15,7 @@ import sys
 import torch
 
 from qhil.execution.registry import get_provider
-from qhil.rl.run import Session, open_dispatcher
+from qhil.rl.run import Session, open_run_dispatcher
 from qhil.rl.rundir import RunFolder
 
 
@@ -35,7 +35,7 @@ def main() -> None:
     folder = RunFolder(sys.argv[1])
     config = folder.load_config().with_overrides(**{"loop.device": "cpu"})
     with get_provider("local") as provider:
-        dispatcher = open_dispatcher(folder, provider, None)
+        dispatcher = open_run_dispatcher(folder, provider, None)
         session = Session(config, folder, dispatcher)
         for n_tiny in (int(x) for x in sys.argv[2:]):
             jac = cosines(session, n_tiny)

@@ -13,6 +13,11 @@ Your own circuit (Qiskit or OpenQASM 3) in your own torch model:
     >>> template = qhil.CircuitTemplate.from_qasm(open("my.qasm").read())
     >>> layer = qhil.QuantumLayer(template, provider="local", shots=1000, gradient="qtdnn")
 
+Spending on a device that bills takes a budget and consent, on every road to a provider (the
+layer's `budget=`/`yes=` too); plugins open their Dispatcher the same way:
+
+    >>> dispatcher = qhil.open_dispatcher("ibm-torino", budget=qhil.Budget(usd=5), yes=True)
+
 The names below are imported on first use (PEP 562), so `import qhil` and `qhil --help` do not
 pay for torch or numpy.
 """
@@ -32,6 +37,7 @@ _LAZY = {
     "CircuitTemplate": "qhil.quantum.template", "QuantumLayer": "qhil.quantum.torch_layer",
     "train": "qhil.api", "load_policy": "qhil.api", "Run": "qhil.api", "Policy": "qhil.api",
     "TrainConfig": "qhil.rl.config", "Budget": "qhil.execution.budget",
+    "open_dispatcher": "qhil.execution.consent", "Spend": "qhil.execution.spend",
 }
 
 __all__ = [*sorted(_LAZY), "__version__"]

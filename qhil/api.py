@@ -11,18 +11,19 @@
 plots, TensorBoard events, metrics.csv); `load_policy` loads a run folder's checkpointed actor.
 Its PQC forward value is chosen by the caller: `forward="exact"` (the embedded simulator's
 exact marginals: free, no provider, deterministic) or `forward="hardware"` (one sampling job per
-`predict` call on `provider`, default the run's, through a Dispatcher with the run's ledger and an
-optional budget, as `qhil evaluate` does).
+`predict` call on `provider`, default the run's, through a Dispatcher with the run's ledger, as
+`qhil evaluate` does; on a device that bills a budget and consent, `yes=True` or `ask`, are needed).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from qhil.errors import ConfigError, UserError
+from qhil.errors import ConfigError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -83,15 +84,19 @@ def resolve_config(config: TrainConfig | str | Path | dict | None,
 
 
 def train(config: TrainConfig | str | Path | dict | None = None, out: str | Path | None = None,
-          *, budget: Budget | None = None, yes: bool = False, progress: bool = True,
+          *, budget: Budget | None = None, yes: bool = False,
+          ask: Callable[[str], str] | None = None, progress: bool = True,
           **overrides: Any) -> Run:
     """Train as `qhil train` does and return the Run. `out` defaults to runs/<env>-<time>.
 
-    On a device that bills, `yes=True` is required (the estimate is printed first), as the
-    command's --yes; `budget` caps the spending as --budget-* do."""
-    from qhil.commands.train import confirm_cost
+    On a device that bills, a `budget` that pays for the whole run (the estimate by the run's
+    own gradient method) and consent are required: `yes=True` (the estimate is printed first)
+    or `ask(question)` answering y; otherwise a UserError is raised before anything is written
+    or sent."""
     from qhil.config import find_profile
-    from qhil.execution.registry import get_provider
+    from qhil.cost import train_spend
+    from qhil.execution.consent import agree
+    from qhil.execution.registry import provider_for
     from qhil.progress import is_quiet, set_quiet
     from qhil.rl.progress import ProgressPrinter
     from qhil.rl.run import check_gradient
@@ -101,26 +106,20 @@ def train(config: TrainConfig | str | Path | dict | None = None, out: str | Path
     _check_budget_type(budget)
     cfg = resolve_config(config, overrides)
     folder = RunFolder(out or Path("runs") / f"{cfg.env}-{time.strftime('%Y%m%d-%H%M%S')}")
-    check_gradient(cfg, find_profile(cfg.provider))
-    confirm_cost(cfg, _budget_args(budget, yes))
+    profile = find_profile(cfg.provider)
+    check_gradient(cfg, profile)
+    agreement = agree(profile, train_spend(cfg, profile), budget, yes=yes, ask=ask)
     was_quiet = is_quiet()
     set_quiet(was_quiet or not progress)  # progress=False silences every bar of the run
     printer = ProgressPrinter()
     try:
-        with get_provider(cfg.provider) as provider:
-            summary = train_run(cfg, folder, provider, progress=printer, budget=budget)
+        with provider_for(profile) as provider:
+            summary = train_run(cfg, folder, provider, progress=printer, budget=budget,
+                                agreement=agreement)
     finally:
         printer.close()
         set_quiet(was_quiet)
     return Run(folder.path, cfg, summary)
-
-
-def _budget_args(budget: Budget | None, yes: bool):
-    from types import SimpleNamespace
-
-    limit = budget.limit if budget is not None else None
-    return SimpleNamespace(yes=yes, stop_at_budget=False, budget_shots=limit and limit.shots,
-                           budget_usd=limit and limit.cost_usd, budget_jobs=limit and limit.jobs)
 
 
 class Policy:
@@ -182,10 +181,11 @@ class Policy:
 
 
 def load_policy(run_dir: str | Path, forward: Literal["exact", "hardware"] = "exact", *,
-                provider: str | None = None, budget: Budget | None = None,
-                seed: int = 0) -> Policy:
+                provider: str | None = None, budget: Budget | None = None, yes: bool = False,
+                ask: Callable[[str], str] | None = None, seed: int = 0) -> Policy:
     """The run folder's checkpointed actor. forward="exact": the PQC's exact marginals from the
-    embedded simulator; forward="hardware": sampled marginals on `provider` (default the run's)."""
+    embedded simulator; forward="hardware": sampled marginals on `provider` (default the run's),
+    which on a device that bills needs a `budget` and consent (`yes=True` or `ask`)."""
     from qhil.rl.learner import build_td3
     from qhil.rl.run import env_dims, pick_device
     from qhil.rl.rundir import RunFolder
@@ -195,6 +195,8 @@ def load_policy(run_dir: str | Path, forward: Literal["exact", "hardware"] = "ex
     _check_budget_type(budget)
     folder = RunFolder(run_dir)
     config = folder.load_config().with_overrides(provider=provider)
+    hardware = forward == "hardware" and config.block == "pqc"
+    agreement = _agree_to_forwards(config, budget, yes, ask) if hardware else None  # first
     obs_dim, act_dim, low, high = env_dims(config.env)
     td3 = build_td3(config, obs_dim, act_dim, low, high, pick_device("cpu"))
     td3.load_state_dict(folder.load_checkpoint_state())
@@ -205,7 +207,7 @@ def load_policy(run_dir: str | Path, forward: Literal["exact", "hardware"] = "ex
         from qhil.quantum.simulator import BatchedSimulator
 
         return Policy(actor, forward, sim=BatchedSimulator(config.quantum.qubits))
-    return _hardware_policy(actor, config, folder, budget, seed)
+    return _hardware_policy(actor, config, folder, budget, agreement, seed)
 
 
 def _check_budget_type(budget: Any) -> None:
@@ -217,21 +219,23 @@ def _check_budget_type(budget: Any) -> None:
                           f"or Budget(shots=...); got {type(budget).__name__} {budget!r}")
 
 
-def _hardware_policy(actor, config: TrainConfig, folder, budget: Budget | None,
-                     seed: int) -> Policy:
-    """A Dispatcher on the run's ledger; a device that bills needs a budget."""
-    from qhil.config import find_profile
-    from qhil.cost import DeviceModel
-    from qhil.execution.registry import get_provider
-    from qhil.rl.hardware import HardwareSampler
-    from qhil.rl.run import open_dispatcher
+def _agree_to_forwards(config: TrainConfig, budget: Budget | None, yes: bool, ask):
+    """Consent to an open-ended number of forward jobs, bounded by the budget (the spending road)."""
+    from qhil.execution.consent import agree
 
-    profile = find_profile(config.provider)
-    if budget is None and DeviceModel.from_profile(profile).charges:
-        raise UserError(f"{profile.name} bills per job or shot: pass budget=qhil.Budget(usd=...) "
-                        f"to load_policy(..., forward='hardware')")
-    provider = get_provider(config.provider)
-    dispatcher = open_dispatcher(folder, provider, budget)
+    return agree(config.provider, None, budget, yes=yes, ask=ask,
+                 what="the policy's hardware forward passes")
+
+
+def _hardware_policy(actor, config: TrainConfig, folder, budget: Budget | None, agreement,
+                     seed: int) -> Policy:
+    """A Dispatcher on the run's ledger, by the spending road."""
+    from qhil.execution.registry import provider_for
+    from qhil.rl.hardware import HardwareSampler
+    from qhil.rl.run import open_run_dispatcher
+
+    provider = provider_for(agreement.profiles[0])
+    dispatcher = open_run_dispatcher(folder, provider, budget, agreement)
     sampler = HardwareSampler(dispatcher, actor.ansatz, config.quantum.shots, seed,
                               config.loop.job_timeout_s)
 

@@ -115,32 +115,35 @@ def run_sample(args: argparse.Namespace) -> int:
     params = load_params(args.params, template, args.batch)
     request = SamplingRequest.from_templates(template, params, args.shots, seed=args.seed,
                                              tags={"purpose": "sample"})
-    result, latency_s, cost_usd = send_one(args, request)
-    report = _sample_report(args, template, result, request, latency_s, cost_usd)
+    report = _sample_report(args, template, request, send_one(args, request))
     print(json.dumps(report) if args.as_json else _sample_summary(report))
     return 0
 
 
-def _sample_report(args, template, result, request, latency_s: float, cost_usd) -> dict:
+def _sample_report(args, template, request, sent) -> dict:
     import numpy as np
 
+    result, latency_s = sent.result, sent.latency_s
     return {"provider": result.provider, "job_id": result.job_id, "circuit": str(args.circuit),
             "qubits": template.n_qubits, "parameters": template.n_params,
             "gates": len(template.gates), "batch": request.batch_size, "shots": args.shots,
             "marginals": np.round(result.marginals, 6).tolist(), "latency_s": latency_s,
-            "circuits_per_s": request.batch_size / latency_s, "cost_usd": str(cost_usd)}
+            "circuits_per_s": request.batch_size / latency_s, "cost_usd": str(sent.cost_usd),
+            "reused": sent.reused}
 
 
 def _sample_summary(r: dict) -> str:
     import numpy as np
+
+    from qhil.commands.sample import spent_line
 
     marg = np.asarray(r["marginals"])
     return "\n".join([
         f"provider {r['provider']}  job {r['job_id']}",
         f"{r['circuit']}: {r['qubits']} qubits, {r['gates']} gates, {r['parameters']} inputs; "
         f"{r['batch']} circuits x {r['shots']} shots",
-        f"latency {r['latency_s'] * 1e3:.1f} ms  ({r['circuits_per_s']:.0f} circuits/s), "
-        f"estimated ${r['cost_usd']}",
+        f"latency {r['latency_s'] * 1e3:.1f} ms  ({r['circuits_per_s']:.0f} circuits/s)",
+        spent_line(r),
         "mean P(1) per qubit: " + " ".join(f"{v:.3f}" for v in marg.mean(axis=0)),
         "first circuit:       " + " ".join(f"{v:.3f}" for v in marg[0])])
 

@@ -120,22 +120,23 @@ def _probe(args, profile, plan, cost):
     """Consent, then the probes through the Dispatcher; the scratch ledger (when no --ledger)
     is kept if anything after the probes fails, since they were paid for."""
     from qhil.cost.calibrate import run_probes
-    from qhil.cost.device import DeviceModel
-    from qhil.cost.spend import Spend, consent
     from qhil.execution.budget import Budget
-    from qhil.execution.dispatcher import Dispatcher
+    from qhil.execution.consent import agree, open_dispatcher
     from qhil.execution.ledger import Ledger
+    from qhil.execution.pricing import profile_bills
     from qhil.execution.registry import get_provider
+    from qhil.execution.spend import Spend
 
     budget = Budget(shots=args.budget_shots, usd=args.budget_usd, jobs=args.budget_jobs)
     with get_provider(args.provider) as provider:
-        consent(Spend(f"{plan.jobs} probe jobs", (profile.name,),
-                      DeviceModel.from_profile(profile).charges, plan.jobs, plan.total_shots,
-                      cost), budget, yes=args.yes)
+        agreed = agree(provider, Spend(f"{plan.jobs} probe jobs", (profile.name,),
+                                       profile_bills(profile), plan.jobs, plan.total_shots, cost),
+                       budget, yes=args.yes)
         scratch = None if args.ledger else Path(tempfile.mkdtemp(prefix="qhil-calibrate-"))
         with Ledger(args.ledger or scratch / "ledger.sqlite") as ledger:
             # the road a training run's jobs take: Dispatcher, budget, retries, ledger writes
-            dispatcher = Dispatcher(provider, ledger=ledger, budget=budget, reuse_results=False)
+            dispatcher = open_dispatcher(provider, ledger=ledger, agreement=agreed,
+                                         reuse_results=False)
             try:
                 return run_probes(dispatcher, plan, seed=args.seed,
                                   timeout_s=args.timeout_s), scratch

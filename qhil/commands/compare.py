@@ -171,13 +171,16 @@ def _check_memory(size) -> None:
                            "the probes' exact reference distributions")
 
 
-def _consent(plan: Plan, probes: list, yes: bool) -> None:
-    """The probes' spend on every usable provider, agreed to before the first job is sent."""
-    from qhil.cost.spend import consent, request_spend
+def _consent(plan: Plan, probes: list, yes: bool):
+    """The probes' spend on every usable provider, checked against the budget and agreed to
+    before the first job is sent (the spending road); None when no provider is usable."""
+    from qhil.execution.consent import agree
     from qhil.execution.registry import availability
+    from qhil.execution.spend import request_spend
 
+    usable = [profile for profile in plan.profiles if availability(profile).usable]
     spends = [request_spend("the comparison probes", profile, [p.request for p in probes],
-                            plan.repeats)
-              for profile in plan.profiles if availability(profile).usable]
-    if spends:
-        consent(sum(spends[1:], spends[0]), plan.budget, yes=yes)
+                            plan.repeats) for profile in usable]
+    if not spends:
+        return None
+    return agree(usable, sum(spends[1:], spends[0]), plan.budget, yes=yes, budget_required=False)

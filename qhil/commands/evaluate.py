@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from decimal import Decimal
 
 from qhil.commands._args import add_provider_flags, non_negative_int, positive_int
 from qhil.commands._budget import add_budget_flags, budget_from_args
@@ -50,13 +51,12 @@ def run(args: argparse.Namespace) -> int:
     with get_provider(config.provider) as provider:
         config = config.with_overrides(**{"eval.episodes": episodes})
         preflight(config.with_overrides(num_envs=episodes), provider)
-        budget = budget_from_args(args)
         if config.block == "pqc":
             from qhil.execution.reach import require_reachable
 
             require_reachable(provider.profile)
-            _consent(config, episodes, provider.profile, budget, args.yes)
-        dispatcher = _open_dispatcher(section, provider, budget)
+        dispatcher = _open_dispatcher(section, provider, _spend(config, episodes, provider.profile),
+                                      budget_from_args(args), args.yes)
         try:
             sampler = HardwareSampler(dispatcher, td3.actor.ansatz, config.quantum.shots, seed,
                                       config.loop.job_timeout_s)
@@ -86,29 +86,32 @@ def _section(run_dir):
     return section
 
 
-def _consent(config, episodes: int, profile, budget, yes: bool) -> None:
-    """The evaluation's estimate (one job of `episodes` circuits per episode step), checked
-    against the budget and, on a device that bills, agreed to before the first job."""
+def _spend(config, episodes: int, profile):
+    """The evaluation's estimate: one job of `episodes` circuits per episode step (nothing for
+    the classical blocks, which never touch a provider)."""
     from qhil.cost import Workload, estimate
     from qhil.cost.device import DeviceModel
-    from qhil.cost.spend import Spend, consent
     from qhil.cost.workload import episode_steps
+    from qhil.execution.spend import Spend
 
+    what = f"evaluating {episodes} episodes"
+    if config.block != "pqc":
+        return Spend(f"{what} ({config.block} block: no circuits)", (profile.name,), False, 0, 0,
+                     Decimal(0))
     q = config.quantum
     workload = Workload(q.qubits, q.layers, q.entangler, shots=q.shots, eval_episodes=episodes,
                         eval_batch=episodes, eval_steps_per_episode=episode_steps(config.env))
-    device = DeviceModel.from_profile(profile)
-    m = estimate(workload, device, methods=("qtdnn",)).methods["qtdnn"]
-    consent(Spend(f"evaluating {episodes} episodes", (profile.name,), device.charges, m.jobs,
-                  m.shots, m.cost_usd, m.cost_usd_high), budget, yes=yes)
+    return Spend.of_estimate(estimate(workload, DeviceModel.from_profile(profile), ("qtdnn",)),
+                             "qtdnn", what)
 
 
-def _open_dispatcher(section, provider, budget):
-    from qhil.execution.dispatcher import Dispatcher
-    from qhil.execution.ledger import Ledger
+def _open_dispatcher(section, provider, spend, budget, yes: bool):
+    """The spending road (checked against the budget and, on a device that bills, agreed to
+    before the evaluation folder exists), its ledger in DIR/evaluations."""
+    from qhil.execution.consent import open_dispatcher
 
-    section.mkdir(parents=True, exist_ok=True)
-    dispatcher = Dispatcher(provider, ledger=Ledger(section / "ledger.sqlite"), budget=budget)
+    dispatcher = open_dispatcher(provider, spend, budget, yes=yes, budget_required=False,
+                                 ledger=section / "ledger.sqlite")
     dispatcher.resume()  # a killed evaluation's paid jobs land in the ledger and are reused
     return dispatcher
 

@@ -213,9 +213,10 @@ def _check_budget(config: QTRLConfig, limits: BudgetState | None, folder: RunFol
     to; during the run a budget stops every agent at the same episode."""
     if config.provider is None:
         return
-    from qhil.cost.device import DeviceModel
-    from qhil.cost.spend import Spend, consent
+    from qhil.execution.consent import agree
+    from qhil.execution.pricing import profile_bills
     from qhil.execution.registry import get_provider
+    from qhil.execution.spend import Spend
     from qhil.qtrl.agent import build_model
     from qhil.qtrl.spending import JobCost, refuse_if_unaffordable, remaining, spent_in
 
@@ -227,10 +228,11 @@ def _check_budget(config: QTRLConfig, limits: BudgetState | None, folder: RunFol
         refuse_if_unaffordable(left, cost, config.agents)
     jobs = config.agents * (config.episodes - _episodes_done(folder))
     spend = Spend(f"{jobs // config.agents} episodes x {config.agents} agents", (profile.name,),
-                  DeviceModel.from_profile(profile).charges, jobs * cost.tasks,
+                  profile_bills(profile), jobs * cost.tasks,
                   jobs * cost.shots, jobs * cost.cost_usd)
-    if rank0:
-        consent(spend, None if args.stop_at_budget else left, yes=args.yes)
+    if rank0:  # the agents open their Dispatchers under this agreement (qtrl/spending.py)
+        agree(profile, spend, None if args.stop_at_budget else left, yes=args.yes,
+              budget_required=False)
 
 
 def _episodes_done(folder: RunFolder) -> int:

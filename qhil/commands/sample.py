@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +19,7 @@ from qhil.names import ENTANGLERS
 if TYPE_CHECKING:
     import numpy as np
 
+    from qhil.execution.job import SamplingResult
     from qhil.quantum.ansatz import HDQNNAnsatz
 
 
@@ -58,62 +61,80 @@ def run(args: argparse.Namespace) -> int:
     ansatz = HDQNNAnsatz(args.qubits, args.layers, args.entangler)
     controls = random_controls(ansatz, args.batch, args.seed)
     request = ansatz.request(controls, shots=args.shots, seed=args.seed)
-    result, latency_s, cost_usd = send_one(args, request)
-    report = _report(result, ansatz, args.batch, args.shots, latency_s)
-    report["cost_usd"] = str(cost_usd)
+    sent = send_one(args, request)
+    report = _report(sent.result, ansatz, args.batch, args.shots, sent.latency_s)
+    report.update(cost_usd=str(sent.cost_usd), reused=sent.reused)
     print(json.dumps(report) if args.as_json else _summary(report))
     return 0
 
 
-def send_one(args, request):
-    """The batch to `--provider`: the `--ledger` path checked, the device's limits and its dry
-    run, then `dispatch_one`; returns (result, latency_s, cost_usd)."""
+@dataclass(frozen=True)
+class Sent:
+    """One batch sent (or its stored result reused): `cost_usd` is what the ledger recorded."""
+
+    result: SamplingResult
+    latency_s: float
+    cost_usd: Decimal
+    reused: bool
+
+
+def send_one(args, request) -> Sent:
+    """The batch to `--provider`: the `--ledger` path checked, the request validated and priced
+    once (`quote`), the service's dry run, then `dispatch_one`."""
     from qhil.commands._paths import check_ledger_path
+    from qhil.execution.pricing import quote
     from qhil.execution.registry import get_provider
 
     budget = budget_from_args(args)
     if args.ledger:
         check_ledger_path(args.ledger, "--ledger")
     with get_provider(args.provider) as backend:
-        backend.validate(request)
+        price = quote(backend, request)
         announce_dry_run(backend.dry_run(request, args.timeout_s))
-        return dispatch_one(args, backend, request, budget)
+        return dispatch_one(args, backend, request, price, budget)
 
 
-def dispatch_one(args, backend, request, budget):
-    """Consent (unless the `--ledger` already holds the result: nothing to pay, nothing to agree
-    to), then one Dispatcher run; returns (result, latency_s, cost_usd)."""
-    from qhil.commands._paths import open_ledger
-    from qhil.cost.spend import request_spend
-    from qhil.execution.dispatcher import Dispatcher
-    from qhil.execution.pricing import job_cost_usd
+def dispatch_one(args, backend, request, price, budget) -> Sent:
+    """The spending road (consent, unless the `--ledger` already holds the result: nothing to
+    pay, nothing to agree to), then one Dispatcher run, priced from its ledger."""
+    from qhil.execution.consent import open_dispatcher
 
-    ledger = open_ledger(args.ledger, "--ledger") if args.ledger and Path(args.ledger).exists() \
-        else None
-    if ledger is None or ledger.find_result(request.digest(), backend.name) is None:
-        _consent(request_spend("one batch", backend.profile, [request]), budget, args.yes, ledger)
-    if ledger is None and args.ledger:
-        ledger = open_ledger(args.ledger, "--ledger")
+    ledger = _stored_ledger(args.ledger)
+    stored = ledger is not None and ledger.find_result(price.digest, backend.name) is not None
     try:
-        started = time.perf_counter()
-        result = Dispatcher(backend, ledger=ledger, budget=budget).run(request, args.timeout_s)
-        latency_s = time.perf_counter() - started
-    finally:
-        if ledger is not None:
-            ledger.close()
-    return result, latency_s, job_cost_usd(backend.profile, request)
-
-
-def _consent(spend, budget, yes: bool, ledger) -> None:
-    """Consent before the batch is sent; a refusal leaves no new ledger file behind."""
-    from qhil.cost.spend import consent
-
-    try:
-        consent(spend, budget, yes=yes)
-    except BaseException:
+        dispatcher = open_dispatcher(backend, _spend(args, backend, request, price, stored),
+                                     budget, yes=args.yes, budget_required=False,
+                                     ledger=ledger or args.ledger, quotes=[price])
+    except BaseException:  # a refusal leaves no new ledger file behind
         if ledger is not None:
             ledger.close()
         raise
+    with dispatcher.ledger:
+        return _run(dispatcher, request, args.timeout_s)
+
+
+def _stored_ledger(path: str | None):
+    from qhil.commands._paths import open_ledger
+
+    return open_ledger(path, "--ledger") if path and Path(path).exists() else None
+
+
+def _spend(args, backend, request, price, stored: bool):
+    from qhil.execution.spend import Spend, request_spend
+
+    if stored:
+        return Spend(f"one batch (reused from {args.ledger}: nothing to pay)", (backend.name,),
+                     False, 0, 0, Decimal(0))
+    return request_spend("one batch", backend.profile, [request], quotes=[price])
+
+
+def _run(dispatcher, request, timeout_s: float) -> Sent:
+    before = dispatcher.ledger.totals().cost_usd
+    started = time.perf_counter()
+    result = dispatcher.run(request, timeout_s)
+    latency_s = time.perf_counter() - started
+    return Sent(result, latency_s, dispatcher.ledger.totals().cost_usd - before,
+                dispatcher.counters["reused"] > 0)
 
 
 def announce_dry_run(checked) -> None:
@@ -158,5 +179,15 @@ def _summary(r: dict) -> str:
         f"{r['shots_per_s']:.3g} shots/s)",
         "mean P(1) per qubit: " + " ".join(f"{v:.3f}" for v in marg.mean(axis=0)),
         "first circuit:       " + " ".join(f"{v:.3f}" for v in marg[0]),
+        spent_line(r),
     ]
     return "\n".join(lines)
+
+
+def spent_line(r: dict) -> str:
+    """What the ledger recorded for the batch: a reused result cost nothing and says so."""
+    from qhil.execution.budget import format_usd
+
+    if r["reused"]:
+        return "spent $0.00: the result was reused from the ledger (nothing sent)"
+    return f"spent {format_usd(Decimal(r['cost_usd']))} (as the ledger recorded it)"

@@ -15,6 +15,7 @@ from qhil.names import GRADIENTS
 from qhil.rl.config import BLOCKS, TrainConfig, load_train_config
 
 if TYPE_CHECKING:  # torch and the vendor SDKs are imported by run(), not by `qhil train --help`
+    from qhil.execution.consent import Agreement
     from qhil.execution.request import SamplingRequest
     from qhil.rl.rundir import RunFolder
 
@@ -186,12 +187,12 @@ def run(args: argparse.Namespace) -> int:
         if config.block == "pqc":
             require_reachable(provider.profile)  # before the run folder exists
             announce_dry_run(provider.dry_run(first_batch(config)))
-        confirm_cost(config, args)
+        agreement = confirm_cost(config, provider, args)
         progress = ProgressPrinter()
         existed = folder.path.exists()
         try:
             summary = train(config, folder, provider, resume=resume, progress=progress,
-                            budget=budget_from_args(args))
+                            budget=budget_from_args(args), agreement=agreement)
         except ProviderError:
             if not resume and not existed:
                 remove_unpaid_run(folder.path)
@@ -232,28 +233,17 @@ def _finished(config: TrainConfig, folder: RunFolder) -> bool:
     return True
 
 
-def confirm_cost(config: TrainConfig, args: argparse.Namespace) -> None:
-    """Before anything is spent: refuse a run whose estimate exceeds the budget on any
-    provider (exit 2; `--stop-at-budget` lets it start and stop cleanly there instead), and on a
-    device that bills print the estimate and ask to go on (`--yes` skips the question)."""
-    from qhil.config import find_profile
-    from qhil.cost import Workload
-    from qhil.cost import preflight as estimate_run
-    from qhil.cost.spend import consent
+def confirm_cost(config: TrainConfig, provider, args: argparse.Namespace) -> Agreement:
+    """Before anything is written or spent: the run's estimate by its own gradient method,
+    refused when it exceeds the budget on any provider (exit 2; `--stop-at-budget` lets it start
+    and stop cleanly there instead), and on a device that bills printed and asked about (`--yes`
+    skips the question)."""
+    from qhil.cost import train_spend
+    from qhil.execution.consent import agree
 
-    if config.block != "pqc":
-        return  # the classical blocks never touch a provider
-    result = estimate_run(Workload.from_train_data(config.model_dump()), find_profile(config.provider))
-    method = config.quantum.gradient if config.quantum.gradient in result.methods else "qtdnn"
     budget = None if args.stop_at_budget else budget_from_args(args)
-    consent(run_spend(result, method, config), budget, yes=args.yes)
-
-
-def run_spend(result, method: str, config: TrainConfig):
-    """The Spend of a training run from its cost estimate."""
-    from qhil.cost.spend import Spend
-
-    return Spend.of_estimate(result, method, f"the run ({config.steps:,} steps, {method})")
+    return agree(provider, train_spend(config, provider.profile), budget, yes=args.yes,
+                 budget_required=False)
 
 
 def first_batch(config: TrainConfig) -> SamplingRequest:

@@ -17,11 +17,12 @@ from qhil.cost.model import (
     method_name,
     shot_ns,
 )
-from qhil.cost.preflight import ask_to_spend, budget_limits, check_budget, preflight, prompt_text
+from qhil.cost.preflight import ask_to_spend, preflight, prompt_text, train_spend
 from qhil.cost.workload import Workload
+from qhil.execution.spend import Spend, budget_limits, check_budget
 
 __all__ = [
     "METHODS", "CostEstimate", "ask_to_spend", "DeviceModel", "LatencyStats", "MethodEstimate", "PhaseEstimate",
-    "Workload", "budget_limits", "check_budget", "estimate", "json_key", "method_name",
-    "preflight", "prompt_text", "shot_ns",
+    "Spend", "Workload", "budget_limits", "check_budget", "estimate", "json_key", "method_name",
+    "preflight", "prompt_text", "shot_ns", "train_spend",
 ]

@@ -22,11 +22,11 @@ import numpy as np
 from qhil.calibration import Calibration, Timing
 from qhil.cost.device import DeviceModel
 from qhil.cost.model import estimate_method
-from qhil.cost.preflight import refuse_counts
 from qhil.cost.workload import Workload
 from qhil.errors import BudgetExceededError
 from qhil.execution.dispatcher import Dispatcher
 from qhil.execution.provider import Provider
+from qhil.execution.spend import Spend, check_budget
 from qhil.files import toml_text, write_text_atomic
 from qhil.progress import Bar
 from qhil.quantum.ansatz import HDQNNAnsatz
@@ -95,15 +95,15 @@ def probe_cost(plan: ProbePlan, device: DeviceModel) -> Decimal:
 
 def check_probe_budget(plan: ProbePlan, device: DeviceModel, *, max_usd: Decimal | None,
                        max_shots: int | None, max_jobs: int | None) -> Decimal:
-    """Refuse a probe plan over any budget flag; a paid device needs an explicit --budget-usd."""
+    """Refuse a probe plan over any budget flag (`check_budget`, the one budget check); a paid
+    device needs an explicit --budget-usd. Returns the probes' cost."""
     cost = probe_cost(plan, device)
-    if cost > 0 and (max_usd is None or cost > max_usd):
+    if cost > 0 and max_usd is None:
         raise BudgetExceededError(
-            f"the probes would cost about ${cost:.4f} on {device.name}, over the "
-            f"{'unset' if max_usd is None else f'${max_usd}'} --budget-usd budget; "
-            f"pass --budget-usd or fewer --circuits/--shots/--repeats")
-    refuse_counts("the probes need", (("shots", plan.total_shots, max_shots), ("jobs", plan.jobs, max_jobs)),
-                  "use fewer --circuits/--shots/--repeats")
+            f"the probes would cost about ${cost:.4f} on {device.name} and no --budget-usd was "
+            f"given; pass --budget-usd or fewer --circuits/--shots/--repeats")
+    check_budget(Spend("the probes", (device.name,), cost > 0, plan.jobs, plan.total_shots, cost),
+                 {"usd": max_usd, "shots": max_shots, "jobs": max_jobs})
     return cost
 
 

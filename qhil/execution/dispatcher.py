@@ -23,13 +23,12 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from decimal import Decimal
 
 import numpy as np
 
-from qhil.calibration import Calibration
 from qhil.errors import (
     PermanentProviderError,
     ProviderError,
@@ -39,7 +38,13 @@ from qhil.errors import (
 from qhil.execution.budget import Budget, Reservation
 from qhil.execution.job import Job, JobMetrics, JobStatus, SamplingResult
 from qhil.execution.ledger import LOST, Ledger, LedgerEntry
-from qhil.execution.pricing import billed_cost_usd, calibration_for, job_cost_usd, tasks_for
+from qhil.execution.pricing import (
+    Quote,
+    billed_cost_usd,
+    bills,
+    calibration_for,
+    quote,
+)
 from qhil.execution.provider import TOKEN_TAG, Provider
 from qhil.execution.request import SamplingRequest
 from qhil.execution.retry import RetryPolicy, is_transient
@@ -53,15 +58,17 @@ class Dispatcher:
     def __init__(self, provider: Provider, *, ledger: Ledger | None = None,
                  budget: Budget | None = None, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep,
-                 rng: np.random.Generator | None = None, reuse_results: bool = True):
+                 rng: np.random.Generator | None = None, reuse_results: bool = True,
+                 quotes: Iterable[Quote] = ()):
         self.provider = provider
         self.ledger = ledger if ledger is not None else Ledger(":memory:")  # throwaway runs
         self.budget = budget if budget is not None else Budget()  # unlimited
         self.clock = clock
         self.policy = RetryPolicy.from_settings(provider.profile.retry, sleep=sleep, rng=rng)
         self.reuse_results = reuse_results
+        self._quotes = {q.digest: q for q in quotes}  # validated and priced before consent
         self.calibration = calibration_for(provider.profile)
-        if ledger is not None and _bills(self.calibration):
+        if ledger is not None and bills(self.calibration):
             self.ledger.make_durable()  # paid jobs: fsync each write (a job takes seconds anyway)
         self.counters: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -87,18 +94,24 @@ class Dispatcher:
 
         `store_result=False` records the job and its spending but not its payload (for results
         used once and never reused, such as a learner's gradient circuits)."""
-        self.provider.validate(request)
         digest = request.digest()
+        price = self._quote(request, digest)  # validated and priced once
         with self._stripes[int(digest[:8], 16) % STRIPES]:  # one sender per request hash
-            return self._submit(request, digest, store_result)
+            return self._submit(request, price, store_result)
 
-    def _submit(self, request: SamplingRequest, digest: str, store_result: bool = True) -> Job:
+    def _quote(self, request: SamplingRequest, digest: str) -> Quote:
+        """The quote made before consent (`quotes=`), else one made now."""
+        with self._lock:
+            known = self._quotes.pop(digest, None)
+        return known if known is not None else quote(self.provider, request, digest)
+
+    def _submit(self, request: SamplingRequest, price: Quote, store_result: bool = True) -> Job:
+        digest = price.digest
         known = self._known_job(digest)
         if known is not None:
             return known
         self._make_room()
-        sub = _Submission(request, digest, tasks_for(self.provider.profile, request),
-                          job_cost_usd(self.provider.profile, request))
+        sub = _Submission(request, digest, price.tasks, price.cost_usd)
         self._open(sub)
         try:
             inner = self._send(sub)
@@ -209,7 +222,7 @@ class Dispatcher:
     def _submit_once(self, sub: _Submission) -> Job:
         tagged = replace(sub.request, tags={**sub.request.tags, TOKEN_TAG: sub.token})
         try:
-            return self.provider.submit(tagged)
+            return self.provider._submit(tagged)  # validated once, by _quote
         except (SubmissionTimeoutError, ConnectionError, TimeoutError) as exc:
             sub.ambiguous = True
             sub.job_id = getattr(exc, "job_id", None) or sub.job_id
@@ -310,7 +323,7 @@ class Dispatcher:
         if inner is None:
             # on a device that bills, a vanished job may have cost
             self.ledger.failed(entry.token, "could not re-attach after a restart",
-                               billed=entry.billed and _bills(self.calibration), status=LOST)
+                               billed=entry.billed and bills(self.calibration), status=LOST)
             return None
         self._accepted(entry.token, inner)
         self._count("resumed")
@@ -329,12 +342,6 @@ def _alive(job: Job | None) -> Job | None:
         return job  # the service cannot say now; the job exists, so waiting on it is right
     return None if status in (JobStatus.CANCELLED, JobStatus.FAILED) else job
 
-
-def _bills(calibration: Calibration | None) -> bool:
-    if calibration is None:
-        return False
-    p = calibration.pricing
-    return any((p.per_task_usd, p.per_shot_usd, p.per_qpu_second_usd, p.per_minute_usd))
 
 
 class _Submission:

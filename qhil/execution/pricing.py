@@ -13,8 +13,10 @@ per-shot time), else from its gate, readout and reset durations; never below `mi
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +24,9 @@ from qhil.calibration import Calibration, load_calibration
 from qhil.config import ProviderProfile
 from qhil.execution.request import SamplingRequest
 from qhil.execution.template_request import timing_steps
+
+if TYPE_CHECKING:
+    from qhil.execution.provider import Provider
 
 NS = 1e-9
 
@@ -81,6 +86,23 @@ def _template_shot_s(calibration: Calibration, request: SamplingRequest) -> floa
     return (float(per_template[request.template_index].mean()) + d.readout_ns + d.reset_ns) * NS
 
 
+@dataclass(frozen=True)
+class Quote:
+    """A request validated for one device and priced once: its provider tasks and list dollars
+    (`digest` names the request)."""
+
+    digest: str
+    tasks: int
+    cost_usd: Decimal
+
+
+def quote(provider: Provider, request: SamplingRequest, digest: str | None = None) -> Quote:
+    """Validate the request on the provider's device (RequestValidationError) and price it."""
+    provider.validate(request)
+    return Quote(digest or request.digest(), tasks_for(provider.profile, request),
+                 job_cost_usd(provider.profile, request))
+
+
 def tasks_for(profile: ProviderProfile, request: SamplingRequest) -> int:
     """Provider jobs (tasks) the request is split into by the device's circuit limit."""
     return max(1, math.ceil(request.batch_size / profile.limits.max_circuits_per_job))
@@ -102,3 +124,16 @@ def billed_cost_usd(calibration: Calibration | None, request: SamplingRequest, t
     seconds = max(float(usage["qpu_s"]), price.min_billed_s * tasks)
     return (price.per_task_usd * tasks + price.per_shot_usd * request.total_shots
             + price.per_qpu_second_usd * Decimal(repr(round(seconds, 6))))
+
+
+def bills(calibration: Calibration | None) -> bool:
+    """Whether a device with this calibration snapshot charges anything (its pricing)."""
+    if calibration is None:
+        return False
+    p = calibration.pricing
+    return any((p.per_task_usd, p.per_shot_usd, p.per_qpu_second_usd, p.per_minute_usd))
+
+
+def profile_bills(profile: ProviderProfile) -> bool:
+    """Whether the profile's device charges per task, shot or second (then spending is asked)."""
+    return bills(calibration_for(profile))

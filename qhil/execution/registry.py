@@ -60,7 +60,11 @@ def _check_calibration(profile: ProviderProfile) -> None:
 
 def get_provider(name: str) -> Provider:
     """A provider by profile name (providers/NAME.toml) or profile path."""
-    profile = find_profile(name)
+    return provider_for(find_profile(name))
+
+
+def provider_for(profile: ProviderProfile) -> Provider:
+    """The ready Provider of a loaded profile; an unusable one is refused."""
     cls = adapter_class(profile)
     status = cls.availability(profile)
     if not status.usable:

@@ -43,8 +43,8 @@ from pennylane.tape import QuantumScript
 from pennylane.transforms import split_non_commuting
 from pennylane.transforms.core import CompilePipeline, transform
 
-from qhil.cost.spend import request_spend
 from qhil.errors import RequestValidationError, UserError
+from qhil.execution.spend import request_spend
 from qhil.pennylane.measure import samples_of, tape_result
 from qhil.pennylane.spending import open_spending
 from qhil.pennylane.translate import NATIVE, TapeBatch

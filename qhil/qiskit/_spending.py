@@ -1,4 +1,4 @@
-"""The primitives' Dispatcher: provider, ledger, budget and consent, asked once.
+"""The primitives' Dispatcher, by the one spending road (`qhil.open_dispatcher`).
 
 A device that bills needs a budget (dollars, or a `qhil.Budget`) and consent (`yes=True`, or an
 `ask` callback answered once, at construction); each `run` is then checked against what the
@@ -18,24 +18,10 @@ from qhil.errors import UserError
 def open_dispatcher(provider: str, budget: Any, ledger: str | Path | None, yes: bool,
                     ask: Callable[[str], str] | None):
     """A Dispatcher ready to spend on the named provider (UserError before anything is sent)."""
-    from qhil.cost.device import DeviceModel
-    from qhil.cost.spend import Spend, consent
-    from qhil.execution.dispatcher import Dispatcher
-    from qhil.execution.ledger import Ledger
-    from qhil.execution.registry import get_provider
+    from qhil.execution.consent import open_dispatcher as open_road
 
-    backend = get_provider(provider)
-    limits = as_budget(budget)
-    charges = DeviceModel.from_profile(backend.profile).charges
-    if charges and (limits is None or limits.remaining().cost_usd is None):
-        raise UserError(f"{backend.profile.name} bills per shot and task: pass budget=DOLLARS "
-                        f"(and yes=True or ask=...) before anything is sent")
-    if charges:
-        consent(Spend("qhil.qiskit primitives", (backend.profile.name,), True, 0, 0,
-                            limits.remaining().cost_usd, extra="at most the budget"),
-                yes=yes, ask=ask)
-    return Dispatcher(backend, ledger=None if ledger is None else Ledger(Path(ledger)),
-                      budget=limits)
+    return open_road(provider, None, as_budget(budget), yes=yes, ask=ask, ledger=ledger,
+                     what="the primitives' jobs")
 
 
 def as_budget(budget: Any):
@@ -51,7 +37,7 @@ def as_budget(budget: Any):
 
 def check_remaining(dispatcher, requests: list) -> None:
     """Refuse a run that the budget's remainder cannot pay, before anything is sent."""
-    from qhil.cost.spend import check_budget, request_spend
+    from qhil.execution.spend import check_budget, request_spend
 
     check_budget(request_spend("this run", dispatcher.provider.profile, requests),
                  dispatcher.budget)

@@ -26,7 +26,7 @@ from qhil.qtrl.agent import Agent
 from qhil.qtrl.circuit import ShotSampler
 from qhil.qtrl.config import QTRLConfig
 from qhil.qtrl.runfolder import RunFolder
-from qhil.qtrl.spending import open_dispatcher
+from qhil.qtrl.spending import open_agent_dispatcher
 
 
 def under_torchrun() -> bool:
@@ -98,7 +98,7 @@ def _agent_main(rank: int, config: QTRLConfig, root: str, address: str | None,
     sampler = None
     try:
         if provider is not None:
-            dispatcher = open_dispatcher(Path(root), provider, limits, rank, world, config.job_timeout_s)
+            dispatcher = open_agent_dispatcher(Path(root), provider, limits, rank, world, config.job_timeout_s)
             sampler = ShotSampler(dispatcher, config.shots, config.job_timeout_s)
         agent = Agent(config, RunFolder(root), rank, world, sampler)
         agent.write_agent_file(done=False)

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch.distributed as dist
 
 from qhil.errors import BudgetExceededError
+from qhil.execution import consent
 from qhil.execution.budget import Budget, BudgetState
 from qhil.execution.dispatcher import Dispatcher
 from qhil.execution.ledger import Ledger
@@ -91,8 +92,8 @@ def spent_in(root: Path, provider_name: str) -> BudgetState:
         return ledger.spent(provider_name)
 
 
-def open_dispatcher(root: Path, provider: Provider, limits: BudgetState | None, rank: int,
-                    world: int, timeout_s: float) -> Dispatcher:
+def open_agent_dispatcher(root: Path, provider: Provider, limits: BudgetState | None, rank: int,
+                          world: int, timeout_s: float) -> Dispatcher:
     """This agent's Dispatcher on the run's ledger; agent 0 first creates the ledger and settles
     jobs a killed run left in flight (their results land in the ledger, where the replayed
     episodes find them). The other agents open it after the barrier: a fresh file switched to
@@ -100,7 +101,7 @@ def open_dispatcher(root: Path, provider: Provider, limits: BudgetState | None, 
     timeout there, as the switch upgrades a read lock to a write lock)."""
     if rank == 0:
         ledger = Ledger(root / LEDGER)
-        for job in Dispatcher(provider, ledger=ledger).resume():
+        for job in _agreed(provider, ledger, None).resume():
             job.result(timeout_s)
     if world > 1:
         dist.barrier()
@@ -110,7 +111,15 @@ def open_dispatcher(root: Path, provider: Provider, limits: BudgetState | None, 
     if limits is not None:
         left = share(remaining(limits, ledger.spent(provider.name)), world, rank)
         budget = Budget(shots=left.shots, usd=left.cost_usd, jobs=left.jobs)
-    return Dispatcher(provider, ledger=ledger, budget=budget)
+    return _agreed(provider, ledger, budget)
+
+
+def _agreed(provider: Provider, ledger: Ledger, budget: Budget | None) -> Dispatcher:
+    """A Dispatcher by the spending road, under the consent `qhil qtrl` got before any agent
+    process started (an agent has no terminal to ask on): the launcher's `agree` checked the
+    run's spend against the whole budget; here each agent's share is enforced job by job."""
+    return consent.open_dispatcher(provider, None, budget, yes=True, budget_required=False,
+                                   ledger=ledger, say=lambda line: None)
 
 
 def can_afford(budget: Budget | None, cost: JobCost) -> bool:

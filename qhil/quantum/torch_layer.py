@@ -30,7 +30,6 @@ from torch import nn
 
 from qhil.errors import RequestValidationError
 from qhil.execution.dispatcher import Dispatcher
-from qhil.execution.registry import get_provider
 from qhil.execution.request import SamplingRequest
 from qhil.names import GRADIENTS
 from qhil.quantum.layer import straight_through
@@ -70,7 +69,8 @@ class QuantumLayer(nn.Module):
 
     Args:
         template: the circuit (its P parameter columns are the layer's inputs).
-        provider: a provider name (`qhil providers`), a Provider, or a Dispatcher.
+        provider: a provider name (`qhil providers`), a Provider, or a Dispatcher (one from
+            `qhil.open_dispatcher`; its budget and consent stand).
         shots: shots per circuit; None for exact marginals (simulators only).
         gradient: "qtdnn", "parameter-shift" or "exact".
         surrogate: the qtDNN module (params (B, P) -> (B, n)); default TemplateSurrogate.
@@ -78,19 +78,23 @@ class QuantumLayer(nn.Module):
             refit (qtdnn); `tiny_batch` rows each, drawn from the current batch (None: all rows).
         track_fidelity: compute the exact gradient beside the delivered one in each backward.
         seed: seeds the provider requests (row b of call k gets a seed derived from both).
+        budget, yes, ask, ledger: the spending road (`qhil.open_dispatcher`): on a device that
+            bills, a `qhil.Budget` and consent (`yes=True`, or `ask(question) -> "y"`) are
+            required, else UserError before anything is sent; `ledger` a file to record in.
     """
 
     def __init__(self, template: CircuitTemplate, provider="local", shots: int | None = 1000,
                  gradient: str = "qtdnn", surrogate: nn.Module | None = None,
                  refit_steps: int = 20, refit_lr: float = 3e-3, tiny_batch: int | None = None,
-                 track_fidelity: bool = False, seed: int = 0):
+                 track_fidelity: bool = False, seed: int = 0, *, budget=None, yes: bool = False,
+                 ask=None, ledger=None):
         super().__init__()
         if gradient not in LAYER_GRADIENTS:
             raise RequestValidationError(
                 f"gradient must be one of {', '.join(LAYER_GRADIENTS)}, got {gradient!r}"
                 + (" (spsa is offered for the hDQNN T-block only)" if gradient in GRADIENTS else ""))
         self.template, self.shots, self.gradient = template, shots, gradient
-        self.dispatcher = _dispatcher(provider)
+        self.dispatcher = _dispatcher(provider, budget, yes, ask, ledger)
         self.surrogate = surrogate if surrogate is not None else TemplateSurrogate(
             template.n_params, template.n_qubits)
         self._optimizer = torch.optim.Adam(self.surrogate.parameters(), lr=refit_lr)
@@ -223,9 +227,11 @@ def shift_rows(template: CircuitTemplate, occurrences: list[tuple], params: torc
     return rows, torch.stack(weights) if weights else params.new_zeros(0, template.n_params)
 
 
-def _dispatcher(provider) -> Dispatcher:
+def _dispatcher(provider, budget, yes: bool, ask, ledger) -> Dispatcher:
+    """The layer's Dispatcher, through the one spending road (a given Dispatcher is used as is)."""
+    from qhil.execution.consent import open_dispatcher
+
     if isinstance(provider, Dispatcher):
         return provider
-    if isinstance(provider, str):
-        provider = get_provider(provider)
-    return Dispatcher(provider)
+    return open_dispatcher(provider, None, budget, yes=yes, ask=ask, ledger=ledger,
+                           what="the quantum layer's jobs")

@@ -15,6 +15,7 @@ from qhil.calibration import Calibration
 from qhil.config import ProviderProfile
 from qhil.errors import BudgetExceededError, QhilError
 from qhil.execution.budget import Budget
+from qhil.execution.consent import Agreement, open_dispatcher
 from qhil.execution.dispatcher import Dispatcher
 from qhil.execution.job import SamplingResult
 from qhil.execution.pricing import (
@@ -67,6 +68,8 @@ class Settings:
     timeout_s: float
     budget: Budget | None = None
     progress: Progress = field(default=lambda line: None)
+    agreement: Agreement | None = None
+    """The comparison's consent (`qhil.execution.consent.agree`) every provider opens with."""
 
 
 def new_row(profile: ProviderProfile) -> ProviderRow:
@@ -94,7 +97,9 @@ def measure_provider(profile: ProviderProfile, probes: list[Probe],
         with adapter_class(profile)(profile) as provider:
             for probe in probes:
                 provider.validate(probe.request)
-            _run_all(Dispatcher(provider, budget=settings.budget), probes, settings, records)
+            dispatcher = open_dispatcher(provider, budget=settings.budget,
+                                         agreement=settings.agreement)
+            _run_all(dispatcher, probes, settings, records)
     except BudgetExceededError as exc:
         row.status, row.reason = FAILED, f"budget: {exc}"
     except QhilError as exc:

@@ -5,15 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 
 from qhil.config import ProviderProfile
 from qhil.execution.budget import Budget
-from qhil.execution.pricing import job_cost_usd, tasks_for
-from qhil.execution.registry import availability
+from qhil.execution.consent import Agreement
 from qhil.report.measure import Settings, measure_provider
 from qhil.report.metrics import shot_noise_fidelity
 from qhil.report.model import Comparison, ProbeFigures, ProviderRow, RunRow
@@ -41,16 +39,14 @@ class Plan:
 
 
 def run_comparison(plan: Plan, progress: Callable[[str], None],
-                   confirm: Callable[[list[Probe]], None] | None = None) -> Comparison:
+                   confirm: Callable[[list[Probe]], Agreement | None]) -> Comparison:
     """Probe (or predict) every provider in turn; a failing one is a row, the others go on.
-    `confirm(probes)` runs before the first job is sent (the command's consent; it may raise)."""
+    `confirm(probes)` runs before the first job is sent: the command's consent and budget check
+    (`qhil.execution.consent.agree`; it may raise), whose Agreement every provider opens with."""
     probes = build_probes(plan.size, plan.seed, plan.circuit)
-    if plan.budget is not None and not plan.dry_run:
-        check_budget(plan, probes)
-    if confirm is not None and not plan.dry_run:
-        confirm(probes)
+    agreement = None if plan.dry_run else confirm(probes)
     settings = Settings(repeats=plan.repeats, timeout_s=plan.timeout_s, budget=plan.budget,
-                        progress=progress)
+                        progress=progress, agreement=agreement)
     rows = []
     for profile in plan.profiles:
         progress(f"{profile.name}: {'predicting' if plan.dry_run else 'probing'}")
@@ -74,21 +70,6 @@ def shot_noise_floor(probes: list[Probe], seed: int) -> list[ProbeFigures]:
                                 probe.request.total_shots, fid.hellinger_fidelity, fid.tvd,
                                 fid.marginal_mae))
     return out
-
-
-def check_budget(plan: Plan, probes: list[Probe]) -> None:
-    """Refuse the whole comparison before the first job if its estimate exceeds the budget.
-
-    Providers unusable here spend nothing and are left out of the estimate.
-    """
-    usable = [f for f in plan.profiles if availability(f).usable]
-    shots = plan.repeats * len(usable) * sum(p.request.total_shots for p in probes)
-    jobs = plan.repeats * sum(tasks_for(f, p.request) for f in usable for p in probes)
-    usd = plan.repeats * sum((job_cost_usd(f, p.request) for f in usable for p in probes),
-                             Decimal(0))
-    trial = Budget(shots=plan.budget.limit.shots, usd=plan.budget.limit.cost_usd,
-                   jobs=plan.budget.limit.jobs)
-    trial.reserve(shots, usd, jobs)  # raises BudgetExceededError saying what is left
 
 
 def add_run_costs(row: ProviderRow, profile: ProviderProfile, plan: Plan) -> None:

@@ -14,7 +14,9 @@ import torch
 
 from qhil.config import ProviderProfile
 from qhil.errors import BudgetExceededError, ConfigError
+from qhil.execution import consent
 from qhil.execution.budget import Budget
+from qhil.execution.consent import Agreement
 from qhil.execution.dispatcher import Dispatcher
 from qhil.execution.ledger import Ledger
 from qhil.execution.provider import Provider
@@ -105,13 +107,17 @@ def fidelity_reference(provider: Provider) -> str:
     return "exact" if ideal else "shadow"
 
 
-def open_dispatcher(folder: RunFolder, provider: Provider, limits: Budget | None) -> Dispatcher:
-    """The run's Dispatcher: its ledger in the run folder, its budget seeded with what was spent."""
+def open_run_dispatcher(folder: RunFolder, provider: Provider, limits: Budget | None,
+                    agreement: Agreement | None = None) -> Dispatcher:
+    """The run's Dispatcher, by the spending road (`agreement`: what the caller agreed to before
+    the folder was written; none: agreed here, which a device that bills refuses): its ledger in
+    the run folder, its budget seeded with what was spent."""
+    agreement = agreement or consent.agree(provider, None, limits, what="the run's jobs")
     ledger = Ledger(folder.path / "ledger.sqlite")
     cap = limits.limit if limits is not None else None
     budget = Budget(shots=cap and cap.shots, usd=cap and cap.cost_usd, jobs=cap and cap.jobs,
                     spent=ledger.spent(provider.name))
-    dispatcher = Dispatcher(provider, ledger=ledger, budget=budget)
+    dispatcher = consent.open_dispatcher(provider, budget=budget, ledger=ledger, agreement=agreement)
     dispatcher.resume()  # re-attach what a killed run left in flight; results land in the ledger
     return dispatcher
 
@@ -303,14 +309,17 @@ def learner_threads(config: TrainConfig) -> int:
 
 def train(config: TrainConfig, folder: RunFolder, provider: Provider, *, resume: bool = False,
           progress: Progress | None = None, budget: Budget | None = None,
-          sinks: list[Sink] | None = None) -> dict[str, Any]:
+          agreement: Agreement | None = None, sinks: list[Sink] | None = None) -> dict[str, Any]:
     """Train to config.steps (continuing from the journal and checkpoint when resume), evaluate,
     write the summary. `sinks` receive every batch of metrics rows beside metrics.jsonl (e.g. a
-    TensorBoard or CSV writer), on the learner's thread.
+    TensorBoard or CSV writer), on the learner's thread. `agreement`: the caller's consent to
+    the run's spend (`qhil.execution.consent.agree`); without it a device that bills is refused.
 
-    A new run creates the folder only after the environment and requests have been validated."""
+    A new run creates the folder only after the environment and requests have been validated
+    and the spending agreed."""
     torch.set_num_threads(learner_threads(config))
     preflight(config, provider)
+    agreement = agreement or consent.agree(provider, None, budget, what="the run's jobs")
     if learning_warning(config):
         warn(learning_warning(config))
     if resume:
@@ -318,7 +327,7 @@ def train(config: TrainConfig, folder: RunFolder, provider: Provider, *, resume:
         folder.config_path.write_text(dump_toml(config))  # e.g. a raised --steps
     else:
         folder.create(config)
-    dispatcher = open_dispatcher(folder, provider, budget)
+    dispatcher = open_run_dispatcher(folder, provider, budget, agreement)
     try:
         return _train(config, folder, dispatcher, resume, progress, sinks or [])
     finally:

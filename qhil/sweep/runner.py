@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import sys
 
-from qhil.cost.spend import check_budget
 from qhil.execution.budget import Budget
+from qhil.execution.spend import check_budget
 from qhil.sweep.cluster import ray_cluster
 from qhil.sweep.plan import SweepFolder, SweepPlan
 from qhil.sweep.report import write_sweep_report

@@ -1,7 +1,7 @@
 """The whole sweep's spend, asked for once, and the sweep's budget split over its trials.
 
     estimate = sweep_estimate(plan)                jobs, shots, dollars of the trials to run
-    check_budget(estimate.total, budget)           before Ray starts (qhil.cost.spend)
+    check_budget(estimate.total, budget)           before Ray starts (qhil.execution.spend)
     consent_to_sweep(estimate, parallel, budget, yes=...)   wall time at the cluster's
                                                    parallelism; the one question
     plan = with_allowances(plan, estimate, budget) each cell's trials get a share of the budget
@@ -9,8 +9,9 @@
 Each trial's Dispatcher enforces its share job by job (seeded from its run folder's ledger on
 --resume), and the shares add up to at most the sweep's limits, so the sweep as a whole never
 spends more than --budget-*. A share is the budget in proportion to the trial's estimate (evenly
-where nothing is estimated). `consent_to_sweep` is the one place the sweep asks: it goes through
-`qhil.cost.spend.consent` today and to the one spending road when that lands.
+where nothing is estimated). `consent_to_sweep` is the one place the sweep asks, through the one
+spending road (`qhil.execution.consent.agree`); each trial then opens its Dispatcher under that
+consent (`trial_agreement`), as an agent of `qhil qtrl` does: a Ray worker has no terminal.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_DOWN, Decimal
 
 from qhil.config import find_profile
-from qhil.cost.model import METHODS
-from qhil.cost.preflight import preflight
-from qhil.cost.spend import Spend, consent, hours
+from qhil.cost.device import DeviceModel
+from qhil.cost.model import estimate
+from qhil.cost.preflight import train_spend
 from qhil.cost.workload import Workload
+from qhil.execution import consent
 from qhil.execution.budget import Budget, BudgetState
+from qhil.execution.spend import Spend, hours
 from qhil.rl.config import TrainConfig
 from qhil.sweep.plan import SweepPlan
 
@@ -53,10 +56,10 @@ def trial_estimate(config: TrainConfig) -> TrialEstimate:
     """A trial's cost estimate; a classical block (fc, rbg, zeros) never touches a provider."""
     if config.block != "pqc":
         return TrialEstimate(NOTHING, 0.0)
-    method = config.quantum.gradient if config.quantum.gradient in METHODS else "qtdnn"
-    workload = Workload.from_train_data(config.model_dump())
-    result = preflight(workload, find_profile(config.provider), method=method)
-    return TrialEstimate(Spend.of_estimate(result, method, "a trial"), result.methods[method].wall_s)
+    profile, method = find_profile(config.provider), config.quantum.gradient
+    wall_s = estimate(Workload.from_train(config), DeviceModel.from_profile(profile),
+                      (method,)).methods[method].wall_s
+    return TrialEstimate(replace(train_spend(config, profile), what="a trial"), wall_s)
 
 
 def priced_config(plan: SweepPlan, cell: int) -> TrainConfig:
@@ -93,9 +96,18 @@ def consent_to_sweep(estimate: SweepEstimate, parallel: int, budget: Budget | No
     """The budget check and, on a device that bills, the one question for the whole sweep (a
     free sweep's estimate is printed too, without a question)."""
     spend = at_parallelism(estimate, parallel)
-    consent(spend, budget, yes=yes)
+    providers = [d for d in spend.devices if d != "no QPU"]
+    if providers:
+        consent.agree(providers, spend, budget, yes=yes, budget_required=False)
     if not spend.charges:
         print(f"qhil: {spend.describe()}", file=sys.stderr, flush=True)
+
+
+def trial_agreement(provider, budget: Budget | None) -> consent.Agreement:
+    """A trial's consent: the sweep's driver asked once for every trial (and checked the whole
+    sweep against the budget); the trial's share is enforced job by job by its Dispatcher."""
+    return consent.agree(provider, None, budget, yes=True, budget_required=False,
+                         what="a trial's jobs", say=lambda line: None)
 
 
 def with_allowances(plan: SweepPlan, estimate: SweepEstimate, budget: BudgetState | None) -> SweepPlan:

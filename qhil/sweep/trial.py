@@ -45,12 +45,14 @@ def train_folder(config: TrainConfig, path, allowance: BudgetState | None) -> Ru
     from qhil.execution.registry import get_provider
     from qhil.rl.run import train
     from qhil.rl.rundir import RunFolder
+    from qhil.sweep.spending import trial_agreement
 
     folder = RunFolder(path)
+    budget = budget_of(allowance)
     if not folder.summary_path.is_file():
         with get_provider(config.provider) as provider:
-            train(config, folder, provider, resume=folder.config_path.is_file(),
-                  budget=budget_of(allowance))
+            train(config, folder, provider, resume=folder.config_path.is_file(), budget=budget,
+                  agreement=trial_agreement(provider, budget))
     return RunSummary.read(folder.summary_path)
 
 

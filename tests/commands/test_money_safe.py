@@ -43,6 +43,30 @@ def test_sample_with_yes_and_a_budget_spends_at_most_the_budget(capsys, tmp_path
     assert code == 0 and "about $0.329" in err and 0 < spent(ledger) <= 1
 
 
+def test_sample_validates_and_prices_once_and_reports_what_the_ledger_recorded(capsys, tmp_path,
+                                                                             monkeypatch):
+    from qhil.execution import pricing
+    from qhil.execution.provider import Provider
+
+    calls, validate, price = [], Provider.validate, pricing.job_cost_usd
+    monkeypatch.setattr(Provider, "validate", lambda self, r: calls.append(("validate", self.name))
+                        or validate(self, r))
+    monkeypatch.setattr(pricing, "job_cost_usd", lambda p, r: calls.append(("price", p.name))
+                        or price(p, r))
+    ledger = tmp_path / "l.sqlite"
+    argv = ["sample", "--provider", "chaos-faults", *TINY_SAMPLE, "--yes", "--ledger", str(ledger)]
+    code, out, _ = run_in_process(capsys, [*argv, "--json"])
+    first = json.loads(out)
+    mine = sorted(c for c in calls if c[1] == "chaos-faults")  # not its inner simulator's
+    assert code == 0 and mine == [("price", "chaos-faults"), ("validate", "chaos-faults")]
+    assert Decimal(first["cost_usd"]) == spent(ledger) > 0 and first["reused"] is False
+    code, out, _ = run_in_process(capsys, [*argv, "--json"])  # the same request again
+    again = json.loads(out)
+    assert again["reused"] is True and Decimal(again["cost_usd"]) == 0
+    assert spent(ledger) == Decimal(first["cost_usd"])
+    assert "spent $0.00: the result was reused" in run_in_process(capsys, argv)[1]
+
+
 def test_evaluate_spends_within_budget_in_its_own_ledger_section(world, tmp_path, capsys):
     run = tmp_path / "run"
     shutil.copytree(world / "goodrun", run)
@@ -80,8 +104,8 @@ def test_qtrl_with_yes_and_a_budget_spends_at_most_the_budget(tmp_path, capsys):
 
 
 def test_a_person_at_a_terminal_is_asked(monkeypatch, tmp_path):
-    from qhil.cost.spend import Spend, consent
     from qhil.errors import UserError
+    from qhil.execution.spend import Spend, consent
 
     spend = Spend("one batch", ("priced",), True, 1, 10, Decimal("0.3"))
     asked = []
@@ -90,6 +114,104 @@ def test_a_person_at_a_terminal_is_asked(monkeypatch, tmp_path):
     with pytest.raises(UserError, match="nothing was sent"):
         consent(spend, yes=False, ask=lambda q: "n", say=lambda s: None)
     consent(Spend("free", ("local",), False, 1, 10, Decimal(0)), yes=False)  # never asks
+
+
+# -- every entry point that can submit, on a device that bills --------------------------------
+
+BILLING_COMMANDS = ["sample", "train", "evaluate", "compare", "calibrate", "qtrl"]
+
+
+@pytest.fixture
+def submitted(monkeypatch):
+    """The requests that reached the embedded simulator (behind chaos-faults and every other
+    profile these tests bill on)."""
+    from qhil.adapters.local import LocalProvider
+
+    sent, real = [], LocalProvider._submit
+    monkeypatch.setattr(LocalProvider, "_submit", lambda self, request: sent.append(request) or
+                        real(self, request))
+    return sent
+
+
+def _template():
+    from qhil import CircuitTemplate
+
+    return CircuitTemplate.from_qasm('OPENQASM 3.0;\ninclude "stdgates.inc";\ninput float[64] a;'
+                                     '\nqubit[2] q;\nbit[2] c;\nrx(a) q[0];\ncx q[0], q[1];\n'
+                                     'c = measure q;\n')
+
+
+def _layer(world, tmp_path, **spending):
+    import torch
+
+    from qhil import QuantumLayer
+
+    QuantumLayer(_template(), provider="chaos-faults", shots=10, **spending)(torch.zeros(2, 1))
+
+
+def _api_train(world, tmp_path, **spending):
+    import qhil
+
+    qhil.train(world / "good.toml", out=tmp_path / "run", provider="chaos-faults", **spending)
+
+
+def _load_policy(world, tmp_path, **spending):
+    import numpy as np
+
+    import qhil
+
+    run = tmp_path / "run"
+    shutil.copytree(world / "goodrun", run)
+    with qhil.load_policy(run, forward="hardware", provider="chaos-faults", **spending) as policy:
+        policy.predict(np.zeros(3))
+
+
+def _open_dispatcher(world, tmp_path, **spending):
+    import numpy as np
+
+    import qhil
+
+    dispatcher = qhil.open_dispatcher("chaos-faults", **spending)
+    with dispatcher.provider:
+        dispatcher.run(qhil.SamplingRequest.from_templates(_template(), np.zeros((1, 1)), 10, 0))
+
+
+PYTHON_ENTRIES = {"QuantumLayer": _layer, "qhil.train": _api_train,
+                  "load_policy-hardware": _load_policy, "qhil.open_dispatcher": _open_dispatcher}
+
+
+@pytest.mark.parametrize("command", BILLING_COMMANDS)
+def test_no_command_spends_on_a_billing_device_without_consent(command, world, capsys, submitted,
+                                                               monkeypatch):
+    from tests.commands.test_bad_inputs import CASES
+
+    monkeypatch.chdir(world)
+    argv = [a.replace("{w}", str(world)) for a in CASES[f"{command}-billing-no-yes"]]
+    code, out, err = run_in_process(capsys, argv)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "nothing was sent" in err, err
+    assert submitted == []
+
+
+@pytest.mark.parametrize("missing", ["budget", "consent"])
+@pytest.mark.parametrize("entry", list(PYTHON_ENTRIES))
+def test_no_python_entry_spends_on_a_billing_device_without_budget_and_consent(
+        entry, missing, world, tmp_path, submitted):
+    from qhil import Budget
+    from qhil.errors import UserError
+
+    spending = {"yes": True} if missing == "budget" else {"budget": Budget(usd=100)}
+    with pytest.raises(UserError) as info:
+        PYTHON_ENTRIES[entry](world, tmp_path, **spending)
+    assert "\n" not in str(info.value) and "nothing was sent" in str(info.value)
+    assert submitted == [] and not (tmp_path / "run" / "ledger.sqlite").exists()
+
+
+@pytest.mark.parametrize("entry", list(PYTHON_ENTRIES))
+def test_with_a_budget_and_yes_each_python_entry_spends(entry, world, tmp_path, submitted):
+    from qhil import Budget
+
+    PYTHON_ENTRIES[entry](world, tmp_path, budget=Budget(usd=500), yes=True)
+    assert submitted  # the spy sees what a consented entry sends
 
 
 # -- resume, interrupts, output ------------------------------------------------------------------

@@ -24,7 +24,7 @@ from qhil.rl.checkpoints import CheckpointStore
 from qhil.rl.config import dump_toml
 from qhil.rl.journal import Journal, Layout
 from qhil.rl.loop import snapshot_actor
-from qhil.rl.run import Session, open_dispatcher
+from qhil.rl.run import Session, open_run_dispatcher
 from qhil.rl.rundir import RunFolder
 from tests.rl.conftest import tiny_config
 
@@ -78,7 +78,7 @@ def test_a_job_sent_before_the_kill_is_adopted_not_bought_again(tmp_path):
     folder = RunFolder(tmp_path / "run")
     folder.create(config)
     with get_provider("local") as provider:
-        dispatcher = open_dispatcher(folder, provider, None)
+        dispatcher = open_run_dispatcher(folder, provider, None)
         s = Session(config, folder, dispatcher)
         for _ in range(3):
             s.explorer.step()
@@ -145,7 +145,7 @@ def test_an_interrupted_evaluation_runs_again_from_its_actor_and_buys_nothing(tm
     folder = RunFolder(tmp_path / "run")
     folder.create(config)
     with get_provider("local") as provider:
-        dispatcher = open_dispatcher(folder, provider, None)
+        dispatcher = open_run_dispatcher(folder, provider, None)
         s = Session(config, folder, dispatcher)
         s.explorer.transitions = 100
         s.evaluate_in_background()

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from qhil.cost.spend import Spend
+from qhil.execution.spend import Spend
 from qhil.errors import ConfigError
 from qhil.execution.budget import BudgetState
 from qhil.rl.config import TrainConfig

@@ -1,10 +1,12 @@
-"""The one spending path of every command that submits work (sample, train, evaluate, compare,
-calibrate, qtrl; `preflight.ask_to_spend` too): the command states what it will send as a
-`Spend`, then, before the first job,
+"""What an entry point is about to send, as a `Spend`, checked against the budget and agreed to.
+Every entry point that submits work (sample, train, evaluate, compare, calibrate, qtrl,
+`qhil.train`, `load_policy`, `QuantumLayer`; `cost.preflight.ask_to_spend` too) states its
+`Spend` and opens its Dispatcher through `qhil.execution.consent.open_dispatcher`, which calls,
+before the first job,
 
-    consent(spend, budget, yes=args.yes)
+    consent(spend, budget, yes=yes, ask=ask)
 
-refuses a spend over any --budget-* limit (every provider, free ones too: exit 2, nothing sent),
+which refuses a spend over any --budget-* limit (every provider, free ones too: exit 2, nothing sent),
 and on a device that bills prints the estimate on stderr and asks; `--yes` skips the question,
 and with no terminal to ask on and no `--yes` it refuses (exit 2). Nothing is spent before this.
 During the run the same budget is enforced job by job by the Dispatcher.
@@ -19,12 +21,17 @@ from decimal import Decimal
 from typing import Any
 
 from qhil.errors import BudgetExceededError, UserError
+from qhil.execution.budget import BudgetState, format_usd
+
+_USD_NAMES = ("usd", "max_usd", "dollars", "max_dollars", "cost_usd", "budget_usd")
+_SHOT_NAMES = ("shots", "max_shots")
+_JOB_NAMES = ("jobs", "max_jobs")
 
 
 @dataclass(frozen=True)
 class Spend:
-    """What a command is about to send: its jobs, shots and estimated dollars on one or more
-    devices (`charges`: at least one of them bills)."""
+    """What an entry point is about to send: its jobs, circuits (when known), shots and
+    estimated dollars on one or more devices (`charges`: at least one of them bills)."""
 
     what: str
     devices: tuple[str, ...]
@@ -34,12 +41,17 @@ class Spend:
     cost_usd: Decimal
     cost_usd_high: Decimal | None = None
     extra: str = ""  # e.g. the wall-time estimate
+    up_to_budget: str = ""  # an open-ended spend: what the budget leaves (its only bound)
+    circuits: int | None = None
 
     def describe(self) -> str:
+        if self.up_to_budget:
+            return f"{self.what} on {', '.join(self.devices)}: up to the budget ({self.up_to_budget})"
         band = "" if self.cost_usd_high is None or self.cost_usd_high == self.cost_usd \
             else f" (up to {dollars(self.cost_usd_high)})"
         extra = f", {self.extra}" if self.extra else ""
-        return (f"{self.what} on {', '.join(self.devices)}: {self.jobs:,} jobs, "
+        circuits = "" if self.circuits is None else f"{self.circuits:,} circuits, "
+        return (f"{self.what} on {', '.join(self.devices)}: {self.jobs:,} jobs, {circuits}"
                 f"{self.shots:,} shots{extra}, about {dollars(self.cost_usd)}{band}")
 
     def __add__(self, other: Spend) -> Spend:
@@ -47,8 +59,16 @@ class Spend:
             (self.cost_usd_high or self.cost_usd) + (other.cost_usd_high or other.cost_usd)
         return Spend(self.what, tuple(dict.fromkeys(self.devices + other.devices)),
                      self.charges or other.charges, self.jobs + other.jobs,
-                     self.shots + other.shots, self.cost_usd + other.cost_usd, high)
+                     self.shots + other.shots, self.cost_usd + other.cost_usd, high,
+                     circuits=None if None in (self.circuits, other.circuits)
+                     else self.circuits + other.circuits)
 
+    @classmethod
+    def up_to(cls, budget: Any, what: str, device: str, charges: bool) -> Spend:
+        """An open-ended spend (a torch layer's forward passes): bounded by the budget alone."""
+        usd, shots, jobs = budget_limits(budget)
+        left = BudgetState(shots, usd, jobs)
+        return cls(what, (device,), charges, 0, 0, Decimal(0), up_to_budget=left.describe())
 
     @classmethod
     def of_estimate(cls, result: Any, method: str, what: str) -> Spend:
@@ -56,7 +76,7 @@ class Spend:
         m = result.methods[method]
         return cls(what, (result.device.name,), result.device.charges, m.jobs, m.shots,
                    m.cost_usd, m.cost_usd_high,
-                   extra=f"{m.qpu_s:.1f} QPU s, wall {hours(m.wall_s)}")
+                   extra=f"{m.qpu_s:.1f} QPU s, wall {hours(m.wall_s)}", circuits=m.circuits)
 
 
 def hours(seconds: float) -> str:
@@ -64,27 +84,25 @@ def hours(seconds: float) -> str:
 
 
 def dollars(value: Decimal) -> str:
-    from qhil.execution.budget import format_usd
-
     return format_usd(Decimal(value).quantize(Decimal("0.000001")))
 
 
-def request_spend(what: str, profile: Any, requests: list[Any], repeats: int = 1) -> Spend:
-    """The spend of sending each request `repeats` times to the profile's device."""
-    from qhil.cost.device import DeviceModel
-    from qhil.execution.pricing import job_cost_usd, tasks_for
+def request_spend(what: str, profile: Any, requests: list[Any], repeats: int = 1,
+                  quotes: list[Any] | None = None) -> Spend:
+    """The spend of sending each request `repeats` times to the profile's device; `quotes`: the
+    requests' prices already made (`pricing.quote`), else they are priced here."""
+    from qhil.execution.pricing import Quote, job_cost_usd, profile_bills, tasks_for
 
-    cost = sum((job_cost_usd(profile, r) for r in requests), Decimal(0)) * repeats
-    return Spend(what, (profile.name,), DeviceModel.from_profile(profile).charges,
-                 jobs=repeats * sum(tasks_for(profile, r) for r in requests),
-                 shots=repeats * sum(r.total_shots for r in requests), cost_usd=cost)
+    quotes = quotes or [Quote("", tasks_for(profile, r), job_cost_usd(profile, r)) for r in requests]
+    return Spend(what, (profile.name,), profile_bills(profile),
+                 jobs=repeats * sum(q.tasks for q in quotes),
+                 shots=repeats * sum(r.total_shots for r in requests),
+                 cost_usd=repeats * sum((q.cost_usd for q in quotes), Decimal(0)),
+                 circuits=repeats * sum(r.batch_size for r in requests))
 
 
 def check_budget(spend: Spend, budget: Any) -> None:
     """Refuse a spend over any limit of the budget (a Budget: what it has left)."""
-    from qhil.cost.preflight import budget_limits
-    from qhil.execution.budget import BudgetState
-
     usd, shots, jobs = budget_limits(budget)
     over = [name for name, need, limit in (("shots", spend.shots, shots),
                                            ("dollars", spend.cost_usd, usd),
@@ -96,6 +114,22 @@ def check_budget(spend: Spend, budget: Any) -> None:
             f"needs {spend.shots:,} shots, about {dollars(spend.cost_usd)}, {spend.jobs:,} jobs; "
             f"left: {BudgetState(shots, usd, jobs).describe()}; nothing was sent; raise "
             f"--budget-shots/--budget-usd/--budget-jobs or ask for less")
+
+
+def budget_limits(budget: Any) -> tuple[Decimal | None, int | None, int | None]:
+    """(dollars, shots, jobs) limits of a budget given as a number, a dict or an object; a
+    `qhil.execution.budget.Budget` gives what it has left (`remaining()`)."""
+    if budget is None:
+        return None, None, None
+    if callable(getattr(budget, "remaining", None)):
+        budget = budget.remaining()
+    if isinstance(budget, (int, float, Decimal, str)):
+        return Decimal(str(budget)), None, None
+    get = budget.get if isinstance(budget, dict) else (lambda k: getattr(budget, k, None))
+    usd, shots, jobs = (next((get(k) for k in names if get(k) is not None), None)
+                        for names in (_USD_NAMES, _SHOT_NAMES, _JOB_NAMES))
+    return (None if usd is None else Decimal(str(usd)),
+            None if shots is None else int(shots), None if jobs is None else int(jobs))
 
 
 def interactive() -> bool:
@@ -118,14 +152,15 @@ def consent(spend: Spend, budget: Any = None, *, yes: bool = False,
         return
     if ask is None and not interactive():
         raise UserError(f"{spend.describe()}; this device bills and there is no terminal to ask "
-                        f"on: nothing was sent; pass --yes to spend it")
+                        f"on: nothing was sent; pass --yes (in Python: yes=True) to spend it")
     (say or _stderr)(f"qhil: {spend.describe()}")
     try:
         answer = (ask or _ask_on_stderr)("go on and spend this? [y/N] ")
     except EOFError:
         answer = ""
     if answer.strip().lower() not in ("y", "yes"):
-        raise UserError("nothing was sent and nothing was spent; answer y, or pass --yes")
+        raise UserError("nothing was sent and nothing was spent; answer y, or pass --yes "
+                        "(in Python: yes=True)")
 
 
 def _ask_on_stderr(question: str) -> str:
