@@ -17,7 +17,7 @@ Analytic mode (shots=None) is refused: `local` gives exact per-qubit marginals f
 not the joint probabilities that correlated measurements need.
 
 Money goes through `spending.open_spending`: a device that bills refuses without a budget,
-asks consent before its first job, and every job is held to the budget and written to the
+asks consent when it is created (the spending road, `qhil.open_dispatcher`), and every job is held to the budget and written to the
 ledger (`qhil ledger run.sqlite`). `dev.tracker` records per batch: jobs, circuits, shots,
 cost_usd (the ledger's) and latency_s (each job's round trip).
 """
