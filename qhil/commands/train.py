@@ -118,11 +118,20 @@ def _progress(folder: RunFolder, config: TrainConfig) -> int:
     if done is not None:
         if (folder.path / "ledger.sqlite").exists():
             check_ledger_file(folder.path / "ledger.sqlite", "the run's ledger")
+        _check_checkpoint_safe(folder)
         return done
     if (folder.checkpoints / "latest.pt").exists():
         state = check_run_files(folder.path, folder.checkpoints / "latest.pt", "train")
         return int(state.get("transitions", 0))
     return 0  # killed before its first step: nothing to go on from
+
+
+def _check_checkpoint_safe(folder: RunFolder) -> None:
+    """The checkpoint the resume will load, read now (safely: a file holding pickled objects is
+    refused with how to convert it), before anything is written or bought."""
+    from qhil.rl.checkpoints import CheckpointStore
+
+    CheckpointStore(folder.checkpoints, warn=lambda line: None).load()  # restore() warns
 
 
 def run(args: argparse.Namespace) -> int:

@@ -314,8 +314,7 @@ def train(config: TrainConfig, folder: RunFolder, provider: Provider, *, resume:
     if learning_warning(config):
         warn(learning_warning(config))
     if resume:
-        folder.load_config()
-        folder.config_path.write_text(dump_toml(config))  # e.g. a raised --steps
+        folder.load_config()  # rewritten (e.g. a raised --steps) once the run's files read well
     else:
         folder.create(config)
     dispatcher = open_dispatcher(folder, provider, budget)
@@ -333,6 +332,7 @@ def _train(config: TrainConfig, folder: RunFolder, dispatcher: Dispatcher, resum
     try:
         if resume:
             s.restore()
+            folder.save_config(config)
             s.evaluations.reopen(s.explorer.transitions, lambda: snapshot_actor(s.td3.actor))
         logger = MetricsLogger(s, progress)
         logger.sinks += sinks
