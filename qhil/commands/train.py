@@ -135,6 +135,13 @@ def _check_checkpoint_safe(folder: RunFolder) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from qhil.runlock import claim
+
+    with claim(args.resume, "qhil train --resume"):  # one writer per run folder, before any read
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from qhil.config import find_profile
     from qhil.execution.reach import require_reachable
     from qhil.execution.registry import get_provider

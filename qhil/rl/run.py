@@ -33,6 +33,7 @@ from qhil.rl.loop import Every, Loop, LoopClock, Progress, interrupted_message, 
 from qhil.rl.plots import plot_fidelity, plot_latency, plot_returns
 from qhil.rl.rundir import RunFolder, clean
 from qhil.rl.summary import RunSummary
+from qhil.runlock import claim
 
 
 def pick_device(choice: str) -> torch.device:
@@ -313,17 +314,18 @@ def train(config: TrainConfig, folder: RunFolder, provider: Provider, *, resume:
     preflight(config, provider)
     if learning_warning(config):
         warn(learning_warning(config))
-    if resume:
-        folder.load_config()  # rewritten (e.g. a raised --steps) once the run's files read well
-    else:
+    if not resume:
         folder.create(config)
-    dispatcher = open_dispatcher(folder, provider, budget)
-    try:
-        return _train(config, folder, dispatcher, resume, progress, sinks or [])
-    finally:
-        dispatcher.ledger.close()
-        folder.close()
-        folder.export_csv()
+    with claim(folder.path, "qhil train"):  # one writer per run folder
+        if resume:
+            folder.load_config()  # rewritten (e.g. a raised --steps) once the run's files read well
+        dispatcher = open_dispatcher(folder, provider, budget)
+        try:
+            return _train(config, folder, dispatcher, resume, progress, sinks or [])
+        finally:
+            dispatcher.ledger.close()
+            folder.close()
+            folder.export_csv()
 
 
 def _train(config: TrainConfig, folder: RunFolder, dispatcher: Dispatcher, resume: bool,

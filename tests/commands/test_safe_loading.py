@@ -16,11 +16,9 @@ import numpy as np
 import pytest
 import torch
 
-from qhil.cli import main
 from qhil.errors import UntrustedFileError
-from qhil.rl.config import dump_toml
 from tests.commands.conftest import tree_hashes
-from tests.rl.conftest import tiny_config
+from tests.commands.trained import qtrl_run, run_cli, train_run
 
 
 class Payload:
@@ -31,13 +29,6 @@ class Payload:
 
     def __reduce__(self):
         return os.system, (f"touch {self.marker}",)
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(argv))
-    out, err = capsys.readouterr()
-    return exit_info.value.code, out, err
 
 
 def crafted(marker: Path) -> bytes:
@@ -65,15 +56,7 @@ def plant(run: Path, data: bytes) -> Path:
 def runs(tmp_path_factory) -> dict[str, Path]:
     """A finished tiny `qhil train` run and a tiny `qhil qtrl` run, written by qhil itself."""
     root = tmp_path_factory.mktemp("runs")
-    (root / "tiny.toml").write_text(dump_toml(tiny_config()))
-    with pytest.raises(SystemExit) as done:
-        main(["train", "--quiet", "--config", str(root / "tiny.toml"), "--out", str(root / "train")])
-    assert done.value.code == 0
-    with pytest.raises(SystemExit) as done:
-        main(["qtrl", "--quiet", "--env", "CartPole-v1", "--blocks", "2", "--seed", "4",
-              "--policy", "classical", "--episodes", "1", "--out", str(root / "qtrl")])
-    assert done.value.code == 0
-    return {"train": root / "train", "qtrl": root / "qtrl"}
+    return {"train": train_run(root), "qtrl": qtrl_run(root)}
 
 
 def copy_run(runs: dict[str, Path], kind: str, tmp_path: Path) -> Path:
