@@ -242,7 +242,7 @@ def first_batch(config: TrainConfig) -> SamplingRequest:
 def describe(s: dict, folder: RunFolder) -> str:
     hw = s["hw"]
     lat = "-" if hw["latency_p50_s"] is None else f"{hw['latency_p50_s'] * 1e3:.1f} ms"
-    evaluation = ("no evaluation (eval.episodes = 0)" if s["eval_return_mean"] is None else
+    evaluation = ("no final evaluation (eval.final = false)" if s["eval_return_mean"] is None else
                   f"evaluation return {s['eval_return_mean']:.1f} +/- {s['eval_return_std']:.1f} "
                   f"over {len(s['eval_returns'])} episodes")
     return "\n".join([

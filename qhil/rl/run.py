@@ -32,6 +32,7 @@ from qhil.rl.learner import Learner, build_td3
 from qhil.rl.loop import Every, Loop, LoopClock, Progress, interrupted_message, snapshot_actor
 from qhil.rl.plots import plot_fidelity, plot_latency, plot_returns
 from qhil.rl.rundir import RunFolder, clean
+from qhil.rl.schedule import Schedule
 from qhil.rl.summary import RunSummary
 from qhil.runlock import claim
 
@@ -204,10 +205,11 @@ class Session:
     # -- evaluations (never on the learner thread) ----------------------------------------
     def evaluate_in_background(self) -> None:
         """The scheduled evaluation, of a snapshot of the learner's actor; named by the step it
-        was due at (a multiple of every_steps), so a restart recognises it."""
-        every = self.config.eval.every_steps
-        due = self.explorer.transitions // every * every
-        self.evaluations.schedule(due, snapshot_actor(self.td3.actor))
+        was due at (a multiple of every_steps), so a restart recognises it. One due at the
+        run's last step is the final evaluation, which runs once, in `finish`."""
+        due = Schedule.of(self.config).evaluation_due(self.explorer.transitions)
+        if due is not None:
+            self.evaluations.schedule(due, snapshot_actor(self.td3.actor))
 
 
 Sink = Callable[[list[dict[str, Any]]], None]  # a batch of metrics rows
@@ -376,7 +378,7 @@ def finish(s: Session) -> dict[str, Any]:
     s.evaluations.join()
     s.checkpoint()  # the final networks are durable before the final evaluation reads them
     final = f"final-{s.explorer.transitions}"
-    returns = s.evaluations.now(final, snapshot_actor(s.td3.actor)) if s.config.eval.episodes else []
+    returns = s.evaluations.now(final, snapshot_actor(s.td3.actor)) if s.config.eval.final else []
     rows = s.evaluations.rows + ([{"step": s.explorer.transitions, "eval/return_mean": float(np.mean(returns)),
                             "eval/return_std": float(np.std(returns))}] if returns else [])
     s.folder.append_metrics(rows)
