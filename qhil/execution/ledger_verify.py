@@ -22,8 +22,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from qhil.execution.ledger import (DONE, FAILED, JOINED, LOST, SCHEMA_VERSION, SUBMITTED,
-                                   SUBMITTING, schema_version)
+from qhil.execution.ledger import (
+    DONE,
+    FAILED,
+    JOINED,
+    LOST,
+    SCHEMA_VERSION,
+    SUBMITTED,
+    SUBMITTING,
+    schema_version,
+)
 from qhil.execution.sqlite import read_only
 
 STATUSES = tuple(s.code for s in (SUBMITTING, SUBMITTED, DONE, FAILED, LOST))

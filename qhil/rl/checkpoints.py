@@ -30,7 +30,7 @@ from typing import Any
 import torch
 
 from qhil.errors import UntrustedFileError
-from qhil.files import torch_load_safe
+from qhil.files import plain_data, torch_load_safe
 
 KEEP = 3
 STATE, MANIFEST, LEGACY = "state.pt", "manifest.json", "latest.pt"
@@ -60,9 +60,9 @@ class CheckpointStore:
 
     def write(self, final: Path, state: dict[str, Any], step: int) -> Path:
         """`state` as the checkpoint folder `final` (replaced as a whole if it exists)."""
+        data = _to_bytes(state)  # a state that is not plain data is refused before any write
         tmp = self.path / f".tmp-{uuid.uuid4().hex}"
         tmp.mkdir()
-        data = _to_bytes(state)
         _write_synced(tmp / STATE, data)
         manifest = {"step": step, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
         _write_synced(tmp / MANIFEST, json.dumps(manifest).encode())
@@ -116,7 +116,7 @@ def verified_bytes(folder: Path) -> tuple[int, bytes]:
 
 def _to_bytes(state: dict[str, Any]) -> bytes:
     buffer = io.BytesIO()
-    torch.save(state, buffer)
+    torch.save(plain_data(state), buffer)  # numpy values as numbers: torch_load_safe reads it
     return buffer.getvalue()
 
 

@@ -22,7 +22,7 @@ from qhil.progress import warn
 from qhil.quantum.ansatz import HDQNNAnsatz
 from qhil.quantum.gradients import circuits_per_sample
 from qhil.rl.buffers import PairBuffer, ReplayBuffer
-from qhil.rl.config import TrainConfig, dump_toml
+from qhil.rl.config import TrainConfig
 from qhil.rl.envs import make_envs
 from qhil.rl.evaluations import Evaluations
 from qhil.rl.explorer import Explorer
