@@ -27,14 +27,14 @@ def tiny_toml(root: Path, **top) -> Path:
 
 def train_run(root: Path) -> Path:
     with pytest.raises(SystemExit) as done:
-        main(["train", "--quiet", "--config", str(tiny_toml(root)), "--out", str(root / "train")])
+        main(["train", "--config", str(tiny_toml(root)), "--out", str(root / "train")])
     assert done.value.code == 0
     return root / "train"
 
 
 def qtrl_run(root: Path) -> Path:
     with pytest.raises(SystemExit) as done:
-        main(["qtrl", "--quiet", "--env", "CartPole-v1", "--blocks", "2", "--seed", "4",
+        main(["qtrl", "--env", "CartPole-v1", "--blocks", "2", "--seed", "4",
               "--policy", "classical", "--episodes", "1", "--out", str(root / "qtrl")])
     assert done.value.code == 0
     return root / "qtrl"

@@ -74,7 +74,7 @@ def test_a_run_evaluates_once_at_its_last_step_and_estimate_counts_the_same(tmp_
     path.write_text(dump_toml(tiny_config(steps=200).with_overrides(**{"eval.every_steps": 100})))
     outputs = []
     for argv in (["estimate", "--config", str(path), "--json"],
-                 ["train", "--quiet", "--config", str(path), "--out", str(tmp_path / "run")]):
+                 ["train", "--config", str(path), "--out", str(tmp_path / "run")]):
         with pytest.raises(SystemExit) as done:
             main(argv)
         assert done.value.code == 0
