@@ -25,7 +25,7 @@ def config(num_envs: int, vector_steps: int, mode: str) -> TrainConfig:
     warm = 4 * num_envs  # four vector steps of random actions, then learning
     return TrainConfig(**base).with_overrides(**{
         "provider": "chaos-local-1s", "num_envs": num_envs, "steps": vector_steps * num_envs,
-        "td3.learning_starts": warm, "td3.batch_size": 64, "eval.episodes": 0,
+        "td3.learning_starts": warm, "td3.batch_size": 64, "eval.final": False,
         "network.critic_hidden": [64, 64], "qtdnn.fidelity_every": 0, "qtdnn.n_tiny_batches": 8,
         "loop.mode": mode, "loop.max_updates_per_transition": 1000.0, "loop.log_every_steps": num_envs})
 

@@ -35,6 +35,7 @@ COMMANDS = {  # name -> one-line help; qhil/commands/<name>.py holds the rest
     "ledger": "Jobs, shots, dollars and latency percentiles of a ledger.",
     "qtrl": "Train a Quantum-Train policy with N agents (Dist-QTRL).",
     "sweep": "Sweep training runs over seeds and a grid on Ray Tune (qhil[ray]).",
+    "convert-checkpoints": "Rewrite a trusted run folder's old pickled checkpoints safely.",
 }
 
 
@@ -92,7 +93,8 @@ def build_parser(only: str | None = ALL) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for name in COMMANDS:
         if only in (ALL, name):
-            importlib.import_module(f"qhil.commands.{name}").register(_Commands(sub))
+            module = f"qhil.commands.{name.replace('-', '_')}"
+            importlib.import_module(module).register(_Commands(sub))
         else:
             sub.add_parser(name, help=COMMANDS[name])
     return parser

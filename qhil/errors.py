@@ -7,7 +7,9 @@
     │   ├── UnknownProviderError   no profile of that name
     │   ├── ProviderUnavailableError  SDK not installed, no credentials
     │   ├── BudgetExceededError    a request that would exceed the shot/dollar/job budget
-    │   └── ResourceError          more memory or processes than this machine holds
+    │   ├── ResourceError          more memory or processes than this machine holds
+    │   ├── UntrustedFileError     a file that only running the code inside it could read
+    │   └── RunFolderBusyError     another live process owns the run folder (its pid named)
     ├── ProviderError              the provider or its service failed (exit 1)
     │   ├── TransientProviderError retryable: throttling, 5xx, connection loss, device offline
     │   │   └── SubmissionTimeoutError  the service did not answer in time (job may exist)
@@ -58,6 +60,15 @@ class BudgetExceededError(UserError):
 
 class ResourceError(UserError):
     """The machine cannot hold what was asked for (memory, processes); nothing was started."""
+
+
+class UntrustedFileError(UserError):
+    """A checkpoint that holds pickled Python objects: reading it would run them, so it is refused
+    (`qhil convert-checkpoints DIR --trust` rewrites a folder one trusts as tensors and data)."""
+
+
+class RunFolderBusyError(UserError):
+    """Another live process holds the run folder's lock; nothing was written or sent."""
 
 
 class ProviderError(QhilError):

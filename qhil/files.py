@@ -3,16 +3,28 @@
     toml_text(data, header="")   scalars, lists and one level of tables; None values left out
     read_jsonl(path) / append_jsonl(path, rows)
     write_text_atomic(path, text) / torch_save_atomic(path, obj)   readers never see half a file
+    torch_load_safe(path_or_bytes, path)   tensors and plain data only; never runs code (below)
+    plain_data(obj)                        numpy values as tensors / numbers, for torch_load_safe
+
+Loading is not executing: a checkpoint someone shared is read with `weights_only=True`, which
+accepts tensors, numbers, strings, None and containers of these, and refuses any other pickled
+object (UntrustedFileError) before building it, so a crafted file cannot run its author's code.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import pickle
+import re
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from qhil.errors import UntrustedFileError
 
 
 def toml_text(data: Mapping[str, Any], header: str = "") -> str:
@@ -81,3 +93,51 @@ def torch_save_atomic(path: Path, obj: Any) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     torch.save(obj, tmp)
     os.replace(tmp, path)
+
+
+def torch_load_safe(source: Path | bytes, path: Path) -> Any:
+    """What torch.save wrote, if it is tensors and plain data; `path` names it in messages.
+    A file holding other pickled objects is refused with how to convert a folder one trusts;
+    a damaged file raises torch's own error (RuntimeError, UnpicklingError, EOFError)."""
+    import torch
+
+    stream = io.BytesIO(source) if isinstance(source, bytes) else source
+    try:
+        return torch.load(stream, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        if found is None:
+            raise
+        raise UntrustedFileError(
+            f"{path} holds a pickled Python object ({found.group(1)}) that loading would run, "
+            f"so qhil does not read it; if you trust whoever wrote it, convert the folder: "
+            f"qhil convert-checkpoints {_run_folder_of(path)} --trust") from None
+
+
+def _run_folder_of(path: Path) -> Path:
+    """The run folder a checkpoint sits in (the nearest parent with a config.toml)."""
+    path = Path(path)
+    return next((p for p in path.parents if (p / "config.toml").is_file()), path.parent)
+
+
+def plain_data(value: Any) -> Any:
+    """`value` with numpy arrays as tensors and numpy scalars as Python numbers, so that
+    torch_load_safe reads it back; anything else that is not plain data is a TypeError."""
+    import numpy as np
+    import torch
+
+    if isinstance(value, np.generic):  # before float: np.float64 is a float subclass
+        return value.item()
+    if isinstance(value, (str, bytes, bool, int, float, complex, type(None), torch.Tensor)):
+        return value
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(value.copy())
+    if isinstance(value, (list, tuple)):
+        return (list if isinstance(value, list) else tuple)(plain_data(v) for v in value)
+    if isinstance(value, OrderedDict):  # a state_dict: keep its type and version metadata
+        out = OrderedDict((k, plain_data(v)) for k, v in value.items())
+        out.__dict__.update(plain_data(vars(value)))
+        return out
+    if isinstance(value, dict):
+        return {k: plain_data(v) for k, v in value.items()}
+    raise TypeError(f"a {type(value).__module__}.{type(value).__qualname__} is not plain data")

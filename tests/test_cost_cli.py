@@ -69,12 +69,14 @@ def test_config_file_gives_the_workload_and_flags_override(tmp_path, capsys):
     path.write_text(TRAIN_CONFIG)
     w = Workload.from_train_config(path)
     assert (w.env_steps, w.num_envs, w.updates, w.policy_delay) == (250, 4, 200, 2)
-    assert (w.batch_size, w.eval_episodes, w.eval_steps_per_episode) == (128, 6, 1000)
-    assert (w.eval_batch, w.eval_jobs) == (2, 3000)  # 2 periodic + final, 2 episodes side by side
+    assert (w.batch_size, w.eval_episodes, w.eval_steps_per_episode) == (128, 4, 1000)
+    # the periodic evaluation at 500 and the final one at 1000 (one due at 1000 is the final
+    # one, not bought twice), 2 episodes side by side
+    assert (w.eval_batch, w.eval_jobs) == (2, 2000)
     data = json.loads(run_cli(capsys, "estimate", "--config", str(path), "--shots", "7", "--json")[1])
     assert data["workload"]["shots"] == 7 and data["device"]["name"] == "local"
-    assert data["qtdnn"]["circuits"] == 250 * 4 + 6 * 1000
-    assert data["qtdnn"]["jobs"] == 250 + 3000
+    assert data["qtdnn"]["circuits"] == 250 * 4 + 4 * 1000
+    assert data["qtdnn"]["jobs"] == 250 + 2000
     # as `qhil train --gradient spsa` runs it: per actor update 2 perturbed + 1 centre circuit
     # per sample, per update 128 target-actor circuits
     assert data["spsa"]["circuits"] == data["qtdnn"]["circuits"] + 100 * 128 * 3 + 200 * 128

@@ -20,3 +20,31 @@ def test_jsonl_and_atomic_writes(tmp_path):
     assert read_jsonl(path) == [{"a": 1}, {"a": 2}, {"b": None}]
     write_text_atomic(tmp_path / "s.json", "{}")
     assert (tmp_path / "s.json").read_text() == "{}" and not list(tmp_path.glob("*.tmp"))
+
+
+def test_checkpoints_are_written_as_plain_data_that_the_safe_loader_reads(tmp_path):
+    """numpy values become numbers and tensors on the way in; anything else that is not plain
+    data is refused before a byte is written; a state_dict keeps its type and metadata."""
+    import numpy as np
+    import pytest
+    import torch
+
+    from qhil.rl.checkpoints import CheckpointStore
+
+    net = torch.nn.Linear(2, 1)
+    rng = np.random.default_rng(3)
+    state = {"net": net.state_dict(), "loss": np.float32(0.5), "arr": np.arange(3.0),
+             "rng": rng.bit_generator.state, "torch_rng": torch.Generator().get_state(),
+             "rows": [{"step": np.int64(7)}], "pair": (1, "a")}
+    store = CheckpointStore(tmp_path / "checkpoints")
+    store.save(state, 7)
+    back = store.load()
+    assert type(back["loss"]) is float and type(back["rows"][0]["step"]) is int
+    assert torch.equal(back["arr"], torch.arange(3.0, dtype=torch.float64))
+    assert back["net"]._metadata == net.state_dict()._metadata
+    again = np.random.default_rng(0)
+    again.bit_generator.state = back["rng"]
+    assert again.random() == rng.random()
+    with pytest.raises(TypeError, match="not plain data"):
+        store.save({"bad": object()}, 8)
+    assert sorted(f.name for f in store.path.iterdir()) == ["step-000000007"]

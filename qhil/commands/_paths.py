@@ -74,19 +74,17 @@ def check_ledger_path(path: str | Path, flag: str = "--ledger") -> Path:
 
 def check_ledger_file(path: Path, flag: str = "ledger") -> None:
     """Refuse a file that SQLite cannot read as a qhil ledger (read-only: nothing is changed)."""
+    from qhil.execution.sqlite import read_only
+
     try:
         with open(path, "rb") as f:
             head = f.read(16)
         if head and head != b"SQLite format 3\x00":
             raise sqlite3.DatabaseError("file is not a database")
-        uri = f"file:{path.resolve()}?mode=ro"
-        db = sqlite3.connect(uri, uri=True)
-        try:
+        with read_only(path) as db:
             db.execute("SELECT count(*) FROM sqlite_master").fetchone()
             if head and db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise sqlite3.DatabaseError("integrity check failed")
-        finally:
-            db.close()
     except (sqlite3.DatabaseError, OSError) as exc:
         raise ConfigError(f"{flag} {path} is not a readable qhil ledger ({exc}); it was left as "
                           f"it is: restore it from a copy or move it aside") from exc

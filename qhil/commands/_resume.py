@@ -34,14 +34,15 @@ def check_steps(flag: str, asked: int, done: int, folder: Path, command: str) ->
 
 
 def check_checkpoint(path: Path, folder: Path, command: str) -> dict:
-    """The checkpoint, loaded (torch, on the CPU); a truncated or foreign file is refused."""
+    """The checkpoint, loaded safely (tensors and plain data, on the CPU); a truncated, foreign or
+    pickled-object file is refused."""
     if not path.is_file():
         raise ConfigError(f"{folder} has no checkpoint yet ({path.name}); start the run again "
                           f"with 'qhil {command} --out NEW_DIR'")
-    import torch
+    from qhil.files import torch_load_safe
 
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = torch_load_safe(path, path)  # an UntrustedFileError names the conversion
     except (EOFError, RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, OSError,
             ValueError, KeyError, AttributeError, ImportError) as exc:
         why = str(exc).split(". ")[0][:120]

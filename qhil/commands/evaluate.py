@@ -25,6 +25,13 @@ EVALUATIONS = "evaluations"  # DIR/evaluations/: the evaluations' own ledger and
 
 
 def run(args: argparse.Namespace) -> int:
+    from qhil.runlock import claim
+
+    with claim(args.run_dir, "qhil evaluate"):  # it writes DIR/evaluations: one writer at a time
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from qhil.commands._resume import check_checkpoint

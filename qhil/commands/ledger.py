@@ -1,4 +1,6 @@
-"""`qhil ledger PATH`: what a run bought and how long it waited, per provider, from its ledger."""
+"""`qhil ledger PATH`: what a run bought and how long it waited, per provider, from its ledger.
+`qhil ledger --verify PATH`: SQLite's integrity check and the accounting invariants
+(qhil/execution/ledger_verify.py); exit 0 with one OK line, 1 with what is wrong."""
 
 from __future__ import annotations
 
@@ -16,22 +18,60 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("path", help="ledger.sqlite of a run, or the run folder holding it "
                    "(qhil sample --ledger, qhil train --out).")
     p.add_argument("--json", dest="as_json", action="store_true", help="Print one JSON object.")
+    p.add_argument("--verify", action="store_true",
+                   help="Check the file instead of summarising it: SQLite's integrity check, every "
+                   "job settled or in flight, totals equal to the rows, nothing stored twice "
+                   "(exit 0 when sound, 1 with what is wrong; nothing is changed).")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.verify:
+        return verify(_ledger_path(Path(args.path)), args.as_json)
     report = read(Path(args.path))
     print(json.dumps(report) if args.as_json else _summary(report))
     return 0
 
 
-def read(path: Path) -> dict:
-    """Totals and per-provider latency percentiles; a missing or foreign file is a user error.
-    A run folder stands for its ledger.sqlite."""
+def verify(path: Path, as_json: bool) -> int:
+    """One line: OK and what the ledger holds, or FAILED and every problem found."""
+    from qhil.execution.ledger_verify import verify as check
+
+    verdict = check(path)
+    if as_json:
+        print(json.dumps({"path": str(path), "ok": not verdict.problems, **asdict(verdict)}))
+    elif verdict.problems:
+        print(f"{path}: FAILED: {'; '.join(verdict.problems)}")
+    else:
+        print(f"{path}: OK: integrity check passed; {verdict.jobs} paid jobs ({verdict.done} "
+              f"done, {verdict.in_flight} in flight), each settled or in flight, totals equal "
+              f"to the rows, nothing stored twice")
+    return 1 if verdict.problems else 0
+
+
+def _ledger_path(path: Path) -> Path:
+    """A ledger file (a run folder stands for its ledger.sqlite); a missing or foreign file is
+    a user error (exit 2)."""
+    path = _find(path)
+    with open(path, "rb") as f:
+        if f.read(16) != b"SQLite format 3\x00":
+            raise ConfigError(f"{path}: not a qhil ledger (not an SQLite file); pass the "
+                              f"ledger.sqlite of a run")
+    return path
+
+
+def _find(path: Path) -> Path:
     if path.is_dir() and (path / "ledger.sqlite").is_file():
         path = path / "ledger.sqlite"
     if not path.is_file():
         raise ConfigError(f"{path}: no such ledger file; pass the ledger.sqlite of a run")
+    return path
+
+
+def read(path: Path) -> dict:
+    """Totals and per-provider latency percentiles; a missing or foreign file is a user error.
+    A run folder stands for its ledger.sqlite."""
+    path = _find(path)
     from qhil.execution.ledger import Ledger
 
     try:

@@ -76,20 +76,31 @@ def run(args: argparse.Namespace) -> int:
 
     if args.agents is not None and not _torchrun_env():
         check_agents(args.agents, args.force)  # before torch loads: refused at once
-    from qhil.qtrl.launch import run_agents, under_torchrun
-    from qhil.qtrl.summary import build_summary
+    from qhil.qtrl.launch import under_torchrun
+    from qhil.runlock import claim
 
     rank0 = not under_torchrun() or os.environ.get("RANK", "0") == "0"
-    folder, config = _prepare(args, rank0)
-    if not under_torchrun():
-        check_agents(config.agents, args.force)
-    if args.resume is not None and _finished(folder, config):
-        return 0
-    _check(config)
-    limits = _limits(args)
-    _check_budget(config, limits, folder, args, rank0)
-    if rank0 and args.resume is None:
-        folder.create(config)
+    with claim(args.resume if rank0 else None, "qhil qtrl --resume"):  # one writer per folder
+        folder, config = _prepare(args, rank0)
+        if not under_torchrun():
+            check_agents(config.agents, args.force)
+        if args.resume is not None and _finished(folder, config):
+            return 0
+        _check(config)
+        limits = _limits(args)
+        _check_budget(config, limits, folder, args, rank0)
+        if rank0 and args.resume is None:
+            folder.create(config)
+        with claim(folder.root if rank0 else None, "qhil qtrl"):
+            return _train(args, config, folder, limits, rank0)
+
+
+def _train(args: argparse.Namespace, config: QTRLConfig, folder: RunFolder,
+           limits: BudgetState | None, rank0: bool) -> int:
+    """The agents, then (agent 0's process) the plot, csv and summary."""
+    from qhil.qtrl.launch import run_agents
+    from qhil.qtrl.summary import build_summary
+
     if rank0 and args.resume is not None:
         state = folder.load_checkpoint()
         folder.truncate_metrics(state["episode"] if state else 0)

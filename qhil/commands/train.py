@@ -163,6 +163,7 @@ def _progress(folder: RunFolder, config: TrainConfig) -> int:
     if done is not None:
         if (folder.path / "ledger.sqlite").exists():
             check_ledger_file(folder.path / "ledger.sqlite", "the run's ledger")
+        _check_checkpoint_safe(folder)
         return done
     if (folder.checkpoints / "latest.pt").exists():
         state = check_run_files(folder.path, folder.checkpoints / "latest.pt", "train")
@@ -170,7 +171,22 @@ def _progress(folder: RunFolder, config: TrainConfig) -> int:
     return 0  # killed before its first step: nothing to go on from
 
 
+def _check_checkpoint_safe(folder: RunFolder) -> None:
+    """The checkpoint the resume will load, read now (safely: a file holding pickled objects is
+    refused with how to convert it), before anything is written or bought."""
+    from qhil.rl.checkpoints import CheckpointStore
+
+    CheckpointStore(folder.checkpoints, warn=lambda line: None).load()  # restore() warns
+
+
 def run(args: argparse.Namespace) -> int:
+    from qhil.runlock import claim
+
+    with claim(args.resume, "qhil train --resume"):  # one writer per run folder, before any read
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from qhil.config import find_profile
     from qhil.execution.reach import require_reachable
     from qhil.execution.registry import get_provider
@@ -260,7 +276,7 @@ def first_batch(config: TrainConfig) -> SamplingRequest:
 def describe(s: dict, folder: RunFolder) -> str:
     hw = s["hw"]
     lat = "-" if hw["latency_p50_s"] is None else f"{hw['latency_p50_s'] * 1e3:.1f} ms"
-    evaluation = ("no evaluation (eval.episodes = 0)" if s["eval_return_mean"] is None else
+    evaluation = ("no final evaluation (eval.final = false)" if s["eval_return_mean"] is None else
                   f"evaluation return {s['eval_return_mean']:.1f} +/- {s['eval_return_std']:.1f} "
                   f"over {len(s['eval_returns'])} episodes")
     return "\n".join([

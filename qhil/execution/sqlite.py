@@ -1,10 +1,13 @@
 """One SQLite connection shared by threads behind a lock: the plumbing of the Ledger and of a
-run's transition Journal (WAL, autocommit, a 30 s busy timeout)."""
+run's transition Journal (WAL, autocommit, a 30 s busy timeout); and `read_only(path)`, the
+connection of checks that must leave a run folder byte for byte as they found it."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 WAL_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000")
@@ -37,3 +40,21 @@ class LockedSqlite:
     def _all(self, sql: str, args: tuple = ()) -> list[tuple]:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
+
+
+@contextmanager
+def read_only(path: str | Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to `path`. Reading a WAL database creates `-wal` and `-shm` files
+    beside it; those this connection created are removed on close while the WAL is still empty
+    (no writer came meanwhile), so a refused command leaves no file behind."""
+    beside = [Path(f"{path}-wal"), Path(f"{path}-shm")]
+    created = [p for p in beside if not p.exists()]
+    db = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, timeout=30)
+    try:
+        yield db
+    finally:
+        db.close()
+        wal = beside[0]
+        if created and (not wal.exists() or wal.stat().st_size == 0):
+            for extra in created:
+                extra.unlink(missing_ok=True)

@@ -5,12 +5,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import torch
 from pydantic import ValidationError
 
 from qhil.config import load_toml, validation_message
 from qhil.errors import ConfigError
-from qhil.files import append_jsonl, read_jsonl, toml_text, torch_save_atomic, write_text_atomic
+from qhil.files import (
+    append_jsonl,
+    plain_data,
+    read_jsonl,
+    toml_text,
+    torch_load_safe,
+    torch_save_atomic,
+    write_text_atomic,
+)
 from qhil.qtrl.config import QTRLConfig
 from qhil.sinks import TensorBoardSink, write_csv
 
@@ -50,12 +57,12 @@ class RunFolder:
             raise ConfigError(validation_message(self.config_path, exc)) from None
 
     def save_checkpoint(self, state: dict) -> None:
-        torch_save_atomic(self.checkpoint, state)
+        torch_save_atomic(self.checkpoint, plain_data(state))  # what torch_load_safe reads
 
     def load_checkpoint(self) -> dict | None:
         if not self.checkpoint.is_file():
             return None
-        return torch.load(self.checkpoint, weights_only=False)
+        return torch_load_safe(self.checkpoint, self.checkpoint)
 
     def append_metrics(self, row: dict) -> None:
         """metrics.jsonl, and the same row (same names) into the TensorBoard event files."""

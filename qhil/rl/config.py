@@ -6,7 +6,7 @@
                actor_lr, critic_lr, exploration_noise, target_noise, target_noise_clip
     [qtdnn]    hidden, n_tiny_batches, tiny_batch_size, buffer_size, fidelity_every
     [network]  pre_hidden, post_hidden, critic_hidden, clinks
-    [eval]     episodes, every_steps
+    [eval]     episodes, every_steps, final
     [loop]     mode, max_policy_lag, max_updates_per_transition, ...
 
 `load_train_config(path)` validates a file; `TrainConfig.with_overrides(...)` applies flags.
@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from qhil.config import StrictModel, load_toml, validation_message
 from qhil.errors import ConfigError
@@ -124,9 +124,18 @@ class NetworkSettings(StrictModel):
 class EvalSettings(StrictModel):
     """Evaluation: deterministic policy, real quantum layer on the provider."""
 
-    episodes: int = Field(
-        10, ge=0, description="Episodes of the final (and periodic) evaluation; 0 skips it.")
+    episodes: int = Field(10, description="Episodes of the final (and periodic) evaluation; >= 1.")
     every_steps: int = Field(0, ge=0, description="Evaluate every N env steps during training; 0 = only at the end.")
+    final: bool = Field(True, description="Evaluate once at the end (false: no final evaluation, "
+                        "no evaluation return in the summary).")
+
+    @field_validator("episodes")
+    @classmethod
+    def _some_episodes(cls, episodes: int) -> int:
+        if episodes < 1:
+            raise ValueError(f"{episodes} episodes cannot evaluate the policy; give 1 or more "
+                             f"(to skip the final evaluation, set final = false instead)")
+        return episodes
 
 
 class LoopSettings(StrictModel):

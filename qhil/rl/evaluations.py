@@ -24,6 +24,7 @@ from qhil.rl.config import TrainConfig
 from qhil.rl.explorer import evaluate
 from qhil.rl.hardware import HardwareSampler
 from qhil.rl.journal import Journal
+from qhil.rl.schedule import Schedule
 
 EVAL_SEED_OFFSET = 10_000  # evaluation episodes reset from seed + this, apart from training's
 
@@ -80,12 +81,10 @@ class Evaluations:
     def reopen(self, transitions: int, actor_factory) -> None:
         """After a restart: evaluations a kill interrupted (from their stored actors), and any
         scheduled one the kill came before (from the restored actor)."""
-        every = self.config.eval.every_steps
         names = [n for n in self.journal.open_evals() if n.startswith("step-")]
         known = set(self.journal.eval_names())
-        if every:
-            names += [f"step-{k}" for k in range(every, transitions + 1, every)
-                      if f"step-{k}" not in known]
+        names += [f"step-{k}" for k in Schedule.of(self.config).evaluation_steps()
+                  if k <= transitions and f"step-{k}" not in known]
         for name in sorted(set(names), key=lambda n: int(n.split("-")[1])):
             self.schedule(int(name.split("-")[1]), actor_factory())
 

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from qhil.errors import ConfigError
-from qhil.execution.sqlite import LockedSqlite
+from qhil.execution.sqlite import LockedSqlite, read_only
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -80,11 +80,8 @@ def stored_transitions(path: Path, num_envs: int) -> int | None:
     if not path.is_file():
         return None
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-        try:
+        with read_only(path) as db:
             return db.execute("SELECT COUNT(*) FROM steps").fetchone()[0] * num_envs
-        finally:
-            db.close()
     except sqlite3.DatabaseError as exc:
         raise ConfigError(f"{path} is damaged ({exc}); nothing was changed; restore it from a "
                           f"copy or start a new run with --out") from None

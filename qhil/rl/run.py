@@ -24,7 +24,7 @@ from qhil.progress import warn
 from qhil.quantum.ansatz import HDQNNAnsatz
 from qhil.quantum.gradients import circuits_per_sample
 from qhil.rl.buffers import PairBuffer, ReplayBuffer
-from qhil.rl.config import TrainConfig, dump_toml
+from qhil.rl.config import TrainConfig
 from qhil.rl.envs import make_envs
 from qhil.rl.evaluations import Evaluations
 from qhil.rl.explorer import Explorer
@@ -34,7 +34,9 @@ from qhil.rl.learner import Learner, build_td3
 from qhil.rl.loop import Every, Loop, LoopClock, Progress, interrupted_message, snapshot_actor
 from qhil.rl.plots import plot_fidelity, plot_latency, plot_returns
 from qhil.rl.rundir import RunFolder, clean
+from qhil.rl.schedule import Schedule
 from qhil.rl.summary import RunSummary
+from qhil.runlock import claim
 
 
 def pick_device(choice: str) -> torch.device:
@@ -209,10 +211,11 @@ class Session:
     # -- evaluations (never on the learner thread) ----------------------------------------
     def evaluate_in_background(self) -> None:
         """The scheduled evaluation, of a snapshot of the learner's actor; named by the step it
-        was due at (a multiple of every_steps), so a restart recognises it."""
-        every = self.config.eval.every_steps
-        due = self.explorer.transitions // every * every
-        self.evaluations.schedule(due, snapshot_actor(self.td3.actor))
+        was due at (a multiple of every_steps), so a restart recognises it. One due at the
+        run's last step is the final evaluation, which runs once, in `finish`."""
+        due = Schedule.of(self.config).evaluation_due(self.explorer.transitions)
+        if due is not None:
+            self.evaluations.schedule(due, snapshot_actor(self.td3.actor))
 
 
 Sink = Callable[[list[dict[str, Any]]], None]  # a batch of metrics rows
@@ -322,18 +325,18 @@ def train(config: TrainConfig, folder: RunFolder, provider: Provider, *, resume:
     agreement = agreement or consent.agree(provider, None, budget, what="the run's jobs")
     if learning_warning(config):
         warn(learning_warning(config))
-    if resume:
-        folder.load_config()
-        folder.config_path.write_text(dump_toml(config))  # e.g. a raised --steps
-    else:
+    if not resume:
         folder.create(config)
-    dispatcher = open_run_dispatcher(folder, provider, budget, agreement)
-    try:
-        return _train(config, folder, dispatcher, resume, progress, sinks or [])
-    finally:
-        dispatcher.ledger.close()
-        folder.close()
-        folder.export_csv()
+    with claim(folder.path, "qhil train"):  # one writer per run folder
+        if resume:
+            folder.load_config()  # rewritten (e.g. a raised --steps) once the run's files read well
+        dispatcher = open_run_dispatcher(folder, provider, budget, agreement)
+        try:
+            return _train(config, folder, dispatcher, resume, progress, sinks or [])
+        finally:
+            dispatcher.ledger.close()
+            folder.close()
+            folder.export_csv()
 
 
 def _train(config: TrainConfig, folder: RunFolder, dispatcher: Dispatcher, resume: bool,
@@ -342,6 +345,7 @@ def _train(config: TrainConfig, folder: RunFolder, dispatcher: Dispatcher, resum
     try:
         if resume:
             s.restore()
+            folder.save_config(config)
             s.evaluations.reopen(s.explorer.transitions, lambda: snapshot_actor(s.td3.actor))
         logger = MetricsLogger(s, progress)
         logger.sinks += sinks
@@ -383,7 +387,7 @@ def finish(s: Session) -> dict[str, Any]:
     s.evaluations.join()
     s.checkpoint()  # the final networks are durable before the final evaluation reads them
     final = f"final-{s.explorer.transitions}"
-    returns = s.evaluations.now(final, snapshot_actor(s.td3.actor)) if s.config.eval.episodes else []
+    returns = s.evaluations.now(final, snapshot_actor(s.td3.actor)) if s.config.eval.final else []
     rows = s.evaluations.rows + ([{"step": s.explorer.transitions, "eval/return_mean": float(np.mean(returns)),
                             "eval/return_std": float(np.std(returns))}] if returns else [])
     s.folder.append_metrics(rows)

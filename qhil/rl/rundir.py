@@ -39,6 +39,10 @@ class RunFolder:
         self.checkpoints.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(dump_toml(config))
 
+    def save_config(self, config: TrainConfig) -> None:
+        """The resolved config of a resumed run (e.g. a raised --steps), replaced atomically."""
+        write_text_atomic(self.config_path, dump_toml(config))
+
     def load_config(self) -> TrainConfig:
         if not self.config_path.exists():
             raise ConfigError(f"{self.path} is not a run folder (no config.toml); "

@@ -36,3 +36,17 @@ def test_inverted_double_pendulum_config_trains_a_few_steps(tmp_path):
         main(["train", "--config", str(Path(CONFIGS[0]).parent / "inverted-double-pendulum-pqc.toml"),
               "--steps", "300", "--out", str(out), "--json"])
     assert exc.value.code == 0 and (out / "summary.json").exists()
+
+
+def test_eval_episodes_0_is_refused_before_anything_is_trained(tmp_path, capsys):
+    from qhil.rl.config import dump_toml
+    from tests.rl.conftest import tiny_config
+
+    text = dump_toml(tiny_config()).replace("episodes = 2", "episodes = 0")
+    assert "episodes = 0" in text
+    (tmp_path / "zero.toml").write_text(text)
+    with pytest.raises(SystemExit) as done:
+        main(["train", "--config", str(tmp_path / "zero.toml"), "--out", str(tmp_path / "run")])
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and "eval.episodes" in err and "final = false" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "run").exists()

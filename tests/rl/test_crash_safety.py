@@ -141,7 +141,7 @@ def test_sigkill_before_the_first_checkpoint_resumes_to_the_end(tmp_path, capsys
 
 
 def test_an_interrupted_evaluation_runs_again_from_its_actor_and_buys_nothing(tmp_path):
-    config = tiny_config(steps=100).with_overrides(**{"eval.every_steps": 100})
+    config = tiny_config(steps=200).with_overrides(**{"eval.every_steps": 100})
     folder = RunFolder(tmp_path / "run")
     folder.create(config)
     with get_provider("local") as provider:

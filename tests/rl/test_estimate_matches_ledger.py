@@ -22,7 +22,7 @@ def scaled(path: Path, tmp_path: Path) -> Path:
     config = load_train_config(path)
     pendulum = config.env.startswith("Pendulum")
     config = config.with_overrides(**{
-        "steps": 40, "eval.episodes": 1 if pendulum else 0,
+        "steps": 40, "eval.episodes": 1, "eval.final": pendulum,
         "eval.every_steps": 20 if path.name == "pendulum-pqc.toml" else 0,
         "loop.device": "cpu", "td3.learning_starts": 1000})
     out = tmp_path / path.name

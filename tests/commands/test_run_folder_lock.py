@@ -1,0 +1,114 @@
+"""One writer per run folder (qhil/runlock.py), with real processes: a second `train --resume`
+or `evaluate` of a folder a live run owns is refused in one line naming the owner's pid; the lock
+a killed run leaves is taken over; a read-only or vanished folder is refused before anything is
+read or bought, and nothing in it changes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from qhil.rl.journal import stored_transitions
+from qhil.runlock import LOCK, claim
+from tests.commands.conftest import tree_hashes
+from tests.commands.trained import run_cli, tiny_toml, train_run
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def qhil(*argv: str, **popen) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **popen.pop("env", {})}
+    popen = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **popen}
+    return subprocess.Popen([sys.executable, "-m", "qhil", *argv], cwd=ROOT, env=env, text=True,
+                            **popen)
+
+
+def wait_for_owner(folder: Path, proc: subprocess.Popen) -> None:
+    """Until `proc` holds the folder's lock (it fails the test if it exits first)."""
+    while proc.poll() is None:
+        lock = folder / LOCK
+        if lock.is_file() and f"process {proc.pid} " in lock.read_text():
+            return
+        time.sleep(0.2)
+    pytest.fail(f"the first run ended before it owned {folder}: {proc.stderr.read()}")
+
+
+def test_a_second_writer_is_refused_and_a_killed_owners_lock_is_taken_over(tmp_path, capsys):
+    run = tmp_path / "run"
+    first = qhil("train", "--quiet", "--config", str(tiny_toml(tmp_path, steps=200_000)),
+                 "--out", str(run), stdout=subprocess.DEVNULL)
+    try:
+        wait_for_owner(run, first)
+        for argv in (["train", "--resume", str(run)], ["evaluate", str(run), "--episodes", "1"]):
+            second = qhil(*argv)
+            _, err = second.communicate(timeout=120)
+            assert second.returncode == 2 and f"in use by process {first.pid} (qhil train)" in err
+            assert len(err.strip().splitlines()) == 1
+        while (stored_transitions(run / "transitions.sqlite", 2) or 0) < 120 and first.poll() is None:
+            time.sleep(0.2)  # killed mid-run, past a checkpoint
+    finally:
+        first.kill()
+        first.wait()
+    assert f"process {first.pid} " in (run / LOCK).read_text()  # left behind by the killed owner
+    done = stored_transitions(run / "transitions.sqlite", 2)
+    code, _, err = run_cli(capsys, "train", "--resume", str(run), "--steps", str(done + 40))
+    assert code == 0, err
+    assert not (run / LOCK).exists()
+
+
+def test_claims_nest_in_one_process_and_leave_no_file(tmp_path):
+    with claim(tmp_path, "outer"):
+        with claim(tmp_path / ".", "inner"):
+            assert "(outer)" in (tmp_path / LOCK).read_text()
+        assert (tmp_path / LOCK).exists()
+    assert not (tmp_path / LOCK).exists()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> Path:
+    return train_run(tmp_path_factory.mktemp("runs"))
+
+
+@pytest.fixture
+def read_only_run(trained, tmp_path):
+    """A copy of the run the commands cannot write: a folder without write permission, or, as
+    root (who may write anywhere), a read-only bind mount of it (EROFS)."""
+    run = Path(shutil.copytree(trained, tmp_path / "run"))
+    if os.geteuid() != 0:
+        run.chmod(0o555)
+        yield run
+        run.chmod(0o755)
+        return
+    view = tmp_path / "view"
+    view.mkdir()
+    if subprocess.run(["mount", "--bind", "-o", "ro", str(run), str(view)]).returncode != 0:
+        pytest.skip("root without the right to mount: no way to make a folder read-only")
+    try:
+        yield view
+    finally:
+        subprocess.run(["umount", str(view)], check=True)
+
+
+@pytest.mark.parametrize("argv", [["train", "--resume", "{run}", "--steps", "300"],
+                                  ["evaluate", "{run}", "--episodes", "1"]], ids=lambda a: a[0])
+def test_a_read_only_run_folder_is_refused_before_anything_is_read(read_only_run, argv):
+    before = tree_hashes(read_only_run)
+    proc = qhil(*[a.format(run=read_only_run) for a in argv])
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2 and "is read-only" in err and "damaged" not in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert tree_hashes(read_only_run) == before
+
+
+@pytest.mark.parametrize("argv", [["train", "--resume", "{run}"], ["evaluate", "{run}"],
+                                  ["qtrl", "--resume", "{run}"]], ids=lambda a: a[0])
+def test_a_vanished_run_folder_is_refused_in_one_line(tmp_path, capsys, argv):
+    code, _, err = run_cli(capsys, *[a.format(run=tmp_path / "gone") for a in argv])
+    assert code == 2 and "no such folder" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "gone").exists()
