@@ -191,9 +191,10 @@ class CircuitTemplate:
         from qhil.quantum.template_qasm import template_from_qasm
         return template_from_qasm(text, source)
 
-    def to_qiskit(self, measure: bool = True):
+    def to_qiskit(self, measure: bool = True, row: np.ndarray | None = None):
+        """A QuantumCircuit (Parameters named as the template's), or bound to one parameter row."""
         from qhil.quantum.template_io import template_to_qiskit
-        return template_to_qiskit(self, measure)
+        return template_to_qiskit(self, measure, row)
 
     def to_qasm(self) -> str:
         from qhil.quantum.template_qasm import template_to_qasm

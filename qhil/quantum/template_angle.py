@@ -105,8 +105,22 @@ class Angle:
 
     __rmul__ = __mul__
 
-    def __truediv__(self, other: float) -> Angle:
-        return self * (1.0 / float(other))
+    def __truediv__(self, other) -> Angle:
+        """Division by a nonzero constant (a number or a constant Angle); ValueError otherwise."""
+        divisor = _as_angle(other)
+        if divisor is NotImplemented or not divisor.is_const or divisor.offset == 0:
+            raise ValueError("division by a parameter or by zero is not a polynomial")
+        return self * (1.0 / divisor.offset)
+
+    def __pow__(self, other) -> Angle:
+        """A whole power 0..8 (a number or a constant Angle); ValueError otherwise."""
+        power = _as_angle(other)
+        if power is NotImplemented or not power.is_const or power.offset not in range(9):
+            raise ValueError("only whole powers 0..8 of an angle are polynomials")
+        out = Angle.const(1.0)
+        for _ in range(int(power.offset)):
+            out = out * self
+        return out
 
     def derivative(self, column: int) -> Angle:
         """d angle / d p_column, an Angle."""

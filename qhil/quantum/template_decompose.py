@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from qhil.quantum.template import Angle, Gate
+from qhil.quantum.template import Angle, CircuitTemplate, Gate
 
 PI = math.pi
 
@@ -97,8 +97,19 @@ DECOMPOSITIONS: dict[str, Callable[[Gate], list[Gate]]] = {
     "csx": lambda g: [Gate("ch", g.qubits), Gate("cp", g.qubits, (_c(PI / 2),)),
                       Gate("ch", g.qubits)],
     "iswap": _iswap, "ecr": _ecr, "rxx": _rxx, "ryy": _ryy, "rzz": _rzz,
+    "gphase": lambda g: [],  # a global phase changes no measurement: targets without it drop it
 }
 """Template gate -> the same unitary (up to a global phase) in other table gates."""
+
+
+def decompose_template(template: CircuitTemplate, native: frozenset[str] | set[str]
+                       ) -> CircuitTemplate:
+    """The template with every gate outside `native` decomposed (same parameters and names)."""
+    if all(g.name in native for g in template.gates):
+        return template
+    gates = [step for gate in template.gates for step in decompose(gate, native)]
+    return CircuitTemplate(template.n_qubits, gates, template.n_params,
+                           list(template.param_names), template.name)
 
 
 def decompose(gate: Gate, native: frozenset[str] | set[str]) -> list[Gate]:

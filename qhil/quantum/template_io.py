@@ -13,6 +13,11 @@ Write: one Parameter per column (named as the template's), every gate by its Qis
 
 from __future__ import annotations
 
+import ast
+import math
+import operator
+import re
+
 import numpy as np
 
 from qhil.quantum.template import GATES, Angle, CircuitTemplate, CircuitTemplateError, Gate
@@ -94,60 +99,60 @@ def qiskit_angle(value, columns: dict[str, int], where: str) -> Angle:
         return Angle(columns[value.name])
     if not isinstance(value, ParameterExpression) or not value.parameters:
         return Angle.const(float(value))
+    names = sorted((p.name for p in value.parameters), key=len, reverse=True)
     try:
-        terms = _polynomial(value)
-    except (ValueError, TypeError) as exc:
+        return _polynomial(str(value), names, columns)
+    except (ValueError, SyntaxError) as exc:
         raise CircuitTemplateError(f"an angle of {where} ({value}) is not a polynomial in its "
                                    f"parameters ({exc}); templates take sums, products and "
                                    f"constant multiples of parameters") from None
-    return Angle.poly({tuple(columns[n] for n in names): c for names, c in terms})
 
 
-_POLYNOMIALS: dict[tuple[str, tuple[str, ...]], tuple] = {}
-"""Polynomials already read, by (expression text, parameter names): circuits repeat angles."""
+def _polynomial(text: str, names: list[str], columns: dict[str, int]) -> Angle:
+    """Qiskit's text of an expression, read as Python arithmetic with each parameter name made
+    an identifier (`x[0]` -> `_p3`), as an Angle; ValueError for anything but + - * / **."""
+    for name in names:
+        text = re.sub(rf"(?<![\w\[\]]){re.escape(name)}(?![\w\[\]])", f"_p{columns[name]}",
+                      text)
+    return _node_angle(ast.parse(text, mode="eval").body)
 
 
-def _polynomial(value) -> tuple:
-    """((parameter names of a monomial, coefficient), ...) of a ParameterExpression; ValueError
-    if it is not a polynomial with real coefficients."""
-    key = (str(value), tuple(sorted(p.name for p in value.parameters)))
-    if key not in _POLYNOMIALS:
-        _POLYNOMIALS[key] = _sympy_terms(value.sympify())
-    return _POLYNOMIALS[key]
+OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+             ast.Div: operator.truediv, ast.Pow: operator.pow}
 
 
-def _sympy_terms(expr) -> tuple:
-    import sympy
-
-    symbols = sorted(expr.free_symbols, key=str)
-    try:
-        poly = sympy.Poly(expr, *symbols)
-    except sympy.PolynomialError as exc:
-        raise ValueError(str(exc).splitlines()[0]) from None
-    out = []
-    for powers, coefficient in poly.terms():
-        value = complex(coefficient)
-        if value.imag != 0:
-            raise ValueError(f"complex coefficient {coefficient}")
-        monomial = tuple(str(s) for s, k in zip(symbols, powers, strict=True) for _ in range(k))
-        out.append((monomial, value.real))
-    return tuple(out)
+def _node_angle(node) -> Angle:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+        return Angle.const(float(node.value))
+    if isinstance(node, ast.Name) and node.id.startswith("_p"):
+        return Angle(int(node.id[2:]))
+    if isinstance(node, ast.Name) and node.id == "pi":
+        return Angle.const(math.pi)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        inner = _node_angle(node.operand)
+        return -inner if isinstance(node.op, ast.USub) else inner
+    if isinstance(node, ast.BinOp) and type(node.op) in OPERATORS:
+        return OPERATORS[type(node.op)](_node_angle(node.left), _node_angle(node.right))
+    raise ValueError(f"'{ast.unparse(node)}' is not + - * / ** of numbers and parameters")
 
 
 # --- template -> Qiskit -------------------------------------------------------------------
 
-def template_to_qiskit(template: CircuitTemplate, measure: bool = True):
-    """A QuantumCircuit with one Parameter per column (named as the template's); with `measure`,
-    qubit j is measured into classical bit n-1-j of register "meas" (see qiskit_circuits)."""
+def template_to_qiskit(template: CircuitTemplate, measure: bool = True,
+                       row: np.ndarray | None = None):
+    """A QuantumCircuit with one Parameter per column (named as the template's), or with the
+    angles of one parameter row filled in; with `measure`, qubit j is measured into classical
+    bit n-1-j of register "meas" (see qiskit_circuits)."""
     from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
     from qiskit.circuit import Parameter
     from qiskit.circuit import library as lib
 
     n = template.n_qubits
-    params = [Parameter(name) for name in template.param_names]
+    params = [Parameter(name) for name in template.param_names] if row is None else None
     qc = QuantumCircuit(QuantumRegister(n, "q"), name=template.name)
     for gate in template.gates:
-        values = [qiskit_value(a, params) for a in gate.angles]
+        values = ([qiskit_value(a, params) for a in gate.angles] if row is None
+                  else [float(a.values(np.asarray(row, dtype=float)[None])[0]) for a in gate.angles])
         qc.append(getattr(lib, GATES[gate.name].qiskit)(*values), list(gate.qubits))
     if measure:
         creg = ClassicalRegister(n, "meas")

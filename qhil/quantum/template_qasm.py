@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import operator
 import re
 
 from qhil.quantum.template import GATES, Angle, CircuitTemplate, CircuitTemplateError, Gate
@@ -32,6 +33,8 @@ STDGATES = frozenset({"p", "x", "y", "z", "h", "s", "sdg", "t", "tdg", "sx", "rx
                       "cx", "cy", "cz", "cp", "crx", "cry", "crz", "ch", "swap", "ccx", "cswap",
                       "cu", "id", "u2", "u3", "gphase"})
 """Table gates OpenQASM 3 knows without a definition (stdgates.inc and the builtin gphase)."""
+OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+             "**": operator.pow}
 REFUSED = {"QuantumReset": "reset", "BranchingStatement": "classical control (if)",
            "WhileLoop": "classical control (while)", "ForInLoop": "classical control (for)",
            "SwitchStatement": "classical control (switch)"}
@@ -273,18 +276,13 @@ class _Reader:
 
     def _binary(self, expr, env: dict) -> Angle:
         lhs, rhs, op = self._angle(expr.lhs, env), self._angle(expr.rhs, env), expr.op.name
-        if op in ("+", "-", "*"):
-            return lhs + rhs if op == "+" else lhs - rhs if op == "-" else lhs * rhs
-        if op == "/" and rhs.is_const and rhs.offset != 0:
-            return lhs / rhs.offset
-        power = rhs.offset
-        if op == "**" and rhs.is_const and power == int(power) and 0 <= power <= 8:
-            out = Angle.const(1.0)
-            for _ in range(int(power)):
-                out = out * lhs
-            return out
-        raise self.fail(f"angle expression with '{op}' is not a polynomial of the parameters "
-                        f"(divide by constants, raise to small whole powers)")
+        if op not in OPERATORS:
+            raise self.fail(f"angle expression with '{op}' is not a polynomial of the parameters")
+        try:
+            return OPERATORS[op](lhs, rhs)
+        except ValueError as exc:
+            raise self.fail(f"angle expression with '{op}' is not a polynomial of the "
+                            f"parameters ({exc})") from None
 
 
 def template_to_qasm(template: CircuitTemplate) -> str:

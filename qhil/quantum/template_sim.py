@@ -110,14 +110,14 @@ def apply_gate(state: torch.Tensor, matrix: torch.Tensor, qubits: tuple[int, ...
     if len(qubits) == 1:
         (q,) = qubits
         view = state.reshape(batch, 2 ** q, 2, 2 ** (n - q - 1))
-        return (matrix[:, None] @ view).reshape(batch, -1)
+        return (matrix[:, None] @ view).reshape(batch, 2 ** n)
     k = len(qubits)
     axes = [q + 1 for q in qubits]
     last = list(range(n + 1 - k, n + 1))
     moved = torch.movedim(state.reshape(batch, *([2] * n)), axes, last)
     shape = moved.shape
     out = moved.reshape(batch, -1, 2 ** k) @ matrix.transpose(-1, -2)
-    return torch.movedim(out.reshape(shape), last, axes).reshape(batch, -1)
+    return torch.movedim(out.reshape(shape), last, axes).reshape(batch, 2 ** n)
 
 
 def gate_matrix(gate: Gate, params: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
