@@ -8,7 +8,9 @@ Qiskit until only table gates remain; the circuit's global phase becomes a `gpha
 Barriers, delays and final measurements are read past; reset, mid-circuit measurement and
 classical control are refused with one line naming the instruction.
 
-Write: one Parameter per column (named as the template's), every gate by its Qiskit class.
+Write: one Parameter per column (named as the template's), every gate by its Qiskit class; a
+`gphase` gate adds to the circuit's `global_phase` (Qiskit 2.6's qasm3.dumps writes a
+GlobalPhaseGate as a qubit-less `gate` definition no OpenQASM 3 parser accepts).
 """
 
 from __future__ import annotations
@@ -153,7 +155,10 @@ def template_to_qiskit(template: CircuitTemplate, measure: bool = True,
     for gate in template.gates:
         values = ([qiskit_value(a, params) for a in gate.angles] if row is None
                   else [float(a.values(np.asarray(row, dtype=float)[None])[0]) for a in gate.angles])
-        qc.append(getattr(lib, GATES[gate.name].qiskit)(*values), list(gate.qubits))
+        if gate.name == "gphase":  # the circuit's phase: Qiskit's exporters mishandle the gate
+            qc.global_phase += values[0]
+        else:
+            qc.append(getattr(lib, GATES[gate.name].qiskit)(*values), list(gate.qubits))
     if measure:
         creg = ClassicalRegister(n, "meas")
         qc.add_register(creg)

@@ -10,10 +10,10 @@ from qhil.quantum.template import GATES, Angle, CircuitTemplate, Gate
 
 
 def random_template(rng: np.random.Generator, n_qubits: int, n_gates: int,
-                    n_params: int | None = None) -> CircuitTemplate:
-    """`n_gates` gates drawn uniformly from GATES (those that fit n_qubits), each angle drawn by
-    `random_angle`."""
-    names = [name for name in GATES if GATES[name].qubits <= n_qubits]
+                    n_params: int | None = None, max_arity: int = 3) -> CircuitTemplate:
+    """`n_gates` gates drawn uniformly from GATES (those on at most `max_arity` qubits that fit
+    n_qubits), each angle drawn by `random_angle`."""
+    names = [name for name in GATES if GATES[name].qubits <= min(n_qubits, max_arity)]
     n_params = n_params if n_params is not None else max(1, n_gates // 2)
     gates = []
     for _ in range(n_gates):

@@ -3,10 +3,12 @@
 A batch of states is (B, 2**n) complex, qubit 0 the most significant bit (as everywhere in qhil).
 Each gate is one batched contraction on a view of the state: a one-qubit gate as
 (B, 2**q, 2, 2**(n-q-1)) x (B, 2, 2), a k-qubit gate (k = 0 for a global phase, up to 3) with
-its qubits' axes moved last; angles are their expressions evaluated per row (template_angle.py),
-so constant gates are built once and parameterised ones per row. Matrices come from the one
-gate table (template_gates.py); complex64 and complex128. Everything is torch autograd-differentiable (the "exact"
-gradient of `qhil.QuantumLayer`).
+its qubits' axes moved last. Runs of one-qubit gates on a qubit are multiplied into one matrix
+before they touch the state (they commute with gates on other qubits). Angles are their
+expressions evaluated per row (template_angle.py), so constant gates are built once and
+parameterised ones per row; matrices come from the one gate table (template_gates.py), in
+complex64 or complex128. Everything is torch autograd-differentiable (the "exact" gradient of
+`qhil.QuantumLayer`).
 
 hDQNN templates (with an `hdqnn_layout`) are not run here: the `local` provider sends them to
 the hDQNN kernel (`BatchedSimulator`), which is faster on that one structure.
@@ -54,8 +56,19 @@ class TemplateSimulator:
         n, batch = template.n_qubits, params.shape[0]
         state = torch.zeros(batch, 2 ** n, dtype=self.dtype, device=self.device)
         state[:, 0] = 1
+        pending: dict[int, torch.Tensor] = {}  # qubit -> its one-qubit gates, fused
         for gate in template.gates:
-            state = apply_gate(state, gate_matrix(gate, params, self.dtype), gate.qubits, n)
+            matrix = gate_matrix(gate, params, self.dtype)
+            if len(gate.qubits) == 1:
+                (q,) = gate.qubits
+                pending[q] = matrix if q not in pending else matrix @ pending[q]
+                continue
+            for q in gate.qubits:
+                if q in pending:
+                    state = apply_gate(state, pending.pop(q), (q,), n)
+            state = apply_gate(state, matrix, gate.qubits, n)
+        for q, matrix in pending.items():
+            state = apply_gate(state, matrix, (q,), n)
         return state
 
     def probabilities(self, template: CircuitTemplate, params: torch.Tensor) -> torch.Tensor:

@@ -131,6 +131,7 @@ def test_barriers_are_read_past_and_global_phase_kept():
     template = CircuitTemplate.from_qiskit(qc)
     assert [g.name for g in template.gates] == ["gphase", "h", "rzz"]
     back = template.to_qiskit(measure=False).assign_parameters([0.7])
+    assert abs(float(back.global_phase) - 0.35) < 1e-12
     state = SIM.statevector(template, torch.tensor([[0.7]], dtype=torch.float64))[0].numpy()
     theirs = Statevector(back).data.reshape(2, 2).T.reshape(-1)  # qubit 0 the high bit
     np.testing.assert_allclose(state, theirs, atol=1e-12)
