@@ -46,6 +46,9 @@ class Angle:
     def __setattr__(self, name, value):
         raise AttributeError("Angle is immutable")
 
+    def __reduce__(self):  # pickle and deepcopy (templates travel with layers and checkpoints)
+        return Angle.poly, (dict(self.terms),)
+
     # --- what it reads -------------------------------------------------------------------
 
     @property

@@ -140,3 +140,18 @@ def test_hdqnn_template_gates_match_the_hdqnn_circuit():
         generic = CircuitTemplate(4, template.gates, template.n_params)  # no layout: generic kernel
         ours = SIM.marginals(generic, torch.from_numpy(angles[row].reshape(1, -1)))
         np.testing.assert_allclose(ours[0].numpy(), hdqnn[row].numpy(), atol=1e-10)
+
+
+def test_qiskit_qasm3_dumps_of_cu_and_non_std_gates_reads_back():
+    a, b = Parameter("a"), Parameter("b")
+    qc = QuantumCircuit(3)
+    qc.h([0, 1, 2])
+    qc.cu(a, b, a * b, 0.3, 0, 1)
+    qc.rzz(2 * (np.pi - a) * (np.pi - b), 1, 2)
+    qc.append(qc.copy().to_gate(label="block"), [2, 0, 1])  # a user gate: defined, inlined
+    template = CircuitTemplate.from_qasm(qasm3.dumps(qc))
+    assert [g.name for g in template.gates][:5] == ["h", "h", "h", "cu", "rzz"]
+    params = np.array([[0.4, -1.3]])
+    np.testing.assert_allclose(SIM.marginals(template, torch.from_numpy(params)).numpy(),
+                               qiskit_marginals(CircuitTemplate.from_qiskit(qc), params),
+                               atol=1e-10)

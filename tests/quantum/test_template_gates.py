@@ -4,7 +4,9 @@ the Angle algebra."""
 
 from __future__ import annotations
 
+import copy
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -134,6 +136,7 @@ def test_angle_algebra_values_and_chain_rule():
                                 (1,): -2 * math.pi, (0, 1): 2.0, (0, 0): 0.25})
     assert Angle(0, 2.0, 0.5) == 2 * a + 0.5 and Angle(0, 0.0, 1.0) == Angle.const(1.0)
     assert (a - a).is_const and angle.columns == (0, 1) and (2 * a + 1).affine == (0, 2.0)
+    assert pickle.loads(pickle.dumps(angle)) == angle and copy.deepcopy(angle) == angle
     params = np.array([[0.3, -1.1], [2.0, 0.4]])
     x, y = params[:, 0], params[:, 1]
     np.testing.assert_allclose(angle.values(params),
