@@ -3,15 +3,17 @@
 A template is n qubits and an ordered gate list over the gate set `GATES` (every gate of
 OpenQASM 3's stdgates.inc and Qiskit's standard parameterised gates; see template_gates.py);
 each gate angle is an `Angle`: a polynomial in the per-sample parameter columns (sums, products
-and constant multiples of several parameters; see template_angle.py). Every qubit is measured at the end; the result of a row is P(qubit j reads 1), (n,).
+and constant multiples of several parameters; see template_angle.py). Every qubit is measured
+at the end; the result of a row is P(qubit j reads 1), (n,).
 
     template = CircuitTemplate.from_qiskit(qc)          # parameters in qc.parameters order
     template = CircuitTemplate.from_qasm(text)          # OpenQASM 3, `input float[64]` parameters
-    template.to_qiskit(), template.to_qasm(), template.to_braket()
+    template.to_qiskit(), template.to_qasm(), template.to_braket()   # (row=...: bound)
     CircuitTemplate.from_hdqnn(n_qubits, cz)            # one hDQNN CZ structure (see HDQNNAnsatz)
 
 Gate conventions are Qiskit's (RZ(t) = diag(e^{-it/2}, e^{it/2}), U3 and CU3 as Qiskit defines
-them, controlled gates control first); a gate's matrix reads its first qubit as the high bit. Qubit 0 is the most significant bit of a basis index.
+them, controlled gates control first); a gate's matrix reads its first qubit as the high bit,
+and qubit 0 is the most significant bit of a basis index.
 
 hDQNN templates (`from_hdqnn`) carry their layout, so the `local` provider recognises them
 without looking at the gates and keeps the fast hDQNN kernel for them (`hdqnn_layout`).

@@ -129,7 +129,7 @@ def apply_gate(state: torch.Tensor, matrix: torch.Tensor, qubits: tuple[int, ...
     last = list(range(n + 1 - k, n + 1))
     moved = torch.movedim(state.reshape(batch, *([2] * n)), axes, last)
     shape = moved.shape
-    out = moved.reshape(batch, -1, 2 ** k) @ matrix.transpose(-1, -2)
+    out = moved.reshape(batch, 2 ** (n - k), 2 ** k) @ matrix.transpose(-1, -2)
     return torch.movedim(out.reshape(shape), last, axes).reshape(batch, 2 ** n)
 
 
