@@ -23,7 +23,14 @@ import math
 import operator
 import re
 
-from qhil.quantum.template import GATES, Angle, CircuitTemplate, CircuitTemplateError, Gate
+from qhil.quantum.template import (
+    GATES,
+    Angle,
+    CircuitTemplate,
+    CircuitTemplateError,
+    Gate,
+    check_gate,
+)
 from qhil.quantum.template_decompose import decompose
 from qhil.quantum.template_gates import canonical_name
 
@@ -198,8 +205,6 @@ class _Reader:
         self._append(Gate(canonical_name(raw), qubits, angles), raw)
 
     def _append(self, gate: Gate, raw: str) -> None:
-        from qhil.quantum.template import check_gate
-
         if gate.name not in GATES:
             raise self.fail(f"unknown gate '{raw}'; supported: {', '.join(GATES)}")
         try:
