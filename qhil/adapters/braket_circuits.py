@@ -28,7 +28,7 @@ from braket.program_sets import CircuitBinding, ProgramSet
 
 from qhil.execution.request import SamplingRequest
 from qhil.quantum.template import CircuitTemplate
-from qhil.quantum.template_io import braket_input_sets, braket_qasm
+from qhil.quantum.template_braket import braket_input_sets, braket_qasm
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,16 @@ from qiskit.circuit import ParameterVector
 
 from qhil.execution.request import SamplingRequest
 from qhil.execution.template_request import template_rows
-from qhil.quantum.template import expand_occurrences, occurrence_values
+from qhil.quantum.template import GATES, expand_occurrences, occurrence_values
+from qhil.quantum.template_decompose import decompose_template
 from qhil.quantum.template_io import qiskit_values
 
 CREG = "meas"
+BACKEND_GATES = frozenset(GATES) - {"ch", "cs", "csdg", "iswap", "dcx", "xx_plus_yy",
+                                    "xx_minus_yy", "gphase"}
+"""Template gates Aer 0.18 simulates as they are (IBM backends transpile any of them). The others
+are decomposed (template_decompose.py); a global phase is dropped (the transpiler folds it into
+the circuit's phase, and its parameter with it)."""
 
 
 @dataclass(frozen=True)
@@ -82,12 +88,13 @@ def translate(request: SamplingRequest, measure: bool = True) -> list[StructureP
 def template_pubs(request: SamplingRequest, measure: bool = True) -> list[StructurePub]:
     """One PUB per template: its circuit and a (rows, angles) array of its rows' values.
 
-    Each parameterised angle is its own plain Parameter, its value `scale * p + offset` computed
+    Gates Aer lacks are decomposed and global phases dropped (`BACKEND_GATES`). Each
+    parameterised angle is its own plain Parameter, its value (the angle's expression) computed
     here: Aer 0.18 mis-binds (or fails on) affine ParameterExpressions in some circuits.
     """
     pubs = []
     for template, rows in template_rows(request):
-        expanded, occurrences = expand_occurrences(template)
+        expanded, occurrences = expand_occurrences(decompose_template(template, BACKEND_GATES))
         circuit = expanded.to_qiskit(measure)
         circuit.name = template.name
         angles = occurrence_values(occurrences, request.params[rows])

@@ -1,16 +1,19 @@
 """CircuitTemplate: any parameterised circuit qhil can sample, batched over parameter rows.
 
-A template is n qubits and an ordered gate list over the gate set `GATES`; each gate angle is a
-constant or an affine function `scale * params[:, column] + offset` of ONE per-sample parameter
-column. Every qubit is measured at the end; the result of a row is P(qubit j reads 1), (n,).
+A template is n qubits and an ordered gate list over the gate set `GATES` (every gate of
+OpenQASM 3's stdgates.inc and Qiskit's standard parameterised gates; see template_gates.py);
+each gate angle is an `Angle`: a polynomial in the per-sample parameter columns (sums, products
+and constant multiples of several parameters; see template_angle.py). Every qubit is measured
+at the end; the result of a row is P(qubit j reads 1), (n,).
 
     template = CircuitTemplate.from_qiskit(qc)          # parameters in qc.parameters order
     template = CircuitTemplate.from_qasm(text)          # OpenQASM 3, `input float[64]` parameters
-    template.to_qiskit(), template.to_qasm(), template.to_braket()
+    template.to_qiskit(), template.to_qasm(), template.to_braket()   # (row=...: bound)
     CircuitTemplate.from_hdqnn(n_qubits, cz)            # one hDQNN CZ structure (see HDQNNAnsatz)
 
 Gate conventions are Qiskit's (RZ(t) = diag(e^{-it/2}, e^{it/2}), U3 and CU3 as Qiskit defines
-them, controlled gates control first). Qubit 0 is the most significant bit of a basis index.
+them, controlled gates control first); a gate's matrix reads its first qubit as the high bit,
+and qubit 0 is the most significant bit of a basis index.
 
 hDQNN templates (`from_hdqnn`) carry their layout, so the `local` provider recognises them
 without looking at the gates and keeps the fast hDQNN kernel for them (`hdqnn_layout`).
@@ -21,17 +24,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 
 from qhil.errors import RequestValidationError
+from qhil.quantum.template_angle import Angle
+from qhil.quantum.template_gates import GATES, ShiftRule
 
-GATES: dict[str, tuple[int, int]] = {
-    "rx": (1, 1), "ry": (1, 1), "rz": (1, 1), "u3": (1, 3), "h": (1, 0), "x": (1, 0),
-    "sx": (1, 0), "cz": (2, 0), "cx": (2, 0), "swap": (2, 0), "crx": (2, 1), "cry": (2, 1),
-    "crz": (2, 1), "cu3": (2, 3)}
-"""Gate name -> (qubits, angles)."""
-
+__all__ = ["GATES", "Angle", "CircuitTemplate", "CircuitTemplateError", "Gate", "Occurrence",
+           "check_gate", "expand_occurrences", "occurrence_values", "occurrence_gradients"]
 
 class CircuitTemplateError(RequestValidationError):
     """A template that is malformed (unknown gate, bad qubit, parameter count); `line` is the
@@ -40,34 +42,6 @@ class CircuitTemplateError(RequestValidationError):
     def __init__(self, message: str, line: int | None = None):
         super().__init__(message if line is None else f"line {line}: {message}")
         self.line = line
-
-
-@dataclass(frozen=True)
-class Angle:
-    """A gate angle: `offset` alone (column None), or `scale * params[:, column] + offset`."""
-
-    column: int | None = None
-    scale: float = 1.0
-    offset: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.column is not None and self.scale == 0.0:  # 0 * p + c is the constant c
-            object.__setattr__(self, "column", None)
-            object.__setattr__(self, "scale", 0.0)
-
-    @classmethod
-    def const(cls, value: float) -> Angle:
-        return cls(None, 0.0, float(value))
-
-    @property
-    def is_const(self) -> bool:
-        return self.column is None or self.scale == 0.0
-
-    def values(self, params: np.ndarray) -> np.ndarray:
-        """(B,) angle values of this gate for params (B, P)."""
-        if self.column is None:
-            return np.full(params.shape[0], self.offset)
-        return self.scale * params[:, self.column] + self.offset
 
 
 @dataclass(frozen=True)
@@ -107,7 +81,7 @@ class CircuitTemplate:
                  n_params: int | None = None, param_names: list[str] | None = None,
                  name: str = "template"):
         self._gates = tuple(gates)
-        used = [a.column for g in self._gates for a in g.angles if a.column is not None]
+        used = [j for g in self._gates for a in g.angles for j in a.columns]
         self._init(n_qubits, n_params if n_params is not None else max(used, default=-1) + 1,
                    param_names, name, None)
         for index, gate in enumerate(self._gates):
@@ -170,8 +144,7 @@ class CircuitTemplate:
     @cached_property
     def used_columns(self) -> tuple[int, ...]:
         """Parameter columns some gate reads, ascending."""
-        return tuple(sorted({a.column for g in self.gates for a in g.angles
-                             if a.column is not None}))
+        return tuple(sorted({j for g in self.gates for a in g.angles for j in a.columns}))
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, CircuitTemplate) and self.n_qubits == other.n_qubits
@@ -201,9 +174,9 @@ class CircuitTemplate:
         """(moments, two-qubit moments) of an as-soon-as-possible schedule of the gates."""
         ready = [0] * self.n_qubits
         two = [0] * self.n_qubits
-        for gate in self.gates:
+        for gate in (g for g in self.gates if g.qubits):  # a global phase takes no time
             start = max(ready[q] for q in gate.qubits) + 1
-            twos = max(two[q] for q in gate.qubits) + (len(gate.qubits) == 2)
+            twos = max(two[q] for q in gate.qubits) + (len(gate.qubits) >= 2)
             for q in gate.qubits:
                 ready[q], two[q] = start, twos
         return max(ready, default=0), max(two, default=0)
@@ -220,9 +193,10 @@ class CircuitTemplate:
         from qhil.quantum.template_qasm import template_from_qasm
         return template_from_qasm(text, source)
 
-    def to_qiskit(self, measure: bool = True):
+    def to_qiskit(self, measure: bool = True, row: np.ndarray | None = None):
+        """A QuantumCircuit (Parameters named as the template's), or bound to one parameter row."""
         from qhil.quantum.template_io import template_to_qiskit
-        return template_to_qiskit(self, measure)
+        return template_to_qiskit(self, measure, row)
 
     def to_qasm(self) -> str:
         from qhil.quantum.template_qasm import template_to_qasm
@@ -230,7 +204,7 @@ class CircuitTemplate:
 
     def to_braket(self, row: np.ndarray | None = None):
         """A Braket Circuit (FreeParameters p_<column>), or bound to one parameter row."""
-        from qhil.quantum.template_io import template_to_braket
+        from qhil.quantum.template_braket import template_to_braket
         return template_to_braket(self, row)
 
 
@@ -240,7 +214,7 @@ def check_gate(gate: Gate, n_qubits: int, n_params: int, where: str,
     if gate.name not in GATES:
         raise CircuitTemplateError(
             f"unknown gate '{gate.name}' in {where}; supported: {', '.join(GATES)}", line)
-    arity, n_angles = GATES[gate.name]
+    arity, n_angles = GATES[gate.name].qubits, GATES[gate.name].angles
     if len(gate.qubits) != arity or len(gate.angles) != n_angles:
         raise CircuitTemplateError(
             f"{gate.name} takes {arity} qubit(s) and {n_angles} angle(s); {where} has "
@@ -249,42 +223,58 @@ def check_gate(gate: Gate, n_qubits: int, n_params: int, where: str,
         raise CircuitTemplateError(
             f"{where} acts on qubits {list(gate.qubits)}; they must be distinct and in "
             f"0..{n_qubits - 1}", line)
-    for angle in gate.angles:
-        if angle.column is not None and not 0 <= angle.column < n_params:
+    for column in (j for angle in gate.angles for j in angle.columns):
+        if not 0 <= column < n_params:
             raise CircuitTemplateError(
-                f"{where} reads parameter {angle.column}; the template has {n_params}", line)
+                f"{where} reads parameter {column}; the template has {n_params}", line)
 
 
-FOUR_TERM = {"crx", "cry", "crz"}
-"""Gates whose angle's generator has eigenvalues {0, +-1/2} (controlled rotations; also CU3's
-theta): the parameter-shift rule needs four terms for them."""
+class Occurrence(NamedTuple):
+    """One parameterised angle of a template: its expression and its gate's shift rule."""
+
+    angle: Angle
+    rule: ShiftRule
 
 
-def expand_occurrences(template: CircuitTemplate) -> tuple[CircuitTemplate, list[tuple]]:
+def expand_occurrences(template: CircuitTemplate) -> tuple[CircuitTemplate, list[Occurrence]]:
     """The template with each parameterised angle reading its own column, and per such column
-    (original column, scale, offset, four-term?): what the shift rule differentiates. Controlled
-    rotations (and CU3's theta) have generator eigenvalues {0, +-1/2}: the four-term rule."""
+    the Occurrence the shift rule differentiates (chain rule: d angle / d params)."""
     gates, occurrences = [], []
     for gate in template.gates:
         angles = []
-        for angle in gate.angles:
+        for angle, rule in zip(gate.angles, GATES[gate.name].shifts, strict=True):
             if angle.is_const:
-                angles.append(Angle.const(angle.offset))
+                angles.append(angle)
                 continue
-            four_term = gate.name in FOUR_TERM or (gate.name == "cu3" and len(angles) == 0)
             angles.append(Angle(len(occurrences)))
-            occurrences.append((angle.column, angle.scale, angle.offset, four_term))
+            occurrences.append(Occurrence(angle, rule))
         gates.append(Gate(gate.name, gate.qubits, tuple(angles)))
     return CircuitTemplate(template.n_qubits, gates, n_params=len(occurrences),
                            name=f"{template.name}-shifted"), occurrences
 
 
-def occurrence_values(occurrences: list[tuple], params: np.ndarray) -> np.ndarray:
-    """(rows, occurrences) angle values of `expand_occurrences`' template for params (rows, P)."""
+def occurrence_values(occurrences: list[Occurrence], params):
+    """(rows, occurrences) angle values of `expand_occurrences`' template for params (rows, P),
+    numpy or torch as given."""
     if not occurrences:
-        return np.zeros((params.shape[0], 0))
-    return np.stack([scale * params[:, col] + offset for col, scale, offset, _ in occurrences],
-                    axis=1)
+        return params[:, :0] * 0.0
+    stack = np.stack if isinstance(params, np.ndarray) else _torch_stack
+    return stack([o.angle.values(params) for o in occurrences], 1)
+
+
+def occurrence_gradients(occurrences: list[Occurrence], params):
+    """(rows, occurrences, P) d angle / d params of each occurrence, per row (numpy or torch)."""
+    if not occurrences:
+        shape = (params.shape[0], 0, params.shape[1])
+        return np.zeros(shape) if isinstance(params, np.ndarray) else params.new_zeros(shape)
+    stack = np.stack if isinstance(params, np.ndarray) else _torch_stack
+    return stack([o.angle.gradient(params, params.shape[1]) for o in occurrences], 1)
+
+
+def _torch_stack(tensors, dim):
+    import torch
+
+    return torch.stack(tensors, dim=dim)
 
 
 def hdqnn_gates(layout: HDQNNLayout) -> list[Gate]:

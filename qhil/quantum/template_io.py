@@ -1,83 +1,164 @@
-"""CircuitTemplate <-> Qiskit QuantumCircuit, and CircuitTemplate -> Braket (Circuit, program text).
+"""CircuitTemplate <-> Qiskit QuantumCircuit.
 
-Qiskit: parameters are `qc.parameters` in order (Qiskit sorts them by name, vectors by index);
-an angle may be a number or an affine ParameterExpression of one Parameter. Measurements and
-barriers are read past (every qubit is measured anyway); `u` is read as u3.
+Read: parameters are `qc.parameters` in order (Qiskit sorts them by name, vectors by index); an
+angle is a number or a ParameterExpression that is a polynomial in the parameters (sums, products,
+constant multiples). Gates outside the table (Qiskit's class-style library circuits such as
+`RealAmplitudes(...)`, `ZZFeatureMap(...)`, `PauliEvolutionGate`, user gates) are decomposed by
+Qiskit until only table gates remain; the circuit's global phase becomes a `gphase` gate.
+Barriers, delays and final measurements are read past; reset, mid-circuit measurement and
+classical control are refused with one line naming the instruction.
 
-Braket: inputs are named `p_<column>` whatever the template calls them (user names could clash
-with the program's registers); controlled rotations become CNOTs and rotations; SX is Braket's V.
+Write: one Parameter per column (named as the template's), every gate by its Qiskit class; a
+`gphase` gate adds to the circuit's `global_phase` (Qiskit 2.6's qasm3.dumps writes a
+GlobalPhaseGate as a qubit-less `gate` definition no OpenQASM 3 parser accepts).
 """
 
 from __future__ import annotations
 
+import ast
 import math
+import operator
+import re
 
 import numpy as np
 
-from qhil.quantum.template import (
-    GATES,
-    Angle,
-    CircuitTemplate,
-    CircuitTemplateError,
-    Gate,
-)
+from qhil.quantum.template import GATES, Angle, CircuitTemplate, CircuitTemplateError, Gate
+from qhil.quantum.template_gates import canonical_name
 
-QISKIT_ALIASES = {"u": "u3"}
-QISKIT_SKIPPED = {"measure", "barrier", "id", "delay"}
+QISKIT_SKIPPED = {"barrier", "delay"}
+CLASSICAL = {"if_else", "while_loop", "for_loop", "switch_case", "box", "store"}
+DECOMPOSE_ROUNDS = 10
 
 
-# --- Qiskit -------------------------------------------------------------------------------
+# --- Qiskit -> template -------------------------------------------------------------------
 
 def template_from_qiskit(qc) -> CircuitTemplate:
     """The template of a QuantumCircuit; its Parameters become columns in qc.parameters order."""
-    columns = {p: k for k, p in enumerate(qc.parameters)}
-    gates = []
+    qc = standard_gates(qc)
+    columns = {p.name: k for k, p in enumerate(qc.parameters)}
+    gates, measured = _global_phase(qc, columns), set()
     for index, item in enumerate(qc.data):
-        op = item.operation
-        if op.name in QISKIT_SKIPPED:
-            continue
-        name = QISKIT_ALIASES.get(op.name, op.name)
-        where = f"instruction {index} ({op.name})"
-        if name not in GATES:
-            raise CircuitTemplateError(
-                f"unknown gate '{op.name}' at {where}; supported: {', '.join(GATES)} "
-                f"(transpile the circuit to these first)")
+        op, where = item.operation, f"instruction {index} ({item.operation.name})"
         qubits = tuple(qc.find_bit(q).index for q in item.qubits)
-        gates.append(Gate(name, qubits, tuple(_qiskit_angle(v, columns, where) for v in op.params)))
+        if _read_past(op, qubits, measured, where):
+            continue
+        angles = tuple(qiskit_angle(v, columns, where) for v in op.params)
+        gates.append(Gate(canonical_name(op.name), qubits, angles))
     return CircuitTemplate(qc.num_qubits, gates, n_params=len(columns),
-                           param_names=[p.name for p in columns], name=qc.name or "qiskit")
+                           param_names=list(columns), name=qc.name or "qiskit")
 
 
-def _qiskit_angle(value, columns: dict, where: str) -> Angle:
-    from qiskit.circuit import ParameterExpression
+def standard_gates(qc):
+    """The circuit with every instruction outside the table decomposed by Qiskit (library blocks,
+    evolution gates, user gates), at most DECOMPOSE_ROUNDS levels deep."""
+    for _ in range(DECOMPOSE_ROUNDS):
+        names = {i.operation.name for i in qc.data if _decomposable(i.operation)}
+        if not names:
+            return qc
+        qc = qc.decompose(gates_to_decompose=sorted(names))
+    return qc
 
-    if not isinstance(value, ParameterExpression):
+
+def _decomposable(op) -> bool:
+    name = op.name
+    return (canonical_name(name) not in GATES and name not in QISKIT_SKIPPED | CLASSICAL
+            and name not in ("measure", "reset") and getattr(op, "definition", None) is not None)
+
+
+def _read_past(op, qubits: tuple[int, ...], measured: set, where: str) -> bool:
+    """True for instructions a template reads past; raise for those it cannot hold."""
+    if op.name in QISKIT_SKIPPED:
+        return True
+    if op.name == "measure":
+        measured.update(qubits)
+        return True
+    if op.name == "reset":
+        raise CircuitTemplateError(f"{where}: reset is not supported; a template starts in |0> "
+                                   f"and measures every qubit once, at the end")
+    if op.name in CLASSICAL or getattr(op, "condition", None) is not None:
+        raise CircuitTemplateError(f"{where}: classical control is not supported; a template is "
+                                   f"a unitary circuit measured once, at the end")
+    if measured & set(qubits):
+        raise CircuitTemplateError(f"{where} acts after a measurement of its qubit (mid-circuit "
+                                   f"measurement); a template measures every qubit once, at the end")
+    if canonical_name(op.name) not in GATES:
+        raise CircuitTemplateError(f"unknown gate '{op.name}' at {where}; supported: "
+                                   f"{', '.join(GATES)} (or gates Qiskit can decompose to them)")
+    return False
+
+
+def _global_phase(qc, columns: dict[str, int]) -> list[Gate]:
+    phase = qc.global_phase
+    angle = qiskit_angle(phase, columns, "the global phase")
+    return [] if angle == Angle.const(0.0) else [Gate("gphase", (), (angle,))]
+
+
+def qiskit_angle(value, columns: dict[str, int], where: str) -> Angle:
+    """A gate parameter (number or ParameterExpression) as an Angle over `columns` (name -> k)."""
+    from qiskit.circuit import Parameter, ParameterExpression
+
+    if isinstance(value, Parameter):
+        return Angle(columns[value.name])
+    if not isinstance(value, ParameterExpression) or not value.parameters:
         return Angle.const(float(value))
-    params = list(value.parameters)
-    if not params:
-        return Angle.const(float(value))
-    if len(params) > 1:
-        raise CircuitTemplateError(f"an angle of {where} depends on {len(params)} parameters; "
-                                   f"a template angle is affine in one")
-    p = params[0]
-    offset = float(value.bind({p: 0.0}))
-    scale = float(value.bind({p: 1.0})) - offset
-    if abs(float(value.bind({p: 2.5})) - (offset + 2.5 * scale)) > 1e-9 * max(1.0, abs(scale)):
-        raise CircuitTemplateError(f"an angle of {where} ({value}) is not affine in {p.name}")
-    return Angle(columns[p], scale, offset)
+    names = sorted((p.name for p in value.parameters), key=len, reverse=True)
+    try:
+        return _polynomial(str(value), names, columns)
+    except (ValueError, SyntaxError) as exc:
+        raise CircuitTemplateError(f"an angle of {where} ({value}) is not a polynomial in its "
+                                   f"parameters ({exc}); templates take sums, products and "
+                                   f"constant multiples of parameters") from None
 
 
-def template_to_qiskit(template: CircuitTemplate, measure: bool = True):
-    """A QuantumCircuit with one Parameter per column (named as the template's); with `measure`,
-    qubit j is measured into classical bit n-1-j of register "meas" (see qiskit_circuits)."""
+def _polynomial(text: str, names: list[str], columns: dict[str, int]) -> Angle:
+    """Qiskit's text of an expression, read as Python arithmetic with each parameter name made
+    an identifier (`x[0]` -> `_p3`), as an Angle; ValueError for anything but + - * / **."""
+    for name in names:
+        text = re.sub(rf"(?<![\w\[\]]){re.escape(name)}(?![\w\[\]])", f"_p{columns[name]}",
+                      text)
+    return _node_angle(ast.parse(text, mode="eval").body)
+
+
+OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+             ast.Div: operator.truediv, ast.Pow: operator.pow}
+
+
+def _node_angle(node) -> Angle:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+        return Angle.const(float(node.value))
+    if isinstance(node, ast.Name) and node.id.startswith("_p"):
+        return Angle(int(node.id[2:]))
+    if isinstance(node, ast.Name) and node.id == "pi":
+        return Angle.const(math.pi)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        inner = _node_angle(node.operand)
+        return -inner if isinstance(node.op, ast.USub) else inner
+    if isinstance(node, ast.BinOp) and type(node.op) in OPERATORS:
+        return OPERATORS[type(node.op)](_node_angle(node.left), _node_angle(node.right))
+    raise ValueError(f"'{ast.unparse(node)}' is not + - * / ** of numbers and parameters")
+
+
+# --- template -> Qiskit -------------------------------------------------------------------
+
+def template_to_qiskit(template: CircuitTemplate, measure: bool = True,
+                       row: np.ndarray | None = None):
+    """A QuantumCircuit with one Parameter per column (named as the template's), or with the
+    angles of one parameter row filled in; with `measure`, qubit j is measured into classical
+    bit n-1-j of register "meas" (see qiskit_circuits)."""
     from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
     from qiskit.circuit import Parameter
+    from qiskit.circuit import library as lib
 
     n = template.n_qubits
-    params = [Parameter(name) for name in template.param_names]
+    params = [Parameter(name) for name in template.param_names] if row is None else None
     qc = QuantumCircuit(QuantumRegister(n, "q"), name=template.name)
     for gate in template.gates:
-        qc.append(_qiskit_gate(gate, params), list(gate.qubits))
+        values = ([qiskit_value(a, params) for a in gate.angles] if row is None
+                  else [float(a.values(np.asarray(row, dtype=float)[None])[0]) for a in gate.angles])
+        if gate.name == "gphase":  # the circuit's phase: Qiskit's exporters mishandle the gate
+            qc.global_phase += values[0]
+        else:
+            qc.append(getattr(lib, GATES[gate.name].qiskit)(*values), list(gate.qubits))
     if measure:
         creg = ClassicalRegister(n, "meas")
         qc.add_register(creg)
@@ -85,22 +166,15 @@ def template_to_qiskit(template: CircuitTemplate, measure: bool = True):
     return qc
 
 
-def _qiskit_gate(gate: Gate, params: list):
-    from qiskit.circuit import library as lib
-
-    classes = {"rx": lib.RXGate, "ry": lib.RYGate, "rz": lib.RZGate, "u3": lib.U3Gate,
-               "h": lib.HGate, "x": lib.XGate, "sx": lib.SXGate, "cz": lib.CZGate,
-               "cx": lib.CXGate, "swap": lib.SwapGate, "crx": lib.CRXGate, "cry": lib.CRYGate,
-               "crz": lib.CRZGate, "cu3": lib.CU3Gate}
-    return classes[gate.name](*(_qiskit_value(a, params) for a in gate.angles))
-
-
-def _qiskit_value(angle: Angle, params: list):
-    if angle.column is None:
-        return angle.offset
-    p = params[angle.column]
-    scaled = p if angle.scale == 1.0 else angle.scale * p
-    return scaled if angle.offset == 0.0 else scaled + angle.offset
+def qiskit_value(angle: Angle, params: list):
+    """The angle as a float or a ParameterExpression of `params` (one per column)."""
+    value = None
+    for monomial, coefficient in angle.terms:
+        term = coefficient
+        for k, j in enumerate(monomial):
+            term = params[j] if k == 0 and coefficient == 1.0 else term * params[j]
+        value = term if value is None else value + term
+    return 0.0 if value is None else value
 
 
 def qiskit_values(template: CircuitTemplate, circuit, params: np.ndarray) -> np.ndarray:
@@ -109,139 +183,3 @@ def qiskit_values(template: CircuitTemplate, circuit, params: np.ndarray) -> np.
     column = {name: k for k, name in enumerate(template.param_names)}
     order = [column[p.name] for p in circuit.parameters]
     return np.ascontiguousarray(params[:, order])
-
-
-# --- Braket -------------------------------------------------------------------------------
-
-BRAKET_NAMES = {"rx": "rx", "ry": "ry", "rz": "rz", "u3": "U", "h": "h", "x": "x", "sx": "v",
-                "cz": "cz", "cx": "cnot", "swap": "swap", "p": "phaseshift"}
-"""Template gate -> Braket gate; controlled rotations are decomposed (`braket_steps`): the
-LocalSimulator of amazon-braket-default-simulator 1.41 returned wrong probabilities for some
-`ctrl @` gates (one Qiskit and the template simulator agree on), and QPUs reject `ctrl @`."""
-
-Affine = tuple[float, tuple[tuple[int, float], ...]]
-"""offset + sum(coefficient * params[:, column]): a Braket angle may mix columns."""
-
-
-def _affine(angle: Angle, factor: float = 1.0) -> Affine:
-    if angle.column is None or angle.scale == 0.0:
-        return factor * angle.offset, ()
-    return factor * angle.offset, ((angle.column, factor * angle.scale),)
-
-
-def _add(*terms: Affine) -> Affine:
-    offset, coefficients = 0.0, {}
-    for c, t in terms:
-        offset += c
-        for column, coefficient in t:
-            coefficients[column] = coefficients.get(column, 0.0) + coefficient
-    return offset, tuple((k, v) for k, v in coefficients.items() if v != 0.0)
-
-
-def braket_steps(gate: Gate) -> list[tuple[str, tuple[int, ...], tuple[Affine, ...]]]:
-    """The gate as native Braket gates (name, qubits, angles); CRX/CRY/CRZ/CU3 as CNOTs and
-    single-qubit rotations (CU3 as Qiskit defines it)."""
-    c, t = gate.qubits[0], gate.qubits[-1]
-    half = [_affine(a, 0.5) for a in gate.angles]
-    neg = [_affine(a, -0.5) for a in gate.angles]
-    if gate.name in ("cry", "crz"):
-        axis = gate.name[-1]
-        return [(f"r{axis}", (t,), (half[0],)), ("cnot", (c, t), ()), (f"r{axis}", (t,), (neg[0],)),
-                ("cnot", (c, t), ())]
-    if gate.name == "crx":  # RX = RZ(-pi/2) RY RZ(pi/2)
-        return [("rz", (t,), ((math.pi / 2, ()),)), *braket_steps(Gate("cry", gate.qubits, gate.angles)),
-                ("rz", (t,), ((-math.pi / 2, ()),))]
-    if gate.name == "cu3":
-        theta, phi, lam = (_affine(a) for a in gate.angles)
-        return [("phaseshift", (c,), (_add(half[2], half[1]),)),
-                ("phaseshift", (t,), (_add(half[2], neg[1]),)), ("cnot", (c, t), ()),
-                ("U", (t,), (neg[0], (0.0, ()), _add(neg[1], neg[2]))), ("cnot", (c, t), ()),
-                ("U", (t,), (half[0], phi, (0.0, ())))]
-    return [(BRAKET_NAMES[gate.name], gate.qubits, tuple(_affine(a) for a in gate.angles))]
-
-
-def braket_input(column: int) -> str:
-    return f"p_{column}"
-
-
-def template_to_braket(template: CircuitTemplate, row: np.ndarray | None = None):
-    """A Braket Circuit with FreeParameters p_<column>, or with the angles of one parameter row
-    filled in; idle qubits get an identity so every qubit is in the circuit (and measured).
-
-    Bind with `row`, not `Circuit.make_bound_circuit`: in amazon-braket-sdk 1.127 the latter
-    drops the control qubits of controlled gates (the template has none left, but the rule holds).
-    """
-    from braket.circuits import Circuit, FreeParameter
-
-    free = ([FreeParameter(braket_input(k)) for k in range(template.n_params)] if row is None
-            else [float(v) for v in row])
-    circuit = Circuit()
-    for gate in template.gates:
-        for name, qubits, angles in braket_steps(gate):
-            method = {"U": "u"}.get(name, name)
-            getattr(circuit, method)(*qubits, *(_braket_value(a, free) for a in angles))
-    for q in sorted(set(range(template.n_qubits)) - {q for g in template.gates for q in g.qubits}):
-        circuit.i(q)
-    return circuit
-
-
-def _braket_value(angle: Affine, free: list):
-    offset, terms = angle
-    value = offset
-    for column, coefficient in terms:
-        value = value + coefficient * free[column]
-    return value
-
-
-def braket_qasm(template: CircuitTemplate, noise=None) -> str:
-    """The OpenQASM 3 program Braket runs: `input float p_<k>;`, native gates, noise pragmas (a
-    GateNoise, braket_dm: after each template gate's native gates) and every qubit measured."""
-    n = template.n_qubits
-    lines = ["OPENQASM 3.0;", *(f"input float {braket_input(k)};" for k in template.used_columns),
-             f"bit[{n}] b;", f"qubit[{n}] q;"]
-    for gate in template.gates:
-        for name, qubits, angles in braket_steps(gate):
-            args = f"({', '.join(_affine_text(a) for a in angles)})" if angles else ""
-            lines.append(f"{name}{args} {', '.join(f'q[{q}]' for q in qubits)};")
-        lines += _noise_lines(gate, noise)
-    if noise is not None and noise.readout > 0:
-        lines += [f"#pragma braket noise bit_flip({noise.readout}) q[{q}]" for q in range(n)]
-    lines += [f"b[{q}] = measure q[{q}];" for q in range(n)]
-    return "\n".join(lines)
-
-
-def _affine_text(angle: Affine) -> str:
-    offset, terms = angle
-    parts = [f"{coefficient!r}*{braket_input(column)}" for column, coefficient in terms]
-    if offset != 0.0 or not parts:
-        parts.append(repr(float(offset)))
-    return " + ".join(parts).replace("+ -", "- ")
-
-
-def _noise_lines(gate: Gate, noise) -> list[str]:
-    if noise is None:
-        return []
-    qubits = ", ".join(f"q[{q}]" for q in gate.qubits)
-    if len(gate.qubits) == 1 and noise.gate_1q > 0:
-        return [f"#pragma braket noise depolarizing({noise.gate_1q}) {qubits}"]
-    if len(gate.qubits) == 2 and noise.gate_2q > 0:
-        return [f"#pragma braket noise two_qubit_depolarizing({noise.gate_2q}) {qubits}"]
-    return []
-
-
-def braket_input_sets(template: CircuitTemplate, params: np.ndarray) -> list[dict[str, float]]:
-    """(rows, P) parameters -> one {p_<k>: value} per row, for the columns the template reads."""
-    cols = template.used_columns
-    names = [braket_input(k) for k in cols]
-    return [dict(zip(names, map(float, row), strict=True)) for row in params[:, list(cols)]]
-
-
-def _qasm_angle(angle: Angle, name_of) -> str:
-    """An angle as OpenQASM text: a number, `name`, `s*name`, `s*name + o`."""
-    if angle.column is None:
-        return repr(float(angle.offset))
-    term = name_of(angle.column) if angle.scale == 1.0 else f"{angle.scale!r}*{name_of(angle.column)}"
-    if angle.offset == 0.0:
-        return term
-    sign = "+" if angle.offset > 0 else "-"
-    return f"{term} {sign} {abs(angle.offset)!r}"

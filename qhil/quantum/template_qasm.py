@@ -2,14 +2,17 @@
 
 Read: `input float[64] name;` (or `input float name;`, `input angle name;`) declares a parameter
 column, in declaration order; qubit registers (`qubit[n] q;`, `qreg q[n];`) are numbered in
-declaration order; gates from the template gate set (with the aliases `U` and `CX`; `gate`
-definitions of those names, such as Qiskit's `cu3`, are read past); angles are numbers, `pi`,
-parameters, + - * / with a constant factor: affine in one parameter. Bit declarations, barriers,
-pragmas and final measurements are read past. Anything else is a CircuitTemplateError naming
-the line of the file.
+declaration order; gates are the template gate set under their OpenQASM 3 and Qiskit names
+(stdgates.inc, `U`, `CX`, `gphase`, Qiskit's rzz, ecr, ...). A `gate` definition of a table gate
+(as Qiskit's `qasm3.dumps` writes for rzz or cu3) is read past, the table's matrix being the
+same; any other definition is inlined where it is called. Angles are numbers, pi, parameters,
++ - * / and integer powers: any polynomial of the parameters. Bit declarations, barriers, pragmas
+and final measurements are read past; reset, mid-circuit measurement, classical control and
+gate modifiers are refused, each with one line naming the line of the file and the instruction.
 
-Write: the same dialect, `include "stdgates.inc"`, `qubit[n] q; bit[n] c;`, a `cu3` definition
-when used (ctrl @ U, Qiskit's CU3), `c = measure q;`.
+Write: the same dialect, `include "stdgates.inc"`, a `gate` definition for each gate used that
+stdgates.inc lacks (its decomposition from template_decompose.py, so any OpenQASM 3 reader can
+load the text), `qubit[n] q; bit[n] c;`, `c = measure q;`.
 """
 
 from __future__ import annotations
@@ -17,15 +20,31 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import operator
 import re
 
-from qhil.quantum.template import GATES, Angle, CircuitTemplate, CircuitTemplateError, Gate
-from qhil.quantum.template_io import _qasm_angle
+from qhil.quantum.template import (
+    GATES,
+    Angle,
+    CircuitTemplate,
+    CircuitTemplateError,
+    Gate,
+    check_gate,
+)
+from qhil.quantum.template_decompose import decompose
+from qhil.quantum.template_gates import canonical_name
 
-ALIASES = {"U": "u3", "CX": "cx", "cnot": "cx", "u": "u3"}
 CONSTANTS = {"pi": math.pi, "π": math.pi, "tau": 2 * math.pi, "τ": 2 * math.pi,
              "euler": math.e, "ℇ": math.e}
-CU3_DEFINITION = "gate cu3(theta, phi, lam) c, t { ctrl @ U(theta, phi, lam) c, t; }"
+STDGATES = frozenset({"p", "x", "y", "z", "h", "s", "sdg", "t", "tdg", "sx", "rx", "ry", "rz",
+                      "cx", "cy", "cz", "cp", "crx", "cry", "crz", "ch", "swap", "ccx", "cswap",
+                      "cu", "id", "u2", "u3", "gphase"})
+"""Table gates OpenQASM 3 knows without a definition (stdgates.inc and the builtin gphase)."""
+OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+             "**": operator.pow}
+REFUSED = {"QuantumReset": "reset", "BranchingStatement": "classical control (if)",
+           "WhileLoop": "classical control (while)", "ForInLoop": "classical control (for)",
+           "SwitchStatement": "classical control (switch)"}
 
 
 def template_from_qasm(text: str, source: str = "<qasm>") -> CircuitTemplate:
@@ -85,14 +104,16 @@ class _FirstError:
     reportAttemptingFullContext = reportContextSensitivity = reportAmbiguity  # noqa: N815
 
 
+
 class _Reader:
-    """Walks top-level statements, collecting registers, parameters and gates."""
+    """Walks top-level statements, collecting registers, parameters, definitions and gates."""
 
     def __init__(self, source: str):
         self.source = source
         self.qubits: dict[str, tuple[int, int]] = {}  # register -> (first index, size)
         self.params: dict[str, int] = {}
         self.input_lines: list[int | None] = []
+        self.definitions: dict[str, object] = {}  # user gate name -> its definition node
         self.gates: list[Gate] = []
         self.measured: set[int] = set()
         self.n_qubits = 0
@@ -115,6 +136,9 @@ class _Reader:
     def read(self, stmt) -> None:
         kind = type(stmt).__name__
         self.line = stmt.span.start_line if getattr(stmt, "span", None) else None
+        if kind in REFUSED:
+            raise self.fail(f"{REFUSED[kind]} is not supported; a template is a unitary circuit "
+                            f"measured once, at the end")
         handler = getattr(self, f"_{kind}", None)
         if handler is None:
             raise self.fail(f"unsupported statement ({kind}); a template holds gate calls on "
@@ -127,10 +151,9 @@ class _Reader:
     _QuantumBarrier = _Pragma = _Include  # noqa: N815
 
     def _QuantumGateDefinition(self, stmt) -> None:  # noqa: N802
-        name = ALIASES.get(stmt.name.name, stmt.name.name)
-        if name not in GATES:
-            raise self.fail(f"gate definition '{stmt.name.name}': templates use only the gates "
-                            f"{', '.join(GATES)}")
+        name = stmt.name.name
+        if canonical_name(name) not in GATES:  # a table gate's definition is the table's matrix
+            self.definitions[name] = stmt
 
     def _ClassicalDeclaration(self, stmt) -> None:  # noqa: N802
         if type(stmt.type).__name__ != "BitType" or stmt.init_expression is not None:
@@ -162,27 +185,57 @@ class _Reader:
     def _QuantumMeasurement(self, stmt) -> None:  # noqa: N802
         self.measured.update(self._qubit_list(stmt.qubit))
 
-    def _QuantumGate(self, stmt) -> None:  # noqa: N802
-        raw = stmt.name.name
-        name = ALIASES.get(raw, raw)
-        if stmt.modifiers:
-            raise self.fail(f"gate modifiers on '{raw}' are not supported; use crx, cry, crz, "
-                            f"cu3, cx or cz")
-        if name not in GATES:
-            raise self.fail(f"unknown gate '{raw}'; supported: {', '.join(GATES)}")
-        qubits = tuple(q for operand in stmt.qubits for q in self._qubit_list(operand))
-        if self.measured & set(qubits):
-            raise self.fail(f"'{raw}' acts on a qubit after its measurement; a template measures "
-                            f"every qubit once, at the end")
-        angles = tuple(self._angle(arg) for arg in stmt.arguments)
-        gate = Gate(name, qubits, angles)
-        from qhil.quantum.template import check_gate
+    def _QuantumPhase(self, stmt, env: dict | None = None) -> None:  # noqa: N802
+        if stmt.modifiers or stmt.qubits:
+            raise self.fail("gphase with modifiers or qubits is not supported")
+        self.gates.append(Gate("gphase", (), (self._angle(stmt.argument, env or {}),)))
 
+    def _QuantumGate(self, stmt, env: dict | None = None, local: dict | None = None) -> None:  # noqa: N802
+        raw = stmt.name.name
+        if stmt.modifiers:
+            raise self.fail(f"gate modifiers on '{raw}' are not supported; use the controlled "
+                            f"gates of the gate set (cx, crx, cu, ccx, ...)")
+        qubits = tuple(q for operand in stmt.qubits for q in self._operand(operand, local))
+        if self.measured & set(qubits):
+            raise self.fail(f"'{raw}' acts on a qubit after its measurement (mid-circuit "
+                            f"measurement); a template measures every qubit once, at the end")
+        angles = tuple(self._angle(arg, env or {}) for arg in stmt.arguments)
+        if raw in self.definitions:
+            return self._inline(self.definitions[raw], angles, qubits)
+        self._append(Gate(canonical_name(raw), qubits, angles), raw)
+
+    def _append(self, gate: Gate, raw: str) -> None:
+        if gate.name not in GATES:
+            raise self.fail(f"unknown gate '{raw}'; supported: {', '.join(GATES)}")
         try:
             check_gate(gate, self.n_qubits, len(self.params), f"'{raw}'")
         except CircuitTemplateError as exc:
             raise self.fail(str(exc)) from None
         self.gates.append(gate)
+
+    def _inline(self, definition, angles: tuple[Angle, ...], qubits: tuple[int, ...]) -> None:
+        """A user gate's body, its arguments and qubits bound to this call's."""
+        names = [a.name for a in definition.arguments]
+        wires = [q.name for q in definition.qubits]
+        if len(names) != len(angles) or len(wires) != len(qubits):
+            raise self.fail(f"'{definition.name.name}' takes {len(names)} angle(s) and "
+                            f"{len(wires)} qubit(s); got {len(angles)} and {len(qubits)}")
+        env, local = dict(zip(names, angles, strict=True)), dict(zip(wires, qubits, strict=True))
+        for stmt in definition.body:
+            kind = type(stmt).__name__
+            if kind == "QuantumGate":
+                self._QuantumGate(stmt, env, local)
+            elif kind == "QuantumPhase":
+                self._QuantumPhase(stmt, env)
+            elif kind != "QuantumBarrier":
+                raise self.fail(f"unsupported statement ({kind}) in gate '{definition.name.name}'")
+
+    def _operand(self, operand, local: dict | None) -> list[int]:
+        if local is not None:  # inside a gate body: the gate's own qubit names
+            if getattr(operand, "name", None) not in local:
+                raise self.fail(f"unknown qubit '{getattr(operand, 'name', operand)}' in a gate body")
+            return [local[operand.name]]
+        return self._qubit_list(operand)
 
     def _qubit_list(self, operand) -> list[int]:
         kind = type(operand).__name__
@@ -202,55 +255,39 @@ class _Reader:
             raise self.fail("expected an integer literal")
         return int(expr.value)
 
-    def _angle(self, expr) -> Angle:
-        offset, terms = self._affine(expr)
-        terms = {k: v for k, v in terms.items() if v != 0.0}
-        if len(terms) > 1:
-            names = sorted(self.params, key=self.params.get)
-            raise self.fail(f"an angle depends on {', '.join(names[k] for k in terms)}; a "
-                            f"template angle is affine in one parameter")
-        if not terms:
-            return Angle.const(offset)
-        (column, scale), = terms.items()
-        return Angle(column, scale, offset)
-
-    def _affine(self, expr) -> tuple[float, dict[int, float]]:
-        """An expression as (constant, {column: coefficient}); raise if it is not affine."""
+    def _angle(self, expr, env: dict) -> Angle:
+        """An angle expression as an Angle (a polynomial of the parameters)."""
         kind = type(expr).__name__
         if kind in ("FloatLiteral", "IntegerLiteral"):
-            return float(expr.value), {}
+            return Angle.const(float(expr.value))
         if kind == "Identifier":
-            return self._name(expr.name)
+            return self._name(expr.name, env)
         if kind == "UnaryExpression" and expr.op.name == "-":
-            c, t = self._affine(expr.expression)
-            return -c, {k: -v for k, v in t.items()}
+            return -self._angle(expr.expression, env)
         if kind == "BinaryExpression":
-            return self._binary(expr)
+            return self._binary(expr, env)
         raise self.fail(f"unsupported angle expression ({kind}); use numbers, pi, parameters "
-                        f"and + - * /")
+                        f"and + - * / **")
 
-    def _name(self, name: str) -> tuple[float, dict[int, float]]:
+    def _name(self, name: str, env: dict) -> Angle:
+        if name in env:
+            return env[name]
         if name in CONSTANTS:
-            return CONSTANTS[name], {}
+            return Angle.const(CONSTANTS[name])
         if name in self.params:
-            return 0.0, {self.params[name]: 1.0}
+            return Angle(self.params[name])
         raise self.fail(f"unknown name '{name}' in an angle; declare it as `input float[64] "
                         f"{name};`")
 
-    def _binary(self, expr) -> tuple[float, dict[int, float]]:
-        (lc, lt), (rc, rt), op = self._affine(expr.lhs), self._affine(expr.rhs), expr.op.name
-        if op in ("+", "-"):
-            sign = 1.0 if op == "+" else -1.0
-            terms = dict(lt)
-            for k, v in rt.items():
-                terms[k] = terms.get(k, 0.0) + sign * v
-            return lc + sign * rc, terms
-        if op == "*" and (not lt or not rt):
-            factor, (c, t) = (lc, (rc, rt)) if not lt else (rc, (lc, lt))
-            return factor * c, {k: factor * v for k, v in t.items()}
-        if op == "/" and not rt and rc != 0:
-            return lc / rc, {k: v / rc for k, v in lt.items()}
-        raise self.fail(f"angle expression with '{op}' is not affine in one parameter")
+    def _binary(self, expr, env: dict) -> Angle:
+        lhs, rhs, op = self._angle(expr.lhs, env), self._angle(expr.rhs, env), expr.op.name
+        if op not in OPERATORS:
+            raise self.fail(f"angle expression with '{op}' is not a polynomial of the parameters")
+        try:
+            return OPERATORS[op](lhs, rhs)
+        except ValueError as exc:
+            raise self.fail(f"angle expression with '{op}' is not a polynomial of the "
+                            f"parameters ({exc})") from None
 
 
 def template_to_qasm(template: CircuitTemplate) -> str:
@@ -258,16 +295,29 @@ def template_to_qasm(template: CircuitTemplate) -> str:
     names = qasm_names(template.param_names)
     n = template.n_qubits
     lines = ["OPENQASM 3.0;", 'include "stdgates.inc";']
-    if any(g.name == "cu3" for g in template.gates):
-        lines.append(CU3_DEFINITION)
+    used = sorted({g.name for g in template.gates} - STDGATES, key=list(GATES).index)
+    lines += [definition(name) for name in used]
     lines += [f"input float[64] {name};" for name in names]
     lines += [f"qubit[{n}] q;", f"bit[{n}] c;"]
-    for gate in template.gates:
-        args = ", ".join(_qasm_angle(a, lambda k: names[k]) for a in gate.angles)
-        call = f"{gate.name}({args})" if gate.angles else gate.name
-        lines.append(f"{call} {', '.join(f'q[{q}]' for q in gate.qubits)};")
+    lines += [_call(g, lambda k: names[k], lambda q: f"q[{q}]") for g in template.gates]
     lines.append("c = measure q;")
     return "\n".join(lines) + "\n"
+
+
+def definition(name: str) -> str:
+    """`gate name(a0, ...) g0, ... { body }`: the gate in stdgates.inc gates."""
+    spec = GATES[name]
+    placeholder = Gate(name, tuple(range(spec.qubits)), tuple(Angle(k) for k in range(spec.angles)))
+    body = " ".join(_call(g, lambda k: f"a{k}", lambda q: f"g{q}")
+                    for g in decompose(placeholder, STDGATES))
+    args = f"({', '.join(f'a{k}' for k in range(spec.angles))})" if spec.angles else ""
+    return f"gate {name}{args} {', '.join(f'g{q}' for q in range(spec.qubits))} {{ {body} }}"
+
+
+def _call(gate: Gate, name_of, qubit_of) -> str:
+    args = f"({', '.join(a.text(name_of) for a in gate.angles)})" if gate.angles else ""
+    operands = f" {', '.join(qubit_of(q) for q in gate.qubits)}" if gate.qubits else ""
+    return f"{gate.name}{args}{operands};"
 
 
 RESERVED = {"q", "c", "pi", "tau", "euler", "input", "output", "gate", "measure", "reset",

@@ -2,10 +2,13 @@
 
 A batch of states is (B, 2**n) complex, qubit 0 the most significant bit (as everywhere in qhil).
 Each gate is one batched contraction on a view of the state: a one-qubit gate as
-(B, 2**q, 2, 2**(n-q-1)) x (B, 2, 2), a two-qubit gate as a (B, 2, 2, 2, 2) tensor on its two
-axes; angles come from `scale * params[:, column] + offset`, so constant gates are built once
-and parameterised ones per row. Everything is torch autograd-differentiable (the "exact"
-gradient of `qhil.QuantumLayer`).
+(B, 2**q, 2, 2**(n-q-1)) x (B, 2, 2), a k-qubit gate (k = 0 for a global phase, up to 3) with
+its qubits' axes moved last. Runs of one-qubit gates on a qubit are multiplied into one matrix
+before they touch the state (they commute with gates on other qubits). Angles are their
+expressions evaluated per row (template_angle.py), so constant gates are built once and
+parameterised ones per row; matrices come from the one gate table (template_gates.py), in
+complex64 or complex128. Everything is torch autograd-differentiable (the "exact" gradient of
+`qhil.QuantumLayer`).
 
 hDQNN templates (with an `hdqnn_layout`) are not run here: the `local` provider sends them to
 the hDQNN kernel (`BatchedSimulator`), which is faster on that one structure.
@@ -20,6 +23,7 @@ import torch
 
 from qhil.quantum.noise import NoiseModel
 from qhil.quantum.template import Angle, CircuitTemplate, Gate
+from qhil.quantum.template_gates import matrix
 
 
 @dataclass(frozen=True)
@@ -52,8 +56,19 @@ class TemplateSimulator:
         n, batch = template.n_qubits, params.shape[0]
         state = torch.zeros(batch, 2 ** n, dtype=self.dtype, device=self.device)
         state[:, 0] = 1
+        pending: dict[int, torch.Tensor] = {}  # qubit -> its one-qubit gates, fused
         for gate in template.gates:
-            state = apply_gate(state, gate_matrix(gate, params, self.dtype), gate.qubits, n)
+            matrix = gate_matrix(gate, params, self.dtype)
+            if len(gate.qubits) == 1:
+                (q,) = gate.qubits
+                pending[q] = matrix if q not in pending else matrix @ pending[q]
+                continue
+            for q in gate.qubits:
+                if q in pending:
+                    state = apply_gate(state, pending.pop(q), (q,), n)
+            state = apply_gate(state, matrix, gate.qubits, n)
+        for q, matrix in pending.items():
+            state = apply_gate(state, matrix, (q,), n)
         return state
 
     def probabilities(self, template: CircuitTemplate, params: torch.Tensor) -> torch.Tensor:
@@ -101,104 +116,30 @@ def basis_bits(n_qubits: int, device: torch.device | str) -> torch.Tensor:
 
 def apply_gate(state: torch.Tensor, matrix: torch.Tensor, qubits: tuple[int, ...],
                n: int) -> torch.Tensor:
-    """Apply a (B or 1, d, d) gate matrix on `qubits` (first = most significant in the matrix)."""
+    """Apply a (B or 1, d, d) gate matrix on `qubits` (first = most significant in the matrix);
+    a one-qubit gate as one batched matmul on a (B, 2**q, 2, 2**(n-q-1)) view, any other by
+    moving its qubits' axes last."""
     batch = state.shape[0]
     if len(qubits) == 1:
         (q,) = qubits
         view = state.reshape(batch, 2 ** q, 2, 2 ** (n - q - 1))
-        return (matrix[:, None] @ view).reshape(batch, -1)
-    a, b = qubits
-    if a > b:  # put the lower qubit first: swap the matrix's two qubit factors
-        a, b = b, a
-        matrix = matrix[:, SWAP_ORDER][:, :, SWAP_ORDER]
-    view = state.reshape(batch, 2 ** a, 2, 2 ** (b - a - 1), 2, 2 ** (n - b - 1))
-    moved = view.permute(0, 1, 3, 5, 2, 4).reshape(batch, -1, 4)
-    out = (moved @ matrix.transpose(-1, -2)).reshape(batch, 2 ** a, 2 ** (b - a - 1),
-                                                     2 ** (n - b - 1), 2, 2)
-    return out.permute(0, 1, 4, 2, 5, 3).reshape(batch, -1)
-
-
-SWAP_ORDER = [0, 2, 1, 3]
-"""Basis order of a two-qubit matrix with its qubits exchanged."""
+        return (matrix[:, None] @ view).reshape(batch, 2 ** n)
+    k = len(qubits)
+    axes = [q + 1 for q in qubits]
+    last = list(range(n + 1 - k, n + 1))
+    moved = torch.movedim(state.reshape(batch, *([2] * n)), axes, last)
+    shape = moved.shape
+    out = moved.reshape(batch, 2 ** (n - k), 2 ** k) @ matrix.transpose(-1, -2)
+    return torch.movedim(out.reshape(shape), last, axes).reshape(batch, 2 ** n)
 
 
 def gate_matrix(gate: Gate, params: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """(B, d, d) for a parameterised gate, (1, d, d) for a constant one."""
-    if gate.name in CONSTANT_GATES:
-        return _constant(gate.name, dtype, params.device)
     angles = [_angle(a, params) for a in gate.angles]
-    base = CONTROLLED_BASE.get(gate.name, gate.name)
-    single = ROTATIONS[base](*angles).to(dtype)
-    return controlled(single) if base != gate.name else single
+    return matrix(gate.name, angles, dtype, params.device)
 
 
 def _angle(angle: Angle, params: torch.Tensor) -> torch.Tensor:
-    if angle.column is None:
+    if angle.is_const:
         return torch.full((1,), angle.offset, dtype=params.dtype, device=params.device)
-    return angle.scale * params[:, angle.column] + angle.offset
-
-
-def _matrix(entries: list[torch.Tensor]) -> torch.Tensor:
-    """Four complex (B,) entries, row-major -> (B, 2, 2)."""
-    return torch.stack(entries, dim=-1).reshape(-1, 2, 2)
-
-
-def _rx(t: torch.Tensor) -> torch.Tensor:
-    c, s = torch.cos(t / 2), torch.sin(t / 2)
-    z = torch.zeros_like(c)
-    return _matrix([torch.complex(c, z), torch.complex(z, -s), torch.complex(z, -s),
-                    torch.complex(c, z)])
-
-
-def _ry(t: torch.Tensor) -> torch.Tensor:
-    c, s = torch.cos(t / 2), torch.sin(t / 2)
-    z = torch.zeros_like(c)
-    return _matrix([torch.complex(c, z), torch.complex(-s, z), torch.complex(s, z),
-                    torch.complex(c, z)])
-
-
-def _rz(t: torch.Tensor) -> torch.Tensor:
-    c, s = torch.cos(t / 2), torch.sin(t / 2)
-    z = torch.zeros_like(c)
-    zero = torch.complex(z, z)
-    return _matrix([torch.complex(c, -s), zero, zero, torch.complex(c, s)])
-
-
-def _u3(theta: torch.Tensor, phi: torch.Tensor, lam: torch.Tensor) -> torch.Tensor:
-    theta, phi, lam = torch.broadcast_tensors(theta, phi, lam)
-    c, s = torch.cos(theta / 2), torch.sin(theta / 2)
-    e = lambda x: torch.complex(torch.cos(x), torch.sin(x))  # noqa: E731
-    return _matrix([torch.complex(c, torch.zeros_like(c)), -e(lam) * s, e(phi) * s,
-                    e(phi + lam) * c])
-
-
-ROTATIONS = {"rx": _rx, "ry": _ry, "rz": _rz, "u3": _u3}
-CONTROLLED_BASE = {"crx": "rx", "cry": "ry", "crz": "rz", "cu3": "u3"}
-
-
-def controlled(single: torch.Tensor) -> torch.Tensor:
-    """(B, 2, 2) U -> (B, 4, 4) |0><0| (x) I + |1><1| (x) U, control the first (high) qubit."""
-    batch = single.shape[0]
-    eye = torch.eye(2, dtype=single.dtype, device=single.device).expand(batch, 2, 2)
-    return torch.cat([torch.cat([eye, torch.zeros_like(eye)], -1),
-                      torch.cat([torch.zeros_like(eye), single], -1)], -2)
-
-
-_S2 = 1 / math.sqrt(2)
-CONSTANT_GATES: dict[str, list[list[complex]]] = {
-    "h": [[_S2, _S2], [_S2, -_S2]],
-    "x": [[0, 1], [1, 0]],
-    "sx": [[0.5 + 0.5j, 0.5 - 0.5j], [0.5 - 0.5j, 0.5 + 0.5j]],
-    "cz": [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, -1]],
-    "cx": [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]],
-    "swap": [[1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 1]],
-}
-_CACHE: dict[tuple, torch.Tensor] = {}
-
-
-def _constant(name: str, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    key = (name, dtype, str(device))
-    if key not in _CACHE:  # a normal tensor even when first built under inference_mode
-        with torch.inference_mode(False):
-            _CACHE[key] = torch.tensor(CONSTANT_GATES[name], dtype=dtype, device=device)[None]
-    return _CACHE[key]
+    return angle.values(params)

@@ -8,9 +8,10 @@ Gradients (the same names as the hDQNN T-block, `qhil.names.GRADIENTS`):
     qtdnn            the surrogate's Jacobian (the paper's qtDNN). Each training forward records
                      its (q_i, q_o) = (params, sampled marginals) pairs and refits the surrogate on
                      the current batch's pairs before the backward pass (Algorithm 1).
-    parameter-shift  every angle occurrence shifted on the provider: two circuits per occurrence
-                     (pi/2 rule), four for controlled rotations (the four-term rule), summed with
-                     the angle's scale; one extra template request per batch.
+    parameter-shift  every angle occurrence shifted on the provider by its gate's rule (two
+                     circuits for rotations, four for controlled rotations; template_gates.py),
+                     weighted by the derivative of its angle expression at the row (chain rule);
+                     one extra template request per batch.
     exact            autograd through the embedded template simulator (no extra circuits).
 
 The forward value is always the provider's marginals (straight-through). With `track_fidelity`
@@ -21,7 +22,6 @@ records its cosine and relative error against the gradient the chosen method del
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,11 +33,16 @@ from qhil.execution.dispatcher import Dispatcher
 from qhil.execution.request import SamplingRequest
 from qhil.names import GRADIENTS
 from qhil.quantum.layer import straight_through
-from qhil.quantum.template import CircuitTemplate, expand_occurrences
+from qhil.quantum.template import (
+    CircuitTemplate,
+    Occurrence,
+    expand_occurrences,
+    occurrence_gradients,
+    occurrence_values,
+)
 from qhil.quantum.template_sim import TemplateSimulator
 
 LAYER_GRADIENTS = ("qtdnn", "parameter-shift", "exact")
-D1, D2 = (math.sqrt(2) + 1) / (4 * math.sqrt(2)), (math.sqrt(2) - 1) / (4 * math.sqrt(2))
 
 
 @dataclass(frozen=True)
@@ -148,7 +153,7 @@ class QuantumLayer(nn.Module):
         marginals = torch.from_numpy(self.sample(rows, expanded))
         batch, n = params.shape[0], self.template.n_qubits
         per_row = marginals.reshape(batch, -1, n)  # (B, shifts, n)
-        return torch.einsum("bsn,sp->bnp", per_row, weights)
+        return torch.einsum("bsn,bsp->bnp", per_row, weights)
 
     # --- the surrogate and the oracle ------------------------------------------------------
 
@@ -206,25 +211,24 @@ class _ShiftJacobian(torch.autograd.Function):
         return torch.einsum("bn,bnp->bp", grad, jacobian.to(grad)), None
 
 
-def shift_rows(template: CircuitTemplate, occurrences: list[tuple], params: torch.Tensor
+def shift_rows(template: CircuitTemplate, occurrences: list[Occurrence], params: torch.Tensor
                ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Shifted angle rows (B * S, occurrences) and weights (S, P): J = sum_s marginals_s w_s."""
-    base = torch.stack([scale * params[:, col] + offset for col, scale, offset, _ in occurrences],
-                       dim=1) if occurrences else params.new_zeros(params.shape[0], 0)
+    """Shifted angle rows (B * S, occurrences) and per-row weights (B, S, P):
+    J = sum_s marginals_s w_s, each occurrence shifted by its gate's rule and weighted by the
+    derivative of its angle expression at the row (the chain rule)."""
+    base = occurrence_values(occurrences, params)
+    slopes = occurrence_gradients(occurrences, params)  # (B, K, P)
     shifts, weights = [], []
-    for k, (col, scale, _, four_term) in enumerate(occurrences):
-        rule = [(math.pi / 2, 0.5), (-math.pi / 2, -0.5)] if not four_term else [
-            (math.pi / 2, D1), (-math.pi / 2, -D1), (3 * math.pi / 2, -D2), (-3 * math.pi / 2, D2)]
-        for shift, coefficient in rule:
+    for k, occurrence in enumerate(occurrences):
+        for shift, coefficient in occurrence.rule:
             delta = torch.zeros(len(occurrences), dtype=params.dtype)
             delta[k] = shift
             shifts.append(delta)
-            w = torch.zeros(template.n_params, dtype=params.dtype)
-            w[col] = coefficient * scale
-            weights.append(w)
+            weights.append(coefficient * slopes[:, k])
     shift = torch.stack(shifts) if shifts else params.new_zeros(0, len(occurrences))
     rows = (base[:, None, :] + shift[None]).reshape(-1, len(occurrences))
-    return rows, torch.stack(weights) if weights else params.new_zeros(0, template.n_params)
+    return rows, (torch.stack(weights, dim=1) if weights
+                  else params.new_zeros(params.shape[0], 0, template.n_params))
 
 
 def _dispatcher(provider, budget, yes: bool, ask, ledger) -> Dispatcher:

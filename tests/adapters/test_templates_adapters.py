@@ -4,6 +4,7 @@ Qiskit PUB per template, the Braket program text, and pricing by gate steps."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from qhil.adapters.braket import BraketProvider
@@ -11,6 +12,7 @@ from qhil.adapters.braket_circuits import template_bindings
 from qhil.adapters.qiskit_circuits import translate
 from qhil.config import find_profile
 from qhil.execution.pricing import calibration_for, job_cost_usd, shot_duration_s
+from qhil.execution.registry import get_provider
 from qhil.execution.request import SamplingRequest
 from qhil.quantum.template import Angle, CircuitTemplate, Gate
 from qhil.quantum.template_random import random_params, random_template
@@ -71,3 +73,30 @@ def test_pricing_counts_template_gate_steps():
     as_request = lambda t: SamplingRequest.from_templates(t, np.zeros((4, 0)), 1000)  # noqa: E731
     assert shot_duration_s(cal, as_request(deep)) > shot_duration_s(cal, as_request(shallow))
     assert job_cost_usd(profile, as_request(deep)) > job_cost_usd(profile, as_request(shallow))
+
+
+def every_gate_template(rng: np.random.Generator) -> CircuitTemplate:
+    """Every table gate once, in random order on random qubits of 4, with random polynomial
+    angles of 3 parameters (Hadamards first, so no gate acts on a bare basis state)."""
+    from qhil.quantum.template import GATES
+    from qhil.quantum.template_random import random_angle
+
+    gates = [Gate("h", (q,)) for q in range(4)]
+    for name in rng.permutation(sorted(GATES)):
+        spec = GATES[name]
+        qubits = tuple(int(q) for q in rng.choice(4, size=spec.qubits, replace=False))
+        gates.append(Gate(str(name), qubits, tuple(random_angle(rng, 3) for _ in range(spec.angles))))
+    return CircuitTemplate(4, gates, n_params=3)
+
+
+@pytest.mark.parametrize("provider", ["local", "aer", "braket-local"])
+def test_every_gate_samples_within_4_sigma(provider):
+    rng = np.random.default_rng(23)
+    template = every_gate_template(rng)
+    shots = 4000
+    request = SamplingRequest.from_templates(template, random_params(rng, template, 4), shots,
+                                             seed=5)
+    with get_provider(provider) as backend:
+        marginals = backend.submit(request).result(timeout_s=600).marginals
+    ideal = exact(request)
+    assert (np.abs(marginals - ideal) <= 4 * shot_noise_sigma(ideal, shots)).all()
