@@ -90,7 +90,7 @@ def every_gate_template(rng: np.random.Generator) -> CircuitTemplate:
 
 
 @pytest.mark.parametrize("provider", ["local", "aer", "braket-local"])
-def test_every_gate_samples_within_4_sigma(provider):
+def test_every_gate_samples_within_shot_noise(provider, seeded_braket):
     rng = np.random.default_rng(23)
     template = every_gate_template(rng)
     shots = 4000
@@ -99,4 +99,4 @@ def test_every_gate_samples_within_4_sigma(provider):
     with get_provider(provider) as backend:
         marginals = backend.submit(request).result(timeout_s=600).marginals
     ideal = exact(request)
-    assert (np.abs(marginals - ideal) <= 4 * shot_noise_sigma(ideal, shots)).all()
+    assert_within_shot_noise(marginals, ideal, shots)

@@ -20,7 +20,7 @@ from qhil.execution.registry import get_provider
 from qhil.execution.request import SamplingRequest
 from qhil.quantum.template import CircuitTemplate, CircuitTemplateError
 from qhil.quantum.template_sim import TemplateSimulator
-from tests.reference import shot_noise_sigma
+from tests.reference import assert_within_shot_noise
 
 SIM = TemplateSimulator(precision="complex128")
 ENTANGLERS = ["cx", "cy", "cz", "ch", "cs", "csx", "swap", "iswap", "dcx", "ecr", "cp", "crx",
@@ -73,7 +73,7 @@ def test_library_circuit_converts_through_qiskit_and_openqasm(name):
 @pytest.mark.parametrize("provider", ["local", "aer", "braket-local"])
 @pytest.mark.parametrize("name", ["zz_feature_map", "qaoa_ansatz", "RealAmplitudes",
                                   "n_local[rzx]"])
-def test_library_circuit_samples_within_4_sigma(provider, name):
+def test_library_circuit_samples_within_shot_noise(provider, name, seeded_braket):
     qc = LIBRARY[name]()
     template = CircuitTemplate.from_qiskit(qc)
     values = np.random.default_rng(4).uniform(-np.pi, np.pi, (4, qc.num_parameters))
@@ -85,7 +85,7 @@ def test_library_circuit_samples_within_4_sigma(provider, name):
     finally:
         backend.close()
     ideal = statevector_marginals(qc, values)
-    assert (np.abs(marginals - ideal) <= 4 * shot_noise_sigma(ideal, shots)).all()
+    assert_within_shot_noise(marginals, ideal, shots)
 
 
 def _reset():
