@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from _train_common import write_results
 
-from qhil.quantum.layer import (
+from qhil.layers.hdqnn import (
     QtDNN,
     QtDNNTrainer,
     TrigFeatures,
@@ -28,7 +28,7 @@ from qhil.quantum.layer import (
     exact_marginals,
     surrogate_jacobian,
 )
-from qhil.quantum.meanfield import MeanFieldQtDNN
+from qhil.layers.meanfield import MeanFieldQtDNN
 from qhil.quantum.simulator import BatchedSimulator
 from qhil.rl.config import TrainConfig
 from qhil.rl.fidelity import cosine, rel_error

@@ -29,7 +29,7 @@ _LAZY = {
     "Job": "qhil.execution", "JobStatus": "qhil.execution", "Provider": "qhil.execution",
     "SamplingRequest": "qhil.execution", "SamplingResult": "qhil.execution",
     "get_provider": "qhil.execution", "QhilError": "qhil.errors",
-    "CircuitTemplate": "qhil.quantum.template", "QuantumLayer": "qhil.quantum.torch_layer",
+    "CircuitTemplate": "qhil.quantum.template", "QuantumLayer": "qhil.layers.quantum_layer",
     "train": "qhil.api", "load_policy": "qhil.api", "Run": "qhil.api", "Policy": "qhil.api",
     "TrainConfig": "qhil.rl.config", "Budget": "qhil.execution.budget",
 }

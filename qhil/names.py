@@ -6,5 +6,5 @@ ENTANGLERS = ("data", "ring", "chain")
 """CZ patterns of the hDQNN ansatz: data (indices from the controls), ring or chain (fixed)."""
 
 GRADIENTS = ("qtdnn", "parameter-shift", "spsa", "exact")
-"""Gradient methods of the pqc T-block (qhil.quantum.gradients): the qtDNN surrogate, the
+"""Gradient methods of the pqc T-block (qhil.layers.gradients): the qtDNN surrogate, the
 parameter-shift rule and SPSA on the provider, autograd through the embedded simulator."""

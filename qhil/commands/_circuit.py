@@ -118,7 +118,7 @@ def update_requests(template: CircuitTemplate, batch: int, shots: int):
     import torch
 
     from qhil.execution.request import SamplingRequest
-    from qhil.quantum.torch_layer import expand_occurrences, shift_rows
+    from qhil.layers.quantum_layer import expand_occurrences, shift_rows
 
     params = np.zeros((batch, template.n_params))
     forward = SamplingRequest.from_templates(template, params, shots)

@@ -22,7 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from qhil.quantum.layer import exact_jacobian, exact_marginals
+from qhil.layers.hdqnn import exact_jacobian, exact_marginals
 from qhil.quantum.simulator import BatchedSimulator
 
 FIGURES = ("grad_cosine", "grad_rel_error", "jacobian_cosine", "jacobian_rel_error")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from qhil.quantum.layer import QtDNNTrainer
+from qhil.layers.hdqnn import QtDNNTrainer
 from qhil.quantum.simulator import BatchedSimulator
 from qhil.rl.buffers import PairBuffer, ReplayBuffer, ReplaySamples
 from qhil.rl.config import TrainConfig

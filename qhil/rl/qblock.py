@@ -19,8 +19,8 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from qhil.quantum import gradients as grads
-from qhil.quantum.layer import exact_jacobian, exact_marginals, straight_through, surrogate_jacobian
+from qhil.layers import gradients as grads
+from qhil.layers.hdqnn import exact_jacobian, exact_marginals, straight_through, surrogate_jacobian
 from qhil.quantum.simulator import BatchedSimulator
 from qhil.rl.hardware import HardwareSampler
 from qhil.rl.networks import Actor

@@ -20,7 +20,7 @@ from qhil.execution.ledger import Ledger
 from qhil.execution.provider import Provider
 from qhil.progress import warn
 from qhil.quantum.ansatz import HDQNNAnsatz
-from qhil.quantum.gradients import circuits_per_sample
+from qhil.layers.gradients import circuits_per_sample
 from qhil.rl.buffers import PairBuffer, ReplayBuffer
 from qhil.rl.config import TrainConfig, dump_toml
 from qhil.rl.envs import make_envs

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from qhil.quantum.layer import QtDNNTrainer
+from qhil.layers.hdqnn import QtDNNTrainer
 from qhil.rl.buffers import ReplaySamples
 from qhil.rl.config import TD3Settings
 from qhil.rl.networks import Actor, Critic

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from qhil.quantum.template import Angle, CircuitTemplate, Gate
-from qhil.quantum.torch_layer import QuantumLayer, TemplateSurrogate
+from qhil.layers.quantum_layer import QuantumLayer, TemplateSurrogate
 
 
 @dataclass(frozen=True)

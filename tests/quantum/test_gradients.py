@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import torch
 
-from qhil.quantum import gradients as g
+from qhil.layers import gradients as g
 from qhil.quantum.ansatz import HDQNNAnsatz
-from qhil.quantum.layer import ControlMap, exact_jacobian, exact_marginals
-from qhil.quantum.meanfield import MeanFieldQtDNN, meanfield_marginals
+from qhil.layers.hdqnn import ControlMap, exact_jacobian, exact_marginals
+from qhil.layers.meanfield import MeanFieldQtDNN, meanfield_marginals
 from qhil.quantum.simulator import BatchedSimulator, multinomial_counts
 
 

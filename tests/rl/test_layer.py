@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from qhil.quantum.ansatz import HDQNNAnsatz
-from qhil.quantum.layer import (
+from qhil.layers.hdqnn import (
     ControlMap,
     QtDNN,
     QtDNNTrainer,
-    QuantumLayer,
+    PQCBlock,
     TrigFeatures,
     exact_jacobian,
     exact_marginals,
@@ -23,7 +23,7 @@ from qhil.quantum.simulator import BatchedSimulator
 
 def test_forward_is_hardware_backward_is_qtdnn():
     ansatz = HDQNNAnsatz(3, 2)
-    layer = QuantumLayer(ansatz, QtDNN(ansatz.control_dim, 3, [8]))
+    layer = PQCBlock(ansatz, QtDNN(ansatz.control_dim, 3, [8]))
     x = torch.randn(5, ansatz.control_dim, requires_grad=True)
     y_hw = torch.rand(5, 3)
     weights = torch.randn(5, 3)

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from qhil.quantum.ansatz import HDQNNAnsatz
-from qhil.quantum.refit import MLPStep, plain_mlp
+from qhil.layers.refit import MLPStep, plain_mlp
 from qhil.quantum.simulator import BatchedSimulator
 
 
@@ -174,7 +174,7 @@ def straight_through(y_hw: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     return _StraightThrough.apply(y_hw.detach(), q)
 
 
-class QuantumLayer(nn.Module):
+class PQCBlock(nn.Module):
     """The PQC T-block: forward = hardware marginals, backward = the qtDNN's Jacobian.
 
     `forward(controls, y_hw)` takes the provider's marginals for the batch (sampled outside

@@ -33,7 +33,7 @@ from qhil.execution.dispatcher import Dispatcher
 from qhil.execution.registry import get_provider
 from qhil.execution.request import SamplingRequest
 from qhil.names import GRADIENTS
-from qhil.quantum.layer import straight_through
+from qhil.layers.hdqnn import straight_through
 from qhil.quantum.template import CircuitTemplate, expand_occurrences
 from qhil.quantum.template_sim import TemplateSimulator
 

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from qhil.quantum.ansatz import HDQNNAnsatz
-from qhil.quantum.layer import ACTIVATIONS, TrigFeatures, index_mask
+from qhil.layers.hdqnn import ACTIVATIONS, TrigFeatures, index_mask
 
 EPS = 1e-4
 
