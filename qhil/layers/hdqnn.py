@@ -70,10 +70,11 @@ class TrigFeatures(nn.Module):
     so this encoding lets a small MLP match them (and their Jacobian) far better than raw controls.
     """
 
-    def __init__(self, ansatz: HDQNNAnsatz):
+    def __init__(self, ansatz: HDQNNAnsatz | None = None, n_angles: int = 0):
+        """An ansatz's controls (its CZ index columns one-hot), or `n_angles` angles alone."""
         super().__init__()
-        self.n_values = ansatz.n_qubits
-        index = index_mask(ansatz)
+        self.n_values = ansatz.n_qubits if ansatz is not None else 1
+        index = index_mask(ansatz) if ansatz is not None else torch.zeros(n_angles, dtype=torch.bool)
         self.register_buffer("angle_cols", torch.nonzero(~index).flatten(), persistent=False)
         self.register_buffer("index_cols", torch.nonzero(index).flatten(), persistent=False)
         self.dim = 2 * len(self.angle_cols) + self.n_values * len(self.index_cols)
@@ -126,8 +127,10 @@ class QtDNNTrainer:
         found = plain_mlp(qtdnn.net) if isinstance(qtdnn, QtDNN) else None
         self.fast_step = MLPStep(*found) if found is not None else None
 
-    def refit(self, q_in: torch.Tensor, q_out: torch.Tensor, generator: torch.Generator) -> float:
-        rows = torch.randint(0, q_in.shape[0], (self.n_tiny_batches, self.tiny_batch_size),
+    def refit(self, q_in: torch.Tensor, q_out: torch.Tensor, generator: torch.Generator,
+              tiny_batch_size: int | None = None) -> float:
+        size = tiny_batch_size or self.tiny_batch_size
+        rows = torch.randint(0, q_in.shape[0], (self.n_tiny_batches, size),
                              generator=generator, device=generator.device).to(q_in.device)
         inputs, targets = q_in[rows], q_out[rows]  # every tiny batch in one gather
         if self.fast_step is not None:  # the encoding has no parameters: encode every batch once
