@@ -28,6 +28,7 @@ keeps all but the live connection, reopened on first use from the provider's nam
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -69,6 +70,7 @@ class QuantumLayer(nn.Module):
         surrogate: the qtDNN module (rows (B, P) -> (B, outputs)); default `template_qtdnn`.
         refit_steps, refit_lr, tiny_batch: tiny batches (AdamW steps), learning rate and rows
             per tiny batch (None: the batch's size) of each surrogate refit (qtdnn).
+        refit_history: the batches (this one included) whose pairs each refit draws from.
         spsa_step: SPSA's perturbation size.
         track_fidelity: compute the exact gradient beside the delivered one in each backward.
         seed: seeds the weights, the provider requests, the refit and SPSA's directions.
@@ -80,7 +82,7 @@ class QuantumLayer(nn.Module):
                  track_fidelity: bool = False, seed: int = 0, *,
                  weights: Sequence[str] = (), observables: Sequence[str] | None = None,
                  qubits: Sequence[int] | None = None, ledger: str | Path | None = None,
-                 spsa_step: float = 0.1):
+                 spsa_step: float = 0.1, refit_history: int = 8):
         super().__init__()
         self.template, self.shots, self.gradient, self.seed = template, shots, gradient, seed
         self.outputs = _outputs(template, observables, qubits)
@@ -95,6 +97,7 @@ class QuantumLayer(nn.Module):
         self.trainer = QtDNNTrainer(self.surrogate, refit_lr, refit_steps, tiny_batch or 1)
         self.tiny_batch, self.track_fidelity = tiny_batch, track_fidelity
         self._refit_rng = torch.Generator().manual_seed(seed)
+        self._pairs: deque[tuple[torch.Tensor, torch.Tensor]] = deque(maxlen=refit_history)
         self.last_fidelity: Fidelity | None = None
         self.last_refit_loss: float | None = None
 
@@ -141,10 +144,13 @@ class QuantumLayer(nn.Module):
         return self.outputs.finish(self.circuit.exact(self.rows(inputs)))
 
     def refit(self, x: torch.Tensor, sampled: torch.Tensor) -> float:
-        """Fit the surrogate to this batch's (rows, sampled outputs) pairs by BCE."""
+        """Fit the surrogate by BCE to the (rows, sampled outputs) pairs of this batch and the
+        `refit_history - 1` before it (the weights move between batches: that is how the
+        surrogate sees their effect)."""
         dtype = next(self.surrogate.parameters()).dtype
-        q_in, q_out = x.detach().to(dtype), sampled.detach().clamp(0, 1).to(dtype)
-        size = min(self.tiny_batch or len(q_in), len(q_in))
+        self._pairs.append((x.detach().to(dtype), sampled.detach().clamp(0, 1).to(dtype)))
+        q_in, q_out = (torch.cat(part) for part in zip(*self._pairs, strict=True))
+        size = min(self.tiny_batch or len(x), len(q_in))
         self.last_refit_loss = self.trainer.refit(q_in, q_out, self._refit_rng, size)
         self.surrogate.zero_grad(set_to_none=True)  # no stale gradient for the user's optimiser
         return self.last_refit_loss
