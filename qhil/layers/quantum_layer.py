@@ -42,6 +42,7 @@ from qhil.execution.registry import get_provider
 from qhil.layers.fidelity import Fidelity, fidelity
 from qhil.layers.gradients import jacobian, strategy
 from qhil.layers.hdqnn import QtDNN, QtDNNTrainer, TrigFeatures
+from qhil.layers.meanfield import template_meanfield
 from qhil.layers.outputs import Outputs
 from qhil.layers.template_circuit import TemplateCircuit
 from qhil.quantum.template import CircuitTemplate
@@ -71,6 +72,8 @@ class QuantumLayer(nn.Module):
         refit_steps, refit_lr, tiny_batch: tiny batches (AdamW steps), learning rate and rows
             per tiny batch (None: the batch's size) of each surrogate refit (qtdnn).
         refit_history: the batches (this one included) whose pairs each refit draws from.
+        prior: "mean-field" for the default surrogate on the circuit's mean-field simulation
+            (qhil.layers.meanfield; refused with the reason where it does not apply).
         spsa_step: SPSA's perturbation size.
         track_fidelity: compute the exact gradient beside the delivered one in each backward.
         seed: seeds the weights, the provider requests, the refit and SPSA's directions.
@@ -82,7 +85,7 @@ class QuantumLayer(nn.Module):
                  track_fidelity: bool = False, seed: int = 0, *,
                  weights: Sequence[str] = (), observables: Sequence[str] | None = None,
                  qubits: Sequence[int] | None = None, ledger: str | Path | None = None,
-                 spsa_step: float = 0.1, refit_history: int = 8):
+                 spsa_step: float = 0.1, refit_history: int = 8, prior: str | None = None):
         super().__init__()
         self.template, self.shots, self.gradient, self.seed = template, shots, gradient, seed
         self.outputs = _outputs(template, observables, qubits)
@@ -90,8 +93,8 @@ class QuantumLayer(nn.Module):
         self._provider, self._ledger = (provider if isinstance(provider, str) else None), ledger
         dispatcher = _use_ledger(_dispatcher(provider), ledger)
         self.circuit = TemplateCircuit(template, self.outputs, dispatcher, shots, seed)
-        self.surrogate = surrogate if surrogate is not None else template_qtdnn(
-            template.n_params, len(self.outputs.words), template.n_qubits)
+        self.surrogate = surrogate if surrogate is not None else _surrogate(
+            template, self.outputs, prior)
         self.strategy = strategy(gradient, qtdnn=self.surrogate, spsa_step=spsa_step,
                                  generator=torch.Generator().manual_seed(seed + 1))
         self.trainer = QtDNNTrainer(self.surrogate, refit_lr, refit_steps, tiny_batch or 1)
@@ -193,6 +196,15 @@ class QuantumLayer(nn.Module):
         """Release the provider's threads and connections."""
         if self.circuit.dispatcher is not None:
             self.circuit.dispatcher.provider.close()
+
+
+def _surrogate(template: CircuitTemplate, outputs: Outputs, prior: str | None) -> nn.Module:
+    hidden = [2 ** (template.n_qubits + 1)]
+    if prior == "mean-field":
+        return template_meanfield(template, outputs, hidden)
+    if prior is not None:
+        raise RequestValidationError(f"prior must be 'mean-field' or None, got {prior!r}")
+    return template_qtdnn(template.n_params, len(outputs.words), template.n_qubits, hidden)
 
 
 def _outputs(template: CircuitTemplate, observables, qubits) -> Outputs:

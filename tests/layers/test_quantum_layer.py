@@ -55,8 +55,18 @@ def test_weights_are_seeded_torch_parameters_and_inputs_the_rest():
         QuantumLayer(layer.template, "local", weights=["w9"])
 
 
+@pytest.fixture
+def one_thread():
+    """Tiny matmuls (the refit of an 8-unit surrogate) on one thread: on a loaded 2-core
+    machine two OpenMP threads make each one milliseconds instead of microseconds."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.mark.parametrize("gradient", ["exact", "qtdnn"])
-def test_the_weights_train_a_small_classifier(gradient):
+def test_the_weights_train_a_small_classifier(gradient, one_thread):
     layer = classifier(shots=None, gradient=gradient, seed=1, refit_steps=40, refit_lr=1e-2)
     opt = torch.optim.Adam(layer.parameters(), lr=0.1)
     x, label = blobs()
@@ -167,3 +177,20 @@ def test_the_ledger_is_the_file_the_user_names(tmp_path):
     again = classifier(shots=100, ledger=path)  # same rows, same seed: the stored result is reused
     assert torch.equal(again(x), first) and len(Ledger(path).entries()) == 1
     again.close()
+
+
+def test_mean_field_prior_where_it_applies_and_refused_with_the_reason_elsewhere():
+    product = CircuitTemplate.from_qasm("""OPENQASM 3.0;
+input float[64] a; input float[64] b; input float[64] w;
+qubit[2] q;
+rx(a) q[0]; ry(b) q[1]; rz(w) q[0]; ry(0.5 * w) q[0];
+""")  # no entangler: the mean-field model is exact
+    layer = QuantumLayer(product, "local", shots=None, prior="mean-field", weights=["w"],
+                         observables=["Z0", "Z0Z1"])
+    x, _ = blobs(6)
+    with torch.no_grad():
+        assert torch.allclose(layer.strategy.predict(layer.rows(x)),
+                              (1 - layer.exact(x)) / 2, atol=2e-4)  # P(odd), clamped at 1e-4
+    pickle.loads(pickle.dumps(layer))
+    with pytest.raises(RequestValidationError, match=r"gate 4 \(cx on \(0, 1\)\)"):
+        classifier(prior="mean-field")
