@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from _train_common import write_results
 
+from qhil.layers.fidelity import cosine, rel_error
+from qhil.layers.gradients import jacobian
 from qhil.layers.hdqnn import (
     QtDNN,
     QtDNNTrainer,
@@ -27,8 +29,6 @@ from qhil.layers.hdqnn import (
     exact_jacobian,
     exact_marginals,
 )
-from qhil.layers.fidelity import cosine, rel_error
-from qhil.layers.gradients import jacobian
 from qhil.layers.meanfield import MeanFieldQtDNN
 from qhil.quantum.simulator import BatchedSimulator
 from qhil.rl.config import TrainConfig

@@ -19,9 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from qhil.quantum.ansatz import HDQNNAnsatz
 from qhil.layers.gradients import Occurrences, jacobian, straight_through
 from qhil.layers.refit import MLPStep, plain_mlp
+from qhil.quantum.ansatz import HDQNNAnsatz
 from qhil.quantum.simulator import BatchedSimulator
 
 

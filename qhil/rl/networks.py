@@ -12,9 +12,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from qhil.quantum.ansatz import HDQNNAnsatz
-from qhil.layers.hdqnn import ControlMap, QtDNN, PQCBlock, TrigFeatures
+from qhil.layers.hdqnn import ControlMap, PQCBlock, QtDNN, TrigFeatures
 from qhil.layers.meanfield import MeanFieldQtDNN
+from qhil.quantum.ansatz import HDQNNAnsatz
 from qhil.rl.config import TrainConfig
 
 

@@ -18,9 +18,9 @@ from qhil.execution.budget import Budget
 from qhil.execution.dispatcher import Dispatcher
 from qhil.execution.ledger import Ledger
 from qhil.execution.provider import Provider
+from qhil.layers.gradients import circuits_per_sample
 from qhil.progress import warn
 from qhil.quantum.ansatz import HDQNNAnsatz
-from qhil.layers.gradients import circuits_per_sample
 from qhil.rl.buffers import PairBuffer, ReplayBuffer
 from qhil.rl.config import TrainConfig, dump_toml
 from qhil.rl.envs import make_envs

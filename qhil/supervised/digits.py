@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from qhil.quantum.template import Angle, CircuitTemplate, Gate
 from qhil.layers.quantum_layer import QuantumLayer, template_qtdnn
+from qhil.quantum.template import Angle, CircuitTemplate, Gate
 
 
 @dataclass(frozen=True)

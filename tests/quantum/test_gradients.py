@@ -8,9 +8,9 @@ import torch
 
 from qhil.errors import RequestValidationError
 from qhil.layers import gradients as g
-from qhil.quantum.ansatz import HDQNNAnsatz
 from qhil.layers.hdqnn import AnsatzCircuit, ControlMap, exact_jacobian, exact_marginals
 from qhil.layers.meanfield import MeanFieldQtDNN, meanfield_marginals
+from qhil.quantum.ansatz import HDQNNAnsatz
 from qhil.quantum.simulator import BatchedSimulator, multinomial_counts
 
 

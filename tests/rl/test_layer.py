@@ -7,18 +7,18 @@ import math
 import pytest
 import torch
 
-from qhil.quantum.ansatz import HDQNNAnsatz
+from qhil.layers.fidelity import cosine
+from qhil.layers.gradients import jacobian
 from qhil.layers.hdqnn import (
     ControlMap,
+    PQCBlock,
     QtDNN,
     QtDNNTrainer,
-    PQCBlock,
     TrigFeatures,
     exact_jacobian,
     exact_marginals,
 )
-from qhil.layers.fidelity import cosine
-from qhil.layers.gradients import jacobian
+from qhil.quantum.ansatz import HDQNNAnsatz
 from qhil.quantum.simulator import BatchedSimulator
 
 
