@@ -20,23 +20,24 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+ATEN = torch.ops.aten
 Backward = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def _leaky_relu(slope: float, g, pre, out):
-    return torch.ops.aten.leaky_relu_backward(g, pre, slope, False)
+    return ATEN.leaky_relu_backward(g, pre, slope, False)
 
 
 def _gelu(approximate: str, g, pre, out):
-    return torch.ops.aten.gelu_backward(g, pre, approximate=approximate)
+    return ATEN.gelu_backward(g, pre, approximate=approximate)
 
 
 def _silu(g, pre, out):
-    return torch.ops.aten.silu_backward(g, pre)
+    return ATEN.silu_backward(g, pre)
 
 
 def _tanh(g, pre, out):
-    return torch.ops.aten.tanh_backward(g, out)
+    return ATEN.tanh_backward(g, out)
 
 
 def _backward_of(act: nn.Module) -> Backward | None:
