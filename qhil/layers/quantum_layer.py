@@ -97,11 +97,16 @@ class QuantumLayer(nn.Module):
             template, self.outputs, prior)
         self.strategy = strategy(gradient, qtdnn=self.surrogate, spsa_step=spsa_step,
                                  generator=torch.Generator().manual_seed(seed + 1))
-        self.trainer = QtDNNTrainer(self.surrogate, refit_lr, refit_steps, tiny_batch or 1)
-        self.tiny_batch, self.track_fidelity = tiny_batch, track_fidelity
-        self._refit_rng = torch.Generator().manual_seed(seed)
-        self._pairs: deque[tuple[torch.Tensor, torch.Tensor]] = deque(maxlen=refit_history)
+        self._init_refit(refit_lr, refit_steps, tiny_batch, refit_history, seed)
+        self.track_fidelity = track_fidelity
         self.last_fidelity: Fidelity | None = None
+
+    def _init_refit(self, lr: float, steps: int, tiny_batch: int | None, history: int,
+                    seed: int) -> None:
+        """The surrogate's refit: the T-block's trainer, a seeded draw, the recent pairs."""
+        self.trainer = QtDNNTrainer(self.surrogate, lr, steps, tiny_batch or 1)
+        self.tiny_batch, self._refit_rng = tiny_batch, torch.Generator().manual_seed(seed)
+        self._pairs: deque[tuple[torch.Tensor, torch.Tensor]] = deque(maxlen=history)
         self.last_refit_loss: float | None = None
 
     def _init_weights(self, names: Sequence[str], seed: int) -> None:
