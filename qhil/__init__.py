@@ -11,7 +11,8 @@
 Your own circuit (Qiskit or OpenQASM 3) in your own torch model:
 
     >>> template = qhil.CircuitTemplate.from_qasm(open("my.qasm").read())
-    >>> layer = qhil.QuantumLayer(template, provider="local", shots=1000, gradient="qtdnn")
+    >>> layer = qhil.QuantumLayer(template, provider="local", shots=1000, gradient="qtdnn",
+    ...                           weights=["w0", "w1"], observables=["Z0", "Z0Z1"])
 
 The names below are imported on first use (PEP 562), so `import qhil` and `qhil --help` do not
 pay for torch or numpy.
