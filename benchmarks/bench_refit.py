@@ -1,4 +1,4 @@
-"""The qtDNN refit: the hand-written step (qhil.quantum.refit) against autograd, in ONE run.
+"""The qtDNN refit: the hand-written step (qhil.layers.refit) against autograd, in ONE run.
 
     .venv/bin/python benchmarks/bench_refit.py [--repeats 15] [--threads 2]
 
@@ -27,7 +27,7 @@ from _results import machine_load  # noqa: E402
 from _train_common import write_results  # noqa: E402  (takes --results-dir / --update-results)
 
 from qhil import HDQNNAnsatz  # noqa: E402
-from qhil.quantum.layer import ControlMap, QtDNN, QtDNNTrainer, TrigFeatures  # noqa: E402
+from qhil.layers.hdqnn import ControlMap, QtDNN, QtDNNTrainer, TrigFeatures  # noqa: E402
 
 # name: (qubits, layers, hidden, activation, trig features, tiny batches, tiny batch size)
 CASES = {"humanoid": (10, 10, [2048], "leaky_relu", False, 32, 32),

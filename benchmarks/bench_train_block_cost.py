@@ -30,7 +30,7 @@ from _train_common import RESULTS, ROOT, RUNS, qhil_train, write_results
 DEFAULT_STEPS = {"pendulum": 5000, "humanoid": 3000}
 # where the time of a pqc run goes: (label, file suffix, function name), cumulative seconds
 BUCKETS = [
-    ("qtDNN refit (32 tiny batches)", "quantum/layer.py", "refit"),
+    ("qtDNN refit (32 tiny batches)", "layers/hdqnn.py", "refit"),
     ("actor update (surrogate)", "rl/td3.py", "actor_step"),
     ("critic update", "rl/td3.py", "critic_step"),
     ("fidelity check (exact Jacobian)", "rl/fidelity.py", "inspect"),

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from _train_common import ROOT, write_results
 
-from qhil.quantum.layer import QtDNNTrainer, exact_marginals
+from qhil.layers.hdqnn import QtDNNTrainer, exact_marginals
 from qhil.quantum.simulator import BatchedSimulator
 from qhil.rl.config import load_train_config
 from qhil.rl.learner import build_td3

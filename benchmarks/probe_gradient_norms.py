@@ -20,7 +20,7 @@ import torch
 from _train_common import write_results
 from probe_surrogate_10x10 import observations
 
-from qhil.quantum.layer import exact_jacobian, exact_marginals
+from qhil.layers.hdqnn import exact_jacobian, exact_marginals
 from qhil.quantum.simulator import BatchedSimulator
 from qhil.rl.config import TrainConfig
 from qhil.rl.networks import Actor, Critic

@@ -20,18 +20,18 @@ import numpy as np
 import torch
 from _train_common import write_results
 
-from qhil.quantum.layer import (
+from qhil.layers.fidelity import cosine, rel_error
+from qhil.layers.gradients import jacobian
+from qhil.layers.hdqnn import (
     QtDNN,
     QtDNNTrainer,
     TrigFeatures,
     exact_jacobian,
     exact_marginals,
-    surrogate_jacobian,
 )
-from qhil.quantum.meanfield import MeanFieldQtDNN
+from qhil.layers.meanfield import MeanFieldQtDNN
 from qhil.quantum.simulator import BatchedSimulator
 from qhil.rl.config import TrainConfig
-from qhil.rl.fidelity import cosine, rel_error
 from qhil.rl.networks import Actor, Critic
 
 
@@ -78,7 +78,7 @@ def score(model, actor: Actor, critic: Critic, sim: BatchedSimulator, obs: torch
     with torch.no_grad():
         q_in, _ = actor.controls(obs[:64])
     cols = actor.control_map.angle_columns()
-    jac = surrogate_jacobian(model, q_in, cols).flatten(1).double()
+    jac = jacobian(model, q_in, cols).flatten(1).double()
     jac_exact = exact_jacobian(sim, actor.ansatz, q_in, cols).flatten(1)
     return {"grad_cosine": cosine(g, g_exact), "grad_rel_error": rel_error(g, g_exact),
             "jacobian_cosine": cosine(jac, jac_exact)}

@@ -11,7 +11,8 @@
 Your own circuit (Qiskit or OpenQASM 3) in your own torch model:
 
     >>> template = qhil.CircuitTemplate.from_qasm(open("my.qasm").read())
-    >>> layer = qhil.QuantumLayer(template, provider="local", shots=1000, gradient="qtdnn")
+    >>> layer = qhil.QuantumLayer(template, provider="local", shots=1000, gradient="qtdnn",
+    ...                           weights=["w0", "w1"], observables=["Z0", "Z0Z1"])
 
 Spending on a device that bills takes a budget and consent, on every road to a provider (the
 layer's `budget=`/`yes=` too); plugins open their Dispatcher the same way:
@@ -34,7 +35,7 @@ _LAZY = {
     "Job": "qhil.execution", "JobStatus": "qhil.execution", "Provider": "qhil.execution",
     "SamplingRequest": "qhil.execution", "SamplingResult": "qhil.execution",
     "get_provider": "qhil.execution", "QhilError": "qhil.errors",
-    "CircuitTemplate": "qhil.quantum.template", "QuantumLayer": "qhil.quantum.torch_layer",
+    "CircuitTemplate": "qhil.quantum.template", "QuantumLayer": "qhil.layers.quantum_layer",
     "train": "qhil.api", "load_policy": "qhil.api", "Run": "qhil.api", "Policy": "qhil.api",
     "TrainConfig": "qhil.rl.config", "Budget": "qhil.execution.budget",
     "open_dispatcher": "qhil.execution.consent", "Spend": "qhil.execution.spend",

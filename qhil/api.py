@@ -160,7 +160,7 @@ class Policy:
     def _block(self, q_in):
         import torch
 
-        from qhil.quantum.layer import exact_marginals
+        from qhil.layers.hdqnn import exact_marginals
 
         if self.actor.block != "pqc":
             return self.actor.t_block(q_in, None, torch.Generator().manual_seed(0))

@@ -6,5 +6,6 @@ ENTANGLERS = ("data", "ring", "chain")
 """CZ patterns of the hDQNN ansatz: data (indices from the controls), ring or chain (fixed)."""
 
 GRADIENTS = ("qtdnn", "parameter-shift", "spsa", "exact")
-"""Gradient methods of the pqc T-block (qhil.quantum.gradients): the qtDNN surrogate, the
-parameter-shift rule and SPSA on the provider, autograd through the embedded simulator."""
+"""Gradient methods of every quantum layer, the T-block and qhil.QuantumLayer (strategies in
+qhil.layers.gradients): the qtDNN surrogate, the parameter-shift rule and SPSA on the provider,
+autograd through the embedded simulator."""

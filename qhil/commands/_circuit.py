@@ -150,23 +150,12 @@ def _sample_summary(r: dict) -> str:
 
 def update_requests(template: CircuitTemplate, batch: int, shots: int):
     """Per gradient method, the requests one training update of a QuantumLayer sends: the
-    forward batch, plus the shifted circuits for parameter-shift (as the layer builds them)."""
-    import numpy as np
-    import torch
-
+    forward batch, plus the method's extra circuits (as the layer builds them)."""
     from qhil.execution.request import SamplingRequest
-    from qhil.quantum.torch_layer import expand_occurrences, shift_rows
+    from qhil.layers.template_circuit import update_rows
 
-    params = np.zeros((batch, template.n_params))
-    forward = SamplingRequest.from_templates(template, params, shots)
-    expanded, occurrences = expand_occurrences(template)
-    rows, _ = shift_rows(template, occurrences, torch.zeros(batch, template.n_params,
-                                                            dtype=torch.float64))
-    out = {"qtdnn": [forward], "exact": [forward], "parameter-shift": [forward]}
-    if rows.shape[0]:
-        shifted = SamplingRequest.from_templates(expanded, rows.numpy(), shots)
-        out["parameter-shift"].append(shifted)
-    return out
+    return {method: [SamplingRequest.from_templates(t, rows, shots) for t, rows in requests]
+            for method, requests in update_rows(template, batch).items()}
 
 
 CIRCUIT_ESTIMATE_FLAGS = {"circuit", "provider", "batch", "shots", "method", "as_json",

@@ -17,8 +17,9 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from qhil.layers.gradients import straight_through
 from qhil.progress import Bar
-from qhil.qtrl.circuit import ShotSampler, straight_through
+from qhil.qtrl.circuit import ShotSampler
 from qhil.qtrl.config import QTRLConfig
 from qhil.qtrl.envs import ENVS, make_env
 from qhil.qtrl.generator import ClassicalWeights, PolicyShape, QTGenerator, trainable_parameters
@@ -115,7 +116,7 @@ class Agent:
         if self.sampler is None or not isinstance(self.model, QTGenerator):
             return None
         exact = self.model.probabilities()
-        return straight_through(exact, self.sampler.probabilities(self.model, seed % 2**31))
+        return straight_through(self.sampler.probabilities(self.model, seed % 2**31), exact)
 
     def _average_gradients(self) -> None:
         if self.world == 1:

@@ -162,8 +162,3 @@ class ShotSampler:
         self.jobs += 1
         probs = probabilities_from_counts(result.counts[0], request.n_qubits)
         return torch.as_tensor(probs, dtype=torch.float32)
-
-
-def straight_through(exact: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
-    """Forward value `estimate`, gradient of `exact`."""
-    return exact + (estimate - exact).detach()

@@ -27,7 +27,7 @@ from qhil.execution.pricing import (
 from qhil.execution.registry import adapter_class, availability
 from qhil.execution.request import SamplingRequest
 from qhil.progress import RecentRate, duration_text
-from qhil.report.metrics import Fidelity, batch_fidelity, mean_or_none, percentile
+from qhil.report.metrics import SampleFidelity, batch_fidelity, mean_or_none, percentile
 from qhil.report.model import (
     FAILED,
     UNAVAILABLE,
@@ -56,7 +56,7 @@ class JobRecord:
     execution_s: float | None
     overhead_s: float
     round_trip_s: float
-    fidelity: Fidelity
+    fidelity: SampleFidelity
     cost_usd: Decimal
 
 

@@ -12,8 +12,9 @@ from qhil.quantum.statevector import basis_bits
 
 
 @dataclass(frozen=True)
-class Fidelity:
-    """Mean over a batch's circuits; None where the provider gave no counts."""
+class SampleFidelity:
+    """How close a batch's samples are to its exact distributions (the circuits' mean; None
+    where the provider gave no counts). Not a gradient's fidelity (qhil.layers.fidelity)."""
 
     hellinger_fidelity: float | None
     tvd: float | None
@@ -38,7 +39,7 @@ def exact_marginals(ideal: np.ndarray) -> np.ndarray:
 
 
 def batch_fidelity(ideal: np.ndarray, marginals: np.ndarray,
-                   counts: list[dict[str, int]] | None) -> Fidelity:
+                   counts: list[dict[str, int]] | None) -> SampleFidelity:
     """Compare a batch's result (marginals, optional counts) with its exact distributions."""
     exact = exact_marginals(ideal)
     n_qubits = exact.shape[1]
@@ -46,10 +47,10 @@ def batch_fidelity(ideal: np.ndarray, marginals: np.ndarray,
         marginals = marginals_from_counts(counts, n_qubits)
     mae = float(np.abs(np.asarray(marginals) - exact).mean())
     if counts is None:
-        return Fidelity(None, None, mae)
+        return SampleFidelity(None, None, mae)
     measured = np.stack([probabilities_from_counts(c, n_qubits) for c in counts])
     hel, tvd = mean_distances(measured, ideal)
-    return Fidelity(hel, tvd, mae)
+    return SampleFidelity(hel, tvd, mae)
 
 
 def mean_distances(measured: np.ndarray, ideal: np.ndarray) -> tuple[float, float]:
@@ -70,7 +71,7 @@ def mean_or_none(values: Sequence[float | None]) -> float | None:
     return float(np.mean(known)) if known else None
 
 
-def shot_noise_fidelity(ideal: np.ndarray, shots: int, rng: np.random.Generator) -> Fidelity:
+def shot_noise_fidelity(ideal: np.ndarray, shots: int, rng: np.random.Generator) -> SampleFidelity:
     """What a perfect device scores at this shot count: counts drawn from the exact distribution."""
     n_qubits = int(np.log2(ideal.shape[1]))
     counts = []

@@ -1,6 +1,7 @@
 """Gradient fidelity: does the gradient that reaches the PreDNN match the exact one?
 
-At an actor update, before its step (`Fidelity.inspect(loss, obs)`), for the method in use:
+At an actor update, before its step (`GradientCheck.inspect(loss, obs)`), for the method in use,
+the one `Fidelity` of qhil.layers.fidelity:
     surrogate/grad_cosine        cos(g, g_exact), g = d(actor loss)/d(PreDNN parameters) as the
                                  update applies it, g_exact the same through the exact marginals
                                  (value and Jacobian) of the embedded simulator
@@ -22,7 +23,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from qhil.quantum.layer import exact_jacobian, exact_marginals
+from qhil.layers.fidelity import fidelity
+from qhil.layers.hdqnn import exact_jacobian, exact_marginals
 from qhil.quantum.simulator import BatchedSimulator
 
 FIGURES = ("grad_cosine", "grad_rel_error", "jacobian_cosine", "jacobian_rel_error")
@@ -36,29 +38,18 @@ def pre_parameters(actor: nn.Module) -> list[nn.Parameter]:
     return list(actor.pre.parameters())
 
 
-def cosine(a: torch.Tensor, b: torch.Tensor) -> float:
-    return nn.functional.cosine_similarity(a, b, dim=-1, eps=1e-12).mean().item()
-
-
-def rel_error(a: torch.Tensor, b: torch.Tensor) -> float:
-    return ((a - b).norm(dim=-1) / b.norm(dim=-1).clamp_min(1e-12)).mean().item()
-
-
-class Fidelity:
+class GradientCheck:
     """Measures one actor update's gradient against the exact simulator's."""
 
     def __init__(self, td3, sim: BatchedSimulator):
         self.td3, self.sim = td3, sim
 
     def inspect(self, loss: torch.Tensor, obs: torch.Tensor) -> dict[str, float]:
+        """The `Fidelity` of this update, as metrics figures (surrogate/<figure>)."""
         params = pre_parameters(self.td3.actor)
         g = _flat(torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True), params)
         g_exact = _flat(torch.autograd.grad(self.exact_loss(obs), params, allow_unused=True), params)
-        jac, jac_exact = self.jacobians()
-        return {"surrogate/grad_cosine": cosine(g, g_exact),
-                "surrogate/grad_rel_error": rel_error(g, g_exact),
-                "surrogate/jacobian_cosine": cosine(jac, jac_exact),
-                "surrogate/jacobian_rel_error": rel_error(jac, jac_exact)}
+        return fidelity(g, g_exact, *self.jacobians()).figures()
 
     def exact_loss(self, obs: torch.Tensor) -> torch.Tensor:
         actor = self.td3.actor
@@ -67,13 +58,12 @@ class Fidelity:
         return -self.td3.qf1(obs, actor.finish(y, clinks)).mean()
 
     def jacobians(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-sample flattened Jacobians (method, exact) of the last actor update's controls."""
+        """Per-sample Jacobians (method, exact) of the last actor update's controls."""
         block, actor = self.td3.block, self.td3.actor
         jac = block.jacobian()[:JACOBIAN_SAMPLES]
         q_in = block.last_controls
         cols = actor.control_map.angle_columns()
-        exact = exact_jacobian(self.sim, actor.ansatz, q_in[:JACOBIAN_SAMPLES], cols)
-        return jac.flatten(1).to(exact), exact.flatten(1)
+        return jac, exact_jacobian(self.sim, actor.ansatz, q_in[:JACOBIAN_SAMPLES], cols)
 
 
 def _flat(grads: tuple[torch.Tensor | None, ...], params: list[nn.Parameter]) -> torch.Tensor:

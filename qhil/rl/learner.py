@@ -11,14 +11,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from qhil.quantum.layer import QtDNNTrainer
+from qhil.layers.hdqnn import QtDNNTrainer
 from qhil.quantum.simulator import BatchedSimulator
 from qhil.rl.buffers import PairBuffer, ReplayBuffer, ReplaySamples
 from qhil.rl.config import TrainConfig
-from qhil.rl.fidelity import Fidelity, FidelityLog
+from qhil.rl.fidelity import FidelityLog, GradientCheck
 from qhil.rl.hardware import HardwareSampler
 from qhil.rl.networks import Actor, Critic
-from qhil.rl.qblock import CircuitBlock, SurrogateBlock
+from qhil.rl.qblock import block_for
 from qhil.rl.td3 import TD3
 
 # the exact reference (or, off an ideal simulator, its shadow) simulates the minibatch's circuits
@@ -49,13 +49,11 @@ def learner_block(config: TrainConfig, actor: Actor, sampler: HardwareSampler | 
     if config.block != "pqc":
         return None
     if method == "qtdnn":
-        return SurrogateBlock(actor)
-    if sampler is None:
-        raise ValueError(f"gradient {method!r} needs the learner's sampler")
+        return block_for(actor)
     device = next(actor.parameters()).device
     sim = BatchedSimulator(config.quantum.qubits, device=device)
     generator = torch.Generator(device=device).manual_seed(config.seed + 3)
-    return CircuitBlock(method, actor, sampler, sim, generator, config.quantum.spsa_step)
+    return block_for(actor, method, sampler, sim, generator, config.quantum.spsa_step)
 
 
 class Learner:
@@ -74,7 +72,7 @@ class Learner:
         self.sim = (BatchedSimulator(config.quantum.qubits, device=device, precision="complex128")
                     if measured and config.qtdnn.fidelity_every else None)
         self.last: dict[str, float] = {}
-        self.fidelity = Fidelity(td3, self.sim) if self.sim is not None else None
+        self.fidelity = GradientCheck(td3, self.sim) if self.sim is not None else None
         self.fidelity_log = FidelityLog(config.qtdnn.warn_below, config.qtdnn.warn_checks)
 
     @property

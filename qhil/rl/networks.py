@@ -12,9 +12,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from qhil.layers.hdqnn import ControlMap, PQCBlock, QtDNN, TrigFeatures
+from qhil.layers.meanfield import MeanFieldQtDNN
 from qhil.quantum.ansatz import HDQNNAnsatz
-from qhil.quantum.layer import ControlMap, QtDNN, QuantumLayer, TrigFeatures
-from qhil.quantum.meanfield import MeanFieldQtDNN
 from qhil.rl.config import TrainConfig
 
 
@@ -47,7 +47,7 @@ class Actor(nn.Module):
         qtdnn = (MeanFieldQtDNN(self.ansatz, config.qtdnn_hidden(), s.activation)
                  if s.prior == "mean-field" else
                  QtDNN(dim, q.qubits, config.qtdnn_hidden(), s.activation, features))
-        self.quantum = QuantumLayer(self.ansatz, qtdnn)
+        self.quantum = PQCBlock(self.ansatz, qtdnn)
         self.fc = nn.Linear(dim, q.qubits) if self.block == "fc" else None
         self.post = mlp([q.qubits + self.n_clinks, *config.network.post_hidden, act_dim])
         self.register_buffer("scale", (action_high - action_low) / 2)

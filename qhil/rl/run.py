@@ -20,9 +20,9 @@ from qhil.execution.consent import Agreement
 from qhil.execution.dispatcher import Dispatcher
 from qhil.execution.ledger import Ledger
 from qhil.execution.provider import Provider
+from qhil.layers.gradients import circuits_per_sample
 from qhil.progress import warn
 from qhil.quantum.ansatz import HDQNNAnsatz
-from qhil.quantum.gradients import circuits_per_sample
 from qhil.rl.buffers import PairBuffer, ReplayBuffer
 from qhil.rl.config import TrainConfig
 from qhil.rl.envs import make_envs

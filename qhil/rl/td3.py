@@ -19,11 +19,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from qhil.quantum.layer import QtDNNTrainer
+from qhil.layers.hdqnn import QtDNNTrainer
 from qhil.rl.buffers import ReplaySamples
 from qhil.rl.config import TD3Settings
 from qhil.rl.networks import Actor, Critic
-from qhil.rl.qblock import SurrogateBlock
+from qhil.rl.qblock import block_for
 
 Inspect = Callable[[torch.Tensor, torch.Tensor], dict[str, float]]
 
@@ -44,7 +44,7 @@ class TD3:
             [*qf1.parameters(), *qf2.parameters()], lr=settings.critic_lr, foreach=True)
         self.qtdnn = qtdnn
         # the pqc T-block's learner strategy (qhil.rl.qblock): the qtDNN unless told otherwise
-        self.block = block or (SurrogateBlock(actor) if actor.block == "pqc" else None)
+        self.block = block or (block_for(actor) if actor.block == "pqc" else None)
         self.updates = 0
 
     def update(self, batch: ReplaySamples, refit_pairs: tuple[torch.Tensor, torch.Tensor] | None,

@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from qhil.layers.quantum_layer import QuantumLayer, template_qtdnn
 from qhil.quantum.template import Angle, CircuitTemplate, Gate
-from qhil.quantum.torch_layer import QuantumLayer, TemplateSurrogate
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,8 @@ def train_digits(config: DigitsConfig) -> DigitsResult:
     torch.manual_seed(config.seed)
     x_train, y_train, x_test, y_test = digits_data(config.seed)
     template = digits_template(config.n_qubits, config.layers)
-    surrogate = TemplateSurrogate(template.n_params, template.n_qubits, config.surrogate_hidden)
+    surrogate = template_qtdnn(template.n_params, template.n_qubits, template.n_qubits,
+                               config.surrogate_hidden)
     quantum = QuantumLayer(template, config.provider, config.shots, config.gradient,
                            surrogate=surrogate, refit_steps=config.refit_steps,
                            tiny_batch=config.tiny_batch, track_fidelity=config.track_fidelity,

@@ -29,7 +29,7 @@ def test_profile_buckets_sum_cumulative_time_of_the_named_functions():
     bench = load_script()
     import torch
 
-    from qhil.quantum.layer import QtDNN, QtDNNTrainer
+    from qhil.layers.hdqnn import QtDNN, QtDNNTrainer
 
     trainer = QtDNNTrainer(QtDNN(6, 2, [8]), 1e-3, 2, 4)
     prof = cProfile.Profile()

@@ -12,10 +12,10 @@ from qhil.config import find_profile
 from qhil.execution.dispatcher import Dispatcher
 from qhil.execution.ledger import Ledger
 from qhil.execution.registry import get_provider
+from qhil.layers.gradients import straight_through
 from qhil.qtrl.circuit import (
     ShotSampler,
     generator_request,
-    straight_through,
     u3_matrix,
     yxy_angles,
 )
@@ -118,7 +118,7 @@ def test_shot_estimate_on_a_provider_and_straight_through_gradient(tmp_path):
     exact = gen.probabilities()
     assert sampler.shots_used == 20_000 and sampler.jobs == 1
     assert float((estimate - exact.detach()).abs().max()) < 0.02
-    mixed = straight_through(exact, estimate)
+    mixed = straight_through(estimate, exact)  # the value sampled, the gradient exact
     torch.testing.assert_close(mixed.detach(), estimate)
     (g_mixed,) = torch.autograd.grad((mixed * torch.arange(32.0)).sum(), gen.angles, retain_graph=True)
     (g_exact,) = torch.autograd.grad((exact * torch.arange(32.0)).sum(), gen.angles)

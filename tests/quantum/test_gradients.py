@@ -3,12 +3,14 @@ the mean-field surrogate, each checked against autograd through the exact simula
 
 from __future__ import annotations
 
+import pytest
 import torch
 
-from qhil.quantum import gradients as g
+from qhil.errors import RequestValidationError
+from qhil.layers import gradients as g
+from qhil.layers.hdqnn import AnsatzCircuit, ControlMap, exact_jacobian, exact_marginals
+from qhil.layers.meanfield import MeanFieldQtDNN, meanfield_marginals
 from qhil.quantum.ansatz import HDQNNAnsatz
-from qhil.quantum.layer import ControlMap, exact_jacobian, exact_marginals
-from qhil.quantum.meanfield import MeanFieldQtDNN, meanfield_marginals
 from qhil.quantum.simulator import BatchedSimulator, multinomial_counts
 
 
@@ -21,15 +23,36 @@ def _setup(n: int = 3, layers: int = 2, batch: int = 6, seed: int = 0):
     return ansatz, cmap.angle_columns(), cmap(raw), sim
 
 
+def _circuit(ansatz, cols, sim):
+    """The ansatz as the engine sees it, its provider the exact simulator."""
+    def sample(rows, purpose):
+        return exact_marginals(sim, ansatz, torch.from_numpy(rows)).numpy()
+    return AnsatzCircuit(ansatz, cols, sample, sim)
+
+
 def test_parameter_shift_of_exact_marginals_is_the_exact_jacobian():
     ansatz, cols, controls, sim = _setup()
-    shifted = g.shifted_controls(controls, cols)
-    assert shifted.shape == (6, 1 + 2 * len(cols), ansatz.control_dim)
-    marginals = exact_marginals(sim, ansatz, shifted.reshape(-1, ansatz.control_dim))
-    centre, jac = g.shift_jacobian(marginals.reshape(6, 1 + 2 * len(cols), -1), len(cols))
-    assert torch.allclose(centre, exact_marginals(sim, ansatz, controls), atol=1e-10)
-    assert torch.allclose(jac, exact_jacobian(sim, ansatz, controls, cols), atol=1e-8)
-    assert g.circuits_per_sample("parameter-shift", len(cols)) == shifted.shape[1]
+    circuit = _circuit(ansatz, cols, sim)
+    occ = circuit.occurrences(controls)
+    shifted = g.shifted_angles(occ.angles, occ.four_term)
+    assert shifted.shape == (6, 2 * len(cols), len(cols))
+    strategy = g.strategy("parameter-shift")
+    x = controls.clone().requires_grad_(True)
+    y = strategy.apply(x, circuit)  # the centre rides in the shifted request
+    assert torch.allclose(y, exact_marginals(sim, ansatz, controls), atol=1e-10)
+    exact = exact_jacobian(sim, ansatz, controls, cols)
+    assert torch.allclose(strategy.jacobian(x, circuit), exact, atol=1e-8)
+    assert g.circuits_per_sample("parameter-shift", len(cols)) == 1 + shifted.shape[1]
+
+
+def test_four_term_rule_and_chain_rule_of_the_angle_derivative():
+    # f(t) = cos(t / 2)^2 of a controlled rotation's angle; its angle is 3 x, so df/dx = 3 f'(t)
+    t = torch.tensor([[0.3], [1.1], [-2.0]], dtype=torch.float64)
+    occ = g.Occurrences(t, torch.tensor([[3.0]], dtype=torch.float64), (True,))
+    shifted = g.shifted_angles(t, occ.four_term)
+    outputs = (torch.cos(shifted / 2) ** 2)  # (B, 4, 1)
+    jac = g.shift_jacobian(outputs, occ)
+    assert torch.allclose(jac[:, 0, 0], 3 * -torch.sin(t[:, 0]) / 2, atol=1e-12)
 
 
 def test_spsa_estimates_average_to_the_jacobian():
@@ -38,14 +61,19 @@ def test_spsa_estimates_average_to_the_jacobian():
     reps = controls.expand(4000, -1)
     directions = g.spsa_directions(4000, len(cols), gen)
     assert set(directions.unique().tolist()) == {-1.0, 1.0}
-    perturbed = g.spsa_controls(reps, cols, directions, 0.05).reshape(-1, ansatz.control_dim)
-    marginals = exact_marginals(sim, ansatz, perturbed).reshape(4000, 3, -1)
-    _, jac = g.spsa_jacobian(marginals, directions, 0.05)
+    perturbed = g.spsa_rows(reps, cols, directions, 0.05).reshape(-1, ansatz.control_dim)
+    marginals = exact_marginals(sim, ansatz, perturbed).reshape(4000, 2, -1)
+    jac = g.spsa_jacobian(marginals, directions, 0.05)
     exact = exact_jacobian(sim, ansatz, controls, cols)[0]
     cos = torch.nn.functional.cosine_similarity(jac.mean(0).flatten(), exact.flatten(), dim=0)
     assert cos > 0.95
     one = torch.nn.functional.cosine_similarity(jac[0].flatten(), exact.flatten(), dim=0)
     assert one < cos  # a single SPSA draw is a rough, rank-1 estimate
+
+
+def test_unknown_method_is_one_line():
+    with pytest.raises(RequestValidationError, match="got 'backprop'"):
+        g.strategy("backprop")
 
 
 def test_with_jacobian_keeps_the_value_and_backpropagates_j_transpose():

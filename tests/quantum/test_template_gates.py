@@ -15,12 +15,15 @@ from qiskit import QuantumCircuit, qasm3
 from qiskit.circuit import library as lib
 from qiskit.quantum_info import Operator
 
-from qhil.quantum.template import GATES, Angle, CircuitTemplate, Gate, expand_occurrences
+from qhil.layers.gradients import shift_jacobian as engine_shift_jacobian
+from qhil.layers.gradients import shifted_angles
+from qhil.layers.outputs import Outputs
+from qhil.layers.template_circuit import TemplateCircuit
+from qhil.quantum.template import GATES, Angle, CircuitTemplate, Gate
 from qhil.quantum.template_braket import template_to_braket
 from qhil.quantum.template_decompose import DECOMPOSITIONS
 from qhil.quantum.template_gates import matrix
 from qhil.quantum.template_sim import TemplateSimulator
-from qhil.quantum.torch_layer import shift_rows
 
 SIM = TemplateSimulator(precision="complex128")
 NAMES = sorted(GATES)
@@ -111,11 +114,14 @@ def test_each_angle_shift_rule_is_the_derivative(name):
 
 
 def shift_jacobian(template: CircuitTemplate, params: torch.Tensor) -> torch.Tensor:
-    """(B, n, P) by the parameter-shift rules on exact marginals (what QuantumLayer sends)."""
-    expanded, occurrences = expand_occurrences(template)
-    rows, weights = shift_rows(template, occurrences, params)
-    marginals = SIM.marginals(expanded, rows).reshape(params.shape[0], -1, template.n_qubits)
-    return torch.einsum("bsn,bsp->bnp", marginals, weights)
+    """(B, n, P) by the gradient engine's parameter-shift strategy (each gate's rule, chained
+    with the angle's derivative) on exact marginals: what QuantumLayer sends to a provider."""
+    circuit = TemplateCircuit(template, Outputs.qubits(None, template.n_qubits), None, None, 0)
+    occ = circuit.occurrences(params)
+    angles = shifted_angles(occ.angles, occ.rules)
+    batch, shifts, k = angles.shape
+    marginals = SIM.marginals(circuit.expanded, angles.reshape(batch * shifts, k))
+    return engine_shift_jacobian(marginals.reshape(batch, shifts, -1), occ)
 
 
 def fd_jacobian(template: CircuitTemplate, params: torch.Tensor, h: float = 1e-5) -> torch.Tensor:

@@ -44,7 +44,7 @@ def test_forward_value_is_the_providers_sample_and_goes_through_the_dispatcher()
     dispatcher = Dispatcher(provider, budget=Budget(shots=5 * 200))
     layer = QuantumLayer(template, dispatcher, shots=200, gradient="exact", seed=1)
     y = layer(params)
-    exact = layer.exact_marginals(params.detach())
+    exact = layer.exact(params.detach())
     assert not torch.allclose(y.double(), exact, atol=1e-6)  # shot noise: a sample, not exact
     assert (y - exact).abs().max() < 0.2 and layer.circuits == 5
     with pytest.raises(BudgetExceededError):  # the budget is the Dispatcher's
@@ -79,8 +79,8 @@ def test_eval_mode_does_not_refit_and_no_grad_skips_the_surrogate():
 
 def test_unknown_gradient_is_refused():
     template, _, _ = case()
-    with pytest.raises(RequestValidationError, match="spsa is offered for the hDQNN"):
-        QuantumLayer(template, "local", gradient="spsa")
+    with pytest.raises(RequestValidationError, match="got 'backprop'"):
+        QuantumLayer(template, "local", gradient="backprop")
 
 
 def test_layer_trains_a_tiny_network_end_to_end():

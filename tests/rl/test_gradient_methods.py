@@ -13,7 +13,7 @@ from qhil.cli import main
 from qhil.execution.ledger import Ledger
 from qhil.quantum.simulator import BatchedSimulator
 from qhil.rl.config import dump_toml
-from qhil.rl.fidelity import Fidelity, FidelityLog
+from qhil.rl.fidelity import FidelityLog, GradientCheck
 from qhil.rl.learner import build_td3
 from tests.rl.conftest import tiny_config
 
@@ -126,7 +126,7 @@ def _td3(**qtdnn):
 
 def _inspect(td3, seed=0):
     obs = torch.randn(64, 3, generator=torch.Generator().manual_seed(seed))
-    fidelity = Fidelity(td3, BatchedSimulator(4, precision="complex128"))
+    fidelity = GradientCheck(td3, BatchedSimulator(4, precision="complex128"))
     loss = td3.actor_loss(obs, torch.Generator().manual_seed(0))
     return fidelity.inspect(loss, obs)
 

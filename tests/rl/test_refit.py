@@ -1,4 +1,4 @@
-"""The hand-written qtDNN refit step (qhil.quantum.refit) against autograd."""
+"""The hand-written qtDNN refit step (qhil.layers.refit) against autograd."""
 
 import copy
 
@@ -7,9 +7,9 @@ import torch
 from torch import nn
 
 from qhil import HDQNNAnsatz
-from qhil.quantum.layer import ControlMap, QtDNN, QtDNNTrainer, TrigFeatures
-from qhil.quantum.meanfield import MeanFieldQtDNN
-from qhil.quantum.refit import plain_mlp
+from qhil.layers.hdqnn import ControlMap, QtDNN, QtDNNTrainer, TrigFeatures
+from qhil.layers.meanfield import MeanFieldQtDNN
+from qhil.layers.refit import plain_mlp
 
 
 def pairs(ansatz: HDQNNAnsatz, rows: int, seed: int = 0):

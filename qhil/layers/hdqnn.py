@@ -6,19 +6,22 @@
 `ControlMap` turns raw PreDNN outputs into PQC controls: rotation angles pi * tanh(z) (bounded in
 (-pi, pi), smooth), CZ indices round((n - 1) * sigmoid(z)) in 0..n-1, detached (discrete, no
 gradient). `QtDNN` is the MLP [control_dim, 2**(n+1), n] with Leaky ReLU and a sigmoid output,
-fitted with binary cross-entropy on (q_i, q_o) pairs. `jacobian_cosine` compares its Jacobian with
-the exact one (autograd through `BatchedSimulator.marginals`) on the angle inputs.
+fitted with binary cross-entropy on (q_i, q_o) pairs. `AnsatzCircuit` is the ansatz as the gradient
+engine (qhil.layers.gradients) sees it; `exact_jacobian` differentiates the exact marginals.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
+import numpy as np
 import torch
 from torch import nn
 
+from qhil.layers.gradients import TWO_TERM, Occurrences, jacobian, straight_through
+from qhil.layers.refit import MLPStep, plain_mlp
 from qhil.quantum.ansatz import HDQNNAnsatz
-from qhil.quantum.refit import MLPStep, plain_mlp
 from qhil.quantum.simulator import BatchedSimulator
 
 
@@ -67,10 +70,11 @@ class TrigFeatures(nn.Module):
     so this encoding lets a small MLP match them (and their Jacobian) far better than raw controls.
     """
 
-    def __init__(self, ansatz: HDQNNAnsatz):
+    def __init__(self, ansatz: HDQNNAnsatz | None = None, n_angles: int = 0):
+        """An ansatz's controls (its CZ index columns one-hot), or `n_angles` angles alone."""
         super().__init__()
-        self.n_values = ansatz.n_qubits
-        index = index_mask(ansatz)
+        self.n_values = ansatz.n_qubits if ansatz is not None else 1
+        index = index_mask(ansatz) if ansatz is not None else torch.zeros(n_angles, dtype=torch.bool)
         self.register_buffer("angle_cols", torch.nonzero(~index).flatten(), persistent=False)
         self.register_buffer("index_cols", torch.nonzero(index).flatten(), persistent=False)
         self.dim = 2 * len(self.angle_cols) + self.n_values * len(self.index_cols)
@@ -123,8 +127,10 @@ class QtDNNTrainer:
         found = plain_mlp(qtdnn.net) if isinstance(qtdnn, QtDNN) else None
         self.fast_step = MLPStep(*found) if found is not None else None
 
-    def refit(self, q_in: torch.Tensor, q_out: torch.Tensor, generator: torch.Generator) -> float:
-        rows = torch.randint(0, q_in.shape[0], (self.n_tiny_batches, self.tiny_batch_size),
+    def refit(self, q_in: torch.Tensor, q_out: torch.Tensor, generator: torch.Generator,
+              tiny_batch_size: int | None = None) -> float:
+        size = tiny_batch_size or self.tiny_batch_size
+        rows = torch.randint(0, q_in.shape[0], (self.n_tiny_batches, size),
                              generator=generator, device=generator.device).to(q_in.device)
         inputs, targets = q_in[rows], q_out[rows]  # every tiny batch in one gather
         if self.fast_step is not None:  # the encoding has no parameters: encode every batch once
@@ -157,24 +163,7 @@ def fast_adamw(module: nn.Module, lr: float, weight_decay: float) -> torch.optim
         return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, foreach=True)
 
 
-class _StraightThrough(torch.autograd.Function):
-    """Value of y_hw, gradient of q; equal to y_hw + q - q.detach() but without the round-off."""
-
-    @staticmethod
-    def forward(ctx, y_hw: torch.Tensor, q: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        return y_hw.to(q.dtype).clone()
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
-        return None, grad
-
-
-def straight_through(y_hw: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
-    """y = y_hw + q - q.detach(): forward value y_hw, backward through q."""
-    return _StraightThrough.apply(y_hw.detach(), q)
-
-
-class QuantumLayer(nn.Module):
+class PQCBlock(nn.Module):
     """The PQC T-block: forward = hardware marginals, backward = the qtDNN's Jacobian.
 
     `forward(controls, y_hw)` takes the provider's marginals for the batch (sampled outside
@@ -194,40 +183,42 @@ class QuantumLayer(nn.Module):
 def exact_jacobian(sim: BatchedSimulator, ansatz: HDQNNAnsatz, controls: torch.Tensor,
                    angle_cols: torch.Tensor) -> torch.Tensor:
     """d marginals / d angles per sample, (B, n, angle_dim), by autograd through the simulator."""
-    x = controls.detach().to(sim.device, torch.float64).clone()
-    angles_flat = x[:, angle_cols].clone().requires_grad_(True)
-    full = x.clone()
-    full[:, angle_cols] = angles_flat
-    angles, cz = _split_torch(ansatz, full)
-    marg = sim.marginals(angles, cz)
-    return _rows_jacobian(marg, angles_flat)
+    x = controls.detach().to(sim.device, torch.float64)
+    return jacobian(lambda rows: exact_marginals(sim, ansatz, rows), x, angle_cols.to(x.device))
 
 
-def surrogate_jacobian(qtdnn: QtDNN, controls: torch.Tensor,
-                       angle_cols: torch.Tensor) -> torch.Tensor:
-    """d qtDNN / d angles per sample, (B, n, angle_dim)."""
-    x = controls.detach().clone()
-    angles_flat = x[:, angle_cols].clone().requires_grad_(True)
-    full = x.clone()
-    full[:, angle_cols] = angles_flat
-    return _rows_jacobian(qtdnn(full), angles_flat)
+class AnsatzCircuit:
+    """The hDQNN ansatz as the gradient engine sees it: rows are control vectors, each angle
+    column its own occurrence (derivative 1), the CZ index columns not differentiable.
 
+    Args:
+        sample: the provider's marginals of controls (N, control_dim) for a purpose (the run's
+            sampler; None where only the surrogate is used); purposes read "learner-<purpose>".
+        sim: the embedded simulator of `exact` (None: no exact outputs).
+        columns: the angle columns (ControlMap.angle_columns()).
+    """
 
-def jacobian_cosine(sim: BatchedSimulator, ansatz: HDQNNAnsatz, qtdnn: QtDNN,
-                    controls: torch.Tensor, angle_cols: torch.Tensor) -> float:
-    """Mean over samples of cos(J_qtDNN, J_exact), each Jacobian flattened per sample."""
-    exact = exact_jacobian(sim, ansatz, controls, angle_cols).flatten(1)
-    approx = surrogate_jacobian(qtdnn, controls, angle_cols).flatten(1).to(exact)
-    return nn.functional.cosine_similarity(approx, exact, dim=1, eps=1e-12).mean().item()
+    def __init__(self, ansatz: HDQNNAnsatz, columns: torch.Tensor,
+                 sample: Callable[[np.ndarray, str], np.ndarray] | None = None,
+                 sim: BatchedSimulator | None = None):
+        self.ansatz, self.columns, self._sample, self.sim = ansatz, columns, sample, sim
 
+    def sample(self, rows: torch.Tensor, purpose: str) -> torch.Tensor:
+        flat = rows.detach().reshape(-1, rows.shape[-1]).cpu().numpy()
+        marginals = torch.from_numpy(self._sample(flat, f"learner-{purpose}")).to(rows)
+        return marginals.reshape(*rows.shape[:-1], -1)
 
-def _rows_jacobian(outputs: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
-    """Rows are independent samples, so grad of a column sum gives each sample's Jacobian row."""
-    rows = []
-    for j in range(outputs.shape[1]):
-        (grad,) = torch.autograd.grad(outputs[:, j].sum(), inputs, retain_graph=True)
-        rows.append(grad)
-    return torch.stack(rows, dim=1)
+    def exact(self, x: torch.Tensor) -> torch.Tensor:
+        return exact_marginals(self.sim, self.ansatz, x)
+
+    def occurrences(self, x: torch.Tensor) -> Occurrences:
+        return Occurrences(x[:, self.columns], None, (TWO_TERM,) * len(self.columns))
+
+    def sample_occurrences(self, x: torch.Tensor, angles: torch.Tensor,
+                           purpose: str) -> torch.Tensor:
+        rows = x.detach()[:, None, :].expand(-1, angles.shape[1], -1).clone()
+        rows[..., self.columns] = angles.to(rows)
+        return self.sample(rows, purpose)
 
 
 def _split_torch(ansatz: HDQNNAnsatz, controls: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -14,26 +14,40 @@ which). Same losses and parameters as autograd to float rounding (tests/rl/test_
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import torch
 from torch import nn
 
+ATEN = torch.ops.aten
 Backward = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
+def _leaky_relu(slope: float, g, pre, out):
+    return ATEN.leaky_relu_backward(g, pre, slope, False)
+
+
+def _gelu(approximate: str, g, pre, out):
+    return ATEN.gelu_backward(g, pre, approximate=approximate)
+
+
+def _silu(g, pre, out):
+    return ATEN.silu_backward(g, pre)
+
+
+def _tanh(g, pre, out):
+    return ATEN.tanh_backward(g, out)
+
+
 def _backward_of(act: nn.Module) -> Backward | None:
-    """d loss / d pre-activation from (d loss / d activation, pre-activation, activation)."""
-    aten = torch.ops.aten
+    """d loss / d pre-activation from (d loss / d activation, pre-activation, activation);
+    module-level functions (not lambdas), so a layer holding the step pickles."""
     if isinstance(act, nn.LeakyReLU):
-        return lambda g, pre, out: aten.leaky_relu_backward(g, pre, act.negative_slope, False)
+        return functools.partial(_leaky_relu, act.negative_slope)
     if isinstance(act, nn.GELU):
-        return lambda g, pre, out: aten.gelu_backward(g, pre, approximate=act.approximate)
-    if isinstance(act, nn.SiLU):
-        return lambda g, pre, out: aten.silu_backward(g, pre)
-    if isinstance(act, nn.Tanh):
-        return lambda g, pre, out: aten.tanh_backward(g, out)
-    return None
+        return functools.partial(_gelu, act.approximate)
+    return {nn.SiLU: _silu, nn.Tanh: _tanh}.get(type(act))
 
 
 def plain_mlp(net: nn.Module) -> tuple[list[nn.Linear], list[nn.Module], list[Backward]] | None:

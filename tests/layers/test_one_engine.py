@@ -1,0 +1,38 @@
+"""One gradient engine: the hDQNN T-block and qhil.QuantumLayer run the same strategies, and on
+the same circuit they deliver the same Jacobian."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from qhil import CircuitTemplate, QuantumLayer
+from qhil.layers import gradients
+from qhil.layers.hdqnn import AnsatzCircuit, exact_marginals
+from qhil.quantum.ansatz import HDQNNAnsatz
+from qhil.quantum.simulator import BatchedSimulator
+
+
+@pytest.mark.parametrize("method", ["parameter-shift", "exact"])
+def test_the_t_block_and_the_layer_agree_on_the_hdqnn_circuit(method):
+    ansatz = HDQNNAnsatz(3, 2, entangler="ring")
+    sim = BatchedSimulator(3, precision="complex128")
+    cols = torch.arange(ansatz.control_dim)  # ring: every control is an angle
+    controls = torch.rand(5, ansatz.control_dim, dtype=torch.float64,
+                          generator=torch.Generator().manual_seed(1)) * 6 - 3
+
+    def sample(rows, purpose):
+        return exact_marginals(sim, ansatz, torch.from_numpy(rows)).numpy()
+
+    circuit = AnsatzCircuit(ansatz, cols, sample, sim)
+    t_block = gradients.strategy(method)
+    t_block.apply(controls.clone().requires_grad_(True), circuit)
+    cz = np.array([ansatz.fixed_pairs()] * ansatz.n_layers)
+    layer = QuantumLayer(CircuitTemplate.from_hdqnn(3, cz), "local", shots=None, gradient=method)
+    x = controls.clone().requires_grad_(True)
+    layer(x)
+    assert type(layer.strategy) is type(t_block)  # one engine: the same strategy class
+    expected = t_block.jacobian(controls, circuit)
+    assert torch.allclose(layer.strategy.jacobian(x, layer.circuit), expected, atol=1e-5)
+    layer.close()
