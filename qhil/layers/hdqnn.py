@@ -19,10 +19,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from qhil.layers.gradients import TWO_TERM, Occurrences, jacobian, straight_through
+from qhil.layers.gradients import Occurrences, jacobian, straight_through
 from qhil.layers.refit import MLPStep, plain_mlp
 from qhil.quantum.ansatz import HDQNNAnsatz
 from qhil.quantum.simulator import BatchedSimulator
+from qhil.quantum.template_gates import TWO as TWO_TERM
 
 
 def index_mask(ansatz: HDQNNAnsatz) -> torch.Tensor:

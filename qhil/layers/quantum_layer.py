@@ -100,8 +100,8 @@ class QuantumLayer(nn.Module):
         dispatcher = _dispatcher(provider, budget, yes, ask, ledger)
         self._consented, self._budget_left = True, None  # consent stands for the layer's life
         self.circuit = TemplateCircuit(template, self.outputs, dispatcher, shots, seed)
-        self.surrogate = surrogate if surrogate is not None else _surrogate(
-            template, self.outputs, prior)
+        self.surrogate = surrogate if surrogate is not None else _seeded(
+            seed, _surrogate, template, self.outputs, prior)
         self.strategy = strategy(gradient, qtdnn=self.surrogate, spsa_step=spsa_step,
                                  generator=torch.Generator().manual_seed(seed + 1))
         self._init_refit(refit_lr, refit_steps, tiny_batch, refit_history, seed)
@@ -216,6 +216,14 @@ class QuantumLayer(nn.Module):
         """Release the provider's threads and connections."""
         if self.circuit.dispatcher is not None:
             self.circuit.dispatcher.provider.close()
+
+
+def _seeded(seed: int, build, *args):
+    """`build(*args)` with torch's global generator seeded (the surrogate's initial weights
+    follow the layer's seed, not whatever ran before), the caller's generator state kept."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build(*args)
 
 
 def _surrogate(template: CircuitTemplate, outputs: Outputs, prior: str | None) -> nn.Module:

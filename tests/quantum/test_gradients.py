@@ -12,6 +12,7 @@ from qhil.layers.hdqnn import AnsatzCircuit, ControlMap, exact_jacobian, exact_m
 from qhil.layers.meanfield import MeanFieldQtDNN, meanfield_marginals
 from qhil.quantum.ansatz import HDQNNAnsatz
 from qhil.quantum.simulator import BatchedSimulator, multinomial_counts
+from qhil.quantum.template_gates import FOUR
 
 
 def _setup(n: int = 3, layers: int = 2, batch: int = 6, seed: int = 0):
@@ -34,7 +35,7 @@ def test_parameter_shift_of_exact_marginals_is_the_exact_jacobian():
     ansatz, cols, controls, sim = _setup()
     circuit = _circuit(ansatz, cols, sim)
     occ = circuit.occurrences(controls)
-    shifted = g.shifted_angles(occ.angles, occ.four_term)
+    shifted = g.shifted_angles(occ.angles, occ.rules)
     assert shifted.shape == (6, 2 * len(cols), len(cols))
     strategy = g.strategy("parameter-shift")
     x = controls.clone().requires_grad_(True)
@@ -48,8 +49,8 @@ def test_parameter_shift_of_exact_marginals_is_the_exact_jacobian():
 def test_four_term_rule_and_chain_rule_of_the_angle_derivative():
     # f(t) = cos(t / 2)^2 of a controlled rotation's angle; its angle is 3 x, so df/dx = 3 f'(t)
     t = torch.tensor([[0.3], [1.1], [-2.0]], dtype=torch.float64)
-    occ = g.Occurrences(t, torch.tensor([[3.0]], dtype=torch.float64), (True,))
-    shifted = g.shifted_angles(t, occ.four_term)
+    occ = g.Occurrences(t, torch.tensor([[3.0]], dtype=torch.float64), (FOUR,))
+    shifted = g.shifted_angles(t, occ.rules)
     outputs = (torch.cos(shifted / 2) ** 2)  # (B, 4, 1)
     jac = g.shift_jacobian(outputs, occ)
     assert torch.allclose(jac[:, 0, 0], 3 * -torch.sin(t[:, 0]) / 2, atol=1e-12)

@@ -121,7 +121,7 @@ def shift_jacobian(template: CircuitTemplate, params: torch.Tensor) -> torch.Ten
     angles = shifted_angles(occ.angles, occ.rules)
     batch, shifts, k = angles.shape
     marginals = SIM.marginals(circuit.expanded, angles.reshape(batch * shifts, k))
-    return engine_shift_jacobian(marginals.reshape(batch, shifts, -1), occ)
+    return engine_shift_jacobian(marginals.reshape(batch, shifts, template.n_qubits), occ)
 
 
 def fd_jacobian(template: CircuitTemplate, params: torch.Tensor, h: float = 1e-5) -> torch.Tensor:
