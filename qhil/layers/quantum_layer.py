@@ -34,14 +34,16 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from qhil.errors import QhilError, RequestValidationError
+from qhil.execution.budget import Budget
 from qhil.execution.dispatcher import Dispatcher
+from qhil.execution.provider import Provider
 from qhil.layers.fidelity import Fidelity, fidelity
 from qhil.layers.gradients import jacobian, strategy
 from qhil.layers.hdqnn import QtDNN, QtDNNTrainer, TrigFeatures
@@ -74,8 +76,9 @@ class QuantumLayer(nn.Module):
         budget: a `qhil.Budget`; required on a device that bills.
         yes: consent to spend on a device that bills (or `ask`, a callback asked once).
         surrogate: the qtDNN module (rows (B, P) -> (B, outputs)); default `template_qtdnn`.
-        refit_steps, refit_lr, tiny_batch: tiny batches (AdamW steps), learning rate and rows
-            per tiny batch (None: the batch's size) of each surrogate refit (qtdnn).
+        refit_steps: tiny batches (AdamW steps) of each surrogate refit (qtdnn).
+        refit_lr: the refit's learning rate.
+        tiny_batch: rows per tiny batch (None: the batch's size).
         refit_history: the batches (this one included) whose pairs each refit draws from.
         prior: "mean-field" for the default surrogate on the circuit's mean-field simulation
             (qhil.layers.meanfield; refused with the reason where it does not apply).
@@ -84,14 +87,16 @@ class QuantumLayer(nn.Module):
         seed: seeds the weights, the provider requests, the refit and SPSA's directions.
     """
 
-    def __init__(self, template: CircuitTemplate, provider="local", shots: int | None = 1000,
+    def __init__(self, template: CircuitTemplate, provider: str | Provider | Dispatcher = "local",
+                 shots: int | None = 1000,
                  gradient: str = "qtdnn", surrogate: nn.Module | None = None,
                  refit_steps: int = 20, refit_lr: float = 3e-3, tiny_batch: int | None = None,
                  track_fidelity: bool = False, seed: int = 0, *,
                  weights: Sequence[str] = (), observables: Sequence[str] | None = None,
                  qubits: Sequence[int] | None = None, ledger: str | Path | None = None,
                  spsa_step: float = 0.1, refit_history: int = 8, prior: str | None = None,
-                 budget=None, yes: bool = False, ask=None):
+                 budget: Budget | None = None, yes: bool = False,
+                 ask: Callable[[str], str] | None = None):
         super().__init__()
         self.template, self.shots, self.gradient, self.seed = template, shots, gradient, seed
         self.outputs = _outputs(template, observables, qubits)
