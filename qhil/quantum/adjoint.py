@@ -49,7 +49,7 @@ def marginal_vjp(angles: torch.Tensor, cz: torch.Tensor, grad_marginals: torch.T
                  precision: str = "complex64") -> tuple[torch.Tensor, torch.Tensor]:
     """Exact marginals (B, n) and dL/d angles (B, L, n, 2) given dL/d marginals (B, n)."""
     walks = _walks(angles, cz, precision)
-    grads = [w.backward(g[:, None, :]) for w, g in zip(walks, _split(grad_marginals, walks))]
+    grads = [w.backward(g[:, None, :]) for w, g in zip(walks, _split(grad_marginals, walks), strict=True)]
     return _marginals(walks, angles), torch.cat(grads)[:, 0].to(angles.dtype)
 
 
@@ -80,8 +80,7 @@ class _AdjointMarginals(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):  # type: ignore[override]
-        grads = [w.backward(g[:, None, :]) for w, g in zip(ctx.walks, _split(grad, ctx.walks))]
-        ctx.walks = None
+        grads = [w.backward(g[:, None, :]) for w, g in zip(ctx.walks, _split(grad, ctx.walks), strict=True)]
         return torch.cat(grads)[:, 0].to(ctx.angle_dtype), None, None
 
 
@@ -98,7 +97,7 @@ class _Walk:
         self.inverse_t = _factors(later, self.groups, transpose=False)  # K: R^T on conj bras
         b = angles.detach()[..., 1].to(self.real_dtype)
         self.cos_b, self.sin_b = torch.cos(b), torch.sin(b)  # (B, L, n)
-        self.signs = [_cz_diagonal(cz[:, l], self.n, dtype) for l in range(self.layers - 1)]
+        self.signs = [_cz_diagonal(cz[:, i], self.n, dtype) for i in range(self.layers - 1)]
         self.states = self._forward(parts)
 
     def _forward(self, parts: tuple[torch.Tensor, torch.Tensor]) -> list[torch.Tensor]:
