@@ -93,8 +93,7 @@ class _Walk:
         self.groups = rotation_groups(self.n)
         parts = gate_parts(angles.detach(), self.real_dtype)
         later = tuple(p[1:] for p in parts)
-        self.forward_t = _factors(later, self.groups)  # K^T of layers 1..L-1
-        self.inverse_t = _factors(later, self.groups, transpose=False)  # K: R^T on conj bras
+        self.factors = _factors(later, self.groups)  # K^T of layers 1..L-1 (R^T on bras: K)
         b = angles.detach()[..., 1].to(self.real_dtype)
         self.cos_b, self.sin_b = torch.cos(b), torch.sin(b)  # (B, L, n)
         self.signs = [_cz_diagonal(cz[:, i], self.n, dtype) for i in range(self.layers - 1)]
@@ -105,7 +104,7 @@ class _Walk:
         states = [product_state(columns.permute(2, 0, 1))]
         for layer in range(1, self.layers):
             state = _times(states[-1], self.signs[layer - 1])
-            states.append(_rotate(state, self.forward_t, layer - 1, self.groups))
+            states.append(_rotate(state, self.factors, layer - 1, self.groups))
         return states
 
     def probabilities(self) -> torch.Tensor:
@@ -121,9 +120,9 @@ class _Walk:
         for layer in range(self.layers - 1, -1, -1):
             grads.append(self._layer_grads(layer, bra))
             if layer:
-                bra = _rotate(bra.flatten(0, 1), self.inverse_t, layer - 1, self.groups,
-                              copies=bra.shape[1]).view(bra.shape)
-                bra = _times(bra, self.signs[layer - 1])
+                bra = _rotate(bra.flatten(0, 1), self.factors, layer - 1, self.groups,
+                              copies=bra.shape[1], transpose=True).view(bra.shape)
+                bra = _times(bra, self.signs[layer - 1], in_place=True)
         return torch.stack(grads[::-1], dim=2)
 
     def _layer_grads(self, layer: int, bra: torch.Tensor) -> torch.Tensor:
@@ -160,19 +159,19 @@ def _qubit_block(block: torch.Tensor, p: int, size: int) -> torch.Tensor:
     return torch.einsum("...atcasc->...ts", view)
 
 
-def _factors(parts: tuple[torch.Tensor, torch.Tensor], groups: tuple[int, ...],
-             transpose: bool = True) -> list[list[torch.Tensor]]:
-    """Per group, the Kronecker factors of every layer, as the simulator builds them."""
-    return [group_factors(parts, start, size, transpose=transpose)
+def _factors(parts: tuple[torch.Tensor, torch.Tensor], groups: tuple[int, ...]) -> list[list[torch.Tensor]]:
+    """Per group, the TRANSPOSED Kronecker factors of every layer, as the simulator builds them."""
+    return [group_factors(parts, start, size, transpose=True)
             for start, size in zip(group_starts(groups), groups, strict=True)]
 
 
 def _rotate(state: torch.Tensor, factors: list[list[torch.Tensor]], layer: int,
-            groups: tuple[int, ...], copies: int = 1) -> torch.Tensor:
-    """Apply one layer's grouped rotations to states (rows, 2**n); each circuit's rows repeat
-    `copies` times (a batch of bras)."""
+            groups: tuple[int, ...], copies: int = 1, transpose: bool = False) -> torch.Tensor:
+    """Apply one layer's grouped rotations R to states (rows, 2**n), or R^T with `transpose`;
+    each circuit's rows repeat `copies` times (a batch of bras)."""
     for group, size in zip(factors, groups, strict=True):
         kron_t = kron_pair(*(f[layer] for f in group)) if len(group) == 2 else group[0][layer]
+        kron_t = kron_t.mT if transpose else kron_t
         if copies > 1:
             kron_t = kron_t.repeat_interleave(copies, dim=0)
         state = apply_leading_group(state, kron_t, size)
@@ -189,11 +188,12 @@ def _cz_diagonal(pairs: torch.Tensor, n: int, dtype: torch.dtype) -> torch.Tenso
     return cz_signs(n, pairs, dtype)
 
 
-def _times(state: torch.Tensor, signs: torch.Tensor | None) -> torch.Tensor:
-    """States (b, 2**n) or bras (b, K, 2**n) times a CZ diagonal."""
+def _times(state: torch.Tensor, signs: torch.Tensor | None, in_place: bool = False) -> torch.Tensor:
+    """States (b, 2**n) or bras (b, K, 2**n) times a CZ diagonal (in place: a bra we own)."""
     if signs is None:
         return state
-    return state * (signs[:, None] if signs.dim() == 2 and state.dim() == 3 else signs)
+    signs = signs[:, None] if signs.dim() == 2 and state.dim() == 3 else signs
+    return state.mul_(signs) if in_place else state * signs
 
 
 def _walks(angles: torch.Tensor, cz: torch.Tensor, precision: str) -> list[_Walk]:
