@@ -1,14 +1,17 @@
 """Exact gradients of the marginals: autograd through the simulator against the adjoint walk.
 
-    .venv/bin/python benchmarks/bench_exact_gradient.py [--repeats 5] [--threads 2]
+    .venv/bin/python benchmarks/bench_exact_gradient.py [--repeats 3] [--threads 1,2]
 
 Two jobs per circuit size (4 x 2 and the paper's 10 x 10, data entangler, batch 256):
 - exact VJP (the `exact` gradient strategy's update, complex64): marginals of 256 controls and
   dL/d controls for one upstream gradient; today `exact_marginals` + autograd, new
   `qhil.quantum.adjoint.adjoint_marginals` + the same autograd call.
-- fidelity check (complex128): the exact PreDNN-gradient's VJP at batch 256 plus the exact
-  Jacobian of 64 samples (`JACOBIAN_SAMPLES`); today `exact_marginals` + `exact_jacobian`
-  (one backward per qubit), new `adjoint_marginals` + `marginal_jacobian` (one bra per qubit).
+- fidelity check (complex128, as the learner's reference simulator; and complex64): the exact
+  PreDNN-gradient's VJP at batch 256 plus the exact Jacobian of 64 samples (`JACOBIAN_SAMPLES`);
+  today `exact_marginals` + `exact_jacobian` (one backward per qubit), new `adjoint_marginals`
+  + `marginal_jacobian` (one bra per qubit).
+Each at 1 and 2 torch threads: on this shared 2-core machine under load, 2 threads run several
+times slower than 1 (threads wait on each other), so both are reported.
 Repeats are interleaved (autograd, adjoint, autograd, ...) after one warm-up round, so load hits
 both alike; medians, their ratio and the machine load are written to bench_exact_gradient.
 """
@@ -59,20 +62,26 @@ def jobs(n: int, layers: int, seed: int = 0) -> dict:
     g = torch.Generator().manual_seed(seed)
     controls = ControlMap(ansatz)(torch.randn(BATCH, ansatz.control_dim, generator=g))
     upstream = torch.randn(BATCH, n, generator=g)
-    sim64, sim128 = BatchedSimulator(n), BatchedSimulator(n, precision="complex128")
+    sim64 = BatchedSimulator(n)
+    return {"exact_vjp": {
+                "autograd": lambda: vjp(lambda x: exact_marginals(sim64, ansatz, x), controls, upstream),
+                "adjoint": lambda: vjp(lambda x: adjoint_exact(ansatz, x, "complex64"), controls,
+                                       upstream)},
+            "fidelity_check": fidelity_jobs(ansatz, controls.double(), upstream.double(), "complex128"),
+            "fidelity_check_c64": fidelity_jobs(ansatz, controls, upstream, "complex64")}
+
+
+def fidelity_jobs(ansatz: HDQNNAnsatz, controls: torch.Tensor, upstream: torch.Tensor,
+                  precision: str) -> dict:
+    """The fidelity check's exact side: a VJP at the full batch and the Jacobian of a few."""
+    sim = BatchedSimulator(ansatz.n_qubits, precision=precision)
     cols, few = ControlMap(ansatz).angle_columns(), controls[:JACOBIAN_SAMPLES]
     few_angles, few_cz = (torch.from_numpy(a) for a in ansatz.split(few))
-    return {
-        "exact_vjp": {
-            "autograd": lambda: vjp(lambda x: exact_marginals(sim64, ansatz, x), controls, upstream),
-            "adjoint": lambda: vjp(lambda x: adjoint_exact(ansatz, x, "complex64"), controls, upstream)},
-        "fidelity_check": {
-            "autograd": lambda: (
-                vjp(lambda x: exact_marginals(sim128, ansatz, x), controls.double(), upstream.double()),
-                exact_jacobian(sim128, ansatz, few, cols)),
-            "adjoint": lambda: (
-                vjp(lambda x: adjoint_exact(ansatz, x, "complex128"), controls.double(), upstream.double()),
-                marginal_jacobian(few_angles, few_cz, "complex128"))}}
+    few_angles = few_angles.to(controls.dtype)
+    return {"autograd": lambda: (vjp(lambda x: exact_marginals(sim, ansatz, x), controls, upstream),
+                                 exact_jacobian(sim, ansatz, few, cols)),
+            "adjoint": lambda: (vjp(lambda x: adjoint_exact(ansatz, x, precision), controls, upstream),
+                                marginal_jacobian(few_angles, few_cz, precision))}
 
 
 def measure(pair: dict, repeats: int) -> dict:
@@ -89,29 +98,33 @@ def measure(pair: dict, repeats: int) -> dict:
 
 def markdown(data: dict) -> str:
     lines = ["# Exact gradients: autograd through the simulator against the adjoint walk", "",
-             f"`{data['command']}`. Torch threads {data['threads']}; load averages "
+             f"`{data['command']}`. Load averages "
              f"{data['load_start']} at start, {data['load_end']} at end (2 CPUs, shared). "
              f"Batch {BATCH}, Jacobian of {JACOBIAN_SAMPLES} samples in the fidelity check; "
              "medians of interleaved repeats.", "",
-             "| size | job | autograd s | adjoint s | speed-up |", "|---|---|---:|---:|---:|"]
-    for size, jobs_ in data["sizes"].items():
-        for job, r in jobs_.items():
-            m = r["median_s"]
-            lines.append(f"| {size} | {job} | {m['autograd']:.3f} | {m['adjoint']:.3f} | "
-                         f"{r['speedup']:.1f}x |")
+             "| threads | size | job | autograd s | adjoint s | speed-up |",
+             "|---:|---|---|---:|---:|---:|"]
+    for threads, sizes in data["threads"].items():
+        for size, jobs_ in sizes.items():
+            for job, r in jobs_.items():
+                m = r["median_s"]
+                lines.append(f"| {threads} | {size} | {job} | {m['autograd']:.3f} | "
+                             f"{m['adjoint']:.3f} | {r['speedup']:.1f}x |")
     return "\n".join(lines)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--threads", default="1,2", help="torch thread counts, comma-separated")
     args = p.parse_args()
-    torch.set_num_threads(args.threads)
     data = {"command": " ".join(["benchmarks/bench_exact_gradient.py", *sys.argv[1:]]),
-            "threads": args.threads, "load_start": machine_load()}
-    data["sizes"] = {size: {job: measure(pair, args.repeats) for job, pair in jobs(*nl).items()}
-                     for size, nl in SIZES.items()}
+            "load_start": machine_load(), "threads": {}}
+    for threads in [int(t) for t in args.threads.split(",")]:
+        torch.set_num_threads(threads)
+        data["threads"][threads] = {size: {job: measure(pair, args.repeats)
+                                           for job, pair in jobs(*nl).items()}
+                                    for size, nl in SIZES.items()}
     data["load_end"] = machine_load()
     write_results("bench_exact_gradient", data, markdown(data))
 
