@@ -27,6 +27,7 @@ import torch
 
 from qhil.quantum.simulator import chunk_rows
 from qhil.quantum.statevector import (
+    _constant_table,
     apply_leading_group,
     basis_bits,
     cz_signs,
@@ -148,15 +149,24 @@ def _reduced(psi: torch.Tensor, bra: torch.Tensor, start: int, size: int) -> tor
     split = (2 ** start, width, -1)
     bras = bra.reshape(b * k, *split).transpose(1, 2).reshape(b, k * width, -1)
     kets = psi.reshape(b, *split).transpose(2, 3).reshape(b, -1, width)
-    block = torch.bmm(bras, kets).view(b, k, width, width).mT
-    return torch.stack([_qubit_block(block, p, size) for p in range(size)], dim=2)
+    block = torch.bmm(bras, kets)  # (b, K * width, width): [s, t] of each bra
+    return (block.view(b, k, width * width) @ _trace_table(size, psi.dtype)).view(b, k, size, 2, 2)
 
 
-def _qubit_block(block: torch.Tensor, p: int, size: int) -> torch.Tensor:
-    """Partial trace of a (..., 2**size, 2**size) group block onto its qubit p: (..., 2, 2)."""
-    a, c = 2 ** p, 2 ** (size - p - 1)
-    view = block.reshape(*block.shape[:-2], a, 2, c, a, 2, c)
-    return torch.einsum("...atcasc->...ts", view)
+@_constant_table
+def _trace_table(size: int, dtype: torch.dtype) -> torch.Tensor:
+    """(w*w, size*4) 0/1 map from a group block [s, t] (w = 2**size) to the 2x2 partial traces
+    rho_p[t, s] of its qubits p (first = most significant): one matmul for the whole group."""
+    width = 2 ** size
+    i, j = torch.arange(width)[:, None], torch.arange(width)[None]  # t index, s index
+    traces = []
+    for p in range(size):
+        shift = size - 1 - p
+        agree = ((i ^ j) & ~(1 << shift)) == 0
+        traces.append(torch.stack([torch.stack([agree & ((i >> shift & 1) == t) & ((j >> shift & 1) == u)
+                                                for u in (0, 1)]) for t in (0, 1)]))
+    table = torch.stack(traces).transpose(-1, -2)  # (size, 2, 2, s, t)
+    return table.reshape(size * 4, width * width).T.to(dtype).contiguous()
 
 
 def _factors(parts: tuple[torch.Tensor, torch.Tensor], groups: tuple[int, ...]) -> list[list[torch.Tensor]]:
