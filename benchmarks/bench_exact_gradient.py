@@ -1,6 +1,6 @@
 """Exact gradients of the marginals: autograd through the simulator against the adjoint walk.
 
-    .venv/bin/python benchmarks/bench_exact_gradient.py [--repeats 3] [--threads 1,2]
+    .venv/bin/python benchmarks/bench_exact_gradient.py [--repeats 3] [--threads 1]
 
 Two jobs per circuit size (4 x 2 and the paper's 10 x 10, data entangler, batch 256):
 - exact VJP (the `exact` gradient strategy's update, complex64): marginals of 256 controls and
@@ -10,8 +10,9 @@ Two jobs per circuit size (4 x 2 and the paper's 10 x 10, data entangler, batch 
   PreDNN-gradient's VJP at batch 256 plus the exact Jacobian of 64 samples (`JACOBIAN_SAMPLES`);
   today `exact_marginals` + `exact_jacobian` (one backward per qubit), new `adjoint_marginals`
   + `marginal_jacobian` (one bra per qubit).
-Each at 1 and 2 torch threads: on this shared 2-core machine under load, 2 threads run several
-times slower than 1 (threads wait on each other), so both are reported.
+One torch thread by default: on this shared 2-core machine under load 8-11, 2 threads ran 5-20x
+slower than 1 and erratically (autograd's 10 x 10 VJP 4.2 s against 0.55 s; threads wait on
+each other), so `--threads 1,2` compares thread counts where the machine is idle.
 Repeats are interleaved (autograd, adjoint, autograd, ...) after one warm-up round, so load hits
 both alike; medians, their ratio and the machine load are written to bench_exact_gradient.
 """
@@ -116,7 +117,7 @@ def markdown(data: dict) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--threads", default="1,2", help="torch thread counts, comma-separated")
+    p.add_argument("--threads", default="1", help="torch thread counts, comma-separated")
     args = p.parse_args()
     data = {"command": " ".join(["benchmarks/bench_exact_gradient.py", *sys.argv[1:]]),
             "load_start": machine_load(), "threads": {}}
