@@ -57,8 +57,8 @@ def marginal_vjp(angles: torch.Tensor, cz: torch.Tensor, grad_marginals: torch.T
 def marginal_jacobian(angles: torch.Tensor, cz: torch.Tensor,
                       precision: str = "complex64") -> tuple[torch.Tensor, torch.Tensor]:
     """Exact marginals (B, n) and d marginals / d angles (B, n, L, n, 2), one bra per qubit."""
-    walks = _walks(angles, cz, precision)
     n = angles.shape[2]
+    walks = _walks(angles, cz, precision, bras=n)
     eye = torch.eye(n, dtype=walks[0].real_dtype, device=walks[0].device)
     grads = [w.backward(eye.expand(w.batch, n, n)) for w in walks]
     return _marginals(walks, angles), torch.cat(grads).to(angles.dtype)
@@ -206,11 +206,13 @@ def _times(state: torch.Tensor, signs: torch.Tensor | None, in_place: bool = Fal
     return state.mul_(signs) if in_place else state * signs
 
 
-def _walks(angles: torch.Tensor, cz: torch.Tensor, precision: str) -> list[_Walk]:
-    """Forward walks over cache-sized chunks of the batch (the simulator's `chunk_rows`)."""
+def _walks(angles: torch.Tensor, cz: torch.Tensor, precision: str, bras: int = 1) -> list[_Walk]:
+    """Forward walks over chunks of the batch whose `bras` bras per circuit are cache-sized (the
+    simulator's `chunk_rows`; at 10 x 10 in complex128 the 64-sample Jacobian ran 1.5x faster
+    in chunks of 16 circuits than in one chunk, 1 thread)."""
     angles = torch.as_tensor(angles)
     cz = torch.as_tensor(cz, device=angles.device, dtype=torch.long)
-    rows = chunk_rows(angles.shape[2], angles.shape[0], precision, angles.device)
+    rows = max(1, chunk_rows(angles.shape[2], angles.shape[0] * bras, precision, angles.device) // bras)
     return [_Walk(angles[s:s + rows], cz[s:s + rows], _DTYPES[precision])
             for s in range(0, angles.shape[0], rows)]
 

@@ -86,3 +86,11 @@ def test_batches_wider_than_a_chunk_are_split_and_rejoined():
     _, one = marginal_vjp(angles[129:], cz[129:], upstream[129:], "complex128")
     assert torch.allclose(marg, BatchedSimulator(12, precision="complex128").marginals(angles, cz))
     assert torch.allclose(vjp[129:], one, atol=1e-12)
+
+
+def test_jacobian_chunks_hold_fewer_circuits_and_agree_with_one_circuit():
+    _, _, angles, cz = circuits(12, 2, "ring", batch=7, seed=8)  # 5 circuits x 12 bras per chunk
+    marg, jac = marginal_jacobian(angles, cz, "complex128")
+    _, one = marginal_jacobian(angles[6:], cz[6:], "complex128")
+    assert torch.allclose(marg, BatchedSimulator(12, precision="complex128").marginals(angles, cz))
+    assert torch.allclose(jac[6:], one, atol=1e-12)
