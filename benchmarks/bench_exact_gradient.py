@@ -34,8 +34,8 @@ from _results import machine_load  # noqa: E402
 from _train_common import write_results  # noqa: E402  (takes --results-dir / --update-results)
 
 from qhil import HDQNNAnsatz  # noqa: E402
+from qhil.layers.hdqnn import ControlMap, exact_jacobian, exact_marginals  # noqa: E402
 from qhil.quantum.adjoint import adjoint_marginals, marginal_jacobian  # noqa: E402
-from qhil.quantum.layer import ControlMap, exact_jacobian, exact_marginals  # noqa: E402
 from qhil.quantum.simulator import BatchedSimulator  # noqa: E402
 
 SIZES = {"4x2": (4, 2), "10x10": (10, 10)}
