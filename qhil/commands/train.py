@@ -37,6 +37,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="How the actor's gradient crosses the PQC: the qtDNN surrogate, "
                    "parameter-shift or spsa circuits on the provider, or exact (simulator "
                    f"providers only) (default {d.quantum.gradient}).")
+    p.add_argument("--explorers", type=positive_int,
+                   help="Explorer actors on Ray feeding one learner, each with its own "
+                   "environments and ledger (needs qhil[ray]; default "
+                   f"{d.distributed.explorers}: the single-process loop).")
     p.add_argument("--seed", type=non_negative_int, help=f"Seed of everything (default {d.seed}).")
     p.add_argument("--mode", choices=("async", "sync"), help=f"Loop: async (explorer and learner "
                    f"threads overlap; not bit-reproducible) or sync (default {d.loop.mode}).")
@@ -76,7 +80,7 @@ def resolve_config(args: argparse.Namespace) -> tuple[TrainConfig, RunFolder, bo
     config = base.with_overrides(**{
         "env": args.env, "provider": args.provider, "block": args.block, "steps": args.steps,
         "num_envs": args.num_envs, "quantum.shots": args.shots, "seed": args.seed,
-        "quantum.gradient": args.gradient,
+        "quantum.gradient": args.gradient, "distributed.explorers": args.explorers,
         "loop.mode": "sync" if args.deterministic else args.mode})
     if args.resume:
         _check_resume(base, config, folder)
@@ -96,7 +100,7 @@ def _not_a_qtrl_run(folder: RunFolder) -> None:
 def _check_resume(base: TrainConfig, config: TrainConfig, folder: RunFolder) -> None:
     from qhil.commands._resume import check_steps, finished_steps
 
-    fixed = ("env", "block", "num_envs", "seed", "quantum", "network", "qtdnn")
+    fixed = ("env", "block", "num_envs", "seed", "quantum", "network", "qtdnn", "distributed")
     changed = [k for k in fixed if getattr(base, k) != getattr(config, k)]
     if changed:
         raise ConfigError(f"--resume cannot change {', '.join(changed)}; start a new run with --out")
@@ -130,9 +134,13 @@ def run(args: argparse.Namespace) -> int:
     from qhil.execution.reach import require_reachable
     from qhil.execution.registry import get_provider
     from qhil.rl.progress import ProgressPrinter
-    from qhil.rl.run import check_gradient, train
+    from qhil.rl.run import check_gradient
 
     config, folder, resume = resolve_config(args)
+    if distributed(config):
+        from qhil.distributed.cluster import require_ray
+
+        require_ray()  # exit 2 naming qhil[ray], before anything is asked or written
     if resume and _finished(config, folder):
         return 0
     # the provider first (a retired or unusable one is refused before the cost question), then
@@ -146,8 +154,8 @@ def run(args: argparse.Namespace) -> int:
         progress = ProgressPrinter()
         existed = folder.path.exists()
         try:
-            summary = train(config, folder, provider, resume=resume, progress=progress,
-                            budget=budget_from_args(args))
+            summary = trainer(config)(config, folder, provider, resume=resume,
+                                      progress=progress, budget=budget_from_args(args))
         except ProviderError:
             if not resume and not existed:
                 remove_unpaid_run(folder.path)
@@ -156,6 +164,22 @@ def run(args: argparse.Namespace) -> int:
             progress.close()
     print(json.dumps(summary, indent=2) if args.as_json else describe(summary, folder))
     return 0
+
+
+def distributed(config: TrainConfig) -> bool:
+    """Explorer actors on Ray ([distributed] explorers > 1, or providers named)?"""
+    return config.distributed.explorers > 1 or bool(config.distributed.providers)
+
+
+def trainer(config: TrainConfig):
+    """The single-process run, or the distributed one (qhil.distributed)."""
+    if distributed(config):
+        from qhil.distributed.run import train_distributed
+
+        return train_distributed
+    from qhil.rl.run import train
+
+    return train
 
 
 def remove_unpaid_run(path) -> None:

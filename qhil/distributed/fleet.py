@@ -1,0 +1,85 @@
+"""The driver's handle on the explorer actors: one `collect` call in flight per explorer, each
+carrying the newest published policy; Ray restarts a killed worker (`max_restarts`) and retries
+the call (`max_task_retries`), which `collect` makes safe.
+
+    fleet = Fleet.start(config, run_dir, providers, budget, delivered)
+    fleet.publish(actor, version)        the policy every later call carries
+    fleet.launch(k)                      ask explorer k for its next step
+    for batch in fleet.ready(timeout_s): ...
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qhil.errors import BudgetExceededError, RunInterruptedError
+from qhil.distributed.explorer import Batch, ExplorerWorker
+
+MAX_RESTARTS = 5  # per explorer, over the run
+CPUS_PER_EXPLORER = 0.25  # fractional: a worker mostly waits on its provider
+
+
+class Fleet:
+    """N explorer actors and their progress as the learner has received it."""
+
+    def __init__(self, handles: list, delivered: list[int]):
+        self.handles, self.delivered = handles, delivered
+        self.pending: dict = {}  # ObjectRef -> explorer index
+        self.policy, self.version = None, -1
+
+    @classmethod
+    def start(cls, config, run_dir: Path, providers: list[str], budget,
+              delivered: list[int]) -> Fleet:
+        import ray
+
+        remote = ray.remote(num_cpus=CPUS_PER_EXPLORER, max_restarts=MAX_RESTARTS,
+                            max_task_retries=MAX_RESTARTS)(ExplorerWorker)
+        data = config.model_dump()
+        handles = [remote.remote(data, str(run_dir), k, name, budget)
+                   for k, name in enumerate(providers)]
+        return cls(handles, delivered)
+
+    def publish(self, actor, version: int) -> None:
+        import ray
+
+        self.policy, self.version = ray.put(actor), version
+
+    def launch(self, k: int) -> None:
+        ref = self.handles[k].collect.remote(self.delivered[k], 1, self.policy, self.version)
+        self.pending[ref] = k
+
+    def ready(self, timeout_s: float) -> list[Batch]:
+        """The calls finished within `timeout_s`, in order; their explorers are free again."""
+        import ray
+
+        if not self.pending:
+            return []
+        done, _ = ray.wait(list(self.pending), num_returns=len(self.pending), timeout=timeout_s)
+        batches = [self._get(ref) for ref in done]
+        for batch in batches:
+            self.delivered[batch.explorer] += len(batch.episodes)
+        return batches
+
+    def _get(self, ref) -> Batch:
+        """A call's batch; a budget refusal is re-raised as itself, a worker that died more often
+        than `max_restarts` stops the run."""
+        import ray
+
+        k = self.pending.pop(ref)
+        try:
+            return ray.get(ref)
+        except ray.exceptions.RayTaskError as exc:
+            if isinstance(exc.cause, BudgetExceededError):
+                raise exc.cause from None
+            raise
+        except ray.exceptions.RayActorError as exc:
+            raise RunInterruptedError(f"explorer {k} died more than {MAX_RESTARTS} times "
+                                      f"({type(exc).__name__})") from exc
+
+    def close(self) -> None:
+        import ray
+
+        closing = [h.close.remote() for h in self.handles]
+        ray.wait(closing, num_returns=len(closing), timeout=30)
+        for handle in self.handles:
+            ray.kill(handle, no_restart=True)

@@ -1,0 +1,82 @@
+"""The distributed loop: the single-process `Loop`'s learner side, fed by explorer actors.
+
+Per pass: take the steps explorers have finished (journal them in the run's journal, store them
+in the replay and qtDNN buffers, note each step's policy lag), ask each idle explorer for its next
+step, one learner update when the pacing allows (`Loop.update_cap_left`), publish the actor every
+`max_policy_lag` updates, then the scheduled callbacks (metrics, checkpoints, evaluations).
+The driver's `Explorer` is the learner's record of what arrived (counters, episodes); it never
+steps. Policy lag: learner updates when a step reaches the learner minus the version it acted with.
+"""
+
+from __future__ import annotations
+
+
+import numpy as np
+
+from qhil.distributed.explorer import Batch
+from qhil.distributed.fleet import Fleet
+from qhil.rl.loop import Loop
+
+IDLE_WAIT_S = 0.02  # how long the learner waits for a step when it has no update to do
+
+
+class DistributedLoop(Loop):
+    """`Loop` with `run()` replaced: the explorer thread becomes N explorer actors."""
+
+    def __init__(self, *args, fleet: Fleet):
+        super().__init__(*args)
+        self.fleet = fleet
+        self.lags: list[list[int]] = [[] for _ in fleet.handles]
+
+    def run(self) -> None:
+        while self.explorer.transitions < self.config.steps or self.fleet.pending:
+            self._launch_idle()
+            can_learn = self.update_cap_left() > 0
+            for batch in self.fleet.ready(0 if can_learn else IDLE_WAIT_S):
+                self.deliver(batch)
+            self._start_learning_clock()
+            if self.update_cap_left() > 0:
+                self.learn_step()
+            if self.learner.updates - self.published >= self.config.loop.max_policy_lag:
+                self.publish_policy()
+            self.fire_callbacks()
+        self.catch_up()
+
+    def _launch_idle(self) -> None:
+        """Ask each idle explorer for a step while the run still needs steps."""
+        busy = set(self.fleet.pending.values())
+        for k in range(len(self.fleet.handles)):
+            coming = self.explorer.transitions + len(self.fleet.pending) * self.config.num_envs
+            if k not in busy and coming < self.config.steps:
+                self.fleet.launch(k)
+
+    def publish_policy(self) -> None:
+        super().publish_policy()
+        if self.explorer.policy_version != self.fleet.version:
+            self.fleet.publish(self.explorer.actor, self.explorer.policy_version)
+
+    def deliver(self, batch: Batch) -> None:
+        """An explorer's steps into the run's journal and buffers, as `Explorer.step` stores its own."""
+        e, pqc = self.explorer, self.config.block == "pqc"
+        width = self.config.num_envs
+        for i, finished in enumerate(batch.episodes):
+            rows = {k: v[i * width:(i + 1) * width] for k, v in batch.rows.items()}
+            ended = [(e.transitions + width, ret, n) for _, ret, n in finished]
+            e.journal.append(e.vsteps, rows, ended)
+            e.replay.add(**rows)
+            if pqc:
+                e.pairs.add(q_in=rows["q_in"], q_out=rows["q_out"])
+            with e.lock:
+                e.transitions, e.vsteps = e.transitions + width, e.vsteps + 1
+                e.episodes.extend(ended)
+            self.lags[batch.explorer].append(self.learner.updates - max(batch.version, 0))
+
+
+def lag_figures(lags: list[int]) -> dict[str, float | None]:
+    """p50 and p95 of the policy lags (learner updates) of one explorer's steps."""
+    if not lags:
+        return {"policy_lag_p50": None, "policy_lag_p95": None}
+    return {"policy_lag_p50": float(np.percentile(lags, 50)),
+            "policy_lag_p95": float(np.percentile(lags, 95))}
+
+

@@ -1,0 +1,157 @@
+"""A distributed training run end to end: validate, then the single-process run's pieces (run
+folder, Session, learner, journal, checkpoints, evaluations, summary) with N explorer actors in
+place of the explorer thread; the summary's totals are the sum of the run's ledgers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from qhil.distributed.budget import SharedBudget, budget_actor
+from qhil.distributed.cluster import local_ray, require_ray
+from qhil.distributed.fleet import Fleet
+from qhil.distributed.loop import DistributedLoop, lag_figures
+from qhil.distributed.spending import (DRIVER_LEDGER, explorer_ledger, ledger_paths,
+                                       open_dispatcher, run_budget)
+from qhil.errors import BudgetExceededError, QhilError, RunInterruptedError
+from qhil.execution.budget import Budget
+from qhil.execution.ledger import Ledger
+from qhil.execution.provider import Provider
+from qhil.execution.registry import get_provider
+from qhil.progress import warn
+from qhil.rl.config import TrainConfig, dump_toml
+from qhil.rl.loop import Progress, snapshot_actor
+from qhil.rl.run import MetricsLogger, Session, _loop_and_finish, learning_warning, preflight, schedule
+from qhil.rl.rundir import RunFolder
+from qhil.rl.summary import RunSummary
+
+
+def explorer_providers(config: TrainConfig) -> list[str]:
+    """The provider of each explorer: one each, one shared, or the run's `provider`."""
+    names = config.distributed.providers or [config.provider]
+    return names if len(names) > 1 else names * config.distributed.explorers
+
+
+def check_providers(config: TrainConfig, provider: Provider) -> None:
+    """Every explorer's provider accepts the run's requests, before anything is written."""
+    preflight(config, provider)
+    for name in sorted(set(explorer_providers(config)) - {provider.name}):
+        with get_provider(name) as other:
+            preflight(config, other)
+
+
+def train_distributed(config: TrainConfig, folder: RunFolder, provider: Provider, *,
+                      resume: bool = False, progress: Progress | None = None,
+                      budget: Budget | None = None) -> dict[str, Any]:
+    """`rl.run.train` with explorer actors: train, evaluate, write the summary (with `explorers`)."""
+    require_ray()
+    check_providers(config, provider)
+    if learning_warning(config):
+        warn(learning_warning(config))
+    if resume:
+        folder.config_path.write_text(dump_toml(config))
+    else:
+        folder.create(config)
+    with local_ray():
+        whole = run_budget(budget, folder.path, config.distributed.explorers)
+        shared = SharedBudget(budget_actor(whole), whole.limit)
+        dispatcher = open_dispatcher(folder.path / DRIVER_LEDGER, provider, shared)
+        try:
+            return _train(config, folder, dispatcher, resume, progress)
+        finally:
+            dispatcher.ledger.close()
+            folder.close()
+            folder.export_csv()
+
+
+def _train(config, folder, dispatcher, resume, progress) -> dict[str, Any]:
+    s = Session(config, folder, dispatcher)
+    try:
+        if resume:
+            s.restore()
+            s.evaluations.reopen(s.explorer.transitions, lambda: snapshot_actor(s.td3.actor))
+        logger = MetricsLogger(s, progress)
+        fleet = Fleet.start(config, folder.path, explorer_providers(config),
+                            dispatcher.budget, delivered_steps(folder.path, config))
+        loop = DistributedLoop(config, s.explorer, s.learner, schedule(s, logger), s.clock,
+                               fleet=fleet)
+        loop.on_tick = logger.tick
+        try:
+            _loop_and_finish_or_stop(s, loop, logger)
+        finally:
+            fleet.close()
+        return write_summary(s, loop)
+    finally:
+        s.journal.close()
+
+
+def _loop_and_finish_or_stop(s: Session, loop: DistributedLoop, logger: MetricsLogger) -> None:
+    """The run, or a stop that names the resume command (the learner or an explorer failed)."""
+    try:
+        _loop_and_finish(s, loop, logger)
+    except (BudgetExceededError, RunInterruptedError, KeyboardInterrupt):
+        raise
+    except (QhilError, Exception) as exc:
+        raise RunInterruptedError(
+            f"the distributed run stopped at step {s.explorer.transitions} ({exc}); it is "
+            f"checkpointed - continue it with 'qhil train --resume {s.folder.path}'") from exc
+
+
+def delivered_steps(run_dir: Path, config: TrainConfig) -> list[int]:
+    """Steps each explorer has journalled (a resumed run asks each for its next one)."""
+    out = []
+    for k in range(config.distributed.explorers):
+        path = run_dir / f"transitions-explorer-{k}.sqlite"
+        out.append(_journal_steps(path) if path.is_file() else 0)
+    return out
+
+
+def _journal_steps(path: Path) -> int:
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    try:
+        return db.execute("SELECT COUNT(*) FROM steps").fetchone()[0]
+    finally:
+        db.close()
+
+
+def write_summary(s: Session, loop: DistributedLoop) -> dict[str, Any]:
+    """summary.json again, with the ledgers' totals and one row per explorer."""
+    config, path = s.config, s.folder.path
+    names = explorer_providers(config)
+    rows = [explorer_row(path, k, name, loop) for k, name in enumerate(names)]
+    old = RunSummary.read(s.folder.summary_path).to_json()
+    lags = [lag for per in loop.lags for lag in per]
+    summary = RunSummary.model_validate({
+        **old, "hw": ledgers_total(ledger_paths(path, len(names))), "env_wait_fraction": None,
+        "explorers": rows, "explorer_count": len(names), **lag_figures(lags)})
+    s.folder.write_summary(summary)
+    return summary.to_json()
+
+
+def explorer_row(run_dir: Path, k: int, name: str, loop: DistributedLoop) -> dict[str, Any]:
+    """One explorer's steps, jobs, latency and policy lag (its ledger's figures)."""
+    with Ledger(run_dir / explorer_ledger(k)) as ledger:
+        totals, latency = ledger.totals(), ledger.latency_stats().round_trip_s
+    return {"explorer": k, "provider": name, "ledger": explorer_ledger(k),
+            "steps": loop.fleet.delivered[k] * loop.config.num_envs,
+            "jobs": totals.jobs, "shots": totals.shots, "cost_usd": float(totals.cost_usd),
+            "latency_p50_s": latency.p50, "latency_p95_s": latency.p95,
+            **lag_figures(loop.lags[k])}
+
+
+def ledgers_total(paths: list[Path]) -> dict[str, Any]:
+    """Jobs, circuits, shots and dollars summed over the run's ledgers (latency: per explorer)."""
+    total = {"jobs": 0, "circuits": 0, "shots": 0, "cost_usd": 0.0}
+    for path in paths:
+        if path.is_file():
+            with Ledger(path) as ledger:
+                t = ledger.totals()
+            for key, value in (("jobs", t.jobs), ("circuits", t.circuits), ("shots", t.shots),
+                               ("cost_usd", float(t.cost_usd))):
+                total[key] += value
+    total["cost_usd"] = round(total["cost_usd"], 6)
+    return total
+
+
