@@ -1,5 +1,5 @@
-"""The driver's handle on the explorer actors: one `collect` call in flight per explorer, each
-carrying the newest published policy; Ray restarts a killed worker (`max_restarts`) and retries
+"""The driver's handle on the explorer actors: up to `DEPTH` `collect` calls queued per explorer
+(so it steps on while the learner takes the last one), each carrying the newest published policy; Ray restarts a killed worker (`max_restarts`) and retries
 the call (`max_task_retries`), which `collect` makes safe.
 
     fleet = Fleet.start(config, run_dir, providers, budget, delivered)
@@ -17,6 +17,7 @@ from qhil.distributed.explorer import Batch, ExplorerWorker
 
 MAX_RESTARTS = 5  # per explorer, over the run
 CPUS_PER_EXPLORER = 0.25  # fractional: a worker mostly waits on its provider
+DEPTH = 2  # calls queued per explorer
 
 
 class Fleet:
@@ -24,6 +25,7 @@ class Fleet:
 
     def __init__(self, handles: list, delivered: list[int]):
         self.handles, self.delivered = handles, delivered
+        self.asked = list(delivered)  # the next step each explorer will be asked for
         self.pending: dict = {}  # ObjectRef -> explorer index
         self.policy, self.version = None, -1
 
@@ -44,9 +46,13 @@ class Fleet:
 
         self.policy, self.version = ray.put(actor), version
 
+    def queued(self, k: int) -> int:
+        return sum(1 for j in self.pending.values() if j == k)
+
     def launch(self, k: int) -> None:
-        ref = self.handles[k].collect.remote(self.delivered[k], 1, self.policy, self.version)
+        ref = self.handles[k].collect.remote(self.asked[k], 1, self.policy, self.version)
         self.pending[ref] = k
+        self.asked[k] += 1
 
     def ready(self, timeout_s: float) -> list[Batch]:
         """The calls finished within `timeout_s`, in order; their explorers are free again."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from qhil.distributed.explorer import Batch
-from qhil.distributed.fleet import Fleet
+from qhil.distributed.fleet import DEPTH, Fleet
 from qhil.rl.loop import Loop
 
 IDLE_WAIT_S = 0.02  # how long the learner waits for a step when it has no update to do
@@ -43,12 +43,13 @@ class DistributedLoop(Loop):
         self.catch_up()
 
     def _launch_idle(self) -> None:
-        """Ask each idle explorer for a step while the run still needs steps."""
-        busy = set(self.fleet.pending.values())
+        """Keep each explorer's queue full while the run still needs steps."""
         for k in range(len(self.fleet.handles)):
-            coming = self.explorer.transitions + len(self.fleet.pending) * self.config.num_envs
-            if k not in busy and coming < self.config.steps:
+            while self.fleet.queued(k) < DEPTH and self._steps_coming() < self.config.steps:
                 self.fleet.launch(k)
+
+    def _steps_coming(self) -> int:
+        return self.explorer.transitions + len(self.fleet.pending) * self.config.num_envs
 
     def publish_policy(self) -> None:
         super().publish_policy()

@@ -1,0 +1,87 @@
+"""Distributed hDQNN-TD3 on local Ray: two explorers train one learner into one run folder."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from qhil.execution.ledger import Ledger
+from tests.distributed.conftest import run_cli
+
+pytest.importorskip("ray")
+
+
+def ledger_totals(run: Path) -> dict[str, int]:
+    jobs = shots = 0
+    for path in sorted(run.glob("ledger*.sqlite")):
+        with Ledger(path) as ledger:
+            totals = ledger.totals()
+        jobs, shots = jobs + totals.jobs, shots + totals.shots
+        assert totals.resubmitted == 0, path  # nothing bought twice
+    return {"jobs": jobs, "shots": shots}
+
+
+def explorer_jobs(run: Path, k: int) -> tuple[int, set[str]]:
+    with Ledger(run / f"ledger-explorer-{k}.sqlite") as ledger:
+        return ledger.totals().jobs, set(ledger.providers())
+
+
+def test_two_providers_train_one_run_and_the_totals_equal_the_ledgers(tiny_config, tmp_path):
+    run = tmp_path / "run"
+    config = tiny_config(providers=["local", "braket-local"])
+    assert run_cli(["train", "--config", str(config), "--out", str(run), "--yes"]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    rows = summary["explorers"]
+    assert summary["explorer_count"] == 2 and summary["steps"] == 120
+    assert sum(r["steps"] for r in rows) == summary["steps"]
+    assert {k: summary["hw"][k] for k in ("jobs", "shots")} == ledger_totals(run)
+    for k, name in enumerate(["local", "braket-local"]):
+        jobs, providers = explorer_jobs(run, k)
+        assert providers == {name} and jobs == rows[k]["jobs"] == rows[k]["steps"]
+        assert rows[k]["policy_lag_p95"] is not None
+    assert summary["eval_returns"]  # the final evaluation, as today
+
+
+def test_one_budget_across_explorers_is_never_exceeded(tiny_config, tmp_path, capsys):
+    run = tmp_path / "run"
+    code = run_cli(["train", "--config", str(tiny_config()), "--out", str(run), "--yes",
+                    "--budget-jobs", "50", "--stop-at-budget"])
+    assert code == 3 and "budget reached" in capsys.readouterr().err
+    assert ledger_totals(run)["jobs"] == 50
+
+
+def test_a_killed_explorer_is_restarted_and_nothing_is_lost_or_bought_twice(
+        tiny_config, tmp_path, monkeypatch):
+    import ray
+
+    from qhil.distributed import fleet as fleet_module
+
+    started = fleet_module.Fleet.start
+    kills: list[int] = []
+
+    def start(*args, **kwargs):
+        fleet = started(*args, **kwargs)
+        threading.Thread(target=kill_twice, args=(fleet,), daemon=True).start()
+        return fleet
+
+    def kill_twice(fleet):
+        for at in (10, 25):
+            while fleet.delivered[0] < at:
+                time.sleep(0.05)
+            ray.kill(fleet.handles[0], no_restart=False)  # the worker dies; Ray restarts it
+            kills.append(at)
+
+    monkeypatch.setattr(fleet_module.Fleet, "start", start)
+    run = tmp_path / "run"
+    assert run_cli(["train", "--config", str(tiny_config(steps=200)), "--out", str(run),
+                    "--yes"]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert kills == [10, 25] and summary["steps"] == 200
+    assert summary["explorers"][0]["steps"] + summary["explorers"][1]["steps"] == 200
+    jobs, _ = explorer_jobs(run, 0)
+    assert jobs == summary["explorers"][0]["steps"]  # one job per stored step: none bought twice
+    assert {k: summary["hw"][k] for k in ("jobs", "shots")} == ledger_totals(run)
