@@ -10,6 +10,8 @@ steps. Policy lag: learner updates when a step reaches the learner minus the ver
 
 from __future__ import annotations
 
+import contextlib
+
 
 import numpy as np
 
@@ -29,6 +31,20 @@ class DistributedLoop(Loop):
         self.lags: list[list[int]] = [[] for _ in fleet.handles]
 
     def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            self._take_pending()
+
+    def _take_pending(self) -> None:
+        """Steps still on their way when the run stops are stored too (their jobs were paid);
+        a failure here gives way to the one that stopped the run."""
+        with contextlib.suppress(Exception):
+            while self.fleet.pending:
+                for batch in self.fleet.ready(self.config.loop.job_timeout_s):
+                    self.deliver(batch)
+
+    def _run(self) -> None:
         while self.explorer.transitions < self.config.steps or self.fleet.pending:
             self._launch_idle()
             can_learn = self.update_cap_left() > 0

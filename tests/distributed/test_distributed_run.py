@@ -85,3 +85,27 @@ def test_a_killed_explorer_is_restarted_and_nothing_is_lost_or_bought_twice(
     jobs, _ = explorer_jobs(run, 0)
     assert jobs == summary["explorers"][0]["steps"]  # one job per stored step: none bought twice
     assert {k: summary["hw"][k] for k in ("jobs", "shots")} == ledger_totals(run)
+
+
+def test_the_learners_death_stops_the_run_with_the_resume_command(
+        tiny_config, tmp_path, monkeypatch, capsys):
+    from qhil.rl.learner import Learner
+
+    update = Learner.update
+
+    def dies_at_30(self):
+        if self.updates >= 30:
+            raise RuntimeError("the learner died")
+        return update(self)
+
+    monkeypatch.setattr(Learner, "update", dies_at_30)
+    run = tmp_path / "run"
+    config = tiny_config(steps=160)
+    assert run_cli(["train", "--config", str(config), "--out", str(run), "--yes"]) == 3
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "the learner died" in err and f"qhil train --resume {run}" in err
+    monkeypatch.setattr(Learner, "update", update)
+    assert run_cli(["train", "--resume", str(run), "--yes"]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["steps"] == 160
+    assert {k: summary["hw"][k] for k in ("jobs", "shots")} == ledger_totals(run)
