@@ -1,6 +1,6 @@
 """Explorer scaling of distributed hDQNN-TD3: N explorer actors on local Ray against one.
 
-    .venv/bin/python benchmarks/bench_distributed.py [--explorers 1,2,4] [--vector-steps 20]
+    .venv/bin/python benchmarks/bench_distributed.py [--explorers 1,2,4] [--vector-steps 24]
 
 Provider `chaos-local-1s` (the local simulator behind 1.0 s per job), one Pendulum environment
 per explorer, each explorer `--vector-steps` jobs. N = 1 runs the same distributed path (one
@@ -26,7 +26,7 @@ def config(explorers: int, vector_steps: int) -> TrainConfig:
     base = tomllib.loads((ROOT / "configs" / "pendulum.toml").read_text())
     return TrainConfig(**base).with_overrides(**{
         "provider": "chaos-local-1s", "num_envs": 1, "steps": vector_steps * explorers,
-        "td3.learning_starts": 4, "td3.batch_size": 32, "eval.episodes": 0,
+        "td3.learning_starts": 8, "td3.batch_size": 8, "eval.episodes": 0,
         "network.critic_hidden": [64, 64], "qtdnn.fidelity_every": 0, "qtdnn.n_tiny_batches": 4,
         "loop.max_updates_per_transition": 1000.0, "loop.log_every_steps": 10,
         "loop.learner_threads": 1, "distributed.explorers": explorers,
@@ -74,7 +74,7 @@ def table(rows: list[dict], one: float) -> list[str]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--explorers", default="1,2,4")
-    p.add_argument("--vector-steps", type=int, default=20)
+    p.add_argument("--vector-steps", type=int, default=24)
     args = p.parse_args()
     load_before = machine_load()
     rows = [measure(int(n), args.vector_steps) for n in args.explorers.split(",")]
