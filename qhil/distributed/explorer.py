@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from qhil.distributed.spending import explorer_ledger, open_dispatcher
 from qhil.execution.registry import get_provider
 from qhil.quantum.ansatz import HDQNNAnsatz
 from qhil.rl.config import TrainConfig
@@ -27,7 +28,6 @@ from qhil.rl.explorer import Explorer
 from qhil.rl.hardware import HardwareSampler, HardwareStats
 from qhil.rl.journal import Journal, Layout
 from qhil.rl.run import env_dims
-from qhil.distributed.spending import explorer_ledger, open_dispatcher
 
 SEED_STRIDE = 1009  # explorer K's environments, noise and job seeds: seed + 1009 * (K + 1)
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qhil.errors import BudgetExceededError, RunInterruptedError
 from qhil.distributed.explorer import Batch, ExplorerWorker
+from qhil.errors import BudgetExceededError, RunInterruptedError
 
 MAX_RESTARTS = 5  # per explorer, over the run
 CPUS_PER_EXPLORER = 0.25  # fractional: a worker mostly waits on its provider

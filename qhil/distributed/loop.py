@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 
-
 import numpy as np
 
 from qhil.distributed.explorer import Batch

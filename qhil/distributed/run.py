@@ -11,8 +11,13 @@ from qhil.distributed.budget import SharedBudget, budget_actor
 from qhil.distributed.cluster import local_ray, require_ray
 from qhil.distributed.fleet import Fleet
 from qhil.distributed.loop import DistributedLoop, lag_figures
-from qhil.distributed.spending import (DRIVER_LEDGER, explorer_ledger, ledger_paths,
-                                       open_dispatcher, run_budget)
+from qhil.distributed.spending import (
+    DRIVER_LEDGER,
+    explorer_ledger,
+    ledger_paths,
+    open_dispatcher,
+    run_budget,
+)
 from qhil.errors import BudgetExceededError, QhilError, RunInterruptedError
 from qhil.execution.budget import Budget
 from qhil.execution.ledger import Ledger
@@ -21,7 +26,14 @@ from qhil.execution.registry import get_provider
 from qhil.progress import warn
 from qhil.rl.config import TrainConfig, dump_toml
 from qhil.rl.loop import Progress, snapshot_actor
-from qhil.rl.run import MetricsLogger, Session, _loop_and_finish, learning_warning, preflight, schedule
+from qhil.rl.run import (
+    MetricsLogger,
+    Session,
+    _loop_and_finish,
+    learning_warning,
+    preflight,
+    schedule,
+)
 from qhil.rl.rundir import RunFolder
 from qhil.rl.summary import RunSummary
 
