@@ -138,9 +138,9 @@ def run(args: argparse.Namespace) -> int:
 
     config, folder, resume = resolve_config(args)
     if distributed(config):
-        from qhil.distributed.cluster import require_ray
+        from qhil.distributed.cluster import check_distributed
 
-        require_ray()  # exit 2 naming qhil[ray], before anything is asked or written
+        check_distributed(config)  # exit 2 (e.g. naming qhil[ray]) before anything is asked or written
     if resume and _finished(config, folder):
         return 0
     # the provider first (a retired or unusable one is refused before the cost question), then

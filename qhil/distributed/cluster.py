@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from qhil.errors import UserError
+from qhil.errors import ConfigError, UserError
 
 EXTRA = "qhil train --explorers needs Ray, the optional extra: pip install 'qhil[ray]'"
 
@@ -16,6 +16,14 @@ def require_ray() -> None:
         import ray  # noqa: F401
     except ImportError:
         raise UserError(EXTRA) from None
+
+
+def check_distributed(config) -> None:
+    """Ray is installed and the config fits explorer actors (exit 2 otherwise, nothing started)."""
+    require_ray()
+    if config.loop.mode == "sync":
+        raise ConfigError("explorer actors run beside the learner (the async loop): drop "
+                          "--deterministic / loop.mode = \"sync\", or run one explorer")
 
 
 @contextmanager

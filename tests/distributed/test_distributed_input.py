@@ -33,3 +33,11 @@ def test_without_ray_the_extra_is_named(tiny_config, tmp_path, capsys, monkeypat
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "qhil[ray]" in err
     assert not run.exists()
+
+
+def test_the_sync_loop_is_refused(tiny_config, tmp_path, capsys):
+    run = tmp_path / "run"
+    code = run_cli(["train", "--config", str(tiny_config()), "--deterministic", "--out", str(run)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "async" in err
+    assert not run.exists()
