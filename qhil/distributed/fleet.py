@@ -55,13 +55,14 @@ class Fleet:
         self.asked[k] += 1
 
     def ready(self, timeout_s: float) -> list[Batch]:
-        """The calls finished within `timeout_s`, in order; their explorers are free again."""
+        """The calls finished within `timeout_s`, in step order; their explorers are free again
+        (one actor runs its calls in the order they were sent)."""
         import ray
 
         if not self.pending:
             return []
         done, _ = ray.wait(list(self.pending), num_returns=len(self.pending), timeout=timeout_s)
-        batches = [self._get(ref) for ref in done]
+        batches = sorted((self._get(ref) for ref in done), key=lambda b: (b.explorer, b.start))
         for batch in batches:
             self.delivered[batch.explorer] += len(batch.episodes)
         return batches

@@ -86,6 +86,13 @@ class DistributedLoop(Loop):
                 e.transitions, e.vsteps = e.transitions + width, e.vsteps + 1
                 e.episodes.extend(ended)
             self.lags[batch.explorer].append(self.learner.updates - max(batch.version, 0))
+        taken = batch.start + len(batch.episodes)  # noted after the steps: a kill in between
+        e.journal.note(taken_key(batch.explorer), str(taken))  # repeats them, never loses them
+
+
+def taken_key(k: int) -> str:
+    """The run journal's note of how many of explorer k's steps it holds."""
+    return f"explorer-{k}-steps"
 
 
 def lag_figures(lags: list[int]) -> dict[str, float | None]:

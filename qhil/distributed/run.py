@@ -10,7 +10,7 @@ from typing import Any
 from qhil.distributed.budget import SharedBudget, budget_actor
 from qhil.distributed.cluster import local_ray, require_ray
 from qhil.distributed.fleet import Fleet
-from qhil.distributed.loop import DistributedLoop, lag_figures
+from qhil.distributed.loop import DistributedLoop, lag_figures, taken_key
 from qhil.distributed.spending import (
     DRIVER_LEDGER,
     explorer_ledger,
@@ -84,7 +84,7 @@ def _train(config, folder, dispatcher, resume, progress) -> dict[str, Any]:
             s.evaluations.reopen(s.explorer.transitions, lambda: snapshot_actor(s.td3.actor))
         logger = MetricsLogger(s, progress)
         fleet = Fleet.start(config, folder.path, explorer_providers(config),
-                            dispatcher.budget, delivered_steps(folder.path, config))
+                            dispatcher.budget, delivered_steps(s))
         loop = DistributedLoop(config, s.explorer, s.learner, schedule(s, logger), s.clock,
                                fleet=fleet)
         loop.on_tick = logger.tick
@@ -109,23 +109,9 @@ def _loop_and_finish_or_stop(s: Session, loop: DistributedLoop, logger: MetricsL
             f"checkpointed - continue it with 'qhil train --resume {s.folder.path}'") from exc
 
 
-def delivered_steps(run_dir: Path, config: TrainConfig) -> list[int]:
-    """Steps each explorer has journalled (a resumed run asks each for its next one)."""
-    out = []
-    for k in range(config.distributed.explorers):
-        path = run_dir / f"transitions-explorer-{k}.sqlite"
-        out.append(_journal_steps(path) if path.is_file() else 0)
-    return out
-
-
-def _journal_steps(path: Path) -> int:
-    import sqlite3
-
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-    try:
-        return db.execute("SELECT COUNT(*) FROM steps").fetchone()[0]
-    finally:
-        db.close()
+def delivered_steps(s: Session) -> list[int]:
+    """Steps of each explorer the run's journal holds: a resumed run asks each for its next one."""
+    return [int(s.journal.noted(taken_key(k)) or 0) for k in range(s.config.distributed.explorers)]
 
 
 def write_summary(s: Session, loop: DistributedLoop) -> dict[str, Any]:
