@@ -123,7 +123,7 @@ def write_summary(s: Session, loop: DistributedLoop) -> dict[str, Any]:
     lags = [lag for per in loop.lags for lag in per]
     summary = RunSummary.model_validate({
         **old, "hw": ledgers_total(ledger_paths(path, len(names))), "env_wait_fraction": None,
-        "explorers": rows, "explorer_count": len(names), **lag_figures(lags)})
+        "explorers": rows, **lag_figures(lags)})
     s.folder.write_summary(summary)
     return summary.to_json()
 
