@@ -78,23 +78,32 @@ def train_distributed(config: TrainConfig, folder: RunFolder, provider: Provider
 
 def _train(config, folder, dispatcher, resume, progress) -> dict[str, Any]:
     s = Session(config, folder, dispatcher)
+    ledgers = RunLedgers(ledger_paths(folder.path, config.distributed.explorers))
     try:
         if resume:
             s.restore()
             s.evaluations.reopen(s.explorer.transitions, lambda: snapshot_actor(s.td3.actor))
-        logger = MetricsLogger(s, progress)
-        fleet = Fleet.start(config, folder.path, explorer_providers(config),
-                            dispatcher.budget, delivered_steps(s))
-        loop = DistributedLoop(config, s.explorer, s.learner, schedule(s, logger), s.clock,
-                               fleet=fleet)
-        loop.on_tick = logger.tick
+        loop, logger = _build(s, ledgers, progress)
         try:
             _loop_and_finish_or_stop(s, loop, logger)
         finally:
-            fleet.close()
-        return write_summary(s, loop)
+            loop.fleet.close()
+        return write_summary(s, loop, ledgers)
     finally:
+        ledgers.close()
         s.journal.close()
+
+
+def _build(s: Session, ledgers: RunLedgers, progress) -> tuple[DistributedLoop, MetricsLogger]:
+    """The metrics logger (hw figures from every ledger), the explorer actors and the loop."""
+    logger = MetricsLogger(s, progress)
+    logger.figures = ledgers.figures
+    fleet = Fleet.start(s.config, s.folder.path, explorer_providers(s.config),
+                        s.dispatcher.budget, delivered_steps(s))
+    loop = DistributedLoop(s.config, s.explorer, s.learner, schedule(s, logger), s.clock,
+                           fleet=fleet)
+    loop.on_tick = logger.tick
+    return loop, logger
 
 
 def _loop_and_finish_or_stop(s: Session, loop: DistributedLoop, logger: MetricsLogger) -> None:
@@ -114,7 +123,7 @@ def delivered_steps(s: Session) -> list[int]:
     return [int(s.journal.noted(taken_key(k)) or 0) for k in range(s.config.distributed.explorers)]
 
 
-def write_summary(s: Session, loop: DistributedLoop) -> dict[str, Any]:
+def write_summary(s: Session, loop: DistributedLoop, ledgers: RunLedgers) -> dict[str, Any]:
     """summary.json again, with the ledgers' totals and one row per explorer."""
     config, path = s.config, s.folder.path
     names = explorer_providers(config)
@@ -122,7 +131,7 @@ def write_summary(s: Session, loop: DistributedLoop) -> dict[str, Any]:
     old = RunSummary.read(s.folder.summary_path).to_json()
     lags = [lag for per in loop.lags for lag in per]
     summary = RunSummary.model_validate({
-        **old, "hw": ledgers_total(ledger_paths(path, len(names))), "env_wait_fraction": None,
+        **old, "hw": ledgers.totals(), "env_wait_fraction": None,
         "explorers": rows, **lag_figures(lags)})
     s.folder.write_summary(summary)
     return summary.to_json()
@@ -139,17 +148,33 @@ def explorer_row(run_dir: Path, k: int, name: str, loop: DistributedLoop) -> dic
             **lag_figures(loop.lags[k])}
 
 
-def ledgers_total(paths: list[Path]) -> dict[str, Any]:
-    """Jobs, circuits, shots and dollars summed over the run's ledgers (latency: per explorer)."""
-    total = {"jobs": 0, "circuits": 0, "shots": 0, "cost_usd": 0.0}
-    for path in paths:
-        if path.is_file():
-            with Ledger(path) as ledger:
-                t = ledger.totals()
+class RunLedgers:
+    """The run's ledgers (the driver's and each explorer's), opened once, summed."""
+
+    def __init__(self, paths: list[Path]):
+        self.paths, self.opened = paths, {}
+
+    def totals(self) -> dict[str, Any]:
+        """Jobs, circuits, shots and dollars over every ledger (latency: per explorer)."""
+        total = {"jobs": 0, "circuits": 0, "shots": 0, "cost_usd": 0.0}
+        for t in (ledger.totals() for ledger in self._ledgers()):
             for key, value in (("jobs", t.jobs), ("circuits", t.circuits), ("shots", t.shots),
                                ("cost_usd", float(t.cost_usd))):
                 total[key] += value
-    total["cost_usd"] = round(total["cost_usd"], 6)
-    return total
+        total["cost_usd"] = round(total["cost_usd"], 6)
+        return total
 
+    def figures(self) -> dict[str, Any]:
+        """A metrics row's hw/... figures, as `rl.run.ledger_figures` gives one ledger's."""
+        t = self.totals()
+        return {"hw/jobs": t["jobs"], "hw/shots": t["shots"], "hw/cost_usd": t["cost_usd"]}
 
+    def _ledgers(self) -> list[Ledger]:
+        for path in self.paths:
+            if path not in self.opened and path.is_file():
+                self.opened[path] = Ledger(path)
+        return list(self.opened.values())
+
+    def close(self) -> None:
+        for ledger in self.opened.values():
+            ledger.close()

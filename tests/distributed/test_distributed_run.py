@@ -44,6 +44,9 @@ def test_two_providers_train_one_run_and_the_totals_equal_the_ledgers(tiny_confi
         assert providers == {name} and jobs == rows[k]["jobs"] == rows[k]["steps"]
         assert rows[k]["policy_lag_p95"] is not None
     assert summary["eval_returns"]  # the final evaluation, as today
+    rows_logged = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    last = [r for r in rows_logged if "hw/jobs" in r][-1]  # before the final evaluation
+    assert last["hw/jobs"] == sum(r["jobs"] for r in rows)
 
 
 def test_one_budget_across_explorers_is_never_exceeded(tiny_config, tmp_path, capsys):
