@@ -262,11 +262,24 @@ def describe(s: dict, folder: RunFolder) -> str:
         f"learner waited {_pct(s['learner_wait_fraction'])} of learning time; "
         f"envs waited {_pct(s['env_wait_fraction'])}; QPU idle {_pct(s['qpu_idle_fraction'])}",
         *fidelity_lines(s),
+        *explorer_lines(s),
         mode_line(s),
         *[f"warning: {w}" for w in s.get("warnings", [])],
         f"run folder {folder.path} (summary.json, metrics.jsonl, returns.png, latency.png, "
         f"events.out.tfevents.* for TensorBoard, metrics.csv)",
     ])
+
+
+def explorer_lines(s: dict) -> list[str]:
+    """A distributed run's explorers: steps, jobs, latency and policy lag of each."""
+    lines = []
+    for e in s.get("explorers", []):
+        lat = "-" if e["latency_p50_s"] is None else f"{e['latency_p50_s'] * 1e3:.1f} ms"
+        lag = "-" if e["policy_lag_p50"] is None else \
+            f"{e['policy_lag_p50']:.0f} / {e['policy_lag_p95']:.0f} updates"
+        lines.append(f"explorer {e['explorer']} on {e['provider']}: {e['steps']} steps, "
+                     f"{e['jobs']} jobs, latency p50 {lat}, policy lag p50 / p95 {lag}")
+    return lines
 
 
 def mode_line(s: dict) -> str:

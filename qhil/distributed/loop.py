@@ -5,7 +5,9 @@ in the replay and qtDNN buffers, note each step's policy lag), ask each idle exp
 step, one learner update when the pacing allows (`Loop.update_cap_left`), publish the actor every
 `max_policy_lag` updates, then the scheduled callbacks (metrics, checkpoints, evaluations).
 The driver's `Explorer` is the learner's record of what arrived (counters, episodes); it never
-steps. Policy lag: learner updates when a step reaches the learner minus the version it acted with.
+steps. Policy lag: learner updates when a step reaches the learner minus the version it acted with;
+it is bounded by `max_policy_lag` plus the updates made while an explorer's queued calls (DEPTH)
+run, and reported per explorer (p50 / p95) in the summary.
 """
 
 from __future__ import annotations

@@ -131,7 +131,7 @@ def write_summary(s: Session, loop: DistributedLoop, ledgers: RunLedgers) -> dic
     old = RunSummary.read(s.folder.summary_path).to_json()
     lags = [lag for per in loop.lags for lag in per]
     summary = RunSummary.model_validate({
-        **old, "hw": ledgers.totals(), "env_wait_fraction": None,
+        **old, "hw": ledgers.totals(), "env_wait_fraction": None, "qpu_idle_fraction": None,
         "explorers": rows, **lag_figures(lags)})
     s.folder.write_summary(summary)
     return summary.to_json()
