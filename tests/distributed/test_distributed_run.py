@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -15,14 +16,19 @@ from tests.distributed.conftest import run_cli
 pytest.importorskip("ray")
 
 
-def ledger_totals(run: Path) -> dict[str, int]:
+def ledger_totals(run: Path) -> dict[str, float]:
     jobs = shots = 0
+    usd = Decimal(0)
     for path in sorted(run.glob("ledger*.sqlite")):
         with Ledger(path) as ledger:
             totals = ledger.totals()
-        jobs, shots = jobs + totals.jobs, shots + totals.shots
+        jobs, shots, usd = jobs + totals.jobs, shots + totals.shots, usd + totals.cost_usd
         assert totals.resubmitted == 0, path  # nothing bought twice
-    return {"jobs": jobs, "shots": shots}
+    return {"jobs": jobs, "shots": shots, "cost_usd": round(float(usd), 6)}
+
+
+def hw(summary: dict) -> dict[str, float]:
+    return {k: summary["hw"][k] for k in ("jobs", "shots", "cost_usd")}
 
 
 def explorer_jobs(run: Path, k: int) -> tuple[int, set[str]]:
@@ -38,7 +44,7 @@ def test_two_providers_train_one_run_and_the_totals_equal_the_ledgers(tiny_confi
     rows = summary["explorers"]
     assert len(rows) == 2 and summary["steps"] == 120
     assert sum(r["steps"] for r in rows) == summary["steps"]
-    assert {k: summary["hw"][k] for k in ("jobs", "shots")} == ledger_totals(run)
+    assert hw(summary) == ledger_totals(run)
     for k, name in enumerate(["local", "braket-local"]):
         jobs, providers = explorer_jobs(run, k)
         assert providers == {name} and jobs == rows[k]["jobs"] == rows[k]["steps"]
@@ -57,8 +63,9 @@ def test_one_budget_across_explorers_is_never_exceeded(tiny_config, tmp_path, ca
     assert ledger_totals(run)["jobs"] == 50
 
 
+@pytest.mark.parametrize("provider", ["local", "chaos-faults"])
 def test_a_killed_explorer_is_restarted_and_nothing_is_lost_or_bought_twice(
-        tiny_config, tmp_path, monkeypatch):
+        tiny_config, tmp_path, monkeypatch, provider):
     import ray
 
     from qhil.distributed import fleet as fleet_module
@@ -80,14 +87,14 @@ def test_a_killed_explorer_is_restarted_and_nothing_is_lost_or_bought_twice(
 
     monkeypatch.setattr(fleet_module.Fleet, "start", start)
     run = tmp_path / "run"
-    assert run_cli(["train", "--config", str(tiny_config(steps=200)), "--out", str(run),
-                    "--yes"]) == 0
+    config = tiny_config(steps=200, providers=[provider])
+    assert run_cli(["train", "--config", str(config), "--out", str(run), "--yes"]) == 0
     summary = json.loads((run / "summary.json").read_text())
     assert kills == [10, 25] and summary["steps"] == 200
     assert summary["explorers"][0]["steps"] + summary["explorers"][1]["steps"] == 200
     jobs, _ = explorer_jobs(run, 0)
     assert jobs == summary["explorers"][0]["steps"]  # one job per stored step: none bought twice
-    assert {k: summary["hw"][k] for k in ("jobs", "shots")} == ledger_totals(run)
+    assert hw(summary) == ledger_totals(run)
 
 
 def test_the_learners_death_stops_the_run_with_the_resume_command(
@@ -111,4 +118,4 @@ def test_the_learners_death_stops_the_run_with_the_resume_command(
     assert run_cli(["train", "--resume", str(run), "--yes"]) == 0
     summary = json.loads((run / "summary.json").read_text())
     assert summary["steps"] == 160
-    assert {k: summary["hw"][k] for k in ("jobs", "shots")} == ledger_totals(run)
+    assert hw(summary) == ledger_totals(run)
