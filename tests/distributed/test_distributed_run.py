@@ -36,7 +36,8 @@ def explorer_jobs(run: Path, k: int) -> tuple[int, set[str]]:
         return ledger.totals().jobs, set(ledger.providers())
 
 
-def test_two_providers_train_one_run_and_the_totals_equal_the_ledgers(tiny_config, tmp_path):
+def test_two_providers_train_one_run_and_the_totals_equal_the_ledgers(tiny_config, tmp_path,
+                                                                     capsys):
     run = tmp_path / "run"
     config = tiny_config(providers=["local", "braket-local"])
     assert run_cli(["train", "--config", str(config), "--out", str(run), "--yes"]) == 0
@@ -53,6 +54,9 @@ def test_two_providers_train_one_run_and_the_totals_equal_the_ledgers(tiny_confi
     rows_logged = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     last = [r for r in rows_logged if "hw/jobs" in r][-1]  # before the final evaluation
     assert last["hw/jobs"] == sum(r["jobs"] for r in rows)
+    capsys.readouterr()
+    assert run_cli(["estimate", "--from-run", str(run), "--json"]) == 0  # read as today
+    assert json.loads(capsys.readouterr().out)["measured"]["jobs"] == summary["hw"]["jobs"]
 
 
 def test_one_budget_across_explorers_is_never_exceeded(tiny_config, tmp_path, capsys):
