@@ -184,13 +184,13 @@ def trainer(config: TrainConfig):
 
 def remove_unpaid_run(path) -> None:
     """A new run that failed at the provider before any job was paid leaves no folder behind
-    (it would block the same --out); one with paid jobs is kept for --resume."""
+    (it would block the same --out); one with paid jobs in any ledger (a distributed run's
+    explorers keep their own) is kept for --resume."""
     import shutil
 
     from qhil.execution.ledger import Ledger
 
-    ledger = path / "ledger.sqlite"
-    if ledger.is_file():
+    for ledger in path.glob("ledger*.sqlite"):
         with Ledger(ledger) as book:
             if book.totals().jobs:
                 return

@@ -3,8 +3,9 @@
     report = report_run(run_dir, workload, device)   (commands/estimate.py parses and prints)
 
 Reads DIR/config.toml (the resolved training config), DIR/summary.json (how far the run got)
-and DIR/ledger.sqlite (with a distributed run's ledger-explorer-K.sqlite: what it bought and how long jobs took), and predicts the same run twice:
-from the provider's calibration, and with the latencies the ledger measured.
+and DIR/ledger.sqlite, with a distributed run's ledger-explorer-K.sqlite (what it bought and how
+long jobs took), and predicts the same run twice: from the provider's calibration, and with the
+latencies the ledgers measured.
 """
 
 from __future__ import annotations
