@@ -20,6 +20,14 @@ CPUS_PER_EXPLORER = 0.25  # fractional: a worker mostly waits on its provider
 DEPTH = 2  # calls queued per explorer
 
 
+def explorer_cpus(explorers: int) -> float:
+    """CPUs each explorer asks Ray for: CPUS_PER_EXPLORER, less when N of them would not fit
+    in half the cluster (actors that cannot be placed would wait forever, silently)."""
+    import ray
+
+    return min(CPUS_PER_EXPLORER, ray.cluster_resources().get("CPU", 1.0) / (2 * explorers))
+
+
 class Fleet:
     """N explorer actors and their progress as the learner has received it."""
 
@@ -34,7 +42,7 @@ class Fleet:
               delivered: list[int]) -> Fleet:
         import ray
 
-        remote = ray.remote(num_cpus=CPUS_PER_EXPLORER, max_restarts=MAX_RESTARTS,
+        remote = ray.remote(num_cpus=explorer_cpus(len(providers)), max_restarts=MAX_RESTARTS,
                             max_task_retries=MAX_RESTARTS)(ExplorerWorker)
         data = config.model_dump()
         handles = [remote.remote(data, str(run_dir), k, name, budget)
