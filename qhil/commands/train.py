@@ -38,6 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="How the actor's gradient crosses the PQC: the qtDNN surrogate, "
                    "parameter-shift or spsa circuits on the provider, or exact (simulator "
                    f"providers only) (default {d.quantum.gradient}).")
+    p.add_argument("--explorers", type=positive_int,
+                   help="Explorer actors on Ray feeding one learner, each with its own "
+                   "environments and ledger (needs qhil[ray]; default "
+                   f"{d.distributed.explorers}: the single-process loop).")
     p.add_argument("--seed", type=non_negative_int, help=f"Seed of everything (default {d.seed}).")
     p.add_argument("--mode", choices=("async", "sync"), help=f"Loop: async (explorer and learner "
                    f"threads overlap; not bit-reproducible) or sync (default {d.loop.mode}).")
@@ -77,7 +81,7 @@ def resolve_config(args: argparse.Namespace) -> tuple[TrainConfig, RunFolder, bo
     config = base.with_overrides(**{
         "env": args.env, "provider": args.provider, "block": args.block, "steps": args.steps,
         "num_envs": args.num_envs, "quantum.shots": args.shots, "seed": args.seed,
-        "quantum.gradient": args.gradient,
+        "quantum.gradient": args.gradient, "distributed.explorers": args.explorers,
         "loop.mode": "sync" if args.deterministic else args.mode})
     if args.resume:
         _check_resume(base, config, folder)
@@ -110,7 +114,7 @@ def refuse_qtrl_run(folder: RunFolder, advice: str) -> None:
 def _check_resume(base: TrainConfig, config: TrainConfig, folder: RunFolder) -> None:
     from qhil.commands._resume import check_steps, finished_steps
 
-    fixed = ("env", "block", "num_envs", "seed", "quantum", "network", "qtdnn")
+    fixed = ("env", "block", "num_envs", "seed", "quantum", "network", "qtdnn", "distributed")
     changed = [k for k in fixed if getattr(base, k) != getattr(config, k)]
     if changed:
         raise ConfigError(f"--resume cannot change {', '.join(changed)}; start a new run with --out")
@@ -191,9 +195,13 @@ def _run(args: argparse.Namespace) -> int:
     from qhil.execution.reach import require_reachable
     from qhil.execution.registry import get_provider
     from qhil.rl.progress import ProgressPrinter
-    from qhil.rl.run import check_gradient, train
+    from qhil.rl.run import check_gradient
 
     config, folder, resume = resolve_config(args)
+    if distributed(config):
+        from qhil.distributed.cluster import check_distributed
+
+        check_distributed(config)  # exit 2 (e.g. naming qhil[ray]) before anything is asked or written
     if resume and _finished(config, folder):
         return 0
     # the provider first (a retired or unusable one is refused before the cost question), then
@@ -207,8 +215,9 @@ def _run(args: argparse.Namespace) -> int:
         progress = ProgressPrinter()
         existed = folder.path.exists()
         try:
-            summary = train(config, folder, provider, resume=resume, progress=progress,
-                            budget=budget_from_args(args), agreement=agreement)
+            summary = trainer(config)(config, folder, provider, resume=resume,
+                                      progress=progress, budget=budget_from_args(args),
+                                      agreement=agreement)
         except ProviderError:
             if not resume and not existed:
                 remove_unpaid_run(folder.path)
@@ -219,15 +228,31 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def distributed(config: TrainConfig) -> bool:
+    """Explorer actors on Ray ([distributed] explorers > 1, or providers named)?"""
+    return config.distributed.explorers > 1 or bool(config.distributed.providers)
+
+
+def trainer(config: TrainConfig):
+    """The single-process run, or the distributed one (qhil.distributed)."""
+    if distributed(config):
+        from qhil.distributed.run import train_distributed
+
+        return train_distributed
+    from qhil.rl.run import train
+
+    return train
+
+
 def remove_unpaid_run(path) -> None:
     """A new run that failed at the provider before any job was paid leaves no folder behind
-    (it would block the same --out); one with paid jobs is kept for --resume."""
+    (it would block the same --out); one with paid jobs in any ledger (a distributed run's
+    explorers keep their own) is kept for --resume."""
     import shutil
 
     from qhil.execution.ledger import Ledger
 
-    ledger = path / "ledger.sqlite"
-    if ledger.is_file():
+    for ledger in path.glob("ledger*.sqlite"):
         with Ledger(ledger) as book:
             if book.totals().jobs:
                 return
@@ -288,11 +313,24 @@ def describe(s: dict, folder: RunFolder) -> str:
         f"learner waited {_pct(s['learner_wait_fraction'])} of learning time; "
         f"envs waited {_pct(s['env_wait_fraction'])}; QPU idle {_pct(s['qpu_idle_fraction'])}",
         *fidelity_lines(s),
+        *explorer_lines(s),
         mode_line(s),
         *[f"warning: {w}" for w in s.get("warnings", [])],
         f"run folder {folder.path} (summary.json, metrics.jsonl, returns.png, latency.png, "
         f"events.out.tfevents.* for TensorBoard, metrics.csv)",
     ])
+
+
+def explorer_lines(s: dict) -> list[str]:
+    """A distributed run's explorers: steps, jobs, latency and policy lag of each."""
+    lines = []
+    for e in s.get("explorers", []):
+        lat = "-" if e["latency_p50_s"] is None else f"{e['latency_p50_s'] * 1e3:.1f} ms"
+        lag = "-" if e["policy_lag_p50"] is None else \
+            f"{e['policy_lag_p50']:.0f} / {e['policy_lag_p95']:.0f} updates"
+        lines.append(f"explorer {e['explorer']} on {e['provider']}: {e['steps']} steps, "
+                     f"{e['jobs']} jobs, latency p50 {lat}, policy lag p50 / p95 {lag}")
+    return lines
 
 
 def mode_line(s: dict) -> str:

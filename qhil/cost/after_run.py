@@ -3,8 +3,9 @@
     report = report_run(run_dir, workload, device)   (commands/estimate.py parses and prints)
 
 Reads DIR/config.toml (the resolved training config), DIR/summary.json (how far the run got)
-and DIR/ledger.sqlite (what it bought and how long jobs took), and predicts the same run twice:
-from the provider's calibration, and with the latencies the ledger measured.
+and DIR/ledger.sqlite, with a distributed run's ledger-explorer-K.sqlite (what it bought and how
+long jobs took), and predicts the same run twice: from the provider's calibration, and with the
+latencies the ledgers measured.
 """
 
 from __future__ import annotations
@@ -130,10 +131,27 @@ def workload_done(workload: Workload, summary: RunSummary,
 
 
 def measure(run_dir: Path, summary: RunSummary) -> Measured:
-    """Totals and latencies from the run's ledger; wall time from the summary if it has one."""
+    """Totals and latencies from the run's ledgers (ledger.sqlite, and a distributed run's
+    ledger-explorer-K.sqlite); wall time from the summary if it has one."""
     ledger_path = run_dir / "ledger.sqlite"
     if not ledger_path.is_file():
         raise ConfigError(f"{run_dir}: no ledger.sqlite; the run recorded no jobs")
+    paths = [ledger_path, *sorted(run_dir.glob("ledger-explorer-*.sqlite"))]
+    parts = [measure_ledger(path) for path in paths]
+    busiest = max(parts, key=lambda m: m.jobs)  # its latency is the typical job's
+    return Measured(sum(m.jobs for m in parts), sum(m.circuits for m in parts),
+                    sum(m.shots for m in parts), sum((m.cost_usd for m in parts), Decimal(0)),
+                    _total([m.jobs_s for m in parts]), _total([m.span_s for m in parts], max),
+                    summary.wall_s, busiest.latency)
+
+
+def _total(values, combine=sum) -> float | None:
+    known = [v for v in values if v is not None]
+    return combine(known) if known else None
+
+
+def measure_ledger(ledger_path: Path) -> Measured:
+    """One ledger's totals and latencies."""
     from qhil.commands._paths import check_ledger_file
     from qhil.execution.ledger import Ledger
 
@@ -149,7 +167,7 @@ def measure(run_dir: Path, summary: RunSummary) -> Measured:
                                shots=max(1, round(totals.shots / max(1, totals.circuits))),
                                mean_s=None if jobs_s is None else jobs_s / stats.jobs)
     return Measured(totals.jobs, totals.circuits, totals.shots, totals.cost_usd, jobs_s, span_s,
-                    summary.wall_s, latency)
+                    None, latency)
 
 
 def compare(workload: Workload, device: DeviceModel, measured: Measured,

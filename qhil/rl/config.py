@@ -8,6 +8,7 @@
     [network]  pre_hidden, post_hidden, critic_hidden, clinks
     [eval]     episodes, every_steps, final
     [loop]     mode, max_policy_lag, max_updates_per_transition, ...
+    [distributed] explorers, providers   (qhil.distributed: explorer actors on Ray)
 
 `load_train_config(path)` validates a file; `TrainConfig.with_overrides(...)` applies flags.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from qhil.config import StrictModel, load_toml, validation_message
 from qhil.errors import ConfigError
@@ -159,6 +160,23 @@ class LoopSettings(StrictModel):
         "and evaluation threads (and their local simulator jobs) run single-threaded beside it.")
 
 
+class DistributedSettings(StrictModel):
+    """Several explorers feeding one learner (qhil.distributed, on Ray; needs qhil[ray])."""
+
+    explorers: int = Field(
+        1, ge=1, description="Explorer actors, each with its own environments, provider and "
+        "ledger; 1 = the single-process loop.")
+    providers: list[str] = Field(
+        [], description="Provider per explorer (N names), or one shared; empty = `provider`.")
+
+    @model_validator(mode="after")
+    def _one_or_each(self) -> DistributedSettings:
+        n, given = self.explorers, len(self.providers)
+        if given not in (0, 1, n):
+            raise ValueError(f"{given} providers for {n} explorers: name one per explorer, or one shared")
+        return self
+
+
 class TrainConfig(StrictModel):
     """Everything that defines a training run (written as config.toml to the run folder)."""
 
@@ -174,6 +192,8 @@ class TrainConfig(StrictModel):
     network: NetworkSettings = Field(default_factory=NetworkSettings, description="Network sizes.")
     eval: EvalSettings = Field(default_factory=EvalSettings, description="Evaluation settings.")
     loop: LoopSettings = Field(default_factory=LoopSettings, description="Loop settings.")
+    distributed: DistributedSettings = Field(
+        default_factory=DistributedSettings, description="Explorer actors (qhil.distributed).")
 
     def with_overrides(self, **flat: Any) -> TrainConfig:
         """A copy with dotted keys replaced ("td3.batch_size": 64); None values are ignored."""

@@ -5,6 +5,7 @@
     journal.append(vstep, rows, eps)   one vector step's transitions, BEFORE the learner sees them
     journal.pending() -> q_in | None   a job sent whose step was never stored (adopted on resume)
     journal.replay_into(replay, pairs) rebuild both buffers after a restart
+    journal.note(key, value) / journal.noted(key)   small values kept beside the steps
     journal.begin_eval(name, actor) / journal.finish_eval(name, returns) / journal.open_evals()
 
 One committed transaction per write in WAL mode with synchronous=NORMAL: a killed process
@@ -110,6 +111,14 @@ class Journal(LockedSqlite):
         """One vector step's transitions (and the episodes it finished), committed."""
         text = json.dumps(episodes) if episodes else None
         self._write("INSERT INTO steps VALUES (?, ?, ?)", (vstep, self.layout.pack(rows), text))
+
+    def note(self, key: str, value: str) -> None:
+        """A value kept beside the steps (e.g. qhil.distributed's steps taken from each explorer)."""
+        self._write("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def noted(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if row is None else row[0]
 
     def vsteps(self) -> int:
         return self._one("SELECT COUNT(*) FROM steps")[0]

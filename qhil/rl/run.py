@@ -231,6 +231,8 @@ class MetricsLogger:
         self.s = s
         self.progress = progress
         self.sinks: list[Sink] = [s.folder.append_metrics]
+        # the hw/... figures of each row: the run's ledger (qhil.distributed adds its explorers')
+        self.figures: Callable[[], dict[str, Any]] = lambda: ledger_figures(s.dispatcher)
         self.last_progress = 0.0
         self.returns: deque[float] = deque(maxlen=10)
         self.last = {"time": time.perf_counter(), "step": s.explorer.transitions,
@@ -258,7 +260,7 @@ class MetricsLogger:
                "time/wall_s": clock["wall_s"],
                "charts/SPS": (s.explorer.transitions - self.last["step"]) / dt,
                "charts/updates_per_s": (s.learner.updates - self.last["updates"]) / dt,
-               **ledger_figures(s.dispatcher),
+               **self.figures(),
                "hw/latency_s": float(np.mean(new_lat)) if new_lat else None,
                "hw/jobs_in_flight": s.sampler.in_flight, **fractions(clock, stats),
                **learner_hw(s.learner_sampler.stats),

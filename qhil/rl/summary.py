@@ -30,6 +30,24 @@ class HardwareSummary(BaseModel):
     latency_p95_s: float | None = None
 
 
+class ExplorerSummary(BaseModel):
+    """One explorer actor of a distributed run (qhil.distributed): its ledger's figures."""
+
+    model_config = ConfigDict(frozen=True)
+
+    explorer: int
+    provider: str
+    ledger: str
+    steps: int
+    jobs: int
+    shots: int
+    cost_usd: float
+    latency_p50_s: float | None = None
+    latency_p95_s: float | None = None
+    policy_lag_p50: float | None = None  # learner updates between the acting and the learning
+    policy_lag_p95: float | None = None
+
+
 class RunSummary(BaseModel):
     """Everything `qhil train` reports at the end of a run (None: not reported, e.g. a run
     stopped early, or a summary written by hand)."""
@@ -62,6 +80,9 @@ class RunSummary(BaseModel):
     surrogate_loss: float | None = None
     warnings: list[str] = []
     clock: dict[str, float] = {}
+    explorers: list[ExplorerSummary] = []  # a distributed run's explorer actors; [] otherwise
+    policy_lag_p50: float | None = None
+    policy_lag_p95: float | None = None
 
     @classmethod
     def read(cls, path: str | Path) -> RunSummary:

@@ -1,0 +1,97 @@
+"""Explorer scaling of distributed hDQNN-TD3: N explorer actors on local Ray against one.
+
+    .venv/bin/python benchmarks/bench_distributed.py [--explorers 1,2,4] [--vector-steps 24]
+
+Provider `chaos-local-1s` (the local simulator behind 1.0 s per job), one Pendulum environment
+per explorer, each explorer `--vector-steps` jobs. N = 1 runs the same distributed path (one
+explorer actor). Environment steps per second are the run's steps over the span of its
+explorers' jobs (first submission to last fetch, from their ledgers: Ray's start-up is left out);
+the learner's busy fraction and policy lag p50/p95 are the summary's. Target: steps/s with N
+explorers >= 0.8 N x one explorer's. Writes benchmarks/results/bench_distributed.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+
+import tomllib
+from _results import machine_load
+from _train_common import ROOT, RUNS, qhil_train, write_results
+
+from qhil.rl.config import TrainConfig, dump_toml  # noqa: E402
+
+
+def config(explorers: int, vector_steps: int) -> TrainConfig:
+    base = tomllib.loads((ROOT / "configs" / "pendulum.toml").read_text())
+    return TrainConfig(**base).with_overrides(**{
+        "provider": "chaos-local-1s", "num_envs": 1, "steps": vector_steps * explorers,
+        "td3.learning_starts": 8, "td3.batch_size": 8, "eval.episodes": 0,
+        "network.critic_hidden": [64, 64], "qtdnn.fidelity_every": 0, "qtdnn.n_tiny_batches": 4,
+        "loop.max_updates_per_transition": 1000.0, "loop.log_every_steps": 10,
+        "loop.learner_threads": 1, "distributed.explorers": explorers,
+        "distributed.providers": ["chaos-local-1s"]})
+
+
+def job_span_s(run, explorers: int) -> float:
+    """First submission to last fetch over every explorer's ledger."""
+    starts, ends = [], []
+    for k in range(explorers):
+        db = sqlite3.connect(f"file:{run / f'ledger-explorer-{k}.sqlite'}?mode=ro", uri=True)
+        first, last = db.execute("SELECT MIN(submit_called_at), MAX(submit_called_at + "
+                                 "fetched_us / 1e6) FROM jobs WHERE fetched_us IS NOT NULL").fetchone()
+        db.close()
+        starts.append(first)
+        ends.append(last)
+    return max(ends) - min(starts)
+
+
+def measure(explorers: int, vector_steps: int) -> dict:
+    path = RUNS / f"distributed-{explorers}.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dump_toml(config(explorers, vector_steps)))
+    run = RUNS / f"distributed-{explorers}"
+    s = qhil_train(run, "--config", str(path), "--yes")
+    span = job_span_s(run, explorers)
+    return {"explorers": explorers, "steps": s["steps"], "updates": s["updates"],
+            "job_span_s": span, "steps_per_s": s["steps"] / span,
+            "learner_busy_fraction": 1 - s["learner_wait_fraction"],
+            "policy_lag_p50": s["policy_lag_p50"], "policy_lag_p95": s["policy_lag_p95"],
+            "jobs": s["hw"]["jobs"], "wall_s": s["wall_s"]}
+
+
+def table(rows: list[dict], one: float) -> list[str]:
+    lines = ["| explorers | steps | job span s | steps/s | vs N x one | learner busy | "
+             "policy lag p50 / p95 |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['explorers']} | {r['steps']} | {r['job_span_s']:.1f} | "
+                     f"{r['steps_per_s']:.2f} | {r['steps_per_s'] / (r['explorers'] * one):.2f} | "
+                     f"{100 * r['learner_busy_fraction']:.1f}% | "
+                     f"{r['policy_lag_p50']:.0f} / {r['policy_lag_p95']:.0f} |")
+    return lines
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--explorers", default="1,2,4")
+    p.add_argument("--vector-steps", type=int, default=24)
+    args = p.parse_args()
+    load_before = machine_load()
+    rows = [measure(int(n), args.vector_steps) for n in args.explorers.split(",")]
+    one = rows[0]["steps_per_s"]
+    for r in rows:
+        r["scaling"] = r["steps_per_s"] / (r["explorers"] * one)
+    data = {"command": f"benchmarks/bench_distributed.py --explorers {args.explorers} "
+                       f"--vector-steps {args.vector_steps}",
+            "provider": "chaos-local-1s", "runs": rows,
+            "load_before": load_before, "load_after": machine_load(),
+            "targets": {"scaling": ">= 0.8", "learner_busy_fraction": ">= 0.95"}}
+    lines = ["# Distributed hDQNN-TD3: explorer scaling on chaos-local-1s (1.0 s per job)", "",
+             f"{args.vector_steps} jobs per explorer, 1 env each; load (1/5/15 min) "
+             f"{load_before} before, {data['load_after']} after", "", *table(rows, one), "",
+             "vs N x one: steps/s over N x the one-explorer run's (target >= 0.8)"]
+    write_results("bench_distributed", data, "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

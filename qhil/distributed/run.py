@@ -1,0 +1,187 @@
+"""A distributed training run end to end: validate, then the single-process run's pieces (run
+folder, Session, learner, journal, checkpoints, evaluations, summary) with N explorer actors in
+place of the explorer thread; the summary's totals are the sum of the run's ledgers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from qhil.distributed.budget import SharedBudget, budget_actor
+from qhil.distributed.cluster import local_ray, require_ray
+from qhil.distributed.fleet import Fleet
+from qhil.distributed.loop import DistributedLoop, lag_figures, taken_key
+from qhil.distributed.spending import (
+    DRIVER_LEDGER,
+    explorer_ledger,
+    ledger_paths,
+    open_dispatcher,
+    run_budget,
+)
+from qhil.errors import BudgetExceededError, QhilError, RunInterruptedError
+from qhil.execution import consent
+from qhil.execution.budget import Budget
+from qhil.execution.consent import Agreement
+from qhil.execution.ledger import Ledger
+from qhil.execution.provider import Provider
+from qhil.execution.registry import get_provider
+from qhil.progress import warn
+from qhil.rl.config import TrainConfig, dump_toml
+from qhil.rl.loop import Progress, snapshot_actor
+from qhil.rl.run import (
+    MetricsLogger,
+    Session,
+    _loop_and_finish,
+    learning_warning,
+    preflight,
+    schedule,
+)
+from qhil.rl.rundir import RunFolder
+from qhil.rl.summary import RunSummary
+from qhil.runlock import claim
+
+
+def explorer_providers(config: TrainConfig) -> list[str]:
+    """The provider of each explorer: one each, one shared, or the run's `provider`."""
+    names = config.distributed.providers or [config.provider]
+    return names if len(names) > 1 else names * config.distributed.explorers
+
+
+def check_providers(config: TrainConfig, provider: Provider) -> None:
+    """Every explorer's provider accepts the run's requests, before anything is written."""
+    preflight(config, provider)
+    for name in sorted(set(explorer_providers(config)) - {provider.name}):
+        with get_provider(name) as other:
+            preflight(config, other)
+
+
+def train_distributed(config: TrainConfig, folder: RunFolder, provider: Provider, *,
+                      resume: bool = False, progress: Progress | None = None,
+                      budget: Budget | None = None,
+                      agreement: Agreement | None = None) -> dict[str, Any]:
+    """`rl.run.train` with explorer actors: train, evaluate, write the summary (with `explorers`).
+    `agreement`: the caller's consent to the run's spend (without it a device that bills is
+    refused, as `rl.run.train`)."""
+    require_ray()
+    check_providers(config, provider)
+    agreement = agreement or consent.agree(provider, None, budget, what="the run's jobs")
+    if learning_warning(config):
+        warn(learning_warning(config))
+    if not resume:
+        folder.create(config)
+    with claim(folder.path, "qhil train"), local_ray():  # one writer per run folder
+        if resume:
+            folder.config_path.write_text(dump_toml(config))
+        whole = run_budget(budget, folder.path, config.distributed.explorers)
+        shared = SharedBudget(budget_actor(whole), whole.limit)
+        dispatcher = open_dispatcher(folder.path / DRIVER_LEDGER, provider, shared)
+        try:
+            return _train(config, folder, dispatcher, resume, progress)
+        finally:
+            dispatcher.ledger.close()
+            folder.close()
+            folder.export_csv()
+
+
+def _train(config, folder, dispatcher, resume, progress) -> dict[str, Any]:
+    s = Session(config, folder, dispatcher)
+    ledgers = RunLedgers(ledger_paths(folder.path, config.distributed.explorers))
+    try:
+        if resume:
+            s.restore()
+            s.evaluations.reopen(s.explorer.transitions, lambda: snapshot_actor(s.td3.actor))
+        loop, logger = _build(s, ledgers, progress)
+        try:
+            _loop_and_finish_or_stop(s, loop, logger)
+        finally:
+            loop.fleet.close()
+        return write_summary(s, loop, ledgers)
+    finally:
+        ledgers.close()
+        s.journal.close()
+
+
+def _build(s: Session, ledgers: RunLedgers, progress) -> tuple[DistributedLoop, MetricsLogger]:
+    """The metrics logger (hw figures from every ledger), the explorer actors and the loop."""
+    logger = MetricsLogger(s, progress)
+    logger.figures = ledgers.figures
+    fleet = Fleet.start(s.config, s.folder.path, explorer_providers(s.config),
+                        s.dispatcher.budget, delivered_steps(s))
+    loop = DistributedLoop(s.config, s.explorer, s.learner, schedule(s, logger), s.clock,
+                           fleet=fleet)
+    loop.on_tick = logger.tick
+    return loop, logger
+
+
+def _loop_and_finish_or_stop(s: Session, loop: DistributedLoop, logger: MetricsLogger) -> None:
+    """The run, or a stop that names the resume command (the learner or an explorer failed)."""
+    try:
+        _loop_and_finish(s, loop, logger)
+    except (BudgetExceededError, RunInterruptedError, KeyboardInterrupt):
+        raise
+    except (QhilError, Exception) as exc:
+        raise RunInterruptedError(
+            f"the distributed run stopped at step {s.explorer.transitions} ({exc}); it is "
+            f"checkpointed - continue it with 'qhil train --resume {s.folder.path}'") from exc
+
+
+def delivered_steps(s: Session) -> list[int]:
+    """Steps of each explorer the run's journal holds: a resumed run asks each for its next one."""
+    return [int(s.journal.noted(taken_key(k)) or 0) for k in range(s.config.distributed.explorers)]
+
+
+def write_summary(s: Session, loop: DistributedLoop, ledgers: RunLedgers) -> dict[str, Any]:
+    """summary.json again, with the ledgers' totals and one row per explorer."""
+    config, path = s.config, s.folder.path
+    names = explorer_providers(config)
+    rows = [explorer_row(path, k, name, loop) for k, name in enumerate(names)]
+    old = RunSummary.read(s.folder.summary_path).to_json()
+    lags = [lag for per in loop.lags for lag in per]
+    summary = RunSummary.model_validate({
+        **old, "hw": ledgers.totals(), "env_wait_fraction": None, "qpu_idle_fraction": None,
+        "explorers": rows, **lag_figures(lags)})
+    s.folder.write_summary(summary)
+    return summary.to_json()
+
+
+def explorer_row(run_dir: Path, k: int, name: str, loop: DistributedLoop) -> dict[str, Any]:
+    """One explorer's steps, jobs, latency and policy lag (its ledger's figures)."""
+    with Ledger(run_dir / explorer_ledger(k)) as ledger:
+        totals, latency = ledger.totals(), ledger.latency_stats().round_trip_s
+    return {"explorer": k, "provider": name, "ledger": explorer_ledger(k),
+            "steps": loop.fleet.delivered[k] * loop.config.num_envs,
+            "jobs": totals.jobs, "shots": totals.shots, "cost_usd": float(totals.cost_usd),
+            "latency_p50_s": latency.p50, "latency_p95_s": latency.p95,
+            **lag_figures(loop.lags[k])}
+
+
+class RunLedgers:
+    """The run's ledgers (the driver's and each explorer's), opened once, summed."""
+
+    def __init__(self, paths: list[Path]):
+        self.paths, self.opened = paths, {}
+
+    def totals(self) -> dict[str, Any]:
+        """Jobs, circuits, shots and dollars over every ledger (latency: per explorer)."""
+        total = {"jobs": 0, "circuits": 0, "shots": 0, "cost_usd": 0.0}
+        for t in (ledger.totals() for ledger in self._ledgers()):
+            for key, value in (("jobs", t.jobs), ("circuits", t.circuits), ("shots", t.shots),
+                               ("cost_usd", float(t.cost_usd))):
+                total[key] += value
+        total["cost_usd"] = round(total["cost_usd"], 6)
+        return total
+
+    def figures(self) -> dict[str, Any]:
+        """A metrics row's hw/... figures, as `rl.run.ledger_figures` gives one ledger's."""
+        t = self.totals()
+        return {"hw/jobs": t["jobs"], "hw/shots": t["shots"], "hw/cost_usd": t["cost_usd"]}
+
+    def _ledgers(self) -> list[Ledger]:
+        for path in self.paths:
+            if path not in self.opened and path.is_file():
+                self.opened[path] = Ledger(path)
+        return list(self.opened.values())
+
+    def close(self) -> None:
+        for ledger in self.opened.values():
+            ledger.close()

@@ -1,0 +1,125 @@
+"""Distributed hDQNN-TD3 on local Ray: two explorers train one learner into one run folder."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from qhil.execution.ledger import Ledger
+from tests.distributed.conftest import run_cli
+
+pytest.importorskip("ray")
+
+
+def ledger_totals(run: Path) -> dict[str, float]:
+    jobs = shots = 0
+    usd = Decimal(0)
+    for path in sorted(run.glob("ledger*.sqlite")):
+        with Ledger(path) as ledger:
+            totals = ledger.totals()
+        jobs, shots, usd = jobs + totals.jobs, shots + totals.shots, usd + totals.cost_usd
+        assert totals.resubmitted == 0, path  # nothing bought twice
+    return {"jobs": jobs, "shots": shots, "cost_usd": round(float(usd), 6)}
+
+
+def hw(summary: dict) -> dict[str, float]:
+    return {k: summary["hw"][k] for k in ("jobs", "shots", "cost_usd")}
+
+
+def explorer_jobs(run: Path, k: int) -> tuple[int, set[str]]:
+    with Ledger(run / f"ledger-explorer-{k}.sqlite") as ledger:
+        return ledger.totals().jobs, set(ledger.providers())
+
+
+def test_two_providers_train_one_run_and_the_totals_equal_the_ledgers(tiny_config, tmp_path,
+                                                                     capsys):
+    run = tmp_path / "run"
+    config = tiny_config(providers=["local", "braket-local"])
+    assert run_cli(["train", "--config", str(config), "--out", str(run), "--yes"]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    rows = summary["explorers"]
+    assert len(rows) == 2 and summary["steps"] == 120
+    assert sum(r["steps"] for r in rows) == summary["steps"]
+    assert hw(summary) == ledger_totals(run)
+    for k, name in enumerate(["local", "braket-local"]):
+        jobs, providers = explorer_jobs(run, k)
+        assert providers == {name} and jobs == rows[k]["jobs"] == rows[k]["steps"]
+        assert rows[k]["policy_lag_p95"] is not None
+    assert summary["eval_returns"]  # the final evaluation, as today
+    rows_logged = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    last = [r for r in rows_logged if "hw/jobs" in r][-1]  # before the final evaluation
+    assert last["hw/jobs"] == sum(r["jobs"] for r in rows)
+    capsys.readouterr()
+    assert run_cli(["estimate", "--from-run", str(run), "--json"]) == 0  # read as today
+    assert json.loads(capsys.readouterr().out)["measured"]["jobs"] == summary["hw"]["jobs"]
+
+
+def test_one_budget_across_explorers_is_never_exceeded(tiny_config, tmp_path, capsys):
+    run = tmp_path / "run"
+    code = run_cli(["train", "--config", str(tiny_config()), "--out", str(run), "--yes",
+                    "--budget-jobs", "50", "--stop-at-budget"])
+    assert code == 3 and "budget reached" in capsys.readouterr().err
+    assert ledger_totals(run)["jobs"] == 50
+
+
+@pytest.mark.parametrize("provider", ["local", "chaos-faults"])
+def test_a_killed_explorer_is_restarted_and_nothing_is_lost_or_bought_twice(
+        tiny_config, tmp_path, monkeypatch, provider):
+    import ray
+
+    from qhil.distributed import fleet as fleet_module
+
+    started = fleet_module.Fleet.start
+    kills: list[int] = []
+
+    def start(*args, **kwargs):
+        fleet = started(*args, **kwargs)
+        threading.Thread(target=kill_twice, args=(fleet,), daemon=True).start()
+        return fleet
+
+    def kill_twice(fleet):
+        for at in (10, 25):
+            while fleet.delivered[0] < at:
+                time.sleep(0.05)
+            ray.kill(fleet.handles[0], no_restart=False)  # the worker dies; Ray restarts it
+            kills.append(at)
+
+    monkeypatch.setattr(fleet_module.Fleet, "start", start)
+    run = tmp_path / "run"
+    config = tiny_config(steps=200, providers=[provider])
+    assert run_cli(["train", "--config", str(config), "--out", str(run), "--yes"]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert kills == [10, 25] and summary["steps"] == 200
+    assert summary["explorers"][0]["steps"] + summary["explorers"][1]["steps"] == 200
+    jobs, _ = explorer_jobs(run, 0)
+    assert jobs == summary["explorers"][0]["steps"]  # one job per stored step: none bought twice
+    assert hw(summary) == ledger_totals(run)
+
+
+def test_the_learners_death_stops_the_run_with_the_resume_command(
+        tiny_config, tmp_path, monkeypatch, capsys):
+    from qhil.rl.learner import Learner
+
+    update = Learner.update
+
+    def dies_at_30(self):
+        if self.updates >= 30:
+            raise RuntimeError("the learner died")
+        return update(self)
+
+    monkeypatch.setattr(Learner, "update", dies_at_30)
+    run = tmp_path / "run"
+    config = tiny_config(steps=160)
+    assert run_cli(["train", "--config", str(config), "--out", str(run), "--yes"]) == 3
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "the learner died" in err and f"qhil train --resume {run}" in err
+    monkeypatch.setattr(Learner, "update", update)
+    assert run_cli(["train", "--resume", str(run), "--yes"]) == 0
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["steps"] == 160
+    assert hw(summary) == ledger_totals(run)
