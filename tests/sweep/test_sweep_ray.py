@@ -62,8 +62,14 @@ def fingerprint(run: Path) -> tuple:
 
 
 def ledger_jobs(run: Path) -> tuple[int, int]:
+    """(jobs that ran, distinct requests among them): a local job in flight when the driver was
+    killed does not survive it, so the ledger marks it LOST (never billed) and the resumed trial
+    runs that request again; nothing that ran is run, or bought, twice."""
+    from qhil.execution.ledger import LOST
+
     with sqlite3.connect(run / "ledger.sqlite") as db:
-        return db.execute("SELECT COUNT(*), COUNT(DISTINCT request_hash) FROM jobs").fetchone()
+        return db.execute("SELECT COUNT(*), COUNT(DISTINCT request_hash) FROM jobs "
+                          "WHERE status != ?", (LOST.code,)).fetchone()
 
 
 def test_sweep_killed_midway_resumes_without_rerunning(tiny_config, tmp_path, short_tmp):
