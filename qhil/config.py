@@ -16,7 +16,10 @@ build step). `DATA_ROOT` is whichever of the two this installation has.
 
 A profile's relative `calibration` path is looked up next to the profile's folder first
 (`<folder>/../calibration/x.toml` for a folder laid out like the shipped one), then in the
-current directory, then among the shipped snapshots (`DATA_ROOT / "calibration"`).
+current directory, then among the shipped snapshots (`DATA_ROOT / "calibration"`). A relative
+path may not leave the folder it is looked up in (`../`, or a link out of it): a profile from
+elsewhere cannot make qhil read any file it names. A user who means a file elsewhere gives its
+absolute path.
 """
 
 from __future__ import annotations
@@ -167,12 +170,35 @@ def find_profile(name_or_path: str) -> ProviderProfile:
 
 
 def _beside_profile(calibration: str, profile_path: Path) -> Path | str:
-    """The calibration file in the profile's own tree, made absolute; else the text unchanged."""
+    """The calibration file in the profile's own tree, made absolute; else the text unchanged.
+    A relative path that leaves its folder is a ConfigError."""
+    if Path(calibration).is_absolute():
+        return calibration
     folder = profile_path.resolve().parent
+    _refuse_escape(calibration, profile_path, (folder.parent, folder, Path.cwd(), DATA_ROOT))
     for base in (folder.parent, folder):
-        if not Path(calibration).is_absolute() and (base / calibration).is_file():
+        if (base / calibration).is_file():
             return base / calibration
     return calibration
+
+
+def _refuse_escape(calibration: str, profile_path: Path, bases: tuple[Path, ...]) -> None:
+    """A relative calibration path must stay inside each folder it is looked up in."""
+    parts = Path(os.path.normpath(calibration)).parts
+    leaves = parts[:1] == ("..",) or any(
+        (base / calibration).exists() and not _inside(base / calibration, base) for base in bases)
+    if leaves:
+        raise ConfigError(f"{profile_path}: calibration '{calibration}' leads out of the "
+                          f"profile's folder; keep the snapshot beside the profile (calibration/"
+                          f"NAME.toml) or, if you trust this profile, give an absolute path")
+
+
+def _inside(path: Path, base: Path) -> bool:
+    try:
+        path.resolve().relative_to(base.resolve())
+    except ValueError:
+        return False
+    return True
 
 
 def resolve_path(path: str) -> Path:
