@@ -110,11 +110,20 @@ def profile_dirs() -> list[Path]:
     return [*extra, user_providers_dir(), DATA_ROOT / "providers"]
 
 
+MAX_TOML_BYTES = 1 << 20
+"""The largest config, profile or calibration file read (each is a few kilobytes): a bigger one
+is refused before tomllib spends time and memory on it."""
+
+
 def load_toml(path: Path) -> dict[str, Any]:
-    """Read a TOML file; a syntax error becomes a ConfigError naming the file."""
+    """Read a TOML file; a syntax error, an oversized or too deeply nested file becomes a
+    ConfigError naming the file."""
     try:
         with open(path, "rb") as f:
-            return tomllib.load(f)
+            return tomllib.loads(_bounded_text(f, path))
+    except RecursionError:
+        raise ConfigError(f"{path}: arrays or tables nested too deeply to read; a qhil file "
+                          f"nests a few levels at most") from None
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -126,6 +135,15 @@ def load_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+
+
+def _bounded_text(f, path: Path) -> str:
+    """The file's text, if it is at most MAX_TOML_BYTES (UnicodeDecodeError for bad bytes)."""
+    data = f.read(MAX_TOML_BYTES + 1)
+    if len(data) > MAX_TOML_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_TOML_BYTES:,} bytes; qhil's TOML files are a "
+                          f"few kilobytes: is it the right file?")
+    return data.decode("utf-8")
 
 
 def validation_message(path: Path, exc: ValidationError) -> str:

@@ -78,7 +78,7 @@ def check_new_run_dir(path: str | Path, flag: str = "--out") -> Path:
         raise ConfigError(f"{flag} {path} is a symbolic link (to {os.readlink(path)}); a run is "
                           f"not written through a link: pass the real folder")
     for parent in Path(os.path.abspath(path)).resolve().parents:
-        if (parent / "config.toml").is_file() and (parent / "ledger.sqlite").exists():
+        if _is_run(parent):
             raise ConfigError(f"{flag} {path} lies inside the run folder {parent}; pass a folder "
                               f"outside other runs")
     return check_out_dir(path, flag)
@@ -91,6 +91,12 @@ def check_out_file(path: str | Path, flag: str = "--out") -> Path:
         raise ConfigError(f"{flag} {path} is a folder; pass a file name, e.g. {path / 'out.toml'}")
     _check_writable_folder(_nearest_existing(path.parent), flag, path)
     return path
+
+
+def _is_run(folder: Path) -> bool:
+    """A train or qtrl run folder: its config.toml beside a ledger, journal or checkpoints."""
+    return (folder / "config.toml").is_file() and any(
+        (folder / name).exists() for name in ("ledger.sqlite", "transitions.sqlite", "checkpoints"))
 
 
 def check_ledger_path(path: str | Path, flag: str = "--ledger") -> Path:
