@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import errno
 import json
+import os
+import shutil
 import sqlite3
+import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -87,9 +90,12 @@ def verify_ledger(capsys, run: Path) -> None:
     assert code == 0, out + err
 
 
-def last_checkpoint_intact(run: Path) -> None:
+def last_checkpoint_intact(run: Path, written: bool) -> None:
+    """The newest checkpoint loads without a warning (and one exists where the seeded point
+    falls after the first); nothing half-written is left."""
     warnings: list[str] = []
-    assert CheckpointStore(run / "checkpoints", warn=warnings.append).load() is not None
+    state = CheckpointStore(run / "checkpoints", warn=warnings.append).load()
+    assert state is not None or not written
     assert warnings == [] and not list((run / "checkpoints").glob(".tmp-*"))
 
 
@@ -112,12 +118,41 @@ def test_a_full_disk_stops_cleanly_and_resume_loses_nothing(point, tmp_path, cap
     with monkeypatch.context() as patch:
         inject(patch, point, POINTS[point])
         code, out, err = cli(capsys, "train", "--config", str(config), "--out", str(run))
+    stopped_then_resumed(capsys, tmp_path, run, code, err, written=True)
+
+
+def mount(*argv: str) -> bool:
+    return subprocess.run(["mount", *argv], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0 or not shutil.which("mount"),
+                    reason="mounting a small tmpfs needs root")
+def test_a_real_small_tmpfs_that_fills(tmp_path, capsys):
+    """The run folder on a 384 KiB tmpfs (a whole run takes about 500 KiB): it fills mid-run;
+    the tmpfs is then grown (space freed) and the run resumed."""
+    config, _ = setup(tmp_path)
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if not mount("-t", "tmpfs", "-o", "size=384k", "tmpfs", str(disk)):
+        pytest.skip("this machine refuses to mount a tmpfs here")
+    try:
+        run = disk / "run"
+        code, out, err = cli(capsys, "train", "--config", str(config), "--out", str(run))
+        assert mount("-o", "remount,size=64m", str(disk))
+        stopped_then_resumed(capsys, tmp_path, run, code, err, written=False)
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+def stopped_then_resumed(capsys, tmp_path: Path, run: Path, code: int, err: str,
+                         written: bool) -> None:
+    """The stop (one line, the resume command, files intact), the resume and its accounts."""
     assert code == 3, err
     said = [line for line in err.splitlines() if line.startswith("qhil:")]
     assert len(said) == 1 and err.strip().endswith(said[0]) and "Traceback" not in err, err
     assert "full" in err and f"qhil train --resume {run}" in err, err
     verify_ledger(capsys, run)
-    last_checkpoint_intact(run)
+    last_checkpoint_intact(run, written)
     code, out, err = cli(capsys, "train", "--resume", str(run), "--json")
     assert code == 0, err
     summary = json.loads(out)
