@@ -53,7 +53,10 @@ def _case(node: ET.Element) -> dict:
 
 def markdown(report: dict) -> str:
     lines = ["# Trust checks (issue 26)", "",
-             f"Load average (1, 5, 15 min) at the start: {report['load']}.", ""]
+             f"Load average (1, 5, 15 min) at the start: {report['load']}.", "",
+             "Seconds are pytest's per case, setup included (a file's first case builds its "
+             "fixtures); the hostile files' 5 s bound is asserted inside each test around the "
+             "command alone.", ""]
     for check, cases in report["checks"].items():
         passed = sum(c["outcome"] == "passed" for c in cases)
         slowest = max((c["seconds"] for c in cases), default=0)
