@@ -107,9 +107,8 @@ def service_jobs(tmp_path: Path) -> Counter:
 
 # the seeded write at which each layer's disk fills (the journal and ledger write several rows
 # per step: the points fall mid-run, after a checkpoint and before the last)
-POINTS = {point: int(n) for point, n in zip(
-    ("journal", "ledger", "checkpoint"), np.random.default_rng(SEED).integers([100, 200, 3],
-                                                                              [160, 400, 6]))}
+DRAWN = np.random.default_rng(SEED).integers([100, 200, 3], [160, 400, 6])
+POINTS = dict(zip(("journal", "ledger", "checkpoint"), map(int, DRAWN), strict=True))
 
 
 @pytest.mark.parametrize("point", list(POINTS))
