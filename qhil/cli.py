@@ -15,6 +15,7 @@ one; options whose absence means "from the config" or "from the profile" say so 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import sqlite3
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> None:
 
         set_quiet(True)
     try:
-        code = args.func(args)
+        code = _run_command(args, debug)
         sys.stdout.flush()
     except BrokenPipeError:
         _quiet_stdout()  # `qhil ... | head -1`: the reader left; not an error
@@ -139,6 +140,39 @@ def main(argv: list[str] | None = None) -> None:
             raise
         _fail(f"{exc} (nothing else was changed; run with --debug for the traceback)", 2)
     sys.exit(code or 0)
+
+
+def _run_command(args: argparse.Namespace, debug: bool) -> int | None:
+    """The command; a full disk (found anywhere in the exception's chain) stops it with exit 3
+    and the command that continues the run once space is freed."""
+    try:
+        return args.func(args)
+    except Exception as exc:
+        if debug or not full_disk(exc):
+            raise
+        _fail(disk_full_message(args, exc), 3)
+
+
+def full_disk(exc: BaseException | None) -> bool:
+    """Whether `exc`, or an exception it was raised from, is ENOSPC / EDQUOT or SQLITE_FULL."""
+    seen = 0
+    while exc is not None and seen < 20:
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(exc, sqlite3.OperationalError) and "disk is full" in str(exc):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+def disk_full_message(args: argparse.Namespace, exc: BaseException) -> str:
+    """What a full disk leaves: files intact, and how to go on once space is freed."""
+    folder = getattr(args, "resume", None) or getattr(args, "out", None)
+    if args.command in ("train", "qtrl") and folder and (Path(folder) / "config.toml").exists():
+        return (f"the disk is full ({exc}); the run stopped with its journal, ledger and last "
+                f"checkpoint intact; free some space, then continue it with: "
+                f"qhil {args.command} --resume {folder}")
+    return f"the disk is full ({exc}); free some space and run the command again"
 
 
 def _take_debug(argv: list[str]) -> tuple[list[str], bool]:

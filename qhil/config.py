@@ -16,7 +16,10 @@ build step). `DATA_ROOT` is whichever of the two this installation has.
 
 A profile's relative `calibration` path is looked up next to the profile's folder first
 (`<folder>/../calibration/x.toml` for a folder laid out like the shipped one), then in the
-current directory, then among the shipped snapshots (`DATA_ROOT / "calibration"`).
+current directory, then among the shipped snapshots (`DATA_ROOT / "calibration"`). A relative
+path may not leave the folder it is looked up in (`../`, or a link out of it): a profile from
+elsewhere cannot make qhil read any file it names. A user who means a file elsewhere gives its
+absolute path.
 """
 
 from __future__ import annotations
@@ -107,11 +110,20 @@ def profile_dirs() -> list[Path]:
     return [*extra, user_providers_dir(), DATA_ROOT / "providers"]
 
 
+MAX_TOML_BYTES = 1 << 20
+"""The largest config, profile or calibration file read (each is a few kilobytes): a bigger one
+is refused before tomllib spends time and memory on it."""
+
+
 def load_toml(path: Path) -> dict[str, Any]:
-    """Read a TOML file; a syntax error becomes a ConfigError naming the file."""
+    """Read a TOML file; a syntax error, an oversized or too deeply nested file becomes a
+    ConfigError naming the file."""
     try:
         with open(path, "rb") as f:
-            return tomllib.load(f)
+            return tomllib.loads(_bounded_text(f, path))
+    except RecursionError:
+        raise ConfigError(f"{path}: arrays or tables nested too deeply to read; a qhil file "
+                          f"nests a few levels at most") from None
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -123,6 +135,15 @@ def load_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+
+
+def _bounded_text(f, path: Path) -> str:
+    """The file's text, if it is at most MAX_TOML_BYTES (UnicodeDecodeError for bad bytes)."""
+    data = f.read(MAX_TOML_BYTES + 1)
+    if len(data) > MAX_TOML_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_TOML_BYTES:,} bytes; qhil's TOML files are a "
+                          f"few kilobytes: is it the right file?")
+    return data.decode("utf-8")
 
 
 def validation_message(path: Path, exc: ValidationError) -> str:
@@ -167,12 +188,35 @@ def find_profile(name_or_path: str) -> ProviderProfile:
 
 
 def _beside_profile(calibration: str, profile_path: Path) -> Path | str:
-    """The calibration file in the profile's own tree, made absolute; else the text unchanged."""
+    """The calibration file in the profile's own tree, made absolute; else the text unchanged.
+    A relative path that leaves its folder is a ConfigError."""
+    if Path(calibration).is_absolute():
+        return calibration
     folder = profile_path.resolve().parent
+    _refuse_escape(calibration, profile_path, (folder.parent, folder, Path.cwd(), DATA_ROOT))
     for base in (folder.parent, folder):
-        if not Path(calibration).is_absolute() and (base / calibration).is_file():
+        if (base / calibration).is_file():
             return base / calibration
     return calibration
+
+
+def _refuse_escape(calibration: str, profile_path: Path, bases: tuple[Path, ...]) -> None:
+    """A relative calibration path must stay inside each folder it is looked up in."""
+    parts = Path(os.path.normpath(calibration)).parts
+    leaves = parts[:1] == ("..",) or any(
+        (base / calibration).exists() and not _inside(base / calibration, base) for base in bases)
+    if leaves:
+        raise ConfigError(f"{profile_path}: calibration '{calibration}' leads out of the "
+                          f"profile's folder; keep the snapshot beside the profile (calibration/"
+                          f"NAME.toml) or, if you trust this profile, give an absolute path")
+
+
+def _inside(path: Path, base: Path) -> bool:
+    try:
+        path.resolve().relative_to(base.resolve())
+    except ValueError:
+        return False
+    return True
 
 
 def resolve_path(path: str) -> Path:

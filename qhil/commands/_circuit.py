@@ -30,10 +30,17 @@ NOT_NUMBERS = {"U": "text", "S": "bytes", "b": "booleans", "V": "records", "M": 
 def load_template(path: str | Path) -> CircuitTemplate:
     """The OpenQASM 3 file as a template; CircuitTemplateError (exit 2) names the line."""
     from qhil.quantum.template import CircuitTemplate
+    from qhil.quantum.template_qasm import MAX_QASM_BYTES
 
     file = Path(path)
-    if not file.is_file():
+    if not file.exists():
         raise ConfigError(f"--circuit {path}: no such file")
+    if not file.is_file():
+        raise ConfigError(f"--circuit {path} is not a regular file (a folder, device or pipe); "
+                          f"pass an OpenQASM 3 .qasm file")
+    if file.stat().st_size > MAX_QASM_BYTES:  # refused before a byte is read
+        raise ConfigError(f"--circuit {path}: {file.stat().st_size:,} bytes; qhil reads OpenQASM "
+                          f"files of at most {MAX_QASM_BYTES:,} bytes")
     try:
         text = file.read_text()
     except (OSError, UnicodeDecodeError) as exc:

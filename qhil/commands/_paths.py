@@ -1,8 +1,12 @@
 """Paths a command writes or reads, checked before the first job (exit 2 with one line):
-an output folder or file must be creatable and writable, not a file, not inside a file;
+an output folder or file must be creatable and writable, not a file, not inside a file, and not
+a mistyped mount path (a missing folder directly under `/` or beside mount points, as /mnt/dtaa
+beside /mnt/data, is refused rather than created on the wrong disk); a new run folder is not a
+symbolic link and not inside another run (never writing into someone else's run);
 a ledger must be a qhil ledger; a config must be a readable UTF-8 file.
 
     check_out_dir(path, "--out")       a folder to create or fill
+    check_new_run_dir(path, "--out")   the same, for a run folder
     check_out_file(path, "--out")      a file to create or replace
     check_ledger_path(path, "--ledger")
     open_ledger(path) -> Ledger        a corrupt or foreign file is a ConfigError
@@ -10,6 +14,7 @@ a ledger must be a qhil ledger; a config must be a readable UTF-8 file.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 import tempfile
@@ -48,8 +53,35 @@ def check_out_dir(path: str | Path, flag: str = "--out") -> Path:
     path = Path(path).expanduser()
     if path.exists() and not path.is_dir():
         raise ConfigError(f"{flag} {path} is a file; pass a folder")
-    _check_writable_folder(_nearest_existing(path), flag, path)
+    nearest = _nearest_existing(path)
+    _check_writable_folder(nearest, flag, path)
+    if nearest != path:
+        _refuse_mount_typo(path, nearest, flag)
     return path
+
+
+def _refuse_mount_typo(path: Path, nearest: Path, flag: str) -> None:
+    """A missing folder that would be created at the top of the file system or beside mount
+    points is, most likely, a mistyped mount path: creating it would fill the wrong disk."""
+    siblings = itertools.islice(nearest.iterdir(), 1000)
+    if nearest.resolve() == Path(nearest.anchor or "/") or any(
+            os.path.ismount(s) for s in siblings):
+        missing = nearest / path.relative_to(nearest).parts[0]
+        raise ConfigError(f"{flag} {path}: {missing} does not exist and {nearest} holds mount "
+                          f"points; is the path mistyped? Create {missing} first if it is meant")
+
+
+def check_new_run_dir(path: str | Path, flag: str = "--out") -> Path:
+    """A new run folder: as check_out_dir, and neither a symbolic link nor inside another run."""
+    path = Path(path).expanduser()
+    if path.is_symlink():
+        raise ConfigError(f"{flag} {path} is a symbolic link (to {os.readlink(path)}); a run is "
+                          f"not written through a link: pass the real folder")
+    for parent in Path(os.path.abspath(path)).resolve().parents:
+        if _is_run(parent):
+            raise ConfigError(f"{flag} {path} lies inside the run folder {parent}; pass a folder "
+                              f"outside other runs")
+    return check_out_dir(path, flag)
 
 
 def check_out_file(path: str | Path, flag: str = "--out") -> Path:
@@ -59,6 +91,12 @@ def check_out_file(path: str | Path, flag: str = "--out") -> Path:
         raise ConfigError(f"{flag} {path} is a folder; pass a file name, e.g. {path / 'out.toml'}")
     _check_writable_folder(_nearest_existing(path.parent), flag, path)
     return path
+
+
+def _is_run(folder: Path) -> bool:
+    """A train or qtrl run folder: its config.toml beside a ledger, journal or checkpoints."""
+    return (folder / "config.toml").is_file() and any(
+        (folder / name).exists() for name in ("ledger.sqlite", "transitions.sqlite", "checkpoints"))
 
 
 def check_ledger_path(path: str | Path, flag: str = "--ledger") -> Path:

@@ -166,9 +166,9 @@ def _prepare(args: argparse.Namespace, rank0: bool) -> tuple[RunFolder, QTRLConf
     if rank0 and out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"--out {out} exists and is not empty; choose a new folder or --resume it")
     if rank0:
-        from qhil.commands._paths import check_out_dir
+        from qhil.commands._paths import check_new_run_dir
 
-        check_out_dir(out, "--out")
+        check_new_run_dir(out, "--out")
     return RunFolder(out), QTRLConfig(**given)
 
 

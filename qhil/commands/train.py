@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from qhil.commands._args import add_provider_flags, non_negative_int, positive_int
 from qhil.commands._budget import add_budget_flags, budget_from_args
-from qhil.commands._paths import check_out_dir
+from qhil.commands._paths import check_new_run_dir
 from qhil.commands.sample import announce_dry_run, random_controls
 from qhil.errors import ConfigError, ProviderError
 from qhil.names import GRADIENTS
@@ -86,7 +86,7 @@ def resolve_config(args: argparse.Namespace) -> tuple[TrainConfig, RunFolder, bo
     if args.resume:
         _check_resume(base, config, folder)
     else:
-        check_out_dir(folder.path, "--out")
+        check_new_run_dir(folder.path, "--out")
         _refuse_foreign_folder(folder)
     return config, folder, bool(args.resume)
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from qhil.errors import QhilError
 from qhil.execution.ledger import (
     DONE,
     FAILED,
@@ -130,6 +131,19 @@ def _non_negative(text: str) -> bool:
         return False
 
 
+def _profile_name(provider: str) -> str:
+    """The name the ledger records for a run's provider: a run configured with a profile's path
+    (`provider = "my/device.toml"`) books its jobs under the profile's `name`."""
+    if not (provider.endswith(".toml") or "/" in provider):
+        return provider
+    from qhil.config import load_toml
+
+    try:
+        return str(load_toml(Path(provider)).get("name", provider))
+    except QhilError:
+        return provider  # the profile has moved: the rows are compared under the path
+
+
 def _summary_matches(db: sqlite3.Connection, summary_path: Path) -> list[str]:
     """A run folder's summary.json reports its provider's jobs, circuits and shots from this
     ledger; they must still equal the rows (nothing bought after it, nothing lost)."""
@@ -140,7 +154,8 @@ def _summary_matches(db: sqlite3.Connection, summary_path: Path) -> list[str]:
     except (OSError, ValueError, KeyError, TypeError):
         return []  # no summary (a ledger alone, a run not finished) or one without these counts
     rows = db.execute(f"SELECT COUNT(*), COALESCE(SUM(circuits), 0), COALESCE(SUM(shots), 0) "
-                      f"FROM {JOINED} WHERE billed = 1 AND provider = ?", (provider,)).fetchone()
+                      f"FROM {JOINED} WHERE billed = 1 AND provider = ?",
+                      (_profile_name(provider),)).fetchone()
     if tuple(rows) == tuple(reported):
         return []
     return [f"summary.json reports {reported[0]} jobs, {reported[1]} circuits, {reported[2]} "

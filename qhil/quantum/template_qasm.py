@@ -9,6 +9,10 @@ same; any other definition is inlined where it is called. Angles are numbers, pi
 + - * / and integer powers: any polynomial of the parameters. Bit declarations, barriers, pragmas
 and final measurements are read past; reset, mid-circuit measurement, classical control and
 gate modifiers are refused, each with one line naming the line of the file and the instruction.
+Hostile text is refused before it costs time or memory: over MAX_QASM_BYTES or MAX_STATEMENTS
+(antlr's Python parser reads about a thousand statements a second), brackets nested deeper than
+MAX_NESTING or a statement of over MAX_OPERATORS operators, registers over MAX_REGISTER qubits, more than MAX_GATES gates after inlining, gate
+definitions calling each other deeper than MAX_NESTING, angles over MAX_TERMS monomials.
 
 Write: the same dialect, `include "stdgates.inc"`, a `gate` definition for each gate used that
 stdgates.inc lacks (its decomposition from template_decompose.py, so any OpenQASM 3 reader can
@@ -42,6 +46,13 @@ STDGATES = frozenset({"p", "x", "y", "z", "h", "s", "sdg", "t", "tdg", "sx", "rx
 """Table gates OpenQASM 3 knows without a definition (stdgates.inc and the builtin gphase)."""
 OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
              "**": operator.pow}
+MAX_QASM_BYTES = 1 << 20
+MAX_STATEMENTS = 20_000
+MAX_NESTING = 64
+MAX_OPERATORS = 512
+MAX_REGISTER = 1024
+MAX_GATES = 50_000
+MAX_TERMS = 10_000
 REFUSED = {"QuantumReset": "reset", "BranchingStatement": "classical control (if)",
            "WhileLoop": "classical control (while)", "ForInLoop": "classical control (for)",
            "SwitchStatement": "classical control (switch)"}
@@ -49,17 +60,70 @@ REFUSED = {"QuantumReset": "reset", "BranchingStatement": "classical control (if
 
 def template_from_qasm(text: str, source: str = "<qasm>") -> CircuitTemplate:
     """Parse OpenQASM 3 text into a template; errors say `<source>: line N: what`."""
+    check_bounds(text, source)
+    try:
+        return _parse(text, source)
+    except RecursionError:  # a chain of operators the bracket count does not see
+        raise CircuitTemplateError(f"{source}: an expression or gate call nested too deeply to "
+                                   f"read; split it into several statements") from None
+
+
+def _parse(text: str, source: str) -> CircuitTemplate:
     import openqasm3
 
     try:
         with contextlib.redirect_stderr(io.StringIO()):  # antlr prints what it recovers from
             program = openqasm3.parse(text)
+    except RecursionError:
+        raise
     except Exception as exc:  # the parser bails out without a message: find the first error
         raise CircuitTemplateError(f"{source}: {syntax_error(text)}") from exc
     reader = _Reader(source)
     for statement in program.statements:
         reader.read(statement)
     return reader.template()
+
+
+def check_bounds(text: str, source: str) -> None:
+    """Refuse text too large or too deeply bracketed to parse in bounded time and memory."""
+    size, statements = len(text.encode("utf-8", "surrogatepass")), text.count(";")
+    if size > MAX_QASM_BYTES or statements > MAX_STATEMENTS:
+        raise CircuitTemplateError(
+            f"{source}: {size:,} bytes, {statements:,} statements; qhil reads OpenQASM files of at "
+            f"most {MAX_QASM_BYTES:,} bytes and {MAX_STATEMENTS:,} statements: define repeated "
+            f"blocks as gates, or build the circuit in Python (CircuitTemplate)")
+    operators, line = _busiest_statement(text)
+    if operators > MAX_OPERATORS:
+        raise CircuitTemplateError(f"{source}: line {line}: a statement of {operators:,} operators "
+                                   f"(at most {MAX_OPERATORS}); split the expression")
+    depth, line = _deepest_bracket(text)
+    if depth > MAX_NESTING:
+        raise CircuitTemplateError(f"{source}: line {line}: brackets nested {depth} deep (at most "
+                                   f"{MAX_NESTING}); simplify the expression")
+
+
+def _busiest_statement(text: str) -> tuple[int, int]:
+    """The most operators (+ - * /) in one statement and the line that statement starts on."""
+    most, most_line, line = 0, 1, 1
+    for statement in re.split(r"[;{}]", text):
+        count = sum(statement.count(op) for op in "+-*/")
+        if count > most:
+            lead = len(statement) - len(statement.lstrip())
+            most, most_line = count, line + statement[:lead].count("\n")
+        line += statement.count("\n")
+    return most, most_line
+
+
+def _deepest_bracket(text: str) -> tuple[int, int]:
+    """The deepest (, [ or { nesting and the line it is reached on."""
+    depth = deepest = line = deepest_line = 0
+    for match in re.finditer(r"[([{]|[)\]}]|\n", text):
+        char = match.group()
+        line += char == "\n"
+        depth += 1 if char in "([{" else -1 if char in ")]}" else 0
+        if depth > deepest:
+            deepest, deepest_line = depth, line + 1
+    return deepest, deepest_line
 
 
 def syntax_error(text: str) -> str:
@@ -118,6 +182,7 @@ class _Reader:
         self.measured: set[int] = set()
         self.n_qubits = 0
         self.line: int | None = None
+        self.depth = 0  # gate definitions being inlined, one inside the other
 
     def fail(self, message: str) -> CircuitTemplateError:
         where = f"{self.source}: line {self.line}" if self.line else self.source
@@ -176,6 +241,9 @@ class _Reader:
         size = 1 if stmt.size is None else self._integer(stmt.size)
         if name in self.qubits or name in self.params:
             raise self.fail(f"'{name}' is declared twice")
+        if not 1 <= size <= MAX_REGISTER - self.n_qubits:
+            raise self.fail(f"register '{name}' of {size} qubits: a template holds 1 to "
+                            f"{MAX_REGISTER} qubits in all")
         self.qubits[name] = (self.n_qubits, size)
         self.n_qubits += size
 
@@ -211,6 +279,9 @@ class _Reader:
             check_gate(gate, self.n_qubits, len(self.params), f"'{raw}'")
         except CircuitTemplateError as exc:
             raise self.fail(str(exc)) from None
+        if len(self.gates) >= MAX_GATES:
+            raise self.fail(f"more than {MAX_GATES:,} gates once gate definitions are inlined; "
+                            f"a template of that size is not simulated or sent in bounded time")
         self.gates.append(gate)
 
     def _inline(self, definition, angles: tuple[Angle, ...], qubits: tuple[int, ...]) -> None:
@@ -220,7 +291,17 @@ class _Reader:
         if len(names) != len(angles) or len(wires) != len(qubits):
             raise self.fail(f"'{definition.name.name}' takes {len(names)} angle(s) and "
                             f"{len(wires)} qubit(s); got {len(angles)} and {len(qubits)}")
+        if self.depth >= MAX_NESTING:
+            raise self.fail(f"gate '{definition.name.name}' calls gates nested more than "
+                            f"{MAX_NESTING} deep (does a gate call itself?)")
         env, local = dict(zip(names, angles, strict=True)), dict(zip(wires, qubits, strict=True))
+        self.depth += 1
+        try:
+            self._inline_body(definition, env, local)
+        finally:
+            self.depth -= 1
+
+    def _inline_body(self, definition, env: dict, local: dict) -> None:
         for stmt in definition.body:
             kind = type(stmt).__name__
             if kind == "QuantumGate":
@@ -283,11 +364,23 @@ class _Reader:
         lhs, rhs, op = self._angle(expr.lhs, env), self._angle(expr.rhs, env), expr.op.name
         if op not in OPERATORS:
             raise self.fail(f"angle expression with '{op}' is not a polynomial of the parameters")
+        if _terms_bound(lhs, rhs, op) > MAX_TERMS:
+            raise self.fail(f"angle expression with '{op}' would expand to more than "
+                            f"{MAX_TERMS:,} terms; simplify it")
         try:
             return OPERATORS[op](lhs, rhs)
         except ValueError as exc:
             raise self.fail(f"angle expression with '{op}' is not a polynomial of the "
                             f"parameters ({exc})") from None
+
+
+def _terms_bound(lhs: Angle, rhs: Angle, op: str) -> int:
+    """At most how many monomials `lhs op rhs` has (before expanding it)."""
+    if op == "*":
+        return len(lhs.terms) * len(rhs.terms)
+    if op == "**" and rhs.is_const and rhs.offset in range(9):
+        return len(lhs.terms) ** int(rhs.offset)
+    return len(lhs.terms) + len(rhs.terms)
 
 
 def template_to_qasm(template: CircuitTemplate) -> str:

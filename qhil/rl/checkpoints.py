@@ -63,9 +63,14 @@ class CheckpointStore:
         data = _to_bytes(state)  # a state that is not plain data is refused before any write
         tmp = self.path / f".tmp-{uuid.uuid4().hex}"
         tmp.mkdir()
-        _write_synced(tmp / STATE, data)
-        manifest = {"step": step, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-        _write_synced(tmp / MANIFEST, json.dumps(manifest).encode())
+        try:
+            _write_synced(tmp / STATE, data)
+            manifest = {"step": step, "bytes": len(data),
+                        "sha256": hashlib.sha256(data).hexdigest()}
+            _write_synced(tmp / MANIFEST, json.dumps(manifest).encode())
+        except OSError:  # a full disk: the half-written folder goes, the last checkpoint stays
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         if final.exists():  # the same step again (e.g. a budget stop right after a checkpoint)
             shutil.rmtree(final)
         os.rename(tmp, final)

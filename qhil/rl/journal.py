@@ -82,6 +82,8 @@ def stored_transitions(path: Path, num_envs: int) -> int | None:
         return None
     try:
         with read_only(path) as db:
+            if not db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+                return 0  # created, its schema not yet written (a kill, or a reader, came first)
             return db.execute("SELECT COUNT(*) FROM steps").fetchone()[0] * num_envs
     except sqlite3.DatabaseError as exc:
         raise ConfigError(f"{path} is damaged ({exc}); nothing was changed; restore it from a "

@@ -33,19 +33,40 @@ def spawn_cli(*argv: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+SPOOLED = """name = "chaos-spooled"
+kind = "chaos"
+device = "embedded"
+[limits]
+max_qubits = 8
+[options]
+inner = "local"
+seed = 5
+latency_median_s = 0.3
+latency_p95_s = 0.4
+service_dir = "{service}"
+"""
+
+
 def test_killed_agent_stops_the_job_and_the_run_resumes(tmp_path):
-    out = tmp_path / "run"
+    """The service keeps its jobs apart from the agents (as a cloud QPU does): the killed agent's
+    job in flight is re-attached on resume, not bought again."""
+    out, profile = tmp_path / "run", tmp_path / "spooled.toml"
+    profile.write_text(SPOOLED.format(service=tmp_path / "service"))
     proc = spawn_cli(*TINY, "--agents", "2", "--episodes", "100000", "--checkpoint-every", "2",
-                     "--provider", "local", "--shots", "500", "--out", str(out), "--quiet")
+                     "--provider", str(profile), "--shots", "500", "--out", str(out), "--quiet")
     rank1 = out / "agents" / "rank-1.json"
     deadline = time.time() + 180
     while time.time() < deadline and not (out / "checkpoints" / "latest.pt").is_file():
         time.sleep(0.5)
-    os.kill(json.loads(rank1.read_text())["pid"], signal.SIGKILL)
+    while time.time() < deadline and not flying(out / "ledger.sqlite"):
+        time.sleep(0.01)
+    os.kill(json.loads(rank1.read_text())["pid"], signal.SIGKILL)  # a job in flight (0.3 s each)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 3
     assert len(stderr.strip().splitlines()) == 1, stderr
     assert "agent 1 died" in stderr and f"--resume {out}" in stderr
+    with Ledger(out / "ledger.sqlite") as ledger:  # jobs wait 0.3 s: the kill finds some in flight
+        assert ledger.in_flight()
     done = torch.load(out / "checkpoints" / "latest.pt", weights_only=False)["episode"]
     target = done + 2
     resumed = spawn_cli("--resume", str(out), "--episodes", str(target), "--json")
@@ -57,11 +78,12 @@ def test_killed_agent_stops_the_job_and_the_run_resumes(tmp_path):
     assert summary["params_identical_across_agents"] is True
     totals, entries = ledger_totals(out)
     assert summary["hw"]["jobs"] == totals.jobs and summary["hw"]["shots"] == totals.shots
-    # every episode's job once; a job in flight in the killed process is LOST (the local
-    # simulator's jobs die with it) and its replay bought again: nothing else is resent
-    done = [e for e in entries if e.status == "DONE"]
-    assert len(done) == 2 * target and len({e.request_hash for e in done}) == 2 * target
-    assert all(e.status == "LOST" for e in entries if e.status != "DONE")
+    # every episode's job once, the one in flight in the killed agent re-attached, none resent
+    assert totals.resubmitted == 0 and totals.in_flight == 0, [(e.status, e.request_hash[:8])
+                                                               for e in entries]
+    assert [e.status for e in entries] == ["DONE"] * (2 * target)
+    assert len({e.request_hash for e in entries}) == 2 * target
+    assert service_runs(tmp_path / "service") == {1}  # the service ran each request once
     for name in ("config.toml", "metrics.jsonl", "returns.png", "checkpoints/latest.pt"):
         assert (out / name).is_file(), name
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
@@ -134,6 +156,23 @@ def test_budget_that_cannot_pay_one_episode_is_refused_before_any_agent_starts(c
                            "--out", str(out))
     assert code == 2 and "budget" in err and "left" in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def flying(path: Path) -> int:
+    """Jobs the ledger shows sent and not yet answered (read-only: the agents are writing)."""
+    from qhil.execution.ledger import FLYING
+    from qhil.execution.sqlite import read_only
+
+    with read_only(path) as db:
+        return db.execute("SELECT COUNT(*) FROM jobs WHERE status IN (?, ?)", FLYING).fetchone()[0]
+
+
+def service_runs(service: Path) -> set[int]:
+    from collections import Counter
+
+    from qhil.adapters.chaos_spool import JobSpool
+
+    return set(Counter(job.request_hash for job in JobSpool(service).jobs()).values())
 
 
 def ledger_totals(out: Path):

@@ -163,3 +163,15 @@ def test_an_interrupted_evaluation_runs_again_from_its_actor_and_buys_nothing(tm
         assert s.journal.open_evals() == [] and s.journal.eval_names() == ["step-100"]
         s.journal.close()
         dispatcher.ledger.close()
+
+
+def test_a_journal_killed_before_its_schema_holds_nothing_and_a_broken_one_is_refused(tmp_path):
+    from qhil.errors import ConfigError
+    from qhil.rl.journal import stored_transitions
+
+    path = tmp_path / "transitions.sqlite"
+    path.touch()  # sqlite3.connect made the file; the kill came before CREATE TABLE
+    assert stored_transitions(path, 2) == 0
+    sqlite3.connect(path).execute("CREATE TABLE meta (key TEXT)").connection.close()
+    with pytest.raises(ConfigError, match="damaged"):
+        stored_transitions(path, 2)
