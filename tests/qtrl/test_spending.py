@@ -59,5 +59,5 @@ def test_only_agent_0_creates_the_ledger_and_the_others_open_it_after_the_barrie
     monkeypatch.setattr(spending, "Ledger", lambda path: events.append("open") or ledger(path))
     monkeypatch.setattr(spending.dist, "barrier", lambda: events.append("barrier"))
     with get_provider("local") as provider:
-        spending.open_dispatcher(tmp_path, provider, None, rank, 2, 10.0).ledger.close()
+        spending.open_agent_dispatcher(tmp_path, provider, None, rank, 2, 10.0).ledger.close()
     assert events == order
