@@ -1,0 +1,196 @@
+"""Training beside other work: two `qhil train` runs started together against the same two one
+after another, and one run beside a CPU-bound process against alone; the code before the thread
+plan (issue 27) against this checkout, interleaved in one run.
+
+    .venv/bin/python benchmarks/bench_contention.py [--steps 1500] [--repeats 1] [--before REF]
+
+Each run is `python -m qhil train` of configs/pendulum.toml with `--steps` and no evaluation, in a
+fresh interpreter. `before` is REF's code (`git archive REF`, default the commit this work started
+from) with torch's OpenMP wait policy left at its default (spin); `after` is this checkout with its
+defaults. Figures: wall time of the processes (start-up included), and the runs' own steps/s.
+Targets: together <= 1.1x one after another; beside the CPU hog >= 45% of alone's steps/s; alone
+no slower than before. Writes benchmarks/results/contention.{json,md}, the machine load beside
+every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from io import BytesIO
+from pathlib import Path
+
+import tomllib
+from _results import machine_load
+from _train_common import ROOT, RUNS, write_results
+
+from qhil.files import toml_text  # noqa: E402
+
+BEFORE_REF = "18ed8a0"  # threads: every core to the learner, OpenMP spinning, free-running learner
+OUT = RUNS / "contention"
+HOG = "while True: pass"
+
+
+def source_tree(ref: str) -> Path:
+    """REF's files in a temporary folder (its qhil package runs the `before` variant)."""
+    data = subprocess.run(["git", "archive", ref], cwd=ROOT, capture_output=True, check=True).stdout
+    folder = Path(tempfile.mkdtemp(prefix="qhil-before-"))
+    tarfile.open(fileobj=BytesIO(data)).extractall(folder, filter="data")
+    return folder
+
+
+def variant_env(tree: Path) -> dict[str, str]:
+    """The run's environment: the tree's qhil first; no wait policy inherited from this script."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "QHIL_CPUS")}
+    return {**env, "PYTHONPATH": str(tree), "PYTHONWARNINGS": "ignore"}
+
+
+def config_file(steps: int) -> Path:
+    """configs/pendulum.toml without evaluation (only keys both variants know)."""
+    data = tomllib.loads((ROOT / "configs" / "pendulum.toml").read_text())
+    data["steps"], data["eval"]["episodes"] = steps, 0
+    path = OUT / "pendulum.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(toml_text(data))
+    return path
+
+
+class Runner:
+    """Starts `qhil train` runs of one variant and times them."""
+
+    def __init__(self, name: str, tree: Path, config: Path):
+        self.name, self.env, self.config = name, variant_env(tree), config
+        self.count = 0
+
+    def start(self) -> tuple[subprocess.Popen, float]:
+        self.count += 1
+        out = OUT / f"{self.name}-{self.count}"
+        cmd = [sys.executable, "-m", "qhil", "train", "--config", str(self.config), "--out",
+               str(out), "--json", "--quiet"]
+        shutil.rmtree(out, ignore_errors=True)
+        return subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True), time.perf_counter()
+
+    @staticmethod
+    def finish(proc: subprocess.Popen, started: float) -> dict:
+        out, err = proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"qhil train failed: {err.strip().splitlines()[-1:]}")
+        s = json.loads(out)
+        return {"process_s": time.perf_counter() - started, "steps_per_s": s["steps_per_s"],
+                "updates": s["updates"], "threads": s.get("threads")}
+
+
+def alone_twice(runner: Runner) -> dict:
+    """Two runs one after another: each is also the `alone` figure."""
+    runs = [Runner.finish(*runner.start()) for _ in range(2)]
+    return {"runs": runs, "wall_s": sum(r["process_s"] for r in runs)}
+
+
+def together(runner: Runner) -> dict:
+    started = [runner.start() for _ in range(2)]
+    runs = [Runner.finish(*s) for s in started]
+    return {"runs": runs, "wall_s": max(r["process_s"] for r in runs)}
+
+
+def beside_hog(runner: Runner) -> dict:
+    hog = subprocess.Popen([sys.executable, "-c", HOG])
+    try:
+        run = Runner.finish(*runner.start())
+    finally:
+        hog.kill()
+        hog.wait()
+    return {"runs": [run], "wall_s": run["process_s"]}
+
+
+SCENARIOS = {"sequential": alone_twice, "together": together, "beside_hog": beside_hog}
+
+
+def measure(runners: list[Runner], repeats: int) -> list[dict]:
+    """Every scenario for every variant, interleaved (before, after, before, ...)."""
+    rows = []
+    for repeat in range(repeats):
+        for scenario, fn in SCENARIOS.items():
+            for runner in runners:
+                load = machine_load()
+                row = fn(runner)
+                rows.append({"variant": runner.name, "scenario": scenario, "repeat": repeat,
+                             "load_before": load, "load_after": machine_load(), **row})
+                print(f"{runner.name:6s} {scenario:10s} {row['wall_s']:7.1f} s  load {load}",
+                      flush=True)
+    return rows
+
+
+def figures(rows: list[dict], variant: str) -> dict:
+    """Medians over repeats, and the issue's three ratios."""
+    def pick(scenario, key):
+        return statistics.median(x[key] for x in rows
+                                 if x["variant"] == variant and x["scenario"] == scenario)
+
+    def run_median(scenario, key):
+        return statistics.median(r[key] for x in rows if x["variant"] == variant
+                                 and x["scenario"] == scenario for r in x["runs"])
+
+    seq, tog = pick("sequential", "wall_s"), pick("together", "wall_s")
+    alone, hog = run_median("sequential", "steps_per_s"), run_median("beside_hog", "steps_per_s")
+    return {"sequential_s": seq, "together_s": tog, "together_over_sequential": tog / seq,
+            "alone_steps_per_s": alone, "beside_hog_steps_per_s": hog,
+            "beside_hog_over_alone": hog / alone,
+            "alone_process_s": run_median("sequential", "process_s"),
+            "updates": run_median("sequential", "updates")}
+
+
+def markdown(data: dict) -> str:
+    lines = [f"# Training beside other work: {data['steps']} steps of configs/pendulum.toml", "",
+             f"`{data['command']}`; {os.cpu_count()} cores; load (1, 5, 15 min) "
+             f"{data['load_start']} at the start, {data['load_end']} at the end.", "",
+             "| variant | alone s | alone steps/s | updates | two in a row s | two together s "
+             "| together / in a row | beside hog steps/s | hog / alone |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name, f in data["figures"].items():
+        lines.append(f"| {name} | {f['alone_process_s']:.1f} | {f['alone_steps_per_s']:.1f} "
+                     f"| {f['updates']:.0f} | {f['sequential_s']:.1f} | {f['together_s']:.1f} "
+                     f"| {f['together_over_sequential']:.2f}x | {f['beside_hog_steps_per_s']:.1f} "
+                     f"| {f['beside_hog_over_alone']:.0%} |")
+    lines += ["", "Targets: together / in a row <= 1.1x; hog / alone >= 45%; after's alone no "
+              "slower than before's.", "", *data["notes"]]
+    return "\n".join(lines)
+
+
+NOTES = [
+    "- before: every core to the learner's torch ops, OpenMP's default spin-wait, the learner "
+    "free-running (up to 4 updates per transition); after: learner threads = cores less the "
+    "explorer's, idle OpenMP threads sleep (OMP_WAIT_POLICY=PASSIVE), the learner holds "
+    "updates_per_step (so it may run fewer updates: see the column).",
+    "- The machine was shared with other sessions' tests and benchmarks while this ran: the "
+    "load figures say how much; compare variants within this run only.",
+]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=1500)
+    p.add_argument("--repeats", type=int, default=1)
+    p.add_argument("--before", default=BEFORE_REF, help=f"git ref of the old code ({BEFORE_REF})")
+    args = p.parse_args()
+    config, load_start = config_file(args.steps), machine_load()
+    runners = [Runner("before", source_tree(args.before), config), Runner("after", ROOT, config)]
+    rows = measure(runners, args.repeats)
+    data = {"command": f"benchmarks/bench_contention.py --steps {args.steps} --repeats "
+                       f"{args.repeats} --before {args.before}",
+            "steps": args.steps, "load_start": load_start, "load_end": machine_load(),
+            "cpus": os.cpu_count(), "figures": {r.name: figures(rows, r.name) for r in runners},
+            "rows": rows, "notes": NOTES}
+    write_results("contention", data, markdown(data))
+
+
+if __name__ == "__main__":
+    main()
