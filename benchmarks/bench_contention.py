@@ -2,10 +2,12 @@
 after another, and one run beside a CPU-bound process against alone; the code before the thread
 plan (issue 27) against this checkout, interleaved in one run.
 
-    .venv/bin/python benchmarks/bench_contention.py [--steps 1500] [--repeats 1] [--before REF]
+    .venv/bin/python benchmarks/bench_contention.py [--steps 1200] [--learning-starts 200]
+        [--repeats 1] [--before REF]
 
-Each run is `python -m qhil train` of configs/pendulum.toml with `--steps` and no evaluation, in a
-fresh interpreter. `before` is REF's code (`git archive REF`, default the commit this work started
+Each run is `python -m qhil train` of configs/pendulum.toml with `--steps`, `--learning-starts`
+(200, so that 1,200 steps hold the 1,000 updates of the issue's 2,000-step runs: the learner's
+threads are what is measured) and no evaluation, in a fresh interpreter. `before` is REF's code (`git archive REF`, default the commit this work started
 from) with torch's OpenMP wait policy left at its default (spin); `after` is this checkout with its
 defaults. Figures: wall time of the processes (start-up included), and the runs' own steps/s.
 Targets: together <= 1.1x one after another; beside the CPU hog >= 45% of alone's steps/s; alone
@@ -53,10 +55,11 @@ def variant_env(tree: Path) -> dict[str, str]:
     return {**env, "PYTHONPATH": str(tree), "PYTHONWARNINGS": "ignore"}
 
 
-def config_file(steps: int) -> Path:
+def config_file(steps: int, learning_starts: int) -> Path:
     """configs/pendulum.toml without evaluation (only keys both variants know)."""
     data = tomllib.loads((ROOT / "configs" / "pendulum.toml").read_text())
     data["steps"], data["eval"]["episodes"] = steps, 0
+    data["td3"]["learning_starts"] = learning_starts
     path = OUT / "pendulum.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(toml_text(data))
@@ -149,7 +152,8 @@ def figures(rows: list[dict], variant: str) -> dict:
 
 
 def markdown(data: dict) -> str:
-    lines = [f"# Training beside other work: {data['steps']} steps of configs/pendulum.toml", "",
+    lines = [f"# Training beside other work: {data['steps']} steps of configs/pendulum.toml "
+             f"(learning from step {data['learning_starts']})", "",
              f"`{data['command']}`; {os.cpu_count()} cores; load (1, 5, 15 min) "
              f"{data['load_start']} at the start, {data['load_end']} at the end.", "",
              "| variant | alone s | alone steps/s | updates | two in a row s | two together s "
@@ -177,16 +181,17 @@ NOTES = [
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=1500)
+    p.add_argument("--steps", type=int, default=1200)
+    p.add_argument("--learning-starts", type=int, default=200)
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--before", default=BEFORE_REF, help=f"git ref of the old code ({BEFORE_REF})")
     args = p.parse_args()
-    config, load_start = config_file(args.steps), machine_load()
+    config, load_start = config_file(args.steps, args.learning_starts), machine_load()
     runners = [Runner("before", source_tree(args.before), config), Runner("after", ROOT, config)]
     rows = measure(runners, args.repeats)
-    data = {"command": f"benchmarks/bench_contention.py --steps {args.steps} --repeats "
-                       f"{args.repeats} --before {args.before}",
-            "steps": args.steps, "load_start": load_start, "load_end": machine_load(),
+    data = {"command": f"benchmarks/bench_contention.py --steps {args.steps} --learning-starts "
+                       f"{args.learning_starts} --repeats {args.repeats} --before {args.before}",
+            "steps": args.steps, "learning_starts": args.learning_starts, "load_start": load_start, "load_end": machine_load(),
             "cpus": os.cpu_count(), "figures": {r.name: figures(rows, r.name) for r in runners},
             "rows": rows, "notes": NOTES}
     write_results("contention", data, markdown(data))

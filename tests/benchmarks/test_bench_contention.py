@@ -13,10 +13,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_config_is_pendulum_with_the_steps_and_no_evaluation(tmp_path, monkeypatch):
     bench = load_benchmark("bench_contention")
     monkeypatch.setattr(bench, "OUT", tmp_path)
-    path = bench.config_file(1200)
+    path = bench.config_file(1200, 200)
     config, paper = load_train_config(path), tomllib.loads((ROOT / "configs" / "pendulum.toml").read_text())
-    assert config.steps == 1200 and config.eval.episodes == 0
-    assert tomllib.loads(path.read_text())["td3"] == paper["td3"]
+    assert config.steps == 1200 and config.eval.episodes == 0 and config.td3.learning_starts == 200
+    assert tomllib.loads(path.read_text())["qtdnn"] == paper["qtdnn"]
     assert "loop" not in tomllib.loads(path.read_text())  # the old code knows every key
 
 
