@@ -70,7 +70,7 @@ class Runner:
     """Starts `qhil train` runs of one variant and times them."""
 
     def __init__(self, name: str, tree: Path, config: Path):
-        self.name, self.env, self.config = name, variant_env(tree), config
+        self.name, self.tree, self.env, self.config = name, tree, variant_env(tree), config
         self.count = 0
 
     def start(self) -> tuple[subprocess.Popen, float]:
@@ -79,8 +79,8 @@ class Runner:
         cmd = [sys.executable, "-m", "qhil", "train", "--config", str(self.config), "--out",
                str(out), "--json", "--quiet"]
         shutil.rmtree(out, ignore_errors=True)
-        return subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True), time.perf_counter()
+        return subprocess.Popen(cmd, cwd=self.tree, env=self.env, stdout=subprocess.PIPE,  # `-m`
+                                stderr=subprocess.PIPE, text=True), time.perf_counter()  # cwd first
 
     @staticmethod
     def finish(proc: subprocess.Popen, started: float) -> dict:
@@ -112,6 +112,59 @@ def beside_hog(runner: Runner) -> dict:
         hog.kill()
         hog.wait()
     return {"runs": [run], "wall_s": run["process_s"]}
+
+
+MICRO = """
+import sys, time, torch
+torch.set_num_threads(int(sys.argv[1]))
+net = torch.nn.Sequential(torch.nn.Linear(5, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256),
+                          torch.nn.ReLU(), torch.nn.Linear(256, 1))
+opt, x = torch.optim.Adam(net.parameters()), torch.randn(256, 5)
+def update():
+    loss = net(x).pow(2).mean(); opt.zero_grad(); loss.backward(); opt.step()
+for _ in range(50): update()
+started = time.perf_counter()
+for _ in range(600): update()
+print((time.perf_counter() - started) / 600 * 1e3)
+"""
+MICRO_VARIANTS = {"2 threads, default wait (spin)": (2, None), "2 threads, PASSIVE": (2, "PASSIVE"),
+                  "1 thread": (1, None)}
+
+
+def micro(threads: int, policy: str | None) -> float:
+    """ms per update of MICRO in a fresh interpreter (libgomp reads the policy at torch import)."""
+    env = variant_env(ROOT) | ({"OMP_WAIT_POLICY": policy} if policy else {})
+    out = subprocess.run([sys.executable, "-c", MICRO, str(threads)], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return float(out)
+
+
+def mechanism(repeats: int) -> list[dict]:
+    """A critic-sized Adam update (256 x 256 MLP, batch 256) under each thread count and wait
+    policy, alone and beside a CPU hog: why the runs collapsed (issue 27)."""
+    rows = []
+    for hogged in (False, True):
+        hog = subprocess.Popen([sys.executable, "-c", HOG]) if hogged else None
+        try:
+            rows += [{"variant": name, "beside_hog": hogged, "load": machine_load(),
+                      "ms_per_update": micro(*setting)}
+                     for _ in range(repeats) for name, setting in MICRO_VARIANTS.items()]
+        finally:
+            if hog:
+                hog.kill()
+                hog.wait()
+    return rows
+
+
+def mechanism_lines(rows: list[dict]) -> list[str]:
+    lines = ["", "Why (one Adam update of a 256 x 256 MLP, batch 256, 600 timed; median ms):", "",
+             "| torch threads, OpenMP wait | alone ms | beside a CPU hog ms |", "|---|---|---|"]
+    for name in MICRO_VARIANTS:
+        alone, hog = (statistics.median(r["ms_per_update"] for r in rows
+                                        if r["variant"] == name and r["beside_hog"] == h)
+                      for h in (False, True))
+        lines.append(f"| {name} | {alone:.1f} | {hog:.1f} |")
+    return lines
 
 
 SCENARIOS = {"sequential": alone_twice, "together": together, "beside_hog": beside_hog}
@@ -165,7 +218,7 @@ def markdown(data: dict) -> str:
                      f"| {f['together_over_sequential']:.2f}x | {f['beside_hog_steps_per_s']:.1f} "
                      f"| {f['beside_hog_over_alone']:.0%} |")
     lines += ["", "Targets: together / in a row <= 1.1x; hog / alone >= 45%; after's alone no "
-              "slower than before's.", "", *data["notes"]]
+              "slower than before's.", *mechanism_lines(data["mechanism"]), "", *data["notes"]]
     return "\n".join(lines)
 
 
@@ -187,13 +240,18 @@ def main() -> None:
     p.add_argument("--before", default=BEFORE_REF, help=f"git ref of the old code ({BEFORE_REF})")
     args = p.parse_args()
     config, load_start = config_file(args.steps, args.learning_starts), machine_load()
-    runners = [Runner("before", source_tree(args.before), config), Runner("after", ROOT, config)]
-    rows = measure(runners, args.repeats)
+    before = source_tree(args.before)
+    runners = [Runner("before", before, config), Runner("after", ROOT, config)]
+    try:
+        rows = measure(runners, args.repeats)
+        micro_rows = mechanism(max(2, args.repeats))
+    finally:
+        shutil.rmtree(before)
     data = {"command": f"benchmarks/bench_contention.py --steps {args.steps} --learning-starts "
                        f"{args.learning_starts} --repeats {args.repeats} --before {args.before}",
             "steps": args.steps, "learning_starts": args.learning_starts, "load_start": load_start, "load_end": machine_load(),
             "cpus": os.cpu_count(), "figures": {r.name: figures(rows, r.name) for r in runners},
-            "rows": rows, "notes": NOTES}
+            "rows": rows, "mechanism": micro_rows, "notes": NOTES}
     write_results("contention", data, markdown(data))
 
 
