@@ -2,12 +2,13 @@
 after another, and one run beside a CPU-bound process against alone; the code before the thread
 plan (issue 27) against this checkout, interleaved in one run.
 
-    .venv/bin/python benchmarks/bench_contention.py [--steps 1200] [--learning-starts 200]
-        [--repeats 1] [--before REF]
+    .venv/bin/python benchmarks/bench_contention.py [--steps 700] [--learning-starts 200]
+        [--repeats 1] [--limit-s 240] [--before REF]
 
 Each run is `python -m qhil train` of configs/pendulum.toml with `--steps`, `--learning-starts`
-(200, so that 1,200 steps hold the 1,000 updates of the issue's 2,000-step runs: the learner's
-threads are what is measured) and no evaluation, in a fresh interpreter. `before` is REF's code (`git archive REF`, default the commit this work started
+(200, so that most steps learn: the learner's threads are what is measured) and no evaluation, in
+a fresh interpreter. A run still going after `--limit-s` (a collapsed one) is stopped; its steps/s
+is what its last metrics row reached, and its time a lower bound (marked >). `before` is REF's code (`git archive REF`, default the commit this work started
 from) with torch's OpenMP wait policy left at its default (spin); `after` is this checkout with its
 defaults. Figures: wall time of the processes (start-up included), and the runs' own steps/s.
 Targets: together <= 1.1x one after another; beside the CPU hog >= 45% of alone's steps/s; alone
@@ -69,8 +70,9 @@ def config_file(steps: int, learning_starts: int) -> Path:
 class Runner:
     """Starts `qhil train` runs of one variant and times them."""
 
-    def __init__(self, name: str, tree: Path, config: Path):
+    def __init__(self, name: str, tree: Path, config: Path, limit_s: float):
         self.name, self.tree, self.env, self.config = name, tree, variant_env(tree), config
+        self.limit_s = limit_s
         self.count = 0
 
     def start(self) -> tuple[subprocess.Popen, float]:
@@ -82,32 +84,46 @@ class Runner:
         return subprocess.Popen(cmd, cwd=self.tree, env=self.env, stdout=subprocess.PIPE,  # `-m`
                                 stderr=subprocess.PIPE, text=True), time.perf_counter()  # cwd first
 
-    @staticmethod
-    def finish(proc: subprocess.Popen, started: float) -> dict:
-        out, err = proc.communicate()
+    def finish(self, proc: subprocess.Popen, started: float) -> dict:
+        """The run's figures; one still running at the time limit is stopped, and its figures
+        are where its last metrics row got to (`completed` false: its time is a lower bound)."""
+        try:
+            out, err = proc.communicate(timeout=max(1.0, started + self.limit_s - time.perf_counter()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            return self.stopped(started, Path(proc.args[proc.args.index("--out") + 1]))
         if proc.returncode != 0:
             raise RuntimeError(f"qhil train failed: {err.strip().splitlines()[-1:]}")
         s = json.loads(out)
         return {"process_s": time.perf_counter() - started, "steps_per_s": s["steps_per_s"],
-                "updates": s["updates"], "threads": s.get("threads")}
+                "updates": s["updates"], "threads": s.get("threads"), "completed": True}
+
+    @staticmethod
+    def stopped(started: float, out: Path) -> dict:
+        rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines() if x]
+        last = [r for r in rows if "time/wall_s" in r][-1]
+        return {"process_s": time.perf_counter() - started, "completed": False,
+                "steps": last["step"], "updates": last["updates"],
+                "steps_per_s": last["step"] / last["time/wall_s"]}
 
 
 def alone_twice(runner: Runner) -> dict:
     """Two runs one after another: each is also the `alone` figure."""
-    runs = [Runner.finish(*runner.start()) for _ in range(2)]
+    runs = [runner.finish(*runner.start()) for _ in range(2)]
     return {"runs": runs, "wall_s": sum(r["process_s"] for r in runs)}
 
 
 def together(runner: Runner) -> dict:
     started = [runner.start() for _ in range(2)]
-    runs = [Runner.finish(*s) for s in started]
+    runs = [runner.finish(*s) for s in started]
     return {"runs": runs, "wall_s": max(r["process_s"] for r in runs)}
 
 
 def beside_hog(runner: Runner) -> dict:
     hog = subprocess.Popen([sys.executable, "-c", HOG])
     try:
-        run = Runner.finish(*runner.start())
+        run = runner.finish(*runner.start())
     finally:
         hog.kill()
         hog.wait()
@@ -122,10 +138,10 @@ net = torch.nn.Sequential(torch.nn.Linear(5, 256), torch.nn.ReLU(), torch.nn.Lin
 opt, x = torch.optim.Adam(net.parameters()), torch.randn(256, 5)
 def update():
     loss = net(x).pow(2).mean(); opt.zero_grad(); loss.backward(); opt.step()
-for _ in range(50): update()
+for _ in range(20): update()
 started = time.perf_counter()
-for _ in range(600): update()
-print((time.perf_counter() - started) / 600 * 1e3)
+for _ in range(200): update()
+print((time.perf_counter() - started) / 200 * 1e3)
 """
 MICRO_VARIANTS = {"2 threads, default wait (spin)": (2, None), "2 threads, PASSIVE": (2, "PASSIVE"),
                   "1 thread": (1, None)}
@@ -157,7 +173,7 @@ def mechanism(repeats: int) -> list[dict]:
 
 
 def mechanism_lines(rows: list[dict]) -> list[str]:
-    lines = ["", "Why (one Adam update of a 256 x 256 MLP, batch 256, 600 timed; median ms):", "",
+    lines = ["", "Why (one Adam update of a 256 x 256 MLP, batch 256, 200 timed; median ms):", "",
              "| torch threads, OpenMP wait | alone ms | beside a CPU hog ms |", "|---|---|---|"]
     for name in MICRO_VARIANTS:
         alone, hog = (statistics.median(r["ms_per_update"] for r in rows
@@ -195,13 +211,18 @@ def figures(rows: list[dict], variant: str) -> dict:
         return statistics.median(r[key] for x in rows if x["variant"] == variant
                                  and x["scenario"] == scenario for r in x["runs"])
 
+    def complete(scenario):
+        return all(r["completed"] for x in rows if x["variant"] == variant
+                   and x["scenario"] == scenario for r in x["runs"])
+
     seq, tog = pick("sequential", "wall_s"), pick("together", "wall_s")
     alone, hog = run_median("sequential", "steps_per_s"), run_median("beside_hog", "steps_per_s")
     return {"sequential_s": seq, "together_s": tog, "together_over_sequential": tog / seq,
             "alone_steps_per_s": alone, "beside_hog_steps_per_s": hog,
             "beside_hog_over_alone": hog / alone,
             "alone_process_s": run_median("sequential", "process_s"),
-            "updates": run_median("sequential", "updates")}
+            "updates": run_median("sequential", "updates"),
+            "complete": {name: complete(name) for name in SCENARIOS}}
 
 
 def markdown(data: dict) -> str:
@@ -213,10 +234,11 @@ def markdown(data: dict) -> str:
              "| together / in a row | beside hog steps/s | hog / alone |",
              "|---|---|---|---|---|---|---|---|---|"]
     for name, f in data["figures"].items():
-        lines.append(f"| {name} | {f['alone_process_s']:.1f} | {f['alone_steps_per_s']:.1f} "
-                     f"| {f['updates']:.0f} | {f['sequential_s']:.1f} | {f['together_s']:.1f} "
-                     f"| {f['together_over_sequential']:.2f}x | {f['beside_hog_steps_per_s']:.1f} "
-                     f"| {f['beside_hog_over_alone']:.0%} |")
+        seq, tog = ("" if f["complete"][k] else ">" for k in ("sequential", "together"))
+        lines.append(f"| {name} | {seq}{f['alone_process_s']:.1f} | {f['alone_steps_per_s']:.1f} "
+                     f"| {f['updates']:.0f} | {seq}{f['sequential_s']:.1f} | {tog}"
+                     f"{f['together_s']:.1f} | {f['together_over_sequential']:.2f}x "
+                     f"| {f['beside_hog_steps_per_s']:.1f} | {f['beside_hog_over_alone']:.0%} |")
     lines += ["", "Targets: together / in a row <= 1.1x; hog / alone >= 45%; after's alone no "
               "slower than before's.", *mechanism_lines(data["mechanism"]), "", *data["notes"]]
     return "\n".join(lines)
@@ -234,21 +256,25 @@ NOTES = [
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=1200)
+    p.add_argument("--steps", type=int, default=700)
+    p.add_argument("--limit-s", type=float, default=240.0,
+                   help="stop a run after this long (a collapsed one); its figures are a bound")
     p.add_argument("--learning-starts", type=int, default=200)
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--before", default=BEFORE_REF, help=f"git ref of the old code ({BEFORE_REF})")
     args = p.parse_args()
     config, load_start = config_file(args.steps, args.learning_starts), machine_load()
     before = source_tree(args.before)
-    runners = [Runner("before", before, config), Runner("after", ROOT, config)]
+    runners = [Runner("before", before, config, args.limit_s),
+               Runner("after", ROOT, config, args.limit_s)]
     try:
         rows = measure(runners, args.repeats)
-        micro_rows = mechanism(max(2, args.repeats))
+        micro_rows = mechanism(args.repeats)
     finally:
         shutil.rmtree(before)
     data = {"command": f"benchmarks/bench_contention.py --steps {args.steps} --learning-starts "
-                       f"{args.learning_starts} --repeats {args.repeats} --before {args.before}",
+                       f"{args.learning_starts} --repeats {args.repeats} --limit-s {args.limit_s:g} "
+                       f"--before {args.before}",
             "steps": args.steps, "learning_starts": args.learning_starts, "load_start": load_start, "load_end": machine_load(),
             "cpus": os.cpu_count(), "figures": {r.name: figures(rows, r.name) for r in runners},
             "rows": rows, "mechanism": micro_rows, "notes": NOTES}

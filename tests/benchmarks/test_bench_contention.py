@@ -31,11 +31,12 @@ def test_figures_are_medians_and_the_issues_ratios():
     bench = load_benchmark("bench_contention")
 
     def row(scenario, wall, *rates):
-        runs = [{"process_s": wall / len(rates), "steps_per_s": r, "updates": 200} for r in rates]
+        runs = [{"process_s": wall / len(rates), "steps_per_s": r, "updates": 200, "completed": True}
+                for r in rates]
         return {"variant": "after", "scenario": scenario, "wall_s": wall, "runs": runs}
 
     rows = [row("sequential", 40.0, 60.0, 60.0), row("together", 44.0, 50.0, 50.0),
             row("beside_hog", 30.0, 30.0)]
     f = bench.figures(rows, "after")
     assert f["together_over_sequential"] == 1.1 and f["beside_hog_over_alone"] == 0.5
-    assert f["alone_process_s"] == 20.0 and f["updates"] == 200
+    assert f["alone_process_s"] == 20.0 and f["updates"] == 200 and all(f["complete"].values())
