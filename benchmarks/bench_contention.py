@@ -250,7 +250,11 @@ NOTES = [
     "explorer's, idle OpenMP threads sleep (OMP_WAIT_POLICY=PASSIVE), the learner holds "
     "updates_per_step (so it may run fewer updates: see the column).",
     "- The machine was shared with other sessions' tests and benchmarks while this ran: the "
-    "load figures say how much; compare variants within this run only.",
+    "load figures say how much; compare variants within this run only. Two runs together (or "
+    "a run beside the hog) take a larger share of a machine that others load, so ratios under "
+    "1x (or over 100%) say the load fell or was shared, not that contention helps.",
+    "- A time marked > is a lower bound (the run was stopped at --limit-s), and so is the ratio "
+    "beside it.",
 ]
 
 
