@@ -27,7 +27,7 @@ def config(num_envs: int, vector_steps: int, mode: str) -> TrainConfig:
         "provider": "chaos-local-1s", "num_envs": num_envs, "steps": vector_steps * num_envs,
         "td3.learning_starts": warm, "td3.batch_size": 64, "eval.final": False,
         "network.critic_hidden": [64, 64], "qtdnn.fidelity_every": 0, "qtdnn.n_tiny_batches": 8,
-        "loop.mode": mode, "loop.max_updates_per_transition": 1000.0, "loop.log_every_steps": num_envs})
+        "loop.mode": mode, "loop.learner_pace": "free", "loop.max_updates_per_transition": 1000.0, "loop.log_every_steps": num_envs})
 
 
 def measure(mode: str, num_envs: int, vector_steps: int) -> dict:

@@ -28,6 +28,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from qhil.threads import quiet_waits
+
+quiet_waits()  # before anything imports torch: idle OpenMP threads sleep, not spin (qhil/threads.py)
+
 __version__ = "0.1.0"
 
 _LAZY = {

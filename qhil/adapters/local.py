@@ -26,6 +26,7 @@ from qhil.quantum.bitstrings import counts_from_indices
 from qhil.quantum.noise import NoiseModel
 from qhil.quantum.simulator import BatchedSimulator
 from qhil.quantum.template_sim import TemplateSimulator
+from qhil.threads import use_threads
 
 
 class LocalProvider(Provider):
@@ -94,8 +95,8 @@ class LocalProvider(Provider):
 
     def _run(self, job: FutureJob, request: SamplingRequest, seed: int,
              threads: int | None = None) -> SamplingResult:
-        if threads and torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)  # this worker thread's own setting (OpenMP, MKL local)
+        if threads:
+            use_threads(threads)  # this worker thread's own setting (OpenMP, MKL local)
         generator = torch.Generator(device=self.device).manual_seed(seed)
         want_counts = self.want_counts and request.counts
         with torch.inference_mode():

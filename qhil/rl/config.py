@@ -7,7 +7,7 @@
     [qtdnn]    hidden, n_tiny_batches, tiny_batch_size, buffer_size, fidelity_every
     [network]  pre_hidden, post_hidden, critic_hidden, clinks
     [eval]     episodes, every_steps, final
-    [loop]     mode, max_policy_lag, max_updates_per_transition, ...
+    [loop]     mode, learner_pace, max_policy_lag, max_updates_per_transition, cpus, ...
     [distributed] explorers, providers   (qhil.distributed: explorer actors on Ray)
 
 `load_train_config(path)` validates a file; `TrainConfig.with_overrides(...)` applies flags.
@@ -146,8 +146,15 @@ class LoopSettings(StrictModel):
         "async", description="async: explorer thread + learner concurrently; sync: act, wait, step, update.")
     max_policy_lag: int = Field(
         50, ge=1, description="Explorer refreshes its actor copy at least every N learner updates.")
+    learner_pace: Literal["ratio", "free"] = Field(
+        "ratio", description="ratio: the async learner holds td3.updates_per_step, waiting for "
+        "data when it is ahead; when it falls behind, the explorer waits only past "
+        "max_policy_lag and the summary says how far it fell. free: the learner updates as fast "
+        "as it can, up to max_updates_per_transition (results then depend on the machine's speed "
+        "and load). The sync loop always holds the ratio.")
     max_updates_per_transition: float = Field(
-        4.0, gt=0, description="Cap: learner updates never exceed this x transitions collected.")
+        4.0, gt=0, description="Cap: learner updates never exceed this x transitions collected "
+        "(binds the free-running learner).")
     job_timeout_s: float = Field(3600.0, gt=0, description="Give up on one sampling job after this long.")
     checkpoint_every_steps: int = Field(
         5000, ge=1, description="Checkpoint every N env steps (or checkpoint_every_s, if sooner).")
@@ -155,9 +162,14 @@ class LoopSettings(StrictModel):
         300.0, gt=0, description="Checkpoint at least every this many seconds of wall time.")
     log_every_steps: int = Field(200, ge=1, description="metrics.jsonl row every N env steps.")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Torch device of the networks.")
+    cpus: int = Field(
+        0, ge=0, description="Cores this run may use, as a sweep or a user sharing the machine "
+        "gives them; 0 = $QHIL_CPUS, else $OMP_NUM_THREADS, else every core. Affinity (taskset) "
+        "and a cgroup CPU quota cap it either way.")
     learner_threads: int = Field(
-        0, ge=0, description="CPU threads of the learner's torch ops; 0 = every core. The explorer "
-        "and evaluation threads (and their local simulator jobs) run single-threaded beside it.")
+        0, ge=0, description="CPU threads of the learner's torch ops; 0 = the cores (`cpus`) less "
+        "one for the async explorer thread and one for periodic evaluations, at least 1. The "
+        "explorer and evaluation threads (and their local simulator jobs) run one thread each.")
 
 
 class DistributedSettings(StrictModel):

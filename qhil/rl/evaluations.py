@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-import torch
 
 from qhil.execution.dispatcher import Dispatcher
 from qhil.quantum.ansatz import HDQNNAnsatz
@@ -25,6 +24,7 @@ from qhil.rl.explorer import evaluate
 from qhil.rl.hardware import HardwareSampler
 from qhil.rl.journal import Journal
 from qhil.rl.schedule import Schedule
+from qhil.threads import ThreadPlan, use_threads
 
 EVAL_SEED_OFFSET = 10_000  # evaluation episodes reset from seed + this, apart from training's
 
@@ -95,7 +95,7 @@ class Evaluations:
             raise self.error
 
     def _work(self) -> None:
-        torch.set_num_threads(1)  # beside the learner, as the explorer (loop.learner_threads)
+        use_threads(ThreadPlan.evaluation)  # beside the learner, which leaves it a core
         while True:
             name, step, actor = self._queue.get()
             try:

@@ -10,10 +10,14 @@ Per vector step (see `sync_loop`, which reads top to bottom):
     7. callbacks        scheduled: metrics rows, checkpoints, evaluations (`Every`)
 
 `async_loop` runs 1-3 in an explorer thread and 4-6 in the calling (learner) thread, so the
-learner keeps updating while a job sits in a queue. Bounds: the explorer's actor is refreshed
-every `max_policy_lag` updates; the learner does at most `max_updates_per_transition` updates per
-transition collected; the explorer waits when the learner falls `max_policy_lag` updates behind
-`updates_per_step` per vector step.
+learner keeps updating while a job sits in a queue. Pacing: the learner holds `updates_per_step`
+updates per vector step (it waits for data when ahead; `learner_pace = "free"` lets it run up to
+`max_updates_per_transition` updates per transition instead); the explorer waits when the learner
+falls `max_policy_lag` updates behind, and its actor is refreshed every `max_policy_lag` updates.
+Updates still owed when exploration ends run then (`LoopClock.catch_up_updates` counts them).
+
+Threads (`thread_plan`): the learner's torch ops take the cores the explorer thread and periodic
+evaluations leave (qhil.threads), so a run never asks for more cores than it may use.
 """
 
 from __future__ import annotations
@@ -24,13 +28,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import torch
-
 from qhil.errors import BudgetExceededError, RunInterruptedError
 from qhil.rl.config import TrainConfig
 from qhil.rl.explorer import Explorer
 from qhil.rl.learner import Learner
 from qhil.rl.schedule import Schedule
+from qhil.threads import ThreadPlan, usable_cpus, use_threads
 
 Progress = Callable[[dict], None]
 Callback = Callable[[int], None]  # called with the transitions so far, on the learner's thread
@@ -69,6 +72,7 @@ class LoopClock:
     learner_wait_s: float = 0.0
     learner_busy_s: float = 0.0
     env_wait_s: float = 0.0
+    catch_up_updates: float = 0.0  # updates run after the explorer's last step (learner behind)
     started: float = field(default_factory=time.perf_counter)
     learn_started: float | None = None
 
@@ -84,18 +88,19 @@ class LoopClock:
         self.tick()
         return {"wall_s": self.wall_s, "learn_wall_s": self.learn_wall_s,
                 "learner_wait_s": self.learner_wait_s, "learner_busy_s": self.learner_busy_s,
-                "env_wait_s": self.env_wait_s}
+                "env_wait_s": self.env_wait_s, "catch_up_updates": self.catch_up_updates}
 
 
 class Loop:
     """Couples one Explorer and one Learner under the config's pacing rules."""
 
     def __init__(self, config: TrainConfig, explorer: Explorer, learner: Learner,
-                 callbacks: list[Callback], clock: LoopClock):
+                 callbacks: list[Callback], clock: LoopClock, threads: ThreadPlan | None = None):
         """`callbacks` run in order after every step (sync) or update (async), on the thread
         that owns the learner: metrics rows, checkpoints and evaluations are scheduled there
         (`Every`), and a metrics sink or progress reporter attaches by appending one."""
         self.config, self.explorer, self.learner = config, explorer, learner
+        self.threads = threads or thread_plan(config)
         self.callbacks = list(callbacks)
         self.schedule = Schedule.of(config)  # the pacing the cost model counts with
         self.on_tick: Callable[[], None] = lambda: None
@@ -122,6 +127,14 @@ class Loop:
             return 0
         fresh = max(1, self.explorer.transitions - self.config.td3.learning_starts)
         return int(self.config.loop.max_updates_per_transition * fresh) - self.learner.updates
+
+    def may_update(self, exploring: bool) -> bool:
+        """Whether the learner updates now: while updates are owed (the ratio), or while the
+        explorer runs (free pace); never past the per-transition cap."""
+        if self.update_cap_left() <= 0:
+            return False
+        free = exploring and self.config.loop.learner_pace == "free"
+        return free or self.updates_due() > 0
 
     def publish_policy(self) -> None:
         """Hand the explorer a fresh immutable copy (nothing is written under its forward)."""
@@ -165,13 +178,14 @@ class Loop:
     def _learn_until_done(self, thread: threading.Thread) -> None:
         while self.error is None:
             self._start_learning_clock()
-            if self.update_cap_left() > 0 and (thread.is_alive() or self.updates_due() > 0):
-                self.learn_step()
+            exploring = thread.is_alive()
+            if self.may_update(exploring):
+                self.learn_step(caught_up=not exploring)
                 if self.learner.updates - self.published >= self.config.loop.max_policy_lag:
                     self.publish_policy()
                 with self.cond:
                     self.cond.notify_all()
-            elif not thread.is_alive():
+            elif not exploring:
                 break
             else:
                 self._learner_wait()
@@ -180,14 +194,16 @@ class Loop:
     def catch_up(self) -> None:
         """Updates still owed at the end (a run resumed from an older checkpoint owes some)."""
         while self.updates_due() > 0 and self.update_cap_left() > 0:
-            self.learn_step()
+            self.learn_step(caught_up=True)
         self.publish_policy()
 
-    def learn_step(self) -> None:
-        """One learner update, timed: busy time over learning wall time is the learner's share."""
+    def learn_step(self, caught_up: bool = False) -> None:
+        """One learner update, timed: busy time over learning wall time is the learner's share;
+        `caught_up`: an update owed when exploration had ended."""
         started = time.perf_counter()
         self.learner.update()
         self.clock.learner_busy_s += time.perf_counter() - started
+        self.clock.catch_up_updates += caught_up
 
     def _learner_wait(self) -> None:
         started = time.perf_counter()
@@ -197,8 +213,7 @@ class Loop:
             self.clock.learner_wait_s += time.perf_counter() - started
 
     def _explore_forever(self) -> None:
-        torch.set_num_threads(1)  # this thread's ops (batch-1 nets and circuits) are tiny; the
-        # learner's thread keeps the cores (loop.learner_threads)
+        use_threads(self.threads.explorer)  # batch-1 nets and circuits; the learner keeps the rest
         try:
             while not self.stop and self.explorer.transitions < self.config.steps:
                 self._explorer_wait()
@@ -225,9 +240,16 @@ class Loop:
 
     def run(self) -> None:
         """Run to config.steps; an explorer failure stops the run and is re-raised."""
+        use_threads(self.threads.learner)
         (self.sync_loop if self.config.loop.mode == "sync" else self.async_loop)()
         if self.error is not None:
             raise self.error
+
+
+def thread_plan(config: TrainConfig) -> ThreadPlan:
+    """The learner takes the cores left by the async explorer and periodic evaluations."""
+    side = (config.loop.mode == "async") + bool(config.eval.every_steps and config.eval.episodes)
+    return ThreadPlan.of(usable_cpus(config.loop.cpus), side, config.loop.learner_threads)
 
 
 def interrupted_message(exc: BudgetExceededError, run_dir: str, step: int) -> RunInterruptedError:

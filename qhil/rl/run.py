@@ -6,7 +6,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,15 @@ from qhil.rl.explorer import Explorer
 from qhil.rl.hardware import HardwareSampler, HardwareStats
 from qhil.rl.journal import Journal, Layout
 from qhil.rl.learner import Learner, build_td3
-from qhil.rl.loop import Every, Loop, LoopClock, Progress, interrupted_message, snapshot_actor
+from qhil.rl.loop import (
+    Every,
+    Loop,
+    LoopClock,
+    Progress,
+    interrupted_message,
+    snapshot_actor,
+    thread_plan,
+)
 from qhil.rl.plots import plot_fidelity, plot_latency, plot_returns
 from qhil.rl.rundir import RunFolder, clean
 from qhil.rl.schedule import Schedule
@@ -148,6 +156,7 @@ class Session:
         self.explorer = Explorer(config, snapshot_actor(self.td3.actor), self.sampler,
                                  self.replay, self.pairs, self.journal, config.seed)
         self.clock = LoopClock()
+        self.threads = thread_plan(config)  # the learner's, explorer's and evaluations' threads
         self.evaluations = Evaluations(config, dispatcher, ansatz, self.journal)
 
     # -- checkpoints: the learner's side; the transitions are in the journal ---------------
@@ -307,11 +316,6 @@ def fractions(clock: dict[str, float], stats: HardwareStats) -> dict[str, float]
             "loop/qpu_idle_fraction": max(0.0, 1.0 - stats.busy_s / wall)}
 
 
-def learner_threads(config: TrainConfig) -> int:
-    """The learner's torch threads: `loop.learner_threads`, or every core when 0."""
-    return config.loop.learner_threads or os.cpu_count() or 1
-
-
 def train(config: TrainConfig, folder: RunFolder, provider: Provider, *, resume: bool = False,
           progress: Progress | None = None, budget: Budget | None = None,
           agreement: Agreement | None = None, sinks: list[Sink] | None = None) -> dict[str, Any]:
@@ -322,7 +326,6 @@ def train(config: TrainConfig, folder: RunFolder, provider: Provider, *, resume:
 
     A new run creates the folder only after the environment and requests have been validated
     and the spending agreed."""
-    torch.set_num_threads(learner_threads(config))
     preflight(config, provider)
     agreement = agreement or consent.agree(provider, None, budget, what="the run's jobs")
     if learning_warning(config):
@@ -351,7 +354,7 @@ def _train(config: TrainConfig, folder: RunFolder, dispatcher: Dispatcher, resum
             s.evaluations.reopen(s.explorer.transitions, lambda: snapshot_actor(s.td3.actor))
         logger = MetricsLogger(s, progress)
         logger.sinks += sinks
-        loop = Loop(config, s.explorer, s.learner, schedule(s, logger), s.clock)
+        loop = Loop(config, s.explorer, s.learner, schedule(s, logger), s.clock, s.threads)
         loop.on_tick = logger.tick
         return _loop_and_finish(s, loop, logger)
     finally:
@@ -437,9 +440,29 @@ def summarise(s: Session, returns: list[float]) -> RunSummary:
         "learner_wait_fraction": fractions(clock, total)["loop/learner_wait_fraction"],
         "env_wait_fraction": fractions(clock, explore)["loop/env_wait_fraction"],
         "qpu_idle_fraction": fractions(clock, total)["loop/qpu_idle_fraction"],
-        **log.summary(),
+        **log.summary(), **utd_figures(s),
         "surrogate_loss": last.get("surrogate/loss"),
         "mode": c.loop.mode, "reproducible": reproducible(c),
-        "warnings": [w for w in (learning_warning(c), log.warning()) if w],
+        "threads": {**asdict(s.threads), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")},
+        "warnings": [w for w in (learning_warning(c), log.warning(), behind_warning(s)) if w],
         "clock": clock,
     }))
+
+
+def utd_figures(s: Session) -> dict[str, Any]:
+    """The update-to-data ratio achieved (updates per vector step after learning started), the
+    config's, and the updates that ran only after exploration ended (the learner was behind)."""
+    learned = s.explorer.vsteps - Schedule.of(s.config).warm_vector_steps
+    return {"utd_ratio": s.learner.updates / learned if learned > 0 else None,
+            "utd_ratio_target": s.config.td3.updates_per_step,
+            "catch_up_updates": int(s.clock.catch_up_updates)}
+
+
+def behind_warning(s: Session) -> str | None:
+    """Said when more than 5% of the updates ran after the explorer's last step."""
+    late, updates = int(s.clock.catch_up_updates), s.learner.updates
+    if late <= 0.05 * updates:
+        return None
+    return (f"the learner fell behind: {late:,} of {updates:,} updates ran after exploration "
+            f"ended, on data the explorer had long collected; a lower [loop] max_policy_lag "
+            f"(now {s.config.loop.max_policy_lag}) makes the explorer wait sooner")

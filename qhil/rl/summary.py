@@ -72,6 +72,10 @@ class RunSummary(BaseModel):
     eval_returns: list[float] = []
     hw: HardwareSummary = HardwareSummary()
     hw_learner: HardwareSummary = HardwareSummary()
+    utd_ratio: float | None = None  # updates per vector step after learning started, achieved
+    utd_ratio_target: float | None = None  # td3.updates_per_step
+    catch_up_updates: int | None = None  # updates run after exploration ended (learner behind)
+    threads: dict[str, Any] = {}  # the run's thread plan (qhil.threads) and OpenMP wait policy
     learner_wait_fraction: float | None = None
     env_wait_fraction: float | None = None
     qpu_idle_fraction: float | None = None
