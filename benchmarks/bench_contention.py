@@ -57,9 +57,11 @@ def variant_env(tree: Path) -> dict[str, str]:
 
 
 def config_file(steps: int, learning_starts: int) -> Path:
-    """configs/pendulum.toml without evaluation (only keys both variants know)."""
+    """configs/pendulum.toml with one final evaluation episode and no periodic ones (only keys
+    both variants know: the old code skipped evaluation with episodes = 0, which the new code
+    refuses, so both evaluate one episode at the end)."""
     data = tomllib.loads((ROOT / "configs" / "pendulum.toml").read_text())
-    data["steps"], data["eval"]["episodes"] = steps, 0
+    data["steps"], data["eval"]["episodes"], data["eval"]["every_steps"] = steps, 1, 0
     data["td3"]["learning_starts"] = learning_starts
     path = OUT / "pendulum.toml"
     path.parent.mkdir(parents=True, exist_ok=True)

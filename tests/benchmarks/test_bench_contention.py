@@ -15,7 +15,7 @@ def test_config_is_pendulum_with_the_steps_and_no_evaluation(tmp_path, monkeypat
     monkeypatch.setattr(bench, "OUT", tmp_path)
     path = bench.config_file(1200, 200)
     config, paper = load_train_config(path), tomllib.loads((ROOT / "configs" / "pendulum.toml").read_text())
-    assert config.steps == 1200 and config.eval.episodes == 0 and config.td3.learning_starts == 200
+    assert config.steps == 1200 and config.eval.episodes == 1 and config.eval.every_steps == 0 and config.td3.learning_starts == 200
     assert tomllib.loads(path.read_text())["qtdnn"] == paper["qtdnn"]
     assert "loop" not in tomllib.loads(path.read_text())  # the old code knows every key
 
