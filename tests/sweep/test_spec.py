@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from qhil.execution.spend import Spend
 from qhil.errors import ConfigError
 from qhil.execution.budget import BudgetState
+from qhil.execution.spend import Spend
 from qhil.rl.config import TrainConfig
 from qhil.sweep.plan import Cell, SweepPlan, SweepSpec, trial_name
 from qhil.sweep.results import interval
