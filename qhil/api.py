@@ -11,8 +11,10 @@
 plots, TensorBoard events, metrics.csv); `load_policy` loads a run folder's checkpointed actor.
 Its PQC forward value is chosen by the caller: `forward="exact"` (the embedded simulator's
 exact marginals: free, no provider, deterministic) or `forward="hardware"` (one sampling job per
-`predict` call on `provider`, default the run's, through a Dispatcher with the run's ledger, as
-`qhil evaluate` does; on a device that bills a budget and consent, `yes=True` or `ask`, are needed).
+`predict` call on `provider`, default the run's, through a Dispatcher with the policy's own ledger,
+`ledger=`, default DIR/policy/ledger.sqlite, apart from the training run's as `qhil evaluate` keeps
+DIR/evaluations/ledger.sqlite; on a device that bills a budget and consent, `yes=True` or `ask`,
+are needed).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from qhil.rl.config import TrainConfig
 
 FORWARDS = ("exact", "hardware")
+POLICY_LEDGER = Path("policy") / "ledger.sqlite"  # in the run folder: the policy's jobs, not the run's
 
 
 @dataclass
@@ -182,10 +185,13 @@ class Policy:
 
 def load_policy(run_dir: str | Path, forward: Literal["exact", "hardware"] = "exact", *,
                 provider: str | None = None, budget: Budget | None = None, yes: bool = False,
-                ask: Callable[[str], str] | None = None, seed: int = 0) -> Policy:
+                ask: Callable[[str], str] | None = None, seed: int = 0,
+                ledger: str | Path | None = None) -> Policy:
     """The run folder's checkpointed actor. forward="exact": the PQC's exact marginals from the
     embedded simulator; forward="hardware": sampled marginals on `provider` (default the run's),
-    which on a device that bills needs a `budget` and consent (`yes=True` or `ask`)."""
+    which on a device that bills needs a `budget` and consent (`yes=True` or `ask`). The hardware
+    jobs are recorded in `ledger` (a file, created as needed; default DIR/policy/ledger.sqlite),
+    never in the run's own ledger.sqlite, which keeps accounting for the training run alone."""
     from qhil.rl.learner import build_td3
     from qhil.rl.run import env_dims, pick_device
     from qhil.rl.rundir import RunFolder
@@ -196,6 +202,7 @@ def load_policy(run_dir: str | Path, forward: Literal["exact", "hardware"] = "ex
     folder = RunFolder(run_dir)
     config = folder.load_config().with_overrides(provider=provider)
     hardware = forward == "hardware" and config.block == "pqc"
+    book = _policy_ledger(folder.path, ledger) if hardware else None
     agreement = _agree_to_forwards(config, budget, yes, ask) if hardware else None  # first
     obs_dim, act_dim, low, high = env_dims(config.env)
     td3 = build_td3(config, obs_dim, act_dim, low, high, pick_device("cpu"))
@@ -207,7 +214,22 @@ def load_policy(run_dir: str | Path, forward: Literal["exact", "hardware"] = "ex
         from qhil.quantum.simulator import BatchedSimulator
 
         return Policy(actor, forward, sim=BatchedSimulator(config.quantum.qubits))
-    return _hardware_policy(actor, config, folder, budget, agreement, seed)
+    return _hardware_policy(actor, config, book, agreement, seed)
+
+
+def _policy_ledger(run_dir: Path, ledger: str | Path | None) -> Path:
+    """The policy's ledger file (default DIR/policy/ledger.sqlite), checked before consent; the
+    run's own ledger is refused: its totals account for the training run alone."""
+    from qhil.commands._paths import check_ledger_file, check_out_dir
+
+    path = Path(run_dir / POLICY_LEDGER if ledger is None else ledger).expanduser()
+    if path.resolve() == (run_dir / "ledger.sqlite").resolve():
+        raise ConfigError(f"ledger {path} is the training run's ledger; the policy's jobs go to a "
+                          f"ledger of their own (default {run_dir / POLICY_LEDGER})")
+    check_out_dir(path.parent, "the policy ledger's folder")
+    if path.exists():
+        check_ledger_file(path, "the policy ledger")
+    return path
 
 
 def _check_budget_type(budget: Any) -> None:
@@ -227,15 +249,15 @@ def _agree_to_forwards(config: TrainConfig, budget: Budget | None, yes: bool, as
                  what="the policy's hardware forward passes")
 
 
-def _hardware_policy(actor, config: TrainConfig, folder, budget: Budget | None, agreement,
-                     seed: int) -> Policy:
-    """A Dispatcher on the run's ledger, by the spending road."""
+def _hardware_policy(actor, config: TrainConfig, ledger: Path, agreement, seed: int) -> Policy:
+    """A Dispatcher on the policy's ledger, by the spending road (the agreed budget)."""
+    from qhil.execution.consent import open_dispatcher
     from qhil.execution.registry import provider_for
     from qhil.rl.hardware import HardwareSampler
-    from qhil.rl.run import open_run_dispatcher
 
     provider = provider_for(agreement.profiles[0])
-    dispatcher = open_run_dispatcher(folder, provider, budget, agreement)
+    dispatcher = open_dispatcher(provider, ledger=ledger, agreement=agreement)
+    dispatcher.resume()  # a killed session's paid jobs land in the policy's ledger and are reused
     sampler = HardwareSampler(dispatcher, actor.ansatz, config.quantum.shots, seed,
                               config.loop.job_timeout_s)
 

@@ -65,6 +65,27 @@ def test_load_policy_predicts_with_exact_or_hardware_forward(api_run):
         qhil.load_policy(api_run.path, forward="surrogate")
 
 
+def test_the_policys_hardware_jobs_go_to_its_own_ledger_not_the_runs(api_run, tmp_path, capsys):
+    from qhil.execution.ledger import Ledger
+
+    run_ledger = api_run.path / "ledger.sqlite"
+    before = run_ledger.read_bytes()
+    with qhil.load_policy(api_run.path, forward="hardware", provider="local") as policy:
+        policy.predict(np.zeros(3))
+    with qhil.load_policy(api_run.path, forward="hardware", provider="local",
+                          ledger=tmp_path / "mine.sqlite") as policy:
+        policy.predict(np.zeros((2, 3)))
+    assert run_ledger.read_bytes() == before  # the run's accounting is the run's alone
+    default = Ledger(api_run.path / "policy" / "ledger.sqlite")
+    mine = Ledger(tmp_path / "mine.sqlite")
+    assert len(default.entries()) >= 1 and [e.circuits for e in mine.entries()] == [2]
+    default.close(), mine.close()
+    capsys.readouterr()
+    assert run_cli("ledger", "--verify", str(run_ledger)) == 0
+    with pytest.raises(ConfigError, match="training run's ledger"):
+        qhil.load_policy(api_run.path, forward="hardware", provider="local", ledger=run_ledger)
+
+
 def test_a_bare_number_budget_is_refused_with_the_budget_it_meant(api_run, tmp_path):
     with pytest.raises(ConfigError, match=r"qhil.Budget\(usd=1.0\)"):
         qhil.load_policy(api_run.path, forward="hardware", provider="local", budget=1.0)
