@@ -38,6 +38,7 @@ WORKLOAD_FLAGS = {  # flag dest -> Workload field
     "policy_delay": "policy_delay", "eval_episodes": "eval_episodes",
     "eval_steps": "eval_steps_per_episode", "eval_batch": "eval_batch", "depth": "circuit_depth",
     "shift_controls": "shift_controls", "learner_forward": "learner_forward",
+    "explorers": "explorers",
 }
 DEVICE_FLAGS = {  # flag dest -> DeviceModel field (pricing keys go into its pricing)
     "gate_ns": "gate_1q_ns", "gate_2q_ns": "gate_2q_ns", "readout_ns": "readout_ns",
@@ -102,6 +103,8 @@ def _workload_flags(g: argparse._ArgumentGroup) -> None:
     g.add_argument("--learner-forward", action="store_const", const=True,
                    help="Also count the learner's forward circuits for the direct methods "
                    "(default: off).")
+    g.add_argument("--explorers", type=positive_int, help="Explorer actors sending exploration "
+                   "jobs side by side, as `qhil train --explorers`" + FROM_CONFIG)
 
 
 def _device_flags(g: argparse._ArgumentGroup) -> None:
@@ -202,7 +205,13 @@ def build_device(args: argparse.Namespace, config: str | None = None) -> DeviceM
 
 
 def _config_provider(path: str | None) -> str | None:
+    """The config's provider: `[distributed] providers` when it names one, else `provider`."""
     if not path:
         return None
-    provider = load_toml(Path(path)).get("provider")
+    data = load_toml(Path(path))
+    named = set(data.get("distributed", {}).get("providers", []))
+    if len(named) > 1:
+        raise ConfigError(f"qhil estimate prices one device; [distributed] providers names "
+                          f"{len(named)} ({', '.join(sorted(named))}): estimate each with --provider")
+    provider = next(iter(named), None) or data.get("provider")
     return str(provider) if provider else None

@@ -5,6 +5,8 @@ wall seconds and dollars per method, per run and per update, with a low / typica
 
 How a run is counted (see README, "The cost model"):
 - exploration: one job per vector-environment step carrying `num_envs` circuits (every method);
+  `explorers` explorers send their shares side by side, so its wall time divides by them
+  (jobs and fees do not), and each explorer holds its own session where a session bills;
 - evaluation: one job per step of `eval_batch` side-by-side episodes (every method);
 - learner: qtDNN needs no circuit. Parameter-shift needs 2 x (shifted controls) circuits per
   sample per actor update, SPSA 2; with `learner_forward` also N_b forward circuits per update
@@ -63,10 +65,12 @@ class MethodTable(dict):
 
 @dataclass(frozen=True)
 class Round:
-    """`repeats` identical rounds, each `circuits` circuits sent out together and awaited."""
+    """`repeats` identical rounds, each `circuits` circuits sent out together and awaited;
+    `parallel` senders share the rounds and wait side by side."""
 
     repeats: int
     circuits: int
+    parallel: int = 1
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,7 @@ class CostEstimate:
         out["savings"] = {json_key(m): s for m, s in self.savings.items()}
         out["workload"] = self.workload.to_json()
         out["device"] = self.device.to_json()
+        out["explorers"] = self.workload.explorers
         return out
 
 
@@ -198,8 +203,9 @@ def estimate_method(workload: Workload, device: DeviceModel, method: str) -> Met
     phases = {name: _phase(rounds, workload, device)
               for name, rounds in demand(workload, method).items()}
     wall = {b: sum(p.wall_s[b] for p in phases.values()) for b in BANDS}
-    cost = {b: sum((p.cost_usd[b] for p in phases.values()), Decimal(0)) + _session_usd(device, wall[b])
-            for b in BANDS}
+    sessions = workload.explorers if workload.pqc else 1
+    cost = {b: sum((p.cost_usd[b] for p in phases.values()), Decimal(0))
+            + sessions * _session_usd(device, wall[b]) for b in BANDS}
     return MethodEstimate(
         method=method, updates=workload.updates,
         circuits=sum(p.circuits for p in phases.values()),
@@ -214,7 +220,7 @@ def demand(workload: Workload, method: str) -> dict[str, list[Round]]:
     w = workload
     if not w.pqc:
         return dict.fromkeys(PHASES, [])
-    return {"exploration": [Round(w.env_steps, w.num_envs)],
+    return {"exploration": [Round(w.env_steps, w.num_envs, w.explorers)],
             "evaluation": [Round(w.eval_jobs, w.eval_batch)],
             "learner": learner_rounds(w, method)}
 
@@ -283,7 +289,8 @@ def _round(r: Round, workload: Workload, device: DeviceModel) -> PhaseEstimate:
     exec_ns = shots * shot_ns(workload, device) + r.circuits * device.per_circuit_s * 1e9
     exec_s = exec_ns / 1e9
     waits = -(-jobs // max(1, device.max_jobs_in_flight))
-    wall = {b: r.repeats * (waits * device.job_latency_s(b) + exec_s) for b in BANDS}
+    in_turn = -(-r.repeats // r.parallel)  # rounds of the sender with the most
+    wall = {b: in_turn * (waits * device.job_latency_s(b) + exec_s) for b in BANDS}
     per_job_s = device.job_overhead_s + exec_s / jobs
     billed_s = r.repeats * jobs * max(device.pricing.min_billed_s, per_job_s)
     fees = _job_fees(device, r.repeats * jobs, r.repeats * shots, billed_s)

@@ -23,7 +23,7 @@ def estimate_table(result: CostEstimate) -> str:
     w, d = result.workload, result.device
     head = (f"{w.n_qubits} qubits x {w.n_layers} layers ({w.entangler}), batch {w.batch_size}, "
             f"{w.shots} shots; {w.env_steps:,} env steps x {w.num_envs} envs, {w.updates:,} "
-            f"updates, {w.eval_steps:,} eval steps; device {d.name} ({d.pricing.model})")
+            f"updates, {w.eval_steps:,} eval steps, {w.explorers} explorer(s); device {d.name} ({d.pricing.model})")
     cols = ("method", "circuits", "shots", "jobs", "QPU time", "QPU/update",
             "wall (low-high if they differ)", "cost (low-high if they differ)", "x qtDNN wall",
             "x qtDNN cost")

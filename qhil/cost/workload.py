@@ -43,6 +43,8 @@ class Workload:
         learner_forward: also count the forward circuits a learner without a surrogate needs
             (N_b per update for the target actor, N_b per actor update); the paper does not.
         pqc: False for a classical T-block (fc, rbg, zeros): no circuit at all.
+        explorers: explorer actors stepping side by side ([distributed] explorers), each
+            sending its share of the exploration jobs to its own device or session.
     """
 
     n_qubits: int
@@ -61,10 +63,11 @@ class Workload:
     shift_controls: ShiftControls = "all"
     learner_forward: bool = False
     pqc: bool = True
+    explorers: int = 1
 
     def __post_init__(self) -> None:
         for name in ("n_qubits", "n_layers", "batch_size", "shots", "num_envs", "policy_delay",
-                     "eval_batch"):
+                     "eval_batch", "explorers"):
             _require(getattr(self, name) >= 1, f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("env_steps", "updates", "eval_episodes", "eval_steps_per_episode"):
             _require(getattr(self, name) >= 0, f"{name} must be >= 0, got {getattr(self, name)}")
@@ -128,7 +131,8 @@ class Workload:
     @classmethod
     def from_train(cls, config: TrainConfig) -> Workload:
         """As `qhil train` runs it (`Schedule`): one job per vector step (random actions before
-        learning_starts still sample the PQC: their pairs feed the qtDNN), the loop's updates,
+        learning_starts still sample the PQC: their pairs feed the qtDNN; N explorers share
+        the same vector steps), the loop's updates,
         evaluation episodes side by side (one job per step) every `every_steps` and at the end.
         As `--gradient parameter-shift|spsa` runs: only the angles have a shift rule (the CZ
         indices are discrete), and without a surrogate the learner's target and actor values
@@ -143,7 +147,8 @@ class Workload:
             updates=schedule.updates, eval_episodes=config.eval.episodes * schedule.evaluations,
             eval_batch=max(1, config.eval.episodes),
             eval_steps_per_episode=episode_steps(config.env), pqc=config.block == "pqc",
-            shift_controls="angles", learner_forward=True)
+            shift_controls="angles", learner_forward=True,
+            explorers=config.distributed.explorers)
 
 
 def episode_steps(env_id: str) -> int:
