@@ -26,7 +26,7 @@ def config(explorers: int, vector_steps: int) -> TrainConfig:
     base = tomllib.loads((ROOT / "configs" / "pendulum.toml").read_text())
     return TrainConfig(**base).with_overrides(**{
         "provider": "chaos-local-1s", "num_envs": 1, "steps": vector_steps * explorers,
-        "td3.learning_starts": 8, "td3.batch_size": 8, "eval.episodes": 0,
+        "td3.learning_starts": 8, "td3.batch_size": 8, "eval.final": False,
         "network.critic_hidden": [64, 64], "qtdnn.fidelity_every": 0, "qtdnn.n_tiny_batches": 4,
         "loop.max_updates_per_transition": 1000.0, "loop.log_every_steps": 10,
         "loop.learner_threads": 1, "distributed.explorers": explorers,
