@@ -23,7 +23,8 @@ pytest.importorskip("ray.tune")
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-PQC_JOBS = 300 + 200  # a tiny pqc trial: one job per exploration step, then one 200-step episode
+KILLED_STEPS = 1200  # long enough that the kill lands while pqc seed 1 trains, on an idle machine too
+PQC_JOBS = KILLED_STEPS + 200  # one job per exploration step, then one 200-step final episode
 
 
 def sweep(argv: list[str], tmp: str) -> subprocess.Popen:
@@ -42,14 +43,13 @@ def wait_for(predicate, timeout_s: float, proc: subprocess.Popen) -> None:
 
 
 def kill_group(proc: subprocess.Popen) -> None:
-    """The driver first (SIGKILL), then what it started (its own process group)."""
-    proc.kill()
-    proc.wait()
-    time.sleep(2)
+    """The driver and everything it started (its process group: the local Ray cluster and the
+    trial workers) at once, with SIGKILL: the whole cluster dies mid-trial."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+    proc.wait()
 
 
 def training(run: Path) -> bool:
@@ -74,7 +74,9 @@ def ledger_jobs(run: Path) -> tuple[int, int]:
 
 def test_sweep_killed_midway_resumes_without_rerunning(tiny_config, tmp_path, short_tmp):
     out = tmp_path / "sweeps" / "tiny"
-    argv = ["--config", str(tiny_config()), "--grid", "block=pqc,fc", "--seeds", "0-1",
+    config = tiny_config()
+    config.write_text(config.read_text().replace("steps = 300", f"steps = {KILLED_STEPS}"))
+    argv = ["--config", str(config), "--grid", "block=pqc,fc", "--seeds", "0-1",
             "--cpus-per-trial", "0.5", "--max-concurrent", "1", "--out", str(out)]
     first = sweep(argv, short_tmp)
     try:  # grid order: pqc 0, fc 0, pqc 1, fc 1; kill while pqc 1 trains
