@@ -154,7 +154,7 @@ def run_from_dir(args: argparse.Namespace) -> int:
 
     run_dir = Path(args.from_run)
     config = str(run_config(run_dir))
-    device, workload = build_device(args, config), build_workload(args, config)
+    device, workload = build_device(args, config, finished=True), build_workload(args, config)
     report = report_run(run_dir, workload, device, by_method=args.method == "all")
     if args.as_json:
         print(json.dumps(report, indent=2))
@@ -186,12 +186,13 @@ def build_workload(args: argparse.Namespace, config: str | None = None) -> Workl
     return Workload(**{k: v for k, v in given.items() if v is not None})
 
 
-def build_device(args: argparse.Namespace, config: str | None = None) -> DeviceModel:
+def build_device(args: argparse.Namespace, config: str | None = None,
+                 finished: bool = False) -> DeviceModel:
     """The device: the provider's calibration (--provider, else the config's), then the flags."""
     from qhil.calibration import load_calibration
     from qhil.cost import DeviceModel
 
-    name = args.provider or _config_provider(config or args.config)
+    name = args.provider or _config_provider(config or args.config, finished)
     base = DeviceModel.from_profile(find_profile(name)) if name else DeviceModel()
     if args.calibration:
         profile = find_profile(name) if name else None
@@ -204,12 +205,16 @@ def build_device(args: argparse.Namespace, config: str | None = None) -> DeviceM
     return device
 
 
-def _config_provider(path: str | None) -> str | None:
-    """The config's provider: `[distributed] providers` when it names one, else `provider`."""
+def _config_provider(path: str | None, finished: bool = False) -> str | None:
+    """The config's provider: `[distributed] providers` when it names one, else `provider`. A
+    forecast of several devices is refused; a finished run (`--from-run`, whose ledgers hold
+    what each device was paid) is priced on its `provider`, as before explorers existed."""
     if not path:
         return None
     data = load_toml(Path(path))
     named = set(data.get("distributed", {}).get("providers", []))
+    if len(named) > 1 and finished:
+        return str(data["provider"]) if data.get("provider") else None
     if len(named) > 1:
         raise ConfigError(f"qhil estimate prices one device; [distributed] providers names "
                           f"{len(named)} ({', '.join(sorted(named))}): estimate each with --provider")

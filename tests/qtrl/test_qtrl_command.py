@@ -81,8 +81,12 @@ def test_killed_agent_stops_the_job_and_the_run_resumes(tmp_path):
     # every episode's job once, the one in flight in the killed agent re-attached, none resent
     assert totals.resubmitted == 0 and totals.in_flight == 0, [(e.status, e.request_hash[:8])
                                                                for e in entries]
-    assert [e.status for e in entries] == ["DONE"] * (2 * target)
-    assert len({e.request_hash for e in entries}) == 2 * target
+    # a job the kill caught before the service took it never reached the service: the ledger
+    # marks it LOST, unbilled, and the replayed episode asks for it again (on an idle machine the
+    # kill can land there); every request is DONE exactly once, and the service ran each once
+    done = [e for e in entries if e.status == "DONE"]
+    assert all(e.status == "LOST" and not e.billed for e in entries if e.status != "DONE")
+    assert len(done) == len({e.request_hash for e in done}) == 2 * target
     assert service_runs(tmp_path / "service") == {1}  # the service ran each request once
     for name in ("config.toml", "metrics.jsonl", "returns.png", "checkpoints/latest.pt"):
         assert (out / name).is_file(), name
