@@ -28,11 +28,14 @@ def torchrun() -> str:
     return str(path) if path.is_file() else shutil.which("torchrun") or pytest.skip("no torchrun")
 
 
-def node(port: int, out: Path) -> subprocess.Popen:
+def node(port: int, out: Path, host: bool) -> subprocess.Popen:
     """The documented line with HOST = 127.0.0.1 (and --local-addr so a node never advertises a
-    non-loopback address)."""
+    non-loopback address). Both nodes run on one machine, so which one hosts the rendezvous
+    store is said (`is_host`), not guessed from the hostname by both; a rendezvous that cannot
+    meet fails within a minute instead of waiting out torch's 10-minute default."""
+    conf = f"is_host={int(host)},join_timeout=60,read_timeout=30"
     cmd = [torchrun(), "--nnodes", "2", "--nproc-per-node", "2", "--rdzv-backend", "c10d",
-           "--rdzv-endpoint", f"127.0.0.1:{port}", "--local-addr", "127.0.0.1",
+           "--rdzv-endpoint", f"127.0.0.1:{port}", "--rdzv-conf", conf, "--local-addr", "127.0.0.1",
            "-m", "qhil", "qtrl", "--agents", "4", "--env", "CartPole-v1", "--blocks", "2",
            "--episodes", "3", "--out", str(out)]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GLOO_SOCKET_IFNAME": "lo"}
@@ -43,7 +46,7 @@ def node(port: int, out: Path) -> subprocess.Popen:
 def test_two_torchrun_nodes_train_four_agents_over_loopback(tmp_path):
     out = tmp_path / "run"
     port = free_port()
-    nodes = [node(port, out), node(port, out)]
+    nodes = [node(port, out, host=True), node(port, out, host=False)]
     logs = [n.communicate(timeout=300) for n in nodes]
     assert [n.returncode for n in nodes] == [0, 0], [err[-2000:] for _, err in logs]
     summary = json.loads((out / "summary.json").read_text())
