@@ -72,3 +72,24 @@ def assert_within_shot_noise(marginals: np.ndarray, ideal: np.ndarray, shots: in
     low, high = binomial_band(ideal, shots)
     outside = (marginals < low - slack) | (marginals > high + slack)
     assert not outside.any(), f"outside the shot-noise band at {np.argwhere(outside).tolist()}"
+
+
+SPOOLED = """name = "chaos-spooled"
+kind = "chaos"
+device = "embedded"
+[limits]
+max_qubits = 8
+[options]
+inner = "local"
+seed = 5
+latency_median_s = {median_s}
+latency_p95_s = {p95_s}
+service_dir = "{service}"
+"""
+
+
+def spooled_profile(path, service, median_s: float, p95_s: float):
+    """A chaos profile whose service keeps its jobs on disk apart from the process that sent
+    them, as a cloud QPU does (a killed sender's job in flight can be re-attached); `path`."""
+    path.write_text(SPOOLED.format(service=service, median_s=median_s, p95_s=p95_s))
+    return path

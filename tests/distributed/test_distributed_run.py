@@ -12,6 +12,7 @@ import pytest
 
 from qhil.execution.ledger import Ledger
 from tests.distributed.conftest import run_cli
+from tests.reference import spooled_profile
 
 pytest.importorskip("ray")
 
@@ -67,20 +68,6 @@ def test_one_budget_across_explorers_is_never_exceeded(tiny_config, tmp_path, ca
     assert ledger_totals(run)["jobs"] == 50
 
 
-SPOOLED = """name = "chaos-spooled"
-kind = "chaos"
-device = "embedded"
-[limits]
-max_qubits = 8
-[options]
-inner = "local"
-seed = 5
-latency_median_s = 0.02
-latency_p95_s = 0.03
-service_dir = "{service}"
-"""
-
-
 def stored_once(run: Path, k: int) -> list:
     """Explorer k's DONE jobs, after checking that every other row is an unbilled LOST one (a job
     that died with a killed in-process worker, or never reached the service, asked again)."""
@@ -120,8 +107,7 @@ def test_a_killed_explorer_is_restarted_and_nothing_is_lost_or_bought_twice(
     monkeypatch.setattr(fleet_module.Fleet, "start", start)
     run = tmp_path / "run"
     if provider == "spooled":
-        provider = str(tmp_path / "spooled.toml")
-        Path(provider).write_text(SPOOLED.format(service=tmp_path / "service"))
+        provider = str(spooled_profile(tmp_path / "spooled.toml", tmp_path / "service", 0.02, 0.03))
     config = tiny_config(steps=600, providers=[provider])  # time for explorer 0 to come back
     assert run_cli(["train", "--config", str(config), "--out", str(run), "--yes"]) == 0
     summary = json.loads((run / "summary.json").read_text())

@@ -15,6 +15,7 @@ import torch
 
 from qhil.cli import main
 from qhil.execution.ledger import Ledger
+from tests.reference import spooled_profile
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--env", "CartPole-v1", "--blocks", "2", "--seed", "4"]
@@ -33,25 +34,11 @@ def spawn_cli(*argv: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-SPOOLED = """name = "chaos-spooled"
-kind = "chaos"
-device = "embedded"
-[limits]
-max_qubits = 8
-[options]
-inner = "local"
-seed = 5
-latency_median_s = 0.3
-latency_p95_s = 0.4
-service_dir = "{service}"
-"""
-
-
 def test_killed_agent_stops_the_job_and_the_run_resumes(tmp_path):
     """The service keeps its jobs apart from the agents (as a cloud QPU does): the killed agent's
     job in flight is re-attached on resume, not bought again."""
     out, profile = tmp_path / "run", tmp_path / "spooled.toml"
-    profile.write_text(SPOOLED.format(service=tmp_path / "service"))
+    spooled_profile(profile, tmp_path / "service", 0.3, 0.4)
     proc = spawn_cli(*TINY, "--agents", "2", "--episodes", "100000", "--checkpoint-every", "2",
                      "--provider", str(profile), "--shots", "500", "--out", str(out), "--quiet")
     rank1 = out / "agents" / "rank-1.json"

@@ -25,20 +25,9 @@ from qhil.execution.ledger import Ledger
 from qhil.rl.checkpoints import CheckpointStore
 from qhil.rl.config import dump_toml
 from qhil.rl.journal import Journal
+from tests.reference import spooled_profile
 from tests.rl.conftest import tiny_config
 
-PROFILE = """name = "chaos-spooled"
-kind = "chaos"
-device = "embedded"
-[limits]
-max_qubits = 8
-[options]
-inner = "local"
-seed = 5
-latency_median_s = 0.001
-latency_p95_s = 0.002
-service_dir = "{service}"
-"""
 SEED = 26
 STEPS = 240
 
@@ -71,7 +60,7 @@ def inject(monkeypatch, point: str, after: int) -> None:
 
 
 def setup(tmp_path: Path) -> tuple[Path, Path]:
-    (tmp_path / "chaos.toml").write_text(PROFILE.format(service=tmp_path / "service"))
+    spooled_profile(tmp_path / "chaos.toml", tmp_path / "service", 0.001, 0.002)
     config = tiny_config(steps=STEPS).with_overrides(
         provider=str(tmp_path / "chaos.toml"), **{"loop.checkpoint_every_steps": 80})
     (tmp_path / "train.toml").write_text(dump_toml(config))
