@@ -89,7 +89,8 @@ def spawn(ledger: Path, used: Path, batches: int) -> subprocess.Popen:
 
 
 def rows(ledger: Path) -> list[tuple]:
-    from qhil.execution.ledger import BY_CODE, unkey
+    from qhil.execution.ledger import BY_CODE
+    from qhil.execution.sqlite import unkey
 
     if not ledger.exists():
         return []

@@ -220,7 +220,7 @@ def load_policy(run_dir: str | Path, forward: Literal["exact", "hardware"] = "ex
 def _policy_ledger(run_dir: Path, ledger: str | Path | None) -> Path:
     """The policy's ledger file (default DIR/policy/ledger.sqlite), checked before consent; the
     run's own ledger is refused: its totals account for the training run alone."""
-    from qhil.commands._paths import check_ledger_file, check_out_dir
+    from qhil.paths import check_ledger_file, check_out_dir
 
     path = Path(run_dir / POLICY_LEDGER if ledger is None else ledger).expanduser()
     if path.resolve() == (run_dir / "ledger.sqlite").resolve():

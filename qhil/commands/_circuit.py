@@ -2,7 +2,7 @@
 
     load_template(path)             the file as a CircuitTemplate (exit 2 naming the file's line)
     load_params(path, template)     a (B, P) .npy array checked against the circuit's inputs
-    run_sample(args), run_estimate(args)   the commands' --circuit branches
+    run_estimate(args)              the estimate command's --circuit branch
 
 Everything is read and checked before a provider is opened or a ledger created, so a mistake
 exits 2 with one line and writes nothing.
@@ -110,49 +110,6 @@ def _count_mismatch(template: CircuitTemplate, path: str, shape: tuple) -> str:
     return (f"{template.name}: {where}: the circuit declares {template.n_params} inputs "
             f"({declared}) but --params {path} has shape {tuple(shape)}; expected "
             f"(B, {template.n_params})")
-
-
-def run_sample(args: argparse.Namespace) -> int:
-    """`qhil sample --circuit`: one batch of the user's circuit; marginals (B, n) out. Ledger,
-    consent and budget as the hDQNN `sample` has them (commands/sample.py)."""
-    from qhil.commands.sample import send_one
-    from qhil.execution.request import SamplingRequest
-
-    template = load_template(args.circuit)
-    params = load_params(args.params, template, args.batch)
-    request = SamplingRequest.from_templates(template, params, args.shots, seed=args.seed,
-                                             tags={"purpose": "sample"})
-    report = _sample_report(args, template, request, send_one(args, request))
-    print(json.dumps(report) if args.as_json else _sample_summary(report))
-    return 0
-
-
-def _sample_report(args, template, request, sent) -> dict:
-    import numpy as np
-
-    result, latency_s = sent.result, sent.latency_s
-    return {"provider": result.provider, "job_id": result.job_id, "circuit": str(args.circuit),
-            "qubits": template.n_qubits, "parameters": template.n_params,
-            "gates": len(template.gates), "batch": request.batch_size, "shots": args.shots,
-            "marginals": np.round(result.marginals, 6).tolist(), "latency_s": latency_s,
-            "circuits_per_s": request.batch_size / latency_s, "cost_usd": str(sent.cost_usd),
-            "reused": sent.reused}
-
-
-def _sample_summary(r: dict) -> str:
-    import numpy as np
-
-    from qhil.commands.sample import spent_line
-
-    marg = np.asarray(r["marginals"])
-    return "\n".join([
-        f"provider {r['provider']}  job {r['job_id']}",
-        f"{r['circuit']}: {r['qubits']} qubits, {r['gates']} gates, {r['parameters']} inputs; "
-        f"{r['batch']} circuits x {r['shots']} shots",
-        f"latency {r['latency_s'] * 1e3:.1f} ms  ({r['circuits_per_s']:.0f} circuits/s)",
-        spent_line(r),
-        "mean P(1) per qubit: " + " ".join(f"{v:.3f}" for v in marg.mean(axis=0)),
-        "first circuit:       " + " ".join(f"{v:.3f}" for v in marg[0])])
 
 
 def update_requests(template: CircuitTemplate, batch: int, shots: int):

@@ -9,8 +9,8 @@ import pickle
 import zipfile
 from pathlib import Path
 
-from qhil.commands._paths import check_ledger_file
 from qhil.errors import ConfigError
+from qhil.paths import check_ledger_file
 
 
 def finished_steps(folder: Path) -> int | None:

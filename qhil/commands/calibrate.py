@@ -66,10 +66,10 @@ RESIDUAL_WARN = 0.25  # a fit missing a probe size by more than this is flagged
 
 
 def run(args: argparse.Namespace) -> int:
-    from qhil.commands._paths import check_ledger_path, check_out_file
     from qhil.config import find_profile
     from qhil.cost.calibrate import ProbePlan, check_probe_budget
     from qhil.cost.device import DeviceModel
+    from qhil.paths import check_ledger_path, check_out_file
     from qhil.quantum.ansatz import HDQNNAnsatz
 
     profile = find_profile(args.provider)

@@ -151,7 +151,7 @@ def _circuit(path: str | None, batch: int):
 
 
 def _check_out(out: Path, force: bool) -> None:
-    from qhil.commands._paths import check_out_dir
+    from qhil.paths import check_out_dir
 
     check_out_dir(out, "--out")
     kept = [name for name in REPORT_FILES if (out / name).exists()]

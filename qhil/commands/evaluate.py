@@ -85,7 +85,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _section(run_dir):
     """DIR/evaluations, checked (not created) before anything is sent."""
-    from qhil.commands._paths import check_ledger_file, check_out_dir
+    from qhil.paths import check_ledger_file, check_out_dir
 
     section = check_out_dir(run_dir / EVALUATIONS, "the evaluation folder")
     if (section / "ledger.sqlite").exists():

@@ -166,7 +166,7 @@ def _prepare(args: argparse.Namespace, rank0: bool) -> tuple[RunFolder, QTRLConf
     if rank0 and out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"--out {out} exists and is not empty; choose a new folder or --resume it")
     if rank0:
-        from qhil.commands._paths import check_new_run_dir
+        from qhil.paths import check_new_run_dir
 
         check_new_run_dir(out, "--out")
     return RunFolder(out), QTRLConfig(**given)
@@ -175,8 +175,8 @@ def _prepare(args: argparse.Namespace, rank0: bool) -> tuple[RunFolder, QTRLConf
 def _check_checkpoint(folder: RunFolder) -> int:
     """A resume reads the checkpoint and the ledger: both must be sound before anything runs.
     Returns the episodes the checkpoint holds."""
-    from qhil.commands._paths import check_ledger_file
     from qhil.commands._resume import check_checkpoint
+    from qhil.paths import check_ledger_file
 
     if (folder.root / "ledger.sqlite").exists():
         check_ledger_file(folder.root / "ledger.sqlite", "the run's ledger")

@@ -52,8 +52,6 @@ def run(args: argparse.Namespace) -> int:
     from qhil.quantum.ansatz import HDQNNAnsatz
 
     if args.circuit is not None:
-        from qhil.commands._circuit import run_sample
-
         return run_sample(args)
     if args.params is not None:
         raise ConfigError(f"--params {args.params} needs --circuit FILE.qasm (the hDQNN ansatz "
@@ -81,9 +79,9 @@ class Sent:
 def send_one(args, request) -> Sent:
     """The batch to `--provider`: the `--ledger` path checked, the request validated and priced
     once (`quote`), the service's dry run, then `dispatch_one`."""
-    from qhil.commands._paths import check_ledger_path
     from qhil.execution.pricing import quote
     from qhil.execution.registry import get_provider
+    from qhil.paths import check_ledger_path
 
     budget = budget_from_args(args)
     if args.ledger:
@@ -114,7 +112,7 @@ def dispatch_one(args, backend, request, price, budget) -> Sent:
 
 
 def _stored_ledger(path: str | None):
-    from qhil.commands._paths import open_ledger
+    from qhil.paths import open_ledger
 
     return open_ledger(path, "--ledger") if path and Path(path).exists() else None
 
@@ -191,3 +189,44 @@ def spent_line(r: dict) -> str:
     if r["reused"]:
         return "spent $0.00: the result was reused from the ledger (nothing sent)"
     return f"spent {format_usd(Decimal(r['cost_usd']))} (as the ledger recorded it)"
+
+
+def run_sample(args: argparse.Namespace) -> int:
+    """`qhil sample --circuit`: one batch of the user's circuit; marginals (B, n) out. Ledger,
+    consent and budget as the hDQNN `sample` has them (commands/sample.py)."""
+    from qhil.commands._circuit import load_params, load_template
+    from qhil.execution.request import SamplingRequest
+
+    template = load_template(args.circuit)
+    params = load_params(args.params, template, args.batch)
+    request = SamplingRequest.from_templates(template, params, args.shots, seed=args.seed,
+                                             tags={"purpose": "sample"})
+    report = _sample_report(args, template, request, send_one(args, request))
+    print(json.dumps(report) if args.as_json else _sample_summary(report))
+    return 0
+
+
+def _sample_report(args, template, request, sent) -> dict:
+    import numpy as np
+
+    result, latency_s = sent.result, sent.latency_s
+    return {"provider": result.provider, "job_id": result.job_id, "circuit": str(args.circuit),
+            "qubits": template.n_qubits, "parameters": template.n_params,
+            "gates": len(template.gates), "batch": request.batch_size, "shots": args.shots,
+            "marginals": np.round(result.marginals, 6).tolist(), "latency_s": latency_s,
+            "circuits_per_s": request.batch_size / latency_s, "cost_usd": str(sent.cost_usd),
+            "reused": sent.reused}
+
+
+def _sample_summary(r: dict) -> str:
+    import numpy as np
+
+    marg = np.asarray(r["marginals"])
+    return "\n".join([
+        f"provider {r['provider']}  job {r['job_id']}",
+        f"{r['circuit']}: {r['qubits']} qubits, {r['gates']} gates, {r['parameters']} inputs; "
+        f"{r['batch']} circuits x {r['shots']} shots",
+        f"latency {r['latency_s'] * 1e3:.1f} ms  ({r['circuits_per_s']:.0f} circuits/s)",
+        spent_line(r),
+        "mean P(1) per qubit: " + " ".join(f"{v:.3f}" for v in marg.mean(axis=0)),
+        "first circuit:       " + " ".join(f"{v:.3f}" for v in marg[0])])

@@ -79,7 +79,7 @@ def start(args: argparse.Namespace) -> int:
 
 
 def new_folder(out: str):
-    from qhil.commands._paths import check_out_dir
+    from qhil.paths import check_out_dir
     from qhil.sweep.plan import SweepFolder
 
     folder = SweepFolder(check_out_dir(out))

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 from qhil.commands._args import add_provider_flags, non_negative_int, positive_int
 from qhil.commands._budget import add_budget_flags, budget_from_args
-from qhil.commands._paths import check_new_run_dir
 from qhil.commands.sample import announce_dry_run, random_controls
 from qhil.errors import ConfigError, ProviderError
 from qhil.names import GRADIENTS
+from qhil.paths import check_new_run_dir
 from qhil.rl.config import BLOCKS, TrainConfig, load_train_config
 
 if TYPE_CHECKING:  # torch and the vendor SDKs are imported by run(), not by `qhil train --help`
@@ -159,8 +159,8 @@ def _fresh_networks(config: TrainConfig) -> dict:
 def _progress(folder: RunFolder, config: TrainConfig) -> int:
     """Steps the run already did: its journal's (a damaged journal or ledger is refused); a run
     from before the journal has only its checkpoint (latest.pt), which must then be readable."""
-    from qhil.commands._paths import check_ledger_file
     from qhil.commands._resume import check_run_files
+    from qhil.paths import check_ledger_file
     from qhil.rl.journal import stored_transitions
 
     done = stored_transitions(folder.journal_path, config.num_envs)

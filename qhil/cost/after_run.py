@@ -152,8 +152,8 @@ def _total(values, combine=sum) -> float | None:
 
 def measure_ledger(ledger_path: Path) -> Measured:
     """One ledger's totals and latencies."""
-    from qhil.commands._paths import check_ledger_file
     from qhil.execution.ledger import Ledger
+    from qhil.paths import check_ledger_file
 
     check_ledger_file(ledger_path, "the run's ledger")
 

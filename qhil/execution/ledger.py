@@ -46,7 +46,7 @@ from qhil.errors import ConfigError
 from qhil.execution.budget import BudgetState
 from qhil.execution.job import JobTimings, SamplingResult
 from qhil.execution.resultcodec import decode_payload, encode_payload
-from qhil.execution.sqlite import LockedSqlite
+from qhil.execution.sqlite import LockedSqlite, key, unkey
 
 SCHEMA_VERSION = 2
 SCHEMA = """
@@ -395,19 +395,6 @@ def schema_version(db: sqlite3.Connection) -> int:
             return int(row[0])
     return 1 if "jobs" in tables else 0
 
-
-def key(text: str) -> bytes | str:
-    """A token or request hash as stored: raw bytes when it is hex (uuid4 hex, SHA-256)."""
-    if len(text) in (32, 64):
-        try:
-            return bytes.fromhex(text)
-        except ValueError:
-            pass
-    return text
-
-
-def unkey(value: bytes | str) -> str:
-    return value.hex() if isinstance(value, bytes) else value
 
 
 def _entry(row: tuple) -> LedgerEntry:

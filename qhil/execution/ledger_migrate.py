@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 
 from qhil.execution.resultcodec import decode_result, encode_payload
+from qhil.execution.sqlite import key
 
 V1_COLUMNS = ("token, id, provider, device, request_hash, circuits, shots, attempts, status, "
               "billed, cost_usd, submit_called_at, accepted_at, queued_at, running_at, "
@@ -36,8 +37,6 @@ def migrate(db: sqlite3.Connection, version: int, schema: str) -> None:
 
 
 def _copy_v1(db: sqlite3.Connection) -> None:
-    from qhil.execution.ledger import key
-
     targets: dict[tuple[str, str], int] = {}
     for row in db.execute(f"SELECT {V1_COLUMNS} FROM jobs_v1 ORDER BY rowid").fetchall():
         token, job_id, provider, device, digest, circuits, shots, attempts, status, billed, \

@@ -58,3 +58,17 @@ def read_only(path: str | Path) -> Iterator[sqlite3.Connection]:
         if created and (not wal.exists() or wal.stat().st_size == 0):
             for extra in created:
                 extra.unlink(missing_ok=True)
+
+
+def key(text: str) -> bytes | str:
+    """A token or request hash as stored: raw bytes when it is hex (uuid4 hex, SHA-256)."""
+    if len(text) in (32, 64):
+        try:
+            return bytes.fromhex(text)
+        except ValueError:
+            pass
+    return text
+
+
+def unkey(value: bytes | str) -> str:
+    return value.hex() if isinstance(value, bytes) else value
