@@ -22,49 +22,17 @@ without looking at the gates and keeps the fast hDQNN kernel for them (`hdqnn_la
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
 
-from qhil.errors import RequestValidationError
 from qhil.quantum.template_angle import Angle
 from qhil.quantum.template_gates import GATES, ShiftRule
+from qhil.quantum.template_parts import CircuitTemplateError, Gate, HDQNNLayout, check_gate
 
 __all__ = ["GATES", "Angle", "CircuitTemplate", "CircuitTemplateError", "Gate", "Occurrence",
            "check_gate", "expand_occurrences", "occurrence_values", "occurrence_gradients"]
-
-class CircuitTemplateError(RequestValidationError):
-    """A template that is malformed (unknown gate, bad qubit, parameter count); `line` is the
-    line of the source file it came from, where known."""
-
-    def __init__(self, message: str, line: int | None = None):
-        super().__init__(message if line is None else f"line {line}: {message}")
-        self.line = line
-
-
-@dataclass(frozen=True)
-class Gate:
-    """One gate: its name in GATES, the qubits it acts on (control first) and its angles."""
-
-    name: str
-    qubits: tuple[int, ...]
-    angles: tuple[Angle, ...] = ()
-
-
-@dataclass(frozen=True)
-class HDQNNLayout:
-    """An hDQNN structure: per layer RX then RY on every qubit, then CZ pairs `cz` (L, P, 2).
-    Parameter columns are in (layer, qubit, RX/RY) order: L * n * 2 of them."""
-
-    n_qubits: int
-    cz: np.ndarray
-
-    @property
-    def n_layers(self) -> int:
-        return self.cz.shape[0]
-
 
 class CircuitTemplate:
     """n qubits, a gate list, P parameter columns; validated on construction.
@@ -186,12 +154,12 @@ class CircuitTemplate:
     @classmethod
     def from_qiskit(cls, circuit) -> CircuitTemplate:
         from qhil.quantum.template_io import template_from_qiskit
-        return template_from_qiskit(circuit)
+        return template_from_qiskit(circuit, cls)
 
     @classmethod
     def from_qasm(cls, text: str, source: str = "<qasm>") -> CircuitTemplate:
         from qhil.quantum.template_qasm import template_from_qasm
-        return template_from_qasm(text, source)
+        return template_from_qasm(text, source, cls)
 
     def to_qiskit(self, measure: bool = True, row: np.ndarray | None = None):
         """A QuantumCircuit (Parameters named as the template's), or bound to one parameter row."""
@@ -206,27 +174,6 @@ class CircuitTemplate:
         """A Braket Circuit (FreeParameters p_<column>), or bound to one parameter row."""
         from qhil.quantum.template_braket import template_to_braket
         return template_to_braket(self, row)
-
-
-def check_gate(gate: Gate, n_qubits: int, n_params: int, where: str,
-               line: int | None = None) -> None:
-    """Raise CircuitTemplateError if the gate is unknown or does not fit the register."""
-    if gate.name not in GATES:
-        raise CircuitTemplateError(
-            f"unknown gate '{gate.name}' in {where}; supported: {', '.join(GATES)}", line)
-    arity, n_angles = GATES[gate.name].qubits, GATES[gate.name].angles
-    if len(gate.qubits) != arity or len(gate.angles) != n_angles:
-        raise CircuitTemplateError(
-            f"{gate.name} takes {arity} qubit(s) and {n_angles} angle(s); {where} has "
-            f"{len(gate.qubits)} and {len(gate.angles)}", line)
-    if len(set(gate.qubits)) != arity or any(not 0 <= q < n_qubits for q in gate.qubits):
-        raise CircuitTemplateError(
-            f"{where} acts on qubits {list(gate.qubits)}; they must be distinct and in "
-            f"0..{n_qubits - 1}", line)
-    for column in (j for angle in gate.angles for j in angle.columns):
-        if not 0 <= column < n_params:
-            raise CircuitTemplateError(
-                f"{where} reads parameter {column}; the template has {n_params}", line)
 
 
 class Occurrence(NamedTuple):

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from qhil.quantum.template import Angle, CircuitTemplate, Gate
+from qhil.quantum.template_angle import Angle
 from qhil.quantum.template_decompose import decompose
 from qhil.quantum.template_gates import GATES
+from qhil.quantum.template_parts import Gate, TemplateLike
 
 
 def braket_steps(gate: Gate) -> list[tuple[str, tuple[int, ...], tuple[Angle, ...]]]:
@@ -31,7 +32,7 @@ def braket_input(column: int) -> str:
     return f"p_{column}"
 
 
-def template_to_braket(template: CircuitTemplate, row: np.ndarray | None = None):
+def template_to_braket(template: TemplateLike, row: np.ndarray | None = None):
     """A Braket Circuit with FreeParameters p_<column>, or with the angles of one parameter row
     filled in; idle qubits get an identity so every qubit is in the circuit (and measured).
 
@@ -64,7 +65,7 @@ def _braket_value(angle: Angle, free: list):
     return value
 
 
-def braket_qasm(template: CircuitTemplate, noise=None) -> str:
+def braket_qasm(template: TemplateLike, noise=None) -> str:
     """The OpenQASM 3 program Braket runs: `input float p_<k>;`, native gates, noise pragmas (a
     GateNoise, braket_dm: after each template gate's native gates) and every qubit measured."""
     n = template.n_qubits
@@ -93,7 +94,7 @@ def _noise_lines(gate: Gate, noise) -> list[str]:
     return []
 
 
-def braket_input_sets(template: CircuitTemplate, params: np.ndarray) -> list[dict[str, float]]:
+def braket_input_sets(template: TemplateLike, params: np.ndarray) -> list[dict[str, float]]:
     """(rows, P) parameters -> one {p_<k>: value} per row, for the columns the template reads."""
     cols = template.used_columns
     names = [braket_input(k) for k in cols]

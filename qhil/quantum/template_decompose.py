@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from qhil.quantum.template import Angle, CircuitTemplate, Gate
+from qhil.quantum.template_angle import Angle
+from qhil.quantum.template_parts import Gate, TemplateLike
 
 PI = math.pi
 
@@ -102,13 +103,13 @@ DECOMPOSITIONS: dict[str, Callable[[Gate], list[Gate]]] = {
 """Template gate -> the same unitary (up to a global phase) in other table gates."""
 
 
-def decompose_template(template: CircuitTemplate, native: frozenset[str] | set[str]
-                       ) -> CircuitTemplate:
+def decompose_template(template: TemplateLike, native: frozenset[str] | set[str]
+                       ) -> TemplateLike:
     """The template with every gate outside `native` decomposed (same parameters and names)."""
     if all(g.name in native for g in template.gates):
         return template
     gates = [step for gate in template.gates for step in decompose(gate, native)]
-    return CircuitTemplate(template.n_qubits, gates, template.n_params,
+    return type(template)(template.n_qubits, gates, template.n_params,
                            list(template.param_names), template.name)
 
 

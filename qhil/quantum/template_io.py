@@ -22,8 +22,9 @@ import re
 
 import numpy as np
 
-from qhil.quantum.template import GATES, Angle, CircuitTemplate, CircuitTemplateError, Gate
-from qhil.quantum.template_gates import canonical_name
+from qhil.quantum.template_angle import Angle
+from qhil.quantum.template_gates import GATES, canonical_name
+from qhil.quantum.template_parts import CircuitTemplateError, Gate, TemplateLike
 
 QISKIT_SKIPPED = {"barrier", "delay"}
 CLASSICAL = {"if_else", "while_loop", "for_loop", "switch_case", "box", "store"}
@@ -32,8 +33,9 @@ DECOMPOSE_ROUNDS = 10
 
 # --- Qiskit -> template -------------------------------------------------------------------
 
-def template_from_qiskit(qc) -> CircuitTemplate:
-    """The template of a QuantumCircuit; its Parameters become columns in qc.parameters order."""
+def template_from_qiskit(qc, cls: type[TemplateLike]) -> TemplateLike:
+    """The template (of class `cls`) of a QuantumCircuit; its Parameters become columns in
+    qc.parameters order."""
     qc = standard_gates(qc)
     columns = {p.name: k for k, p in enumerate(qc.parameters)}
     gates, measured = _global_phase(qc, columns), set()
@@ -44,7 +46,7 @@ def template_from_qiskit(qc) -> CircuitTemplate:
             continue
         angles = tuple(qiskit_angle(v, columns, where) for v in op.params)
         gates.append(Gate(canonical_name(op.name), qubits, angles))
-    return CircuitTemplate(qc.num_qubits, gates, n_params=len(columns),
+    return cls(qc.num_qubits, gates, n_params=len(columns),
                            param_names=list(columns), name=qc.name or "qiskit")
 
 
@@ -140,7 +142,7 @@ def _node_angle(node) -> Angle:
 
 # --- template -> Qiskit -------------------------------------------------------------------
 
-def template_to_qiskit(template: CircuitTemplate, measure: bool = True,
+def template_to_qiskit(template: TemplateLike, measure: bool = True,
                        row: np.ndarray | None = None):
     """A QuantumCircuit with one Parameter per column (named as the template's), or with the
     angles of one parameter row filled in; with `measure`, qubit j is measured into classical
@@ -177,7 +179,7 @@ def qiskit_value(angle: Angle, params: list):
     return 0.0 if value is None else value
 
 
-def qiskit_values(template: CircuitTemplate, circuit, params: np.ndarray) -> np.ndarray:
+def qiskit_values(template: TemplateLike, circuit, params: np.ndarray) -> np.ndarray:
     """(rows, P) template parameters -> the circuit's parameter values, in circuit.parameters
     order (Qiskit drops unused parameters and sorts the rest by name)."""
     column = {name: k for k, name in enumerate(template.param_names)}

@@ -27,16 +27,10 @@ import math
 import operator
 import re
 
-from qhil.quantum.template import (
-    GATES,
-    Angle,
-    CircuitTemplate,
-    CircuitTemplateError,
-    Gate,
-    check_gate,
-)
+from qhil.quantum.template_angle import Angle
 from qhil.quantum.template_decompose import decompose
-from qhil.quantum.template_gates import canonical_name
+from qhil.quantum.template_gates import GATES, canonical_name
+from qhil.quantum.template_parts import CircuitTemplateError, Gate, TemplateLike, check_gate
 
 CONSTANTS = {"pi": math.pi, "π": math.pi, "tau": 2 * math.pi, "τ": 2 * math.pi,
              "euler": math.e, "ℇ": math.e}
@@ -58,17 +52,17 @@ REFUSED = {"QuantumReset": "reset", "BranchingStatement": "classical control (if
            "SwitchStatement": "classical control (switch)"}
 
 
-def template_from_qasm(text: str, source: str = "<qasm>") -> CircuitTemplate:
-    """Parse OpenQASM 3 text into a template; errors say `<source>: line N: what`."""
+def template_from_qasm(text: str, source: str, cls: type[TemplateLike]) -> TemplateLike:
+    """Parse OpenQASM 3 text into a template of class `cls`; errors say `<source>: line N: what`."""
     check_bounds(text, source)
     try:
-        return _parse(text, source)
+        return _parse(text, source, cls)
     except RecursionError:  # a chain of operators the bracket count does not see
         raise CircuitTemplateError(f"{source}: an expression or gate call nested too deeply to "
                                    f"read; split it into several statements") from None
 
 
-def _parse(text: str, source: str) -> CircuitTemplate:
+def _parse(text: str, source: str, cls: type[TemplateLike]) -> TemplateLike:
     import openqasm3
 
     try:
@@ -81,7 +75,7 @@ def _parse(text: str, source: str) -> CircuitTemplate:
     reader = _Reader(source)
     for statement in program.statements:
         reader.read(statement)
-    return reader.template()
+    return reader.template(cls)
 
 
 def check_bounds(text: str, source: str) -> None:
@@ -188,12 +182,12 @@ class _Reader:
         where = f"{self.source}: line {self.line}" if self.line else self.source
         return CircuitTemplateError(f"{where}: {message}")
 
-    def template(self) -> CircuitTemplate:
+    def template(self, cls: type[TemplateLike]) -> TemplateLike:
         self.line = None
         if self.n_qubits == 0:
             raise self.fail("no qubits declared (add e.g. `qubit[2] q;`)")
         names = sorted(self.params, key=self.params.get)
-        template = CircuitTemplate(self.n_qubits, self.gates, n_params=len(names),
+        template = cls(self.n_qubits, self.gates, n_params=len(names),
                                    param_names=names, name=self.source)
         template.input_lines = tuple(self.input_lines)
         return template
@@ -383,7 +377,7 @@ def _terms_bound(lhs: Angle, rhs: Angle, op: str) -> int:
     return len(lhs.terms) + len(rhs.terms)
 
 
-def template_to_qasm(template: CircuitTemplate) -> str:
+def template_to_qasm(template: TemplateLike) -> str:
     """OpenQASM 3 text of the template; `from_qasm` of it gives the template back."""
     names = qasm_names(template.param_names)
     n = template.n_qubits

@@ -66,8 +66,7 @@ def test_exact_and_parameter_shift_gradients_agree_with_finite_differences(index
     point = torch.from_numpy(params[:1])
     fd = fd_jacobian(template, point)[0]
     exact = torch.autograd.functional.jacobian(lambda x: SIM128.marginals(template, x)[0], point)
-    if fd.abs().max() < 1e-9:
-        pytest.skip("a circuit whose marginals ignore its parameters")
+    # a circuit whose marginals ignore its parameters must give zero gradients both ways
     assert torch.allclose(exact[:, 0], fd, atol=1e-6)
     assert torch.allclose(shift_jacobian(template, point)[0], fd, atol=1e-6)
 
