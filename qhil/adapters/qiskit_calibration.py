@@ -72,7 +72,7 @@ def to_toml(cal: Calibration, header: str = "") -> str:
     return toml_text(cal.model_dump(), header)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _main(argv: list[str] | None = None) -> int:
     from qhil.adapters.qiskit_backends import fake_backend
 
     p = argparse.ArgumentParser(description="Write a calibration snapshot from a fake backend.")
@@ -96,4 +96,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(_main())

@@ -27,13 +27,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.verify:
-        return verify(_ledger_path(Path(args.path)), args.as_json)
+        return print_verdict(_ledger_path(Path(args.path)), args.as_json)
     report = read(Path(args.path))
     print(json.dumps(report) if args.as_json else _summary(report))
     return 0
 
 
-def verify(path: Path, as_json: bool) -> int:
+def print_verdict(path: Path, as_json: bool) -> int:
     """One line: OK and what the ledger holds, or FAILED and every problem found."""
     from qhil.execution.ledger_verify import verify as check
 

@@ -59,9 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qhil.sweep.cluster import require_ray
+    from qhil.sweep.cluster import require_tune
 
-    require_ray()
+    require_tune()
     if args.resume and args.out:
         raise ConfigError("pass either --out DIR (a new sweep) or --resume DIR, not both")
     if not args.resume and not args.out:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from qhil.cost.model import CostEstimate, MethodEstimate, money_text
 
 
@@ -13,8 +15,11 @@ def human_s(seconds: float) -> str:
     return f"{seconds:.4g} s"
 
 
-def usd(value) -> str:
-    text = money_text(value)
+def usd(value: Decimal | float | None) -> str:
+    """Dollars for tables: $1,234.50, $0.0042; a dash where there is no figure."""
+    if value is None:
+        return "—"
+    text = money_text(Decimal(str(value)) if isinstance(value, float) else Decimal(value))
     return f"${float(text):,.2f}" if value >= 1 or value == 0 else f"${float(text):.4g}"
 
 

@@ -10,12 +10,14 @@ from qhil.errors import ConfigError, UserError
 EXTRA = "qhil train --explorers needs Ray, the optional extra: pip install 'qhil[ray]'"
 
 
-def require_ray() -> None:
-    """Ray Core is importable, or a UserError naming the extra (exit 2)."""
+def require_ray(extra: str = EXTRA, tune: bool = False) -> None:
+    """Ray Core (and Ray Tune with `tune`) is importable, or a UserError `extra` (exit 2)."""
     try:
         import ray  # noqa: F401
+        if tune:
+            from ray import tune as _  # noqa: F401
     except ImportError:
-        raise UserError(EXTRA) from None
+        raise UserError(extra) from None
 
 
 def check_distributed(config) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from qhil.distributed.spending import explorer_ledger, open_dispatcher
+from qhil.distributed.spending import explorer_ledger, open_explorer_dispatcher
 from qhil.execution.registry import get_provider
 from qhil.quantum.ansatz import HDQNNAnsatz
 from qhil.rl.config import TrainConfig
@@ -77,7 +77,7 @@ class ExplorerWorker:
         obs_dim, act_dim, _, _ = env_dims(c.env)
         ansatz = HDQNNAnsatz(c.quantum.qubits, c.quantum.layers, c.quantum.entangler)
         self.provider = get_provider(provider)
-        self.dispatcher = open_dispatcher(folder / explorer_ledger(index), self.provider, budget)
+        self.dispatcher = open_explorer_dispatcher(folder / explorer_ledger(index), self.provider, budget)
         self.sampler = HardwareSampler(self.dispatcher, ansatz, c.quantum.shots, c.seed,
                                        c.loop.job_timeout_s)
         layout = Layout(obs_dim, act_dim, ansatz.control_dim, c.quantum.qubits)

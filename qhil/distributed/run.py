@@ -15,7 +15,7 @@ from qhil.distributed.spending import (
     DRIVER_LEDGER,
     explorer_ledger,
     ledger_paths,
-    open_dispatcher,
+    open_explorer_dispatcher,
     run_budget,
 )
 from qhil.errors import BudgetExceededError, QhilError, RunInterruptedError
@@ -74,7 +74,7 @@ def train_distributed(config: TrainConfig, folder: RunFolder, provider: Provider
             folder.config_path.write_text(dump_toml(config))
         whole = run_budget(budget, folder.path, config.distributed.explorers)
         shared = SharedBudget(budget_actor(whole), whole.limit)
-        dispatcher = open_dispatcher(folder.path / DRIVER_LEDGER, provider, shared)
+        dispatcher = open_explorer_dispatcher(folder.path / DRIVER_LEDGER, provider, shared)
         try:
             return _train(config, folder, dispatcher, resume, progress)
         finally:

@@ -45,7 +45,7 @@ def run_budget(limits: Budget | None, run_dir: Path, explorers: int) -> Budget:
                   spent=spent_so_far(run_dir, explorers))
 
 
-def open_dispatcher(ledger_path: Path, provider: Provider, budget) -> Dispatcher:
+def open_explorer_dispatcher(ledger_path: Path, provider: Provider, budget) -> Dispatcher:
     """A Dispatcher on the shared budget with its own ledger, by the spending road under the
     run's consent; jobs a killed worker left in flight are re-attached (their results land in
     the ledger, never bought twice)."""

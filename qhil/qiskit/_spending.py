@@ -15,7 +15,7 @@ from typing import Any
 from qhil.errors import UserError
 
 
-def open_dispatcher(provider: str, budget: Any, ledger: str | Path | None, yes: bool,
+def open_primitives_dispatcher(provider: str, budget: Any, ledger: str | Path | None, yes: bool,
                     ask: Callable[[str], str] | None):
     """A Dispatcher ready to spend on the named provider (UserError before anything is sent)."""
     from qhil.execution.consent import open_dispatcher as open_road

@@ -41,7 +41,7 @@ class Sampler(BaseSamplerV2):
                  ledger: str | Path | None = None, yes: bool = False,
                  ask: Callable[[str], str] | None = None, seed: int | None = None,
                  timeout_s: float | None = None):
-        self._dispatcher = _spending.open_dispatcher(provider, budget, ledger, yes, ask)
+        self._dispatcher = _spending.open_primitives_dispatcher(provider, budget, ledger, yes, ask)
         self._default_shots = default_shots
         self._seed = seed
         self._timeout_s = timeout_s

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
+from qhil.cost.report import usd
 from qhil.report.model import Comparison, ProviderRow
 
 DASH = "—"
@@ -29,13 +29,6 @@ def seconds(value: float | None) -> str:
 
 def number(value: float | None, digits: int = 3) -> str:
     return DASH if value is None else f"{value:.{digits}g}"
-
-
-def usd(value: Decimal | float | None) -> str:
-    if value is None:
-        return DASH
-    v = float(value)
-    return f"${v:,.2f}" if v >= 1 or v == 0 else f"${v:.4g}"
 
 
 def status_table(report: Comparison) -> Table:

@@ -252,7 +252,7 @@ def thread_plan(config: TrainConfig) -> ThreadPlan:
     return ThreadPlan.of(usable_cpus(config.loop.cpus), side, config.loop.learner_threads)
 
 
-def interrupted_message(exc: BudgetExceededError, run_dir: str, step: int) -> RunInterruptedError:
+def budget_stop_error(exc: BudgetExceededError, run_dir: str, step: int) -> RunInterruptedError:
     return RunInterruptedError(
         f"budget reached at step {step}: {exc}; the run is checkpointed - continue it with "
         f"'qhil train --resume {run_dir}' with a larger --budget-shots/--budget-usd/--budget-jobs")

@@ -36,7 +36,7 @@ from qhil.rl.loop import (
     Loop,
     LoopClock,
     Progress,
-    interrupted_message,
+    budget_stop_error,
     snapshot_actor,
     thread_plan,
 )
@@ -381,7 +381,7 @@ def _loop_and_finish(s: Session, loop: Loop, logger: MetricsLogger) -> dict[str,
         return finish(s)
     except BudgetExceededError as exc:
         s.checkpoint()
-        raise interrupted_message(exc, str(s.folder.path), s.explorer.transitions) from exc
+        raise budget_stop_error(exc, str(s.folder.path), s.explorer.transitions) from exc
     except BaseException:
         s.checkpoint()
         raise

@@ -27,13 +27,11 @@ EXTRA = "qhil sweep needs Ray Tune, the optional extra: pip install 'qhil[ray]'"
 REACH_TIMEOUT_S = 3.0
 
 
-def require_ray() -> None:
+def require_tune() -> None:
     """Ray Tune is importable, or a UserError naming the extra (exit 2)."""
-    try:
-        import ray  # noqa: F401
-        from ray import tune  # noqa: F401
-    except ImportError:
-        raise UserError(EXTRA) from None
+    from qhil.distributed.cluster import require_ray
+
+    require_ray(EXTRA, tune=True)
 
 
 def address(text: str) -> str:
@@ -44,7 +42,7 @@ def address(text: str) -> str:
     raise argparse.ArgumentTypeError(f"must be auto or HOST:PORT (e.g. 10.0.0.5:6379), got '{text}'")
 
 
-def reach(where: str) -> None:
+def check_address(where: str) -> None:
     """A TCP connection to HOST:PORT opens within a few seconds, or a UserError (exit 2)."""
     host, _, port = where.rpartition(":")
     try:
@@ -82,11 +80,11 @@ def _fits(have: float, each: float) -> int:
 @contextmanager
 def ray_cluster(where: str | None) -> Iterator[Cluster]:
     """Ray initialised for the sweep, shut down (and a local cluster's files removed) after."""
-    require_ray()
+    require_tune()
     import ray
 
     if where not in (None, "auto"):
-        reach(where)
+        check_address(where)
     temp = None if where else tempfile.mkdtemp(prefix="qhil-ray-")
     try:
         _init(ray, where, temp)

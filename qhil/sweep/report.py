@@ -99,8 +99,8 @@ def write_sweep_report(folder: SweepFolder, plan: SweepPlan) -> dict[str, Path]:
         paths["png"].write_bytes(png)
     head = headline(plan, data)
     write_text_atomic(paths["json"], json.dumps(data, indent=2) + "\n")
-    write_text_atomic(paths["md"], markdown(head, parts, png is not None))
-    write_text_atomic(paths["html"], html_page(head, parts, png))
+    write_text_atomic(paths["md"], sweep_markdown(head, parts, png is not None))
+    write_text_atomic(paths["html"], sweep_html(head, parts, png))
     return paths
 
 
@@ -111,7 +111,7 @@ def headline(plan: SweepPlan, data: dict[str, Any]) -> str:
             f"trials finished; seeds {', '.join(map(str, plan.spec.seeds))}")
 
 
-def markdown(head: str, parts: list[Table], with_curves: bool) -> str:
+def sweep_markdown(head: str, parts: list[Table], with_curves: bool) -> str:
     lines = ["# qhil sweep", "", head + ".", ""]
     for table in parts:
         lines += markdown_table(table)
@@ -120,7 +120,7 @@ def markdown(head: str, parts: list[Table], with_curves: bool) -> str:
     return "\n".join(lines)
 
 
-def html_page(head: str, parts: list[Table], png: bytes | None) -> str:
+def sweep_html(head: str, parts: list[Table], png: bytes | None) -> str:
     body = [f"<h1>qhil sweep</h1>\n<p class='settings'>{html.escape(head)}.</p>\n"]
     body += [html_table(t) for t in parts]
     body += [html_plot("curves", png)] if png is not None else []
