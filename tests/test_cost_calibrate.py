@@ -9,8 +9,8 @@ import pytest
 from qhil.calibration import Calibration, Pricing, load_calibration
 from qhil.cost import DeviceModel
 from qhil.cost.calibrate import (
-    Probe,
     ProbePlan,
+    TimingProbe,
     calibrated,
     check_probe_budget,
     fit_timing,
@@ -26,7 +26,7 @@ def synthetic_probes(overhead_s, per_circuit_s, per_shot_s, queue_s=0.0, noise=N
     for i, (c, s) in enumerate([(1, 10), (1, 1000), (8, 100), (64, 10), (64, 1000)] * 3):
         jitter = 1.0 + (noise[i % len(noise)] if noise else 0.0)
         wall = (overhead_s + per_circuit_s * c + per_shot_s * c * s) * jitter + queue_s
-        probes.append(Probe(c, s, wall, queue_s))
+        probes.append(TimingProbe(c, s, wall, queue_s))
     return probes
 
 

@@ -60,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def resolve_config(args: argparse.Namespace) -> tuple[TrainConfig, RunFolder, bool]:
+def config_and_folder(args: argparse.Namespace) -> tuple[TrainConfig, RunFolder, bool]:
     """The config (file, then flags) and the run folder; a bad combination is a ConfigError."""
     from qhil.rl.rundir import RunFolder
 
@@ -197,7 +197,7 @@ def _run(args: argparse.Namespace) -> int:
     from qhil.rl.progress import ProgressPrinter
     from qhil.rl.run import check_gradient
 
-    config, folder, resume = resolve_config(args)
+    config, folder, resume = config_and_folder(args)
     if distributed(config):
         from qhil.distributed.cluster import check_distributed
 

@@ -54,7 +54,7 @@ class ProbePlan:
 
 
 @dataclass(frozen=True)
-class Probe:
+class TimingProbe:
     """One probe job: its size, the client-side round trip and the queue wait it reported."""
 
     circuits: int
@@ -108,7 +108,7 @@ def check_probe_budget(plan: ProbePlan, device: DeviceModel, *, max_usd: Decimal
 
 
 def run_probes(provider: Provider | Dispatcher, plan: ProbePlan, *, seed: int = 0,
-               timeout_s: float = 3600.0) -> list[Probe]:
+               timeout_s: float = 3600.0) -> list[TimingProbe]:
     """Submit the warm-up job, then every size `repeats` times in an interleaved order (through
     a Dispatcher where budget, retries and the ledger apply)."""
     rng = np.random.default_rng(seed)
@@ -123,13 +123,13 @@ def run_probes(provider: Provider | Dispatcher, plan: ProbePlan, *, seed: int = 
 
 
 def _probe(provider: Provider | Dispatcher, ansatz: HDQNNAnsatz, circuits: int, shots: int,
-           rng: np.random.Generator, timeout_s: float) -> Probe:
+           rng: np.random.Generator, timeout_s: float) -> TimingProbe:
     request = ansatz.request(random_controls(ansatz, circuits, rng), shots=shots,
                              seed=int(rng.integers(2**31)))
     started = time.perf_counter()
     result = provider.submit(request).result(timeout_s=timeout_s)
     round_trip_s = time.perf_counter() - started
-    return Probe(circuits, shots, round_trip_s, result.timings.queue_s or 0.0)
+    return TimingProbe(circuits, shots, round_trip_s, result.timings.queue_s or 0.0)
 
 
 def random_controls(ansatz: HDQNNAnsatz, batch: int, rng: np.random.Generator) -> np.ndarray:
@@ -141,7 +141,7 @@ def random_controls(ansatz: HDQNNAnsatz, batch: int, rng: np.random.Generator) -
     return blocks.reshape(batch, -1)
 
 
-def fit_timing(probes: list[Probe]) -> TimingFit:
+def fit_timing(probes: list[TimingProbe]) -> TimingFit:
     """Non-negative least squares on the per-size means of round trip minus queue (a run's
     total over many jobs follows the mean, so the fit does too)."""
     sizes = sorted({(p.circuits, p.shots) for p in probes})
@@ -159,7 +159,7 @@ def fit_timing(probes: list[Probe]) -> TimingFit:
         probes=len(probes))
 
 
-def size_residuals(probes: list[Probe], fit: TimingFit) -> list[dict]:
+def size_residuals(probes: list[TimingProbe], fit: TimingFit) -> list[dict]:
     """Per probe size: measured mean (round trip - queue), the fit's value, relative residual."""
     out = []
     for c, s in sorted({(p.circuits, p.shots) for p in probes}):

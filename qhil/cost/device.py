@@ -43,7 +43,7 @@ class LatencyStats:
         """Accept a LatencyStats, a dict or any object with p50/p95 figures (ledger stats)."""
         if isinstance(stats, LatencyStats):
             return stats
-        if getattr(stats, "round_trip_s", None) is not None:  # the ledger's LatencyStats
+        if getattr(stats, "round_trip_s", None) is not None:  # the ledger's JobLatencies
             stats = stats.round_trip_s
         get = stats.get if isinstance(stats, dict) else (lambda k: getattr(stats, k, None))
         p50, p95, p5, mean = (_first(get, q) for q in ("p50", "p95", "p5", "mean"))

@@ -1,7 +1,7 @@
 """One explorer actor: the single-process `Explorer` (act, hardware sample, env step) with its
 own environments, provider, Dispatcher, ledger and journal inside the run folder.
 
-    worker.collect(start, count, policy, version) -> Batch
+    worker.collect(start, count, policy, version) -> StepBatch
 
 `collect` is idempotent: it steps only until its journal holds steps [start, start + count) and
 returns those steps from the journal. So when Ray restarts a killed worker and retries the call,
@@ -33,7 +33,7 @@ SEED_STRIDE = 1009  # explorer K's environments, noise and job seeds: seed + 100
 
 
 @dataclass(frozen=True)
-class Batch:
+class StepBatch:
     """Steps [start, start + len(episodes)) of one explorer, as its journal holds them."""
 
     explorer: int
@@ -93,14 +93,14 @@ class ExplorerWorker:
             if self.config.block == "pqc":
                 self.sampler.stats = replace(HardwareStats(), jobs=vsteps)
 
-    def collect(self, start: int, count: int, policy, version: int) -> Batch:
+    def collect(self, start: int, count: int, policy, version: int) -> StepBatch:
         """Steps [start, start + count), taken now unless the journal already holds them."""
         if version > self.explorer.policy_version:
             self.explorer.load_policy(policy, version)
         while self.explorer.vsteps < start + count:
             self.explorer.step()
         rows, episodes = self.journal.steps_between(start, start + count)
-        return Batch(self.index, start, rows, episodes, self.explorer.policy_version)
+        return StepBatch(self.index, start, rows, episodes, self.explorer.policy_version)
 
     def close(self) -> None:
         self.explorer.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qhil.distributed.explorer import Batch, ExplorerWorker
+from qhil.distributed.explorer import ExplorerWorker, StepBatch
 from qhil.errors import BudgetExceededError, RunInterruptedError
 
 MAX_RESTARTS = 5  # per explorer, over the run
@@ -62,7 +62,7 @@ class Fleet:
         self.pending[ref] = k
         self.asked[k] += 1
 
-    def ready(self, timeout_s: float) -> list[Batch]:
+    def ready(self, timeout_s: float) -> list[StepBatch]:
         """The calls finished within `timeout_s`, in step order; their explorers are free again
         (one actor runs its calls in the order they were sent)."""
         import ray
@@ -75,7 +75,7 @@ class Fleet:
             self.delivered[batch.explorer] += len(batch.episodes)
         return batches
 
-    def _get(self, ref) -> Batch:
+    def _get(self, ref) -> StepBatch:
         """A call's batch; a budget refusal is re-raised as itself, a worker that died more often
         than `max_restarts` stops the run."""
         import ray

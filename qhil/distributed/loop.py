@@ -16,7 +16,7 @@ import contextlib
 
 import numpy as np
 
-from qhil.distributed.explorer import Batch
+from qhil.distributed.explorer import StepBatch
 from qhil.distributed.fleet import DEPTH, Fleet
 from qhil.rl.loop import Loop
 
@@ -73,7 +73,7 @@ class DistributedLoop(Loop):
         if self.explorer.policy_version != self.fleet.version:
             self.fleet.publish(self.explorer.actor, self.explorer.policy_version)
 
-    def deliver(self, batch: Batch) -> None:
+    def deliver(self, batch: StepBatch) -> None:
         """An explorer's steps into the run's journal and buffers, as `Explorer.step` stores its own."""
         e, pqc = self.explorer, self.config.block == "pqc"
         width = self.config.num_envs

@@ -7,7 +7,7 @@
     ledger.failed(token, error, billed)
     ledger.find_result(request_hash, provider) -> SamplingResult | None    reuse after a restart
     ledger.in_flight(provider) -> list[LedgerEntry]                        re-attach after a restart
-    ledger.latency_stats(provider) -> LatencyStats   p50/p95/p99 of queue, execution, round trip
+    ledger.latency_stats(provider) -> JobLatencies   p50/p95/p99 of queue, execution, round trip
     ledger.totals(provider) -> LedgerTotals          jobs, circuits, shots, dollars, resubmitted
     ledger.spent(provider) -> BudgetState            settled spending, to seed a resumed Budget
 
@@ -142,7 +142,7 @@ class Percentiles:
 
 
 @dataclass(frozen=True)
-class LatencyStats:
+class JobLatencies:
     """Latency percentiles of finished jobs (of one provider, or all)."""
 
     jobs: int
@@ -315,13 +315,13 @@ class Ledger(LockedSqlite):
         """Provider names with at least one row, in name order."""
         return [r[0] for r in self._all(f"SELECT DISTINCT provider FROM {JOINED} ORDER BY provider")]
 
-    def latency_stats(self, provider: str | None = None) -> LatencyStats:
+    def latency_stats(self, provider: str | None = None) -> JobLatencies:
         """p50 / p95 / p99 of queue, execution and round-trip seconds of finished jobs."""
         sql = (f"SELECT running_us - COALESCE(accepted_us, 0), finished_us - running_us, "
                f"fetched_us FROM {JOINED} WHERE status = ?")
         rows = self._all(*_by_provider(sql, (DONE.code,), provider))
         columns = [[max(0.0, r[i] / 1e6) for r in rows if r[i] is not None] for i in range(3)]
-        return LatencyStats(len(rows), *(Percentiles.of(c) for c in columns))
+        return JobLatencies(len(rows), *(Percentiles.of(c) for c in columns))
 
     def job_times(self, provider: str | None = None) -> tuple[float | None, float | None]:
         """Sum of finished jobs' round trips, and first submission to last fetch (seconds)."""

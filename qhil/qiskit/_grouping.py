@@ -12,14 +12,14 @@ from qhil.execution.request import SamplingRequest
 
 
 @dataclass(frozen=True)
-class Batch:
+class PubBatch:
     """One request and, for each PUB it carries, the rows that are that PUB's."""
 
     request: SamplingRequest
     rows: dict[int, np.ndarray]  # PUB index -> row indices in the request
 
     @staticmethod
-    def rows_of(index: int, batches: list[Batch], results: list) -> tuple[list[dict], dict]:
+    def rows_of(index: int, batches: list[PubBatch], results: list) -> tuple[list[dict], dict]:
         """The counts of PUB `index`'s rows, and the metadata of the job that carried it."""
         for batch, (result, cost_usd) in zip(batches, results, strict=True):
             if index in batch.rows:
@@ -34,7 +34,7 @@ def job_metadata(result, cost_usd: Decimal) -> dict:
             "latency_s": result.timings.round_trip_s, "cost_usd": str(cost_usd)}
 
 
-def group_rows(pubs: list, plans: list, seed: int | None) -> list[Batch]:
+def group_rows(pubs: list, plans: list, seed: int | None) -> list[PubBatch]:
     """The requests of a run: PUBs of one (width, parameter count, shots) share one."""
     groups: dict[tuple, list[int]] = {}
     for i, (pub, plan) in enumerate(zip(pubs, plans, strict=True)):
@@ -43,7 +43,7 @@ def group_rows(pubs: list, plans: list, seed: int | None) -> list[Batch]:
     return [_batch(members, pubs, plans, seed) for members in groups.values()]
 
 
-def _batch(members: list[int], pubs: list, plans: list, seed: int | None) -> Batch:
+def _batch(members: list[int], pubs: list, plans: list, seed: int | None) -> PubBatch:
     params, index, rows, start = [], [], {}, 0
     for slot, i in enumerate(members):
         values = pubs[i].parameter_values.as_array(pubs[i].circuit.parameters)
@@ -55,4 +55,4 @@ def _batch(members: list[int], pubs: list, plans: list, seed: int | None) -> Bat
     request = SamplingRequest.from_templates(
         [plans[i].template for i in members], np.concatenate(params), pubs[members[0]].shots,
         seed, np.concatenate(index), tags={"purpose": "qiskit-primitive"})
-    return Batch(request, rows)
+    return PubBatch(request, rows)

@@ -20,7 +20,7 @@ from qiskit.primitives.primitive_job import PrimitiveJob
 
 from qhil.qiskit import _spending
 from qhil.qiskit._circuits import MeasurePlan, shots_bits
-from qhil.qiskit._grouping import Batch, group_rows
+from qhil.qiskit._grouping import PubBatch, group_rows
 
 
 class Sampler(BaseSamplerV2):
@@ -60,7 +60,7 @@ class Sampler(BaseSamplerV2):
         return job
 
     def _run(self, pubs: list[SamplerPub], plans: list[MeasurePlan],
-             batches: list[Batch]) -> PrimitiveResult:
+             batches: list[PubBatch]) -> PrimitiveResult:
         results = _spending.run_all(self._dispatcher, [b.request for b in batches],
                                     self._timeout_s)
         rng = np.random.default_rng(self._seed)
@@ -69,7 +69,7 @@ class Sampler(BaseSamplerV2):
 
     def _pub_result(self, index: int, pub: SamplerPub, plan: MeasurePlan, batches, results,
                     rng) -> SamplerPubResult:
-        rows, meta = Batch.rows_of(index, batches, results)
+        rows, meta = PubBatch.rows_of(index, batches, results)
         n = plan.template.n_qubits
         per_row = [plan.values(shots_bits(counts, n, rng)) for counts in rows]
         data = {name: _bit_array([r[name] for r in per_row], width, pub.shape)

@@ -35,10 +35,10 @@ def run_sweep(folder: SweepFolder, plan: SweepPlan, where: str | None, budget: B
         from qhil.sweep.tuner import fit
 
         results = fit(plan, folder, resume)
-    return finish(folder, plan, results)
+    return finish_sweep(folder, plan, results)
 
 
-def finish(folder: SweepFolder, plan: SweepPlan, results) -> int:
+def finish_sweep(folder: SweepFolder, plan: SweepPlan, results) -> int:
     """The report, one line per failed trial, and the exit code (1 when any trial failed)."""
     paths = write_sweep_report(folder, plan)
     failed = [r for r in results if r.error is not None]
