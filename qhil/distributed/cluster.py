@@ -5,19 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from qhil.errors import ConfigError, UserError
+from qhil.errors import ConfigError
 
 EXTRA = "qhil train --explorers needs Ray, the optional extra: pip install 'qhil[ray]'"
 
 
-def require_ray(extra: str = EXTRA, tune: bool = False) -> None:
-    """Ray Core (and Ray Tune with `tune`) is importable, or a UserError `extra` (exit 2)."""
-    try:
-        import ray  # noqa: F401
-        if tune:
-            from ray import tune as _  # noqa: F401
-    except ImportError:
-        raise UserError(extra) from None
+def require_ray() -> None:
+    """Ray Core is importable, or a UserError naming the extra (exit 2)."""
+    from qhil.sweep.cluster import require_ray_modules
+
+    require_ray_modules(EXTRA)
 
 
 def check_distributed(config) -> None:

@@ -29,9 +29,17 @@ REACH_TIMEOUT_S = 3.0
 
 def require_tune() -> None:
     """Ray Tune is importable, or a UserError naming the extra (exit 2)."""
-    from qhil.distributed.cluster import require_ray
+    require_ray_modules(EXTRA, tune=True)
 
-    require_ray(EXTRA, tune=True)
+
+def require_ray_modules(extra: str, tune: bool = False) -> None:
+    """Ray Core (and Ray Tune with `tune`) is importable, or a UserError `extra` (exit 2)."""
+    try:
+        import ray  # noqa: F401
+        if tune:
+            from ray import tune as _  # noqa: F401
+    except ImportError:
+        raise UserError(extra) from None
 
 
 def address(text: str) -> str:
