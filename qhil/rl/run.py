@@ -41,7 +41,7 @@ from qhil.rl.metrics import MetricsLogger, Sink, fractions, ledger_hw
 from qhil.rl.plots import plot_fidelity, plot_latency, plot_returns
 from qhil.rl.rundir import RunFolder
 from qhil.rl.schedule import Schedule
-from qhil.rl.summary import SUMMARY_VERSION, RunSummary, ThreadSummary
+from qhil.rl.summary import SUMMARY_VERSION, ClockSummary, RunSummary, ThreadSummary
 from qhil.runlock import claim
 
 
@@ -347,7 +347,7 @@ def summarise(s: Session, returns: list[float]) -> RunSummary:
         threads=ThreadSummary(**asdict(s.threads),
                               omp_wait_policy=os.environ.get("OMP_WAIT_POLICY")),
         warnings=[w for w in (learning_warning(c), log.warning(), behind_warning(s)) if w],
-        clock=clock)
+        clock=ClockSummary(**clock))
 
 
 def utd_figures(s: Session) -> dict[str, Any]:

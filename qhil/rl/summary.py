@@ -96,6 +96,17 @@ class ThreadSummary(Record):
     omp_wait_policy: str | None = None
 
 
+class ClockSummary(Record):
+    """The loop's clock (qhil.rl.loop.LoopClock.state()): seconds, over every resumed session."""
+
+    wall_s: float = 0.0
+    learn_wall_s: float = 0.0
+    learner_wait_s: float = 0.0
+    learner_busy_s: float = 0.0
+    env_wait_s: float = 0.0
+    catch_up_updates: float = 0.0  # updates run after the explorer's last step
+
+
 class FidelitySummary(Record):
     """A run's gradient fidelity (qhil.rl.fidelity.FidelityLog): checks, reference, and per
     figure the median over the second half of the checks and the last value."""
@@ -163,7 +174,7 @@ class RunSummary(Record):
     surrogate_jacobian_rel_error_last: float | None = None
     surrogate_loss: float | None = None
     warnings: list[str] = []
-    clock: dict[str, float] = {}  # qhil.rl.loop.LoopClock.state(): seconds and update counts
+    clock: ClockSummary | None = None  # None: a summary written before the clock was kept
     explorers: list[ExplorerSummary] = []  # a distributed run's explorer actors; [] otherwise
     policy_lag_p50: float | None = None
     policy_lag_p95: float | None = None
@@ -200,7 +211,7 @@ class RunSummary(Record):
 
 
 NESTED: dict[str, type[Record]] = {"hw": HardwareSummary, "hw_learner": HardwareSummary,
-                                   "threads": ThreadSummary}
+                                   "threads": ThreadSummary, "clock": ClockSummary}
 
 
 def _known(model: type[Record], data: dict, prefix: str) -> tuple[dict, list[str]]:
