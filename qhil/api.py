@@ -3,7 +3,7 @@
     import qhil
 
     run = qhil.train("configs/pendulum.toml", out="runs/api", steps=2000)
-    print(run.eval_return_mean, run.summary["hw"]["jobs"])
+    print(run.eval_return_mean, run.summary.hw.jobs)    # run.summary["hw"]["jobs"] reads too
     with qhil.load_policy(run.path, forward="exact") as policy:
         action = policy.predict(obs)            # obs (obs_dim,) or (B, obs_dim)
 
@@ -32,22 +32,30 @@ if TYPE_CHECKING:
 
     from qhil.execution.budget import Budget
     from qhil.rl.config import TrainConfig
+    from qhil.rl.summary import RunSummary
 
 FORWARDS = ("exact", "hardware")
 POLICY_LEDGER = Path("policy") / "ledger.sqlite"  # in the run folder: the policy's jobs, not the run's
 
 
+def _empty_summary() -> RunSummary:
+    from qhil.rl.summary import RunSummary
+
+    return RunSummary()
+
+
 @dataclass
 class Run:
-    """A finished training run: its folder, resolved config and summary."""
+    """A finished training run: its folder, resolved config and summary (summary.json's typed
+    model, `qhil.rl.summary.RunSummary`; read by attribute, or by key as the JSON spells it)."""
 
     path: Path
     config: TrainConfig
-    summary: dict[str, Any] = field(default_factory=dict)
+    summary: RunSummary = field(default_factory=_empty_summary)
 
     @property
     def eval_return_mean(self) -> float | None:
-        return self.summary.get("eval_return_mean")
+        return self.summary.eval_return_mean
 
     def metrics(self) -> list[dict[str, Any]]:
         """The rows of metrics.jsonl."""

@@ -2,6 +2,7 @@
 
     toml_text(data, header="")   scalars, lists and one level of tables; None values left out
     read_jsonl(path) / append_jsonl(path, rows)
+    clean(value)                 JSON-safe: NaN/inf become null, numpy scalars plain numbers
     write_text_atomic(path, text) / torch_save_atomic(path, obj)   readers never see half a file
     torch_load_safe(path_or_bytes, path)   tensors and plain data only; never runs code (below)
     plain_data(obj)                        numpy values as tensors / numbers, for torch_load_safe
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import pickle
 import re
@@ -141,3 +143,16 @@ def plain_data(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: plain_data(v) for k, v in value.items()}
     raise TypeError(f"a {type(value).__module__}.{type(value).__qualname__} is not plain data")
+
+
+def clean(value: Any) -> Any:
+    """JSON-safe: NaN/inf become null, numpy scalars plain numbers."""
+    if isinstance(value, dict):
+        return {k: clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

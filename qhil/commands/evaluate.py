@@ -40,6 +40,7 @@ def _run(args: argparse.Namespace) -> int:
     from qhil.rl.explorer import evaluate
     from qhil.rl.hardware import HardwareSampler
     from qhil.rl.learner import build_td3
+    from qhil.rl.metrics import ledger_totals
     from qhil.rl.run import env_dims, pick_device, preflight
     from qhil.rl.rundir import RunFolder
 
@@ -65,22 +66,35 @@ def _run(args: argparse.Namespace) -> int:
         dispatcher = _open_dispatcher(section, provider, _spend(config, episodes, provider.profile),
                                       budget_from_args(args), args.yes)
         try:
+            before = ledger_totals(dispatcher)
             sampler = HardwareSampler(dispatcher, td3.actor.ansatz, config.quantum.shots, seed,
                                       config.loop.job_timeout_s)
             returns = evaluate(config, td3.actor.eval(), sampler, episodes, seed)
+            hw = bought_since(dispatcher, before, sampler.stats)
         finally:
             dispatcher.ledger.close()
     report = {"run_dir": str(folder.path), "env": config.env, "block": config.block,
               "provider": config.provider, "episodes": episodes, "seed": seed, "returns": returns,
               "return_mean": float(np.mean(returns)), "return_std": float(np.std(returns)),
-              "hw": sampler.stats.summary(), "ledger": str(section / "ledger.sqlite")}
+              "hw": hw.to_json(), "ledger": str(section / "ledger.sqlite")}
     _record(section, report)
     print(json.dumps(report) if args.as_json else
           f"{config.env} {config.block} on {config.provider}: return {report['return_mean']:.1f} "
           f"+/- {report['return_std']:.1f} over {episodes} episodes "
-          f"({sampler.stats.jobs} jobs, {sampler.stats.shots} shots, ${sampler.stats.cost_usd:.2f}; "
+          f"({hw.jobs} jobs, {hw.shots} shots, ${hw.cost_usd:.2f}; "
           f"evaluation ledger {section / 'ledger.sqlite'}, apart from the training run's)")
     return 0
+
+
+def bought_since(dispatcher, before, stats):
+    """What this evaluation bought: the evaluation ledger's totals less `before` (a result the
+    ledger reused costs nothing); latency from the sampler's round trips."""
+    from qhil.rl.metrics import ledger_totals
+
+    now, timed = ledger_totals(dispatcher), stats.summary()
+    return timed.model_copy(update={
+        "jobs": now.jobs - before.jobs, "circuits": now.circuits - before.circuits,
+        "shots": now.shots - before.shots, "cost_usd": round(now.cost_usd - before.cost_usd, 6)})
 
 
 def _section(run_dir):

@@ -29,6 +29,7 @@ from qhil.qtrl.config import QTRLConfig
 if TYPE_CHECKING:  # torch, gymnasium and the SDKs load in run(), not for `qhil qtrl --help`
     from qhil.execution.budget import BudgetState
     from qhil.qtrl.runfolder import RunFolder
+    from qhil.qtrl.summary import QTRLSummary
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -110,8 +111,8 @@ def _train(args: argparse.Namespace, config: QTRLConfig, folder: RunFolder,
     folder.plot(f"{config.env}: {config.policy} L={config.blocks}, {config.agents} agents")
     folder.export_csv()
     summary = build_summary(config, folder)
-    folder.write_json(folder.summary_path, summary)
-    print(json.dumps(summary) if args.as_json else _line(summary))
+    folder.write_json(folder.summary_path, summary.to_json())
+    print(json.dumps(summary.to_json()) if args.as_json else _line(summary))
     if summary["stopped"]:
         raise RunInterruptedError(
             f"{summary['stopped']} of {config.episodes}; checkpoint at episode "
@@ -259,7 +260,7 @@ def _weights(config: QTRLConfig) -> int:
     return build_model(config)[0].n_weights
 
 
-def _line(s: dict) -> str:
+def _line(s: QTRLSummary) -> str:
     return (f"{s['env']} {s['policy']} L={s['blocks']} agents={s['agents']}: "
             f"{s['episodes']} episodes/agent, final return {s['final_return_mean']:.3f}, "
             f"{s['trainable_parameters']} trainable vs {s['policy_parameters']} policy parameters, "

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # torch and the vendor SDKs are imported by run(), not by `qh
     from qhil.execution.consent import Agreement
     from qhil.execution.request import SamplingRequest
     from qhil.rl.rundir import RunFolder
+    from qhil.rl.summary import RunSummary
 
 DEFAULTS = TrainConfig()
 
@@ -224,7 +225,7 @@ def _run(args: argparse.Namespace) -> int:
             raise
         finally:
             progress.close()
-    print(json.dumps(summary, indent=2) if args.as_json else describe(summary, folder))
+    print(json.dumps(summary.to_json(), indent=2) if args.as_json else describe(summary, folder))
     return 0
 
 
@@ -298,64 +299,63 @@ def first_batch(config: TrainConfig) -> SamplingRequest:
     return ansatz.request(controls, shots=q.shots, seed=config.seed)
 
 
-def describe(s: dict, folder: RunFolder) -> str:
-    hw = s["hw"]
-    lat = "-" if hw["latency_p50_s"] is None else f"{hw['latency_p50_s'] * 1e3:.1f} ms"
-    evaluation = ("no final evaluation (eval.final = false)" if s["eval_return_mean"] is None else
-                  f"evaluation return {s['eval_return_mean']:.1f} +/- {s['eval_return_std']:.1f} "
-                  f"over {len(s['eval_returns'])} episodes")
+def describe(s: RunSummary, folder: RunFolder) -> str:
+    hw = s.hw
+    lat = "-" if hw.latency_p50_s is None else f"{hw.latency_p50_s * 1e3:.1f} ms"
+    evaluation = ("no final evaluation (eval.final = false)" if s.eval_return_mean is None else
+                  f"evaluation return {s.eval_return_mean:.1f} +/- {s.eval_return_std:.1f} "
+                  f"over {len(s.eval_returns)} episodes")
     return "\n".join([
-        f"{s['env']}  block {s['block']}  provider {s['provider']}  seed {s['seed']}",
-        f"{s['steps']} steps, {s['updates']} updates in {s['wall_s']:.1f} s",
+        f"{s.env}  block {s.block}  provider {s.provider}  seed {s.seed}",
+        f"{s.steps} steps, {s.updates} updates in {s.wall_s:.1f} s",
         evaluation,
-        f"hardware: {hw['jobs']} jobs, {hw['circuits']} circuits, {hw['shots']} shots, "
-        f"${hw['cost_usd']:.2f}, latency p50 {lat}",
-        f"learner waited {_pct(s['learner_wait_fraction'])} of learning time; "
-        f"envs waited {_pct(s['env_wait_fraction'])}; QPU idle {_pct(s['qpu_idle_fraction'])}",
+        f"hardware: {hw.jobs} jobs, {hw.circuits} circuits, {hw.shots} shots, "
+        f"${hw.cost_usd:.2f}, latency p50 {lat}",
+        f"learner waited {_pct(s.learner_wait_fraction)} of learning time; "
+        f"envs waited {_pct(s.env_wait_fraction)}; QPU idle {_pct(s.qpu_idle_fraction)}",
         *fidelity_lines(s),
         *explorer_lines(s),
         mode_line(s),
-        *[f"warning: {w}" for w in s.get("warnings", [])],
+        *[f"warning: {w}" for w in s.warnings],
         f"run folder {folder.path} (summary.json, metrics.jsonl, returns.png, latency.png, "
         f"events.out.tfevents.* for TensorBoard, metrics.csv)",
     ])
 
 
-def explorer_lines(s: dict) -> list[str]:
+def explorer_lines(s: RunSummary) -> list[str]:
     """A distributed run's explorers: steps, jobs, latency and policy lag of each."""
     lines = []
-    for e in s.get("explorers", []):
-        lat = "-" if e["latency_p50_s"] is None else f"{e['latency_p50_s'] * 1e3:.1f} ms"
-        lag = "-" if e["policy_lag_p50"] is None else \
-            f"{e['policy_lag_p50']:.0f} / {e['policy_lag_p95']:.0f} updates"
-        lines.append(f"explorer {e['explorer']} on {e['provider']}: {e['steps']} steps, "
-                     f"{e['jobs']} jobs, latency p50 {lat}, policy lag p50 / p95 {lag}")
+    for e in s.explorers:
+        lat = "-" if e.latency_p50_s is None else f"{e.latency_p50_s * 1e3:.1f} ms"
+        lag = "-" if e.policy_lag_p50 is None else \
+            f"{e.policy_lag_p50:.0f} / {e.policy_lag_p95:.0f} updates"
+        lines.append(f"explorer {e.explorer} on {e.provider}: {e.steps} steps, "
+                     f"{e.jobs} jobs, latency p50 {lat}, policy lag p50 / p95 {lag}")
     return lines
 
 
-def mode_line(s: dict) -> str:
-    if s.get("mode") == "sync" and s.get("reproducible"):
+def mode_line(s: RunSummary) -> str:
+    if s.mode == "sync" and s.reproducible:
         return "mode: sync (deterministic: the same config and seed reproduce this run exactly)"
-    if s.get("mode") == "sync":
+    if s.mode == "sync":
         return ("mode: sync, with periodic evaluations beside the loop (eval.every_steps): they "
                 "share the job seeds, so reruns differ slightly; every_steps = 0 reproduces exactly")
     return ("mode: async (explorer and learner threads: the same seed gives slightly different "
             "returns; --deterministic reproduces a run exactly)")
 
 
-def fidelity_lines(s: dict) -> list[str]:
+def fidelity_lines(s: RunSummary) -> list[str]:
     """The gradient method and, for every method but exact, how well its gradient matched."""
-    if s.get("block") != "pqc":
+    if s.block != "pqc":
         return []
-    head = f"gradient: {s['gradient']}"
-    if s.get("surrogate_grad_cosine") is None:
-        return [head + ("" if s["gradient"] == "exact" else " (no fidelity check ran)")]
+    head = f"gradient: {s.gradient}"
+    if s.surrogate_grad_cosine is None:
+        return [head + ("" if s.gradient == "exact" else " (no fidelity check ran)")]
     ref = "shadow estimate: ideal simulator at the same controls" \
-        if s["fidelity_reference"] == "shadow" else "exact simulator"
-    lines = [f"{head}; vs the {ref}, median of the second half of {s['fidelity_checks']} checks: "
-             f"PreDNN-gradient cosine {s['surrogate_grad_cosine']:.3f}, relative error "
-             f"{s['surrogate_grad_rel_error']:.3f}; Jacobian cosine {s['surrogate_jacobian_cosine']:.3f}"]
-    return lines
+        if s.fidelity_reference == "shadow" else "exact simulator"
+    return [f"{head}; vs the {ref}, median of the second half of {s.fidelity_checks} checks: "
+            f"PreDNN-gradient cosine {s.surrogate_grad_cosine:.3f}, relative error "
+            f"{s.surrogate_grad_rel_error:.3f}; Jacobian cosine {s.surrogate_jacobian_cosine:.3f}"]
 
 
 def _pct(x: float | None) -> str:

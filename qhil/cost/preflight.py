@@ -1,6 +1,6 @@
 """Before spending: the estimate of a training run on a profile, checked against its budget.
 
-    result = preflight(Workload.from_train_data(config.model_dump()), profile, budget)
+    result = preflight(Workload.from_train(config), profile, budget)   # config: a TrainConfig
         # BudgetExceededError (exit 2) when the estimate does not fit the budget
     if not ask_to_spend(result, yes=yes):
         ...  # the user said no; nothing was spent

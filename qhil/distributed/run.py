@@ -5,7 +5,6 @@ place of the explorer thread; the summary's totals are the sum of the run's ledg
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from qhil.distributed.budget import SharedBudget, budget_actor
 from qhil.distributed.cluster import local_ray, require_ray
@@ -37,7 +36,7 @@ from qhil.rl.run import (
     schedule,
 )
 from qhil.rl.rundir import RunFolder
-from qhil.rl.summary import RunSummary
+from qhil.rl.summary import ExplorerSummary, HardwareSummary, RunSummary
 from qhil.runlock import claim
 
 
@@ -58,7 +57,7 @@ def check_providers(config: TrainConfig, provider: Provider) -> None:
 def train_distributed(config: TrainConfig, folder: RunFolder, provider: Provider, *,
                       resume: bool = False, progress: Progress | None = None,
                       budget: Budget | None = None,
-                      agreement: Agreement | None = None) -> dict[str, Any]:
+                      agreement: Agreement | None = None) -> RunSummary:
     """`rl.run.train` with explorer actors: train, evaluate, write the summary (with `explorers`).
     `agreement`: the caller's consent to the run's spend (without it a device that bills is
     refused, as `rl.run.train`)."""
@@ -83,7 +82,7 @@ def train_distributed(config: TrainConfig, folder: RunFolder, provider: Provider
             folder.export_csv()
 
 
-def _train(config, folder, dispatcher, resume, progress) -> dict[str, Any]:
+def _train(config, folder, dispatcher, resume, progress) -> RunSummary:
     s = Session(config, folder, dispatcher)
     ledgers = RunLedgers(ledger_paths(folder.path, config.distributed.explorers))
     try:
@@ -104,7 +103,7 @@ def _train(config, folder, dispatcher, resume, progress) -> dict[str, Any]:
 def _build(s: Session, ledgers: RunLedgers, progress) -> tuple[DistributedLoop, MetricsLogger]:
     """The metrics logger (hw figures from every ledger), the explorer actors and the loop."""
     logger = MetricsLogger(s, progress)
-    logger.figures = ledgers.figures
+    logger.figures = ledgers.totals
     fleet = Fleet.start(s.config, s.folder.path, explorer_providers(s.config),
                         s.dispatcher.budget, delivered_steps(s))
     loop = DistributedLoop(s.config, s.explorer, s.learner, schedule(s, logger), s.clock,
@@ -130,29 +129,29 @@ def delivered_steps(s: Session) -> list[int]:
     return [int(s.journal.noted(taken_key(k)) or 0) for k in range(s.config.distributed.explorers)]
 
 
-def write_summary(s: Session, loop: DistributedLoop, ledgers: RunLedgers) -> dict[str, Any]:
+def write_summary(s: Session, loop: DistributedLoop, ledgers: RunLedgers) -> RunSummary:
     """summary.json again, with the ledgers' totals and one row per explorer."""
     config, path = s.config, s.folder.path
     names = explorer_providers(config)
     rows = [explorer_row(path, k, name, loop) for k, name in enumerate(names)]
-    old = RunSummary.read(s.folder.summary_path).to_json()
     lags = [lag for per in loop.lags for lag in per]
-    summary = RunSummary.model_validate({
-        **old, "hw": ledgers.totals(), "env_wait_fraction": None, "qpu_idle_fraction": None,
+    summary = RunSummary.read(s.folder.summary_path).model_copy(update={
+        "hw": ledgers.totals(), "env_wait_fraction": None, "qpu_idle_fraction": None,
         "explorers": rows, **lag_figures(lags)})
+    summary = RunSummary.model_validate(summary.model_dump())  # the update validated
     s.folder.write_summary(summary)
-    return summary.to_json()
+    return summary
 
 
-def explorer_row(run_dir: Path, k: int, name: str, loop: DistributedLoop) -> dict[str, Any]:
+def explorer_row(run_dir: Path, k: int, name: str, loop: DistributedLoop) -> ExplorerSummary:
     """One explorer's steps, jobs, latency and policy lag (its ledger's figures)."""
     with Ledger(run_dir / explorer_ledger(k)) as ledger:
         totals, latency = ledger.totals(), ledger.latency_stats().round_trip_s
-    return {"explorer": k, "provider": name, "ledger": explorer_ledger(k),
-            "steps": loop.fleet.delivered[k] * loop.config.num_envs,
-            "jobs": totals.jobs, "shots": totals.shots, "cost_usd": float(totals.cost_usd),
-            "latency_p50_s": latency.p50, "latency_p95_s": latency.p95,
-            **lag_figures(loop.lags[k])}
+    return ExplorerSummary(
+        explorer=k, provider=name, ledger=explorer_ledger(k),
+        steps=loop.fleet.delivered[k] * loop.config.num_envs, jobs=totals.jobs,
+        shots=totals.shots, cost_usd=float(totals.cost_usd), latency_p50_s=latency.p50,
+        latency_p95_s=latency.p95, **lag_figures(loop.lags[k]))
 
 
 class RunLedgers:
@@ -161,20 +160,13 @@ class RunLedgers:
     def __init__(self, paths: list[Path]):
         self.paths, self.opened = paths, {}
 
-    def totals(self) -> dict[str, Any]:
+    def totals(self) -> HardwareSummary:
         """Jobs, circuits, shots and dollars over every ledger (latency: per explorer)."""
-        total = {"jobs": 0, "circuits": 0, "shots": 0, "cost_usd": 0.0}
-        for t in (ledger.totals() for ledger in self._ledgers()):
-            for key, value in (("jobs", t.jobs), ("circuits", t.circuits), ("shots", t.shots),
-                               ("cost_usd", float(t.cost_usd))):
-                total[key] += value
-        total["cost_usd"] = round(total["cost_usd"], 6)
-        return total
-
-    def figures(self) -> dict[str, Any]:
-        """A metrics row's hw/... figures, as `rl.run.ledger_figures` gives one ledger's."""
-        t = self.totals()
-        return {"hw/jobs": t["jobs"], "hw/shots": t["shots"], "hw/cost_usd": t["cost_usd"]}
+        every = [ledger.totals() for ledger in self._ledgers()]
+        return HardwareSummary(
+            jobs=sum(t.jobs for t in every), circuits=sum(t.circuits for t in every),
+            shots=sum(t.shots for t in every),
+            cost_usd=round(sum(float(t.cost_usd) for t in every), 6))
 
     def _ledgers(self) -> list[Ledger]:
         for path in self.paths:

@@ -13,7 +13,6 @@ import hashlib
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import numpy as np
 
@@ -23,6 +22,7 @@ from qhil.rl.config import TrainConfig
 from qhil.rl.explorer import evaluate
 from qhil.rl.hardware import HardwareSampler
 from qhil.rl.journal import Journal
+from qhil.rl.metrics import MetricsRow
 from qhil.rl.schedule import Schedule
 from qhil.threads import ThreadPlan, use_threads
 
@@ -35,12 +35,13 @@ def eval_seed(config: TrainConfig) -> int:
 
 
 class Evaluations:
-    """Runs and journals a run's evaluations; `rows` collects their metrics rows."""
+    """Runs and journals a run's evaluations; their metrics rows wait for `take_rows`."""
 
     def __init__(self, config: TrainConfig, dispatcher: Dispatcher, ansatz: HDQNNAnsatz,
                  journal: Journal):
         self.config, self.dispatcher, self.ansatz, self.journal = config, dispatcher, ansatz, journal
-        self.rows: list[dict[str, Any]] = []
+        self.rows: list[MetricsRow] = []
+        self._rows_lock = threading.Lock()  # the worker appends, the metrics logger takes
         self.latencies_s: list[float] = []  # of every evaluation job this session sent
         self.error: BaseException | None = None
         self._queue: queue.Queue = queue.Queue()
@@ -88,6 +89,19 @@ class Evaluations:
         for name in sorted(set(names), key=lambda n: int(n.split("-")[1])):
             self.schedule(int(name.split("-")[1]), actor_factory())
 
+    def add_row(self, step: int, returns: list[float]) -> None:
+        """The metrics row of an evaluation's returns (null figures when it ran no episode)."""
+        row = MetricsRow(step=step, eval_return_mean=float(np.mean(returns)) if returns else None,
+                         eval_return_std=float(np.std(returns)) if returns else None)
+        with self._rows_lock:
+            self.rows.append(row)
+
+    def take_rows(self) -> list[MetricsRow]:
+        """The rows of the evaluations finished since the last call."""
+        with self._rows_lock:
+            rows, self.rows = self.rows, []
+        return rows
+
     def join(self) -> None:
         """Wait for every queued evaluation; re-raise what failed in the worker."""
         self._queue.join()
@@ -100,9 +114,7 @@ class Evaluations:
             name, step, actor = self._queue.get()
             try:
                 if self.error is None:
-                    returns = self.run(name, actor)
-                    self.rows.append({"step": step, "eval/return_mean": float(np.mean(returns)),
-                                      "eval/return_std": float(np.std(returns))})
+                    self.add_row(step, self.run(name, actor))
             except BaseException as exc:  # handed to the thread that joins
                 self.error = exc
             finally:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 from torch import nn
@@ -26,6 +25,7 @@ from torch import nn
 from qhil.layers.fidelity import fidelity
 from qhil.layers.hdqnn import exact_jacobian, exact_marginals
 from qhil.quantum.simulator import BatchedSimulator
+from qhil.rl.summary import FidelitySummary
 
 FIGURES = ("grad_cosine", "grad_rel_error", "jacobian_cosine", "jacobian_rel_error")
 JACOBIAN_SAMPLES = 64
@@ -87,16 +87,28 @@ class FidelityLog:
     def values(self, name: str) -> list[float]:
         return [r[name] for r in self.rows if r.get(name) is not None]
 
-    def summary(self) -> dict[str, Any]:
-        """surrogate_<figure> (median over the second half), surrogate_<figure>_last."""
-        out: dict[str, Any] = {"fidelity_checks": len(self.rows),
-                               "fidelity_reference": self.reference if self.rows else None}
-        for name in FIGURES:
-            values = self.values(name)
-            half = values[len(values) // 2:]
-            out[f"surrogate_{name}"] = statistics.median(half) if half else None
-            out[f"surrogate_{name}_last"] = values[-1] if values else None
-        return out
+    def median(self, name: str) -> float | None:
+        """The median over the second half of the checks (the first half is warm-up)."""
+        half = self.values(name)[len(self.values(name)) // 2:]
+        return statistics.median(half) if half else None
+
+    def latest(self, name: str) -> float | None:
+        values = self.values(name)
+        return values[-1] if values else None
+
+    def summary(self) -> FidelitySummary:
+        """The summary's fidelity figures: surrogate_<figure> (median over the second half),
+        surrogate_<figure>_last."""
+        m, last = self.median, self.latest
+        return FidelitySummary(
+            fidelity_checks=len(self.rows), fidelity_reference=self.reference if self.rows else None,
+            surrogate_grad_cosine=m("grad_cosine"), surrogate_grad_cosine_last=last("grad_cosine"),
+            surrogate_grad_rel_error=m("grad_rel_error"),
+            surrogate_grad_rel_error_last=last("grad_rel_error"),
+            surrogate_jacobian_cosine=m("jacobian_cosine"),
+            surrogate_jacobian_cosine_last=last("jacobian_cosine"),
+            surrogate_jacobian_rel_error=m("jacobian_rel_error"),
+            surrogate_jacobian_rel_error_last=last("jacobian_rel_error"))
 
     def warning(self) -> str | None:
         """One line when the gradient cosine stayed below warn_below over the last checks."""

@@ -3,48 +3,57 @@
 Exploration and evaluation call `HardwareSampler.sample(controls)`: one sampling job carrying
 every environment's circuit, sent through the run's `Dispatcher` (validation, budget
 reservation, ledger row before waiting, retries, result stored before use, finished results
-reused by request hash). The learner never holds a sampler. The sampler keeps the run's
-hardware figures: jobs, circuits, shots, latencies, jobs in flight, busy time; dollars are the
-budget's (the one place where spending is accounted).
+reused by request hash). The learner's jobs go through a sampler of their own. A sampler counts
+its own requests (the job counter seeds the next request; the learner's counts are its share of
+the run, which the ledger does not split), latencies, jobs in flight and busy time; what the run
+bought (jobs, shots, dollars) is the ledger's alone (qhil.rl.metrics.ledger_totals).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
 
 import numpy as np
 
-from qhil.execution.budget import Budget
 from qhil.execution.dispatcher import Dispatcher
 from qhil.quantum.ansatz import HDQNNAnsatz
+from qhil.rl.summary import HardwareSummary
 
 
 @dataclass
 class HardwareStats:
-    """Running totals of the run's hardware use (restored on resume)."""
+    """One sampler's requests (restored on resume): jobs (the seed counter), circuits, shots,
+    latencies and busy time. Not the run's accounting: that is its ledger's."""
 
     jobs: int = 0
     circuits: int = 0
     shots: int = 0
-    cost_usd: float = 0.0
     latencies_s: list[float] = field(default_factory=list)
     busy_s: float = 0.0
     eval_jobs: list[int] = field(default_factory=list)  # indices into latencies_s of evaluation jobs
 
-    def merged(self, other: HardwareStats) -> HardwareStats:
-        """The totals of two samplers' use (dollars are the shared budget's, not summed)."""
-        return HardwareStats(self.jobs + other.jobs, self.circuits + other.circuits,
-                             self.shots + other.shots, max(self.cost_usd, other.cost_usd),
-                             self.latencies_s + other.latencies_s, self.busy_s + other.busy_s)
+    @classmethod
+    def from_state(cls, state: dict[str, Any] | None) -> HardwareStats:
+        """From a checkpoint's state; keys of older checkpoints (`cost_usd`) are dropped."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (state or {}).items() if k in names})
 
-    def summary(self) -> dict[str, float | int | None]:
+    def merged(self, other: HardwareStats) -> HardwareStats:
+        """Two samplers' requests together (e.g. for the QPU's busy share)."""
+        return HardwareStats(self.jobs + other.jobs, self.circuits + other.circuits,
+                             self.shots + other.shots, self.latencies_s + other.latencies_s,
+                             self.busy_s + other.busy_s)
+
+    def summary(self) -> HardwareSummary:
+        """The requests as a summary's figures; dollars are left to the ledger (None)."""
         lat = np.asarray(self.latencies_s) if self.latencies_s else None
-        return {"jobs": self.jobs, "circuits": self.circuits, "shots": self.shots,
-                "cost_usd": round(self.cost_usd, 6),
-                "latency_p50_s": None if lat is None else float(np.percentile(lat, 50)),
-                "latency_p95_s": None if lat is None else float(np.percentile(lat, 95))}
+        return HardwareSummary(
+            jobs=self.jobs, circuits=self.circuits, shots=self.shots, cost_usd=None,
+            latency_p50_s=None if lat is None else float(np.percentile(lat, 50)),
+            latency_p95_s=None if lat is None else float(np.percentile(lat, 95)))
 
 
 class HardwareSampler:
@@ -54,7 +63,6 @@ class HardwareSampler:
                  job_timeout_s: float, stats: HardwareStats | None = None,
                  keep_results: bool = True):
         self.dispatcher = dispatcher
-        self.budget: Budget = dispatcher.budget
         self.ansatz = ansatz
         self.shots = shots
         self.seed = seed
@@ -96,7 +104,6 @@ class HardwareSampler:
             s.jobs += 1
             s.circuits += circuits
             s.shots += circuits * self.shots
-            s.cost_usd = float(self.budget.spent().cost_usd)
             s.latencies_s.append(latency_s)
             s.busy_s += latency_s
 

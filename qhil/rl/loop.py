@@ -32,10 +32,11 @@ from qhil.errors import BudgetExceededError, RunInterruptedError
 from qhil.rl.config import TrainConfig
 from qhil.rl.explorer import Explorer
 from qhil.rl.learner import Learner
+from qhil.rl.progress import ProgressUpdate
 from qhil.rl.schedule import Schedule
 from qhil.threads import ThreadPlan, usable_cpus, use_threads
 
-Progress = Callable[[dict], None]
+Progress = Callable[[ProgressUpdate], None]
 Callback = Callable[[int], None]  # called with the transitions so far, on the learner's thread
 
 

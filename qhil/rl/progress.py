@@ -5,13 +5,27 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import TextIO, TypedDict
 
 from qhil.progress import RecentRate, duration_text, is_quiet, warn
 
 
+class ProgressUpdate(TypedDict):
+    """What the training loop hands its progress callback (`ProgressPrinter` below)."""
+
+    step: int
+    steps: int
+    updates: int
+    wall_s: float
+    recent_return: float | None
+    shots: int  # the run's ledger, as of the last metrics row
+    cost_usd: float
+    jobs_in_flight: int
+    warning: str | None
+
+
 class ProgressPrinter:
-    """Callable taking the loop's progress dict; plain-text lines every `every_s` when not a TTY;
+    """Callable taking the loop's `ProgressUpdate`; plain-text lines every `every_s` when not a TTY;
     silent (warnings aside) when quiet."""
 
     def __init__(self, stream: TextIO | None = None, every_s: float = 10.0,
@@ -26,7 +40,7 @@ class ProgressPrinter:
         self.warned: str | None = None
         self.finished = False
 
-    def __call__(self, p: dict) -> None:
+    def __call__(self, p: ProgressUpdate) -> None:
         now = time.perf_counter()
         self.rate.add(now, p["step"])
         self.warn(p.get("warning"))
@@ -57,7 +71,7 @@ class ProgressPrinter:
             self.stream.flush()
 
     @staticmethod
-    def line(p: dict, steps_per_s: float, eta_s: float | None = None) -> str:
+    def line(p: ProgressUpdate, steps_per_s: float, eta_s: float | None = None) -> str:
         done = p["step"] / max(p["steps"], 1)
         bar = "#" * int(20 * min(done, 1.0))
         ret = "-" if p["recent_return"] is None else f"{p['recent_return']:.1f}"

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
-from collections import deque
-from collections.abc import Callable
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -40,10 +37,11 @@ from qhil.rl.loop import (
     snapshot_actor,
     thread_plan,
 )
+from qhil.rl.metrics import MetricsLogger, Sink, fractions, ledger_hw
 from qhil.rl.plots import plot_fidelity, plot_latency, plot_returns
-from qhil.rl.rundir import RunFolder, clean
+from qhil.rl.rundir import RunFolder
 from qhil.rl.schedule import Schedule
-from qhil.rl.summary import RunSummary
+from qhil.rl.summary import SUMMARY_VERSION, ClockSummary, RunSummary, ThreadSummary
 from qhil.runlock import claim
 
 
@@ -190,12 +188,11 @@ class Session:
     def _explore_stats(self, state: dict | None, transitions: int, vsteps: int) -> HardwareStats:
         """Exploration's jobs are its stored steps (one job each): the next request's seed
         follows on from them, so a job sent before the kill is asked for again, identically."""
-        old = HardwareStats(**state["hardware"]) if state is not None else HardwareStats()
+        old = HardwareStats.from_state(state["hardware"] if state is not None else None)
         if self.config.block != "pqc":
             return old
         return replace(old, jobs=vsteps, circuits=transitions,
-                       shots=transitions * self.config.quantum.shots,
-                       cost_usd=float(self.dispatcher.budget.spent().cost_usd))
+                       shots=transitions * self.config.quantum.shots)
 
     def _load_learner(self, state: dict) -> None:
         self.td3.load_state_dict(state["td3"])
@@ -204,7 +201,7 @@ class Session:
         self.learner.rng.bit_generator.state = state["learner_rng"]
         self.learner.generator.set_state(state["learner_torch_rng"])
         self.learner.last.update(state.get("surrogate", {}))
-        self.learner_sampler.stats = HardwareStats(**state.get("learner_hardware", {}))
+        self.learner_sampler.stats = HardwareStats.from_state(state.get("learner_hardware"))
         self.learner.fidelity_log.rows = list(state.get("fidelity", []))
 
     def _restore_legacy(self, state: dict) -> None:
@@ -215,7 +212,7 @@ class Session:
         self.explorer.transitions, self.explorer.vsteps = state["transitions"], state["vsteps"]
         self.explorer.obs, _ = self.explorer.envs.reset(seed=self.config.seed + state["vsteps"])
         self.explorer.rng.bit_generator.state = state["explorer_rng"]
-        self.sampler.stats = HardwareStats(**state["hardware"])
+        self.sampler.stats = HardwareStats.from_state(state["hardware"])
 
     # -- evaluations (never on the learner thread) ----------------------------------------
     def evaluate_in_background(self) -> None:
@@ -227,100 +224,11 @@ class Session:
             self.evaluations.schedule(due, snapshot_actor(self.td3.actor))
 
 
-Sink = Callable[[list[dict[str, Any]]], None]  # a batch of metrics rows
-
-
-class MetricsLogger:
-    """metrics.jsonl rows (and any extra sink's) and the progress callback.
-
-    `sinks` receive every batch of rows; metrics.jsonl is the first. A TensorBoard or CSV writer
-    attaches with `logger.sinks.append(fn)`; it runs on the learner's thread, every log step."""
-
-    def __init__(self, s: Session, progress: Progress | None):
-        self.s = s
-        self.progress = progress
-        self.sinks: list[Sink] = [s.folder.append_metrics]
-        # the hw/... figures of each row: the run's ledger (qhil.distributed adds its explorers')
-        self.figures: Callable[[], dict[str, Any]] = lambda: ledger_figures(s.dispatcher)
-        self.last_progress = 0.0
-        self.returns: deque[float] = deque(maxlen=10)
-        self.last = {"time": time.perf_counter(), "step": s.explorer.transitions,
-                     "updates": s.learner.updates, "jobs": s.sampler.stats.jobs}
-
-    def log(self) -> None:
-        s = self.s
-        episodes = s.explorer.drain_episodes()
-        self.returns.extend(r for _, r, _ in episodes)
-        rows = [{"step": st, "charts/episodic_return": r, "charts/episodic_length": n}
-                for st, r, n in episodes]
-        rows += s.evaluations.rows
-        s.evaluations.rows = []
-        rows.append(self.row())
-        for sink in self.sinks:
-            sink(rows)
-        self.tick(force=True)
-
-    def row(self) -> dict[str, Any]:
-        s, now = self.s, time.perf_counter()
-        stats, clock = s.sampler.stats, s.clock.state()
-        dt = max(now - self.last["time"], 1e-9)
-        new_lat = stats.latencies_s[self.last["jobs"]:]
-        row = {"step": s.explorer.transitions, "updates": s.learner.updates,
-               "time/wall_s": clock["wall_s"],
-               "charts/SPS": (s.explorer.transitions - self.last["step"]) / dt,
-               "charts/updates_per_s": (s.learner.updates - self.last["updates"]) / dt,
-               **self.figures(),
-               "hw/latency_s": float(np.mean(new_lat)) if new_lat else None,
-               "hw/jobs_in_flight": s.sampler.in_flight, **fractions(clock, stats),
-               **learner_hw(s.learner_sampler.stats),
-               "loop/policy_lag": s.learner.updates - s.explorer.policy_version,
-               **{k: v for k, v in s.learner.last.items()}}
-        self.last = {"time": now, "step": s.explorer.transitions, "updates": s.learner.updates,
-                     "jobs": stats.jobs}
-        return row
-
-    def tick(self, force: bool = False) -> None:
-        now = time.perf_counter()
-        if self.progress is None or (not force and now - self.last_progress < 0.5):
-            return
-        self.last_progress = now
-        s = self.s
-        self.progress({"step": s.explorer.transitions, "steps": s.config.steps,
-                       "updates": s.learner.updates, "wall_s": s.clock.state()["wall_s"],
-                       "recent_return": float(np.mean(self.returns)) if self.returns else None,
-                       "shots": s.sampler.stats.shots, "cost_usd": s.sampler.stats.cost_usd,
-                       "jobs_in_flight": s.sampler.in_flight,
-                       "warning": s.learner.fidelity_log.warning()})
-
-
-def ledger_figures(dispatcher: Dispatcher) -> dict[str, Any]:
-    """The run's hardware use as its ledger counts it (every purpose, every session)."""
-    totals = dispatcher.ledger.totals(dispatcher.provider.name)
-    return {"hw/jobs": totals.jobs, "hw/shots": totals.shots,
-            "hw/cost_usd": float(totals.cost_usd)}
-
-
-def learner_hw(stats: HardwareStats) -> dict[str, Any]:
-    """The learner's own hardware use (gradient methods that send circuits)."""
-    return {"hw/learner_jobs": stats.jobs, "hw/learner_circuits": stats.circuits,
-            "hw/learner_shots": stats.shots, "hw/learner_busy_s": stats.busy_s}
-
-
-def fractions(clock: dict[str, float], stats: HardwareStats) -> dict[str, float]:
-    """Learner wait (1 - busy share of the learning phase), env wait and QPU idle (whole run)."""
-    wall = max(clock["wall_s"], 1e-9)
-    learn = clock["learn_wall_s"]
-    busy = clock.get("learner_busy_s", 0.0)
-    return {"loop/learner_wait_fraction": max(0.0, 1 - busy / learn) if learn > 0 else None,
-            "loop/env_wait_fraction": min(1.0, clock["env_wait_s"] / wall),
-            "loop/qpu_idle_fraction": max(0.0, 1.0 - stats.busy_s / wall)}
-
-
 def train(config: TrainConfig, folder: RunFolder, provider: Provider, *, resume: bool = False,
           progress: Progress | None = None, budget: Budget | None = None,
-          agreement: Agreement | None = None, sinks: list[Sink] | None = None) -> dict[str, Any]:
+          agreement: Agreement | None = None, sinks: list[Sink] | None = None) -> RunSummary:
     """Train to config.steps (continuing from the journal and checkpoint when resume), evaluate,
-    write the summary. `sinks` receive every batch of metrics rows beside metrics.jsonl (e.g. a
+    write the summary and return it. `sinks` receive every batch of metrics rows beside metrics.jsonl (e.g. a
     TensorBoard or CSV writer), on the learner's thread. `agreement`: the caller's consent to
     the run's spend (`qhil.execution.consent.agree`); without it a device that bills is refused.
 
@@ -345,7 +253,7 @@ def train(config: TrainConfig, folder: RunFolder, provider: Provider, *, resume:
 
 
 def _train(config: TrainConfig, folder: RunFolder, dispatcher: Dispatcher, resume: bool,
-           progress: Progress | None, sinks: list[Sink]) -> dict[str, Any]:
+           progress: Progress | None, sinks: list[Sink]) -> RunSummary:
     s = Session(config, folder, dispatcher)
     try:
         if resume:
@@ -373,12 +281,12 @@ def schedule(s: Session, logger: MetricsLogger) -> list:
     return callbacks
 
 
-def _loop_and_finish(s: Session, loop: Loop, logger: MetricsLogger) -> dict[str, Any]:
+def _loop_and_finish(s: Session, loop: Loop, logger: MetricsLogger) -> RunSummary:
     loop.publish_policy()
     try:
         loop.run()
         logger.log()
-        return finish(s)
+        return finish(s, logger)
     except BudgetExceededError as exc:
         s.checkpoint()
         raise budget_stop_error(exc, str(s.folder.path), s.explorer.transitions) from exc
@@ -387,19 +295,24 @@ def _loop_and_finish(s: Session, loop: Loop, logger: MetricsLogger) -> dict[str,
         raise
 
 
-def finish(s: Session) -> dict[str, Any]:
+def finish(s: Session, logger: MetricsLogger) -> RunSummary:
     """Checkpoint, final evaluation on the provider, summary.json, returns.png, latency.png."""
     s.evaluations.join()
     s.checkpoint()  # the final networks are durable before the final evaluation reads them
     final = f"final-{s.explorer.transitions}"
     returns = s.evaluations.now(final, snapshot_actor(s.td3.actor)) if s.config.eval.final else []
-    rows = s.evaluations.rows + ([{"step": s.explorer.transitions, "eval/return_mean": float(np.mean(returns)),
-                            "eval/return_std": float(np.std(returns))}] if returns else [])
-    s.folder.append_metrics(rows)
+    if returns:
+        s.evaluations.add_row(s.explorer.transitions, returns)
+    logger.write(s.evaluations.take_rows())
     s.dispatcher.drain(s.config.loop.job_timeout_s)  # re-attached jobs nobody asked for again
     summary = summarise(s, returns)
     s.folder.write_summary(summary)
-    summary = summary.to_json()
+    plot_run(s)
+    return summary
+
+
+def plot_run(s: Session) -> None:
+    """returns.png, latency.png and fidelity.png from the run's metrics and samplers."""
     title = f"{s.config.env} {s.config.block} on {s.config.provider}"
     plot_returns(s.folder.read_metrics(), s.folder.path / "returns.png", title)
     explore, evaluation = s.sampler.stats.latencies_s, s.evaluations.latencies_s
@@ -408,45 +321,33 @@ def finish(s: Session) -> dict[str, Any]:
                  s.learner_sampler.stats.latencies_s)
     plot_fidelity(s.folder.read_metrics(), s.folder.path / "fidelity.png",
                   f"{title}, gradient {s.config.quantum.gradient}", s.config.qtdnn.warn_below)
-    return summary
-
-
-def ledger_hw(dispatcher: Dispatcher) -> dict[str, Any]:
-    """Jobs, circuits, shots, dollars and round-trip latency, from the run's ledger."""
-    ledger, name = dispatcher.ledger, dispatcher.provider.name
-    totals, latency = ledger.totals(name), ledger.latency_stats(name).round_trip_s
-    return {"jobs": totals.jobs, "circuits": totals.circuits, "shots": totals.shots,
-            "cost_usd": round(float(totals.cost_usd), 6),
-            "latency_p50_s": latency.p50, "latency_p95_s": latency.p95}
 
 
 def summarise(s: Session, returns: list[float]) -> RunSummary:
     clock, c = s.clock.state(), s.config
     explore, learn = s.sampler.stats, s.learner_sampler.stats
-    total = explore.merged(learn)
-    hw = ledger_hw(s.dispatcher)
-    last, log = s.learner.last, s.learner.fidelity_log
-    return RunSummary.model_validate(clean({
-        "env": c.env, "provider": c.provider, "block": c.block, "seed": c.seed,
-        "gradient": c.quantum.gradient if c.block == "pqc" else None,
-        "steps": s.explorer.transitions, "updates": s.learner.updates,
-        "actor_updates": s.learner.updates // c.td3.policy_delay,
-        "wall_s": clock["wall_s"], "steps_per_s": s.explorer.transitions / max(clock["wall_s"], 1e-9),
-        "updates_per_s": s.learner.updates / max(clock["wall_s"], 1e-9),
-        "learner_s_per_update": clock["learner_busy_s"] / max(s.learner.updates, 1),
-        "eval_return_mean": float(np.mean(returns)) if returns else None,
-        "eval_return_std": float(np.std(returns)) if returns else None,
-        "eval_returns": returns, "hw": hw, "hw_learner": learn.summary(),
-        "learner_wait_fraction": fractions(clock, total)["loop/learner_wait_fraction"],
-        "env_wait_fraction": fractions(clock, explore)["loop/env_wait_fraction"],
-        "qpu_idle_fraction": fractions(clock, total)["loop/qpu_idle_fraction"],
-        **log.summary(), **utd_figures(s),
-        "surrogate_loss": last.get("surrogate/loss"),
-        "mode": c.loop.mode, "reproducible": reproducible(c),
-        "threads": {**asdict(s.threads), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")},
-        "warnings": [w for w in (learning_warning(c), log.warning(), behind_warning(s)) if w],
-        "clock": clock,
-    }))
+    whole, walls = fractions(clock, explore.merged(learn)), max(clock["wall_s"], 1e-9)
+    log = s.learner.fidelity_log
+    return RunSummary(
+        summary_version=SUMMARY_VERSION, env=c.env, provider=c.provider, block=c.block,
+        seed=c.seed, gradient=c.quantum.gradient if c.block == "pqc" else None,
+        mode=c.loop.mode, reproducible=reproducible(c),
+        steps=s.explorer.transitions, updates=s.learner.updates,
+        actor_updates=s.learner.updates // c.td3.policy_delay, wall_s=clock["wall_s"],
+        steps_per_s=s.explorer.transitions / walls, updates_per_s=s.learner.updates / walls,
+        learner_s_per_update=clock["learner_busy_s"] / max(s.learner.updates, 1),
+        eval_return_mean=float(np.mean(returns)) if returns else None,
+        eval_return_std=float(np.std(returns)) if returns else None,
+        eval_returns=returns, hw=ledger_hw(s.dispatcher), hw_learner=learn.summary(),
+        learner_wait_fraction=whole.learner_wait_fraction,
+        env_wait_fraction=fractions(clock, explore).env_wait_fraction,
+        qpu_idle_fraction=whole.qpu_idle_fraction,
+        **log.summary().model_dump(), **utd_figures(s),
+        surrogate_loss=s.learner.last.get("surrogate/loss"),
+        threads=ThreadSummary(**asdict(s.threads),
+                              omp_wait_policy=os.environ.get("OMP_WAIT_POLICY")),
+        warnings=[w for w in (learning_warning(c), log.warning(), behind_warning(s)) if w],
+        clock=ClockSummary(**clock))
 
 
 def utd_figures(s: Session) -> dict[str, Any]:

@@ -5,12 +5,11 @@ returns.png, latency.png."""
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 from qhil.errors import ConfigError
-from qhil.files import append_jsonl, read_jsonl, write_text_atomic
+from qhil.files import append_jsonl, clean, read_jsonl, write_text_atomic
 from qhil.rl.checkpoints import CheckpointStore
 from qhil.rl.config import TrainConfig, dump_toml, load_train_config
 from qhil.rl.summary import RunSummary
@@ -93,16 +92,3 @@ class RunFolder:
         data = self.metrics_path.read_bytes()
         if data and not data.endswith(b"\n"):
             self.metrics_path.write_bytes(data[: data.rfind(b"\n") + 1])
-
-
-def clean(value: Any) -> Any:
-    """JSON-safe: NaN/inf become null, numpy scalars plain numbers."""
-    if isinstance(value, dict):
-        return {k: clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [clean(v) for v in value]
-    if hasattr(value, "item"):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
