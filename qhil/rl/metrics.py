@@ -29,7 +29,6 @@ from qhil.rl.summary import HardwareSummary
 
 if TYPE_CHECKING:
     from qhil.execution.dispatcher import Dispatcher
-    from qhil.rl.run import Session
 
 
 def _m(alias: str) -> Any:
@@ -93,7 +92,8 @@ class MetricsLogger:
     `sinks` receive every batch of rows (JSON form); metrics.jsonl is the first. A TensorBoard or
     CSV writer attaches with `logger.sinks.append(fn)`; it runs on the learner's thread."""
 
-    def __init__(self, s: Session, progress: Progress | None):
+    def __init__(self, s: Any, progress: Progress | None):
+        """`s`: the run's session (qhil.rl.run.Session, or the distributed run's)."""
         self.s = s
         self.progress = progress
         self.sinks: list[Sink] = [s.folder.append_metrics]
