@@ -13,8 +13,9 @@ device's shot limit as copies of the rows whose samples are joined.
 (Pauli words, Hamiltonians, Hermitian, Projector) to the computational basis, decomposes every
 operation to qhil's gate set (`translate.NATIVE`) and refuses what is left, before anything is
 sent. Results come from each circuit's counts through PennyLane's own measurement processes.
-Analytic mode (shots=None) is refused: `local` gives exact per-qubit marginals for shots=None,
-not the joint probabilities that correlated measurements need.
+Analytic mode (shots=None) runs where the provider gives exact probabilities
+(`Provider.exact_probabilities`: `local` without noise): one shots=None job, each measurement
+read from the exact distribution; elsewhere it is refused before anything is sent.
 
 Money goes through `spending.open_spending`: a device that bills refuses without a budget,
 asks consent when it is created (the spending road, `qhil.open_dispatcher`), and every job is held to the budget and written to the
@@ -43,9 +44,9 @@ from pennylane.tape import QuantumScript
 from pennylane.transforms import split_non_commuting
 from pennylane.transforms.core import CompilePipeline, transform
 
-from qhil.errors import RequestValidationError, UserError
+from qhil.errors import ProviderError, RequestValidationError, UserError
 from qhil.execution.spend import request_spend
-from qhil.pennylane.measure import samples_of, tape_result
+from qhil.pennylane.measure import exact_result, samples_of, tape_result
 from qhil.pennylane.spending import open_spending
 from qhil.pennylane.translate import NATIVE, TapeBatch
 
@@ -130,13 +131,15 @@ class QhilDevice(Device):
 
     def execute(self, circuits, execution_config: ExecutionConfig | None = None):
         tapes = tuple(circuits)
-        _require_shots(tapes)
-        samples: list = [None] * len(tapes)
+        self._check_analytic(tapes)
+        per_row: list = [None] * len(tapes)
         for total, members in _by_shots(tapes).items():
-            for i, rows in zip(members, self._sample([tapes[i] for i in members], total),
-                               strict=True):
-                samples[i] = rows
-        return tuple(tape_result(t, s, self.wires) for t, s in zip(tapes, samples, strict=True))
+            group = [tapes[i] for i in members]
+            rows = self._sample(group, total) if total else self._exact(group)
+            for i, tape_rows in zip(members, rows, strict=True):
+                per_row[i] = tape_rows
+        return tuple((tape_result if t.shots else exact_result)(t, rows, self.wires)
+                     for t, rows in zip(tapes, per_row, strict=True))
 
     def _sample(self, tapes: list[QuantumScript], total: int) -> list[list[np.ndarray]]:
         """One job for tapes of one shot total: per tape, (total, n) samples per row."""
@@ -144,13 +147,36 @@ class QhilDevice(Device):
         repeats = math.ceil(total / self.dispatcher.provider.profile.limits.max_shots)
         request = batch.request(math.ceil(total / repeats), int(self._rng.integers(2**31)),
                                 repeats)
+        result = self._run(request, len(tapes))
+        joined = self._join(result.counts or [None] * request.batch_size, repeats, total)
+        return [[joined[r] for r in rows] for rows in batch.rows]
+
+    def _exact(self, tapes: list[QuantumScript]) -> list[list[np.ndarray]]:
+        """One shots=None job: per tape, the exact (2**n,) probabilities of each row."""
+        batch = TapeBatch.of(tuple(tapes), self.wires)
+        result = self._run(batch.request(None, int(self._rng.integers(2**31))), len(tapes))
+        if result.probabilities is None:
+            raise ProviderError(f"{result.provider} returned no exact probabilities for an "
+                                f"analytic (shots=None) job")
+        return [[result.probabilities[r] for r in rows] for rows in batch.rows]
+
+    def _run(self, request, executions: int):
+        """Consent and budget, one job, its result; the tracker records it."""
         self._consent(request_spend("PennyLane executions", self.dispatcher.provider.profile,
                                     [request]))
         job = self.dispatcher.submit(request)
         result = job.result(self.timeout_s)
-        self._track(len(tapes), request, job, result)
-        joined = self._join(result.counts or [None] * request.batch_size, repeats, total)
-        return [[joined[r] for r in rows] for rows in batch.rows]
+        self._track(executions, request, job, result)
+        return result
+
+    def _check_analytic(self, tapes: tuple[QuantumScript, ...]) -> None:
+        """Refuse analytic (shots=None) circuits, before anything is sent, on a provider that
+        does not give exact probabilities."""
+        if all(tape.shots for tape in tapes) or self.dispatcher.provider.exact_probabilities:
+            return
+        raise UserError(f"analytic mode (shots=None) needs a provider that gives exact "
+                        f"probabilities (local); {self.dispatcher.provider.name} samples: set "
+                        f"shots (qml.device('qhil', ..., shots=N) or qml.set_shots)")
 
     def _join(self, counts: list, repeats: int, total: int) -> list[np.ndarray]:
         """Per row, the samples of its `repeats` copies (at r, r + B, ...), `total` of them."""
@@ -175,14 +201,6 @@ class QhilDevice(Device):
         self.dispatcher.provider.close()
 
 
-def _require_shots(tapes: tuple[QuantumScript, ...]) -> None:
-    """Refuse analytic (shots=None) circuits before anything is sent: qhil providers return
-    samples, and exact per-qubit marginals are not the joint probabilities many measurements need."""
-    if not all(tape.shots for tape in tapes):
-        raise UserError("the qhil device samples: set shots (qml.set_shots or "
-                        "qml.device('qhil', ..., shots=N)); analytic mode is not supported")
-
-
 def _native(op) -> bool:
     return op.name in NATIVE
 
@@ -195,8 +213,9 @@ def _diagonalisable(obs) -> bool:
     return obs.has_diagonalizing_gates
 
 
-def _by_shots(tapes: tuple[QuantumScript, ...]) -> dict[int, list[int]]:
-    groups: dict[int, list[int]] = {}
+def _by_shots(tapes: tuple[QuantumScript, ...]) -> dict[int | None, list[int]]:
+    """Tape indices by shot total (None: analytic)."""
+    groups: dict[int | None, list[int]] = {}
     for i, tape in enumerate(tapes):
         groups.setdefault(tape.shots.total_shots, []).append(i)
     return groups
