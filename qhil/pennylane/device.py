@@ -17,6 +17,11 @@ Analytic mode (shots=None) runs where the provider gives exact probabilities
 (`Provider.exact_probabilities`: `local` without noise): one shots=None job, each measurement
 read from the exact distribution; elsewhere it is refused before anything is sent.
 
+`diff_method="qtdnn"` (qhil.pennylane.surrogate): the device computes a QNode's derivatives with
+qhil's qtDNN surrogate, with the forward pass (`execute_and_compute_derivatives`): one job, then
+each structure's surrogate refitted on the batch's pairs gives the Jacobian; no circuit is sent
+for the gradient. Broadcast tapes are expanded to one circuit a row in `preprocess` (still one job).
+
 Money goes through `spending.open_spending`: a device that bills refuses without a budget,
 asks consent when it is created (the spending road, `qhil.open_dispatcher`), and every job is held to the budget and written to the
 ledger (`qhil ledger run.sqlite`). `dev.tracker` records per batch: jobs, circuits, shots,
@@ -26,6 +31,7 @@ cost_usd (the ledger's) and latency_s (each job's round trip).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from decimal import Decimal
 
 import numpy as np
@@ -41,13 +47,14 @@ from pennylane.devices.preprocess import (
 from pennylane.exceptions import DeviceError
 from pennylane.measurements import SampleMeasurement, Shots
 from pennylane.tape import QuantumScript
-from pennylane.transforms import split_non_commuting
+from pennylane.transforms import broadcast_expand, split_non_commuting
 from pennylane.transforms.core import CompilePipeline, transform
 
 from qhil.errors import ProviderError, RequestValidationError, UserError
 from qhil.execution.spend import request_spend
 from qhil.pennylane.measure import exact_result, samples_of, tape_result
 from qhil.pennylane.spending import open_spending
+from qhil.pennylane.surrogate import QtDNNGradient, check_derivable
 from qhil.pennylane.translate import NATIVE, TapeBatch
 
 
@@ -65,6 +72,13 @@ def refuse_foreign_operations(tape: QuantumScript):
         raise UnsupportedOperationError(
             f"operation {', '.join(foreign)} is not supported on qhil (its gates: "
             f"{', '.join(sorted(NATIVE))}) and could not be decomposed to them")
+    return (tape,), lambda results: results[0]
+
+
+@transform
+def refuse_underivable(tape: QuantumScript):
+    """diff_method="qtdnn": refuse what the surrogate cannot differentiate, before sending."""
+    check_derivable(tape)
     return (tape,), lambda results: results[0]
 
 
@@ -96,6 +110,8 @@ class QhilDevice(Device):
         yes: spend on a billing device without asking (the budget still holds).
         seed: seeds each job and the shuffling of its samples (reruns reuse the ledger's results).
         timeout_s: how long to wait for a job's result; None waits.
+        qtdnn: the settings and surrogates of `diff_method="qtdnn"` (qhil.pennylane.surrogate);
+            default `QtDNNGradient(seed=seed or 0)`.
     """
 
     name = "qhil"
@@ -103,17 +119,21 @@ class QhilDevice(Device):
     def __init__(self, wires, shots=None, *, provider: str = "local",
                  budget_usd: float | str | Decimal | None = None, budget_shots: int | None = None,
                  ledger: str | None = None, yes: bool = False, seed: int | None = None,
-                 timeout_s: float | None = None):
+                 timeout_s: float | None = None, qtdnn: QtDNNGradient | None = None):
         super().__init__(wires=wires)
         self._shots = Shots(shots)  # a qhil device's own setting: budgets are counted in shots
         self.dispatcher, self._consent = open_spending(provider, budget_usd, budget_shots,
                                                        ledger, yes)
         self._rng = np.random.default_rng(seed)
         self.timeout_s = timeout_s
+        self.qtdnn = qtdnn if qtdnn is not None else QtDNNGradient(seed=seed or 0)
 
     def preprocess_transforms(self, execution_config: ExecutionConfig | None = None
                               ) -> CompilePipeline:
         program = CompilePipeline()
+        if _qtdnn(execution_config):  # the surrogate's pairs are rows: one circuit a row
+            program.add_transform(refuse_underivable)
+            program.add_transform(broadcast_expand)
         program.add_transform(validate_device_wires, self.wires, name=self.name)
         program.add_transform(drop_snapshots)
         program.add_transform(validate_measurements, analytic_measurements=_sampled,
@@ -128,6 +148,33 @@ class QhilDevice(Device):
         program.add_transform(device_resolve_dynamic_wires, wires=self.wires, allow_resets=False)
         program.add_transform(refuse_foreign_operations)
         return program
+
+    # --- diff_method="qtdnn": the surrogate's Jacobian, taken with the forward pass ---------------
+
+    def supports_derivatives(self, execution_config: ExecutionConfig | None = None,
+                             circuit: QuantumScript | None = None) -> bool:
+        """First derivatives by the surrogate, for `diff_method="qtdnn"` only."""
+        return _qtdnn(execution_config) and execution_config.derivative_order == 1
+
+    def setup_execution_config(self, config: ExecutionConfig | None = None,
+                               circuit: QuantumScript | None = None) -> ExecutionConfig:
+        """For "qtdnn": the device's derivatives, computed on execution (no backward circuits)."""
+        config = super().setup_execution_config(config, circuit)
+        if not _qtdnn(config):
+            return config
+        return replace(config, use_device_gradient=True,
+                       grad_on_execution=config.grad_on_execution is not False)
+
+    def execute_and_compute_derivatives(self, circuits, execution_config=None):
+        """One job for the batch; the surrogates refit on its pairs give the Jacobians."""
+        tapes = tuple(circuits)
+        results = self.execute(tapes, execution_config)
+        return results, self.qtdnn.jacobians(tapes, results, self.wires)
+
+    def compute_derivatives(self, circuits, execution_config=None):
+        """Where PennyLane asks for derivatives apart from the forward pass (jax): the batch is
+        executed again, for the pairs the refit needs."""
+        return self.execute_and_compute_derivatives(circuits, execution_config)[1]
 
     def execute(self, circuits, execution_config: ExecutionConfig | None = None):
         tapes = tuple(circuits)
@@ -199,6 +246,10 @@ class QhilDevice(Device):
         """Close the ledger and the provider."""
         self.dispatcher.ledger.close()
         self.dispatcher.provider.close()
+
+
+def _qtdnn(config: ExecutionConfig | None) -> bool:
+    return config is not None and config.gradient_method == "qtdnn"
 
 
 def _native(op) -> bool:
