@@ -31,6 +31,7 @@ cost_usd (the ledger's) and latency_s (each job's round trip).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from decimal import Decimal
 
@@ -103,9 +104,11 @@ class QhilDevice(Device):
 
     Args:
         wires: the number of wires or their labels (required: templates have a fixed width).
-        shots: default shots (a QNode's `set_shots` overrides it per call).
+        shots: default shots (a QNode's `set_shots` overrides it per call); None: analytic
+            mode, on a provider that gives exact probabilities (`local`).
         provider: a profile name ("local", "braket-local", "ibm-torino", ...) or a path to one.
-        budget_usd, budget_shots: the most this device may spend; a billing device needs one.
+        budget_usd: the most dollars this device may spend; a billing device needs a budget.
+        budget_shots: the most shots this device may spend.
         ledger: the SQLite ledger every job is written to (`qhil ledger PATH`); None: in memory.
         yes: spend on a billing device without asking (the budget still holds).
         seed: seeds each job and the shuffling of its samples (reruns reuse the ledger's results).
@@ -116,7 +119,8 @@ class QhilDevice(Device):
 
     name = "qhil"
 
-    def __init__(self, wires, shots=None, *, provider: str = "local",
+    def __init__(self, wires: int | Iterable, shots: int | Sequence[int] | None = None, *,
+                 provider: str = "local",
                  budget_usd: float | str | Decimal | None = None, budget_shots: int | None = None,
                  ledger: str | None = None, yes: bool = False, seed: int | None = None,
                  timeout_s: float | None = None, qtdnn: QtDNNGradient | None = None):
