@@ -46,7 +46,13 @@ from pennylane.devices.preprocess import (
     validate_observables,
 )
 from pennylane.exceptions import DeviceError
-from pennylane.measurements import SampleMeasurement, Shots
+from pennylane.measurements import (
+    ExpectationMP,
+    ProbabilityMP,
+    SampleMeasurement,
+    Shots,
+    VarianceMP,
+)
 from pennylane.tape import QuantumScript
 from pennylane.transforms import broadcast_expand, split_non_commuting
 from pennylane.transforms.core import CompilePipeline, transform
@@ -140,7 +146,7 @@ class QhilDevice(Device):
             program.add_transform(broadcast_expand)
         program.add_transform(validate_device_wires, self.wires, name=self.name)
         program.add_transform(drop_snapshots)
-        program.add_transform(validate_measurements, analytic_measurements=_sampled,
+        program.add_transform(validate_measurements, analytic_measurements=_from_probabilities,
                               sample_measurements=_sampled, name=self.name)
         program.add_transform(split_non_commuting)
         program.add_transform(validate_observables, stopping_condition=_diagonalisable,
@@ -258,6 +264,11 @@ def _qtdnn(config: ExecutionConfig | None) -> bool:
 
 def _native(op) -> bool:
     return op.name in NATIVE
+
+
+def _from_probabilities(mp) -> bool:
+    """What analytic mode computes from exact probabilities: no state, no samples."""
+    return isinstance(mp, (ExpectationMP, VarianceMP, ProbabilityMP))
 
 
 def _sampled(mp) -> bool:

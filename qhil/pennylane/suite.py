@@ -81,7 +81,8 @@ def _env(scratch: Path) -> dict[str, str]:
             "[pennylane.plugins]\nqhil = qhil.pennylane:QhilDevice\n")
         paths.append(str(scratch))
     old = os.environ.get("PYTHONPATH")
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths + ([old] if old else []))}
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths + ([old] if old else [])),
+            "COLUMNS": "400"}  # room for each failure's error in pytest's short summary
 
 
 def _counts(output: str) -> dict[str, int]:
