@@ -34,4 +34,4 @@ def test_the_device_suite_subset_passes_in_analytic_mode_on_local():
     outcome = run_suite(SUBSET, shots=None, extra=["-k", STATE_ONLY])
     assert outcome.counts, outcome.output[-2000:]
     assert outcome.failed == 0 and outcome.error == 0, outcome.output[-4000:]
-    assert outcome.passed >= 85
+    assert outcome.passed >= 75  # 77: the sampling tests skip themselves in analytic mode
