@@ -21,6 +21,7 @@ from qhil.errors import ConfigError
 from qhil.execution.job import FutureJob, Job, JobTimings, SamplingResult
 from qhil.execution.provider import Provider
 from qhil.execution.request import SamplingRequest
+from qhil.execution.template_request import template_rows
 from qhil.guards import check_simulator_memory
 from qhil.quantum.bitstrings import counts_from_indices
 from qhil.quantum.noise import NoiseModel
@@ -44,6 +45,7 @@ class LocalProvider(Provider):
         self.precision = opts.precision
         self.want_counts = opts.counts
         self._noise_spec = self._load_noise() if opts.noise else None
+        self.exact_probabilities = self._noise_spec is None  # noise reads out into marginals only
         self._simulators: dict[int, BatchedSimulator] = {}
         self._template_sims: dict[int, TemplateSimulator] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qhil-local")
@@ -108,7 +110,22 @@ class LocalProvider(Provider):
         timings = JobTimings(submitted_at=job.submitted_at, accepted_at=job.submitted_at,
                              running_at=job.running_at, finished_at=time.time())
         return SamplingResult(marginals=marginals, shots=request.shots, counts=counts,
-                              job_id=job.job_id, provider=self.name, timings=timings)
+                              job_id=job.job_id, provider=self.name, timings=timings,
+                              probabilities=self._probabilities(request))
+
+    def _probabilities(self, request: SamplingRequest) -> np.ndarray | None:
+        """(B, 2**n) exact basis-state probabilities of a shots=None template request that asks
+        for counts (their exact counterpart), every template through the template simulator."""
+        if not (self.exact_probabilities and request.is_template and request.shots is None
+                and request.counts):
+            return None
+        sim = self.template_simulator(request.n_qubits)
+        out = np.zeros((request.batch_size, 2 ** request.n_qubits))
+        with torch.inference_mode():
+            for template, rows in template_rows(request):
+                params = torch.from_numpy(request.params[rows]).to(self.device)
+                out[rows] = sim.probabilities(template, params).double().cpu().numpy()
+        return out
 
     def _measure_hdqnn(self, angles: np.ndarray, cz: np.ndarray, shots: int | None,
                        generator: torch.Generator, want_counts: bool = True

@@ -78,6 +78,9 @@ class SamplingResult:
         provider: the provider profile name.
         timings: the job's milestones.
         usage: provider-reported usage, e.g. {"qpu_s": 1.2}.
+        probabilities: (B, 2**n) exact basis-state probabilities (qubit 0 the most significant
+            bit), from a provider that gives them (`Provider.exact_probabilities`) for shots=None
+            and a request that asks for counts; None otherwise.
     """
 
     marginals: np.ndarray
@@ -87,6 +90,7 @@ class SamplingResult:
     provider: str
     timings: JobTimings
     usage: dict[str, float] = field(default_factory=dict)
+    probabilities: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

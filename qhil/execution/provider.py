@@ -69,6 +69,9 @@ class Provider(ABC):
     native_batching: bool = False
     supports_seed: bool = False
     supports_lookup: bool = False
+    exact_probabilities: bool = False
+    """Whether a shots=None template request that asks for counts gets the exact joint
+    distribution (`SamplingResult.probabilities`), not only the per-qubit marginals."""
 
     def __init__(self, profile: ProviderProfile):
         self.profile = profile

@@ -2,7 +2,7 @@
 
 Layout: magic, a JSON header (job id, provider, shots, timings, usage), then one .npz holding the
 marginals and, when present, the counts as flat arrays (each bitstring as its integer, its count,
-and the number of distinct bitstrings per circuit): a 256-circuit batch encodes in milliseconds,
+and the number of distinct bitstrings per circuit) and the exact probabilities: a 256-circuit batch encodes in milliseconds,
 where a JSON dict of its counts takes tens. No pickle: a ledger read back only ever yields data.
 """
 
@@ -31,6 +31,8 @@ def encode_result(result: SamplingResult) -> bytes:
     arrays = {"marginals": np.asarray(result.marginals, dtype=np.float64)}
     if result.counts is not None:
         arrays.update(_pack_counts(result.counts))
+    if result.probabilities is not None:
+        arrays["probabilities"] = np.asarray(result.probabilities, dtype=np.float64)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     return MAGIC + struct.pack("<I", len(header)) + header + buffer.getvalue()
@@ -45,9 +47,11 @@ def decode_result(blob: bytes) -> SamplingResult:
     with np.load(io.BytesIO(blob[offset + size:]), allow_pickle=False) as arrays:
         marginals = arrays["marginals"]
         counts = _unpack_counts(arrays) if header["counts"] else None
+        probabilities = arrays["probabilities"] if "probabilities" in arrays.files else None
     return SamplingResult(marginals=marginals, shots=header["shots"], counts=counts,
                           job_id=header["job_id"], provider=header["provider"],
-                          timings=JobTimings(**header["timings"]), usage=header["usage"])
+                          timings=JobTimings(**header["timings"]), usage=header["usage"],
+                          probabilities=probabilities)
 
 
 def _pack_counts(counts: list[dict[str, int]]) -> dict[str, np.ndarray]:

@@ -13,6 +13,7 @@ engine (qhil.layers.gradients) sees it; `exact_jacobian` differentiates the exac
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable
 
 import numpy as np
@@ -152,6 +153,29 @@ class QtDNNTrainer:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         return loss.detach()
+
+
+class PairRefit:
+    """A surrogate's refit on the (rows, sampled outputs) pairs of the last `history` batches
+    (this one included): `QtDNNTrainer` on tiny batches drawn by a seeded generator. Used by
+    `qhil.QuantumLayer` and by `diff_method="qtdnn"` of the PennyLane device."""
+
+    def __init__(self, surrogate: nn.Module, lr: float, steps: int, tiny_batch: int | None,
+                 history: int, seed: int):
+        self.surrogate, self.tiny_batch = surrogate, tiny_batch
+        self.trainer = QtDNNTrainer(surrogate, lr, steps, tiny_batch or 1)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.pairs: deque[tuple[torch.Tensor, torch.Tensor]] = deque(maxlen=history)
+
+    def __call__(self, x: torch.Tensor, sampled: torch.Tensor) -> float:
+        """Fit by BCE to this batch's pairs and the kept ones; the mean loss. Outputs in [0, 1]."""
+        dtype = next(self.surrogate.parameters()).dtype
+        self.pairs.append((x.detach().to(dtype), sampled.detach().clamp(0, 1).to(dtype)))
+        q_in, q_out = (torch.cat(part) for part in zip(*self.pairs, strict=True))
+        size = min(self.tiny_batch or len(x), len(q_in))
+        loss = self.trainer.refit(q_in, q_out, self.generator, size)
+        self.surrogate.zero_grad(set_to_none=True)  # no stale gradient for the user's optimiser
+        return loss
 
 
 def fast_adamw(module: nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:

@@ -33,7 +33,6 @@ built on a Provider or Dispatcher object is given one: `layer.dispatcher = ...`)
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -46,7 +45,7 @@ from qhil.execution.dispatcher import Dispatcher
 from qhil.execution.provider import Provider
 from qhil.layers.fidelity import Fidelity, fidelity
 from qhil.layers.gradients import jacobian, strategy
-from qhil.layers.hdqnn import QtDNN, QtDNNTrainer, TrigFeatures
+from qhil.layers.hdqnn import PairRefit, QtDNN, TrigFeatures
 from qhil.layers.meanfield import template_meanfield
 from qhil.layers.outputs import Outputs
 from qhil.layers.template_circuit import TemplateCircuit
@@ -116,9 +115,8 @@ class QuantumLayer(nn.Module):
     def _init_refit(self, lr: float, steps: int, tiny_batch: int | None, history: int,
                     seed: int) -> None:
         """The surrogate's refit: the T-block's trainer, a seeded draw, the recent pairs."""
-        self.trainer = QtDNNTrainer(self.surrogate, lr, steps, tiny_batch or 1)
-        self.tiny_batch, self._refit_rng = tiny_batch, torch.Generator().manual_seed(seed)
-        self._pairs: deque[tuple[torch.Tensor, torch.Tensor]] = deque(maxlen=history)
+        self.refitter = PairRefit(self.surrogate, lr, steps, tiny_batch, history, seed)
+        self.trainer, self.tiny_batch = self.refitter.trainer, tiny_batch
         self.last_refit_loss: float | None = None
 
     def _init_weights(self, names: Sequence[str], seed: int) -> None:
@@ -167,12 +165,7 @@ class QuantumLayer(nn.Module):
         """Fit the surrogate by BCE to the (rows, sampled outputs) pairs of this batch and the
         `refit_history - 1` before it (the weights move between batches: that is how the
         surrogate sees their effect)."""
-        dtype = next(self.surrogate.parameters()).dtype
-        self._pairs.append((x.detach().to(dtype), sampled.detach().clamp(0, 1).to(dtype)))
-        q_in, q_out = (torch.cat(part) for part in zip(*self._pairs, strict=True))
-        size = min(self.tiny_batch or len(x), len(q_in))
-        self.last_refit_loss = self.trainer.refit(q_in, q_out, self._refit_rng, size)
-        self.surrogate.zero_grad(set_to_none=True)  # no stale gradient for the user's optimiser
+        self.last_refit_loss = self.refitter(x, sampled)
         return self.last_refit_loss
 
     def _record_fidelity(self, x: torch.Tensor, grad: torch.Tensor) -> None:

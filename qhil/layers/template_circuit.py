@@ -76,7 +76,7 @@ class TemplateCircuit:
         tag = "quantum-layer" if purpose in ("actor", "target") else f"quantum-layer-{purpose}"
         request = SamplingRequest.from_templates(
             template, rows.detach().to("cpu", torch.float64).numpy(), self.shots, seed,
-            tags={"purpose": tag})
+            tags={"purpose": tag}, counts=self.shots is not None)  # exact: marginals only
         return torch.from_numpy(self.outputs.from_result(self.dispatcher.run(request)))
 
     def __getstate__(self) -> dict:

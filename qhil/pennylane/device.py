@@ -13,8 +13,14 @@ device's shot limit as copies of the rows whose samples are joined.
 (Pauli words, Hamiltonians, Hermitian, Projector) to the computational basis, decomposes every
 operation to qhil's gate set (`translate.NATIVE`) and refuses what is left, before anything is
 sent. Results come from each circuit's counts through PennyLane's own measurement processes.
-Analytic mode (shots=None) is refused: `local` gives exact per-qubit marginals for shots=None,
-not the joint probabilities that correlated measurements need.
+Analytic mode (shots=None) runs where the provider gives exact probabilities
+(`Provider.exact_probabilities`: `local` without noise): one shots=None job, each measurement
+read from the exact distribution; elsewhere it is refused before anything is sent.
+
+`diff_method="qtdnn"` (qhil.pennylane.surrogate): the device computes a QNode's derivatives with
+qhil's qtDNN surrogate, with the forward pass (`execute_and_compute_derivatives`): one job, then
+each structure's surrogate refitted on the batch's pairs gives the Jacobian; no circuit is sent
+for the gradient. Broadcast tapes are expanded to one circuit a row in `preprocess` (still one job).
 
 Money goes through `spending.open_spending`: a device that bills refuses without a budget,
 asks consent when it is created (the spending road, `qhil.open_dispatcher`), and every job is held to the budget and written to the
@@ -25,6 +31,8 @@ cost_usd (the ledger's) and latency_s (each job's round trip).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from decimal import Decimal
 
 import numpy as np
@@ -38,15 +46,22 @@ from pennylane.devices.preprocess import (
     validate_observables,
 )
 from pennylane.exceptions import DeviceError
-from pennylane.measurements import SampleMeasurement, Shots
+from pennylane.measurements import (
+    ExpectationMP,
+    ProbabilityMP,
+    SampleMeasurement,
+    Shots,
+    VarianceMP,
+)
 from pennylane.tape import QuantumScript
-from pennylane.transforms import split_non_commuting
+from pennylane.transforms import broadcast_expand, split_non_commuting
 from pennylane.transforms.core import CompilePipeline, transform
 
-from qhil.errors import RequestValidationError, UserError
+from qhil.errors import ProviderError, RequestValidationError, UserError
 from qhil.execution.spend import request_spend
-from qhil.pennylane.measure import samples_of, tape_result
+from qhil.pennylane.measure import exact_result, samples_of, tape_result
 from qhil.pennylane.spending import open_spending
+from qhil.pennylane.surrogate import QtDNNGradient, check_derivable
 from qhil.pennylane.translate import NATIVE, TapeBatch
 
 
@@ -64,6 +79,13 @@ def refuse_foreign_operations(tape: QuantumScript):
         raise UnsupportedOperationError(
             f"operation {', '.join(foreign)} is not supported on qhil (its gates: "
             f"{', '.join(sorted(NATIVE))}) and could not be decomposed to them")
+    return (tape,), lambda results: results[0]
+
+
+@transform
+def refuse_underivable(tape: QuantumScript):
+    """diff_method="qtdnn": refuse what the surrogate cannot differentiate, before sending."""
+    check_derivable(tape)
     return (tape,), lambda results: results[0]
 
 
@@ -88,34 +110,43 @@ class QhilDevice(Device):
 
     Args:
         wires: the number of wires or their labels (required: templates have a fixed width).
-        shots: default shots (a QNode's `set_shots` overrides it per call).
+        shots: default shots (a QNode's `set_shots` overrides it per call); None: analytic
+            mode, on a provider that gives exact probabilities (`local`).
         provider: a profile name ("local", "braket-local", "ibm-torino", ...) or a path to one.
-        budget_usd, budget_shots: the most this device may spend; a billing device needs one.
+        budget_usd: the most dollars this device may spend; a billing device needs a budget.
+        budget_shots: the most shots this device may spend.
         ledger: the SQLite ledger every job is written to (`qhil ledger PATH`); None: in memory.
         yes: spend on a billing device without asking (the budget still holds).
         seed: seeds each job and the shuffling of its samples (reruns reuse the ledger's results).
         timeout_s: how long to wait for a job's result; None waits.
+        qtdnn: the settings and surrogates of `diff_method="qtdnn"` (qhil.pennylane.surrogate);
+            default `QtDNNGradient(seed=seed or 0)`.
     """
 
     name = "qhil"
 
-    def __init__(self, wires, shots=None, *, provider: str = "local",
+    def __init__(self, wires: int | Iterable, shots: int | Sequence[int] | None = None, *,
+                 provider: str = "local",
                  budget_usd: float | str | Decimal | None = None, budget_shots: int | None = None,
                  ledger: str | None = None, yes: bool = False, seed: int | None = None,
-                 timeout_s: float | None = None):
+                 timeout_s: float | None = None, qtdnn: QtDNNGradient | None = None):
         super().__init__(wires=wires)
         self._shots = Shots(shots)  # a qhil device's own setting: budgets are counted in shots
         self.dispatcher, self._consent = open_spending(provider, budget_usd, budget_shots,
                                                        ledger, yes)
         self._rng = np.random.default_rng(seed)
         self.timeout_s = timeout_s
+        self.qtdnn = qtdnn if qtdnn is not None else QtDNNGradient(seed=seed or 0)
 
     def preprocess_transforms(self, execution_config: ExecutionConfig | None = None
                               ) -> CompilePipeline:
         program = CompilePipeline()
+        if _qtdnn(execution_config):  # the surrogate's pairs are rows: one circuit a row
+            program.add_transform(refuse_underivable)
+            program.add_transform(broadcast_expand)
         program.add_transform(validate_device_wires, self.wires, name=self.name)
         program.add_transform(drop_snapshots)
-        program.add_transform(validate_measurements, analytic_measurements=_sampled,
+        program.add_transform(validate_measurements, analytic_measurements=_from_probabilities,
                               sample_measurements=_sampled, name=self.name)
         program.add_transform(split_non_commuting)
         program.add_transform(validate_observables, stopping_condition=_diagonalisable,
@@ -128,15 +159,44 @@ class QhilDevice(Device):
         program.add_transform(refuse_foreign_operations)
         return program
 
+    # --- diff_method="qtdnn": the surrogate's Jacobian, taken with the forward pass ---------------
+
+    def supports_derivatives(self, execution_config: ExecutionConfig | None = None,
+                             circuit: QuantumScript | None = None) -> bool:
+        """First derivatives by the surrogate, for `diff_method="qtdnn"` only."""
+        return _qtdnn(execution_config) and execution_config.derivative_order == 1
+
+    def setup_execution_config(self, config: ExecutionConfig | None = None,
+                               circuit: QuantumScript | None = None) -> ExecutionConfig:
+        """For "qtdnn": the device's derivatives, computed on execution (no backward circuits)."""
+        config = super().setup_execution_config(config, circuit)
+        if not _qtdnn(config):
+            return config
+        return replace(config, use_device_gradient=True,
+                       grad_on_execution=config.grad_on_execution is not False)
+
+    def execute_and_compute_derivatives(self, circuits, execution_config=None):
+        """One job for the batch; the surrogates refit on its pairs give the Jacobians."""
+        tapes = tuple(circuits)
+        results = self.execute(tapes, execution_config)
+        return results, self.qtdnn.jacobians(tapes, results, self.wires)
+
+    def compute_derivatives(self, circuits, execution_config=None):
+        """Where PennyLane asks for derivatives apart from the forward pass (jax): the batch is
+        executed again, for the pairs the refit needs."""
+        return self.execute_and_compute_derivatives(circuits, execution_config)[1]
+
     def execute(self, circuits, execution_config: ExecutionConfig | None = None):
         tapes = tuple(circuits)
-        _require_shots(tapes)
-        samples: list = [None] * len(tapes)
+        self._check_analytic(tapes)
+        per_row: list = [None] * len(tapes)
         for total, members in _by_shots(tapes).items():
-            for i, rows in zip(members, self._sample([tapes[i] for i in members], total),
-                               strict=True):
-                samples[i] = rows
-        return tuple(tape_result(t, s, self.wires) for t, s in zip(tapes, samples, strict=True))
+            group = [tapes[i] for i in members]
+            rows = self._sample(group, total) if total else self._exact(group)
+            for i, tape_rows in zip(members, rows, strict=True):
+                per_row[i] = tape_rows
+        return tuple((tape_result if t.shots else exact_result)(t, rows, self.wires)
+                     for t, rows in zip(tapes, per_row, strict=True))
 
     def _sample(self, tapes: list[QuantumScript], total: int) -> list[list[np.ndarray]]:
         """One job for tapes of one shot total: per tape, (total, n) samples per row."""
@@ -144,13 +204,36 @@ class QhilDevice(Device):
         repeats = math.ceil(total / self.dispatcher.provider.profile.limits.max_shots)
         request = batch.request(math.ceil(total / repeats), int(self._rng.integers(2**31)),
                                 repeats)
+        result = self._run(request, len(tapes))
+        joined = self._join(result.counts or [None] * request.batch_size, repeats, total)
+        return [[joined[r] for r in rows] for rows in batch.rows]
+
+    def _exact(self, tapes: list[QuantumScript]) -> list[list[np.ndarray]]:
+        """One shots=None job: per tape, the exact (2**n,) probabilities of each row."""
+        batch = TapeBatch.of(tuple(tapes), self.wires)
+        result = self._run(batch.request(None, int(self._rng.integers(2**31))), len(tapes))
+        if result.probabilities is None:
+            raise ProviderError(f"{result.provider} returned no exact probabilities for an "
+                                f"analytic (shots=None) job")
+        return [[result.probabilities[r] for r in rows] for rows in batch.rows]
+
+    def _run(self, request, executions: int):
+        """Consent and budget, one job, its result; the tracker records it."""
         self._consent(request_spend("PennyLane executions", self.dispatcher.provider.profile,
                                     [request]))
         job = self.dispatcher.submit(request)
         result = job.result(self.timeout_s)
-        self._track(len(tapes), request, job, result)
-        joined = self._join(result.counts or [None] * request.batch_size, repeats, total)
-        return [[joined[r] for r in rows] for rows in batch.rows]
+        self._track(executions, request, job, result)
+        return result
+
+    def _check_analytic(self, tapes: tuple[QuantumScript, ...]) -> None:
+        """Refuse analytic (shots=None) circuits, before anything is sent, on a provider that
+        does not give exact probabilities."""
+        if all(tape.shots for tape in tapes) or self.dispatcher.provider.exact_probabilities:
+            return
+        raise UserError(f"analytic mode (shots=None) needs a provider that gives exact "
+                        f"probabilities (local); {self.dispatcher.provider.name} samples: set "
+                        f"shots (qml.device('qhil', ..., shots=N) or qml.set_shots)")
 
     def _join(self, counts: list, repeats: int, total: int) -> list[np.ndarray]:
         """Per row, the samples of its `repeats` copies (at r, r + B, ...), `total` of them."""
@@ -175,16 +258,17 @@ class QhilDevice(Device):
         self.dispatcher.provider.close()
 
 
-def _require_shots(tapes: tuple[QuantumScript, ...]) -> None:
-    """Refuse analytic (shots=None) circuits before anything is sent: qhil providers return
-    samples, and exact per-qubit marginals are not the joint probabilities many measurements need."""
-    if not all(tape.shots for tape in tapes):
-        raise UserError("the qhil device samples: set shots (qml.set_shots or "
-                        "qml.device('qhil', ..., shots=N)); analytic mode is not supported")
+def _qtdnn(config: ExecutionConfig | None) -> bool:
+    return config is not None and config.gradient_method == "qtdnn"
 
 
 def _native(op) -> bool:
     return op.name in NATIVE
+
+
+def _from_probabilities(mp) -> bool:
+    """What analytic mode computes from exact probabilities: no state, no samples."""
+    return isinstance(mp, (ExpectationMP, VarianceMP, ProbabilityMP))
 
 
 def _sampled(mp) -> bool:
@@ -195,8 +279,9 @@ def _diagonalisable(obs) -> bool:
     return obs.has_diagonalizing_gates
 
 
-def _by_shots(tapes: tuple[QuantumScript, ...]) -> dict[int, list[int]]:
-    groups: dict[int, list[int]] = {}
+def _by_shots(tapes: tuple[QuantumScript, ...]) -> dict[int | None, list[int]]:
+    """Tape indices by shot total (None: analytic)."""
+    groups: dict[int | None, list[int]] = {}
     for i, tape in enumerate(tapes):
         groups.setdefault(tape.shots.total_shots, []).append(i)
     return groups

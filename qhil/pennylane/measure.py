@@ -4,6 +4,12 @@ counts and sample, per shot-vector bin and per broadcast element.
 
     samples_of(counts, rng)                    {bitstring: count} -> (shots, n) 0/1, shuffled
     tape_result(tape, samples, wires)          samples: one (shots, n) array per tape row
+    exact_result(tape, probabilities, wires)   analytic: one (2**n,) distribution per tape row
+
+In analytic mode the provider's exact basis-state probabilities p stand for the state: the tape
+ends with the gates that rotate its observables to the computational basis, so every measurement
+left (expval, var, probs) is diagonal and reads the same from the real amplitudes sqrt(p) as
+from the state itself; PennyLane's `process_state` computes it.
 """
 
 from __future__ import annotations
@@ -29,6 +35,18 @@ def tape_result(tape: QuantumScript, samples: list[np.ndarray], wires: Wires):
     """The tape's result; a broadcast tape's results stack its elements on a leading axis."""
     results = [_one(tape, rows, wires) for rows in samples]
     return _stack(results) if tape.batch_size else results[0]
+
+
+def exact_result(tape: QuantumScript, probabilities: list[np.ndarray], wires: Wires):
+    """The tape's analytic result; a broadcast tape's results stack its elements."""
+    results = [_exact(tape, p, wires) for p in probabilities]
+    return _stack(results) if tape.batch_size else results[0]
+
+
+def _exact(tape: QuantumScript, probabilities: np.ndarray, wires: Wires):
+    amplitudes = np.sqrt(np.clip(probabilities, 0.0, None))
+    values = tuple(mp.process_state(amplitudes, wires) for mp in tape.measurements)
+    return values[0] if len(values) == 1 else values
 
 
 def _one(tape: QuantumScript, samples: np.ndarray, wires: Wires):

@@ -39,8 +39,15 @@ class SuiteOutcome:
     def reasons(self) -> list[str]:
         """pytest's -rsxX lines: every skip, expected failure and unexpected pass with its reason,
         paths made relative to the suite's folder."""
+        return self._lines(("SKIPPED", "XFAIL", "XPASS"))
+
+    def failures(self) -> list[str]:
+        """pytest's -rfE lines: every failure and error with its exception's first line."""
+        return self._lines(("FAILED", "ERROR"))
+
+    def _lines(self, starts: tuple[str, ...]) -> list[str]:
         return [re.sub(r"\S*devices/tests/", "", line) for line in self.output.splitlines()
-                if line.startswith(("SKIPPED", "XFAIL", "XPASS"))]
+                if line.startswith(starts)]
 
 
 def suite_dir() -> Path:
@@ -56,7 +63,7 @@ def run_suite(files: list[str], shots: int | None, extra: list[str] = (),
     targets = [str(folder / f) for f in files] or [str(folder)]
     command = [sys.executable, "-m", "pytest", *targets, "-c", str(folder / "pytest.ini"),
                "--rootdir", str(folder), "--device", "qhil", "--shots", str(shots),
-               "--skip-ops", "-q", "-rsxX", "-p", "no:cacheprovider", *extra]
+               "--skip-ops", "-q", "-rfEsxX", "-p", "no:cacheprovider", *extra]
     with tempfile.TemporaryDirectory() as scratch:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s,
                               env=_env(Path(scratch)), cwd=scratch)
@@ -74,7 +81,8 @@ def _env(scratch: Path) -> dict[str, str]:
             "[pennylane.plugins]\nqhil = qhil.pennylane:QhilDevice\n")
         paths.append(str(scratch))
     old = os.environ.get("PYTHONPATH")
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths + ([old] if old else []))}
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths + ([old] if old else [])),
+            "COLUMNS": "400"}  # room for each failure's error in pytest's short summary
 
 
 def _counts(output: str) -> dict[str, int]:

@@ -100,3 +100,20 @@ def test_every_gate_samples_within_shot_noise(provider, seeded_braket):
         marginals = backend.submit(request).result(timeout_s=600).marginals
     ideal = exact(request)
     assert_within_shot_noise(marginals, ideal, shots)
+
+
+def test_local_gives_exact_probabilities_for_an_exact_request_that_asks_for_counts():
+    template = CircuitTemplate(3, [Gate("ry", (0,), (Angle(0),)), Gate("cx", (0, 1)),
+                                   Gate("rx", (2,), (Angle(1),))], n_params=2)
+    params = np.array([[0.3, 1.1], [2.0, -0.4]])
+    provider = get_provider("local")
+    asked = provider.submit(SamplingRequest.from_templates(template, params, None)).result()
+    want = TemplateSimulator(precision="complex128").probabilities(
+        template, torch.from_numpy(params)).numpy()
+    np.testing.assert_allclose(asked.probabilities, want, atol=1e-6)
+    np.testing.assert_allclose(asked.probabilities @ np.array(
+        [[(i >> (2 - q)) & 1 for q in range(3)] for i in range(8)]), asked.marginals, atol=1e-6)
+    unasked = SamplingRequest.from_templates(template, params, None, counts=False)
+    sampled = SamplingRequest.from_templates(template, params, 100)
+    assert provider.submit(unasked).result().probabilities is None
+    assert provider.submit(sampled).result().probabilities is None

@@ -28,6 +28,13 @@ def test_exact_results_without_counts(rng):
     assert decode_result(encode_result(result)).counts is None
 
 
+def test_exact_probabilities_round_trip(rng):
+    probs = rng.random((2, 8))
+    result = SamplingResult(rng.random((2, 3)), None, None, "j", "p", JobTimings(0.0),
+                            probabilities=probs)
+    np.testing.assert_array_equal(decode_result(encode_result(result)).probabilities, probs)
+
+
 def test_foreign_bytes_are_refused():
     with pytest.raises(ValueError, match="not a qhil result"):
         decode_result(b"\x80\x04pickle")

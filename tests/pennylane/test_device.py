@@ -97,15 +97,44 @@ def test_shots_over_the_device_limit_come_back_whole(tmp_path):
     assert many().shape == (limit + 7, 1)
 
 
-def test_analytic_mode_is_refused_in_one_line():
-    dev = QhilDevice(wires=1)
+def test_analytic_mode_on_local_matches_default_qubit(tmp_path):
+    dev = QhilDevice(wires=3, seed=3, ledger=str(tmp_path / "run.sqlite"))  # shots=None
+    got, want = qml.QNode(circuit, dev)(0.7), exact(circuit, 0.7)
+    for g, w in zip(got, want, strict=True):
+        assert np.allclose(g, w, atol=1e-6)
+    broadcast = np.array([0.1, 0.7, 2.0])
+    for g, w in zip(qml.QNode(circuit, dev)(broadcast), exact(circuit, broadcast), strict=True):
+        assert np.allclose(g, w, atol=1e-6)
+    totals = dev.dispatcher.ledger.totals()
+    assert (totals.jobs, totals.shots) == (2, 0)  # split_non_commuting: still a job a call
+
+
+def test_analytic_parameter_shift_gradient_is_exact():
+    dev = QhilDevice(wires=3)
+
+    def energy(w):
+        qml.RY(w[0], 0)
+        qml.CRX(w[1], wires=[0, 1])
+        qml.U3(w[2], 0.3, 0.5, wires=2)
+        return qml.expval(qml.Z(1) + 0.5 * qml.X(2))
+
+    w = qml.numpy.array([0.4, 1.3, -0.8], requires_grad=True)
+    want = qml.grad(qml.QNode(energy, qml.device("default.qubit", wires=3)))(w)
+    got = qml.grad(qml.QNode(energy, dev, diff_method="parameter-shift"))(w)
+    assert np.allclose(got, want, atol=1e-6)
+
+
+def test_analytic_mode_on_a_shots_only_provider_is_refused_in_one_line(tmp_path):
+    dev = QhilDevice(wires=1, provider="braket-local", ledger=str(tmp_path / "run.sqlite"))
 
     @qml.qnode(dev)
     def analytic():
         return qml.expval(qml.Z(0))
 
-    with pytest.raises(UserError, match="set shots"):
+    with pytest.raises(UserError, match="needs a provider that gives exact probabilities") as e:
         analytic()
+    assert "\n" not in str(e.value) and "set shots" in str(e.value)
+    assert dev.dispatcher.ledger.totals().jobs == 0
 
 
 def test_a_billing_device_without_a_budget_sends_nothing(tmp_path):
