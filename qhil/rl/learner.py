@@ -3,10 +3,11 @@
 It calls a provider only through a gradient method that needs one (parameter-shift, spsa,
 exact: their circuits go through the run's Dispatcher on the learner's own sampler); qtdnn, the
 paper's method, sends nothing. A learner that sends jobs keeps a record in the run's journal
-(`attach_journal`): each update's minibatch rows before its jobs, its request hashes after. Restored
-from a checkpoint, it replays the updates recorded since from the same rows, so it asks the same
-questions and the ledger answers them: nothing is bought twice after a kill. Every `fidelity_every` actor updates it measures the gradient that
-reaches the PreDNN against the exact simulator's (qhil.rl.fidelity), for every method but exact.
+(`attach_journal`): each update's minibatch rows before its jobs, its request hashes after.
+Restored from a checkpoint, it replays the updates recorded since from the same rows, so it asks
+the same questions and the ledger answers them: nothing is bought twice after a kill. Every
+`fidelity_every` actor updates it measures the gradient that reaches the PreDNN against the exact
+simulator's (qhil.rl.fidelity), for every method but exact.
 """
 
 from __future__ import annotations
