@@ -111,14 +111,18 @@ def kill_cases(f: dict) -> list[dict]:
 
 def markdown(report: dict) -> str:
     lines = ["# Trust checks (issue 26)", "",
-             f"Load average (1, 5, 15 min) at the start: {report['load']}.", "",
+             f"Load average (1, 5, 15 min) at the start: {report['load']} (a check rerun "
+             "alone with `--only` states its own).", "",
              "Seconds are pytest's per case, setup included (a file's first case builds its "
              "fixtures); the hostile files' 5 s bound is asserted inside each test around the "
              "command alone.", ""]
-    for check, cases in report["checks"].items():
+    for check in [c for c in [*CHECKS, KILL_CHECK] if c in report["checks"]]:
+        cases = report["checks"][check]
         passed = sum(c["outcome"] == "passed" for c in cases)
         slowest = max((c["seconds"] for c in cases), default=0)
+        rerun = report.get("loads", {}).get(check)
         lines += [f"## {check}: {passed}/{len(cases)} passed (slowest {slowest:.2f} s)", "",
+                  *([f"Load average when this check started: {rerun}.", ""] if rerun else []),
                   f"`{CHECKS.get(check, 'check_trust.kill_resume')}`", "",
                   "| case | outcome | s |", "| --- | --- | --- |"]
         lines += [f"| {c['case']} | {c['outcome']} | {c['seconds']:.2f} |" for c in cases]
@@ -140,22 +144,38 @@ def kill_lines(f: dict | None) -> list[str]:
             "| landed |", "| --- | --- | --- | --- | --- | --- |",
             *[f"| {i + 1} | {k['kind']} | {k['at']} | {k['steps_at_kill']} | "
               f"{k['jobs_in_flight_at_kill']} | {k['killed']} |" for i, k in enumerate(f["kills"])],
-            "", f"Ledger {f['audit']['ledger']}, estimate {f['audit']['estimate']}.", ""]
+            "", f"Ledger {f['audit']['ledger']}, estimate {f['audit']['estimate']}.", "",
+            *main_lines(f.get("on_main"))]
+
+
+def main_lines(m: dict | None) -> list[str]:
+    """The same run before learner replay (stored once, by hand, beside the figures)."""
+    if not m:
+        return []
+    return [f"The same run on {m['code']} (load {m['load']}, wall {m['wall_s']:.0f} s): ledger "
+            f"{m['ledger_paid_jobs']} paid jobs, service {m['service_jobs']}, estimate "
+            f"{m['estimate_jobs']}: {m['ledger_paid_jobs'] - m['estimate_jobs']} learner jobs "
+            f"bought again, each a new request (bought twice by hash: ledger "
+            f"{m['ledger_results_bought_twice']}, service {m['service_requests_run_twice']}).", ""]
 
 
 def run_checks(only: str | None) -> dict:
     """Every check (or `only` one, the others kept from the stored report)."""
     stored = RESULTS / "check_trust.json"
     report = json.loads(stored.read_text()) if only and stored.is_file() else {"checks": {}}
-    report["load"] = machine_load()
-    for name, path in CHECKS.items():
+    if only is None:
+        report["load"], report["loads"] = machine_load(), {}
+    for name in [*CHECKS, KILL_CHECK]:
         if only in (None, name):
-            report["checks"][name] = run_file(path)
-    if only in (None, KILL_CHECK):
-        cases, figures = kill_resume()
-        report["checks"][KILL_CHECK] = cases
-        report["kill_resume"] = {**figures, "load": report["load"]}
+            report.setdefault("loads", {})[name] = machine_load()
+            report["checks"][name] = run_file(CHECKS[name]) if name in CHECKS else kill_check(report)
     return report
+
+
+def kill_check(report: dict) -> list[dict]:
+    cases, figures = kill_resume()
+    report["kill_resume"] = {**figures, "load": report["loads"][KILL_CHECK]}
+    return cases
 
 
 def main() -> int:
