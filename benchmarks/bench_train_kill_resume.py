@@ -65,15 +65,16 @@ service_dir = "{service}"
 """
 
 
-def write_setup(work: Path, steps: int) -> Path:
-    """The benchmark's profile and training config (pendulum-pqc.toml, scaled as described)."""
+def write_setup(work: Path, steps: int, overrides: dict | None = None) -> Path:
+    """The benchmark's profile and training config (pendulum-pqc.toml, scaled as described;
+    `overrides`: further dotted settings, e.g. a gradient method and a smaller circuit)."""
     from qhil.rl.config import dump_toml, load_train_config
 
     (work / "chaos-billed.toml").write_text(PROFILE.format(service=work / "service"))
     config = load_train_config(ROOT / "configs" / "pendulum-pqc.toml").with_overrides(**{
         "provider": str(work / "chaos-billed.toml"), "steps": steps, "num_envs": 2,
         "quantum.shots": 16, "eval.episodes": 2, "eval.every_steps": steps // 4,
-        "loop.checkpoint_every_steps": steps // 10, "loop.device": "cpu"})
+        "loop.checkpoint_every_steps": steps // 10, "loop.device": "cpu", **(overrides or {})})
     path = work / "train.toml"
     path.write_text(dump_toml(config))
     return path
@@ -192,9 +193,10 @@ def audit(work: Path, config: Path, steps: int) -> dict:
     service = Counter(job.request_hash for job in JobSpool(work / "service").jobs())
     vsteps = [r[0] for r in query(run / "transitions.sqlite", "SELECT vstep FROM steps")]
     summary = json.loads((run / "summary.json").read_text())
+    method = (summary.get("gradient") or "qtdnn").replace("-", "_")
     estimate = last_json(subprocess.run(
         qhil("estimate", "--config", str(config), "--json"), cwd=ROOT, capture_output=True,
-        text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True).stdout)["qtdnn"]
+        text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True).stdout)[method]
     return {
         "ledger_paid_jobs": totals.jobs, "ledger_results_bought_twice": totals.resubmitted,
         "ledger_statuses": {k.value: v for k, v in statuses.items()},

@@ -7,6 +7,7 @@
     ledger.failed(token, error, billed)
     ledger.find_result(request_hash, provider) -> SamplingResult | None    reuse after a restart
     ledger.in_flight(provider) -> list[LedgerEntry]                        re-attach after a restart
+    ledger.forget_results(request_hashes)   drop payloads nobody will ask for again (rows stay)
     ledger.latency_stats(provider) -> JobLatencies   p50/p95/p99 of queue, execution, round trip
     ledger.totals(provider) -> LedgerTotals          jobs, circuits, shots, dollars, resubmitted
     ledger.spent(provider) -> BudgetState            settled spending, to seed a resumed Budget
@@ -280,6 +281,14 @@ class Ledger(LockedSqlite):
         self._write("UPDATE jobs SET status = ?, billed = ?, error = ? WHERE token = ? "
                     "AND status IN (?, ?)",
                     (LedgerStatus(status).code, int(billed), error[:2000], key(token), *FLYING))
+
+    def forget_results(self, request_hashes: list[str]) -> None:
+        """Drop the stored payloads of these requests (e.g. a learner's gradient jobs that no
+        kept checkpoint can replay); the rows, their spending and timings stay."""
+        for start in range(0, len(request_hashes), 500):
+            part = [key(h) for h in request_hashes[start:start + 500]]
+            self._write(f"UPDATE jobs SET result = NULL WHERE request_hash IN "
+                        f"({','.join('?' * len(part))})", tuple(part))
 
     # reads --------------------------------------------------------------------------------------
 

@@ -1,7 +1,9 @@
 """Replay buffer of hDQNN transitions and the qtDNN buffer of recent (q_i, q_o) pairs.
 
 Both are numpy ring buffers sampled with a `numpy.random.Generator` passed in (no global RNG),
-and both save to / load from one .npz so a resumed run keeps its data.
+and both save to / load from one .npz so a resumed run keeps its data. A ring counts every row it
+was given (`added`), so a sampled slot can be named by its row's number in the run
+(`sample_indexed`): what the run's journal records of each learner minibatch.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class RingBuffer:
         self.arrays = {k: np.zeros((capacity, *s), dtype=np.float32) for k, s in shapes.items()}
         self.pos = 0
         self.size = 0
+        self.added = 0  # rows ever given; row number added - 1 sits at slot pos - 1
         self.lock = threading.Lock()
 
     def add(self, **rows: np.ndarray) -> None:
@@ -45,11 +48,20 @@ class RingBuffer:
                 self.arrays[key][index] = value
             self.pos = int((self.pos + count) % self.capacity)
             self.size = min(self.size + count, self.capacity)
+            self.added += count
 
     def sample_rows(self, batch_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         with self.lock:
             index = rng.integers(0, self.size, size=batch_size)
             return {k: v[index] for k, v in self.arrays.items()}
+
+    def sample_indexed(self, batch_size: int,
+                       rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """`sample_rows` (the same draws) and each row's number in the run, in one look."""
+        with self.lock:
+            slots = rng.integers(0, self.size, size=batch_size)
+            numbers = self.added - 1 - (self.pos - 1 - slots) % self.capacity
+            return {k: v[slots] for k, v in self.arrays.items()}, numbers
 
     def save(self, path: Path) -> None:
         with self.lock:
@@ -61,6 +73,7 @@ class RingBuffer:
         with self.lock:
             self.size = int(data["size"])
             self.pos = int(data["pos"])
+            self.added = self.size
             for key in self.arrays:
                 self.arrays[key][: self.size] = data[key]
 
@@ -74,8 +87,13 @@ class ReplayBuffer(RingBuffer):
             "dones": (), "q_in": (control_dim,), "q_out": (width,)})
 
     def sample(self, batch_size: int, rng: np.random.Generator, device: torch.device) -> ReplaySamples:
-        rows = self.sample_rows(batch_size, rng)
-        return ReplaySamples(**{k: torch.as_tensor(v, device=device) for k, v in rows.items()})
+        return samples_of(self.sample_rows(batch_size, rng), device)
+
+
+def samples_of(rows: dict[str, np.ndarray], device: torch.device) -> ReplaySamples:
+    """Rows (float32 arrays, from the ring or the run's journal) as a minibatch on `device`."""
+    return ReplaySamples(**{k: torch.as_tensor(np.asarray(rows[k], dtype=np.float32), device=device)
+                            for k in ReplaySamples._fields})
 
 
 class PairBuffer(RingBuffer):

@@ -68,9 +68,11 @@ class HardwareSampler:
         self.seed = seed
         self.job_timeout_s = job_timeout_s
         self.stats = stats or HardwareStats()
-        # False: results are used once (the learner's), so the ledger records the job and its
-        # spending but not the payload, and no per-circuit counts are built
+        # False: the learner's results: no per-circuit counts are built, the ledger keeps the
+        # marginals (compactly, until no kept checkpoint can replay them) and `sent` the
+        # request hashes, for the learner's journal
         self.keep_results = keep_results
+        self.sent: list[str] = []
         self.in_flight = 0
         self._lock = threading.Lock()
 
@@ -84,12 +86,13 @@ class HardwareSampler:
         seed = (self.seed * 1_000_003 + self.stats.jobs) % 2**31
         request = replace(self.ansatz.request(controls, self.shots, seed=seed),
                           tags={"purpose": purpose}, counts=self.keep_results)
+        if not self.keep_results:
+            self.sent.append(request.digest())
         started = time.perf_counter()
         with self._lock:
             self.in_flight += 1
         try:
-            result = self.dispatcher.run(request, timeout_s=self.job_timeout_s,
-                                         store_result=self.keep_results)
+            result = self.dispatcher.run(request, timeout_s=self.job_timeout_s)
         finally:
             with self._lock:
                 self.in_flight -= 1

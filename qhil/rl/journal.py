@@ -6,6 +6,9 @@
     journal.pending() -> q_in | None   a job sent whose step was never stored (adopted on resume)
     journal.replay_into(replay, pairs) rebuild both buffers after a restart
     journal.note(key, value) / journal.noted(key)   small values kept beside the steps
+    journal.record_update(number, rows)   a learner update's minibatch (row numbers), BEFORE its jobs
+    journal.recorded_update(number) / journal.transitions_at(rows)   what a restored learner replays
+    journal.update_requests(number, digests) / journal.forget_updates(through) -> digests
     journal.begin_eval(name, actor) / journal.finish_eval(name, returns) / journal.open_evals()
 
 One committed transaction per write in WAL mode with synchronous=NORMAL: a killed process
@@ -18,6 +21,15 @@ step that was never stored is sent again with the same request (same controls, s
 Dispatcher reuses its stored result or re-attaches it in flight: never bought twice. Its
 (q_i, q_o) then drive the first step after the restart. An evaluation whose actor was stored but
 whose returns were not is run again from that actor: its requests repeat, and are reused.
+
+The learner's side (gradient methods that send jobs: parameter-shift, spsa, exact): every update
+records its minibatch as the run's row numbers before it sends anything, and the request hashes
+it sent once it is done. A learner restored from a checkpoint replays the updates recorded since:
+the same rows read back from here, the same random draws (the generators' states are in the
+checkpoint), the same networks, hence the same requests, which the ledger answers (their results
+are kept until no kept checkpoint can replay them: `forget_updates`, then
+`Ledger.forget_results`). About 4 bytes a minibatch row and 32 a job, for the updates since the
+oldest kept checkpoint only.
 """
 
 from __future__ import annotations
@@ -41,6 +53,8 @@ CREATE TABLE IF NOT EXISTS steps (vstep INTEGER PRIMARY KEY, data BLOB NOT NULL,
 CREATE TABLE IF NOT EXISTS intent (slot INTEGER PRIMARY KEY, vstep INTEGER NOT NULL,
                                    q_in BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS evals (name TEXT PRIMARY KEY, actor BLOB NOT NULL, returns TEXT);
+CREATE TABLE IF NOT EXISTS updates (number INTEGER PRIMARY KEY, rows BLOB NOT NULL,
+                                    requests BLOB);
 """
 FIELDS = ("obs", "actions", "rewards", "next_obs", "dones", "q_in", "q_out")
 
@@ -149,7 +163,54 @@ class Journal(LockedSqlite):
             replay.add(**{k: v[-replay.capacity:] for k, v in data.items()})
         if count and with_pairs:
             pairs.add(q_in=data["q_in"][-pairs.capacity:], q_out=data["q_out"][-pairs.capacity:])
+        replay.added = count  # the ring's rows keep their numbers in the run
         return count
+
+    # the learner's updates ---------------------------------------------------------------
+
+    def record_update(self, number: int, rows: np.ndarray) -> None:
+        """Update `number`'s minibatch, as row numbers of the run (before its jobs are sent)."""
+        blob = np.asarray(rows, dtype=np.uint32).tobytes()
+        self._write("INSERT OR REPLACE INTO updates (number, rows) VALUES (?, ?)", (number, blob))
+
+    def recorded_update(self, number: int) -> tuple[np.ndarray, list[str]] | None:
+        """Update `number`'s minibatch rows and the request hashes it sent, or None."""
+        row = self._one("SELECT rows, requests FROM updates WHERE number = ?", (number,))
+        if row is None:
+            return None
+        sent = row[1] or b""
+        return (np.frombuffer(row[0], dtype=np.uint32).astype(np.int64),
+                [sent[i:i + 32].hex() for i in range(0, len(sent), 32)])
+
+    def last_recorded_update(self) -> int:
+        return self._one("SELECT COALESCE(MAX(number), 0) FROM updates")[0]
+
+    def update_requests(self, number: int, digests: list[str]) -> None:
+        """The request hashes update `number` sent (its results are kept while it may replay)."""
+        blob = b"".join(bytes.fromhex(d) for d in digests)
+        self._write("UPDATE updates SET requests = ? WHERE number = ?", (blob, number))
+
+    def forget_updates(self, through: int) -> list[str]:
+        """Drop the records of updates 1..`through` (no kept checkpoint replays them); returns
+        the request hashes they sent, whose stored results may go too."""
+        blobs = self._all("SELECT requests FROM updates WHERE number <= ? AND requests IS NOT "
+                          "NULL", (through,))
+        self._write("DELETE FROM updates WHERE number <= ?", (through,))
+        joined = b"".join(b for (b,) in blobs)
+        return [joined[i:i + 32].hex() for i in range(0, len(joined), 32)]
+
+    def transitions_at(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Stored transitions by row number (steps of equal width, as a run's are), in order."""
+        rows = np.asarray(rows, dtype=np.int64)
+        first = self._one("SELECT LENGTH(data) FROM steps ORDER BY vstep LIMIT 1")
+        per_step = first[0] // (4 * sum(self.layout.widths().values()))
+        steps = np.unique(rows // per_step)
+        marks = ",".join("?" * len(steps))
+        found = self._all(f"SELECT vstep, data FROM steps WHERE vstep IN ({marks}) ORDER BY vstep",
+                          tuple(int(v) for v in steps))
+        data = self.layout.unpack([blob for _, blob in found])
+        at = np.searchsorted(np.array([v for v, _ in found]), rows // per_step) * per_step
+        return {k: v[at + rows % per_step] for k, v in data.items()}
 
     # evaluations --------------------------------------------------------------------------
 

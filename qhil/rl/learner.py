@@ -2,8 +2,12 @@
 
 It calls a provider only through a gradient method that needs one (parameter-shift, spsa,
 exact: their circuits go through the run's Dispatcher on the learner's own sampler); qtdnn, the
-paper's method, sends nothing. Every `fidelity_every` actor updates it measures the gradient that
-reaches the PreDNN against the exact simulator's (qhil.rl.fidelity), for every method but exact.
+paper's method, sends nothing. A learner that sends jobs keeps a record in the run's journal
+(`attach_journal`): each update's minibatch rows before its jobs, its request hashes after.
+Restored from a checkpoint, it replays the updates recorded since from the same rows, so it asks
+the same questions and the ledger answers them: nothing is bought twice after a kill. Every
+`fidelity_every` actor updates it measures the gradient that reaches the PreDNN against the exact
+simulator's (qhil.rl.fidelity), for every method but exact.
 """
 
 from __future__ import annotations
@@ -13,10 +17,11 @@ import torch
 
 from qhil.layers.hdqnn import QtDNNTrainer
 from qhil.quantum.simulator import BatchedSimulator
-from qhil.rl.buffers import PairBuffer, ReplayBuffer, ReplaySamples
+from qhil.rl.buffers import PairBuffer, ReplayBuffer, ReplaySamples, samples_of
 from qhil.rl.config import TrainConfig
 from qhil.rl.fidelity import FidelityLog, GradientCheck
 from qhil.rl.hardware import HardwareSampler
+from qhil.rl.journal import Journal
 from qhil.rl.networks import Actor, Critic
 from qhil.rl.qblock import block_for
 from qhil.rl.td3 import TD3
@@ -44,11 +49,13 @@ def build_td3(config: TrainConfig, obs_dim: int, act_dim: int, low: np.ndarray,
 
 
 def learner_block(config: TrainConfig, actor: Actor, sampler: HardwareSampler | None):
-    """The learner's pqc T-block for the config's gradient method (None for classical blocks)."""
+    """The learner's pqc T-block for the config's gradient method (None for classical blocks).
+    Without a sampler (networks only: `qhil evaluate`, `load_policy`, `--resume`'s size check)
+    the qtdnn block stands in: nothing trains, so no method's jobs are needed."""
     method = config.quantum.gradient
     if config.block != "pqc":
         return None
-    if method == "qtdnn":
+    if method == "qtdnn" or sampler is None:
         return block_for(actor)
     device = next(actor.parameters()).device
     sim = BatchedSimulator(config.quantum.qubits, device=device)
@@ -74,6 +81,16 @@ class Learner:
         self.last: dict[str, float] = {}
         self.fidelity = GradientCheck(td3, self.sim) if self.sim is not None else None
         self.fidelity_log = FidelityLog(config.qtdnn.warn_below, config.qtdnn.warn_checks)
+        self.journal: Journal | None = None
+        self.sampler: HardwareSampler | None = None
+        self.replay_until = 0  # updates up to this one are recorded: replayed, not drawn
+        self.replayed = self.replay_mismatches = 0
+        self.marks: list[tuple[int, int]] = []  # (step, updates) of the kept checkpoints
+
+    def attach_journal(self, journal: Journal, sampler: HardwareSampler) -> None:
+        """Record each update in `journal` (and replay those recorded beyond the checkpoint)."""
+        self.journal, self.sampler = journal, sampler
+        self.replay_until = journal.last_recorded_update()
 
     @property
     def updates(self) -> int:
@@ -81,13 +98,53 @@ class Learner:
 
     def update(self) -> dict[str, float]:
         """One TD3 update (surrogate refit, critic, actor) from a replay minibatch."""
-        batch = self.replay.sample(self.config.td3.batch_size, self.rng, self.device)
+        number = self.td3.updates + 1
+        batch, recorded = self._minibatch(number)
         inspect = self.fidelity.inspect if self._fidelity_due() else None
         logs = self.td3.update(batch, self._refit_pairs(batch), self.generator, inspect)
+        self._note_requests(number, recorded)
         if "surrogate/grad_cosine" in logs:
             self.fidelity_log.add(logs)
         self.last.update(logs)
         return logs
+
+    def _minibatch(self, number: int) -> tuple[ReplaySamples, list[str] | None]:
+        """Update `number`'s minibatch: the recorded one (and its requests) when it is replayed,
+        else drawn from the replay, and recorded first when the learner keeps a journal."""
+        size = self.config.td3.batch_size
+        if self.journal is None:
+            return self.replay.sample(size, self.rng, self.device), None
+        if number <= self.replay_until:
+            recorded = self.journal.recorded_update(number)
+            if recorded is not None:
+                return samples_of(self.journal.transitions_at(recorded[0]), self.device), recorded[1]
+        rows, numbers = self.replay.sample_indexed(size, self.rng)
+        self.journal.record_update(number, numbers)
+        return samples_of(rows, self.device), None
+
+    def _note_requests(self, number: int, recorded: list[str] | None) -> None:
+        """The update's request hashes into the journal; a replayed update's are compared."""
+        if self.journal is None:
+            return
+        sent, self.sampler.sent = self.sampler.sent, []
+        if recorded is None:
+            self.journal.update_requests(number, sent)
+            return
+        self.replayed += 1  # recorded as [] when the kill came before the update finished
+        self.replay_mismatches += bool(recorded) and sent != recorded
+        if sent != recorded:
+            self.journal.update_requests(number, sent)
+
+    def marks_with(self, step: int, keep: int) -> list[tuple[int, int]]:
+        """The kept checkpoints' (step, updates) with one at `step` now, newest last."""
+        marks = [m for m in self.marks if m[0] != step] + [(step, self.td3.updates)]
+        return marks[-keep:]
+
+    def forget_unreplayable(self) -> list[str]:
+        """Drop the records of updates no kept checkpoint replays; their request hashes."""
+        if self.journal is None or not self.marks:
+            return []
+        return self.journal.forget_updates(min(updates for _, updates in self.marks))
 
     def _fidelity_due(self) -> bool:
         """Is the coming update an actor update whose number is 1 modulo fidelity_every?"""

@@ -41,6 +41,21 @@ class LearnerBlock:
     def jacobian(self) -> torch.Tensor:
         return self.strategy.jacobian(self.last_controls, self.circuit)
 
+    @property
+    def sends_jobs(self) -> bool:
+        """Whether the method asks the provider (every one but qtdnn)."""
+        return self.method != "qtdnn"
+
+    def rng_state(self) -> torch.Tensor | None:
+        """The state of the method's own random draws (SPSA's directions), for checkpoints."""
+        generator = getattr(self.strategy, "generator", None)
+        return None if generator is None else generator.get_state()
+
+    def set_rng_state(self, state: torch.Tensor | None) -> None:
+        generator = getattr(self.strategy, "generator", None)
+        if generator is not None and state is not None:
+            generator.set_state(state)
+
 
 def block_for(actor: Actor, method: str = "qtdnn", sampler: HardwareSampler | None = None,
                   sim: BatchedSimulator | None = None, generator: torch.Generator | None = None,

@@ -21,6 +21,7 @@ from qhil.layers.gradients import circuits_per_sample
 from qhil.progress import warn
 from qhil.quantum.ansatz import HDQNNAnsatz
 from qhil.rl.buffers import PairBuffer, ReplayBuffer
+from qhil.rl.checkpoints import KEEP
 from qhil.rl.config import TrainConfig
 from qhil.rl.envs import make_envs
 from qhil.rl.evaluations import Evaluations
@@ -41,7 +42,13 @@ from qhil.rl.metrics import MetricsLogger, Sink, fractions, ledger_hw
 from qhil.rl.plots import plot_fidelity, plot_latency, plot_returns
 from qhil.rl.rundir import RunFolder
 from qhil.rl.schedule import Schedule
-from qhil.rl.summary import SUMMARY_VERSION, ClockSummary, RunSummary, ThreadSummary
+from qhil.rl.summary import (
+    SUMMARY_VERSION,
+    ClockSummary,
+    LearnerReplayed,
+    RunSummary,
+    ThreadSummary,
+)
 from qhil.runlock import claim
 
 
@@ -151,6 +158,8 @@ class Session:
         self.journal = Journal(folder.journal_path, Layout(obs_dim, act_dim, ansatz.control_dim, width))
         self.learner = Learner(config, self.td3, self.replay, self.pairs, self.device)
         self.learner.fidelity_log.reference = fidelity_reference(dispatcher.provider)
+        if self.td3.block is not None and self.td3.block.sends_jobs:
+            self.learner.attach_journal(self.journal, self.learner_sampler)  # replayable
         self.explorer = Explorer(config, snapshot_actor(self.td3.actor), self.sampler,
                                  self.replay, self.pairs, self.journal, config.seed)
         self.clock = LoopClock()
@@ -165,8 +174,13 @@ class Session:
                  "learner_torch_rng": self.learner.generator.get_state(),
                  "surrogate": dict(self.learner.last),
                  "learner_hardware": self.learner_sampler.state(),
-                 "fidelity": list(self.learner.fidelity_log.rows)}
+                 "fidelity": list(self.learner.fidelity_log.rows),
+                 "replay_marks": self.learner.marks_with(self.explorer.transitions, KEEP)}
+        if self.td3.block is not None and self.td3.block.rng_state() is not None:
+            state["block_rng"] = self.td3.block.rng_state()  # SPSA's directions
         self.folder.save_checkpoint(state, self.explorer.transitions)
+        self.learner.marks = state["replay_marks"]
+        self.dispatcher.ledger.forget_results(self.learner.forget_unreplayable())
 
     def restore(self) -> None:
         """From any kill point: buffers from the journal, the learner from the newest good
@@ -203,6 +217,9 @@ class Session:
         self.learner.last.update(state.get("surrogate", {}))
         self.learner_sampler.stats = HardwareStats.from_state(state.get("learner_hardware"))
         self.learner.fidelity_log.rows = list(state.get("fidelity", []))
+        self.learner.marks = [(int(a), int(b)) for a, b in state.get("replay_marks", [])]
+        if self.td3.block is not None:
+            self.td3.block.set_rng_state(state.get("block_rng"))
 
     def _restore_legacy(self, state: dict) -> None:
         """A checkpoint with its buffers beside it (runs written before the journal)."""
@@ -346,7 +363,10 @@ def summarise(s: Session, returns: list[float]) -> RunSummary:
         surrogate_loss=s.learner.last.get("surrogate/loss"),
         threads=ThreadSummary(**asdict(s.threads),
                               omp_wait_policy=os.environ.get("OMP_WAIT_POLICY")),
-        warnings=[w for w in (learning_warning(c), log.warning(), behind_warning(s)) if w],
+        learner_replayed=LearnerReplayed(updates=s.learner.replayed,  # this session's
+                                         mismatched=s.learner.replay_mismatches),
+        warnings=[w for w in (learning_warning(c), log.warning(), behind_warning(s),
+                              replay_warning(s)) if w],
         clock=ClockSummary(**clock))
 
 
@@ -357,6 +377,16 @@ def utd_figures(s: Session) -> dict[str, Any]:
     return {"utd_ratio": s.learner.updates / learned if learned > 0 else None,
             "utd_ratio_target": s.config.td3.updates_per_step,
             "catch_up_updates": int(s.clock.catch_up_updates)}
+
+
+def replay_warning(s: Session) -> str | None:
+    """Said when a restored learner's replayed update asked other questions than recorded
+    (its jobs were bought again): the networks did not come back bit for bit."""
+    if not s.learner.replay_mismatches:
+        return None
+    return (f"{s.learner.replay_mismatches} of the {s.learner.replayed} learner updates replayed "
+            f"after the restart sent other requests than before the kill (bought again); "
+            f"report it with the run's config")
 
 
 def behind_warning(s: Session) -> str | None:

@@ -107,6 +107,14 @@ class ClockSummary(Record):
     catch_up_updates: float = 0.0  # updates run after the explorer's last step
 
 
+class LearnerReplayed(Record):
+    """This session's replay of the learner updates recorded since its checkpoint (a resume):
+    how many were replayed, and how many asked something other than what was recorded."""
+
+    updates: int = 0
+    mismatched: int = 0
+
+
 class FidelitySummary(Record):
     """A run's gradient fidelity (qhil.rl.fidelity.FidelityLog): checks, reference, and per
     figure the median over the second half of the checks and the last value."""
@@ -173,6 +181,7 @@ class RunSummary(Record):
     surrogate_jacobian_rel_error: float | None = None
     surrogate_jacobian_rel_error_last: float | None = None
     surrogate_loss: float | None = None
+    learner_replayed: LearnerReplayed = LearnerReplayed()
     warnings: list[str] = []
     clock: ClockSummary | None = None  # None: a summary written before the clock was kept
     explorers: list[ExplorerSummary] = []  # a distributed run's explorer actors; [] otherwise
