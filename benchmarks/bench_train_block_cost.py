@@ -36,7 +36,7 @@ BUCKETS = [
     ("fidelity check (exact Jacobian)", "rl/fidelity.py", "inspect"),
     # the local simulator runs in the provider's worker thread, which cProfile does not see:
     # its time is the wait inside this bucket
-    ("explorer sampling jobs (dispatcher + local simulator)", "rl/hardware.py", "sample"),
+    ("explorer sampling jobs (dispatcher + local simulator)", "rl/sampler.py", "sample"),
     ("environment steps", "gymnasium/vector/sync_vector_env.py", "step"),
     ("learner updates in all", "rl/learner.py", "update"),
 ]

@@ -261,7 +261,7 @@ def _hardware_policy(actor, config: TrainConfig, ledger: Path, agreement, seed: 
     """A Dispatcher on the policy's ledger, by the spending road (the agreed budget)."""
     from qhil.execution.consent import open_dispatcher
     from qhil.execution.registry import provider_for
-    from qhil.rl.hardware import HardwareSampler
+    from qhil.rl.sampler import HardwareSampler
 
     provider = provider_for(agreement.profiles[0])
     dispatcher = open_dispatcher(provider, ledger=ledger, agreement=agreement)

@@ -38,11 +38,11 @@ def _run(args: argparse.Namespace) -> int:
     from qhil.commands.train import refuse_qtrl_run
     from qhil.execution.registry import get_provider
     from qhil.rl.explorer import evaluate
-    from qhil.rl.hardware import HardwareSampler
     from qhil.rl.learner import build_td3
     from qhil.rl.metrics import ledger_totals
     from qhil.rl.run import env_dims, pick_device, preflight
     from qhil.rl.rundir import RunFolder
+    from qhil.rl.sampler import HardwareSampler
 
     folder = RunFolder(args.run_dir)
     refuse_qtrl_run(folder, "qhil evaluate reads `qhil train` runs; a qtrl run's evaluation "

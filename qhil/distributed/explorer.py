@@ -25,9 +25,9 @@ from qhil.execution.registry import get_provider
 from qhil.quantum.ansatz import HDQNNAnsatz
 from qhil.rl.config import TrainConfig
 from qhil.rl.explorer import Explorer
-from qhil.rl.hardware import HardwareSampler, HardwareStats
 from qhil.rl.journal import Journal, Layout
 from qhil.rl.run import env_dims
+from qhil.rl.sampler import HardwareSampler, HardwareStats
 
 SEED_STRIDE = 1009  # explorer K's environments, noise and job seeds: seed + 1009 * (K + 1)
 

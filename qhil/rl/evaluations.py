@@ -20,9 +20,9 @@ from qhil.execution.dispatcher import Dispatcher
 from qhil.quantum.ansatz import HDQNNAnsatz
 from qhil.rl.config import TrainConfig
 from qhil.rl.explorer import evaluate
-from qhil.rl.hardware import HardwareSampler
 from qhil.rl.journal import Journal
 from qhil.rl.metrics import MetricsRow
+from qhil.rl.sampler import HardwareSampler
 from qhil.rl.schedule import Schedule
 from qhil.threads import ThreadPlan, use_threads
 

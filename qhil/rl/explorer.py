@@ -16,9 +16,9 @@ from qhil.progress import Bar
 from qhil.rl.buffers import PairBuffer, ReplayBuffer
 from qhil.rl.config import TrainConfig
 from qhil.rl.envs import finished_episodes, make_envs, real_next_obs
-from qhil.rl.hardware import HardwareSampler
 from qhil.rl.journal import Journal
 from qhil.rl.networks import Actor
+from qhil.rl.sampler import HardwareSampler
 
 
 def act(actor: Actor, obs: np.ndarray, sampler: HardwareSampler | None,

@@ -20,10 +20,10 @@ from qhil.quantum.simulator import BatchedSimulator
 from qhil.rl.buffers import PairBuffer, ReplayBuffer, ReplaySamples, samples_of
 from qhil.rl.config import TrainConfig
 from qhil.rl.fidelity import FidelityLog, GradientCheck
-from qhil.rl.hardware import HardwareSampler
 from qhil.rl.journal import Journal
 from qhil.rl.networks import Actor, Critic
 from qhil.rl.qblock import block_for
+from qhil.rl.sampler import HardwareSampler
 from qhil.rl.td3 import TD3
 
 # the exact reference (or, off an ideal simulator, its shadow) simulates the minibatch's circuits

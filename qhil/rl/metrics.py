@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from qhil.rl.hardware import HardwareStats
 from qhil.rl.loop import Progress
 from qhil.rl.progress import ProgressUpdate
+from qhil.rl.sampler import HardwareStats
 from qhil.rl.summary import HardwareSummary
 
 if TYPE_CHECKING:

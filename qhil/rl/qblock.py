@@ -19,8 +19,8 @@ import torch
 from qhil.layers.gradients import Strategy, strategy
 from qhil.layers.hdqnn import AnsatzCircuit
 from qhil.quantum.simulator import BatchedSimulator
-from qhil.rl.hardware import HardwareSampler
 from qhil.rl.networks import Actor
+from qhil.rl.sampler import HardwareSampler
 
 
 class LearnerBlock:

@@ -26,7 +26,6 @@ from qhil.rl.config import TrainConfig
 from qhil.rl.envs import make_envs
 from qhil.rl.evaluations import Evaluations
 from qhil.rl.explorer import Explorer
-from qhil.rl.hardware import HardwareSampler, HardwareStats
 from qhil.rl.journal import Journal, Layout
 from qhil.rl.learner import Learner, build_td3
 from qhil.rl.loop import (
@@ -41,6 +40,7 @@ from qhil.rl.loop import (
 from qhil.rl.metrics import MetricsLogger, Sink, fractions, ledger_hw
 from qhil.rl.plots import plot_fidelity, plot_latency, plot_returns
 from qhil.rl.rundir import RunFolder
+from qhil.rl.sampler import HardwareSampler, HardwareStats
 from qhil.rl.schedule import Schedule
 from qhil.rl.summary import (
     SUMMARY_VERSION,

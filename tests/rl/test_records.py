@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from qhil.errors import ConfigError
-from qhil.rl.hardware import HardwareStats
 from qhil.rl.metrics import MetricsRow
+from qhil.rl.sampler import HardwareStats
 from qhil.rl.summary import SUMMARY_VERSION, RunSummary
 
 # a summary.json as qhil wrote it before every key was declared (keys of early versions included)
