@@ -111,7 +111,7 @@ def train(config: TrainConfig | str | Path | dict | None = None, out: str | Path
     from qhil.progress import is_quiet, set_quiet
     from qhil.rl.progress import ProgressPrinter
     from qhil.rl.run import check_gradient
-    from qhil.rl.run import train as train_run
+    from qhil.rl.run import run_training as train_run
     from qhil.rl.rundir import RunFolder
 
     _check_budget_type(budget)

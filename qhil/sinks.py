@@ -4,7 +4,8 @@
 metrics.jsonl (`charts/episodic_return`, `hw/latency_s`, ...) at the row's step, into event
 files in the run folder itself (`tensorboard --logdir runs` shows every run). `write_csv` turns
 metrics.jsonl into metrics.csv: one column per metric name, one line per row, empty where a row
-has no value.
+has no value. `MetricsFiles` is what every run folder (`qhil train`'s and `qhil qtrl`'s) has in
+common: config.toml, metrics.jsonl with its TensorBoard and CSV twins, summary.json.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+from qhil.files import append_jsonl, clean, read_jsonl
 
 
 def scalars(row: Mapping[str, Any], step_key: str) -> dict[str, float]:
@@ -67,3 +70,33 @@ def write_csv(rows: list[Mapping[str, Any]], path: Path, first: str = "step") ->
             writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
     tmp.replace(path)
     return path
+
+
+class MetricsFiles:
+    """The files every run folder has: config.toml, metrics.jsonl (and the same rows as
+    TensorBoard event files and metrics.csv, `step_key` the step column), summary.json."""
+
+    def __init__(self, path: str | Path, step_key: str = "step"):
+        self.path = Path(path)
+        self.step_key = step_key
+        self.config_path = self.path / "config.toml"
+        self.metrics_path = self.path / "metrics.jsonl"
+        self.summary_path = self.path / "summary.json"
+        self.csv_path = self.path / "metrics.csv"
+        self.tensorboard = TensorBoardSink(self.path, step_key=step_key)
+
+    def append_metrics(self, rows: list[dict[str, Any]]) -> None:
+        """metrics.jsonl, and the same rows (same names) into the TensorBoard event files."""
+        rows = [clean(row) for row in rows]
+        append_jsonl(self.metrics_path, rows)
+        self.tensorboard.write(rows)
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        return read_jsonl(self.metrics_path)
+
+    def export_csv(self) -> Path:
+        """metrics.csv from metrics.jsonl (one column per metric)."""
+        return write_csv(self.read_metrics(), self.csv_path, first=self.step_key)
+
+    def close(self) -> None:
+        self.tensorboard.close()

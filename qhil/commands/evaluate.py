@@ -40,7 +40,7 @@ def _run(args: argparse.Namespace) -> int:
     from qhil.rl.explorer import evaluate
     from qhil.rl.learner import build_td3
     from qhil.rl.metrics import ledger_totals
-    from qhil.rl.run import env_dims, pick_device, preflight
+    from qhil.rl.run import env_dims, pick_device, validate_run
     from qhil.rl.rundir import RunFolder
     from qhil.rl.sampler import HardwareSampler
 
@@ -58,7 +58,7 @@ def _run(args: argparse.Namespace) -> int:
     seed = config.seed + 20_000 if args.seed is None else args.seed
     with get_provider(config.provider) as provider:
         config = config.with_overrides(**{"eval.episodes": episodes})
-        preflight(config.with_overrides(num_envs=episodes), provider)
+        validate_run(config.with_overrides(num_envs=episodes), provider)
         if config.block == "pqc":
             from qhil.execution.reach import require_reachable
 

@@ -28,7 +28,7 @@ from qhil.qtrl.config import QTRLConfig
 
 if TYPE_CHECKING:  # torch, gymnasium and the SDKs load in run(), not for `qhil qtrl --help`
     from qhil.execution.budget import BudgetState
-    from qhil.qtrl.runfolder import RunFolder
+    from qhil.qtrl.runfolder import QTRLRunFolder
     from qhil.qtrl.summary import QTRLSummary
 
 
@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
             return _train(args, config, folder, limits, rank0)
 
 
-def _train(args: argparse.Namespace, config: QTRLConfig, folder: RunFolder,
+def _train(args: argparse.Namespace, config: QTRLConfig, folder: QTRLRunFolder,
            limits: BudgetState | None, rank0: bool) -> int:
     """The agents, then (agent 0's process) the plot, csv and summary."""
     from qhil.qtrl.launch import run_agents
@@ -125,7 +125,7 @@ def _torchrun_env() -> bool:
     return "TORCHELASTIC_RUN_ID" in os.environ or {"RANK", "WORLD_SIZE"} <= set(os.environ)
 
 
-def _finished(folder: RunFolder, config: QTRLConfig) -> bool:
+def _finished(folder: QTRLRunFolder, config: QTRLConfig) -> bool:
     """A run that already trained every episode is reported and left alone."""
     import sys
 
@@ -142,14 +142,14 @@ def _finished(folder: RunFolder, config: QTRLConfig) -> bool:
     return True
 
 
-def _prepare(args: argparse.Namespace, rank0: bool) -> tuple[RunFolder, QTRLConfig]:
-    from qhil.qtrl.runfolder import RunFolder
+def _prepare(args: argparse.Namespace, rank0: bool) -> tuple[QTRLRunFolder, QTRLConfig]:
+    from qhil.qtrl.runfolder import QTRLRunFolder
 
     given = {k: getattr(args, k) for k in FLAGS if getattr(args, k) is not None}
     if args.resume is not None:
         if args.out is not None:
             raise ConfigError("give either --out DIR (new run) or --resume DIR, not both")
-        folder = RunFolder(args.resume)
+        folder = QTRLRunFolder(args.resume)
         base = folder.read_config().model_dump()
         fixed = {k: v for k, v in given.items() if k != "episodes" and base.get(k) != v}
         if fixed:
@@ -170,10 +170,10 @@ def _prepare(args: argparse.Namespace, rank0: bool) -> tuple[RunFolder, QTRLConf
         from qhil.paths import check_new_run_dir
 
         check_new_run_dir(out, "--out")
-    return RunFolder(out), QTRLConfig(**given)
+    return QTRLRunFolder(out), QTRLConfig(**given)
 
 
-def _check_checkpoint(folder: RunFolder) -> int:
+def _check_checkpoint(folder: QTRLRunFolder) -> int:
     """A resume reads the checkpoint and the ledger: both must be sound before anything runs.
     Returns the episodes the checkpoint holds."""
     from qhil.commands._resume import check_checkpoint
@@ -217,7 +217,7 @@ def _limits(args: argparse.Namespace) -> BudgetState | None:
     return None if budget is None else budget.limit
 
 
-def _check_budget(config: QTRLConfig, limits: BudgetState | None, folder: RunFolder,
+def _check_budget(config: QTRLConfig, limits: BudgetState | None, folder: QTRLRunFolder,
                   args: argparse.Namespace, rank0: bool) -> None:
     """With --provider every agent sends one job per episode: before any process starts, the
     rest of the run's spend is checked against the budget (the limits cover the whole run
@@ -247,7 +247,7 @@ def _check_budget(config: QTRLConfig, limits: BudgetState | None, folder: RunFol
               budget_required=False)
 
 
-def _episodes_done(folder: RunFolder) -> int:
+def _episodes_done(folder: QTRLRunFolder) -> int:
     if not folder.checkpoint.is_file():
         return 0
     state = folder.load_checkpoint()

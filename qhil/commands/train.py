@@ -240,9 +240,9 @@ def trainer(config: TrainConfig):
         from qhil.distributed.run import train_distributed
 
         return train_distributed
-    from qhil.rl.run import train
+    from qhil.rl.run import run_training
 
-    return train
+    return run_training
 
 
 def remove_unpaid_run(path) -> None:

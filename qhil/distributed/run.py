@@ -32,8 +32,8 @@ from qhil.rl.run import (
     Session,
     _loop_and_finish,
     learning_warning,
-    preflight,
     schedule,
+    validate_run,
 )
 from qhil.rl.rundir import RunFolder
 from qhil.rl.summary import ExplorerSummary, HardwareSummary, RunSummary
@@ -48,19 +48,19 @@ def explorer_providers(config: TrainConfig) -> list[str]:
 
 def check_providers(config: TrainConfig, provider: Provider) -> None:
     """Every explorer's provider accepts the run's requests, before anything is written."""
-    preflight(config, provider)
+    validate_run(config, provider)
     for name in sorted(set(explorer_providers(config)) - {provider.name}):
         with get_provider(name) as other:
-            preflight(config, other)
+            validate_run(config, other)
 
 
 def train_distributed(config: TrainConfig, folder: RunFolder, provider: Provider, *,
                       resume: bool = False, progress: Progress | None = None,
                       budget: Budget | None = None,
                       agreement: Agreement | None = None) -> RunSummary:
-    """`rl.run.train` with explorer actors: train, evaluate, write the summary (with `explorers`).
+    """`rl.run.run_training` with explorer actors: train, evaluate, write the summary (with `explorers`).
     `agreement`: the caller's consent to the run's spend (without it a device that bills is
-    refused, as `rl.run.train`)."""
+    refused, as `rl.run.run_training`)."""
     require_ray()
     check_providers(config, provider)
     agreement = agreement or consent.agree(provider, None, budget, what="the run's jobs")

@@ -59,7 +59,7 @@ from pennylane.transforms.core import CompilePipeline, transform
 
 from qhil.errors import ProviderError, RequestValidationError, UserError
 from qhil.execution.spend import request_spend
-from qhil.pennylane.measure import exact_result, samples_of, tape_result
+from qhil.pennylane.measure import exact_result, shot_rows, tape_result
 from qhil.pennylane.spending import open_spending
 from qhil.pennylane.surrogate import QtDNNGradient, check_derivable
 from qhil.pennylane.translate import NATIVE, TapeBatch
@@ -237,7 +237,7 @@ class QhilDevice(Device):
 
     def _join(self, counts: list, repeats: int, total: int) -> list[np.ndarray]:
         """Per row, the samples of its `repeats` copies (at r, r + B, ...), `total` of them."""
-        per_row = [samples_of(c, self._rng) for c in counts]
+        per_row = [shot_rows(c, self._rng) for c in counts]
         width = len(counts) // repeats
         return [np.concatenate(per_row[r::width])[:total] for r in range(width)]
 

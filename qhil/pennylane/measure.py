@@ -2,7 +2,7 @@
 PennyLane's own measurement processes (`process_samples`) turn them into expval, var, probs,
 counts and sample, per shot-vector bin and per broadcast element.
 
-    samples_of(counts, rng)                    {bitstring: count} -> (shots, n) 0/1, shuffled
+    shot_rows(counts, rng)                    {bitstring: count} -> (shots, n) 0/1, shuffled
     tape_result(tape, samples, wires)          samples: one (shots, n) array per tape row
     exact_result(tape, probabilities, wires)   analytic: one (2**n,) distribution per tape row
 
@@ -21,7 +21,7 @@ from pennylane.wires import Wires
 from qhil.errors import ProviderError
 
 
-def samples_of(counts: dict[str, int] | None, rng: np.random.Generator) -> np.ndarray:
+def shot_rows(counts: dict[str, int] | None, rng: np.random.Generator) -> np.ndarray:
     """(shots, n) samples, qubit 0 first, in random order (a shot vector's bins are slices)."""
     if counts is None:
         raise ProviderError("the provider returned no counts; the qhil device needs them (set "

@@ -40,7 +40,7 @@ from qhil.quantum.template import CircuitTemplate
 
 
 @dataclass(frozen=True)
-class Structure:
+class TapeStructure:
     """What one surrogate stands for: a gate structure and its measurements, as [0, 1] outputs."""
 
     key: tuple
@@ -50,7 +50,7 @@ class Structure:
     shapes: tuple[tuple[int, ...], ...]  # each measurement's result shape
 
     @classmethod
-    def of(cls, tape: QuantumScript, wires: Wires) -> Structure:
+    def of(cls, tape: QuantumScript, wires: Wires) -> TapeStructure:
         gates, columns, _ = tape_gates(tape, wires)
         template = CircuitTemplate(len(wires), gates, n_params=len(columns), name="pennylane")
         low, span, shapes = zip(*(_scale(mp) for mp in tape.measurements), strict=True)
@@ -88,7 +88,7 @@ def _scale(mp) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
 class _Fit:
     """One structure's surrogate, its refit and the `qtdnn` strategy over it."""
 
-    def __init__(self, structure: Structure, n_qubits: int, settings: QtDNNGradient):
+    def __init__(self, structure: TapeStructure, n_qubits: int, settings: QtDNNGradient):
         with torch.random.fork_rng(devices=[]):  # the initial weights follow the seed
             torch.manual_seed(settings.seed)
             net = template_qtdnn(structure.n_params, len(structure.low), n_qubits,
@@ -146,14 +146,14 @@ class QtDNNGradient:
             self.last_fidelity = _fidelity(tapes, jacs)
         return jacs
 
-    def _structure(self, tape: QuantumScript, wires: Wires) -> Structure:
+    def _structure(self, tape: QuantumScript, wires: Wires) -> TapeStructure:
         check_derivable(tape)
         if tape.batch_size:
             raise UserError("diff_method='qtdnn' needs unbroadcast tapes (the device expands "
                             "broadcasting in preprocess)")
-        return Structure.of(tape, wires)
+        return TapeStructure.of(tape, wires)
 
-    def _fit_group(self, key, tapes, results, structure: Structure, wires: Wires) -> list:
+    def _fit_group(self, key, tapes, results, structure: TapeStructure, wires: Wires) -> list:
         """(n, P) Jacobians of the group's tapes, scaled back to their results."""
         if structure.n_params == 0:
             return [np.zeros((len(structure.low), 0)) for _ in tapes]
@@ -167,7 +167,7 @@ class QtDNNGradient:
         return list(scaled)
 
 
-def _group(structures: list[Structure | None]) -> dict[tuple, list[int]]:
+def _group(structures: list[TapeStructure | None]) -> dict[tuple, list[int]]:
     groups: dict[tuple, list[int]] = {}
     for i, s in enumerate(structures):
         if s is not None:
@@ -203,7 +203,7 @@ def _columns(tape: QuantumScript) -> list[int | None]:
     return columns
 
 
-def _layout(tape: QuantumScript, structure: Structure, full: np.ndarray):
+def _layout(tape: QuantumScript, structure: TapeStructure, full: np.ndarray):
     """(n, P) -> PennyLane's Jacobian: measurements, then trainable parameters, then shape."""
     columns = _columns(tape)
     if any(p >= len(columns) for p in tape.trainable_params):

@@ -24,7 +24,7 @@ from qhil.qtrl.config import QTRLConfig
 from qhil.qtrl.envs import ENVS, make_env
 from qhil.qtrl.generator import ClassicalWeights, PolicyShape, QTGenerator, trainable_parameters
 from qhil.qtrl.reinforce import reinforce_loss, rollout
-from qhil.qtrl.runfolder import RunFolder
+from qhil.qtrl.runfolder import QTRLRunFolder
 from qhil.qtrl.spending import JobCost, can_afford
 
 
@@ -49,7 +49,7 @@ class Agent:
     """State of one agent process; `world` is 1 when no process group is initialised."""
 
     config: QTRLConfig
-    folder: RunFolder
+    folder: QTRLRunFolder
     rank: int = 0
     world: int = 1
     sampler: ShotSampler | None = None
@@ -145,11 +145,11 @@ class Agent:
         table = self._gather([total_reward, steps, loss, shots])
         if self.rank != 0:
             return float(table[:, 0].mean())
-        self.folder.append_metrics({
+        self.folder.append_metrics([{
             "episode": episode, "return_mean": float(table[:, 0].mean()),
             "returns": table[:, 0].tolist(), "steps_mean": float(table[:, 1].mean()),
             "losses/reinforce": float(table[:, 2].mean()), "hw/shots": int(table[:, 3].sum()),
-            "wall_s": self._wall_s()})
+            "wall_s": self._wall_s()}])
         return float(table[:, 0].mean())
 
     def _wall_s(self) -> float:

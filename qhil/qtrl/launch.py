@@ -25,7 +25,7 @@ from qhil.guards import die_with_parent
 from qhil.qtrl.agent import Agent
 from qhil.qtrl.circuit import ShotSampler
 from qhil.qtrl.config import QTRLConfig
-from qhil.qtrl.runfolder import RunFolder
+from qhil.qtrl.runfolder import QTRLRunFolder
 from qhil.qtrl.spending import open_agent_dispatcher
 
 
@@ -34,7 +34,7 @@ def under_torchrun() -> bool:
     return "TORCHELASTIC_RUN_ID" in os.environ or {"RANK", "WORLD_SIZE"} <= set(os.environ)
 
 
-def run_agents(config: QTRLConfig, folder: RunFolder, limits: BudgetState | None = None) -> None:
+def run_agents(config: QTRLConfig, folder: QTRLRunFolder, limits: BudgetState | None = None) -> None:
     """Train with config.agents agents; returns when every agent finished (or all stopped at
     the budget `limits`, which covers the whole run folder)."""
     if under_torchrun():
@@ -49,7 +49,7 @@ def run_agents(config: QTRLConfig, folder: RunFolder, limits: BudgetState | None
         _spawn(config, folder, limits)
 
 
-def _spawn(config: QTRLConfig, folder: RunFolder, limits: BudgetState | None) -> None:
+def _spawn(config: QTRLConfig, folder: QTRLRunFolder, limits: BudgetState | None) -> None:
     """The agents meet through a file store in a fresh temporary folder: a TCP port picked here
     and bound later by agent 0 could be taken in between by another process (a flaky start)."""
     logging.getLogger("torch.multiprocessing.spawn").setLevel(logging.ERROR)
@@ -61,7 +61,7 @@ def _spawn(config: QTRLConfig, folder: RunFolder, limits: BudgetState | None) ->
         _watch(context, folder)
 
 
-def _watch(context, folder: RunFolder) -> None:
+def _watch(context, folder: QTRLRunFolder) -> None:
     """Wait for every agent; the first that dies or raises stops the rest."""
     try:
         while not context.join(timeout=1.0):
@@ -77,7 +77,7 @@ def _watch(context, folder: RunFolder) -> None:
                 process.terminate()
 
 
-def _interrupted(folder: RunFolder, what: str) -> RunInterruptedError:
+def _interrupted(folder: QTRLRunFolder, what: str) -> RunInterruptedError:
     state = folder.load_checkpoint()
     where = (f"checkpoint at episode {state['episode']}" if state else "no checkpoint yet")
     return RunInterruptedError(f"{what}; the other agents were stopped; {where} in "
@@ -100,7 +100,7 @@ def _agent_main(rank: int, config: QTRLConfig, root: str, address: str | None,
         if provider is not None:
             dispatcher = open_agent_dispatcher(Path(root), provider, limits, rank, world, config.job_timeout_s)
             sampler = ShotSampler(dispatcher, config.shots, config.job_timeout_s)
-        agent = Agent(config, RunFolder(root), rank, world, sampler)
+        agent = Agent(config, QTRLRunFolder(root), rank, world, sampler)
         agent.write_agent_file(done=False)
         agent.train()
     finally:

@@ -10,30 +10,26 @@ from pydantic import ValidationError
 from qhil.config import load_toml, validation_message
 from qhil.errors import ConfigError
 from qhil.files import (
-    append_jsonl,
     plain_data,
-    read_jsonl,
     toml_text,
     torch_load_safe,
     torch_save_atomic,
     write_text_atomic,
 )
 from qhil.qtrl.config import QTRLConfig
-from qhil.sinks import TensorBoardSink, write_csv
+from qhil.sinks import MetricsFiles
 
 
-class RunFolder:
-    """Paths and writers of one run; only agent 0 writes the shared files."""
+class QTRLRunFolder(MetricsFiles):
+    """Paths and writers of one qtrl run (config.toml, metrics.jsonl, summary.json as every run
+    folder has them; checkpoints/latest.pt, returns.png, agents/); only agent 0 writes the
+    shared files."""
 
     def __init__(self, root: str | Path):
-        self.root = Path(root)
-        self.config_path = self.root / "config.toml"
-        self.metrics_path = self.root / "metrics.jsonl"
-        self.summary_path = self.root / "summary.json"
+        super().__init__(root, step_key="episode")
+        self.root = self.path
         self.checkpoint = self.root / "checkpoints" / "latest.pt"
         self.plot_path = self.root / "returns.png"
-        self.csv_path = self.root / "metrics.csv"
-        self.tensorboard = TensorBoardSink(self.root, step_key="episode")
 
     def agent_file(self, rank: int) -> Path:
         return self.root / "agents" / f"rank-{rank}.json"
@@ -63,20 +59,6 @@ class RunFolder:
         if not self.checkpoint.is_file():
             return None
         return torch_load_safe(self.checkpoint, self.checkpoint)
-
-    def append_metrics(self, row: dict) -> None:
-        """metrics.jsonl, and the same row (same names) into the TensorBoard event files."""
-        append_jsonl(self.metrics_path, [row])
-        self.tensorboard.write([row])
-
-    def export_csv(self) -> Path:
-        return write_csv(self.read_metrics(), self.csv_path, first="episode")
-
-    def close(self) -> None:
-        self.tensorboard.close()
-
-    def read_metrics(self) -> list[dict]:
-        return read_jsonl(self.metrics_path)
 
     def truncate_metrics(self, episodes_done: int) -> None:
         """Keep only rows a checkpoint covers (a resumed run re-plays the rest)."""

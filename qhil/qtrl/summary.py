@@ -11,7 +11,7 @@ from qhil.execution.ledger import Ledger
 from qhil.qtrl.agent import parameter_counts
 from qhil.qtrl.config import QTRLConfig
 from qhil.qtrl.generator import QTGenerator
-from qhil.qtrl.runfolder import RunFolder
+from qhil.qtrl.runfolder import QTRLRunFolder
 from qhil.qtrl.spending import LEDGER
 from qhil.rl.summary import Record
 
@@ -52,7 +52,7 @@ class QTRLSummary(Record):
     checkpoint: str
 
 
-def build_summary(config: QTRLConfig, folder: RunFolder) -> QTRLSummary:
+def build_summary(config: QTRLConfig, folder: QTRLRunFolder) -> QTRLSummary:
     rows = folder.read_metrics()
     returns = np.array([r["return_mean"] for r in rows])
     window = max(1, len(rows) // 10)
@@ -72,7 +72,7 @@ def build_summary(config: QTRLConfig, folder: RunFolder) -> QTRLSummary:
         hw=hw, stopped=_agent_info(folder, 0).get("stopped"), checkpoint=str(folder.checkpoint))
 
 
-def hardware_totals(config: QTRLConfig, folder: RunFolder) -> QTRLHardware:
+def hardware_totals(config: QTRLConfig, folder: QTRLRunFolder) -> QTRLHardware:
     """What the run bought, read from its ledger (the one count of jobs, shots and dollars)."""
     path = folder.root / LEDGER
     if config.provider is None or not path.is_file():
@@ -93,6 +93,6 @@ def episodes_to_reach(returns: list[float], target: float, window: int) -> int |
     return None
 
 
-def _agent_info(folder: RunFolder, rank: int) -> dict:
+def _agent_info(folder: QTRLRunFolder, rank: int) -> dict:
     path = folder.agent_file(rank)
     return json.loads(path.read_text()) if path.is_file() else {}

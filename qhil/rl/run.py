@@ -65,7 +65,7 @@ def env_dims(env_id: str) -> tuple[int, int, np.ndarray, np.ndarray]:
     return int(np.prod(obs_space.shape)), int(np.prod(act_space.shape)), act_space.low, act_space.high
 
 
-def preflight(config: TrainConfig, provider: Provider) -> None:
+def validate_run(config: TrainConfig, provider: Provider) -> None:
     """Validate the environment, the gradient method and every request shape (exploration,
     evaluation, the learner's) before anything is written or spent."""
     env_dims(config.env)
@@ -241,7 +241,7 @@ class Session:
             self.evaluations.schedule(due, snapshot_actor(self.td3.actor))
 
 
-def train(config: TrainConfig, folder: RunFolder, provider: Provider, *, resume: bool = False,
+def run_training(config: TrainConfig, folder: RunFolder, provider: Provider, *, resume: bool = False,
           progress: Progress | None = None, budget: Budget | None = None,
           agreement: Agreement | None = None, sinks: list[Sink] | None = None) -> RunSummary:
     """Train to config.steps (continuing from the journal and checkpoint when resume), evaluate,
@@ -251,7 +251,7 @@ def train(config: TrainConfig, folder: RunFolder, provider: Provider, *, resume:
 
     A new run creates the folder only after the environment and requests have been validated
     and the spending agreed."""
-    preflight(config, provider)
+    validate_run(config, provider)
     agreement = agreement or consent.agree(provider, None, budget, what="the run's jobs")
     if learning_warning(config):
         warn(learning_warning(config))

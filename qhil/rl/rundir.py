@@ -9,26 +9,21 @@ from pathlib import Path
 from typing import Any
 
 from qhil.errors import ConfigError
-from qhil.files import append_jsonl, clean, read_jsonl, write_text_atomic
+from qhil.files import write_text_atomic
 from qhil.rl.checkpoints import CheckpointStore
 from qhil.rl.config import TrainConfig, dump_toml, load_train_config
 from qhil.rl.summary import RunSummary
-from qhil.sinks import TensorBoardSink, write_csv
+from qhil.sinks import MetricsFiles
 
 
-class RunFolder:
+class RunFolder(MetricsFiles):
     """Paths and writers of one training run."""
 
     def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.config_path = self.path / "config.toml"
-        self.metrics_path = self.path / "metrics.jsonl"
-        self.summary_path = self.path / "summary.json"
+        super().__init__(path)
         self.checkpoints = self.path / "checkpoints"
         self.journal_path = self.path / "transitions.sqlite"
         self.store = CheckpointStore(self.checkpoints)
-        self.csv_path = self.path / "metrics.csv"
-        self.tensorboard = TensorBoardSink(self.path)
 
     def create(self, config: TrainConfig) -> None:
         """A new run: refuse a folder that already holds a run (use --resume instead)."""
@@ -47,22 +42,6 @@ class RunFolder:
             raise ConfigError(f"{self.path} is not a run folder (no config.toml); "
                               f"start one with 'qhil train --out {self.path}'")
         return load_train_config(self.config_path)
-
-    def append_metrics(self, rows: list[dict[str, Any]]) -> None:
-        """metrics.jsonl, and the same rows (same names) into the TensorBoard event files."""
-        rows = [clean(row) for row in rows]
-        append_jsonl(self.metrics_path, rows)
-        self.tensorboard.write(rows)
-
-    def export_csv(self) -> Path:
-        """metrics.csv from metrics.jsonl (one column per metric)."""
-        return write_csv(self.read_metrics(), self.csv_path)
-
-    def close(self) -> None:
-        self.tensorboard.close()
-
-    def read_metrics(self) -> list[dict[str, Any]]:
-        return read_jsonl(self.metrics_path)
 
     def write_summary(self, summary: RunSummary) -> None:
         write_text_atomic(self.summary_path, json.dumps(summary.to_json(), indent=2) + "\n")

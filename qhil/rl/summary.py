@@ -2,7 +2,7 @@
 by report/, cost/, sweep/ and commands/ (one spelling of every key; the JSON keys are the
 contract of `qhil train --json` and of scripts that read summary.json).
 
-    summary = qhil.rl.run.train(...)                 a RunSummary (qhil.train(...).summary too)
+    summary = qhil.rl.run.run_training(...)               a RunSummary (qhil.train(...).summary too)
     summary = RunSummary.read(run_dir / "summary.json")   ConfigError when missing or invalid
     summary.hw.cost_usd, summary.steps, summary.eval_return_mean ...
     summary["hw"]["jobs"]                            the JSON's spelling reads too (`Record`)

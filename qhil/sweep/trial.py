@@ -43,7 +43,7 @@ def searched(plan: SweepPlan, config: dict[str, Any]) -> dict[str, Any]:
 def train_folder(config: TrainConfig, path, allowance: BudgetState | None) -> RunSummary:
     """Train the run folder to its end (resuming it if it was started); its summary."""
     from qhil.execution.registry import get_provider
-    from qhil.rl.run import train
+    from qhil.rl.run import run_training
     from qhil.rl.rundir import RunFolder
     from qhil.sweep.spending import trial_agreement
 
@@ -51,7 +51,7 @@ def train_folder(config: TrainConfig, path, allowance: BudgetState | None) -> Ru
     budget = budget_of(allowance)
     if not folder.summary_path.is_file():
         with get_provider(config.provider) as provider:
-            train(config, folder, provider, resume=folder.config_path.is_file(), budget=budget,
+            run_training(config, folder, provider, resume=folder.config_path.is_file(), budget=budget,
                   agreement=trial_agreement(provider, budget))
     return RunSummary.read(folder.summary_path)
 

@@ -243,7 +243,7 @@ def test_ctrl_c_exits_130_with_the_resume_command(tmp_path, capsys, monkeypatch,
         folder.create(config)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("qhil.rl.run.train", interrupted)
+    monkeypatch.setattr("qhil.rl.run.run_training", interrupted)
     out = tmp_path / "run"
     code, _, err = run_in_process(capsys, ["train", "--config", str(world / "good.toml"),
                                            "--out", str(out)])

@@ -38,7 +38,7 @@ def test_a_resume_that_fails_inside_training_leaves_config_toml_as_it_was(finish
     """The library's own train(resume=True), without the command's checks in front: the
     checkpoint is refused while restoring, after the ledger and journal were opened."""
     from qhil.execution.registry import get_provider
-    from qhil.rl.run import train
+    from qhil.rl.run import run_training as train
     from qhil.rl.rundir import RunFolder
 
     run = Path(shutil.copytree(finished, tmp_path / "run"))

@@ -24,7 +24,7 @@ def test_spawned_agents_rendezvous_through_a_file_that_is_removed_after(tmp_path
 
     monkeypatch.setattr(launch.mp, "start_processes", start_processes)
     config = launch.QTRLConfig(env="CartPole-v1", agents=3, episodes=1)
-    launch._spawn(config, launch.RunFolder(tmp_path), None)
+    launch._spawn(config, launch.QTRLRunFolder(tmp_path), None)
     store = Path(urlparse(seen["address"]).path)
     assert seen["address"].startswith("file://") and seen["nprocs"] == 3
     assert not store.parent.exists()  # the meeting folder is gone with the agents

@@ -30,7 +30,7 @@ from qhil.execution.registry import get_provider
 from qhil.rl.buffers import ReplayBuffer
 from qhil.rl.config import dump_toml
 from qhil.rl.journal import Journal, Layout
-from qhil.rl.run import train
+from qhil.rl.run import run_training as train
 from qhil.rl.rundir import RunFolder
 from tests.reference import spooled_profile
 from tests.rl.conftest import tiny_config

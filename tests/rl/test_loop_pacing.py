@@ -11,7 +11,7 @@ import torch
 
 from qhil.execution.registry import get_provider
 from qhil.rl.loop import Loop, LoopClock
-from qhil.rl.run import train
+from qhil.rl.run import run_training as train
 from qhil.rl.rundir import RunFolder
 from qhil.rl.schedule import Schedule
 from qhil.threads import ThreadPlan

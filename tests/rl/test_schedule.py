@@ -38,7 +38,7 @@ def test_schedule_gives_the_loop_and_the_cost_model_the_same_counts():
 
 def test_a_metrics_sink_receives_the_rows_metrics_jsonl_gets(tmp_path):
     from qhil.execution.registry import get_provider
-    from qhil.rl.run import train
+    from qhil.rl.run import run_training as train
     from qhil.rl.rundir import RunFolder
 
     rows: list[dict] = []

@@ -9,7 +9,7 @@ import pytest
 
 from qhil.cli import main
 from qhil.rl.config import dump_toml
-from qhil.rl.run import train
+from qhil.rl.run import run_training as train
 from qhil.rl.rundir import RunFolder
 from tests.rl.conftest import CountingProvider, tiny_config
 
