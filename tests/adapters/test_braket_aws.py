@@ -57,7 +57,7 @@ def complete(fake: FakeBraket, tasks: int, action: str = "braket.ir.openqasm.pro
 
 
 def assert_sampled_from(marginals, req):
-    assert_within_shot_noise(marginals, reference_marginals(req.angles, req.cz), req.shots)
+    assert_within_shot_noise(marginals, reference_marginals(req.hdqnn_arrays[0], req.hdqnn_arrays[1]), req.shots)
 
 
 def test_fixed_entangler_batch_is_one_program_set_task_with_one_circuit(fake, rng):
