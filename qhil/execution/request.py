@@ -82,8 +82,14 @@ class SamplingRequest:
         cz = np.ascontiguousarray(cz, dtype=np.int64)
         _check_shapes(angles, cz)
         templates, index = hdqnn_templates(angles.shape[2], cz)
-        return cls(templates, angles.reshape(angles.shape[0], -1), shots, seed, index,
-                   dict(tags or {}), counts)
+        request = cls(templates, angles.reshape(angles.shape[0], -1), shots, seed, index,
+                      dict(tags or {}), counts)
+        return request._knowing(angles, cz)
+
+    def _knowing(self, angles: np.ndarray, cz: np.ndarray) -> SamplingRequest:
+        """Fill the `hdqnn_arrays` cache with arrays known equal to what it would compute."""
+        self.__dict__["hdqnn_arrays"] = (angles, cz)
+        return self
 
     @property
     def batch_size(self) -> int:
@@ -140,8 +146,10 @@ class SamplingRequest:
 
     def subset(self, rows: list[int] | np.ndarray) -> SamplingRequest:
         """The request restricted to some rows (for chunking across jobs)."""
-        return SamplingRequest(self.templates, self.params[rows], self.shots, self.seed,
+        part = SamplingRequest(self.templates, self.params[rows], self.shots, self.seed,
                                self.template_index[rows], self.tags, self.counts)
+        known = self.__dict__.get("hdqnn_arrays")
+        return part if known is None else part._knowing(known[0][rows], known[1][rows])
 
 
 def _check_shapes(angles: np.ndarray, cz: np.ndarray) -> None:

@@ -93,13 +93,13 @@ def hdqnn_templates(n_qubits: int, cz: np.ndarray) -> tuple[list[CircuitTemplate
     batch = cz.shape[0]
     flat = cz.reshape(batch, -1)
     if flat.shape[1] == 0 or (flat == flat[:1]).all():  # fixed entanglers: one structure
-        return [CircuitTemplate.from_hdqnn(n_qubits, cz[0], check=False)], np.zeros(batch, np.int64)
+        return CircuitTemplate.from_hdqnn_table(n_qubits, cz[:1]), np.zeros(batch, np.int64)
     keys = flat.view(np.dtype((np.void, flat.dtype.itemsize * flat.shape[1]))).ravel()
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     order = np.argsort(first)
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
-    templates = [CircuitTemplate.from_hdqnn(n_qubits, cz[row], check=False) for row in first[order]]
+    templates = CircuitTemplate.from_hdqnn_table(n_qubits, cz[first[order]])
     return templates, rank[inverse.reshape(-1)].astype(np.int64)
 
 

@@ -70,7 +70,7 @@ def test_fixed_entangler_batch_is_one_program_set_task_with_one_circuit(fake, rn
         res = job.result(timeout_s=5)
     action = json.loads(fake.sent[0]["action"])
     assert len(fake.sent) == 1 and fake.sent[0]["shots"] == 8 * SHOTS
-    assert len(action["programs"]) == 1 and len(action["programs"][0]["inputs"]["x_0_0"]) == 8
+    assert len(action["programs"]) == 1 and len(action["programs"][0]["inputs"]["p_0"]) == 8
     assert res.job_id == fake.task_arn(0) and res.shots == SHOTS
     assert all(sum(c.values()) == SHOTS for c in res.counts)
     assert_sampled_from(res.marginals, req)
