@@ -13,7 +13,8 @@ constructor `SamplingRequest(angles, cz, shots)`), which is how the before/after
 
     .venv/bin/python benchmarks/bench_request.py [--repeats 5] [--label after]
 
-Writes benchmarks/results/bench_request_<label>.json (and prints it).
+Writes benchmarks/results/bench_request_<label>.json (and prints it); once both a "before" and an
+"after" file are there, bench_request.md tables them side by side.
 """
 
 from __future__ import annotations
@@ -114,6 +115,26 @@ def main() -> None:
            "load_after": machine_load()}
     (RESULTS / f"bench_request_{args.label}.json").write_text(json.dumps(out, indent=1) + "\n")
     print(json.dumps(out, indent=1))
+    runs = [RESULTS / f"bench_request_{label}.json" for label in ("before", "after")]
+    if all(path.exists() for path in runs):
+        text = markdown(*(json.loads(path.read_text()) for path in runs))
+        (RESULTS / "bench_request.md").write_text(text)
+
+
+def markdown(before: dict, after: dict) -> str:
+    lines = ["# hDQNN SamplingRequest: construction and translation, before and after one kind", "",
+             f"10 qubits x 10 layers. Load (1/5/15 min) before: {before['load_before']}, after: "
+             f"{after['load_before']}. Construction and digest: best of the repeats; the rest one run.",
+             "", "| entangler | B | structures | construct ms before | after | digest ms before | after |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for old, new in zip(before["construction"], after["construction"], strict=True):
+        lines.append(f"| {old['entangler']} | {old['batch']} | {new['structures']} | "
+                     f"{old['construct_ms']:.2f} | {new['construct_ms']:.2f} | "
+                     f"{old['digest_ms']:.2f} | {new['digest_ms']:.2f} |")
+    lines += ["", "| B = 256, data entangler | before | after |", "| --- | ---: | ---: |"]
+    for key in ("qiskit_translate_s", "braket_translate_s", "local_sample_s"):
+        lines.append(f"| {key} | {before['translation'][key]:.3f} | {after['translation'][key]:.3f} |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -25,6 +25,10 @@ def check_template_request(request: SamplingRequest) -> tuple[np.ndarray, np.nda
     """The request's params and template index, validated against its templates."""
     from qhil.quantum.template import CircuitTemplate
 
+    if isinstance(request.templates, np.ndarray):
+        raise RequestValidationError(
+            "SamplingRequest takes templates and params; build one from hDQNN angles and CZ "
+            "pairs with SamplingRequest.from_hdqnn(angles, cz, shots)")
     templates = tuple(request.templates)
     if not templates or not all(isinstance(t, CircuitTemplate) for t in templates):
         raise RequestValidationError("templates must be a non-empty list of CircuitTemplate")

@@ -7,6 +7,7 @@ The hex values were recorded on main before SamplingRequest became one kind (com
 import numpy as np
 import pytest
 
+from qhil.errors import RequestValidationError
 from qhil.execution.request import SamplingRequest
 from qhil.quantum.ansatz import HDQNNAnsatz
 from qhil.quantum.template import CircuitTemplate
@@ -66,3 +67,20 @@ def test_template_request_digest_is_unchanged():
     request = SamplingRequest.from_templates(template, params, 100, seed=5)
     assert request.digest() == "c7a4553f35c4f30e0124dd72d395d589bdefcd1edd6de4cec84f3977987b742e"
     assert request.hdqnn_arrays is None
+
+
+def test_from_hdqnn_groups_rows_by_structure_in_first_seen_order():
+    angles = np.random.default_rng(0).uniform(-1, 1, (5, 2, 3, 2))
+    cz = np.zeros((5, 2, 1, 2), dtype=np.int64)
+    cz[[0, 3], 0, 0] = (0, 2)
+    cz[[1, 4], 1, 0] = (1, 2)  # row 2: no CZ at all
+    request = SamplingRequest.from_hdqnn(angles, cz, 10)
+    assert request.template_index.tolist() == [0, 1, 2, 0, 1] and len(request.templates) == 3
+    assert all(t.hdqnn_layout is not None for t in request.templates)
+    np.testing.assert_array_equal(request.params, angles.reshape(5, -1))
+    np.testing.assert_array_equal(request.templates[1].hdqnn_layout.cz, cz[1])
+
+
+def test_the_old_angles_cz_constructor_is_refused_with_the_way_to_build_it():
+    with pytest.raises(RequestValidationError, match="from_hdqnn"):
+        SamplingRequest(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 1, 2), dtype=int), 10)
