@@ -131,7 +131,8 @@ def main() -> None:
 def markdown(before: dict, after: dict) -> str:
     lines = ["# hDQNN SamplingRequest: construction and translation, before and after one kind", "",
              f"10 qubits x 10 layers. Load (1/5/15 min) before: {before['load_before']}, after: "
-             f"{after['load_before']}. Construction and digest: best of the repeats; the rest one run.",
+             f"{after['load_before']}. Construction and digest: best of the repeats; the rest one run, "
+             "the translations cold (the first call in the process, imports and caches included).",
              "", "| entangler | B | structures | construct ms before | after | digest ms before | after |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for old, new in zip(before["construction"], after["construction"], strict=True):
