@@ -84,3 +84,16 @@ def test_from_hdqnn_groups_rows_by_structure_in_first_seen_order():
 def test_the_old_angles_cz_constructor_is_refused_with_the_way_to_build_it():
     with pytest.raises(RequestValidationError, match="from_hdqnn"):
         SamplingRequest(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 1, 2), dtype=int), 10)
+
+
+def test_a_chaos_spool_keeps_the_hdqnn_files_of_earlier_versions(tmp_path):
+    from qhil.adapters.chaos_spool import JobSpool
+
+    request = _request("data", 3, 2, 5, 100, 7)
+    spool = JobSpool(tmp_path)
+    spool.save("job-1", request, "tok", 0.0)
+    with np.load(tmp_path / "job-1.npz") as arrays:  # what versions with angles/cz requests wrote
+        assert sorted(arrays.files) == ["angles", "cz"]
+    job = spool.load("job-1")
+    assert job.request_hash == job.request.digest() == RECORDED[0][1]
+    assert all(t.hdqnn_layout is not None for t in job.request.templates)
