@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -82,7 +83,7 @@ def run_qhil(batch_list, threads: int, ledger_path: Path) -> dict:
 
 def refusal(dispatcher: Dispatcher, template) -> str:
     """One more (new) batch once the budget is spent: refused before it is sent?"""
-    extra = type(template)(template.angles + 0.123, template.cz, template.shots, 10**6)
+    extra = replace(template, params=template.params + 0.123, seed=10**6)
     try:
         dispatcher.submit(extra)
     except BudgetExceededError as exc:

@@ -61,7 +61,7 @@ def pairs(actor: Actor, sim: BatchedSimulator, count: int, jitter: float,
         cols = actor.control_map.angle_columns()
         q_in[:, cols] += jitter * torch.randn(count, len(cols), generator=gen)
         req = actor.ansatz.request(q_in.numpy(), 100, seed=0)
-        out = sim.sample_marginals(torch.from_numpy(req.angles), torch.from_numpy(req.cz), 100, gen)
+        out = sim.sample_marginals(*(torch.from_numpy(a) for a in req.hdqnn_arrays), 100, gen)
     return q_in, out.float()
 
 

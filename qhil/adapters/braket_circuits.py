@@ -1,16 +1,17 @@
 """SamplingRequest -> Braket circuits with FreeParameters, and Braket results -> qhil arrays.
 
-One parameterised `Circuit` per distinct circuit structure (its CZ pairs); every row of the
-request becomes an input set {parameter name: angle} of its structure's circuit. Rows are bound
-in request order: a run of consecutive rows with one structure becomes one `CircuitBinding`
-(the same Circuit object serves every run of that structure), so the executables of a program set
-come back in request order and a job id alone is enough to re-attach and rebuild the result.
+One parameterised `Circuit` per template of the request (an hDQNN request has one template per
+distinct CZ structure); every row becomes an input set {parameter name: value} of its template's
+circuit. Rows are bound in request order: a run of consecutive rows with one template becomes one
+`CircuitBinding` (the same Circuit object serves every run of that template), so the executables
+of a program set come back in request order and a job id alone is enough to re-attach and rebuild
+the result.
 
 What goes on the wire is the OpenQASM 3 program `CircuitBinding.to_ir()` would produce (inputs
 declared, the same gate lines, one list of values per input), written directly by
-`structure_qasm`: building 256 ten-qubit Braket `Circuit`s and serialising them through the SDK
-took 30-40 s of client time per batch here, the direct writer a fraction of that. Tests check the
-two agree line for line.
+`template_braket.braket_qasm`: building 256 ten-qubit Braket `Circuit`s and serialising them
+through the SDK took 30-40 s of client time per batch here, the direct writer a fraction of that.
+Tests check the two agree.
 
 Bit order: Braket bitstrings are big-endian with qubit 0 first, exactly like qhil's.
 """
@@ -21,8 +22,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from braket.circuits import Circuit, FreeParameter, Instruction, Noise
-from braket.circuits.gates import CZ, Rx, Ry
+from braket.circuits import Circuit, Noise
 from braket.ir.openqasm import Program
 from braket.program_sets import CircuitBinding, ProgramSet
 
@@ -42,25 +42,6 @@ class GateNoise:
     @property
     def any(self) -> bool:
         return self.gate_1q > 0 or self.gate_2q > 0 or self.readout > 0
-
-
-@dataclass(eq=False)
-class Structure:
-    """One circuit structure (its CZ pairs per layer); circuit and program text built on demand."""
-
-    cz: np.ndarray
-    n_qubits: int
-    noise: GateNoise | None = None
-
-    @cached_property
-    def circuit(self) -> Circuit:
-        """The parameterised Braket Circuit (FreeParameters named by `parameter_name`)."""
-        return structure_circuit(self.cz, self.n_qubits, self.noise)
-
-    @cached_property
-    def qasm(self) -> str:
-        """The same circuit as OpenQASM 3 with `input float` declarations."""
-        return structure_qasm(self.cz, self.n_qubits, self.noise)
 
 
 @dataclass(eq=False)
@@ -91,7 +72,7 @@ class TemplateStructure:
 class Binding:
     """One circuit structure and the request rows bound to it, in order."""
 
-    structure: Structure | TemplateStructure
+    structure: TemplateStructure
     rows: list[int]
     input_sets: list[dict[str, float]]
 
@@ -116,85 +97,13 @@ class Binding:
         return Program(source=self.structure.qasm, inputs=dict(self.input_sets[index]))
 
     def bound(self, index: int) -> Circuit:
-        """The circuit of `rows[index]` with its angles filled in."""
-        if isinstance(self.structure, TemplateStructure):
-            return self.structure.bound(self.input_sets[index])
-        return self.circuit.make_bound_circuit(self.input_sets[index], strict=True)
-
-
-def parameter_name(layer: int, qubit: int, axis: int) -> str:
-    """Name of the RX (axis 0) or RY (axis 1) angle of a qubit in a layer."""
-    return f"{'xy'[axis]}_{layer}_{qubit}"
-
-
-def structure_circuit(cz: np.ndarray, n_qubits: int, noise: GateNoise | None = None) -> Circuit:
-    """The parameterised circuit of one structure: cz (L, P, 2); a pair (i, i) is no gate."""
-    circuit = Circuit()
-    for layer, pairs in enumerate(np.asarray(cz)):
-        for q in range(n_qubits):
-            circuit.add_instruction(_rotation(Rx, layer, q, 0))
-            circuit.add_instruction(_rotation(Ry, layer, q, 1))
-        for i, k in pairs:
-            if i != k:
-                circuit.cz(int(i), int(k))
-    return _with_noise(circuit, noise) if noise is not None and noise.any else circuit
-
-
-def structure_qasm(cz: np.ndarray, n_qubits: int, noise: GateNoise | None = None) -> str:
-    """OpenQASM 3 text of `structure_circuit(cz, n_qubits, noise)`, inputs in canonical order."""
-    noise = noise if noise is not None and noise.any else GateNoise()
-    layers = len(cz)
-    names = [parameter_name(l_, q, a) for l_ in range(layers) for q in range(n_qubits) for a in (0, 1)]
-    lines = ["OPENQASM 3.0;", *(f"input float {name};" for name in names),
-             f"bit[{n_qubits}] b;", f"qubit[{n_qubits}] q;"]
-    for layer, pairs in enumerate(np.asarray(cz)):
-        for q in range(n_qubits):
-            for gate, axis in (("rx", 0), ("ry", 1)):
-                lines.append(f"{gate}({parameter_name(layer, q, axis)}) q[{q}];")
-                if noise.gate_1q > 0:
-                    lines.append(f"#pragma braket noise depolarizing({noise.gate_1q}) q[{q}]")
-        for i, k in pairs:
-            if i != k:
-                lines.append(f"cz q[{int(i)}], q[{int(k)}];")
-                if noise.gate_2q > 0:
-                    lines.append(f"#pragma braket noise two_qubit_depolarizing({noise.gate_2q}) "
-                                 f"q[{int(i)}], q[{int(k)}]")
-    if noise.readout > 0:
-        lines += [f"#pragma braket noise bit_flip({noise.readout}) q[{q}]" for q in range(n_qubits)]
-    lines += [f"b[{q}] = measure q[{q}];" for q in range(n_qubits)]
-    return "\n".join(lines)
-
-
-def input_sets(angles: np.ndarray) -> list[dict[str, float]]:
-    """angles (R, L, n, 2) -> one {parameter name: angle} per row."""
-    _, layers, n, _ = angles.shape
-    names = [parameter_name(l_, q, a) for l_ in range(layers) for q in range(n) for a in (0, 1)]
-    flat = angles.reshape(angles.shape[0], -1)
-    return [dict(zip(names, map(float, row), strict=True)) for row in flat]
+        """The circuit of `rows[index]` with its values filled in."""
+        return self.structure.bound(self.input_sets[index])
 
 
 def bindings(request: SamplingRequest, noise: GateNoise | None = None) -> list[Binding]:
-    """The request as bindings: one Structure per distinct structure, one binding per run of rows."""
-    if request.is_template:
-        return template_bindings(request, noise)
-    structures: dict[bytes, Structure] = {}
-    keys = request.structure_keys()
-    out: list[Binding] = []
-    start = 0
-    for stop in range(1, len(keys) + 1):
-        if stop < len(keys) and keys[stop] == keys[start]:
-            continue
-        key = keys[start]
-        if key not in structures:
-            structures[key] = Structure(request.cz[start], request.n_qubits, noise)
-        rows = list(range(start, stop))
-        out.append(Binding(structures[key], rows, input_sets(request.angles[rows])))
-        start = stop
-    return out
-
-
-def template_bindings(request: SamplingRequest, noise: GateNoise | None = None) -> list[Binding]:
-    """A template request as bindings: one binding per run of rows sharing a template."""
+    """The request as bindings: one TemplateStructure per template, one binding per run of rows
+    sharing a template."""
     structures = [TemplateStructure(t, noise) for t in request.templates]
     index = request.template_index
     out: list[Binding] = []
@@ -208,6 +117,10 @@ def template_bindings(request: SamplingRequest, noise: GateNoise | None = None) 
                                                               request.params[rows])))
         start = stop
     return out
+
+
+template_bindings = bindings
+"""The name `bindings` had for template requests while requests had two kinds."""
 
 
 def chunk_bindings(parts: list[Binding], max_executables: int) -> list[list[Binding]]:
@@ -249,20 +162,6 @@ def marginals_from_probabilities(probabilities: np.ndarray, n_qubits: int) -> np
     index = np.arange(2 ** n_qubits)
     bits = (index[:, None] >> (n_qubits - 1 - np.arange(n_qubits))[None, :]) & 1
     return np.asarray(probabilities, dtype=np.float64) @ bits
-
-
-def _rotation(gate: type, layer: int, qubit: int, axis: int):
-    return Instruction(gate(FreeParameter(parameter_name(layer, qubit, axis))), qubit)
-
-
-def _with_noise(circuit: Circuit, noise: GateNoise) -> Circuit:
-    if noise.gate_1q > 0:
-        circuit.apply_gate_noise(Noise.Depolarizing(noise.gate_1q), target_gates=[Rx, Ry])
-    if noise.gate_2q > 0 and any(isinstance(i.operator, CZ) for i in circuit.instructions):
-        circuit.apply_gate_noise(Noise.TwoQubitDepolarizing(noise.gate_2q), target_gates=[CZ])
-    if noise.readout > 0:
-        circuit.apply_readout_noise(Noise.BitFlip(noise.readout))
-    return circuit
 
 
 def template_circuit(template: CircuitTemplate, noise: GateNoise | None,

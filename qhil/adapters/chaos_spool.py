@@ -33,7 +33,8 @@ class SpooledJob:
 
 
 class JobSpool:
-    """One folder, one .npz per job (request arrays) and one .json (id, token, delay)."""
+    """One folder, one .npz per job (request arrays) and one .json (id, token, delay); an hDQNN
+    request is stored as its angles and CZ pairs, the files versions before one request kind wrote."""
 
     def __init__(self, directory: str | Path):
         self.dir = Path(directory)
@@ -41,15 +42,16 @@ class JobSpool:
 
     def save(self, job_id: str, request: SamplingRequest, token: str | None, delay_s: float) -> None:
         arrays = self.dir / f"{job_id}.npz"
+        hdqnn = request.hdqnn_arrays
         with open(self._tmp(arrays), "wb") as f:
-            if request.is_template:
-                np.savez(f, params=request.params, template_index=request.template_index)
+            if hdqnn is not None:  # the arrays keep the hDQNN layout (OpenQASM would not)
+                np.savez(f, angles=hdqnn[0], cz=hdqnn[1])
             else:
-                np.savez(f, angles=request.angles, cz=request.cz)
+                np.savez(f, params=request.params, template_index=request.template_index)
         os.replace(self._tmp(arrays), arrays)
+        templates = [] if hdqnn is not None else [t.to_qasm() for t in request.templates]
         meta = {"job_id": job_id, "token": token, "delay_s": delay_s, "shots": request.shots,
-                "seed": request.seed, "request_hash": request.digest(),
-                "templates": [t.to_qasm() for t in request.templates]}
+                "seed": request.seed, "request_hash": request.digest(), "templates": templates}
         path = self.dir / f"{job_id}.json"
         self._tmp(path).write_text(json.dumps(meta))
         os.replace(self._tmp(path), path)
@@ -80,9 +82,10 @@ class JobSpool:
 
 
 def _request(arrays, meta: dict) -> SamplingRequest:
-    """The stored request: hDQNN arrays, or templates (as OpenQASM 3) with their parameters."""
+    """The stored request: hDQNN angles and CZ pairs, or templates (as OpenQASM 3) with their
+    parameters."""
     if not meta.get("templates"):
-        return SamplingRequest(arrays["angles"], arrays["cz"], meta["shots"], meta["seed"])
+        return SamplingRequest.from_hdqnn(arrays["angles"], arrays["cz"], meta["shots"], meta["seed"])
     from qhil.quantum.template import CircuitTemplate
 
     templates = [CircuitTemplate.from_qasm(text) for text in meta["templates"]]

@@ -102,11 +102,7 @@ class LocalProvider(Provider):
         generator = torch.Generator(device=self.device).manual_seed(seed)
         want_counts = self.want_counts and request.counts
         with torch.inference_mode():
-            if request.is_template:
-                marginals, counts = self._measure_templates(request, generator, want_counts)
-            else:
-                marginals, counts = self._measure_hdqnn(request.angles, request.cz, request.shots,
-                                                        generator, want_counts)
+            marginals, counts = self._measure_templates(request, generator, want_counts)
         timings = JobTimings(submitted_at=job.submitted_at, accepted_at=job.submitted_at,
                              running_at=job.running_at, finished_at=time.time())
         return SamplingResult(marginals=marginals, shots=request.shots, counts=counts,

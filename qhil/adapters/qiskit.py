@@ -95,7 +95,7 @@ class AerProvider(Provider):
         marginals = np.zeros((request.batch_size, request.n_qubits))
         for pub in translate(request, measure=False):
             marginals[pub.rows] = exact_marginals(self._ideal, pub.circuit, pub.values,
-                                                  bind_here=request.is_template)
+                                                  bind_here=True)
         timings = JobTimings(submitted_at=job.submitted_at, accepted_at=job.submitted_at,
                              running_at=job.running_at, finished_at=time.time())
         return SamplingResult(marginals=marginals, shots=None, counts=None, job_id=job.job_id,

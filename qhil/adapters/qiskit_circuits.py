@@ -1,8 +1,8 @@
-"""SamplingRequest -> Qiskit: one parameterised circuit per distinct circuit structure.
+"""SamplingRequest -> Qiskit: one parameterised circuit per template (circuit structure).
 
-A structure is a request row's CZ pattern (L, P, 2); rows that share it share one circuit whose
-angles are a ParameterVector "theta" of length L*n*2 in (layer, qubit, RX/RY) order, so a row's
-bound values are simply `angles[row].reshape(-1)`.
+Rows that share a template share one circuit (an hDQNN request has one template per distinct CZ
+pattern); each angle occurrence of the circuit is its own Parameter, and a row's bound values are
+its template's angles evaluated on the row's parameters.
 
 Bit order: qhil bitstrings read qubit 0 first, Qiskit's read the highest classical bit first.
 Qubit j is therefore measured into classical bit n-1-j, and the bitstrings Qiskit prints
@@ -14,8 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
-from qiskit.circuit import ParameterVector
+from qiskit import QuantumCircuit
 
 from qhil.execution.request import SamplingRequest
 from qhil.execution.template_request import template_rows
@@ -36,10 +35,10 @@ class StructurePub:
     """One circuit structure of a request: its circuit, the request rows it serves and their values.
 
     Attributes:
-        key: the structure's bytes key (from `SamplingRequest.structures()`).
+        key: the template's key (`CircuitTemplate.key`, as in `SamplingRequest.structures()`).
         circuit: the logical circuit (not yet ISA), measured into register "meas".
         rows: request row indices that use this structure, in request order.
-        values: (len(rows), L*n*2) parameter values, one row per circuit.
+        values: (len(rows), angles) the circuit's parameter values, one row per circuit.
     """
 
     key: bytes
@@ -48,45 +47,9 @@ class StructurePub:
     values: np.ndarray
 
 
-def structure_circuit(cz: np.ndarray, n_qubits: int, measure: bool = True) -> QuantumCircuit:
-    """The parameterised circuit of one CZ pattern cz (L, P, 2); (i, i) pairs are no gate."""
-    n_layers = cz.shape[0]
-    theta = ParameterVector("theta", n_layers * n_qubits * 2)
-    qc = QuantumCircuit(QuantumRegister(n_qubits, "q"), name="hdqnn")
-    for layer in range(n_layers):
-        base = layer * n_qubits * 2
-        for j in range(n_qubits):
-            qc.rx(theta[base + 2 * j], j)
-            qc.ry(theta[base + 2 * j + 1], j)
-        for i, k in cz[layer]:
-            if i != k:
-                qc.cz(int(i), int(k))
-    if measure:
-        _measure_qubit0_first(qc, n_qubits)
-    return qc
-
-
-def _measure_qubit0_first(qc: QuantumCircuit, n_qubits: int) -> None:
-    creg = ClassicalRegister(n_qubits, CREG)
-    qc.add_register(creg)
-    qc.measure(list(range(n_qubits)), [creg[n_qubits - 1 - j] for j in range(n_qubits)])
-
-
 def translate(request: SamplingRequest, measure: bool = True) -> list[StructurePub]:
-    """One StructurePub per distinct circuit structure (per template of a template request),
-    in first-seen order."""
-    if request.is_template:
-        return template_pubs(request, measure)
-    flat = request.angles.reshape(request.batch_size, -1)
-    pubs = []
-    for key, rows in request.structures().items():
-        circuit = structure_circuit(request.cz[rows[0]], request.n_qubits, measure)
-        pubs.append(StructurePub(key, circuit, rows, flat[rows]))
-    return pubs
-
-
-def template_pubs(request: SamplingRequest, measure: bool = True) -> list[StructurePub]:
-    """One PUB per template: its circuit and a (rows, angles) array of its rows' values.
+    """One PUB per template, in first-seen order: its circuit and a (rows, angles) array of its
+    rows' values (an hDQNN request has one template per distinct CZ structure).
 
     Gates Aer lacks are decomposed and global phases dropped (`BACKEND_GATES`). Each
     parameterised angle is its own plain Parameter, its value (the angle's expression) computed
@@ -101,6 +64,10 @@ def template_pubs(request: SamplingRequest, measure: bool = True) -> list[Struct
         values = qiskit_values(expanded, circuit, angles)
         pubs.append(StructurePub(template.key, circuit, rows, values))
     return pubs
+
+
+template_pubs = translate
+"""The name `translate` had for template requests while requests had two kinds."""
 
 
 def bound_circuit(pub: StructurePub, index: int) -> QuantumCircuit:

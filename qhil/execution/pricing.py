@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qhil.calibration import Calibration, load_calibration
+from qhil.calibration import Calibration, Durations, load_calibration
 from qhil.config import ProviderProfile
 from qhil.execution.request import SamplingRequest
 from qhil.execution.template_request import timing_steps
 
 if TYPE_CHECKING:
     from qhil.execution.provider import Provider
+    from qhil.quantum.template import CircuitTemplate
 
 NS = 1e-9
 
@@ -69,21 +70,23 @@ def billed_seconds(calibration: Calibration, request: SamplingRequest, tasks: in
 
 
 def shot_duration_s(calibration: Calibration, request: SamplingRequest) -> float:
-    """One shot of one circuit: per layer RX then RY on every qubit in parallel, then the CZs."""
+    """Mean over rows of one shot of the row's circuit: its gates in series, then readout."""
     d = calibration.durations
-    if request.is_template:
-        return _template_shot_s(calibration, request)
-    cz_per_layer = request.cz.shape[2]
-    layer_ns = 2 * d.gate_1q_ns + cz_per_layer * d.gate_2q_ns
-    return (request.n_layers * layer_ns + d.readout_ns + d.reset_ns) * NS
+    per_template = np.array([_circuit_ns(d, t) for t in request.templates])
+    per_row = per_template[request.template_index]
+    shot_ns = per_row[0] if (per_row == per_row[0]).all() else per_row.mean()
+    return (float(shot_ns) + d.readout_ns + d.reset_ns) * NS
 
 
-def _template_shot_s(calibration: Calibration, request: SamplingRequest) -> float:
-    """Mean over rows of one shot of the row's template: its single- and two-qubit steps."""
-    d = calibration.durations
-    steps = [timing_steps(t) for t in request.templates]
-    per_template = np.array([one * d.gate_1q_ns + two * d.gate_2q_ns for one, two in steps])
-    return (float(per_template[request.template_index].mean()) + d.readout_ns + d.reset_ns) * NS
+def _circuit_ns(durations: Durations, template: CircuitTemplate) -> float:
+    """One template's gate time: per hDQNN layer RX then RY on every qubit in parallel, then
+    its CZs (the hDQNN cost model's sum, term for term); else its single- and two-qubit steps."""
+    layout = template.hdqnn_layout
+    if layout is not None:
+        pairs = layout.cz.shape[1]
+        return layout.n_layers * (2 * durations.gate_1q_ns + pairs * durations.gate_2q_ns)
+    one, two = timing_steps(template)
+    return one * durations.gate_1q_ns + two * durations.gate_2q_ns
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,17 @@
 """SamplingRequest: a validated batch of circuits, the unit every provider accepts.
 
-Two kinds, one contract: hDQNN circuits as angles (B, L, n, 2) and CZ pairs (B, L, P, 2), or
-circuit templates (`qhil.CircuitTemplate`) with a (B, P) parameter array, row b running
-`templates[template_index[b]]` on `params[b]` (`SamplingRequest.from_templates`).
+One kind: circuit templates (`qhil.CircuitTemplate`) with a (B, P) parameter array, row b running
+`templates[template_index[b]]` on `params[b]`. hDQNN circuits (angles (B, L, n, 2) and CZ pairs
+(B, L, P, 2)) become one `CircuitTemplate.from_hdqnn` template per distinct CZ structure
+(`SamplingRequest.from_hdqnn`); a request of such templates keeps the digest earlier versions gave
+the same angles and CZ pairs, so their ledgers and run journals still answer.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,38 +27,35 @@ class SamplingRequest:
     """A batch of B circuits, validated on construction.
 
     Attributes:
-        angles: (B, L, n, 2) float64; per layer and qubit the RX then RY angle, in radians
-            (None in a template request).
-        cz: (B, L, P, 2) int64; per layer P CZ pairs applied after the rotations; (i, i) is no gate
-            (None in a template request).
+        templates: the circuit templates (all of one width and parameter count); a single
+            template is taken as a one-element tuple.
+        params: (B, P) float64 parameter rows.
         shots: shots per circuit, or None for exact marginals (simulators only).
         seed: seed for providers that accept one; None lets the provider choose.
+        template_index: (B,) int64, the template each row runs (None: template 0 for every row).
         tags: free-form labels carried into the ledger (run id, purpose).
         counts: ask for per-circuit counts; False lets a simulator skip building them (devices
             return them anyway). It does not change the marginals, so it is not in the digest.
-        templates: the circuit templates of a template request (all of one width and parameter
-            count); empty for an hDQNN request.
-        params: (B, P) float64 parameter rows of a template request.
-        template_index: (B,) int64, the template each row runs.
     """
 
-    angles: np.ndarray | None
-    cz: np.ndarray | None
+    templates: tuple[CircuitTemplate, ...]
+    params: np.ndarray
     shots: int | None
     seed: int | None = None
+    template_index: np.ndarray | None = None
     tags: dict[str, str] = field(default_factory=dict)
     counts: bool = True
-    templates: tuple[CircuitTemplate, ...] = ()
-    params: np.ndarray | None = None
-    template_index: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        if self.templates or self.params is not None:
-            self._init_templates()
-        else:
-            object.__setattr__(self, "angles", np.ascontiguousarray(self.angles, dtype=np.float64))
-            object.__setattr__(self, "cz", np.ascontiguousarray(self.cz, dtype=np.int64))
-            _check_shapes(self.angles, self.cz)
+        from qhil.execution.template_request import check_template_request
+        from qhil.quantum.template import CircuitTemplate
+
+        if isinstance(self.templates, CircuitTemplate):
+            object.__setattr__(self, "templates", (self.templates,))
+        params, index = check_template_request(self)
+        object.__setattr__(self, "templates", tuple(self.templates))
+        object.__setattr__(self, "params", params)
+        object.__setattr__(self, "template_index", index)
         _check_shots(self.shots)
         if self.seed is not None and (not isinstance(self.seed, int) or self.seed < 0):
             raise RequestValidationError(f"seed must be a non-negative integer, got {self.seed!r}")
@@ -65,53 +65,54 @@ class SamplingRequest:
                        params: np.ndarray, shots: int | None, seed: int | None = None,
                        template_index: np.ndarray | None = None, tags: dict[str, str] | None = None,
                        counts: bool = True) -> SamplingRequest:
-        """A template request: row b runs `templates[template_index[b]]` (default: template 0)
-        with parameters `params[b]`."""
-        from qhil.quantum.template import CircuitTemplate
+        """Row b runs `templates[template_index[b]]` (default: template 0) with `params[b]`."""
+        return cls(templates, params, shots, seed, template_index, dict(tags or {}), counts)
 
-        group = (templates,) if isinstance(templates, CircuitTemplate) else tuple(templates)
-        return cls(None, None, shots, seed, dict(tags or {}), counts, templates=group,
-                   params=params, template_index=template_index)
+    @classmethod
+    def from_hdqnn(cls, angles: np.ndarray, cz: np.ndarray, shots: int | None,
+                   seed: int | None = None, tags: dict[str, str] | None = None,
+                   counts: bool = True) -> SamplingRequest:
+        """hDQNN circuits: angles (B, L, n, 2), per layer and qubit the RX then RY angle in
+        radians, and cz (B, L, P, 2), per layer P CZ pairs after the rotations ((i, i) is no
+        gate). One `CircuitTemplate.from_hdqnn` per distinct CZ structure, in first-seen order;
+        params are the angles in (layer, qubit, RX/RY) order."""
+        from qhil.execution.template_request import hdqnn_templates
 
-    def _init_templates(self) -> None:
-        from qhil.execution.template_request import check_template_request
+        angles = np.ascontiguousarray(angles, dtype=np.float64)
+        cz = np.ascontiguousarray(cz, dtype=np.int64)
+        _check_shapes(angles, cz)
+        templates, index = hdqnn_templates(angles.shape[2], cz)
+        request = cls(templates, angles.reshape(angles.shape[0], -1), shots, seed, index,
+                      dict(tags or {}), counts)
+        return request._knowing(angles, cz)
 
-        params, index = check_template_request(self)
-        object.__setattr__(self, "templates", tuple(self.templates))
-        object.__setattr__(self, "params", params)
-        object.__setattr__(self, "template_index", index)
-
-    @property
-    def is_template(self) -> bool:
-        """True for a template request (templates + params), False for hDQNN angles + CZ."""
-        return bool(self.templates)
+    def _knowing(self, angles: np.ndarray, cz: np.ndarray) -> SamplingRequest:
+        """Fill the `hdqnn_arrays` cache with arrays known equal to what it would compute."""
+        self.__dict__["hdqnn_arrays"] = (angles, cz)
+        return self
 
     @property
     def batch_size(self) -> int:
-        return self.params.shape[0] if self.is_template else self.angles.shape[0]
+        return self.params.shape[0]
 
     @property
     def n_layers(self) -> int:
-        """hDQNN layers; for templates, the deepest template's hDQNN-equivalent layer count."""
-        if self.is_template:
-            from qhil.execution.template_request import equivalent_layers
-            return equivalent_layers(self)
-        return self.angles.shape[1]
+        """The deepest template's hDQNN-equivalent layer count (its layers for hDQNN templates)."""
+        from qhil.execution.template_request import equivalent_layers
+        return equivalent_layers(self)
 
     @property
     def n_qubits(self) -> int:
-        return self.templates[0].n_qubits if self.is_template else self.angles.shape[2]
+        return self.templates[0].n_qubits
 
     @property
     def total_shots(self) -> int:
         return 0 if self.shots is None else self.shots * self.batch_size
 
     def structure_keys(self) -> list[bytes]:
-        """One key per circuit; circuits with equal keys share one circuit structure."""
-        if self.is_template:
-            keys = [t.key for t in self.templates]
-            return [keys[i] for i in self.template_index]
-        return [row.tobytes() for row in self.cz]
+        """One key per circuit (its template's key); equal keys share one circuit structure."""
+        keys = [t.key for t in self.templates]
+        return [keys[i] for i in self.template_index]
 
     def structures(self) -> dict[bytes, list[int]]:
         """Row indices grouped by circuit structure, in first-seen order."""
@@ -120,28 +121,35 @@ class SamplingRequest:
             groups.setdefault(key, []).append(row)
         return groups
 
+    @cached_property
+    def hdqnn_arrays(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(angles (B, L, n, 2), cz (B, L, P, 2)) when every template is an hDQNN template of one
+        layer and pair count, else None (see template_request.hdqnn_arrays)."""
+        from qhil.execution.template_request import hdqnn_arrays
+        return hdqnn_arrays(self)
+
     def digest(self) -> str:
-        """Stable hash of everything that determines the result (for the result store)."""
+        """Stable hash of everything that determines the result (for the result store). An
+        hDQNN request hashes its angles and CZ pairs, as versions with an hDQNN request kind did."""
         h = hashlib.sha256()
-        if self.is_template:
-            for part in (*(t.key for t in self.templates), self.params.tobytes(),
-                         self.template_index.tobytes(), repr(self.params.shape).encode()):
-                h.update(part)
-        arrays = () if self.is_template else (self.angles.tobytes(), self.cz.tobytes(),
-                                               repr(self.angles.shape).encode(),
-                                               repr(self.cz.shape).encode())
-        for part in (*arrays, repr((self.shots, self.seed)).encode()):
+        arrays = self.hdqnn_arrays
+        if arrays is None:
+            parts = (*(t.key for t in self.templates), self.params.tobytes(),
+                     self.template_index.tobytes(), repr(self.params.shape).encode())
+        else:
+            angles, cz = arrays
+            parts = (angles.tobytes(), cz.tobytes(), repr(angles.shape).encode(),
+                     repr(cz.shape).encode())
+        for part in (*parts, repr((self.shots, self.seed)).encode()):
             h.update(part)
         return h.hexdigest()
 
     def subset(self, rows: list[int] | np.ndarray) -> SamplingRequest:
         """The request restricted to some rows (for chunking across jobs)."""
-        if self.is_template:
-            return SamplingRequest.from_templates(
-                self.templates, self.params[rows], self.shots, self.seed,
-                self.template_index[rows], self.tags, self.counts)
-        return SamplingRequest(self.angles[rows], self.cz[rows], self.shots, self.seed, self.tags,
-                               self.counts)
+        part = SamplingRequest(self.templates, self.params[rows], self.shots, self.seed,
+                               self.template_index[rows], self.tags, self.counts)
+        known = self.__dict__.get("hdqnn_arrays")
+        return part if known is None else part._knowing(known[0][rows], known[1][rows])
 
 
 def _check_shapes(angles: np.ndarray, cz: np.ndarray) -> None:

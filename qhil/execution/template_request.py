@@ -3,6 +3,8 @@
     check_template_request(request) -> (params (B, P), template_index (B,))   or raise
     template_rows(request) -> [(template, rows)]    templates in order, each with its rows
     timing_steps(template) -> (single-qubit steps, two-qubit steps) of one shot
+    hdqnn_templates(n_qubits, cz) -> (templates, template_index)   one template per CZ structure
+    hdqnn_arrays(request) -> (angles, cz) | None    an all-hDQNN request as the hDQNN arrays
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ def check_template_request(request: SamplingRequest) -> tuple[np.ndarray, np.nda
     """The request's params and template index, validated against its templates."""
     from qhil.quantum.template import CircuitTemplate
 
+    if isinstance(request.templates, np.ndarray):
+        raise RequestValidationError(
+            "SamplingRequest takes templates and params; build one from hDQNN angles and CZ "
+            "pairs with SamplingRequest.from_hdqnn(angles, cz, shots)")
     templates = tuple(request.templates)
-    if request.angles is not None or request.cz is not None:
-        raise RequestValidationError("a template request carries params, not angles or cz")
     if not templates or not all(isinstance(t, CircuitTemplate) for t in templates):
         raise RequestValidationError("templates must be a non-empty list of CircuitTemplate")
     _same(templates, "n_qubits", "qubits")
@@ -83,3 +87,35 @@ def equivalent_layers(request: SamplingRequest) -> int:
         layers.append(layout.n_layers if layout is not None
                       else max(1, math.ceil(template.depth()[0] / 2)))
     return max(layers)
+
+
+def hdqnn_templates(n_qubits: int, cz: np.ndarray) -> tuple[list[CircuitTemplate], np.ndarray]:
+    """cz (B, L, P, 2), already checked -> one hDQNN template per distinct row structure, in
+    first-seen order, and each row's template index (B,)."""
+    from qhil.quantum.template import CircuitTemplate
+
+    batch = cz.shape[0]
+    flat = cz.reshape(batch, -1)
+    if flat.shape[1] == 0 or (flat == flat[:1]).all():  # fixed entanglers: one structure
+        return CircuitTemplate.from_hdqnn_table(n_qubits, cz[:1]), np.zeros(batch, np.int64)
+    keys = flat.view(np.dtype((np.void, flat.dtype.itemsize * flat.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    templates = CircuitTemplate.from_hdqnn_table(n_qubits, cz[first[order]])
+    return templates, rank[inverse.reshape(-1)].astype(np.int64)
+
+
+def hdqnn_arrays(request: SamplingRequest) -> tuple[np.ndarray, np.ndarray] | None:
+    """(angles (B, L, n, 2), cz (B, L, P, 2)) when every template of the request is an hDQNN
+    template and all share their layer and pair counts; else None."""
+    layouts = [t.hdqnn_layout for t in request.templates]
+    if any(layout is None for layout in layouts):
+        return None
+    if len({layout.cz.shape for layout in layouts}) > 1:
+        return None
+    table = np.stack([layout.cz for layout in layouts])
+    batch, layers = request.batch_size, layouts[0].n_layers
+    angles = request.params.reshape(batch, layers, request.n_qubits, 2)
+    return angles, table[request.template_index]

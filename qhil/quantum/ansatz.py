@@ -80,29 +80,20 @@ class HDQNNAnsatz:
 
     def request(self, controls: torch.Tensor | np.ndarray, shots: int | None,
                 seed: int | None = None) -> SamplingRequest:
-        """A validated SamplingRequest for these controls; shots=None asks for exact marginals."""
+        """A validated SamplingRequest for these controls (one template per distinct CZ
+        structure, the angles as parameter rows); shots=None asks for exact marginals."""
         angles, cz = self.split(controls)
-        return SamplingRequest(angles=angles, cz=cz, shots=shots, seed=seed)
+        return SamplingRequest.from_hdqnn(angles, cz, shots, seed=seed)
 
     def template(self, cz: np.ndarray) -> CircuitTemplate:
         """The circuit template of one CZ structure cz (L, P, 2): parameters are the L*n*2 angles
         in (layer, qubit, RX/RY) order."""
         return CircuitTemplate.from_hdqnn(self.n_qubits, cz)
 
-    def _template(self, cz: np.ndarray) -> CircuitTemplate:
-        return CircuitTemplate.from_hdqnn(self.n_qubits, cz, check=False)  # split() clamped cz
-
     def template_request(self, controls: torch.Tensor | np.ndarray, shots: int | None,
                          seed: int | None = None) -> SamplingRequest:
-        """The controls as a template request: one template per distinct CZ structure, the
-        angles as parameter rows. Same circuits and marginals as `request`."""
-        angles, cz = self.split(controls)
-        flat = cz.reshape(cz.shape[0], -1)
-        keys = np.ascontiguousarray(flat).view(np.dtype((np.void, flat.dtype.itemsize * flat.shape[1])))
-        _, first, index = np.unique(keys.ravel(), return_index=True, return_inverse=True)
-        templates = [self._template(cz[row]) for row in first]
-        return SamplingRequest.from_templates(templates, angles.reshape(angles.shape[0], -1),
-                                              shots, seed=seed, template_index=index)
+        """The same request as `request` (kept for callers from when requests had two kinds)."""
+        return self.request(controls, shots, seed)
 
     def _cz(self, blocks: np.ndarray) -> np.ndarray:
         batch = blocks.shape[0]

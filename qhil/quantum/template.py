@@ -21,8 +21,10 @@ without looking at the gates and keeps the fast hDQNN kernel for them (`hdqnn_la
 
 from __future__ import annotations
 
+import gc
 import hashlib
-from functools import cached_property
+from contextlib import contextmanager
+from functools import cached_property, lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -80,6 +82,22 @@ class CircuitTemplate:
         template = cls.__new__(cls)
         template._init(n_qubits, cz.shape[0] * n_qubits * 2, None, name, HDQNNLayout(n_qubits, cz))
         return template
+
+    @classmethod
+    def from_hdqnn_table(cls, n_qubits: int, table: np.ndarray) -> list[CircuitTemplate]:
+        """`from_hdqnn(n_qubits, table[t], check=False)` for every structure of a checked
+        (T, L, P, 2) int64 table, built in bulk (a request of 65,536 distinct rows builds 65,536):
+        each is a copy of the first one's fresh attributes with its own layout. The cyclic
+        garbage collector is paused meanwhile (its passes over the growing list took 4/5 of it)."""
+        table = np.ascontiguousarray(table, dtype=np.int64)
+        fresh = vars(cls.from_hdqnn(n_qubits, table[0], check=False))
+        n, out = fresh["n_qubits"], []
+        with _gc_paused():
+            for cz in list(table):
+                template = object.__new__(cls)
+                template.__dict__ = {**fresh, "_layout": HDQNNLayout(n, cz)}
+                out.append(template)
+        return out
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -185,7 +203,10 @@ class Occurrence(NamedTuple):
 
 def expand_occurrences(template: CircuitTemplate) -> tuple[CircuitTemplate, list[Occurrence]]:
     """The template with each parameterised angle reading its own column, and per such column
-    the Occurrence the shift rule differentiates (chain rule: d angle / d params)."""
+    the Occurrence the shift rule differentiates (chain rule: d angle / d params). An hDQNN
+    template already reads one column per angle in gate order: it is its own expansion."""
+    if template.hdqnn_layout is not None:
+        return template, list(_hdqnn_occurrences(template.n_qubits, template.hdqnn_layout.n_layers))
     gates, occurrences = [], []
     for gate in template.gates:
         angles = []
@@ -193,9 +214,10 @@ def expand_occurrences(template: CircuitTemplate) -> tuple[CircuitTemplate, list
             if angle.is_const:
                 angles.append(angle)
                 continue
-            angles.append(Angle(len(occurrences)))
+            angles.append(_column(len(occurrences)))
             occurrences.append(Occurrence(angle, rule))
-        gates.append(Gate(gate.name, gate.qubits, tuple(angles)))
+        same = all(a == b for a, b in zip(angles, gate.angles, strict=True))
+        gates.append(gate if same else Gate(gate.name, gate.qubits, tuple(angles)))
     return CircuitTemplate(template.n_qubits, gates, n_params=len(occurrences),
                            name=f"{template.name}-shifted"), occurrences
 
@@ -205,6 +227,10 @@ def occurrence_values(occurrences: list[Occurrence], params):
     numpy or torch as given."""
     if not occurrences:
         return params[:, :0] * 0.0
+    columns = [o.angle.affine for o in occurrences]
+    if all(c is not None and c[1] == 1.0 and o.angle.offset == 0.0
+           for c, o in zip(columns, occurrences, strict=True)):
+        return params[:, [c[0] for c in columns]]  # every angle a bare parameter (hDQNN): a gather
     stack = np.stack if isinstance(params, np.ndarray) else _torch_stack
     return stack([o.angle.values(params) for o in occurrences], 1)
 
@@ -224,13 +250,43 @@ def _torch_stack(tensors, dim):
     return torch.stack(tensors, dim=dim)
 
 
+@contextmanager
+def _gc_paused():
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def hdqnn_gates(layout: HDQNNLayout) -> list[Gate]:
     """The gate list of an hDQNN structure; (i, i) CZ pairs are no gate."""
     n, gates = layout.n_qubits, []
-    for layer, pairs in enumerate(layout.cz):
-        base = layer * n * 2
-        for q in range(n):
-            gates.append(Gate("rx", (q,), (Angle(base + 2 * q),)))
-            gates.append(Gate("ry", (q,), (Angle(base + 2 * q + 1),)))
-        gates += [Gate("cz", (int(i), int(k))) for i, k in pairs if i != k]
+    for layer, pairs in enumerate(layout.cz.tolist()):
+        gates += _hdqnn_rotations(n, layer)
+        gates += [Gate("cz", (i, k)) for i, k in pairs if i != k]
     return gates
+
+
+@lru_cache(maxsize=4096)
+def _column(k: int) -> Angle:
+    """The angle p_k (immutable, so shared)."""
+    return Angle(k)
+
+
+@lru_cache(maxsize=64)
+def _hdqnn_occurrences(n_qubits: int, n_layers: int) -> tuple[Occurrence, ...]:
+    """The occurrences of an hDQNN template: its rotation angles, column by column."""
+    return tuple(Occurrence(g.angles[0], GATES[g.name].shifts[0])
+                 for layer in range(n_layers) for g in _hdqnn_rotations(n_qubits, layer))
+
+
+@lru_cache(maxsize=256)
+def _hdqnn_rotations(n_qubits: int, layer: int) -> tuple[Gate, ...]:
+    """RX then RY on every qubit of one hDQNN layer (shared by every structure: gates and
+    angles are immutable, and building their angles was most of a 10 x 10 structure's gates)."""
+    base = layer * n_qubits * 2
+    return tuple(Gate(name, (q,), (_column(base + 2 * q + axis),))
+                 for q in range(n_qubits) for axis, name in enumerate(("rx", "ry")))

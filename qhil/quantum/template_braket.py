@@ -58,9 +58,9 @@ def _braket_value(angle: Angle, free: list):
     value = angle.offset
     for monomial, coefficient in angle.terms:
         if monomial:
-            term = coefficient
+            term = coefficient if coefficient != 1 else None  # p_0, not 1.0*p_0 (as our QASM)
             for j in monomial:
-                term = term * free[j]
+                term = free[j] if term is None else term * free[j]
             value = term + value
     return value
 

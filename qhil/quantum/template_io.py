@@ -142,6 +142,11 @@ def _node_angle(node) -> Angle:
 
 # --- template -> Qiskit -------------------------------------------------------------------
 
+CIRCUIT_METHODS = frozenset({"rx", "ry", "rz", "cz", "cx", "h", "x", "p"})
+"""Gates QuantumCircuit appends by its own method of the same name and arguments (angles, then
+qubits): Qiskit's fast path for standard gates, 3x faster than appending gate objects."""
+
+
 def template_to_qiskit(template: TemplateLike, measure: bool = True,
                        row: np.ndarray | None = None):
     """A QuantumCircuit with one Parameter per column (named as the template's), or with the
@@ -159,8 +164,11 @@ def template_to_qiskit(template: TemplateLike, measure: bool = True,
                   else [float(a.values(np.asarray(row, dtype=float)[None])[0]) for a in gate.angles])
         if gate.name == "gphase":  # the circuit's phase: Qiskit's exporters mishandle the gate
             qc.global_phase += values[0]
+        elif gate.name in CIRCUIT_METHODS:
+            getattr(qc, gate.name)(*values, *gate.qubits)
         else:
-            qc.append(getattr(lib, GATES[gate.name].qiskit)(*values), list(gate.qubits))
+            qc.append(getattr(lib, GATES[gate.name].qiskit)(*values), list(gate.qubits),
+                      copy=False)  # a fresh gate: no copy of it (a third of the build)
     if measure:
         creg = ClassicalRegister(n, "meas")
         qc.add_register(creg)

@@ -1,6 +1,7 @@
 """The probe workload: circuits every provider runs, each with its exact output distribution.
 
-Every probe is a SamplingRequest (layers of RX then RY on every qubit, then CZ pairs), so it goes
+Every probe is a SamplingRequest (hDQNN templates: layers of RX then RY on every qubit, then CZ
+pairs; or the user's template), so it goes
 through the same provider contract as training. Ideal distributions come from the embedded
 simulator without noise.
 
@@ -60,17 +61,19 @@ def ghz_arrays(n_qubits: int) -> tuple[np.ndarray, np.ndarray]:
 def ghz_request(n_qubits: int, batch: int, shots: int, seed: int | None = None) -> SamplingRequest:
     """`batch` copies of the GHZ circuit (one circuit structure)."""
     angles, cz = ghz_arrays(n_qubits)
-    return SamplingRequest(np.repeat(angles, batch, 0), np.repeat(cz, batch, 0), shots, seed,
-                           {"purpose": "compare", "probe": "ghz"})
+    return SamplingRequest.from_hdqnn(np.repeat(angles, batch, 0), np.repeat(cz, batch, 0), shots,
+                                      seed, {"purpose": "compare", "probe": "ghz"})
 
 
 def ideal_probabilities(request: SamplingRequest) -> np.ndarray:
-    """Exact noiseless basis-state probabilities (B, 2**n) from the embedded simulator."""
-    if request.is_template:
+    """Exact noiseless basis-state probabilities (B, 2**n) from the embedded simulator (its
+    hDQNN kernel where every template is an hDQNN one)."""
+    if request.hdqnn_arrays is None:
         return _template_probabilities(request)
+    angles, cz = request.hdqnn_arrays
     sim = BatchedSimulator(request.n_qubits, precision="complex128")
     with torch.inference_mode():
-        probs = sim.probabilities(torch.from_numpy(request.angles), torch.from_numpy(request.cz))
+        probs = sim.probabilities(torch.from_numpy(angles), torch.from_numpy(cz))
     probs = probs.double().cpu().numpy()
     return probs / probs.sum(axis=1, keepdims=True)
 
@@ -124,9 +127,9 @@ def _hdqnn(size: ProbeSize, entangler: str, rng: np.random.Generator,
     if entangler == "data":
         blocks[:, :, 2 * size.n_qubits:] = rng.integers(
             0, size.n_qubits, (size.batch, size.n_layers, 2))
-    request = ansatz.request(blocks.reshape(size.batch, -1), shots=size.shots, seed=seed)
-    return SamplingRequest(request.angles, request.cz, size.shots, seed,
-                           {"purpose": "compare", "probe": f"hdqnn-{entangler}"})
+    angles, cz = ansatz.split(blocks.reshape(size.batch, -1))
+    return SamplingRequest.from_hdqnn(angles, cz, size.shots, seed,
+                                      {"purpose": "compare", "probe": f"hdqnn-{entangler}"})
 
 
 def _random_pqc(size: ProbeSize, rng: np.random.Generator, seed: int) -> SamplingRequest:
@@ -134,4 +137,5 @@ def _random_pqc(size: ProbeSize, rng: np.random.Generator, seed: int) -> Samplin
     ansatz = HDQNNAnsatz(size.n_qubits, size.n_layers, "chain")
     controls = rng.uniform(0, 2 * np.pi, (size.batch, ansatz.control_dim))
     angles, cz = ansatz.split(controls)
-    return SamplingRequest(angles, cz, size.shots, seed, {"purpose": "compare", "probe": "random-pqc"})
+    return SamplingRequest.from_hdqnn(angles, cz, size.shots, seed,
+                                      {"purpose": "compare", "probe": "random-pqc"})

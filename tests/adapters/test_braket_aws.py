@@ -57,7 +57,7 @@ def complete(fake: FakeBraket, tasks: int, action: str = "braket.ir.openqasm.pro
 
 
 def assert_sampled_from(marginals, req):
-    assert_within_shot_noise(marginals, reference_marginals(req.angles, req.cz), req.shots)
+    assert_within_shot_noise(marginals, reference_marginals(req.hdqnn_arrays[0], req.hdqnn_arrays[1]), req.shots)
 
 
 def test_fixed_entangler_batch_is_one_program_set_task_with_one_circuit(fake, rng):
@@ -70,7 +70,7 @@ def test_fixed_entangler_batch_is_one_program_set_task_with_one_circuit(fake, rn
         res = job.result(timeout_s=5)
     action = json.loads(fake.sent[0]["action"])
     assert len(fake.sent) == 1 and fake.sent[0]["shots"] == 8 * SHOTS
-    assert len(action["programs"]) == 1 and len(action["programs"][0]["inputs"]["x_0_0"]) == 8
+    assert len(action["programs"]) == 1 and len(action["programs"][0]["inputs"]["p_0"]) == 8
     assert res.job_id == fake.task_arn(0) and res.shots == SHOTS
     assert all(sum(c.values()) == SHOTS for c in res.counts)
     assert_sampled_from(res.marginals, req)

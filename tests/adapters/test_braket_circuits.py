@@ -16,7 +16,6 @@ from qhil.adapters.braket_circuits import (
     marginals_and_counts,
     marginals_from_probabilities,
     program_set,
-    structure_circuit,
 )
 from qhil.execution.request import SamplingRequest
 from qhil.quantum.simulator import BatchedSimulator
@@ -46,9 +45,9 @@ def test_braket_probabilities_match_reference_and_embedded_simulator(braket_sv, 
     ansatz = HDQNNAnsatz(n, layers, entangler)
     req = ansatz.request(random_controls(rng, ansatz, 6), shots=None)
     got = braket_probabilities(braket_sv, req)
-    reference = np.stack([reference_probabilities(a, c) for a, c in zip(req.angles, req.cz, strict=True)])
+    reference = np.stack([reference_probabilities(a, c) for a, c in zip(*req.hdqnn_arrays, strict=True)])
     embedded = BatchedSimulator(n, precision="complex128").probabilities(
-        torch.from_numpy(req.angles), torch.from_numpy(req.cz)).numpy()
+        *(torch.from_numpy(a) for a in req.hdqnn_arrays)).numpy()
     assert np.abs(got - reference).max() <= 1e-5
     assert np.abs(got - embedded).max() <= 1e-5
 
@@ -56,10 +55,11 @@ def test_braket_probabilities_match_reference_and_embedded_simulator(braket_sv, 
 def test_several_cz_pairs_per_layer_and_self_pairs_are_no_gate(braket_sv, rng):
     angles = rng.uniform(-np.pi, np.pi, (3, 2, 4, 2))
     cz = np.array([[[0, 3], [2, 2], [1, 2]], [[1, 1], [3, 0], [0, 1]]])
-    req = SamplingRequest(angles, np.broadcast_to(cz, (3, *cz.shape)).copy(), shots=None)
-    assert sum(type(i.operator).__name__ == "CZ" for i in structure_circuit(cz, 4).instructions) == 4
+    req = SamplingRequest.from_hdqnn(angles, np.broadcast_to(cz, (3, *cz.shape)).copy(), shots=None)
+    circuit = bindings(req)[0].circuit
+    assert sum(type(i.operator).__name__ == "CZ" for i in circuit.instructions) == 4
     got = braket_probabilities(braket_sv, req)
-    reference = np.stack([reference_probabilities(a, c) for a, c in zip(req.angles, req.cz, strict=True)])
+    reference = np.stack([reference_probabilities(a, c) for a, c in zip(*req.hdqnn_arrays, strict=True)])
     assert np.abs(got - reference).max() <= 1e-5
 
 
@@ -82,7 +82,7 @@ def test_direct_openqasm_is_what_the_sdk_would_send_for_a_circuit_binding(rng, n
 def test_bit_order_is_qubit_zero_first(braket_sv):
     angles = np.zeros((1, 1, 3, 2))
     angles[0, 0, 0, 0] = np.pi  # RX(pi) on qubit 0 only
-    req = SamplingRequest(angles, np.zeros((1, 1, 1, 2), dtype=int), shots=10)
+    req = SamplingRequest.from_hdqnn(angles, np.zeros((1, 1, 1, 2), dtype=int), shots=10)
     part = bindings(req)[0]
     counts = dict(braket_sv.run(part.bound(0), shots=10).result().measurement_counts)
     assert counts == {"100": 10}
@@ -113,7 +113,8 @@ def test_input_sets_hold_the_angles_of_their_rows(rng):
     ansatz = HDQNNAnsatz(2, 2, "chain")
     req = ansatz.request(random_controls(rng, ansatz, 3), shots=10)
     inputs = bindings(req)[0].input_sets
-    assert inputs[2]["x_1_0"] == req.angles[2, 1, 0, 0] and inputs[1]["y_0_1"] == req.angles[1, 0, 1, 1]
+    angles = req.hdqnn_arrays[0]  # column (layer * n + qubit) * 2 + RX/RY
+    assert inputs[2]["p_4"] == angles[2, 1, 0, 0] and inputs[1]["p_3"] == angles[1, 0, 1, 1]
 
 
 def test_chunks_respect_the_executable_limit_and_keep_order(rng):

@@ -31,7 +31,7 @@ def test_program_set_mode_chunks_by_the_simulators_limit_and_keeps_row_order(rng
     req = ansatz.request(random_controls(rng, ansatz, 101), shots=400)  # LocalSimulator: 100 max
     with BraketProvider(local_profile(local_mode="program_set")) as provider:
         res = provider.submit(req).result(timeout_s=600)
-    assert_within_shot_noise(res.marginals, reference_marginals(req.angles, req.cz), 400)
+    assert_within_shot_noise(res.marginals, reference_marginals(req.hdqnn_arrays[0], req.hdqnn_arrays[1]), 400)
     assert all(sum(c.values()) == 400 for c in res.counts)
 
 
@@ -42,7 +42,7 @@ def test_readout_noise_on_the_density_matrix_simulator_is_exactly_applied(rng):
                             depolarizing_2q=0.0)
     with BraketProvider(profile) as provider:
         res = provider.submit(req).result(timeout_s=600)
-    ideal = reference_marginals(req.angles, req.cz)
+    ideal = reference_marginals(req.hdqnn_arrays[0], req.hdqnn_arrays[1])
     np.testing.assert_allclose(res.marginals, ideal * 0.8 + 0.1, atol=1e-5)
 
 
@@ -53,7 +53,7 @@ def test_depolarising_noise_from_the_calibration_pulls_marginals_to_one_half(rng
                             readout_flip=0.0)
     with BraketProvider(profile) as provider:
         noisy = provider.submit(req).result(timeout_s=600).marginals
-    ideal = reference_marginals(req.angles, req.cz)
+    ideal = reference_marginals(req.hdqnn_arrays[0], req.hdqnn_arrays[1])
     assert (np.abs(noisy - 0.5) <= np.abs(ideal - 0.5) + 1e-9).all()
     assert np.abs(noisy - ideal).max() > 1e-3
 

@@ -72,7 +72,7 @@ def test_reduced_simulation_matches_the_ideal_circuit_up_to_device_noise(torino,
     assert all(c.num_qubits == len(active) for c, _ in compact)
     sampler = BackendSamplerV2(backend=device.simulator(active), options={"seed_simulator": 3})
     results = sampler.run(compact, shots=4000).result()
-    ideal = reference_marginals(req.angles, req.cz)
+    ideal = reference_marginals(req.hdqnn_arrays[0], req.hdqnn_arrays[1])
     for pub, res in zip(pubs, results, strict=True):
         got = res.data.meas.to_bool_array(order="big").mean(axis=1)
         assert np.abs(got - ideal[pub.rows]).max() < 0.1
@@ -108,5 +108,5 @@ def test_aer_exact_marginals_match_reference(rng):
     req = ansatz.request(random_controls(rng, ansatz, 5), shots=None)
     for pub in translate(req, measure=False):
         got = exact_marginals(AerSimulator(), pub.circuit, pub.values)
-        np.testing.assert_allclose(got, reference_marginals(req.angles[pub.rows], req.cz[pub.rows]),
+        np.testing.assert_allclose(got, reference_marginals(req.hdqnn_arrays[0][pub.rows], req.hdqnn_arrays[1][pub.rows]),
                                    atol=1e-6)

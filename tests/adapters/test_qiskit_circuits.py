@@ -12,7 +12,6 @@ from qhil import HDQNNAnsatz
 from qhil.adapters.qiskit_circuits import (
     bound_circuit,
     probabilities_qubit0_first,
-    structure_circuit,
     translate,
 )
 from qhil.execution.request import SamplingRequest
@@ -22,13 +21,13 @@ from tests.reference import reference_probabilities
 
 
 def _reference(req: SamplingRequest) -> np.ndarray:
-    return np.stack([reference_probabilities(a, c) for a, c in zip(req.angles, req.cz, strict=True)])
+    return np.stack([reference_probabilities(a, c) for a, c in zip(*req.hdqnn_arrays, strict=True)])
 
 
 def _random_request(rng, batch, layers, qubits, pairs) -> SamplingRequest:
     angles = rng.uniform(-np.pi, np.pi, (batch, layers, qubits, 2))
     cz = rng.integers(0, qubits, (batch, layers, pairs, 2))
-    return SamplingRequest(angles, cz, shots=None)
+    return SamplingRequest.from_hdqnn(angles, cz, shots=None)
 
 
 def _qiskit_probabilities(request: SamplingRequest) -> np.ndarray:
@@ -45,7 +44,7 @@ def test_translation_matches_statevector_simulator_and_reference(rng, qubits, la
     req = _random_request(rng, 8, layers, qubits, pairs)
     ours = _qiskit_probabilities(req)
     sim = BatchedSimulator(qubits, precision="complex128")
-    embedded = sim.probabilities(torch.from_numpy(req.angles), torch.from_numpy(req.cz)).numpy()
+    embedded = sim.probabilities(*(torch.from_numpy(a) for a in req.hdqnn_arrays)).numpy()
     assert np.abs(ours - embedded).max() <= 1e-5
     assert np.abs(ours - _reference(req)).max() <= 1e-5
 
@@ -64,7 +63,7 @@ def test_one_pub_per_structure_with_row_values(rng):
     (pub,) = translate(req)
     assert pub.rows == list(range(16)) and pub.values.shape == (16, 12)
     assert pub.circuit.num_parameters == 12
-    np.testing.assert_array_equal(pub.values[3], req.angles[3].reshape(-1))
+    np.testing.assert_array_equal(np.sort(pub.values[3]), np.sort(req.hdqnn_arrays[0][3].reshape(-1)))
     data = HDQNNAnsatz(3, 2)
     req = data.request(random_controls(rng, data, 40), shots=10)
     pubs = translate(req)
@@ -72,11 +71,12 @@ def test_one_pub_per_structure_with_row_values(rng):
 
 
 def test_self_pairs_are_no_gate_and_bitstrings_read_qubit0_first():
-    cz = np.array([[[1, 1], [0, 2]]])
-    qc = structure_circuit(cz, 3)
-    assert qc.count_ops().get("cz") == 1
-    flip_qubit0 = np.zeros((1, 3, 2))
-    flip_qubit0[0, 0, 0] = np.pi  # RX(pi) on qubit 0 only
-    probs = Statevector(structure_circuit(cz, 3, measure=False).assign_parameters(
-        flip_qubit0.reshape(-1))).probabilities()
+    cz = np.array([[[[1, 1], [0, 2]]]])
+    flip_qubit0 = np.zeros((1, 1, 3, 2))
+    flip_qubit0[0, 0, 0, 0] = np.pi  # RX(pi) on qubit 0 only
+    req = SamplingRequest.from_hdqnn(flip_qubit0, cz, shots=None)
+    (pub,) = translate(req)
+    assert pub.circuit.count_ops().get("cz") == 1
+    (bare,) = translate(req, measure=False)
+    probs = Statevector(bound_circuit(bare, 0)).probabilities()
     assert probabilities_qubit0_first(probs, 3)[0b100] == pytest.approx(1.0)

@@ -51,7 +51,7 @@ def test_one_job_per_batch_one_pub_per_structure_rows_in_order(rng):
     assert all(v.shape[0] == len(rows) for (_, v), rows in zip(job.inputs["pubs"],
                                                              req.structures().values(), strict=True))
     sigma = np.sqrt(0.25 / req.shots)
-    assert np.abs(res.marginals - reference_marginals(req.angles, req.cz)).max() < 5 * sigma
+    assert np.abs(res.marginals - reference_marginals(req.hdqnn_arrays[0], req.hdqnn_arrays[1])).max() < 5 * sigma
     assert all(sum(c.values()) == req.shots for c in res.counts)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -45,7 +47,7 @@ def test_result_shapes_counts_and_range(provider, rng):
 def test_sampled_marginals_agree_with_exact_within_shot_noise(provider, case, rng, seeded_braket):
     req = small_request(rng)
     res = provider.submit(req).result(timeout_s=600)
-    ideal = reference_marginals(req.angles, req.cz)
+    ideal = reference_marginals(req.hdqnn_arrays[0], req.hdqnn_arrays[1])
     assert_within_shot_noise(res.marginals, ideal, SHOTS, slack=case.noise_tolerance)
 
 
@@ -58,7 +60,7 @@ def test_same_seed_same_samples(provider, rng):
         return
     a, b = (provider.submit(req).result(timeout_s=600) for _ in range(2))
     np.testing.assert_array_equal(a.marginals, b.marginals)
-    other = SamplingRequest(req.angles, req.cz, req.shots, seed=12)
+    other = replace(req, seed=12)
     assert not np.array_equal(provider.submit(other).result(timeout_s=600).marginals, a.marginals)
 
 
@@ -70,7 +72,7 @@ def test_exact_marginals_where_supported_else_refused(provider, case, rng):
         return
     res = provider.submit(req).result(timeout_s=600)
     tolerance = 1e-5 + case.noise_tolerance
-    np.testing.assert_allclose(res.marginals, reference_marginals(req.angles, req.cz), atol=tolerance)
+    np.testing.assert_allclose(res.marginals, reference_marginals(req.hdqnn_arrays[0], req.hdqnn_arrays[1]), atol=tolerance)
 
 
 def test_validation_happens_before_submission(provider, rng):

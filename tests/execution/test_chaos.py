@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -21,7 +23,7 @@ from tests.execution.helpers import chaos_profile, small_request
 
 def tagged(rng, token="tok-1", **kw):
     request = small_request(rng, **kw)
-    return type(request)(request.angles, request.cz, request.shots, request.seed, {TOKEN_TAG: token})
+    return replace(request, tags={TOKEN_TAG: token})
 
 
 def test_throttling_creates_nothing(tmp_path, rng):

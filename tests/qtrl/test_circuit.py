@@ -1,6 +1,7 @@
 """The paper's U3 + CU3 circuit: the controlled-gate kernel, the generator's state against Qiskit's
-Statevector of the same native circuit, and the request the providers receive (run by the
-embedded simulator, translated to Qiskit and transpiled to a device basis, translated to Braket)."""
+Statevector of the same native circuit, and the request the providers receive (a U3 / CU3
+template: run by the local provider, translated to Qiskit and transpiled to a device basis,
+translated to Braket)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 from qiskit import QuantumCircuit, transpile
-from qiskit.quantum_info import Operator, Statevector
+from qiskit.quantum_info import Statevector
 
 from qhil.adapters.qiskit_circuits import bound_circuit, probabilities_qubit0_first, translate
-from qhil.qtrl.circuit import cu3_steps, generator_request, single_qubit_step, u3_matrix
+from qhil.execution.registry import get_provider
+from qhil.qtrl.circuit import generator_request, qt_template, u3_matrix
 from qhil.qtrl.generator import QTGenerator, cu3_pairs, entangler_pairs
-from qhil.quantum.simulator import BatchedSimulator
 from qhil.quantum.statevector import apply_controlled_gate
 
 
@@ -75,18 +76,13 @@ def test_generator_state_equals_qiskit_statevector(entangler, n_weights, blocks)
     np.testing.assert_allclose(ours, qiskit_state_qubit0_first(native_circuit(gen)), atol=1e-10)
 
 
-def test_cu3_steps_equal_qiskits_cu3_gate(rng):
-    angles = rng.uniform(-np.pi, np.pi, 3)
-    unitary = np.eye(4, dtype=complex)
-    for step in cu3_steps(0, 1, angles, 2):
-        if isinstance(step, tuple):
-            unitary = np.diag([1, 1, 1, -1]) @ unitary
-        else:
-            unitary = np.kron(step[0], step[1]) @ unitary
-    qc = QuantumCircuit(2)
-    qc.cu(*angles, 0.0, 1, 0)  # qhil's qubit 0 (most significant) is Qiskit's qubit 1
-    np.testing.assert_allclose(unitary, Operator(qc).data, atol=1e-12)
-    assert single_qubit_step(2, {}).shape == (2, 2, 2)
+@pytest.mark.parametrize("entangler", ["cu3", "cz"])
+def test_template_is_the_pqc_written_with_its_own_gates(entangler):
+    template = qt_template(4, 3, entangler)
+    ring = 4 if entangler == "cu3" else len(entangler_pairs(4))
+    assert [g.name for g in template.gates[:5 + ring]] == ["u3"] * 4 + [entangler] * ring + ["u3"]
+    assert template.n_params == 3 * 4 * 3 * (2 if entangler == "cu3" else 1)
+    assert qt_template(1, 2, "cu3").n_params == 6  # one qubit: no CU3 ring
 
 
 def _same_state(a: np.ndarray, b: np.ndarray) -> float:
@@ -97,11 +93,13 @@ def _same_state(a: np.ndarray, b: np.ndarray) -> float:
 def test_request_through_the_providers_translations_is_the_same_circuit(entangler):
     gen = QTGenerator(30, 2, generator=torch.Generator().manual_seed(7), entangler=entangler)
     reference = Statevector(native_circuit(gen)).data
-    request = generator_request(gen, shots=100, seed=0)
-    # the embedded simulator runs the request (local provider)
-    sim = BatchedSimulator(gen.n_qubits, precision="complex128")
-    probs = sim.probabilities(torch.tensor(request.angles), torch.tensor(request.cz))[0].numpy()
-    np.testing.assert_allclose(probs, probabilities_qubit0_first(np.abs(reference) ** 2, 5), atol=1e-10)
+    request = generator_request(gen, shots=None, seed=0)
+    # the local provider runs the request (exact marginals)
+    with get_provider("local") as provider:
+        marginals = provider.submit(request).result().marginals[0]
+    probs = probabilities_qubit0_first(np.abs(reference) ** 2, 5)
+    bits = (np.arange(32)[:, None] >> np.arange(4, -1, -1)) & 1
+    np.testing.assert_allclose(marginals, probs @ bits, atol=1e-5)
     # Qiskit: the adapter's circuit (equal up to a global phase), then transpiled to a CZ basis
     (pub,) = translate(request, measure=False)
     logical = bound_circuit(pub, 0)
@@ -115,13 +113,11 @@ def test_braket_translation_of_the_request_is_the_same_circuit():
     pytest.importorskip("braket.circuits")
     from braket.devices import LocalSimulator
 
-    from qhil.adapters.braket_circuits import parameter_name, structure_circuit
+    from qhil.adapters.braket_circuits import bindings
 
     gen = QTGenerator(30, 2, generator=torch.Generator().manual_seed(8))
     request = generator_request(gen, shots=100, seed=0)
-    values = {parameter_name(layer, q, axis): float(request.angles[0, layer, q, axis])
-              for layer in range(request.n_layers) for q in range(request.n_qubits) for axis in (0, 1)}
-    circuit = structure_circuit(request.cz[0], request.n_qubits).make_bound_circuit(values)
+    circuit = bindings(request)[0].bound(0)
     circuit.state_vector()
     state = LocalSimulator("braket_sv").run(circuit, shots=0).result().values[0]
     reference = probabilities_qubit0_first(Statevector(native_circuit(gen)).data, 5)

@@ -27,7 +27,7 @@ def test_fixed_ring_pattern_is_shared_by_every_sample():
     ansatz = HDQNNAnsatz(4, 2, "ring")
     req = ansatz.request(np.zeros((5, ansatz.control_dim)), shots=10)
     assert ansatz.fixed_pairs() == [(0, 1), (1, 2), (2, 3), (3, 0)]
-    assert len(req.structures()) == 1 and req.cz.shape == (5, 2, 4, 2)
+    assert len(req.structures()) == 1 and req.hdqnn_arrays[1].shape == (5, 2, 4, 2)
 
 
 @pytest.mark.parametrize("controls,shots,match", [

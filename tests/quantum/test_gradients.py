@@ -118,7 +118,7 @@ def test_sample_marginals_is_seeded_and_unbiased():
     ansatz, _, controls, _ = _setup(n=2, layers=1, batch=4000)
     req = ansatz.request(controls.numpy(), 100, seed=0)
     sim = BatchedSimulator(2)
-    a, z = torch.from_numpy(req.angles), torch.from_numpy(req.cz)
+    a, z = torch.from_numpy(req.hdqnn_arrays[0]), torch.from_numpy(req.hdqnn_arrays[1])
     first = sim.sample_marginals(a, z, 100, torch.Generator().manual_seed(1))
     again = sim.sample_marginals(a, z, 100, torch.Generator().manual_seed(1))
     assert torch.equal(first, again)

@@ -20,7 +20,7 @@ def test_ghz_gives_half_all_zeros_half_all_ones(n_qubits):
 @pytest.mark.parametrize("n_qubits", [2, 4])
 def test_ghz_agrees_with_the_dense_reference(n_qubits):
     request = ghz_request(n_qubits, batch=1, shots=10)
-    reference = reference_probabilities(request.angles[0], request.cz[0])
+    reference = reference_probabilities(request.hdqnn_arrays[0][0], request.hdqnn_arrays[1][0])
     expected = np.zeros(2 ** n_qubits)
     expected[0] = expected[-1] = 0.5
     np.testing.assert_allclose(reference, expected, atol=1e-12)
@@ -47,7 +47,7 @@ def test_probe_workload_matches_the_configured_size():
 def test_ideal_distributions_match_the_dense_reference():
     for probe in build_probes(ProbeSize(n_qubits=3, n_layers=3, batch=3, shots=10), seed=2):
         for row in range(3):
-            reference = reference_probabilities(probe.request.angles[row], probe.request.cz[row])
+            reference = reference_probabilities(probe.request.hdqnn_arrays[0][row], probe.request.hdqnn_arrays[1][row])
             np.testing.assert_allclose(probe.ideal[row], reference, atol=1e-10)
 
 
