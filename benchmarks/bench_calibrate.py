@@ -31,7 +31,7 @@ from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
 
 from qhil.config import find_profile  # noqa: E402
 from qhil.cost import DeviceModel, Workload, estimate  # noqa: E402
-from qhil.cost.calibrate import ProbePlan, calibrated, fit_timing, random_controls, run_probes  # noqa: E402
+from qhil.cost.calibrate import ProbePlan, calibrated, fit_timing, run_probes  # noqa: E402
 from qhil.execution.dispatcher import Dispatcher  # noqa: E402
 from qhil.execution.ledger import Ledger  # noqa: E402
 from qhil.execution.registry import availability, get_provider  # noqa: E402
@@ -64,7 +64,7 @@ def time_exploration(provider, ansatz: HDQNNAnsatz, steps: int, envs: int, shots
     """Wall seconds of `steps` sequential jobs of `envs` circuits, as exploration sends them."""
     started = time.perf_counter()
     for _ in range(steps):
-        request = ansatz.request(random_controls(ansatz, envs, rng), shots=shots,
+        request = ansatz.request(ansatz.random_controls(envs, rng), shots=shots,
                                  seed=int(rng.integers(2**31)))
         provider.submit(request).result(timeout_s=3600)
     return time.perf_counter() - started

@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 from _results import machine_load, results_dir  # noqa: E402
 
 from qhil import HDQNNAnsatz  # noqa: E402
-from qhil.execution.request import SamplingRequest  # noqa: E402
+from qhil.quantum.request import SamplingRequest  # noqa: E402
 
 RESULTS = results_dir()
 QUBITS, LAYERS = 10, 10

@@ -36,7 +36,7 @@ from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
 from qiskit.quantum_info import Operator, Statevector  # noqa: E402
 
 from qhil import HDQNNAnsatz, get_provider  # noqa: E402
-from qhil.execution.request import SamplingRequest  # noqa: E402
+from qhil.quantum.request import SamplingRequest  # noqa: E402
 from qhil.quantum.template import CircuitTemplate  # noqa: E402
 from qhil.quantum.template_io import qiskit_values  # noqa: E402
 from qhil.quantum.template_random import random_params, random_template  # noqa: E402

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from qhil.cli import main
-from qhil.cost.calibrate import random_controls
 from qhil.execution.dispatcher import Dispatcher
 from qhil.execution.ledger import Ledger
 from qhil.execution.registry import get_provider
@@ -44,7 +43,7 @@ def fake_run(run_dir, steps: int, envs: int) -> None:
     with get_provider("chaos-faults") as provider, Ledger(run_dir / "ledger.sqlite") as ledger:
         dispatcher = Dispatcher(provider, ledger=ledger)
         for step in range(steps):
-            request = ansatz.request(random_controls(ansatz, envs, rng), shots=50, seed=step)
+            request = ansatz.request(ansatz.random_controls(envs, rng), shots=50, seed=step)
             dispatcher.run(request, timeout_s=60)
 
 

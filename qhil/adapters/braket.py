@@ -39,7 +39,7 @@ from qhil.adapters.braket_circuits import (
     program_set,
 )
 from qhil.adapters.braket_credentials import aws_availability
-from qhil.adapters.braket_jobs import BraketTaskJob, counts_of, vendor_error
+from qhil.adapters.braket_jobs import BraketTaskJob, braket_error, counts_of
 from qhil.calibration import load_calibration
 from qhil.config import ProviderProfile, StrictModel, validation_message
 from qhil.errors import (
@@ -50,7 +50,7 @@ from qhil.errors import (
 )
 from qhil.execution.job import FutureJob, Job, JobTimings, SamplingResult
 from qhil.execution.provider import TOKEN_TAG, Availability, Provider
-from qhil.execution.request import SamplingRequest
+from qhil.quantum.request import SamplingRequest
 
 LOCAL_DEVICES = ("default", "braket_sv", "braket_dm")
 PROGRAM_SET_ACTION = "braket.ir.openqasm.program_set"
@@ -244,7 +244,7 @@ class BraketProvider(Provider):
                         index, total = (int(x) for x in tags[TAG_CHUNK].split("/"))
                         found[index] = (task["quantumTaskArn"], total)
         except Exception as exc:
-            raise vendor_error(exc, f"search tasks on {self.profile.device}") from exc
+            raise braket_error(exc, f"search tasks on {self.profile.device}") from exc
         return found
 
     def aws_device(self) -> AwsDevice:
@@ -253,7 +253,7 @@ class BraketProvider(Provider):
             try:
                 self._device = AwsDevice(self.profile.device, aws_session=self._session())
             except Exception as exc:
-                raise vendor_error(exc, f"get device {self.profile.device}") from exc
+                raise braket_error(exc, f"get device {self.profile.device}") from exc
         return self._device
 
     def _session(self) -> AwsSession:
@@ -283,7 +283,7 @@ class BraketProvider(Provider):
 
     def _partial_failure(self, exc: Exception, tasks: list[Any]):
         created = ",".join(t.id for t in tasks) or None
-        error = vendor_error(exc, f"create task on {self.profile.device}", created)
+        error = braket_error(exc, f"create task on {self.profile.device}", created)
         stuck = [task.id for task in tasks if not _cancelled(task)]
         if stuck:  # the user must know these may still run and bill
             error.args = (f"{error}; could not cancel {', '.join(stuck)}: cancel them in the "

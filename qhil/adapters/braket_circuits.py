@@ -26,7 +26,7 @@ from braket.circuits import Circuit, Noise
 from braket.ir.openqasm import Program
 from braket.program_sets import CircuitBinding, ProgramSet
 
-from qhil.execution.request import SamplingRequest
+from qhil.quantum.request import SamplingRequest
 from qhil.quantum.template import CircuitTemplate
 from qhil.quantum.template_braket import braket_input_sets, braket_qasm
 

@@ -51,7 +51,7 @@ AUTH_CODES = {"AccessDeniedException", "AccessDenied", "UnrecognizedClientExcept
 TRANSIENT_BOTO = (EndpointConnectionError, ConnectionClosedError, ConnectTimeoutError)
 
 
-def vendor_error(exc: Exception, action: str, job_id: str | None = None) -> ProviderError:
+def braket_error(exc: Exception, action: str, job_id: str | None = None) -> ProviderError:
     """The qhil error for a botocore / Braket SDK exception raised while doing `action`."""
     if isinstance(exc, ProviderError):
         return exc
@@ -198,5 +198,5 @@ def _call(fn: Callable[[], Any], action: str, job_id: str) -> Any:
     try:
         return fn()
     except Exception as exc:  # vendor exceptions become qhil errors here, in one place
-        raise vendor_error(exc, action, job_id) from exc
+        raise braket_error(exc, action, job_id) from exc
 

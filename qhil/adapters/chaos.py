@@ -44,7 +44,7 @@ from qhil.errors import (
 )
 from qhil.execution.job import Job, JobMetrics, JobStatus, JobTimings, SamplingResult
 from qhil.execution.provider import TOKEN_TAG, Availability, Capabilities, Provider
-from qhil.execution.request import SamplingRequest
+from qhil.quantum.request import SamplingRequest
 
 Z95 = 1.6448536269514722
 

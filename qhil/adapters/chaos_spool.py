@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qhil.execution.request import SamplingRequest
+from qhil.quantum.request import SamplingRequest
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,10 @@ from qhil.config import ProviderProfile
 from qhil.errors import ConfigError
 from qhil.execution.job import FutureJob, Job, JobTimings, SamplingResult
 from qhil.execution.provider import Provider
-from qhil.execution.request import SamplingRequest
-from qhil.execution.template_request import template_rows
 from qhil.guards import check_simulator_memory
 from qhil.quantum.bitstrings import counts_from_indices
 from qhil.quantum.noise import NoiseModel
+from qhil.quantum.request import SamplingRequest, template_rows
 from qhil.quantum.simulator import BatchedSimulator
 from qhil.quantum.template_sim import TemplateSimulator
 from qhil.threads import use_threads
@@ -110,9 +109,11 @@ class LocalProvider(Provider):
                               probabilities=self._probabilities(request))
 
     def _probabilities(self, request: SamplingRequest) -> np.ndarray | None:
-        """(B, 2**n) exact basis-state probabilities of a shots=None template request that asks
-        for counts (their exact counterpart), every template through the template simulator."""
-        if not (self.exact_probabilities and request.is_template and request.shots is None
+        """(B, 2**n) exact basis-state probabilities of a shots=None request that asks for counts
+        (their exact counterpart), every template through the template simulator; not for
+        requests of hDQNN templates only (training's exact marginals need no joint table)."""
+        generic = any(t.hdqnn_layout is None for t in request.templates)  # not hDQNN-only
+        if not (self.exact_probabilities and generic and request.shots is None
                 and request.counts):
             return None
         sim = self.template_simulator(request.n_qubits)

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qhil.execution.request import SamplingRequest
-from qhil.execution.template_request import template_rows
+from qhil.quantum.request import SamplingRequest, template_rows
 from qhil.quantum.template import CircuitTemplate
 
 

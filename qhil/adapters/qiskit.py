@@ -29,14 +29,14 @@ from qhil.adapters.qiskit_backends import (
     fake_backend,
 )
 from qhil.adapters.qiskit_circuits import probabilities_qubit0_first, translate
-from qhil.adapters.qiskit_errors import vendor_error
+from qhil.adapters.qiskit_errors import qiskit_error
 from qhil.adapters.qiskit_jobs import PubLayout, QiskitJob
 from qhil.adapters.qiskit_runtime import IBMProvider
 from qhil.config import ProviderProfile
 from qhil.errors import PermanentProviderError
 from qhil.execution.job import FutureJob, Job, JobTimings, SamplingResult
 from qhil.execution.provider import Provider
-from qhil.execution.request import SamplingRequest
+from qhil.quantum.request import SamplingRequest
 
 __all__ = ["AerProvider", "IBMProvider"]
 
@@ -72,7 +72,7 @@ class AerProvider(Provider):
             try:
                 vendor_job = sampler.run(pubs, shots=request.shots)
             except Exception as exc:
-                raise vendor_error(exc) from exc
+                raise qiskit_error(exc) from exc
             job = QiskitJob(vendor_job, layout, self.name, submitted_at)
         self._jobs[job.job_id] = job
         return job

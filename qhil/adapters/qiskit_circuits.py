@@ -16,8 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from qiskit import QuantumCircuit
 
-from qhil.execution.request import SamplingRequest
-from qhil.execution.template_request import template_rows
+from qhil.quantum.request import SamplingRequest, template_rows
 from qhil.quantum.template import GATES, expand_occurrences, occurrence_values
 from qhil.quantum.template_decompose import decompose_template
 from qhil.quantum.template_io import qiskit_values

@@ -39,7 +39,7 @@ def status_code(exc: BaseException) -> int | None:
     return None
 
 
-def vendor_error(exc: BaseException, job_id: str | None = None) -> ProviderError:
+def qiskit_error(exc: BaseException, job_id: str | None = None) -> ProviderError:
     """The qhil error for a vendor exception; the vendor's type and message stay in ours."""
     name = type(exc).__name__
     message = f"Qiskit Runtime: {name}: {exc}"

@@ -3,7 +3,7 @@
 PUB results become (B, n) marginals and counts in request row order; the rows each PUB serves
 travel in its circuit's metadata ("qhil_rows"), which the Sampler hands back in each PUB result's
 `metadata["circuit_metadata"]`, so a job re-attached by id after a restart (whose layout is not
-known up front) is converted exactly like the one submitted. Vendor failures become qhil.errors (`vendor_error`).
+known up front) is converted exactly like the one submitted. Vendor failures become qhil.errors (`qiskit_error`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from qhil.adapters.qiskit_circuits import CREG, marginals_from_bits
-from qhil.adapters.qiskit_errors import vendor_error
+from qhil.adapters.qiskit_errors import qiskit_error
 from qhil.errors import JobCancelledError, PermanentProviderError, QhilError
 from qhil.execution.job import Job, JobMetrics, JobStatus, JobTimings, SamplingResult
 
@@ -99,7 +99,7 @@ class QiskitJob(Job):
         except QhilError:
             raise
         except Exception as exc:
-            raise vendor_error(exc, self.job_id) from exc
+            raise qiskit_error(exc, self.job_id) from exc
         self._seen.setdefault(state, time.time())
         return state
 
@@ -120,7 +120,7 @@ class QiskitJob(Job):
         except QhilError:
             raise
         except Exception as exc:
-            raise vendor_error(exc, self.job_id) from exc
+            raise qiskit_error(exc, self.job_id) from exc
         layout = self.layout or PubLayout.from_results(pub_results)
         marginals, counts, shots = outputs(pub_results, layout)
         metrics = self.metrics()
@@ -154,7 +154,7 @@ class QiskitJob(Job):
         try:
             self.vendor_job.cancel()
         except Exception as exc:
-            raise vendor_error(exc, self.job_id) from exc
+            raise qiskit_error(exc, self.job_id) from exc
         return True
 
 

@@ -28,14 +28,14 @@ from qhil.adapters.options import IBMOptions, parse_options
 from qhil.adapters.qiskit_backends import TranspileCache
 from qhil.adapters.qiskit_circuits import translate
 from qhil.adapters.qiskit_clients import CloudRuntimeClient, LocalRuntimeClient
-from qhil.adapters.qiskit_errors import vendor_error
+from qhil.adapters.qiskit_errors import qiskit_error
 from qhil.adapters.qiskit_jobs import ROWS_KEY, PubLayout, QiskitJob
 from qhil.calibration import load_calibration
 from qhil.config import ProviderProfile
 from qhil.errors import QhilError, RequestValidationError
 from qhil.execution.job import Job
 from qhil.execution.provider import TOKEN_TAG, Availability, DryRun, Provider
-from qhil.execution.request import SamplingRequest
+from qhil.quantum.request import SamplingRequest
 
 NO_CREDENTIALS = ("no IBM credentials: run QiskitRuntimeService.save_account(...) "
                   "or set QISKIT_IBM_TOKEN")
@@ -108,7 +108,7 @@ class IBMProvider(Provider):
         except QhilError:
             raise
         except Exception as exc:
-            raise vendor_error(exc) from exc
+            raise qiskit_error(exc) from exc
         return QiskitJob(vendor_job, layout, self.name, submitted_at, poll_s=self.poll_s)
 
     def _pubs(self, request: SamplingRequest) -> tuple[list[tuple], PubLayout]:
@@ -135,7 +135,7 @@ class IBMProvider(Provider):
         except QhilError:
             raise
         except Exception as exc:
-            raise vendor_error(exc, job_id) from exc
+            raise qiskit_error(exc, job_id) from exc
         if vendor_job is None:
             return None
         return QiskitJob(vendor_job, None, self.name, _created(vendor_job), poll_s=self.poll_s)
@@ -156,7 +156,7 @@ class IBMProvider(Provider):
         try:
             service = QiskitRuntimeService(**kwargs)
         except Exception as exc:
-            raise vendor_error(exc) from exc
+            raise qiskit_error(exc) from exc
         return CloudRuntimeClient(service, self.profile.device, opts.mode)
 
     def _pricing_model(self) -> str:

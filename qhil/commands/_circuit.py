@@ -115,8 +115,8 @@ def _count_mismatch(template: CircuitTemplate, path: str, shape: tuple) -> str:
 def update_requests(template: CircuitTemplate, batch: int, shots: int):
     """Per gradient method, the requests one training update of a QuantumLayer sends: the
     forward batch, plus the method's extra circuits (as the layer builds them)."""
-    from qhil.execution.request import SamplingRequest
     from qhil.layers.template_circuit import update_rows
+    from qhil.quantum.request import SamplingRequest
 
     return {method: [SamplingRequest.from_templates(t, rows, shots) for t, rows in requests]
             for method, requests in update_rows(template, batch).items()}

@@ -17,7 +17,6 @@ from qhil.errors import ConfigError
 from qhil.names import ENTANGLERS
 
 if TYPE_CHECKING:
-    import numpy as np
 
     from qhil.execution.job import SamplingResult
     from qhil.quantum.ansatz import HDQNNAnsatz
@@ -49,6 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from qhil.quantum.ansatz import HDQNNAnsatz
 
     if args.circuit is not None:
@@ -57,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--params {args.params} needs --circuit FILE.qasm (the hDQNN ansatz "
                           f"draws its controls from --seed); add --circuit or drop --params")
     ansatz = HDQNNAnsatz(args.qubits, args.layers, args.entangler)
-    controls = random_controls(ansatz, args.batch, args.seed)
+    controls = ansatz.random_controls(args.batch, np.random.default_rng(args.seed))
     request = ansatz.request(controls, shots=args.shots, seed=args.seed)
     sent = send_one(args, request)
     report = _report(sent.result, ansatz, args.batch, args.shots, sent.latency_s)
@@ -141,17 +142,6 @@ def announce_dry_run(checked) -> None:
         print(f"qhil: {checked.describe()}", file=sys.stderr)
 
 
-def random_controls(ansatz: HDQNNAnsatz, batch: int, seed: int) -> np.ndarray:
-    """Uniform angles in [0, 2 pi) and uniform CZ indices, seeded."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    blocks = rng.uniform(0, 2 * np.pi, size=(batch, ansatz.n_layers, ansatz.per_layer))
-    if ansatz.entangler == "data":
-        blocks[:, :, 2 * ansatz.n_qubits:] = rng.integers(0, ansatz.n_qubits, (batch, ansatz.n_layers, 2))
-    return blocks.reshape(batch, -1)
-
-
 def _report(result, ansatz: HDQNNAnsatz, batch: int, shots: int, latency_s: float) -> dict:
     import numpy as np
 
@@ -195,7 +185,7 @@ def run_sample(args: argparse.Namespace) -> int:
     """`qhil sample --circuit`: one batch of the user's circuit; marginals (B, n) out. Ledger,
     consent and budget as the hDQNN `sample` has them (commands/sample.py)."""
     from qhil.commands._circuit import load_params, load_template
-    from qhil.execution.request import SamplingRequest
+    from qhil.quantum.request import SamplingRequest
 
     template = load_template(args.circuit)
     params = load_params(args.params, template, args.batch)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from qhil.commands._args import add_provider_flags, non_negative_int, positive_int
 from qhil.commands._budget import add_budget_flags, budget_from_args
-from qhil.commands.sample import announce_dry_run, random_controls
+from qhil.commands.sample import announce_dry_run
 from qhil.errors import ConfigError, ProviderError
 from qhil.names import GRADIENTS
 from qhil.paths import check_new_run_dir
@@ -16,7 +16,7 @@ from qhil.rl.config import BLOCKS, TrainConfig, load_train_config
 
 if TYPE_CHECKING:  # torch and the vendor SDKs are imported by run(), not by `qhil train --help`
     from qhil.execution.consent import Agreement
-    from qhil.execution.request import SamplingRequest
+    from qhil.quantum.request import SamplingRequest
     from qhil.rl.rundir import RunFolder
     from qhil.rl.summary import RunSummary
 
@@ -291,11 +291,13 @@ def confirm_cost(config: TrainConfig, provider, args: argparse.Namespace) -> Agr
 def first_batch(config: TrainConfig) -> SamplingRequest:
     """A batch shaped like one exploration step's (num_envs circuits of the run's PQC), for the
     service's dry run: random controls, since the policy has not acted yet."""
+    import numpy as np
+
     from qhil.quantum.ansatz import HDQNNAnsatz
 
     q = config.quantum
     ansatz = HDQNNAnsatz(q.qubits, q.layers, q.entangler)
-    controls = random_controls(ansatz, config.num_envs, config.seed)
+    controls = ansatz.random_controls(config.num_envs, np.random.default_rng(config.seed))
     return ansatz.request(controls, shots=q.shots, seed=config.seed)
 
 

@@ -124,21 +124,12 @@ def run_probes(provider: Provider | Dispatcher, plan: ProbePlan, *, seed: int = 
 
 def _probe(provider: Provider | Dispatcher, ansatz: HDQNNAnsatz, circuits: int, shots: int,
            rng: np.random.Generator, timeout_s: float) -> TimingProbe:
-    request = ansatz.request(random_controls(ansatz, circuits, rng), shots=shots,
+    request = ansatz.request(ansatz.random_controls(circuits, rng), shots=shots,
                              seed=int(rng.integers(2**31)))
     started = time.perf_counter()
     result = provider.submit(request).result(timeout_s=timeout_s)
     round_trip_s = time.perf_counter() - started
     return TimingProbe(circuits, shots, round_trip_s, result.timings.queue_s or 0.0)
-
-
-def random_controls(ansatz: HDQNNAnsatz, batch: int, rng: np.random.Generator) -> np.ndarray:
-    """Uniform angles and CZ indices: circuits shaped like a training run's."""
-    blocks = rng.uniform(0, 2 * np.pi, size=(batch, ansatz.n_layers, ansatz.per_layer))
-    if ansatz.entangler == "data":
-        blocks[:, :, 2 * ansatz.n_qubits:] = rng.integers(0, ansatz.n_qubits,
-                                                          (batch, ansatz.n_layers, 2))
-    return blocks.reshape(batch, -1)
 
 
 def fit_timing(probes: list[TimingProbe]) -> TimingFit:

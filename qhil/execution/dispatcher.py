@@ -46,8 +46,8 @@ from qhil.execution.pricing import (
     quote,
 )
 from qhil.execution.provider import TOKEN_TAG, Provider
-from qhil.execution.request import SamplingRequest
 from qhil.execution.retry import RetryPolicy, is_transient
+from qhil.quantum.request import SamplingRequest
 
 STRIPES = 64
 

@@ -22,8 +22,7 @@ import numpy as np
 
 from qhil.calibration import Calibration, Durations, load_calibration
 from qhil.config import ProviderProfile
-from qhil.execution.request import SamplingRequest
-from qhil.execution.template_request import timing_steps
+from qhil.quantum.request import SamplingRequest, timing_steps
 
 if TYPE_CHECKING:
     from qhil.execution.provider import Provider

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from qhil.config import ProviderProfile
 from qhil.errors import PermanentProviderError, RequestValidationError
 from qhil.execution.job import Job
-from qhil.execution.request import SamplingRequest
+from qhil.quantum.request import SamplingRequest
 
 TOKEN_TAG = "qhil_token"
 """Request tag carrying the Dispatcher's client token; adapters that can tag jobs should."""

@@ -18,9 +18,9 @@ import copy
 import numpy as np
 import torch
 
-from qhil.execution.request import SamplingRequest
 from qhil.layers.gradients import Occurrences, shifted_angles
 from qhil.layers.outputs import Outputs
+from qhil.quantum.request import SamplingRequest
 from qhil.quantum.template import (
     CircuitTemplate,
     expand_occurrences,

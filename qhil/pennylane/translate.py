@@ -19,7 +19,7 @@ from pennylane import math
 from pennylane.tape import QuantumScript
 from pennylane.wires import Wires
 
-from qhil.execution.request import SamplingRequest
+from qhil.quantum.request import SamplingRequest
 from qhil.quantum.template import GATES, Angle, CircuitTemplate, Gate
 
 PENNYLANE_NAMES = {

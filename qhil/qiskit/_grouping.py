@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import numpy as np
 
-from qhil.execution.request import SamplingRequest
+from qhil.quantum.request import SamplingRequest
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ import numpy as np
 import torch
 
 from qhil.execution.dispatcher import Dispatcher
-from qhil.execution.request import SamplingRequest
 from qhil.qtrl.generator import QTGenerator, cu3_pairs, entangler_pairs
 from qhil.quantum.bitstrings import probabilities_from_counts
+from qhil.quantum.request import SamplingRequest
 from qhil.quantum.template import Angle, CircuitTemplate, Gate
 
 

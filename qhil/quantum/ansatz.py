@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from qhil.errors import RequestValidationError
-from qhil.execution.request import SamplingRequest
 from qhil.names import ENTANGLERS
+from qhil.quantum.request import SamplingRequest
 from qhil.quantum.template import CircuitTemplate
 
 __all__ = ["ENTANGLERS", "HDQNNAnsatz"]
@@ -65,6 +65,15 @@ class HDQNNAnsatz:
             return []
         chain = [(j, j + 1) for j in range(n - 1)]
         return chain + [(n - 1, 0)] if self.entangler == "ring" and n > 2 else chain
+
+    def random_controls(self, batch: int, rng: np.random.Generator) -> np.ndarray:
+        """(batch, control_dim) uniform angles in [0, 2 pi) and, for the data entangler, uniform
+        CZ indices: circuits shaped like a training run's."""
+        blocks = rng.uniform(0, 2 * np.pi, size=(batch, self.n_layers, self.per_layer))
+        if self.entangler == "data":
+            blocks[:, :, 2 * self.n_qubits:] = rng.integers(0, self.n_qubits,
+                                                            (batch, self.n_layers, 2))
+        return blocks.reshape(batch, -1)
 
     def split(self, controls: torch.Tensor | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Controls (B, control_dim) -> angles (B, L, n, 2), cz (B, L, P, 2)."""

@@ -2,7 +2,7 @@
 
 It is the engine of the `local` provider and the reference every other provider is checked
 against. Circuits arrive as angles (B, L, n, 2) and CZ pairs (B, L, P, 2) (see
-`qhil.execution.request.SamplingRequest`); a pair (i, i) is no gate.
+`qhil.quantum.request.SamplingRequest`); a pair (i, i) is no gate.
 
 How it is fast (CPU and CUDA alike):
 - Rotations: the qubits are split into groups (`rotation_groups`); each layer's rotations on a

@@ -25,8 +25,8 @@ from qhil.execution.pricing import (
     tasks_for,
 )
 from qhil.execution.registry import adapter_class, availability
-from qhil.execution.request import SamplingRequest
 from qhil.progress import RecentRate, duration_text
+from qhil.quantum.request import SamplingRequest
 from qhil.report.metrics import SampleFidelity, batch_fidelity, mean_or_none, percentile
 from qhil.report.model import (
     FAILED,

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from qhil.execution.request import SamplingRequest
 from qhil.quantum.ansatz import HDQNNAnsatz
+from qhil.quantum.request import SamplingRequest
 from qhil.quantum.simulator import BatchedSimulator
 
 
@@ -108,7 +108,7 @@ def template_probe_request(template, size: ProbeSize, rng: np.random.Generator,
 
 
 def _template_probabilities(request: SamplingRequest) -> np.ndarray:
-    from qhil.execution.template_request import template_rows
+    from qhil.quantum.request import template_rows
     from qhil.quantum.template_sim import TemplateSimulator
 
     sim = TemplateSimulator(precision="complex128")

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeou
 
 from qhil import HDQNNAnsatz, JobStatus
 from qhil.adapters.braket import BraketProvider
-from qhil.adapters.braket_jobs import vendor_error
+from qhil.adapters.braket_jobs import braket_error
 from qhil.config import ProviderProfile
 from qhil.errors import (
     AuthenticationError,
@@ -221,7 +221,7 @@ def client_error(code: str, status: int) -> ClientError:
     (ReadTimeoutError(endpoint_url="https://braket"), SubmissionTimeoutError),
 ])
 def test_vendor_errors_map_into_the_qhil_tree(exc, expected):
-    error = vendor_error(exc, "create task")
+    error = braket_error(exc, "create task")
     assert type(error) is expected
     if expected is PermanentProviderError:
         assert not isinstance(error, TransientProviderError)

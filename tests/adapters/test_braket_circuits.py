@@ -17,7 +17,7 @@ from qhil.adapters.braket_circuits import (
     marginals_from_probabilities,
     program_set,
 )
-from qhil.execution.request import SamplingRequest
+from qhil.quantum.request import SamplingRequest
 from qhil.quantum.simulator import BatchedSimulator
 from tests.conftest import random_controls
 from tests.reference import reference_probabilities

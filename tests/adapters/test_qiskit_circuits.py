@@ -14,7 +14,7 @@ from qhil.adapters.qiskit_circuits import (
     probabilities_qubit0_first,
     translate,
 )
-from qhil.execution.request import SamplingRequest
+from qhil.quantum.request import SamplingRequest
 from qhil.quantum.simulator import BatchedSimulator
 from tests.conftest import random_controls
 from tests.reference import reference_probabilities

@@ -12,7 +12,7 @@ from qiskit_ibm_runtime.exceptions import (
 )
 
 from qhil import HDQNNAnsatz, JobStatus
-from qhil.adapters.qiskit_errors import vendor_error
+from qhil.adapters.qiskit_errors import qiskit_error
 from qhil.adapters.qiskit_runtime import NO_CREDENTIALS, IBMProvider
 from qhil.config import find_profile
 from qhil.errors import (
@@ -110,7 +110,7 @@ def test_throttling_and_connection_loss_are_transient_and_not_retried_here(rng):
     (ValueError("circuit is not ISA"), PermanentProviderError),
 ])
 def test_vendor_errors_map_into_the_qhil_tree_keeping_the_message(exc, cls):
-    mapped = vendor_error(exc)
+    mapped = qiskit_error(exc)
     assert type(mapped) is cls and str(exc) in str(mapped)
 
 

@@ -13,7 +13,7 @@ from qhil.adapters.qiskit_circuits import translate
 from qhil.config import find_profile
 from qhil.execution.pricing import calibration_for, job_cost_usd, shot_duration_s
 from qhil.execution.registry import get_provider
-from qhil.execution.request import SamplingRequest
+from qhil.quantum.request import SamplingRequest
 from qhil.quantum.template import Angle, CircuitTemplate, Gate
 from qhil.quantum.template_random import random_params, random_template
 from qhil.quantum.template_sim import TemplateSimulator

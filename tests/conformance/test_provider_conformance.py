@@ -9,7 +9,7 @@ import pytest
 
 from qhil import HDQNNAnsatz, JobStatus, get_provider
 from qhil.errors import JobTimeoutError, RequestValidationError
-from qhil.execution.request import SamplingRequest
+from qhil.quantum.request import SamplingRequest
 from tests.conformance.cases import CASES, ProviderCase
 from tests.conftest import random_controls
 from tests.reference import assert_within_shot_noise, reference_marginals

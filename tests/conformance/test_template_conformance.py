@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from qhil import get_provider
-from qhil.execution.request import SamplingRequest
+from qhil.quantum.request import SamplingRequest
 from qhil.quantum.template import Angle, CircuitTemplate, CircuitTemplateError, Gate
 from qhil.quantum.template_random import random_params, random_template
 from qhil.quantum.template_sim import TemplateSimulator

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from qhil import HDQNNAnsatz
-from qhil.execution.request import SamplingRequest
+from qhil.quantum.request import SamplingRequest
 from tests.conftest import random_controls
 
 RETRY_FAST = {"max_attempts": 4, "initial_backoff_s": 0.5, "max_backoff_s": 4.0, "jitter_s": 0.1}

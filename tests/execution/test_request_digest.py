@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from qhil.errors import RequestValidationError
-from qhil.execution.request import SamplingRequest
 from qhil.quantum.ansatz import HDQNNAnsatz
+from qhil.quantum.request import SamplingRequest
 from qhil.quantum.template import CircuitTemplate
 
 RECORDED = [  # (entangler, n, L, B, shots, seed), digest, digest of subset([2, 0, 1]), structures

@@ -17,7 +17,7 @@ from qiskit.quantum_info import SparsePauliOp, Statevector
 
 from qhil.errors import RequestValidationError
 from qhil.execution.registry import get_provider
-from qhil.execution.request import SamplingRequest
+from qhil.quantum.request import SamplingRequest
 from qhil.quantum.template import CircuitTemplate, CircuitTemplateError
 from qhil.quantum.template_sim import TemplateSimulator
 from tests.reference import assert_within_shot_noise
