@@ -12,7 +12,7 @@ import pytest
 
 from qhil.execution.ledger import Ledger
 from tests.distributed.conftest import run_cli
-from tests.reference import spooled_profile
+from tests.reference import spooled_billing_profile
 
 pytest.importorskip("ray")
 
@@ -127,9 +127,9 @@ def test_a_killed_explorer_is_restarted_and_nothing_is_lost_or_bought_twice(
             kills.append(at)
 
     monkeypatch.setattr(fleet_module.Fleet, "start", start)
-    run = tmp_path / "run"
-    if provider == "spooled":
-        provider = str(spooled_profile(tmp_path / "spooled.toml", tmp_path / "service", 0.02, 0.03))
+    run, service = tmp_path / "run", tmp_path / "service"
+    if provider == "spooled":  # chaos-faults (throttles, timeouts, lost results; billed), spooled
+        provider = str(spooled_billing_profile(tmp_path / "spooled.toml", service, 0.02, 0.03))
     config = tiny_config(steps=600, providers=[provider])  # time for explorer 0 to come back
     assert run_cli(["train", "--config", str(config), "--out", str(run), "--yes"]) == 0
     summary = json.loads((run / "summary.json").read_text())
@@ -138,6 +138,24 @@ def test_a_killed_explorer_is_restarted_and_nothing_is_lost_or_bought_twice(
     done = stored_once(run, 0)
     assert len(done) == summary["explorers"][0]["steps"]  # one job per stored step, none twice
     assert hw(summary) == ledger_totals(run)
+    assert all(run_cli(["ledger", "--verify", str(p)]) == 0 for p in run.glob("ledger*.sqlite"))
+    if service.exists():
+        assert_the_service_agrees(run, service)
+
+
+def assert_the_service_agrees(run: Path, service: Path) -> None:
+    """The chaos service's own store: each job it ran bought once, and they are the ledgers'
+    paid jobs on it exactly (the run's evaluations are on its `local` provider)."""
+    from qhil.adapters.chaos_spool import JobSpool
+
+    ran = JobSpool(service).jobs()
+    assert len({j.token for j in ran}) == len(ran) == len({j.request_hash for j in ran})
+    paid = []
+    for path in run.glob("ledger*.sqlite"):
+        with Ledger(path) as ledger:
+            paid += [e for e in ledger.entries() if e.billed and e.provider == "chaos-faults-spooled"]
+    assert {j.job_id for j in ran} == {e.job_id for e in paid} and len(paid) == len(ran)
+    assert sum(e.cost_usd for e in paid) > 0  # a profile that bills
 
 
 def test_the_learners_death_stops_the_run_with_the_resume_command(
