@@ -69,7 +69,7 @@ class Killer:
     """SIGKILLs explorer 0's worker each time it has delivered `every` more steps."""
 
     def __init__(self, kills: int, every: int):
-        self.kills, self.every, self.done, self.pids = kills, every, [], []
+        self.kills, self.every, self.done, self.pids, self.at_s = kills, every, [], [], []
 
     def watch(self, fleet) -> None:
         threading.Thread(target=self._run, args=(fleet,), daemon=True).start()
@@ -80,6 +80,7 @@ class Killer:
                 time.sleep(0.05)
             pid = worker_pid(fleet.handles[0])
             os.kill(pid, signal.SIGKILL)
+            self.at_s.append(time.time())
             self.done.append(fleet.delivered[0])
             self.pids.append(pid)
 
@@ -162,6 +163,20 @@ def bought_twice(run: Path, service: Path) -> dict:
             "service_usd": str(sum((price_usd(j.request.shots) for j in spooled), Decimal(0)))}
 
 
+def in_flight_at_kills(run: Path, kills_at_s: list[float]) -> dict:
+    """Explorer 0's jobs a kill caught between their submission and their fetch: each is DONE
+    once (re-attached from the service by the restarted worker) or LOST unbilled (the kill came
+    before the service took it; asked again)."""
+    db = sqlite3.connect(f"file:{run / 'ledger-explorer-0.sqlite'}?mode=ro", uri=True)
+    rows = db.execute("SELECT submit_called_at, fetched_us, status, billed FROM jobs").fetchall()
+    db.close()
+    caught = [(status, billed) for start, fetched_us, status, billed in rows if start is not None
+              and any(start <= t and (fetched_us is None or t <= start + fetched_us / 1e6)
+                      for t in kills_at_s)]
+    return {"caught_in_flight": len(caught), "done_billed": sum(b for _, b in caught),
+            "unbilled": sum(not b for _, b in caught)}
+
+
 def transitions(run: Path, summary: dict) -> dict:
     """The journals: explorers' steps all in the run's journal, one DONE job per step."""
     per = [count_steps(run / f"transitions-explorer-{k}.sqlite") for k in range(2)]
@@ -192,6 +207,7 @@ def measure_faults(steps: int, kills: int, every: int) -> dict:
     return {"exit_code": code, "wall_s": wall_s, "kills_at_explorer0_steps": killer.done,
             "killed_pids": killer.pids, "explorer_steps": [r["steps"] for r in summary["explorers"]],
             "bought_twice": bought_twice(run, base / "service"),
+            "jobs_in_flight_at_a_kill": in_flight_at_kills(run, killer.at_s),
             "transitions": transitions(run, summary),
             "budget": {"cap_usd": BUDGET_USD, "ledgers_usd": str(ledger_usd),
                        "summary_usd": summary["hw"]["cost_usd"],
@@ -211,6 +227,9 @@ def faults_markdown(r: dict, load: tuple) -> str:
         f"| exit code | {r['exit_code']} |",
         f"| SIGKILLs of explorer 0's worker (at its step) | {len(r['kills_at_explorer0_steps'])} "
         f"({', '.join(map(str, r['kills_at_explorer0_steps']))}) |",
+        f"| explorer 0's jobs a kill caught in flight: re-attached and DONE once / unbilled, asked "
+        f"again | {r['jobs_in_flight_at_a_kill']['done_billed']} / "
+        f"{r['jobs_in_flight_at_a_kill']['unbilled']} |",
         f"| steps per explorer / summary steps | {r['explorer_steps']} / {t['summary_steps']} |",
         f"| service's jobs / ledgers' paid jobs | {b['service_jobs']} / {b['ledger_paid_jobs']} "
         f"(same ids: {b['service_jobs_equal_ledger_jobs']}) |",
