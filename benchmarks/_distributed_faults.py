@@ -23,10 +23,10 @@ import signal
 import sqlite3
 import threading
 import time
-import tomllib
 from decimal import Decimal
 from pathlib import Path
 
+import tomllib
 from _train_common import ROOT, RUNS
 
 from qhil import cli
