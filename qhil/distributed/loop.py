@@ -70,9 +70,11 @@ class DistributedLoop(Loop):
     def _launch_idle(self) -> None:
         """Keep each explorer's queue full while the run still needs steps (each call carrying
         the newest actor when the policy lag is bounded)."""
-        if self.config.distributed.max_policy_lag is not None and self.learning():
+        idle = [k for k in range(len(self.fleet.handles)) if self.fleet.queued(k) < DEPTH]
+        wanted = idle and self._steps_coming() < self.config.steps
+        if wanted and self.config.distributed.max_policy_lag is not None and self.learning():
             self.publish_policy()
-        for k in range(len(self.fleet.handles)):
+        for k in idle:
             while self.fleet.queued(k) < DEPTH and self._steps_coming() < self.config.steps:
                 self.fleet.launch(k)
 
