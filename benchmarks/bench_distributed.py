@@ -1,23 +1,28 @@
 """Explorer scaling of distributed hDQNN-TD3: N explorer actors on local Ray against one.
 
     .venv/bin/python benchmarks/bench_distributed.py [--explorers 1,2,4] [--vector-steps 24]
+    .venv/bin/python benchmarks/bench_distributed.py --faults [--steps 400] [--kills 5]
 
 Provider `chaos-local-1s` (the local simulator behind 1.0 s per job), one Pendulum environment
 per explorer, each explorer `--vector-steps` jobs. N = 1 runs the same distributed path (one
 explorer actor). Environment steps per second are the run's steps over the span of its
 explorers' jobs (first submission to last fetch, from their ledgers: Ray's start-up is left out);
 the learner's busy fraction and policy lag p50/p95 are the summary's. Target: steps/s with N
-explorers >= 0.8 N x one explorer's. Writes benchmarks/results/bench_distributed.{json,md}.
+explorers >= 0.8 N x one explorer's. `--faults`: an explorer's worker SIGKILLed `--kills` times
+during a run on a spooled, billing chaos-faults service (_distributed_faults.py). Each mode
+writes its part of benchmarks/results/bench_distributed.{json,md} (`scaling`/`faults`) and keeps
+the other's.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sqlite3
 
 import tomllib
 from _results import machine_load
-from _train_common import ROOT, RUNS, qhil_train, write_results
+from _train_common import RESULTS, ROOT, RUNS, qhil_train, write_results
 
 from qhil.rl.config import TrainConfig, dump_toml  # noqa: E402
 
@@ -71,11 +76,46 @@ def table(rows: list[dict], one: float) -> list[str]:
     return lines
 
 
+FAULTS_TITLE = "# Distributed hDQNN-TD3: an explorer's worker SIGKILLed"
+
+
+def merged(mode: str, data: dict, markdown: str) -> tuple[dict, str]:
+    """This mode's results beside the other mode's committed ones."""
+    old_json, old_md = RESULTS / "bench_distributed.json", RESULTS / "bench_distributed.md"
+    old = json.loads(old_json.read_text()) if old_json.is_file() else {}
+    text = old_md.read_text() if old_md.is_file() else ""
+    scaling_md, _, faults_md = text.partition(FAULTS_TITLE)
+    if mode == "faults":
+        keep = {k: v for k, v in old.items() if k != "faults"}
+        return {**keep, "faults": data}, f"{scaling_md.rstrip()}\n\n{markdown}"
+    tail = f"\n\n{FAULTS_TITLE}{faults_md.rstrip()}" if faults_md else ""
+    return {**data, **({"faults": old["faults"]} if "faults" in old else {})}, markdown + tail
+
+
+def faults(args) -> None:
+    from _distributed_faults import faults_markdown, measure_faults
+
+    load_before = machine_load()
+    result = measure_faults(args.steps, args.kills, args.every)
+    load = (load_before, machine_load())
+    result.update(command=f"benchmarks/bench_distributed.py --faults --steps {args.steps} "
+                          f"--kills {args.kills} --every {args.every}",
+                  provider="chaos-faults, spooled service (tests/reference.spooled_billing_profile)",
+                  load_before=load[0], load_after=load[1])
+    write_results("bench_distributed", *merged("faults", result, faults_markdown(result, load)))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--explorers", default="1,2,4")
     p.add_argument("--vector-steps", type=int, default=24)
+    p.add_argument("--faults", action="store_true")
+    p.add_argument("--steps", type=int, default=400)
+    p.add_argument("--kills", type=int, default=5)
+    p.add_argument("--every", type=int, default=12, help="explorer 0's steps between kills")
     args = p.parse_args()
+    if args.faults:
+        return faults(args)
     load_before = machine_load()
     rows = [measure(int(n), args.vector_steps) for n in args.explorers.split(",")]
     one = rows[0]["steps_per_s"]
@@ -90,7 +130,7 @@ def main() -> None:
              f"{args.vector_steps} jobs per explorer, 1 env each; load (1/5/15 min) "
              f"{load_before} before, {data['load_after']} after", "", *table(rows, one), "",
              "vs N x one: steps/s over N x the one-explorer run's (target >= 0.8)"]
-    write_results("bench_distributed", data, "\n".join(lines))
+    write_results("bench_distributed", *merged("scaling", data, "\n".join(lines)))
 
 
 if __name__ == "__main__":

@@ -93,3 +93,21 @@ def spooled_profile(path, service, median_s: float, p95_s: float):
     them, as a cloud QPU does (a killed sender's job in flight can be re-attached); `path`."""
     path.write_text(SPOOLED.format(service=service, median_s=median_s, p95_s=p95_s))
     return path
+
+
+def spooled_billing_profile(path, service, median_s: float, p95_s: float):
+    """The shipped `chaos-faults` profile (throttled and timed-out submits, lost and duplicated
+    results, priced like a QPU) with its service keeping jobs on disk (`service_dir`), as a
+    cloud QPU does: what a killed explorer's re-attachment is measured on; `path`."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "providers" / "chaos-faults.toml").read_text()
+    text = text.replace('name = "chaos-faults"', 'name = "chaos-faults-spooled"')
+    text = text.replace('"calibration/chaos-priced.toml"',
+                        f'"{root / "calibration" / "chaos-priced.toml"}"')
+    text = re.sub(r"latency_median_s = .*", f"latency_median_s = {median_s}", text)
+    text = re.sub(r"latency_p95_s = .*", f"latency_p95_s = {p95_s}", text)
+    path.write_text(f'{text.rstrip()}\nservice_dir = "{service}"\n')
+    return path

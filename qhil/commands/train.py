@@ -327,12 +327,13 @@ def describe(s: RunSummary, folder: RunFolder) -> str:
 def explorer_lines(s: RunSummary) -> list[str]:
     """A distributed run's explorers: steps, jobs, latency and policy lag of each."""
     lines = []
+    bound = "" if s.policy_lag_bound is None else f" (bound {s.policy_lag_bound})"
     for e in s.explorers:
         lat = "-" if e.latency_p50_s is None else f"{e.latency_p50_s * 1e3:.1f} ms"
         lag = "-" if e.policy_lag_p50 is None else \
-            f"{e.policy_lag_p50:.0f} / {e.policy_lag_p95:.0f} updates"
+            f"{e.policy_lag_p50:.0f} / {e.policy_lag_p95:.0f} / {e.policy_lag_max or 0:.0f} updates"
         lines.append(f"explorer {e.explorer} on {e.provider}: {e.steps} steps, "
-                     f"{e.jobs} jobs, latency p50 {lat}, policy lag p50 / p95 {lag}")
+                     f"{e.jobs} jobs, latency p50 {lat}, policy lag p50 / p95 / max {lag}{bound}")
     return lines
 
 

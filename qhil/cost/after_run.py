@@ -3,9 +3,9 @@
     report = report_run(run_dir, workload, device)   (commands/estimate.py parses and prints)
 
 Reads DIR/config.toml (the resolved training config), DIR/summary.json (how far the run got)
-and DIR/ledger.sqlite, with a distributed run's ledger-explorer-K.sqlite (what it bought and how
-long jobs took), and predicts the same run twice: from the provider's calibration, and with the
-latencies the ledgers measured.
+and DIR/ledger.sqlite, with a distributed run's ledger-explorer-K.sqlite and ledger-eval.sqlite
+(what it bought and how long jobs took), and predicts the same run twice: from the provider's
+calibration, and with the latencies the ledgers measured.
 """
 
 from __future__ import annotations
@@ -132,11 +132,11 @@ def workload_done(workload: Workload, summary: RunSummary,
 
 def measure(run_dir: Path, summary: RunSummary) -> Measured:
     """Totals and latencies from the run's ledgers (ledger.sqlite, and a distributed run's
-    ledger-explorer-K.sqlite); wall time from the summary if it has one."""
+    ledger-explorer-K.sqlite and ledger-eval.sqlite); wall time from the summary if it has one."""
     ledger_path = run_dir / "ledger.sqlite"
     if not ledger_path.is_file():
         raise ConfigError(f"{run_dir}: no ledger.sqlite; the run recorded no jobs")
-    paths = [ledger_path, *sorted(run_dir.glob("ledger-explorer-*.sqlite"))]
+    paths = [ledger_path, *sorted(run_dir.glob("ledger-*.sqlite"))]
     parts = [measure_ledger(path) for path in paths]
     busiest = max(parts, key=lambda m: m.jobs)  # its latency is the typical job's
     return Measured(sum(m.jobs for m in parts), sum(m.circuits for m in parts),

@@ -35,6 +35,7 @@ class Fleet:
         self.handles, self.delivered = handles, delivered
         self.asked = list(delivered)  # the next step each explorer will be asked for
         self.pending: dict = {}  # ObjectRef -> explorer index
+        self.carried: dict = {}  # ObjectRef -> the policy version the call carries
         self.policy, self.version = None, -1
 
     @classmethod
@@ -59,8 +60,13 @@ class Fleet:
 
     def launch(self, k: int) -> None:
         ref = self.handles[k].collect.remote(self.asked[k], 1, self.policy, self.version)
-        self.pending[ref] = k
+        self.pending[ref], self.carried[ref] = k, max(self.version, 0)
         self.asked[k] += 1
+
+    def oldest_version(self) -> int | None:
+        """The oldest policy a call in flight may act with (it acts with the one it carries or
+        a newer one its explorer already has); None when no call is in flight."""
+        return min(self.carried.values(), default=None)
 
     def ready(self, timeout_s: float) -> list[StepBatch]:
         """The calls finished within `timeout_s`, in step order; their explorers are free again
@@ -81,6 +87,7 @@ class Fleet:
         import ray
 
         k = self.pending.pop(ref)
+        self.carried.pop(ref, None)
         try:
             return ray.get(ref)
         except ray.exceptions.RayTaskError as exc:

@@ -3,11 +3,14 @@
 Per pass: take the steps explorers have finished (journal them in the run's journal, store them
 in the replay and qtDNN buffers, note each step's policy lag), ask each idle explorer for its next
 step, one learner update when the pacing allows (`Loop.update_cap_left`), publish the actor every
-`max_policy_lag` updates, then the scheduled callbacks (metrics, checkpoints, evaluations).
+`loop.max_policy_lag` updates, then the scheduled callbacks (metrics, checkpoints, evaluations).
 The driver's `Explorer` is the learner's record of what arrived (counters, episodes); it never
 steps. Policy lag: learner updates when a step reaches the learner minus the version it acted with;
-it is bounded by `max_policy_lag` plus the updates made while an explorer's queued calls (DEPTH)
-run, and reported per explorer (p50 / p95) in the summary.
+reported per explorer and for the run (p50 / p95 / max) in the summary. Unbounded by default (the
+updates made while an explorer's queued calls run add to `loop.max_policy_lag`); with
+`[distributed] max_policy_lag = B` every call carries the newest actor and the learner does not
+update while an update would put a call in flight more than B behind (a step already bought is
+never thrown away, so the bound is held on the learner's side): every step's lag is <= B.
 """
 
 from __future__ import annotations
@@ -48,20 +51,30 @@ class DistributedLoop(Loop):
     def _run(self) -> None:
         while self.explorer.transitions < self.config.steps or self.fleet.pending:
             self._launch_idle()
-            can_learn = self.update_cap_left() > 0
+            can_learn = self.update_cap_left() > 0 and self.within_lag_bound()
             for batch in self.fleet.ready(0 if can_learn else IDLE_WAIT_S):
                 self.deliver(batch)
             self._start_learning_clock()
-            if self.update_cap_left() > 0:
+            if self.update_cap_left() > 0 and self.within_lag_bound():
                 self.learn_step()
             if self.learner.updates - self.published >= self.config.loop.max_policy_lag:
                 self.publish_policy()
             self.fire_callbacks()
         self.catch_up()
 
+    def within_lag_bound(self) -> bool:
+        """One more update keeps every call in flight within `[distributed] max_policy_lag`."""
+        bound, oldest = self.config.distributed.max_policy_lag, self.fleet.oldest_version()
+        return bound is None or oldest is None or self.learner.updates + 1 - oldest <= bound
+
     def _launch_idle(self) -> None:
-        """Keep each explorer's queue full while the run still needs steps."""
-        for k in range(len(self.fleet.handles)):
+        """Keep each explorer's queue full while the run still needs steps (each call carrying
+        the newest actor when the policy lag is bounded)."""
+        idle = [k for k in range(len(self.fleet.handles)) if self.fleet.queued(k) < DEPTH]
+        wanted = idle and self._steps_coming() < self.config.steps
+        if wanted and self.config.distributed.max_policy_lag is not None and self.learning():
+            self.publish_policy()
+        for k in idle:
             while self.fleet.queued(k) < DEPTH and self._steps_coming() < self.config.steps:
                 self.fleet.launch(k)
 
@@ -98,10 +111,11 @@ def taken_key(k: int) -> str:
 
 
 def lag_figures(lags: list[int]) -> dict[str, float | None]:
-    """p50 and p95 of the policy lags (learner updates) of one explorer's steps."""
+    """p50, p95 and max of the policy lags (learner updates) of one explorer's steps."""
     if not lags:
-        return {"policy_lag_p50": None, "policy_lag_p95": None}
+        return {"policy_lag_p50": None, "policy_lag_p95": None, "policy_lag_max": None}
     return {"policy_lag_p50": float(np.percentile(lags, 50)),
-            "policy_lag_p95": float(np.percentile(lags, 95))}
+            "policy_lag_p95": float(np.percentile(lags, 95)),
+            "policy_lag_max": float(max(lags))}
 
 

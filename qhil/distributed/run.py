@@ -8,6 +8,7 @@ from pathlib import Path
 
 from qhil.distributed.budget import SharedBudget, budget_actor
 from qhil.distributed.cluster import local_ray, require_ray
+from qhil.distributed.evaluator import RemoteEvaluations, start_evaluator, stop_evaluator
 from qhil.distributed.fleet import Fleet
 from qhil.distributed.loop import DistributedLoop, lag_figures, taken_key
 from qhil.distributed.spending import (
@@ -85,6 +86,8 @@ def train_distributed(config: TrainConfig, folder: RunFolder, provider: Provider
 def _train(config, folder, dispatcher, resume, progress) -> RunSummary:
     s = Session(config, folder, dispatcher)
     ledgers = RunLedgers(ledger_paths(folder.path, config.distributed.explorers))
+    evaluator = start_evaluator(config, folder.path, dispatcher.budget)
+    s.evaluations = RemoteEvaluations(config, dispatcher, s.ansatz, s.journal, worker=evaluator)
     try:
         if resume:
             s.restore()
@@ -96,6 +99,7 @@ def _train(config, folder, dispatcher, resume, progress) -> RunSummary:
             loop.fleet.close()
         return write_summary(s, loop, ledgers)
     finally:
+        stop_evaluator(evaluator)
         ledgers.close()
         s.journal.close()
 
@@ -137,7 +141,8 @@ def write_summary(s: Session, loop: DistributedLoop, ledgers: RunLedgers) -> Run
     lags = [lag for per in loop.lags for lag in per]
     summary = RunSummary.read(s.folder.summary_path).model_copy(update={
         "hw": ledgers.totals(), "env_wait_fraction": None, "qpu_idle_fraction": None,
-        "explorers": rows, **lag_figures(lags)})
+        "explorers": rows, **lag_figures(lags),
+        "policy_lag_bound": config.distributed.max_policy_lag})
     summary = RunSummary.model_validate(summary.model_dump())  # the update validated
     s.folder.write_summary(summary)
     return summary

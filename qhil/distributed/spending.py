@@ -15,7 +15,8 @@ from qhil.execution.dispatcher import Dispatcher
 from qhil.execution.ledger import Ledger
 from qhil.execution.provider import Provider
 
-DRIVER_LEDGER = "ledger.sqlite"  # the learner's and the evaluations' jobs
+DRIVER_LEDGER = "ledger.sqlite"  # the learner's jobs
+EVAL_LEDGER = "ledger-eval.sqlite"  # the evaluation actor's jobs (qhil.distributed.evaluator)
 
 
 def explorer_ledger(index: int) -> str:
@@ -23,8 +24,9 @@ def explorer_ledger(index: int) -> str:
 
 
 def ledger_paths(run_dir: Path, explorers: int) -> list[Path]:
-    """Every ledger of the run: the driver's, then one per explorer."""
-    return [run_dir / DRIVER_LEDGER, *(run_dir / explorer_ledger(k) for k in range(explorers))]
+    """Every ledger of the run: the driver's, one per explorer, the evaluation actor's."""
+    return [run_dir / DRIVER_LEDGER, *(run_dir / explorer_ledger(k) for k in range(explorers)),
+            run_dir / EVAL_LEDGER]
 
 
 def spent_so_far(run_dir: Path, explorers: int) -> BudgetState:

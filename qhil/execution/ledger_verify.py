@@ -10,7 +10,9 @@ Read through a read-only connection (`sqlite.read_only`): verifying changes noth
   as bought, a job the provider accepted has its id and counts as bought (in-flight jobs of a
   killed run are legal: `--resume` re-attaches them; the verdict counts them);
 - counts and dollars are readable and not negative, and the totals a run's summary.json reports
-  for its provider equal the ledger's rows;
+  for its provider equal the ledger's rows (a distributed run, whose summary lists `explorers`:
+  an explorer's ledger equals its row, and the summary's totals equal the sum of the run's
+  ledgers, `ledger*.sqlite`);
 - nothing stored twice: no provider job id in two rows, no request with two stored results.
 """
 
@@ -78,7 +80,7 @@ def _account(db: sqlite3.Connection, path: Path, verdict: Verdict) -> None:
     verdict.in_flight = _count(db, f"status IN ({SUBMITTING.code}, {SUBMITTED.code})")
     checks = (_known_states, _settled, _stored_once, _readable_amounts)
     verdict.problems += [problem for check in checks for problem in check(db)]
-    verdict.problems += _summary_matches(db, path.parent / "summary.json")
+    verdict.problems += _summary_matches(db, path)
 
 
 def _count(db: sqlite3.Connection, where: str) -> int:
@@ -144,15 +146,18 @@ def _profile_name(provider: str) -> str:
         return provider  # the profile has moved: the rows are compared under the path
 
 
-def _summary_matches(db: sqlite3.Connection, summary_path: Path) -> list[str]:
+def _summary_matches(db: sqlite3.Connection, path: Path) -> list[str]:
     """A run folder's summary.json reports its provider's jobs, circuits and shots from this
-    ledger; they must still equal the rows (nothing bought after it, nothing lost)."""
+    ledger (`path`); they must still equal the rows (nothing bought after it, nothing lost)."""
+    summary_path = path.parent / "summary.json"
     try:
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
         provider, hw = summary["provider"], summary["hw"]
         reported = (hw["jobs"], hw["circuits"], hw["shots"])
     except (OSError, ValueError, KeyError, TypeError):
         return []  # no summary (a ledger alone, a run not finished) or one without these counts
+    if summary.get("explorers"):
+        return _distributed_matches(db, path, summary["explorers"], reported)
     rows = db.execute(f"SELECT COUNT(*), COALESCE(SUM(circuits), 0), COALESCE(SUM(shots), 0) "
                       f"FROM {JOINED} WHERE billed = 1 AND provider = ?",
                       (_profile_name(provider),)).fetchone()
@@ -160,3 +165,28 @@ def _summary_matches(db: sqlite3.Connection, summary_path: Path) -> list[str]:
         return []
     return [f"summary.json reports {reported[0]} jobs, {reported[1]} circuits, {reported[2]} "
             f"shots on {provider}; the ledger's rows hold {rows[0]}, {rows[1]}, {rows[2]}"]
+
+
+def _paid(db: sqlite3.Connection) -> tuple[int, int, int]:
+    return tuple(db.execute(f"SELECT COUNT(*), COALESCE(SUM(circuits), 0), COALESCE(SUM(shots), 0) "
+                            f"FROM {JOINED} WHERE billed = 1").fetchone())
+
+
+def _distributed_matches(db: sqlite3.Connection, path: Path, explorers: list[dict],
+                         reported: tuple) -> list[str]:
+    """A distributed run: this ledger's paid jobs equal its explorer's row (when it is one), and
+    the summary's totals equal the sum over every ledger of the run."""
+    found, own = [], _paid(db)
+    row = next((r for r in explorers if r.get("ledger") == path.name), None)
+    if row is not None and (own[0], own[2]) != (row["jobs"], row["shots"]):
+        found.append(f"summary.json reports {row['jobs']} jobs, {row['shots']} shots for explorer "
+                     f"{row['explorer']}; its ledger's rows hold {own[0]}, {own[2]}")
+    every = [0, 0, 0]
+    for each in sorted(path.parent.glob("ledger*.sqlite")):
+        with read_only(each) as other:
+            every = [a + b for a, b in zip(every, _paid(other), strict=True)]
+    if tuple(every) != tuple(reported):
+        found.append(f"summary.json reports {reported[0]} jobs, {reported[1]} circuits, "
+                     f"{reported[2]} shots over the run's ledgers; their rows hold {every[0]}, "
+                     f"{every[1]}, {every[2]}")
+    return found

@@ -8,7 +8,7 @@
     [network]  pre_hidden, post_hidden, critic_hidden, clinks
     [eval]     episodes, every_steps, final
     [loop]     mode, learner_pace, max_policy_lag, max_updates_per_transition, cpus, ...
-    [distributed] explorers, providers   (qhil.distributed: explorer actors on Ray)
+    [distributed] explorers, providers, max_policy_lag   (qhil.distributed: explorer actors on Ray)
 
 `load_train_config(path)` validates a file; `TrainConfig.with_overrides(...)` applies flags.
 """
@@ -180,6 +180,11 @@ class DistributedSettings(StrictModel):
         "ledger; 1 = the single-process loop.")
     providers: list[str] = Field(
         [], description="Provider per explorer (N names), or one shared; empty = `provider`.")
+    max_policy_lag: int | None = Field(
+        None, ge=1, description="Bound on the policy lag (learner updates between the weights a "
+        "step acted with and the learner taking it): every call carries the newest weights and "
+        "the learner waits rather than run further ahead of the oldest weights still acting; "
+        "none = unbounded (the actor is sent every loop.max_policy_lag updates).")
 
     @model_validator(mode="after")
     def _one_or_each(self) -> DistributedSettings:

@@ -38,7 +38,8 @@ class Evaluations:
     """Runs and journals a run's evaluations; their metrics rows wait for `take_rows`."""
 
     def __init__(self, config: TrainConfig, dispatcher: Dispatcher, ansatz: HDQNNAnsatz,
-                 journal: Journal):
+                 journal: Journal | None):
+        """`journal` None: `episodes` only (an evaluation actor; its driver journals)."""
         self.config, self.dispatcher, self.ansatz, self.journal = config, dispatcher, ansatz, journal
         self.rows: list[MetricsRow] = []
         self._rows_lock = threading.Lock()  # the worker appends, the metrics logger takes
@@ -60,11 +61,17 @@ class Evaluations:
         if stored is not None:
             return stored
         actor.load_state_dict(self.journal.eval_actor(name))
+        returns = self.episodes(name, actor, show_progress)
+        self.journal.finish_eval(name, returns)
+        return returns
+
+    def episodes(self, name: str, actor, show_progress: bool = False) -> list[float]:
+        """The evaluation's episodes on the provider, unjournaled: their returns (a distributed
+        run sends this part to its evaluation actor, qhil.distributed.evaluator)."""
         sampler = self.sampler(name)
         returns = evaluate(self.config, actor, sampler, self.config.eval.episodes,
                            eval_seed(self.config), show_progress=show_progress)
         self.latencies_s.extend(sampler.stats.latencies_s)
-        self.journal.finish_eval(name, returns)
         return returns
 
     def now(self, name: str, actor) -> list[float]:

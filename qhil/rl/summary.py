@@ -84,6 +84,7 @@ class ExplorerSummary(Record):
     latency_p95_s: float | None = None
     policy_lag_p50: float | None = None  # learner updates between the acting and the learning
     policy_lag_p95: float | None = None
+    policy_lag_max: float | None = None
 
 
 class ThreadSummary(Record):
@@ -187,6 +188,8 @@ class RunSummary(Record):
     explorers: list[ExplorerSummary] = []  # a distributed run's explorer actors; [] otherwise
     policy_lag_p50: float | None = None
     policy_lag_p95: float | None = None
+    policy_lag_max: float | None = None
+    policy_lag_bound: int | None = None  # [distributed] max_policy_lag; None = unbounded
 
     _dropped: tuple[str, ...] = PrivateAttr(default=())
 

@@ -29,6 +29,7 @@ post_hidden = [16]
 critic_hidden = [32]
 [eval]
 episodes = 1
+every_steps = {every}
 [loop]
 learner_threads = 1
 log_every_steps = 50
@@ -36,15 +37,17 @@ max_updates_per_transition = 1.0
 [distributed]
 explorers = 2
 providers = {providers}
-"""
+{lag}"""
 
 
 @pytest.fixture
 def tiny_config(tmp_path: Path):
-    def write(steps: int = 120, providers: list[str] | None = None) -> Path:
+    def write(steps: int = 120, providers: list[str] | None = None, eval_every: int = 0,
+              max_policy_lag: int | None = None) -> Path:
         path = tmp_path / "tiny.toml"
         names = ", ".join(f'"{p}"' for p in providers or [])
-        path.write_text(TINY.format(steps=steps, providers=f"[{names}]"))
+        lag = "" if max_policy_lag is None else f"max_policy_lag = {max_policy_lag}\n"
+        path.write_text(TINY.format(steps=steps, providers=f"[{names}]", every=eval_every, lag=lag))
         return path
     return write
 
