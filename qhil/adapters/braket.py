@@ -35,7 +35,6 @@ from qhil.adapters.braket_circuits import (
     bindings,
     chunk_bindings,
     marginals_and_counts,
-    marginals_from_probabilities,
     program_set,
 )
 from qhil.adapters.braket_credentials import aws_availability
@@ -50,6 +49,7 @@ from qhil.errors import (
 )
 from qhil.execution.job import FutureJob, Job, JobTimings, SamplingResult
 from qhil.execution.provider import TOKEN_TAG, Availability, Provider
+from qhil.quantum.bitstrings import probability_marginals
 from qhil.quantum.request import SamplingRequest
 
 LOCAL_DEVICES = ("default", "braket_sv", "braket_dm")
@@ -360,7 +360,7 @@ def _exact_marginals(device: LocalSimulator, parts: list[Binding], n_qubits: int
             circuit = part.bound(index)
             circuit.probability()
             probabilities[row] = device.run(circuit, shots=0).result().values[0]
-    return marginals_from_probabilities(probabilities, n_qubits)
+    return probability_marginals(probabilities)
 
 
 def _circuit_counts(device: LocalSimulator, parts: list[Binding], request: SamplingRequest):

@@ -157,13 +157,6 @@ def marginals_and_counts(counts: list[dict[str, int]], n_qubits: int
     return out, plain
 
 
-def marginals_from_probabilities(probabilities: np.ndarray, n_qubits: int) -> np.ndarray:
-    """(B, 2**n) probabilities, index big-endian -> (B, n) exact P(qubit j reads 1)."""
-    index = np.arange(2 ** n_qubits)
-    bits = (index[:, None] >> (n_qubits - 1 - np.arange(n_qubits))[None, :]) & 1
-    return np.asarray(probabilities, dtype=np.float64) @ bits
-
-
 def template_circuit(template: CircuitTemplate, noise: GateNoise | None,
                      row: np.ndarray | None = None) -> Circuit:
     """The template's Braket Circuit, with depolarising noise after every one- and two-qubit gate

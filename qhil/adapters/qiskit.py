@@ -94,7 +94,7 @@ class AerProvider(Provider):
     def _exact(self, job: FutureJob, request: SamplingRequest) -> SamplingResult:
         marginals = np.zeros((request.batch_size, request.n_qubits))
         for pub in translate(request, measure=False):
-            marginals[pub.rows] = exact_marginals(self._ideal, pub.circuit, pub.values,
+            marginals[pub.rows] = aer_exact_marginals(self._ideal, pub.circuit, pub.values,
                                                   bind_here=True)
         timings = JobTimings(submitted_at=job.submitted_at, accepted_at=job.submitted_at,
                              running_at=job.running_at, finished_at=time.time())
@@ -111,7 +111,7 @@ class AerProvider(Provider):
         self._exact_executor.shutdown(wait=True, cancel_futures=True)
 
 
-def exact_marginals(simulator: AerSimulator, circuit: Any, values: np.ndarray,
+def aer_exact_marginals(simulator: AerSimulator, circuit: Any, values: np.ndarray,
                     bind_here: bool = False) -> np.ndarray:
     """(rows, n) exact P(qubit j reads 1) from Aer's saved probabilities, one row per value row.
 

@@ -32,3 +32,13 @@ def probabilities_from_counts(counts: dict[str, int], n_qubits: int) -> np.ndarr
     for bits, count in counts.items():
         probs[int(bits, 2)] += count / max(total, 1)
     return probs
+
+
+def probability_marginals(probabilities: np.ndarray) -> np.ndarray:
+    """(B, 2**n) basis probabilities (qubit 0 the most significant bit) -> (B, n) P(qubit j reads
+    1), in float64 (the torch simulator's own is statevector.marginals_from_probabilities)."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    n_qubits = int(np.log2(probabilities.shape[1]))
+    index = np.arange(2 ** n_qubits)
+    bits = (index[:, None] >> (n_qubits - 1 - np.arange(n_qubits))[None, :]) & 1
+    return probabilities @ bits

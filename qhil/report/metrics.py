@@ -7,8 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qhil.quantum.bitstrings import marginals_from_counts, probabilities_from_counts
-from qhil.quantum.statevector import basis_bits
+from qhil.quantum.bitstrings import (
+    marginals_from_counts,
+    probabilities_from_counts,
+    probability_marginals,
+)
 
 
 @dataclass(frozen=True)
@@ -31,17 +34,10 @@ def total_variation(p: np.ndarray, q: np.ndarray) -> float:
     return float(0.5 * np.abs(p - q).sum())
 
 
-def exact_marginals(ideal: np.ndarray) -> np.ndarray:
-    """(B, 2**n) probabilities -> (B, n) P(qubit j reads 1); qubit 0 is the most significant bit."""
-    n_qubits = int(np.log2(ideal.shape[1]))
-    bits = basis_bits(n_qubits, "cpu").double().numpy()
-    return ideal @ bits
-
-
 def batch_fidelity(ideal: np.ndarray, marginals: np.ndarray,
                    counts: list[dict[str, int]] | None) -> SampleFidelity:
     """Compare a batch's result (marginals, optional counts) with its exact distributions."""
-    exact = exact_marginals(ideal)
+    exact = probability_marginals(ideal)
     n_qubits = exact.shape[1]
     if counts is not None:
         marginals = marginals_from_counts(counts, n_qubits)
@@ -78,4 +74,4 @@ def shot_noise_fidelity(ideal: np.ndarray, shots: int, rng: np.random.Generator)
     for probs in ideal:
         drawn = rng.multinomial(shots, probs / probs.sum())
         counts.append({format(i, f"0{n_qubits}b"): int(c) for i, c in enumerate(drawn) if c})
-    return batch_fidelity(ideal, exact_marginals(ideal), counts)
+    return batch_fidelity(ideal, probability_marginals(ideal), counts)

@@ -17,9 +17,10 @@ from qhil.calibration import Calibration
 from qhil.config import ProviderProfile
 from qhil.execution.pricing import billed_seconds, calibration_for, job_cost_usd, tasks_for
 from qhil.execution.registry import availability
+from qhil.quantum.bitstrings import probability_marginals
 from qhil.quantum.noise import NoiseModel
 from qhil.report.measure import new_row, per_1k_shots_usd
-from qhil.report.metrics import exact_marginals, mean_distances
+from qhil.report.metrics import mean_distances
 from qhil.report.model import PREDICTED, LatencySummary, ProbeFigures, ProviderRow
 from qhil.report.probes import Probe
 
@@ -89,4 +90,4 @@ def predicted_fidelity(probe: Probe, calibration: Calibration) -> ProbeFigures:
     hellinger, tvd = mean_distances(noisy, probe.ideal)
     return ProbeFigures(
         probe=probe.name, jobs=1, circuits=request.batch_size, shots=request.total_shots,
-        hellinger_fidelity=hellinger, tvd=tvd, marginal_mae=float(np.abs(exact_marginals(noisy) - exact_marginals(probe.ideal)).mean()))
+        hellinger_fidelity=hellinger, tvd=tvd, marginal_mae=float(np.abs(probability_marginals(noisy) - probability_marginals(probe.ideal)).mean()))

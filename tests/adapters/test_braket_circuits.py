@@ -14,9 +14,9 @@ from qhil.adapters.braket_circuits import (
     bindings,
     chunk_bindings,
     marginals_and_counts,
-    marginals_from_probabilities,
     program_set,
 )
+from qhil.quantum.bitstrings import probability_marginals
 from qhil.quantum.request import SamplingRequest
 from qhil.quantum.simulator import BatchedSimulator
 from tests.conftest import random_controls
@@ -90,7 +90,7 @@ def test_bit_order_is_qubit_zero_first(braket_sv):
     np.testing.assert_array_equal(marginals, [[1.0, 0.0, 0.0]])
     probs = np.zeros((1, 8))
     probs[0, 0b100] = 1
-    np.testing.assert_array_equal(marginals_from_probabilities(probs, 3), [[1.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(probability_marginals(probs), [[1.0, 0.0, 0.0]])
 
 
 def test_one_circuit_per_structure_and_bindings_keep_request_order(rng):

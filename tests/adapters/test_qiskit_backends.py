@@ -9,7 +9,7 @@ from qiskit.primitives import BackendSamplerV2
 from qiskit_aer import AerSimulator
 
 from qhil import HDQNNAnsatz
-from qhil.adapters.qiskit import exact_marginals
+from qhil.adapters.qiskit import aer_exact_marginals
 from qhil.adapters.qiskit_backends import (
     ReducedDevice,
     TranspileCache,
@@ -107,6 +107,6 @@ def test_aer_exact_marginals_match_reference(rng):
     ansatz = HDQNNAnsatz(4, 3)
     req = ansatz.request(random_controls(rng, ansatz, 5), shots=None)
     for pub in translate(req, measure=False):
-        got = exact_marginals(AerSimulator(), pub.circuit, pub.values)
+        got = aer_exact_marginals(AerSimulator(), pub.circuit, pub.values)
         np.testing.assert_allclose(got, reference_marginals(req.hdqnn_arrays[0][pub.rows], req.hdqnn_arrays[1][pub.rows]),
                                    atol=1e-6)

@@ -9,9 +9,9 @@ from qhil.calibration import Calibration, ErrorRates
 from qhil.quantum.noise import NoiseModel
 from qhil.report.metrics import (
     batch_fidelity,
-    exact_marginals,
     hellinger_fidelity,
     percentile,
+    probability_marginals,
     total_variation,
 )
 from qhil.report.predict import noisy_distribution, readout_confusion
@@ -26,10 +26,10 @@ def test_distances_of_equal_disjoint_and_known_pairs():
     assert np.isclose(hellinger_fidelity(p, r), 0.5) and np.isclose(total_variation(p, r), 0.5)
 
 
-def test_exact_marginals_read_qubit_zero_as_most_significant():
+def test_probability_marginals_read_qubit_zero_as_most_significant():
     probs = np.zeros((1, 8))
     probs[0, 0b100] = 1.0  # qubit 0 reads 1
-    np.testing.assert_allclose(exact_marginals(probs), [[1, 0, 0]])
+    np.testing.assert_allclose(probability_marginals(probs), [[1, 0, 0]])
 
 
 def test_batch_fidelity_from_counts():
@@ -48,8 +48,8 @@ def test_readout_confusion_agrees_with_the_noise_model_marginals():
     confused = readout_confusion(probs, 3, p01=0.05, p10=0.1)
     np.testing.assert_allclose(confused.sum(axis=1), 1.0)
     noise = NoiseModel(readout_p01=(0.05,) * 3, readout_p10=(0.1,) * 3)
-    expected = noise.readout_marginals(torch.from_numpy(exact_marginals(probs))).numpy()
-    np.testing.assert_allclose(exact_marginals(confused), expected, atol=1e-12)
+    expected = noise.readout_marginals(torch.from_numpy(probability_marginals(probs))).numpy()
+    np.testing.assert_allclose(probability_marginals(confused), expected, atol=1e-12)
 
 
 def test_noisy_distribution_is_ideal_without_errors_and_worse_with_them():
