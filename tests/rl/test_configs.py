@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from qhil.cli import main
-from qhil.rl.config import load_train_config
+from qhil.rl.config import TrainConfig, load_train_config
 
 CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.toml"))
 
@@ -19,8 +20,28 @@ def test_config_loads(path):
         assert config.network.clinks == 0  # the T-block is the actor's only path
 
 
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_every_config_but_the_papers_uses_the_mean_field_surrogate(path):
+    prior = load_train_config(path).qtdnn.prior
+    assert prior == ("none" if path.stem.endswith("-paper") else "mean-field")
+
+
+def test_the_built_in_config_uses_the_mean_field_surrogate_and_the_paper_is_one_setting_away():
+    assert TrainConfig().qtdnn.prior == "mean-field"
+    paper = TrainConfig().with_overrides(**{"qtdnn.prior": "none"})
+    q = paper.qtdnn
+    assert (q.features, q.activation, q.weight_decay) == ("raw", "leaky_relu", 0.0)
+    assert paper.qtdnn_hidden() == [2 ** (paper.quantum.qubits + 1)]
+
+
+def test_the_paper_twins_the_configs_name_exist():
+    named = {n for p in CONFIGS for n in re.findall(r"configs/([\w.-]+-paper\.toml)", p.read_text())}
+    assert {"hopper-paper.toml", "humanoid-paper.toml"} <= named
+    assert all((CONFIGS[0].parent / n).is_file() for n in named)
+
+
 @pytest.mark.parametrize("name", ["pendulum-pqc-paper.toml", "pendulum-10x10-paper.toml",
-                                  "humanoid-paper.toml"])
+                                  "humanoid-paper.toml", "hopper-paper.toml"])
 def test_paper_configs_follow_algorithm_1(name):
     c = load_train_config(Path(CONFIGS[0]).parent / name)
     q = c.qtdnn
