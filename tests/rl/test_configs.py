@@ -28,10 +28,20 @@ def test_every_config_but_the_papers_uses_the_mean_field_surrogate(path):
 
 def test_the_built_in_config_uses_the_mean_field_surrogate_and_the_paper_is_one_setting_away():
     assert TrainConfig().qtdnn.prior == "mean-field"
+    mean_field = TrainConfig().qtdnn_settings()
+    assert (mean_field.hidden, mean_field.activation, mean_field.weight_decay) == ([128, 128], "gelu", 0.05)
     paper = TrainConfig().with_overrides(**{"qtdnn.prior": "none"})
-    q = paper.qtdnn
+    q = paper.qtdnn_settings()
     assert (q.features, q.activation, q.weight_decay) == ("raw", "leaky_relu", 0.0)
+    assert (q.n_tiny_batches, q.tiny_batch_size) == (32, 32)
     assert paper.qtdnn_hidden() == [2 ** (paper.quantum.qubits + 1)]
+
+
+def test_a_value_the_config_gives_wins_over_the_priors_choice():
+    c = TrainConfig().with_overrides(**{"qtdnn.n_tiny_batches": 7, "qtdnn.activation": "tanh"})
+    q = c.qtdnn_settings()
+    assert (q.n_tiny_batches, q.activation, q.tiny_batch_size) == (7, "tanh", 64)
+    assert c.qtdnn.tiny_batch_size is None  # the file keeps "the prior's choice", not a number
 
 
 def test_the_paper_twins_the_configs_name_exist():
@@ -44,7 +54,7 @@ def test_the_paper_twins_the_configs_name_exist():
                                   "humanoid-paper.toml", "hopper-paper.toml"])
 def test_paper_configs_follow_algorithm_1(name):
     c = load_train_config(Path(CONFIGS[0]).parent / name)
-    q = c.qtdnn
+    q = c.qtdnn_settings()
     assert (q.refit_every_update, q.index_gradient, q.features, q.prior) == (True, True, "raw", "none")
     assert (q.recent_fraction, q.control_noise, q.weight_decay) == (0.0, 0.0, 0.0)
     assert q.activation == "leaky_relu" and c.network.critic_activation == "leaky_relu"
