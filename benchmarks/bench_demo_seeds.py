@@ -114,7 +114,9 @@ def markdown(args: argparse.Namespace, rows: list[dict]) -> str:
                    f"{r['train_wall_s']:.0f} | {load(r)} | "
                    f"{'met' if passes(r) else 'MISSED'} |")
     out += ["", "Runs one after another on a 2-core machine shared with other work (load average "
-            "at each run's end); wall times under load are pessimistic.", "", "Commands:", ""]
+            "at each run's end); wall times under load are pessimistic. Load 'earlier run': a "
+            "finished run folder whose config.toml is the same resolved config, kept by --reuse "
+            "(its wall time is from then).", "", "Commands:", ""]
     out += [f"- `{r['command']}`" for r in rows]
     return "\n".join(out)
 
