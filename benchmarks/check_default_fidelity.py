@@ -61,7 +61,8 @@ def markdown(rows: list[dict]) -> str:
                    f"{len(r['warnings']) or 'none'} | {r['wall_s']:.0f} | "
                    f"{' / '.join(map(str, r['load_avg']))} |")
     out += ["", "A single check is noisy (one minibatch); the warning needs 5 in a row below 0.5.",
-            "Wall times were measured on a 2-core machine shared with other work (load 8-29).",
+            "Wall times were measured on a 2-core machine shared with other work (load 5-29); "
+            "the two 20,000-step runs ran side by side.",
             "", "Commands:", ""] + [f"- `{r['command']}`" for r in rows]
     return "\n".join(out)
 
