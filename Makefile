@@ -22,8 +22,11 @@ $(CORE): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e .
 	touch $(CORE)
 
-# Trains configs/demo.toml (5,000 steps, about 2 minutes here), prints the trained and a random
-# policy's evaluation return, then the same run priced on a real device (qtDNN vs parameter-shift).
+# Trains configs/demo.toml (5,000 steps with no c-links, so the PQC is the actor's only path; the
+# sync loop, so the same seed gives the same run), prints the trained policy's evaluation return
+# beside a random policy's and the committed zeros ablation's (benchmarks/results/demo_seeds.md),
+# the surrogate's gradient fidelity, then the same run priced on a real device (qtDNN vs
+# parameter-shift).
 demo: $(CORE)
 	$(BIN)/python -m qhil.demo --out runs/demo --device braket-iqm-garnet
 

@@ -53,7 +53,7 @@ def pre_grad(td3) -> torch.Tensor:
 
 
 def qtdnn_update(config, td3, obs, q_in, q_out, g) -> tuple[float, torch.Tensor]:
-    q = config.qtdnn
+    q = config.qtdnn_settings()
     trainer = QtDNNTrainer(td3.actor.quantum.qtdnn, q.lr, q.n_tiny_batches, q.tiny_batch_size)
     started = time.perf_counter()
     trainer.refit(q_in, q_out, g)
@@ -116,7 +116,7 @@ def main() -> None:
     shots = config.quantum.shots
     data = {"command": f"benchmarks/bench_train_qtdnn_vs_pshift.py --batch {args.batch} --repeats {args.repeats}",
             "batch": args.batch, "qubits": config.quantum.qubits, "layers": config.quantum.layers,
-            "n_tiny_batches": config.qtdnn.n_tiny_batches, "qtdnn_update_s": qt, "pshift_update_s": ps,
+            "n_tiny_batches": config.qtdnn_settings().n_tiny_batches, "qtdnn_update_s": qt, "pshift_update_s": ps,
             "qtdnn_times_s": qt_times, "pshift_times_s": ps_times, "pshift_over_qtdnn": ps / qt,
             "qtdnn_new_circuits": 0, "pshift_circuits": circuits,
             "pshift_shots_at_S": circuits * shots, "shots_per_circuit": shots,
@@ -125,7 +125,7 @@ def main() -> None:
         f"# Actor update, batch {args.batch}, {config.quantum.qubits} qubits x {config.quantum.layers} layers",
         "", "| gradient | wall s / update (median) | new circuits | shots at S=" + str(shots) + " |",
         "|---|---|---|---|",
-        f"| qtDNN (refit {config.qtdnn.n_tiny_batches} tiny batches + backprop) | {qt:.3f} | 0 | 0 |",
+        f"| qtDNN (refit {config.qtdnn_settings().n_tiny_batches} tiny batches + backprop) | {qt:.3f} | 0 | 0 |",
         f"| parameter-shift (same simulator, exact) | {ps:.3f} | {circuits} | {circuits * shots} |",
         "", f"parameter-shift / qtDNN wall time: {ps / qt:.1f}x; "
             f"cosine between the two PreDNN gradients: {cos:.3f} (qtDNN freshly refit, not trained in a loop)"])

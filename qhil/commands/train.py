@@ -12,7 +12,7 @@ from qhil.commands.sample import announce_dry_run
 from qhil.errors import ConfigError, ProviderError
 from qhil.names import GRADIENTS
 from qhil.paths import check_new_run_dir
-from qhil.rl.config import BLOCKS, TrainConfig, load_train_config
+from qhil.rl.config import BLOCKS, PRIORS, TrainConfig, load_train_config
 
 if TYPE_CHECKING:  # torch and the vendor SDKs are imported by run(), not by `qhil train --help`
     from qhil.execution.consent import Agreement
@@ -39,6 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="How the actor's gradient crosses the PQC: the qtDNN surrogate, "
                    "parameter-shift or spsa circuits on the provider, or exact (simulator "
                    f"providers only) (default {d.quantum.gradient}).")
+    p.add_argument("--prior", choices=PRIORS,
+                   help="The qtDNN surrogate: mean-field (the circuit's mean-field simulation "
+                   "plus a learned residual) or none (the black-box MLP: the paper's qtDNN with "
+                   f"the built-in [qtdnn] settings) (default {d.qtdnn.prior}).")
     p.add_argument("--explorers", type=positive_int,
                    help="Explorer actors on Ray feeding one learner, each with its own "
                    "environments and ledger (needs qhil[ray]; default "
@@ -82,7 +86,8 @@ def config_and_folder(args: argparse.Namespace) -> tuple[TrainConfig, RunFolder,
     config = base.with_overrides(**{
         "env": args.env, "provider": args.provider, "block": args.block, "steps": args.steps,
         "num_envs": args.num_envs, "quantum.shots": args.shots, "seed": args.seed,
-        "quantum.gradient": args.gradient, "distributed.explorers": args.explorers,
+        "quantum.gradient": args.gradient, "qtdnn.prior": args.prior,
+        "distributed.explorers": args.explorers,
         "loop.mode": "sync" if args.deterministic else args.mode})
     if args.resume:
         _check_resume(base, config, folder)

@@ -4,7 +4,8 @@
     [quantum]  qubits, layers, entangler, shots
     [td3]      batch_size, learning_starts, updates_per_step, policy_delay, gamma, tau,
                actor_lr, critic_lr, exploration_noise, target_noise, target_noise_clip
-    [qtdnn]    hidden, n_tiny_batches, tiny_batch_size, buffer_size, fidelity_every
+    [qtdnn]    prior, hidden, activation, n_tiny_batches, tiny_batch_size, weight_decay, ...
+               (None: the prior's choice, BY_PRIOR; `TrainConfig.qtdnn_settings()` resolves it)
     [network]  pre_hidden, post_hidden, critic_hidden, clinks
     [eval]     episodes, every_steps, final
     [loop]     mode, learner_pace, max_policy_lag, max_updates_per_transition, cpus, ...
@@ -26,6 +27,7 @@ from qhil.files import toml_text
 from qhil.names import GRADIENTS
 
 BLOCKS = ("pqc", "fc", "rbg", "zeros")
+PRIORS = ("mean-field", "none")
 
 
 class QuantumSettings(StrictModel):
@@ -69,22 +71,33 @@ class QtDNNSettings(StrictModel):
     """The qtDNN surrogate: an MLP fitted on the fly to the PQC's (q_i, q_o) pairs."""
 
     hidden: list[int] | None = Field(
-        None, description="Hidden widths; None means [2**(qubits+1)] (the paper's default).")
-    activation: Literal["leaky_relu", "silu", "gelu", "tanh"] = Field(
-        "leaky_relu", description="Hidden activation (the paper's: leaky_relu).")
+        None, description="Hidden widths; None: by `prior` (BY_PRIOR): [128, 128] for the "
+        "mean-field residual, [2**(qubits+1)] (the paper's) for the black-box MLP.")
+    activation: Literal["leaky_relu", "silu", "gelu", "tanh"] | None = Field(
+        None, description="Hidden activation; None: by `prior`: gelu for the mean-field "
+        "residual, leaky_relu (the paper's) for the black-box MLP.")
     features: Literal["raw", "trig"] = Field(
         "raw", description="Input encoding: raw controls (the paper's), or trig = (cos, sin) of each "
         "angle and one-hot CZ indices, which matches the PQC's Jacobian far better.")
     prior: Literal["none", "mean-field"] = Field(
-        "none", description="none: the black-box MLP (the paper's qtDNN); mean-field: a mean-field "
-        "(product-state) simulation of the circuit, O(L n) per sample at any qubit count, plus an "
-        "MLP residual on trig features that learns what it misses (correlations, device noise).")
-    n_tiny_batches: int = Field(32, ge=1, description="Tiny batches N_qt per refit (before each actor update).")
-    tiny_batch_size: int = Field(32, ge=1, description="Pairs per tiny batch, drawn from the minibatch.")
+        "mean-field", description="mean-field: a mean-field (product-state) simulation of the "
+        "circuit, O(L n) per sample at any qubit count, plus an MLP residual on trig features that "
+        "learns what it misses (correlations, device noise); the surrogate that measured best "
+        "(PreDNN-gradient cosine 0.88 on Pendulum 4 x 2, 0.99 at 10 x 10, against 0.05 and 0.67 "
+        "for the paper's qtDNN; benchmarks/results/bench_gradients.md, probe_surrogate_10x10.md). "
+        "none: the black-box MLP of `hidden`/`activation`/`features` (with the defaults, the "
+        "paper's qtDNN: prior = \"none\" is all it takes; configs/*-paper.toml).")
+    n_tiny_batches: int | None = Field(
+        None, ge=1, description="Tiny batches N_qt per refit (before each actor update); None: by "
+        "`prior`: 4 for the mean-field residual, 32 (the paper's) for the black-box MLP.")
+    tiny_batch_size: int | None = Field(
+        None, ge=1, description="Pairs per tiny batch, drawn from the minibatch; None: by `prior`: "
+        "64 for the mean-field residual, 32 (the paper's) for the black-box MLP.")
     lr: float = Field(1e-3, gt=0, description="AdamW learning rate of the qtDNN.")
-    weight_decay: float = Field(
-        0.0, ge=0, description="AdamW decoupled weight decay of the qtDNN (0 = Adam, the paper's); "
-        "keeps the surrogate's Jacobian smooth over long runs.")
+    weight_decay: float | None = Field(
+        None, ge=0, description="AdamW decoupled weight decay of the qtDNN (0 = Adam, the "
+        "paper's); keeps the surrogate's Jacobian smooth over long runs; None: by `prior`: 0.05 "
+        "for the mean-field residual, 0 for the black-box MLP.")
     buffer_size: int = Field(100_000, ge=1, description="qtDNN buffer: most recent (q_i, q_o) pairs kept.")
     recent_fraction: float = Field(
         0.5, ge=0, le=1, description="Share of each refit's pairs drawn from the qtDNN buffer of "
@@ -106,6 +119,24 @@ class QtDNNSettings(StrictModel):
     index_gradient: bool = Field(
         False, description="Train the CZ-index neurons of the PreDNN through the surrogate "
         "(straight-through rounding; the paper's qtDNN sees all controls); false detaches them.")
+
+    def resolved(self, qubits: int) -> QtDNNSettings:
+        """These settings with every None replaced by the `prior`'s choice (BY_PRIOR)."""
+        chosen = dict(BY_PRIOR[self.prior])
+        chosen.setdefault("hidden", [2 ** (qubits + 1)])  # the paper's [2**(n+1)]
+        return self.model_copy(update={k: v for k, v in chosen.items() if getattr(self, k) is None})
+
+
+# What a None in [qtdnn] means, by prior: for mean-field the residual of the measured
+# configs/pendulum-pqc-meanfield.toml (PreDNN-gradient cosine 0.84-0.89 at 20,000 steps; with the
+# paper's fitting instead, [32] Leaky ReLU, no decay, 32 tiny batches of 32, a 6,000-step default
+# run measured 0.799 over its second half, 0.917 with these); for none the paper's qtDNN.
+BY_PRIOR: dict[str, dict[str, Any]] = {
+    "mean-field": {"hidden": [128, 128], "activation": "gelu", "weight_decay": 0.05,
+                   "n_tiny_batches": 4, "tiny_batch_size": 64},
+    "none": {"activation": "leaky_relu", "weight_decay": 0.0, "n_tiny_batches": 32,
+             "tiny_batch_size": 32},
+}
 
 
 class NetworkSettings(StrictModel):
@@ -225,8 +256,12 @@ class TrainConfig(StrictModel):
             node[leaf] = value
         return parse_train_config(data, Path("<flags>"))
 
+    def qtdnn_settings(self) -> QtDNNSettings:
+        """[qtdnn] with the prior's choice wherever the config leaves None."""
+        return self.qtdnn.resolved(self.quantum.qubits)
+
     def qtdnn_hidden(self) -> list[int]:
-        return self.qtdnn.hidden or [2 ** (self.quantum.qubits + 1)]
+        return self.qtdnn_settings().hidden
 
 
 def parse_train_config(data: dict[str, Any], source: Path) -> TrainConfig:

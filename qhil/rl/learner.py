@@ -41,7 +41,7 @@ def build_td3(config: TrainConfig, obs_dim: int, act_dim: int, low: np.ndarray,
     net = config.network
     qf1, qf2 = (Critic(obs_dim, act_dim, net.critic_hidden, net.critic_action_layer,
                        net.critic_activation).to(device) for _ in range(2))
-    q, method = config.qtdnn, config.quantum.gradient
+    q, method = config.qtdnn_settings(), config.quantum.gradient
     surrogate = config.block == "pqc" and method == "qtdnn"
     trainer = (QtDNNTrainer(actor.quantum.qtdnn, q.lr, q.n_tiny_batches, q.tiny_batch_size,
                             q.weight_decay, q.refit_every_update) if surrogate else None)

@@ -42,7 +42,7 @@ class Actor(nn.Module):
         dim = self.ansatz.control_dim
         self.pre = mlp([obs_dim, *config.network.pre_hidden, dim + self.n_clinks])
         self.control_map = ControlMap(self.ansatz, config.qtdnn.index_gradient)
-        s = config.qtdnn
+        s = config.qtdnn_settings()
         features = TrigFeatures(self.ansatz) if s.features == "trig" else None
         qtdnn = (MeanFieldQtDNN(self.ansatz, config.qtdnn_hidden(), s.activation)
                  if s.prior == "mean-field" else

@@ -134,7 +134,7 @@ def _inspect(td3, seed=0):
 def test_fidelity_tells_an_exact_surrogate_from_an_unfitted_one():
     # at 4 qubits x 2 layers the mean-field prior is the exact circuit; an unfitted MLP is not
     _, exact_prior = _td3(prior="mean-field", hidden=[16])
-    _, unfitted = _td3(hidden=[16])
+    _, unfitted = _td3(prior="none", hidden=[16])
     good, bad = _inspect(exact_prior), _inspect(unfitted)
     assert good["surrogate/grad_cosine"] > 0.99 and good["surrogate/grad_rel_error"] < 0.05
     assert good["surrogate/jacobian_cosine"] > 0.99
@@ -156,14 +156,15 @@ def test_warning_after_k_low_checks_says_what_to_try():
 
 
 def test_paper_options_refit_every_update_and_train_the_index_neurons():
-    config, td3 = _td3(refit_every_update=True, index_gradient=True, features="raw")
+    # the paper's qtDNN (prior none): the mean-field prior reads the CZ indices as discrete gates
+    config, td3 = _td3(refit_every_update=True, index_gradient=True, features="raw", prior="none")
     assert td3.qtdnn.every_update and td3.actor.control_map.index_gradient
     obs = torch.randn(16, 3)
     td3.actor_loss(obs, torch.Generator()).backward()
     pre_out = td3.actor.pre[-1]
     index_rows = td3.actor.control_map.index_mask.nonzero().flatten()
     assert pre_out.weight.grad[index_rows].abs().sum() > 0
-    _, detached = _td3(index_gradient=False, features="raw")
+    _, detached = _td3(index_gradient=False, features="raw", prior="none")
     detached.actor_loss(obs, torch.Generator()).backward()
     assert detached.actor.pre[-1].weight.grad[index_rows].abs().sum() == 0
 
