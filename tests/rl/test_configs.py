@@ -85,8 +85,8 @@ def test_eval_episodes_0_is_refused_before_anything_is_trained(tmp_path, capsys)
 
 def test_the_prior_flag_switches_the_surrogate_and_its_defaults(tmp_path):
     from qhil.cli import build_parser
-    from qhil.commands.train import resolve_config
+    from qhil.commands.train import config_and_folder
 
     args = build_parser().parse_args(["train", "--prior", "none", "--out", str(tmp_path / "r")])
-    config = resolve_config(args)[0]
+    config = config_and_folder(args)[0]
     assert config.qtdnn.prior == "none" and config.qtdnn_settings().activation == "leaky_relu"
