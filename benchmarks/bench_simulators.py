@@ -45,7 +45,7 @@ from simulator_peers import (  # noqa: E402
     run_qhil,
 )
 
-from qhil import BatchedSimulator, HDQNNAnsatz  # noqa: E402
+from qhil import Simulator, HDQNNAnsatz  # noqa: E402
 
 AER = ["aer", "aer-prebuilt", "aer-parallel", "aer-sampler"]
 PEERS = ["einsum", *AER, "braket", "lightning"]
@@ -53,7 +53,7 @@ PEERS = ["einsum", *AER, "braket", "lightning"]
 GOALS = {"einsum": 1.0, **{a: 8.0 for a in AER}, "best-aer": 8.0, "braket": 500.0,
          "lightning": 30.0}
 PEER_SETTINGS = {
-    "qhil": "BatchedSimulator complex64, sample(), torch threads = --threads",
+    "qhil": "Simulator complex64, sample(), torch threads = --threads",
     "einsum": "torch einsum per gate, complex64, torch.multinomial",
     "aer": "AerSimulator(method=statevector, fusion_enable=True), circuits built per call, "
            "one parameterised circuit per CZ structure + parameter_binds",
@@ -157,7 +157,7 @@ def warmup_slice(engine: str, work: Workload) -> Workload:
 
 
 def exact_marginals(work: Workload) -> np.ndarray:
-    sim = BatchedSimulator(work.shape[2], precision="complex128")
+    sim = Simulator(work.shape[2], precision="complex128")
     marg = sim.marginals(torch.from_numpy(work.angles), torch.from_numpy(work.cz))
     return marg.numpy()
 

@@ -40,7 +40,7 @@ from qhil.execution.request import SamplingRequest  # noqa: E402
 from qhil.quantum.template import CircuitTemplate  # noqa: E402
 from qhil.quantum.template_io import qiskit_values  # noqa: E402
 from qhil.quantum.template_random import random_params, random_template  # noqa: E402
-from qhil.quantum.template_sim import TemplateSimulator  # noqa: E402
+from qhil.quantum.simulator import Simulator  # noqa: E402
 from tests.reference import shot_noise_sigma  # noqa: E402
 
 SAMPLED = {"local": 0.0, "aer": 0.0, "braket-local": 0.0, "ibm-fake-torino": 0.2}
@@ -65,7 +65,7 @@ def qiskit_marginals(template: CircuitTemplate, params: np.ndarray) -> np.ndarra
 
 
 def exact_check(cases) -> dict:
-    sim = TemplateSimulator(precision="complex128")
+    sim = Simulator(precision="complex128")
     worst, exact = 0.0, []
     for template, params in cases:
         ours = sim.marginals(template, torch.from_numpy(params)).numpy()

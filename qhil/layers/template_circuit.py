@@ -27,7 +27,7 @@ from qhil.quantum.template import (
     occurrence_gradients,
     occurrence_values,
 )
-from qhil.quantum.template_sim import TemplateSimulator
+from qhil.quantum.simulator import Simulator
 
 
 class TemplateCircuit:
@@ -40,7 +40,7 @@ class TemplateCircuit:
         self.columns = torch.arange(template.n_params)
         self.expanded, self._occurrences = expand_occurrences(template)
         self.calls = self.circuits = 0
-        self._simulator = TemplateSimulator(precision="complex128")
+        self._simulator = Simulator(precision="complex128")
 
     def sample(self, rows: torch.Tensor, purpose: str) -> torch.Tensor:
         """Outputs (..., W) of parameter rows (..., P), from the provider."""

@@ -19,7 +19,7 @@ import torch
 
 from qhil.execution.request import SamplingRequest
 from qhil.quantum.ansatz import HDQNNAnsatz
-from qhil.quantum.simulator import BatchedSimulator
+from qhil.quantum.simulator import Simulator
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def ideal_probabilities(request: SamplingRequest) -> np.ndarray:
     """Exact noiseless basis-state probabilities (B, 2**n) from the embedded simulator."""
     if request.is_template:
         return _template_probabilities(request)
-    sim = BatchedSimulator(request.n_qubits, precision="complex128")
+    sim = Simulator(request.n_qubits, precision="complex128")
     with torch.inference_mode():
         probs = sim.probabilities(torch.from_numpy(request.angles), torch.from_numpy(request.cz))
     probs = probs.double().cpu().numpy()
@@ -106,9 +106,9 @@ def template_probe_request(template, size: ProbeSize, rng: np.random.Generator,
 
 def _template_probabilities(request: SamplingRequest) -> np.ndarray:
     from qhil.execution.template_request import template_rows
-    from qhil.quantum.template_sim import TemplateSimulator
+    from qhil.quantum.simulator import Simulator
 
-    sim = TemplateSimulator(precision="complex128")
+    sim = Simulator(precision="complex128")
     probs = np.zeros((request.batch_size, 2 ** request.n_qubits))
     with torch.inference_mode():
         for template, rows in template_rows(request):

@@ -16,7 +16,7 @@ from qhil.execution.registry import get_provider
 from qhil.execution.request import SamplingRequest
 from qhil.quantum.template import Angle, CircuitTemplate, Gate
 from qhil.quantum.template_random import random_params, random_template
-from qhil.quantum.template_sim import TemplateSimulator
+from qhil.quantum.simulator import Simulator
 from tests.adapters.test_braket_provider import local_profile
 from tests.reference import assert_within_shot_noise
 
@@ -30,7 +30,7 @@ def two_templates(batch: int, shots: int | None = 400):
 
 
 def exact(request):
-    sim = TemplateSimulator(precision="complex128")
+    sim = Simulator(precision="complex128")
     out = np.zeros((request.batch_size, request.n_qubits))
     for i, t in enumerate(request.templates):
         rows = np.flatnonzero(request.template_index == i)

@@ -13,7 +13,7 @@ from qiskit.quantum_info import Operator, Statevector
 from qhil.adapters.qiskit_circuits import bound_circuit, probabilities_qubit0_first, translate
 from qhil.qtrl.circuit import cu3_steps, generator_request, single_qubit_step, u3_matrix
 from qhil.qtrl.generator import QTGenerator, cu3_pairs, entangler_pairs
-from qhil.quantum.simulator import BatchedSimulator
+from qhil.quantum.simulator import Simulator
 from qhil.quantum.statevector import apply_controlled_gate
 
 
@@ -99,7 +99,7 @@ def test_request_through_the_providers_translations_is_the_same_circuit(entangle
     reference = Statevector(native_circuit(gen)).data
     request = generator_request(gen, shots=100, seed=0)
     # the embedded simulator runs the request (local provider)
-    sim = BatchedSimulator(gen.n_qubits, precision="complex128")
+    sim = Simulator(gen.n_qubits, precision="complex128")
     probs = sim.probabilities(torch.tensor(request.angles), torch.tensor(request.cz))[0].numpy()
     np.testing.assert_allclose(probs, probabilities_qubit0_first(np.abs(reference) ** 2, 5), atol=1e-10)
     # Qiskit: the adapter's circuit (equal up to a global phase), then transpiled to a CZ basis

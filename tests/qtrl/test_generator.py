@@ -26,7 +26,7 @@ from qhil.qtrl.generator import (
     entangler_pairs,
     trainable_parameters,
 )
-from qhil.quantum.simulator import BatchedSimulator
+from qhil.quantum.simulator import Simulator
 
 
 def dense_probabilities(angles: np.ndarray) -> np.ndarray:
@@ -104,7 +104,7 @@ def test_request_encoding_equals_torch_path(entangler, layers):
     request = generator_request(gen, shots=None, seed=None)
     # cz: 2 request layers per block; cu3: 2 per stage, 2 CZs (so 2 new stages) per CU3 gate
     assert request.n_layers == layers and request.n_qubits == 9
-    sim = BatchedSimulator(9, precision="complex128")
+    sim = Simulator(9, precision="complex128")
     via_request = sim.probabilities(torch.tensor(request.angles), torch.tensor(request.cz))[0]
     np.testing.assert_allclose(via_request.numpy(), gen.probabilities().detach().numpy(), atol=1e-6)
 

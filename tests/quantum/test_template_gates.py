@@ -23,9 +23,9 @@ from qhil.quantum.template import GATES, Angle, CircuitTemplate, Gate
 from qhil.quantum.template_braket import template_to_braket
 from qhil.quantum.template_decompose import DECOMPOSITIONS
 from qhil.quantum.template_gates import matrix
-from qhil.quantum.template_sim import TemplateSimulator
+from qhil.quantum.simulator import Simulator
 
-SIM = TemplateSimulator(precision="complex128")
+SIM = Simulator(precision="complex128")
 NAMES = sorted(GATES)
 
 

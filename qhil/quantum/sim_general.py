@@ -1,0 +1,319 @@
+"""The simulator's general kernel: any CircuitTemplate, compiled once into a plan of fused steps.
+
+A template's gate list becomes (`compile_plan`, cached per template, dtype and device):
+- `FuseStep`: runs of one-qubit gates, multiplied per qubit into one 2x2 (they commute with
+  gates on other qubits) and applied per contiguous qubit group (at most 4 qubits) as one
+  Kronecker matrix in one batched matmul; when every qubit has a run, the groups are applied
+  from the front of the state as the hDQNN kernel does (`apply_leading_group`).
+- `DiagStep`: a run of diagonal gates (rz, p/u1, z, s, t, sdg, tdg, id, cz, cp, crz, rzz, cs,
+  csdg, ccz, global phase, on any qubits) merged into ONE diagonal: every such gate's phase is
+  angle * a(x) + b(x) over the basis states x, so the run is exp(i (b + Theta @ A)) for the
+  run's angle values Theta (rows, G) (one real matmul); a run without parameters is one cached
+  vector.
+- `GateStep`: any other gate, one batched contraction with its qubits' axes moved last.
+Diagonal gates commute with each other, so a run collects them until a non-diagonal gate
+touches one of its qubits. States are (B, 2**n), qubit 0 the most significant bit; everything
+is torch autograd-differentiable (the "exact" gradient strategy).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from qhil.quantum.statevector import (
+    apply_group,
+    apply_leading_group,
+    default_groups,
+    group_starts,
+    kron_pair,
+    product_state,
+    rotation_groups,
+)
+from qhil.quantum.template import Angle, CircuitTemplate, Gate
+from qhil.quantum.template_gates import GATES, matrix
+
+GROUP_QUBITS = 4  # largest Kronecker group of fused one-qubit runs (as the hDQNN kernel)
+
+
+@dataclass(frozen=True)
+class FuseStep:
+    """Per qubit, its run of one-qubit gates (time order), applied per qubit group."""
+
+    runs: tuple[tuple[int, tuple[Gate, ...]], ...]
+
+
+@dataclass(frozen=True)
+class DiagStep:
+    """A run of diagonal gates as phases: const (2**n,) and per-angle coefficients (G, 2**n)."""
+
+    const: torch.Tensor | None
+    angles: tuple[Angle, ...]
+    coeffs: torch.Tensor | None
+
+
+@dataclass(frozen=True)
+class GateStep:
+    gate: Gate
+
+
+Step = FuseStep | DiagStep | GateStep
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A template's steps; `final` is its last diagonal run (no effect on probabilities)."""
+
+    n_qubits: int
+    steps: tuple[Step, ...]
+    final: DiagStep | None
+
+
+def evolve(plan: Plan, params: torch.Tensor, dtype: torch.dtype,
+           final: bool = True) -> torch.Tensor:
+    """States (b, 2**n) of the plan's template on parameter rows (b, P); the last diagonal run
+    only with `final` (probabilities do not need it)."""
+    steps, state = list(plan.steps) + ([plan.final] if final and plan.final else []), None
+    if steps and isinstance(steps[0], FuseStep):
+        state = _fused_product_state(steps.pop(0), params, dtype, plan.n_qubits)
+    if state is None:
+        state = torch.zeros(params.shape[0], 2 ** plan.n_qubits, dtype=dtype, device=params.device)
+        state[:, 0] = 1
+    for step in steps:
+        state = _apply(step, state, params, plan.n_qubits)
+    return state
+
+
+def _apply(step: Step, state: torch.Tensor, params: torch.Tensor, n: int) -> torch.Tensor:
+    if isinstance(step, FuseStep):
+        return apply_fused(state, step, params, n)
+    if isinstance(step, DiagStep):
+        diag = diagonal(step, params, state.dtype)
+        return state * diag if state.requires_grad or diag.requires_grad else state.mul_(diag)
+    return apply_gate(state, gate_matrix(step.gate, params, state.dtype), step.gate.qubits, n)
+
+
+# --- compiling ---------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=64)
+def compile_plan(template: CircuitTemplate, dtype: torch.dtype, device: str) -> Plan:
+    """The template's steps, tensors in `dtype`'s real type on `device` (cached)."""
+    with torch.inference_mode(False):
+        builder = _Builder(template.n_qubits, dtype, device)
+        for gate in template.gates:
+            builder.add(gate)
+        builder.flush_runs(set(builder.pending))
+        builder.flush_diagonal()
+        steps = builder.steps
+        final = steps.pop() if steps and isinstance(steps[-1], DiagStep) else None
+        return Plan(template.n_qubits, tuple(steps), final)
+
+
+class _Builder:
+    """Walks the gates: one-qubit runs pending per qubit, one pending diagonal run."""
+
+    def __init__(self, n_qubits: int, dtype: torch.dtype, device: str):
+        self.n, self.real, self.device = n_qubits, dtype.to_real(), device
+        self.pending: dict[int, list[Gate]] = {}
+        self.diag: list[Gate] = []
+        self.diag_qubits: set[int] = set()
+        self.steps: list[Step] = []
+
+    def add(self, gate: Gate) -> None:
+        qubits = set(gate.qubits)
+        if is_diagonal(gate.name):
+            if len(qubits) == 1 and qubits <= self.pending.keys():
+                self.pending[gate.qubits[0]].append(gate)
+                return
+            self.flush_runs(qubits & self.pending.keys())
+            self.diag.append(gate)
+            self.diag_qubits |= qubits
+            return
+        if qubits & self.diag_qubits:
+            self.flush_diagonal()
+        if len(qubits) == 1:
+            self.pending.setdefault(gate.qubits[0], []).append(gate)
+            return
+        self.flush_runs(qubits & self.pending.keys())
+        self.steps.append(GateStep(gate))
+
+    def flush_runs(self, qubits: set[int]) -> None:
+        """Apply the runs of `qubits`; every pending run when half the register has one (a
+        Kronecker group costs little more than one qubit's pass)."""
+        if not qubits:
+            return
+        if 2 * len(self.pending) >= self.n:
+            qubits = set(self.pending)
+        runs = tuple((q, tuple(self.pending.pop(q))) for q in sorted(qubits))
+        self.steps.append(FuseStep(runs))
+
+    def flush_diagonal(self) -> None:
+        step = diagonal_step(self.diag, self.n, self.real, self.device) if self.diag else None
+        if step is not None and (step.const is not None or step.coeffs is not None):
+            self.steps.append(step)
+        self.diag, self.diag_qubits = [], set()
+
+
+def diagonal_step(gates: list[Gate], n: int, real: torch.dtype, device: str) -> DiagStep:
+    """The merged phases of diagonal gates: constant part and one coefficient row per angle."""
+    const = np.zeros(2 ** n)
+    rows, angles = [], []
+    for gate in gates:
+        slope, offset = diagonal_phases(gate.name)
+        index = _local_index(n, gate.qubits)
+        const += offset[index]
+        if gate.angles and gate.angles[0].is_const:
+            const += gate.angles[0].offset * slope[index]
+        elif gate.angles:
+            rows.append(slope[index])
+            angles.append(gate.angles[0])
+    as_tensor = functools.partial(torch.tensor, dtype=real, device=device)
+    return DiagStep(as_tensor(const) if const.any() else None, tuple(angles),
+                    as_tensor(np.stack(rows)) if rows else None)
+
+
+def _local_index(n: int, qubits: tuple[int, ...]) -> np.ndarray:
+    """(2**n,) index of each basis state into a gate's own basis (first qubit most significant)."""
+    x, out = np.arange(2 ** n), np.zeros(2 ** n, dtype=np.int64)
+    for q in qubits:
+        out = (out << 1) | ((x >> (n - 1 - q)) & 1)
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def diagonal_phases(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(slope, offset) with the gate's diagonal = exp(i (slope * angle + offset))."""
+    d0, d1 = (_diag_entries(name, t) for t in (0.0, 1.0))
+    return np.angle(d1 / d0), np.angle(d0)
+
+
+@functools.lru_cache(maxsize=None)
+def is_diagonal(name: str) -> bool:
+    """Whether the gate is diagonal for every angle, with phases linear in its one angle."""
+    spec = GATES[name]
+    if spec.angles > 1:
+        return False
+    for t in (0.37, -1.3):
+        full = _matrix(name, t)
+        if np.abs(full - np.diag(np.diag(full))).max() > 1e-12:
+            return False
+    slope, offset = diagonal_phases(name)
+    return bool(np.allclose(np.exp(1j * (slope * 0.37 + offset)), _diag_entries(name, 0.37)))
+
+
+def _matrix(name: str, angle: float) -> np.ndarray:
+    values = [torch.tensor([angle], dtype=torch.float64)] * GATES[name].angles
+    return matrix(name, values, torch.complex128, torch.device("cpu"))[0].numpy()
+
+
+def _diag_entries(name: str, angle: float) -> np.ndarray:
+    return np.diag(_matrix(name, angle))
+
+
+# --- applying ----------------------------------------------------------------------------
+
+def diagonal(step: DiagStep, params: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """The run's diagonal: (2**n,) without parameters, else (b, 2**n)."""
+    phase = step.const
+    if step.coeffs is not None:
+        theta = torch.stack([a.values(params) for a in step.angles], dim=1)
+        phase = theta.to(step.coeffs.dtype) @ step.coeffs
+        phase = phase if step.const is None else phase + step.const
+    return torch.polar(torch.ones_like(phase), phase).to(dtype)
+
+
+def run_matrices(step: FuseStep, params: torch.Tensor, dtype: torch.dtype) -> dict[int, torch.Tensor]:
+    """Per qubit, the product of its run: (b or 1, 2, 2)."""
+    out = {}
+    for q, gates in step.runs:
+        total = None
+        for gate in gates:
+            m = gate_matrix(gate, params, dtype)
+            total = m if total is None else m @ total
+        out[q] = total
+    return out
+
+
+def apply_fused(state: torch.Tensor, step: FuseStep, params: torch.Tensor, n: int) -> torch.Tensor:
+    """Apply the runs as Kronecker groups: the hDQNN cycle when every qubit has one."""
+    mats, batch = run_matrices(step, params, state.dtype), state.shape[0]
+    if len(mats) == n:
+        for start, size in zip(group_starts(rotation_groups(n)), rotation_groups(n), strict=True):
+            kron = _kron([mats[q] for q in range(start, start + size)])
+            state = apply_leading_group(state, kron.transpose(-1, -2).expand(batch, -1, -1), size)
+        return state
+    for start, size in _groups(sorted(mats)):
+        kron = _kron([mats[q] for q in range(start, start + size)])
+        if start + size == n and start > 0:
+            kron = kron.transpose(-1, -2)
+        state = apply_group(state, kron.expand(batch, -1, -1), start, size, n)
+    return state
+
+
+def _groups(qubits: list[int]) -> list[tuple[int, int]]:
+    """(start, size) groups of at most GROUP_QUBITS over contiguous runs of sorted qubits."""
+    runs: list[list[int]] = []
+    for q in qubits:
+        if runs and runs[-1][-1] == q - 1:
+            runs[-1].append(q)
+        else:
+            runs.append([q])
+    out = []
+    for run in runs:
+        sizes = default_groups(len(run), GROUP_QUBITS)
+        out += [(run[0] + s, size) for s, size in zip(group_starts(sizes), sizes, strict=True)]
+    return out
+
+
+def _kron(mats: list[torch.Tensor]) -> torch.Tensor:
+    """Kronecker product of (b or 1, 2, 2) matrices, first most significant: (b or 1, d, d)."""
+    rows = max(m.shape[0] for m in mats)
+    out = mats[0].expand(rows, -1, -1)
+    for m in mats[1:]:
+        out = kron_pair(out, m.expand(rows, -1, -1))
+    return out
+
+
+def _fused_product_state(step: FuseStep, params: torch.Tensor, dtype: torch.dtype,
+                         n: int) -> torch.Tensor:
+    """The first step on |0...0>: a product of each run's first column (|0> where none)."""
+    mats, batch = run_matrices(step, params, dtype), params.shape[0]
+    columns = torch.zeros(batch, n, 2, dtype=dtype, device=params.device)
+    columns[:, :, 0] = 1
+    for q, m in mats.items():
+        columns[:, q] = m[:, :, 0].expand(batch, 2)
+    return product_state(columns)
+
+
+def apply_gate(state: torch.Tensor, mat: torch.Tensor, qubits: tuple[int, ...],
+               n: int) -> torch.Tensor:
+    """Apply a (b or 1, d, d) gate on `qubits` (first = most significant), its axes moved last."""
+    batch, k = state.shape[0], len(qubits)
+    if k == 0:
+        return state * mat[:, 0]
+    axes, last = [q + 1 for q in qubits], list(range(n + 1 - k, n + 1))
+    moved = torch.movedim(state.reshape(batch, *([2] * n)), axes, last)
+    shape = moved.shape
+    out = moved.reshape(batch, 2 ** (n - k), 2 ** k) @ mat.transpose(-1, -2)
+    return torch.movedim(out.reshape(shape), last, axes).reshape(batch, 2 ** n)
+
+
+def gate_matrix(gate: Gate, params: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """(b, d, d) for a parameterised gate, (1, d, d) for a constant one."""
+    angles = [_angle(a, params) for a in gate.angles]
+    return matrix(gate.name, angles, dtype, params.device)
+
+
+def _angle(angle: Angle, params: torch.Tensor) -> torch.Tensor:
+    if angle.is_const:
+        return torch.full((1,), angle.offset, dtype=params.dtype, device=params.device)
+    return angle.values(params)
+
+
+def moments_as_layers(template: CircuitTemplate) -> int:
+    """hDQNN-equivalent layers of a template for depolarising noise: ceil(moments / 2)."""
+    return max(1, math.ceil(template.depth()[0] / 2))
