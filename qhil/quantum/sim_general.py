@@ -10,9 +10,13 @@ A template's gate list becomes (`compile_plan`, cached per template, dtype and d
   angle * a(x) + b(x) over the basis states x, so the run is exp(i (b + Theta @ A)) for the
   run's angle values Theta (rows, G) (one real matmul); a run without parameters is one cached
   vector.
-- `GateStep`: any other gate, one batched contraction with its qubits' axes moved last.
-Diagonal gates commute with each other, so a run collects them until a non-diagonal gate
-touches one of its qubits. States are (B, 2**n), qubit 0 the most significant bit; everything
+- `BlockStep`: every other gate, fused with its neighbours into blocks of at most
+  BLOCK_QUBITS qubits (a gate joins the open blocks of its qubits while their union stays that
+  small, taking its qubits' pending one-qubit runs along); a block's matrix is its gates applied
+  to the identity (built once when no gate reads a parameter, else per row) and is applied by
+  one batched contraction with its qubits' axes moved last.
+Diagonal gates commute with each other, so a run collects them until another gate touches one
+of its qubits; each qubit is held by at most one pending run, open block or the diagonal run. States are (B, 2**n), qubit 0 the most significant bit; everything
 is torch autograd-differentiable (the "exact" gradient strategy).
 """
 
@@ -38,6 +42,7 @@ from qhil.quantum.template import Angle, CircuitTemplate, Gate
 from qhil.quantum.template_gates import GATES, matrix
 
 GROUP_QUBITS = 4  # largest Kronecker group of fused one-qubit runs (as the hDQNN kernel)
+BLOCK_QUBITS = 4  # largest block of fused gates
 
 
 @dataclass(frozen=True)
@@ -57,11 +62,16 @@ class DiagStep:
 
 
 @dataclass(frozen=True)
-class GateStep:
-    gate: Gate
+class BlockStep:
+    """Gates on at most BLOCK_QUBITS qubits (local indices into `qubits`, ascending) as one
+    matrix; `const` is that matrix (1, d, d) when no gate reads a parameter."""
+
+    qubits: tuple[int, ...]
+    gates: tuple[Gate, ...]
+    const: torch.Tensor | None
 
 
-Step = FuseStep | DiagStep | GateStep
+Step = FuseStep | DiagStep | BlockStep
 
 
 @dataclass(frozen=True)
@@ -94,7 +104,7 @@ def _apply(step: Step, state: torch.Tensor, params: torch.Tensor, n: int) -> tor
     if isinstance(step, DiagStep):
         diag = diagonal(step, params, state.dtype)
         return state * diag if state.requires_grad or diag.requires_grad else state.mul_(diag)
-    return apply_gate(state, gate_matrix(step.gate, params, state.dtype), step.gate.qubits, n)
+    return apply_gate(state, block_matrix(step, params, state.dtype), step.qubits, n)
 
 
 # --- compiling ---------------------------------------------------------------------------
@@ -106,40 +116,72 @@ def compile_plan(template: CircuitTemplate, dtype: torch.dtype, device: str) -> 
         builder = _Builder(template.n_qubits, dtype, device)
         for gate in template.gates:
             builder.add(gate)
-        builder.flush_runs(set(builder.pending))
-        builder.flush_diagonal()
+        builder.finish()
         steps = builder.steps
         final = steps.pop() if steps and isinstance(steps[-1], DiagStep) else None
         return Plan(template.n_qubits, tuple(steps), final)
 
 
 class _Builder:
-    """Walks the gates: one-qubit runs pending per qubit, one pending diagonal run."""
+    """Walks the gates; each qubit is held by at most one of: its pending one-qubit run, an open
+    block, the pending diagonal run. A gate comes after whatever holds its qubits."""
 
     def __init__(self, n_qubits: int, dtype: torch.dtype, device: str):
-        self.n, self.real, self.device = n_qubits, dtype.to_real(), device
+        self.n, self.dtype, self.device = n_qubits, dtype, device
         self.pending: dict[int, list[Gate]] = {}
+        self.blocks: dict[int, _OpenBlock] = {}  # qubit -> the open block holding it
         self.diag: list[Gate] = []
         self.diag_qubits: set[int] = set()
         self.steps: list[Step] = []
 
     def add(self, gate: Gate) -> None:
         qubits = set(gate.qubits)
-        if is_diagonal(gate.name):
-            if len(qubits) == 1 and qubits <= self.pending.keys():
-                self.pending[gate.qubits[0]].append(gate)
-                return
-            self.flush_runs(qubits & self.pending.keys())
-            self.diag.append(gate)
-            self.diag_qubits |= qubits
-            return
-        if qubits & self.diag_qubits:
-            self.flush_diagonal()
-        if len(qubits) == 1:
-            self.pending.setdefault(gate.qubits[0], []).append(gate)
+        if len(qubits) == 1 and gate.qubits[0] in self.blocks:
+            self.blocks[gate.qubits[0]].gates.append(gate)
+        elif is_diagonal(gate.name) and not qubits & self.blocks.keys():
+            self.add_diagonal(gate, qubits)
+        else:
+            if qubits & self.diag_qubits:
+                self.flush_diagonal()
+            if len(qubits) == 1:
+                self.pending.setdefault(gate.qubits[0], []).append(gate)
+            else:
+                self.add_to_block(gate, qubits)
+
+    def add_diagonal(self, gate: Gate, qubits: set[int]) -> None:
+        if len(qubits) == 1 and qubits <= self.pending.keys():
+            self.pending[gate.qubits[0]].append(gate)
             return
         self.flush_runs(qubits & self.pending.keys())
-        self.steps.append(GateStep(gate))
+        self.diag.append(gate)
+        self.diag_qubits |= qubits
+
+    def add_to_block(self, gate: Gate, qubits: set[int]) -> None:
+        """Into the open blocks of its qubits, merged, while at most BLOCK_QUBITS; else those
+        blocks are closed and the gate opens a new one (with its qubits' pending runs)."""
+        touched = list({id(b): b for q in qubits if (b := self.blocks.get(q))}.values())
+        union = qubits.union(*(b.qubits for b in touched))
+        if len(union) > BLOCK_QUBITS:
+            for block in touched:
+                self.close(block)
+            touched, union = [], qubits
+        block = _OpenBlock(set(union), [g for b in touched for g in b.gates])
+        for q in sorted(qubits - set().union(*(b.qubits for b in touched))):
+            block.gates += self.pending.pop(q, [])
+        block.gates.append(gate)
+        for q in block.qubits:
+            self.blocks[q] = block
+
+    def close(self, block: _OpenBlock) -> None:
+        for q in block.qubits:
+            del self.blocks[q]
+        self.steps.append(block_step(block, self.dtype, self.device))
+
+    def finish(self) -> None:
+        self.flush_runs(set(self.pending))
+        for block in list({id(b): b for b in self.blocks.values()}.values()):
+            self.close(block)
+        self.flush_diagonal()
 
     def flush_runs(self, qubits: set[int]) -> None:
         """Apply the runs of `qubits`; every pending run when half the register has one (a
@@ -152,10 +194,29 @@ class _Builder:
         self.steps.append(FuseStep(runs))
 
     def flush_diagonal(self) -> None:
-        step = diagonal_step(self.diag, self.n, self.real, self.device) if self.diag else None
+        step = diagonal_step(self.diag, self.n, self.dtype.to_real(), self.device) \
+            if self.diag else None
         if step is not None and (step.const is not None or step.coeffs is not None):
             self.steps.append(step)
         self.diag, self.diag_qubits = [], set()
+
+
+@dataclass
+class _OpenBlock:
+    qubits: set[int]
+    gates: list[Gate]
+
+
+def block_step(block: _OpenBlock, dtype: torch.dtype, device: str) -> BlockStep:
+    """A closed block: its gates on local qubits (ascending), its matrix when constant."""
+    qubits = tuple(sorted(block.qubits))
+    local = {q: i for i, q in enumerate(qubits)}
+    gates = tuple(Gate(g.name, tuple(local[q] for q in g.qubits), g.angles) for g in block.gates)
+    step = BlockStep(qubits, gates, None)
+    if all(a.is_const for g in gates for a in g.angles):
+        empty = torch.zeros(1, 0, dtype=dtype.to_real(), device=device)
+        step = BlockStep(qubits, gates, block_matrix(step, empty, dtype))
+    return step
 
 
 def diagonal_step(gates: list[Gate], n: int, real: torch.dtype, device: str) -> DiagStep:
@@ -287,6 +348,23 @@ def _fused_product_state(step: FuseStep, params: torch.Tensor, dtype: torch.dtyp
     for q, m in mats.items():
         columns[:, q] = m[:, :, 0].expand(batch, 2)
     return product_state(columns)
+
+
+def block_matrix(step: BlockStep, params: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """The block's matrix (b or 1, d, d): its gates applied to the identity's columns."""
+    if step.const is not None:
+        return step.const
+    k = len(step.qubits)
+    cols = torch.eye(2 ** k, dtype=dtype, device=params.device)[None]  # [r, column, row]
+    for gate in step.gates:
+        m = gate_matrix(gate, params, dtype)
+        rows = max(cols.shape[0], m.shape[0])
+        if m.shape[0] > 1:
+            m = m[:, None].expand(-1, 2 ** k, -1, -1).reshape(-1, *m.shape[1:])
+        flat = apply_gate(cols.expand(rows, -1, -1).reshape(rows * 2 ** k, 2 ** k), m,
+                          gate.qubits, k)
+        cols = flat.reshape(rows, 2 ** k, 2 ** k)
+    return cols.transpose(1, 2)
 
 
 def apply_gate(state: torch.Tensor, mat: torch.Tensor, qubits: tuple[int, ...],

@@ -195,7 +195,7 @@ class Simulator:
 
     def _chunks(self, batch: _Batch) -> list[slice]:
         rows = chunk_rows(batch.n_qubits, batch.rows, self.precision, self.device)
-        return [slice(start, start + rows) for start in range(0, batch.rows, rows)]
+        return [slice(start, start + rows) for start in range(0, max(batch.rows, 1), rows)]
 
     def _chunk_probabilities(self, batch: _Batch, rows: slice) -> torch.Tensor:
         # A final diagonal (the last layer's CZ) cannot change measurement probabilities.
