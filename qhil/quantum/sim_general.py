@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from qhil.quantum.statevector import (
+    _constant_table,
     apply_group,
     apply_leading_group,
     default_groups,
@@ -69,6 +70,8 @@ class BlockStep:
     qubits: tuple[int, ...]
     gates: tuple[Gate, ...]
     const: torch.Tensor | None
+    gather_in: torch.Tensor | None = None  # amplitude order in: the block's qubits last
+    gather_out: torch.Tensor | None = None  # and back (None: the next block's gather_in does it)
 
 
 Step = FuseStep | DiagStep | BlockStep
@@ -104,7 +107,32 @@ def _apply(step: Step, state: torch.Tensor, params: torch.Tensor, n: int) -> tor
     if isinstance(step, DiagStep):
         diag = diagonal(step, params, state.dtype)
         return state * diag if state.requires_grad or diag.requires_grad else state.mul_(diag)
-    return apply_gate(state, block_matrix(step, params, state.dtype), step.qubits, n)
+    mat, batch = block_matrix(step, params, state.dtype), state.shape[0]
+    if step.gather_in is not None:
+        state = state.index_select(1, step.gather_in)
+    state = (state.reshape(batch, -1, mat.shape[-1]) @ mat.transpose(-1, -2)).reshape(batch, -1)
+    return state if step.gather_out is None else state.index_select(1, step.gather_out)
+
+
+def chain_gathers(steps: list[Step], n: int, device: str) -> list[Step]:
+    """Each block's amplitude orders (`qubits_last`); between consecutive blocks the way back
+    and the way in are one composed gather."""
+    out, back = [], None  # back: the order the previous block left the state in, if pending
+    for index, step in enumerate(steps):
+        if not isinstance(step, BlockStep):
+            out.append(step)
+            continue
+        forward, inverse = qubits_last(n, step.qubits, device)
+        gather_in = forward if back is None else back.index_select(0, forward)
+        follows = index + 1 < len(steps) and isinstance(steps[index + 1], BlockStep)
+        back = inverse if follows else None
+        out.append(replace(step, gather_in=_unless_identity(gather_in),
+                           gather_out=None if follows else _unless_identity(inverse)))
+    return out
+
+
+def _unless_identity(index: torch.Tensor) -> torch.Tensor | None:
+    return None if torch.equal(index, torch.arange(index.shape[0], device=index.device)) else index
 
 
 # --- compiling ---------------------------------------------------------------------------
@@ -117,7 +145,7 @@ def compile_plan(template: CircuitTemplate, dtype: torch.dtype, device: str) -> 
         for gate in template.gates:
             builder.add(gate)
         builder.finish()
-        steps = builder.steps
+        steps = chain_gathers(builder.steps, template.n_qubits, device)
         final = steps.pop() if steps and isinstance(steps[-1], DiagStep) else None
         return Plan(template.n_qubits, tuple(steps), final)
 
@@ -351,33 +379,42 @@ def _fused_product_state(step: FuseStep, params: torch.Tensor, dtype: torch.dtyp
 
 
 def block_matrix(step: BlockStep, params: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """The block's matrix (b or 1, d, d): its gates applied to the identity's columns."""
+    """The block's matrix (b or 1, d, d): its gates applied to the identity, whose d columns
+    are read as k more (leading) qubits of one 2k-qubit state per row."""
     if step.const is not None:
         return step.const
     k = len(step.qubits)
-    cols = torch.eye(2 ** k, dtype=dtype, device=params.device)[None]  # [r, column, row]
+    cols = torch.eye(2 ** k, dtype=dtype, device=params.device).reshape(1, -1)  # [column, row]
     for gate in step.gates:
         m = gate_matrix(gate, params, dtype)
-        rows = max(cols.shape[0], m.shape[0])
-        if m.shape[0] > 1:
-            m = m[:, None].expand(-1, 2 ** k, -1, -1).reshape(-1, *m.shape[1:])
-        flat = apply_gate(cols.expand(rows, -1, -1).reshape(rows * 2 ** k, 2 ** k), m,
-                          gate.qubits, k)
-        cols = flat.reshape(rows, 2 ** k, 2 ** k)
-    return cols.transpose(1, 2)
+        cols = cols.expand(max(cols.shape[0], m.shape[0]), -1)
+        cols = apply_gate(cols, m, tuple(q + k for q in gate.qubits), 2 * k)
+    return cols.reshape(-1, 2 ** k, 2 ** k).transpose(1, 2)
 
 
 def apply_gate(state: torch.Tensor, mat: torch.Tensor, qubits: tuple[int, ...],
                n: int) -> torch.Tensor:
-    """Apply a (b or 1, d, d) gate on `qubits` (first = most significant), its axes moved last."""
+    """Apply a (b or 1, d, d) gate on `qubits` (first = most significant): the amplitudes are
+    gathered with its qubits last (one index_select, several times faster than a permute of
+    n axes of size 2), multiplied, and gathered back."""
     batch, k = state.shape[0], len(qubits)
     if k == 0:
         return state * mat[:, 0]
-    axes, last = [q + 1 for q in qubits], list(range(n + 1 - k, n + 1))
-    moved = torch.movedim(state.reshape(batch, *([2] * n)), axes, last)
-    shape = moved.shape
-    out = moved.reshape(batch, 2 ** (n - k), 2 ** k) @ mat.transpose(-1, -2)
-    return torch.movedim(out.reshape(shape), last, axes).reshape(batch, 2 ** n)
+    if qubits == tuple(range(n - k, n)):
+        return (state.reshape(batch, -1, 2 ** k) @ mat.transpose(-1, -2)).reshape(batch, -1)
+    forward, back = qubits_last(n, qubits, str(state.device))
+    moved = state.index_select(1, forward).reshape(batch, -1, 2 ** k)
+    return (moved @ mat.transpose(-1, -2)).reshape(batch, -1).index_select(1, back)
+
+
+@_constant_table
+def qubits_last(n: int, qubits: tuple[int, ...], device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Index maps that move `qubits` to the least significant positions (in their order), and
+    back: state[:, forward] has them last; moved[:, back] is the original order."""
+    rest = [q for q in range(n) if q not in qubits]
+    forward = torch.arange(2 ** n, device=device).reshape((2,) * n).permute(*rest, *qubits)
+    forward = forward.reshape(-1)
+    return forward, torch.argsort(forward)
 
 
 def gate_matrix(gate: Gate, params: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
