@@ -36,6 +36,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _frozen_kernel import BASELINE, main_kernel  # noqa: E402
 from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
 from simulator_peers import (  # noqa: E402
     Workload,
@@ -48,8 +49,6 @@ from simulator_peers import (  # noqa: E402
     run_lightning,
     run_qhil,
 )
-
-from _frozen_kernel import BASELINE, main_kernel  # noqa: E402
 
 from qhil import HDQNNAnsatz, Simulator  # noqa: E402
 from qhil.quantum.template_random import random_template  # noqa: E402

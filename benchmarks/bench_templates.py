@@ -34,17 +34,16 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _frozen_kernel import BASELINE, main_kernel  # noqa: E402
 from _results import results_dir  # noqa: E402  (benchmarks/ is on sys.path)
 from qiskit.quantum_info import Operator, Statevector  # noqa: E402
 
-from _frozen_kernel import BASELINE, main_kernel  # noqa: E402
-
 from qhil import get_provider  # noqa: E402
 from qhil.execution.request import SamplingRequest  # noqa: E402
+from qhil.quantum.simulator import Simulator  # noqa: E402
 from qhil.quantum.template import CircuitTemplate  # noqa: E402
 from qhil.quantum.template_io import qiskit_values  # noqa: E402
 from qhil.quantum.template_random import random_params, random_template  # noqa: E402
-from qhil.quantum.simulator import Simulator  # noqa: E402
 
 SAMPLED = {"local": 0.0, "aer": 0.0, "braket-local": 0.0, "ibm-fake-torino": 0.2}
 N_PARAMS, SHOTS, ROWS = 30, 2000, 2

@@ -21,13 +21,13 @@ import torch
 from qhil.execution.request import SamplingRequest
 from qhil.layers.gradients import Occurrences, shifted_angles
 from qhil.layers.outputs import Outputs
+from qhil.quantum.simulator import Simulator
 from qhil.quantum.template import (
     CircuitTemplate,
     expand_occurrences,
     occurrence_gradients,
     occurrence_values,
 )
-from qhil.quantum.simulator import Simulator
 
 
 class TemplateCircuit:

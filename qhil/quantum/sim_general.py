@@ -273,14 +273,14 @@ def _local_index(n: int, qubits: tuple[int, ...]) -> np.ndarray:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def diagonal_phases(name: str) -> tuple[np.ndarray, np.ndarray]:
     """(slope, offset) with the gate's diagonal = exp(i (slope * angle + offset))."""
     d0, d1 = (_diag_entries(name, t) for t in (0.0, 1.0))
     return np.angle(d1 / d0), np.angle(d0)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def is_diagonal(name: str) -> bool:
     """Whether the gate is diagonal for every angle, with phases linear in its one angle."""
     spec = GATES[name]

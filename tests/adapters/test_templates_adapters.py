@@ -14,9 +14,9 @@ from qhil.config import find_profile
 from qhil.execution.pricing import calibration_for, job_cost_usd, shot_duration_s
 from qhil.execution.registry import get_provider
 from qhil.execution.request import SamplingRequest
+from qhil.quantum.simulator import Simulator
 from qhil.quantum.template import Angle, CircuitTemplate, Gate
 from qhil.quantum.template_random import random_params, random_template
-from qhil.quantum.simulator import Simulator
 from tests.adapters.test_braket_provider import local_profile
 from tests.reference import assert_within_shot_noise
 

@@ -7,9 +7,9 @@ import pytest
 
 from qhil import get_provider
 from qhil.execution.request import SamplingRequest
+from qhil.quantum.simulator import Simulator
 from qhil.quantum.template import Angle, CircuitTemplate, CircuitTemplateError, Gate
 from qhil.quantum.template_random import random_params, random_template
-from qhil.quantum.simulator import Simulator
 from tests.conformance.cases import CASES, ProviderCase
 from tests.reference import assert_within_shot_noise
 

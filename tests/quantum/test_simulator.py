@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from qhil import Simulator, HDQNNAnsatz
+from qhil import HDQNNAnsatz, Simulator
 from qhil.quantum.noise import NoiseModel
 from tests.conftest import random_controls
 from tests.reference import reference_marginals, reference_probabilities

@@ -6,7 +6,7 @@ import torch
 from qiskit import QuantumCircuit
 from qiskit.quantum_info import Statevector
 
-from qhil import Simulator, HDQNNAnsatz
+from qhil import HDQNNAnsatz, Simulator
 from qhil.quantum import simulator as simulator_module
 from qhil.quantum.simulator import chunk_rows, simulator_memory_bytes
 from tests.conftest import random_controls

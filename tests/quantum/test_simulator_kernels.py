@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from qhil import Simulator, HDQNNAnsatz
+from qhil import HDQNNAnsatz, Simulator
 from qhil.quantum import simulator
 from qhil.quantum.simulator import ROW_CZ_MIN_QUBITS
 from qhil.quantum.statevector import (

@@ -9,10 +9,10 @@ from qiskit import QuantumCircuit, qasm3
 from qiskit.circuit import Parameter, ParameterVector
 from qiskit.quantum_info import Operator, Statevector
 
+from qhil.quantum.simulator import Simulator
 from qhil.quantum.template import Angle, CircuitTemplate, CircuitTemplateError, Gate
 from qhil.quantum.template_io import qiskit_values
 from qhil.quantum.template_random import random_params, random_template
-from qhil.quantum.simulator import Simulator
 
 SIM = Simulator(precision="complex128")
 

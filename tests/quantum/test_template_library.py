@@ -18,8 +18,8 @@ from qiskit.quantum_info import SparsePauliOp, Statevector
 from qhil.errors import RequestValidationError
 from qhil.execution.registry import get_provider
 from qhil.execution.request import SamplingRequest
-from qhil.quantum.template import CircuitTemplate, CircuitTemplateError
 from qhil.quantum.simulator import Simulator
+from qhil.quantum.template import CircuitTemplate, CircuitTemplateError
 from tests.reference import assert_within_shot_noise
 
 SIM = Simulator(precision="complex128")

@@ -15,10 +15,10 @@ import torch
 from qiskit import qasm3
 from qiskit.quantum_info import Operator, Statevector
 
-from qhil.quantum.template import GATES, CircuitTemplate
-from qhil.quantum.template_random import random_params, random_template
 from qhil.quantum.simulator import Simulator
 from qhil.quantum.statevector import basis_bits
+from qhil.quantum.template import GATES, CircuitTemplate
+from qhil.quantum.template_random import random_params, random_template
 from tests.quantum.test_template_gates import fd_jacobian, shift_jacobian
 
 SIM128 = Simulator(precision="complex128")
