@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_templates.py            # all (--update-results: results/)
     .venv/bin/python benchmarks/bench_templates.py --quick    # smoke: 20 templates, 3 repeats
 
-1. exact: the embedded template simulator (complex128) against Qiskit's Statevector on 200
+1. exact: the embedded simulator (complex128) against Qiskit's Statevector on 200
    seeded random templates (2-8 qubits, 5-60 gates over the whole gate set): max |difference|.
 2. sampled: the same templates (2 parameter rows each, 2000 shots) on local, aer, braket-local
    and ibm-fake-torino; z = |sampled - exact| / sigma (shot noise, tests/reference.py). The
