@@ -36,7 +36,7 @@ from _train_common import write_results  # noqa: E402  (takes --results-dir / --
 from qhil import HDQNNAnsatz  # noqa: E402
 from qhil.layers.hdqnn import ControlMap, exact_jacobian, exact_marginals  # noqa: E402
 from qhil.quantum.adjoint import adjoint_marginals, marginal_jacobian  # noqa: E402
-from qhil.quantum.simulator import BatchedSimulator  # noqa: E402
+from qhil.quantum.simulator import Simulator  # noqa: E402
 
 SIZES = {"4x2": (4, 2), "10x10": (10, 10)}
 BATCH, JACOBIAN_SAMPLES = 256, 64
@@ -63,7 +63,7 @@ def jobs(n: int, layers: int, seed: int = 0) -> dict:
     g = torch.Generator().manual_seed(seed)
     controls = ControlMap(ansatz)(torch.randn(BATCH, ansatz.control_dim, generator=g))
     upstream = torch.randn(BATCH, n, generator=g)
-    sim64 = BatchedSimulator(n)
+    sim64 = Simulator(n)
     return {"exact_vjp": {
                 "autograd": lambda: vjp(lambda x: exact_marginals(sim64, ansatz, x), controls, upstream),
                 "adjoint": lambda: vjp(lambda x: adjoint_exact(ansatz, x, "complex64"), controls,
@@ -75,7 +75,7 @@ def jobs(n: int, layers: int, seed: int = 0) -> dict:
 def fidelity_jobs(ansatz: HDQNNAnsatz, controls: torch.Tensor, upstream: torch.Tensor,
                   precision: str) -> dict:
     """The fidelity check's exact side: a VJP at the full batch and the Jacobian of a few."""
-    sim = BatchedSimulator(ansatz.n_qubits, precision=precision)
+    sim = Simulator(ansatz.n_qubits, precision=precision)
     cols, few = ControlMap(ansatz).angle_columns(), controls[:JACOBIAN_SAMPLES]
     few_angles, few_cz = (torch.from_numpy(a) for a in ansatz.split(few))
     few_angles = few_angles.to(controls.dtype)

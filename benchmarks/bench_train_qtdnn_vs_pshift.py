@@ -24,7 +24,7 @@ import torch
 from _train_common import ROOT, write_results
 
 from qhil.layers.hdqnn import QtDNNTrainer, exact_marginals
-from qhil.quantum.simulator import BatchedSimulator
+from qhil.quantum.simulator import Simulator
 from qhil.rl.config import load_train_config
 from qhil.rl.learner import build_td3
 
@@ -36,7 +36,7 @@ def setup(batch: int, seed: int):
     td3 = build_td3(config, OBS, ACT, -0.4 * np.ones(ACT), 0.4 * np.ones(ACT), torch.device("cpu"))
     g = torch.Generator().manual_seed(seed)
     obs = torch.randn(batch, OBS, generator=g)
-    sim = BatchedSimulator(config.quantum.qubits)
+    sim = Simulator(config.quantum.qubits)
     with torch.no_grad():
         q_in, _ = td3.actor.controls(obs)
         q_out = sim.sample(*_split(td3, q_in), shots=config.quantum.shots, generator=g).marginals

@@ -21,7 +21,7 @@ from _train_common import write_results
 from probe_surrogate_10x10 import observations
 
 from qhil.layers.hdqnn import exact_jacobian, exact_marginals
-from qhil.quantum.simulator import BatchedSimulator
+from qhil.quantum.simulator import Simulator
 from qhil.rl.config import TrainConfig
 from qhil.rl.networks import Actor, Critic
 
@@ -33,7 +33,7 @@ def norms(qubits: int, layers: int, seed: int) -> dict[str, float]:
     config = TrainConfig(quantum={"qubits": qubits, "layers": layers}, network={"clinks": 0})
     actor = Actor(config, 3, 1, torch.tensor([-2.0]), torch.tensor([2.0]))
     critic = Critic(3, 1, [256, 256])
-    sim = BatchedSimulator(qubits, precision="complex128")
+    sim = Simulator(qubits, precision="complex128")
     obs = observations(256, np.random.default_rng(seed))
     q_in, clinks = actor.controls(obs)
     loss = -critic(obs, actor.finish(exact_marginals(sim, actor.ansatz, q_in), clinks)).mean()

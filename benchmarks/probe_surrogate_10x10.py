@@ -30,7 +30,7 @@ from qhil.layers.hdqnn import (
     exact_marginals,
 )
 from qhil.layers.meanfield import MeanFieldQtDNN
-from qhil.quantum.simulator import BatchedSimulator
+from qhil.quantum.simulator import Simulator
 from qhil.rl.config import TrainConfig
 from qhil.rl.networks import Actor, Critic
 
@@ -54,7 +54,7 @@ def candidates(actor: Actor) -> dict[str, tuple[torch.nn.Module, dict]]:
     }
 
 
-def pairs(actor: Actor, sim: BatchedSimulator, count: int, jitter: float,
+def pairs(actor: Actor, sim: Simulator, count: int, jitter: float,
           rng: np.random.Generator, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     with torch.no_grad():
         q_in, _ = actor.controls(observations(count, rng))
@@ -65,7 +65,7 @@ def pairs(actor: Actor, sim: BatchedSimulator, count: int, jitter: float,
     return q_in, out.float()
 
 
-def score(model, actor: Actor, critic: Critic, sim: BatchedSimulator, obs: torch.Tensor) -> dict:
+def score(model, actor: Actor, critic: Critic, sim: Simulator, obs: torch.Tensor) -> dict:
     params = list(actor.pre.parameters())
 
     def grad(block) -> torch.Tensor:
@@ -97,7 +97,7 @@ def main() -> None:
     config = TrainConfig(quantum={"qubits": 10, "layers": 10}, network={"clinks": 0})
     actor = Actor(config, 3, 1, torch.tensor([-2.0]), torch.tensor([2.0]))
     critic = Critic(3, 1, [256, 256])
-    sim = BatchedSimulator(10, precision="complex128")
+    sim = Simulator(10, precision="complex128")
     q_in, q_out = pairs(actor, sim, args.pairs, args.jitter, rng, gen)
     test_obs = observations(256, rng)
     results = {}

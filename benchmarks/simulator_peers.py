@@ -40,9 +40,9 @@ def structures(cz: np.ndarray) -> dict[tuple, list[int]]:
 
 # --- qhil -----------------------------------------------------------------------------------
 def run_qhil(work: Workload, device: str = "cpu") -> np.ndarray:
-    from qhil import BatchedSimulator
+    from qhil import Simulator
 
-    sim = BatchedSimulator(work.shape[2], device=device)
+    sim = Simulator(work.shape[2], device=device)
     angles = torch.from_numpy(work.angles).to(device=device, dtype=torch.float32)
     cz = torch.from_numpy(work.cz).to(device)
     generator = torch.Generator(device=device).manual_seed(work.seed)

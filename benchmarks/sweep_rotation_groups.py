@@ -4,7 +4,7 @@
 
 For each width n, both entanglers (one data-chosen CZ per layer, the CZ ring), L=10, S=100 and a
 batch of 2**21 amplitudes (n=13: 256 circuits, n=16: 32; at least 8 circuits): median seconds of
-`BatchedSimulator.sample` with the qubits split into groups of at most each size
+`Simulator.sample` with the qubits split into groups of at most each size
 (`default_groups`), the rest of the simulator as shipped. `rotation_groups` (qhil/quantum/
 statevector.py) is chosen from this sweep. Prints a table; writes sweep_rotation_groups.json.
 """
@@ -44,7 +44,7 @@ def median_s(n: int, size: int, circuits: tuple, repeats: int) -> float:
     original = simulator.rotation_groups
     simulator.rotation_groups = lambda width: statevector.default_groups(width, size)
     try:
-        sim = simulator.BatchedSimulator(n)
+        sim = simulator.Simulator(n)
         times = []
         for _ in range(repeats + 1):  # the first call is a warm-up
             started = time.perf_counter()

@@ -35,7 +35,7 @@ quiet_waits()  # before anything imports torch: idle OpenMP threads sleep, not s
 __version__ = "0.1.0"
 
 _LAZY = {
-    "BatchedSimulator": "qhil.quantum.simulator", "HDQNNAnsatz": "qhil.quantum.ansatz",
+    "Simulator": "qhil.quantum.simulator", "HDQNNAnsatz": "qhil.quantum.ansatz",
     "Job": "qhil.execution", "JobStatus": "qhil.execution", "Provider": "qhil.execution",
     "SamplingRequest": "qhil.execution", "SamplingResult": "qhil.execution",
     "get_provider": "qhil.execution", "QhilError": "qhil.errors",

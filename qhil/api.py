@@ -219,9 +219,9 @@ def load_policy(run_dir: str | Path, forward: Literal["exact", "hardware"] = "ex
     if config.block != "pqc":
         return Policy(actor, forward)
     if forward == "exact":
-        from qhil.quantum.simulator import BatchedSimulator
+        from qhil.quantum.simulator import Simulator
 
-        return Policy(actor, forward, sim=BatchedSimulator(config.quantum.qubits))
+        return Policy(actor, forward, sim=Simulator(config.quantum.qubits))
     return _hardware_policy(actor, config, book, agreement, seed)
 
 

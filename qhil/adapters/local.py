@@ -24,8 +24,7 @@ from qhil.guards import check_simulator_memory
 from qhil.quantum.bitstrings import counts_from_indices
 from qhil.quantum.noise import NoiseModel
 from qhil.quantum.request import SamplingRequest, template_rows
-from qhil.quantum.simulator import BatchedSimulator
-from qhil.quantum.template_sim import TemplateSimulator
+from qhil.quantum.simulator import Simulator
 from qhil.threads import use_threads
 
 
@@ -45,8 +44,7 @@ class LocalProvider(Provider):
         self.want_counts = opts.counts
         self._noise_spec = self._load_noise() if opts.noise else None
         self.exact_probabilities = self._noise_spec is None  # noise reads out into marginals only
-        self._simulators: dict[int, BatchedSimulator] = {}
-        self._template_sims: dict[int, TemplateSimulator] = {}
+        self._simulators: dict[int, Simulator] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qhil-local")
         self._jobs: dict[str, FutureJob] = {}
         self._entropy = itertools.count(int(np.random.SeedSequence().entropy % 2**31))
@@ -79,20 +77,13 @@ class LocalProvider(Provider):
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
 
-    def simulator(self, n_qubits: int) -> BatchedSimulator:
+    def simulator(self, n_qubits: int) -> Simulator:
         """The (cached) simulator for a register width, with this profile's noise."""
         if n_qubits not in self._simulators:
             noise = self._noise_spec(n_qubits) if self._noise_spec else None
-            self._simulators[n_qubits] = BatchedSimulator(
+            self._simulators[n_qubits] = Simulator(
                 n_qubits, device=self.device, precision=self.precision, noise=noise)
         return self._simulators[n_qubits]
-
-    def template_simulator(self, n_qubits: int) -> TemplateSimulator:
-        """The (cached) simulator of non-hDQNN templates of a register width."""
-        if n_qubits not in self._template_sims:
-            noise = self._noise_spec(n_qubits) if self._noise_spec else None
-            self._template_sims[n_qubits] = TemplateSimulator(self.device, self.precision, noise)
-        return self._template_sims[n_qubits]
 
     def _run(self, job: FutureJob, request: SamplingRequest, seed: int,
              threads: int | None = None) -> SamplingResult:
@@ -110,13 +101,13 @@ class LocalProvider(Provider):
 
     def _probabilities(self, request: SamplingRequest) -> np.ndarray | None:
         """(B, 2**n) exact basis-state probabilities of a shots=None request that asks for counts
-        (their exact counterpart), every template through the template simulator; not for
+        (their exact counterpart), every template through the embedded simulator; not for
         requests of hDQNN templates only (training's exact marginals need no joint table)."""
         generic = any(t.hdqnn_layout is None for t in request.templates)  # not hDQNN-only
         if not (self.exact_probabilities and generic and request.shots is None
                 and request.counts):
             return None
-        sim = self.template_simulator(request.n_qubits)
+        sim = self.simulator(request.n_qubits)
         out = np.zeros((request.batch_size, 2 ** request.n_qubits))
         with torch.inference_mode():
             for template, rows in template_rows(request):
@@ -128,41 +119,39 @@ class LocalProvider(Provider):
                        generator: torch.Generator, want_counts: bool = True
                        ) -> tuple[np.ndarray, list[dict[str, int]] | None]:
         sim = self.simulator(angles.shape[2])
-        angles = torch.from_numpy(angles).to(self.device)
-        cz = torch.from_numpy(cz).to(self.device)
-        if shots is None:
-            return sim.marginals(angles, cz).double().cpu().numpy(), None
-        if not want_counts:  # marginals only: the simulator may skip the per-shot outcomes
-            return sim.sample_marginals(angles, cz, shots, generator).double().cpu().numpy(), None
-        batch = sim.sample(angles, cz, shots, generator)
-        indices = batch.indices.cpu().numpy()
-        counts = counts_from_indices(indices, sim.n_qubits) if want_counts else None
-        return batch.marginals.double().cpu().numpy(), counts
+        return self._measure(sim, torch.from_numpy(angles).to(self.device),
+                             torch.from_numpy(cz).to(self.device), shots, generator, want_counts)
 
     def _measure_templates(self, request: SamplingRequest, generator: torch.Generator,
                            want_counts: bool) -> tuple[np.ndarray, list[dict[str, int]] | None]:
-        """hDQNN templates through the hDQNN kernel (one call), the others per template."""
+        """Rows of hDQNN templates in one structured batch, the others per template."""
         marginals = np.zeros((request.batch_size, request.n_qubits))
         counts: list[dict[str, int]] = [{} for _ in range(request.batch_size)]
+        sim = self.simulator(request.n_qubits)
         for batch in hdqnn_batches(request):
             marg, part = self._measure_hdqnn(batch.angles, batch.cz, request.shots, generator,
                                              want_counts)
             self._scatter(marginals, counts, batch.rows, marg, part)
-        sim = self.template_simulator(request.n_qubits)
         for template, rows in generic_groups(request):
             params = torch.from_numpy(request.params[rows]).to(self.device)
-            marg, part = self._measure_template(sim, template, params, request.shots, generator,
-                                                want_counts)
+            marg, part = self._measure(sim, template, params, request.shots, generator,
+                                       want_counts)
             self._scatter(marginals, counts, rows, marg, part)
         return marginals, counts if want_counts and request.shots is not None else None
 
-    def _measure_template(self, sim: TemplateSimulator, template, params: torch.Tensor,
-                          shots: int | None, generator: torch.Generator, want_counts: bool):
+    @staticmethod
+    def _measure(sim: Simulator, circuit, values, shots: int | None, generator: torch.Generator,
+                 want_counts: bool) -> tuple[np.ndarray, list[dict[str, int]] | None]:
+        """Exact marginals (shots None), S-shot marginals alone (the chained-binomial sampler
+        where it applies), or marginals and per-row counts."""
         if shots is None:
-            return sim.marginals(template, params).double().cpu().numpy(), None
-        batch = sim.sample(template, params, shots, generator)
-        part = counts_from_indices(batch.indices.cpu().numpy(), template.n_qubits) if want_counts else None
-        return batch.marginals.double().cpu().numpy(), part
+            return sim.marginals(circuit, values).double().cpu().numpy(), None
+        if not want_counts:  # marginals only: the simulator may skip the per-shot outcomes
+            marg = sim.sample_marginals(circuit, values, shots, generator)
+            return marg.double().cpu().numpy(), None
+        batch = sim.sample(circuit, values, shots, generator)
+        counts = counts_from_indices(batch.indices.cpu().numpy(), sim.n_qubits)
+        return batch.marginals.double().cpu().numpy(), counts
 
     @staticmethod
     def _scatter(marginals: np.ndarray, counts: list, rows, marg: np.ndarray, part) -> None:

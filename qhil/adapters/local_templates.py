@@ -1,5 +1,5 @@
-"""Template requests on the `local` provider: hDQNN templates through the hDQNN kernel, all
-others through the template simulator, each batched over its rows.
+"""Template requests on the `local` provider: hDQNN templates through the simulator's structured
+strategy (one batch over all their rows), all others through its general kernel, per template.
 
     hdqnn_batches(request) -> [HDQNNBatch]     rows of hDQNN templates, as angles and CZ pairs
     generic_groups(request) -> [(template, rows)]  every other template with its rows

@@ -24,7 +24,7 @@ from qhil.layers.gradients import Occurrences, jacobian, straight_through
 from qhil.layers.refit import MLPStep, plain_mlp
 from qhil.quantum.adjoint import adjoint_marginals, marginal_jacobian
 from qhil.quantum.ansatz import HDQNNAnsatz
-from qhil.quantum.simulator import BatchedSimulator
+from qhil.quantum.simulator import Simulator
 from qhil.quantum.template_gates import TWO as TWO_TERM
 
 
@@ -206,7 +206,7 @@ class PQCBlock(nn.Module):
         return q if y_hw is None else straight_through(y_hw, q)
 
 
-def exact_jacobian(sim: BatchedSimulator, ansatz: HDQNNAnsatz, controls: torch.Tensor,
+def exact_jacobian(sim: Simulator, ansatz: HDQNNAnsatz, controls: torch.Tensor,
                    angle_cols: torch.Tensor) -> torch.Tensor:
     """d marginals / d angles per sample, (B, n, angle_dim): the adjoint method's Jacobian (one
     bra per qubit) on an ideal CPU simulator, autograd through the simulator otherwise."""
@@ -236,7 +236,7 @@ class AnsatzCircuit:
 
     def __init__(self, ansatz: HDQNNAnsatz, columns: torch.Tensor,
                  sample: Callable[[np.ndarray, str], np.ndarray] | None = None,
-                 sim: BatchedSimulator | None = None):
+                 sim: Simulator | None = None):
         self.ansatz, self.columns, self._sample, self.sim = ansatz, columns, sample, sim
 
     def sample(self, rows: torch.Tensor, purpose: str) -> torch.Tensor:
@@ -266,7 +266,7 @@ def _split_torch(ansatz: HDQNNAnsatz, controls: torch.Tensor) -> tuple[torch.Ten
     return angles, torch.from_numpy(cz).to(controls.device)
 
 
-def exact_marginals(sim: BatchedSimulator, ansatz: HDQNNAnsatz, controls: torch.Tensor) -> torch.Tensor:
+def exact_marginals(sim: Simulator, ansatz: HDQNNAnsatz, controls: torch.Tensor) -> torch.Tensor:
     """Exact marginals of the controls' circuits, differentiable w.r.t. the angle controls: the
     adjoint VJP (qhil.quantum.adjoint) on an ideal CPU simulator, autograd otherwise."""
     angles, cz = _split_torch(ansatz, controls.to(sim.device))

@@ -20,7 +20,7 @@ import torch
 
 from qhil.errors import RequestValidationError
 from qhil.execution.job import SamplingResult
-from qhil.quantum.template_sim import basis_bits
+from qhil.quantum.statevector import basis_bits
 
 WORD = re.compile(r"(?:Z(\d+))+")
 
@@ -70,7 +70,7 @@ class Outputs:
 
     def parity_matrix(self, n_qubits: int, device: torch.device | str = "cpu") -> torch.Tensor:
         """(2**n, W): 1 where basis state i has odd parity on the word (the simulator's order)."""
-        bits = basis_bits(n_qubits, device)
+        bits = basis_bits(n_qubits, str(device)).long()
         return torch.stack([bits[:, list(w)].sum(1) % 2 for w in self.words], dim=1)
 
     def finish(self, odd: torch.Tensor) -> torch.Tensor:

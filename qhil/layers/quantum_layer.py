@@ -14,7 +14,7 @@ Pauli-Z words. Gradients are the strategies of qhil.layers.gradients, as the hDQ
                      batch's (parameter rows, sampled outputs) pairs first (Algorithm 1)
     parameter-shift  every angle occurrence shifted on the provider: one extra request per batch
     spsa             two perturbed circuits per row on the provider: one extra request per batch
-    exact            autograd through the embedded template simulator (no extra circuits)
+    exact            autograd through the embedded simulator (no extra circuits)
 The forward value is always the provider's (straight-through). The surrogate's parameters get no
 gradient from the user's loss (the layer refits them), so `optim(model.parameters())` is safe.
 With `track_fidelity` every backward records the delivered gradient's `Fidelity` against the

@@ -21,13 +21,13 @@ import torch
 from qhil.layers.gradients import Occurrences, shifted_angles
 from qhil.layers.outputs import Outputs
 from qhil.quantum.request import SamplingRequest
+from qhil.quantum.simulator import Simulator
 from qhil.quantum.template import (
     CircuitTemplate,
     expand_occurrences,
     occurrence_gradients,
     occurrence_values,
 )
-from qhil.quantum.template_sim import TemplateSimulator
 
 
 class TemplateCircuit:
@@ -40,7 +40,7 @@ class TemplateCircuit:
         self.columns = torch.arange(template.n_params)
         self.expanded, self._occurrences = expand_occurrences(template)
         self.calls = self.circuits = 0
-        self._simulator = TemplateSimulator(precision="complex128")
+        self._simulator = Simulator(precision="complex128")
 
     def sample(self, rows: torch.Tensor, purpose: str) -> torch.Tensor:
         """Outputs (..., W) of parameter rows (..., P), from the provider."""

@@ -16,7 +16,8 @@ them, controlled gates control first); a gate's matrix reads its first qubit as 
 and qubit 0 is the most significant bit of a basis index.
 
 hDQNN templates (`from_hdqnn`) carry their layout, so the `local` provider recognises them
-without looking at the gates and keeps the fast hDQNN kernel for them (`hdqnn_layout`).
+without looking at the gates, and the simulator runs them with its structured strategy
+(`hdqnn_layout`).
 """
 
 from __future__ import annotations

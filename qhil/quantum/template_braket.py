@@ -4,7 +4,7 @@ A gate goes over natively where the Braket SDK has it (`GateSpec.braket` in the 
 is otherwise rewritten into table gates by `template_decompose.DECOMPOSITIONS` until every step
 is native. Controlled rotations are decomposed, not sent as `ctrl @`: the LocalSimulator
 of amazon-braket-default-simulator 1.41 returned wrong probabilities for some `ctrl @` gates (one
-Qiskit and the template simulator agree on), and QPUs reject `ctrl @`.
+Qiskit and the embedded simulator agree on), and QPUs reject `ctrl @`.
 
 Inputs are named `p_<column>` whatever the template calls them (user names could clash with the
 program's registers); an angle may be any polynomial of them (Braket evaluates the expression).

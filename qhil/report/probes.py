@@ -20,7 +20,7 @@ import torch
 
 from qhil.quantum.ansatz import HDQNNAnsatz
 from qhil.quantum.request import SamplingRequest
-from qhil.quantum.simulator import BatchedSimulator
+from qhil.quantum.simulator import Simulator
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def ideal_probabilities(request: SamplingRequest) -> np.ndarray:
     if request.hdqnn_arrays is None:
         return _template_probabilities(request)
     angles, cz = request.hdqnn_arrays
-    sim = BatchedSimulator(request.n_qubits, precision="complex128")
+    sim = Simulator(request.n_qubits, precision="complex128")
     with torch.inference_mode():
         probs = sim.probabilities(torch.from_numpy(angles), torch.from_numpy(cz))
     probs = probs.double().cpu().numpy()
@@ -109,9 +109,9 @@ def template_probe_request(template, size: ProbeSize, rng: np.random.Generator,
 
 def _template_probabilities(request: SamplingRequest) -> np.ndarray:
     from qhil.quantum.request import template_rows
-    from qhil.quantum.template_sim import TemplateSimulator
+    from qhil.quantum.simulator import Simulator
 
-    sim = TemplateSimulator(precision="complex128")
+    sim = Simulator(precision="complex128")
     probs = np.zeros((request.batch_size, 2 ** request.n_qubits))
     with torch.inference_mode():
         for template, rows in template_rows(request):

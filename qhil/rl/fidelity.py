@@ -24,7 +24,7 @@ from torch import nn
 
 from qhil.layers.fidelity import fidelity
 from qhil.layers.hdqnn import exact_jacobian, exact_marginals
-from qhil.quantum.simulator import BatchedSimulator
+from qhil.quantum.simulator import Simulator
 from qhil.rl.summary import FidelitySummary
 
 FIGURES = ("grad_cosine", "grad_rel_error", "jacobian_cosine", "jacobian_rel_error")
@@ -41,7 +41,7 @@ def pre_parameters(actor: nn.Module) -> list[nn.Parameter]:
 class GradientCheck:
     """Measures one actor update's gradient against the exact simulator's."""
 
-    def __init__(self, td3, sim: BatchedSimulator):
+    def __init__(self, td3, sim: Simulator):
         self.td3, self.sim = td3, sim
 
     def inspect(self, loss: torch.Tensor, obs: torch.Tensor) -> dict[str, float]:

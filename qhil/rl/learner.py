@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from qhil.layers.hdqnn import QtDNNTrainer
-from qhil.quantum.simulator import BatchedSimulator
+from qhil.quantum.simulator import Simulator
 from qhil.rl.buffers import PairBuffer, ReplayBuffer, ReplaySamples, samples_of
 from qhil.rl.config import TrainConfig
 from qhil.rl.fidelity import FidelityLog, GradientCheck
@@ -58,7 +58,7 @@ def learner_block(config: TrainConfig, actor: Actor, sampler: HardwareSampler | 
     if method == "qtdnn" or sampler is None:
         return block_for(actor)
     device = next(actor.parameters()).device
-    sim = BatchedSimulator(config.quantum.qubits, device=device)
+    sim = Simulator(config.quantum.qubits, device=device)
     generator = torch.Generator(device=device).manual_seed(config.seed + 3)
     return block_for(actor, method, sampler, sim, generator, config.quantum.spsa_step)
 
@@ -76,7 +76,7 @@ class Learner:
         # complex128: the exact reference the surrogate's Jacobian is scored against.
         measured = (config.block == "pqc" and config.quantum.gradient != "exact"
                     and config.quantum.qubits <= SHADOW_MAX_QUBITS)
-        self.sim = (BatchedSimulator(config.quantum.qubits, device=device, precision="complex128")
+        self.sim = (Simulator(config.quantum.qubits, device=device, precision="complex128")
                     if measured and config.qtdnn.fidelity_every else None)
         self.last: dict[str, float] = {}
         self.fidelity = GradientCheck(td3, self.sim) if self.sim is not None else None

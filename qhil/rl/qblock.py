@@ -18,7 +18,7 @@ import torch
 
 from qhil.layers.gradients import Strategy, strategy
 from qhil.layers.hdqnn import AnsatzCircuit
-from qhil.quantum.simulator import BatchedSimulator
+from qhil.quantum.simulator import Simulator
 from qhil.rl.networks import Actor
 from qhil.rl.sampler import HardwareSampler
 
@@ -58,7 +58,7 @@ class LearnerBlock:
 
 
 def block_for(actor: Actor, method: str = "qtdnn", sampler: HardwareSampler | None = None,
-                  sim: BatchedSimulator | None = None, generator: torch.Generator | None = None,
+                  sim: Simulator | None = None, generator: torch.Generator | None = None,
                   spsa_step: float = 0.1) -> LearnerBlock:
     """The block of a gradient method; every method but qtdnn needs the learner's sampler."""
     if method != "qtdnn" and sampler is None:

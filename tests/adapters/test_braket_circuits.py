@@ -18,7 +18,7 @@ from qhil.adapters.braket_circuits import (
 )
 from qhil.quantum.bitstrings import probability_marginals
 from qhil.quantum.request import SamplingRequest
-from qhil.quantum.simulator import BatchedSimulator
+from qhil.quantum.simulator import Simulator
 from tests.conftest import random_controls
 from tests.reference import reference_probabilities
 
@@ -46,7 +46,7 @@ def test_braket_probabilities_match_reference_and_embedded_simulator(braket_sv, 
     req = ansatz.request(random_controls(rng, ansatz, 6), shots=None)
     got = braket_probabilities(braket_sv, req)
     reference = np.stack([reference_probabilities(a, c) for a, c in zip(*req.hdqnn_arrays, strict=True)])
-    embedded = BatchedSimulator(n, precision="complex128").probabilities(
+    embedded = Simulator(n, precision="complex128").probabilities(
         *(torch.from_numpy(a) for a in req.hdqnn_arrays)).numpy()
     assert np.abs(got - reference).max() <= 1e-5
     assert np.abs(got - embedded).max() <= 1e-5

@@ -15,7 +15,7 @@ from qhil.adapters.qiskit_circuits import (
     translate,
 )
 from qhil.quantum.request import SamplingRequest
-from qhil.quantum.simulator import BatchedSimulator
+from qhil.quantum.simulator import Simulator
 from tests.conftest import random_controls
 from tests.reference import reference_probabilities
 
@@ -43,7 +43,7 @@ def _qiskit_probabilities(request: SamplingRequest) -> np.ndarray:
 def test_translation_matches_statevector_simulator_and_reference(rng, qubits, layers, pairs):
     req = _random_request(rng, 8, layers, qubits, pairs)
     ours = _qiskit_probabilities(req)
-    sim = BatchedSimulator(qubits, precision="complex128")
+    sim = Simulator(qubits, precision="complex128")
     embedded = sim.probabilities(*(torch.from_numpy(a) for a in req.hdqnn_arrays)).numpy()
     assert np.abs(ours - embedded).max() <= 1e-5
     assert np.abs(ours - _reference(req)).max() <= 1e-5

@@ -14,9 +14,9 @@ from qhil.config import find_profile
 from qhil.execution.pricing import calibration_for, job_cost_usd, shot_duration_s
 from qhil.execution.registry import get_provider
 from qhil.quantum.request import SamplingRequest
+from qhil.quantum.simulator import Simulator
 from qhil.quantum.template import Angle, CircuitTemplate, Gate
 from qhil.quantum.template_random import random_params, random_template
-from qhil.quantum.template_sim import TemplateSimulator
 from tests.adapters.test_braket_provider import local_profile
 from tests.reference import assert_within_shot_noise
 
@@ -30,7 +30,7 @@ def two_templates(batch: int, shots: int | None = 400):
 
 
 def exact(request):
-    sim = TemplateSimulator(precision="complex128")
+    sim = Simulator(precision="complex128")
     out = np.zeros((request.batch_size, request.n_qubits))
     for i, t in enumerate(request.templates):
         rows = np.flatnonzero(request.template_index == i)
@@ -108,7 +108,7 @@ def test_local_gives_exact_probabilities_for_an_exact_request_that_asks_for_coun
     params = np.array([[0.3, 1.1], [2.0, -0.4]])
     provider = get_provider("local")
     asked = provider.submit(SamplingRequest.from_templates(template, params, None)).result()
-    want = TemplateSimulator(precision="complex128").probabilities(
+    want = Simulator(precision="complex128").probabilities(
         template, torch.from_numpy(params)).numpy()
     np.testing.assert_allclose(asked.probabilities, want, atol=1e-6)
     np.testing.assert_allclose(asked.probabilities @ np.array(

@@ -7,9 +7,9 @@ import pytest
 
 from qhil import get_provider
 from qhil.quantum.request import SamplingRequest
+from qhil.quantum.simulator import Simulator
 from qhil.quantum.template import Angle, CircuitTemplate, CircuitTemplateError, Gate
 from qhil.quantum.template_random import random_params, random_template
-from qhil.quantum.template_sim import TemplateSimulator
 from tests.conformance.cases import CASES, ProviderCase
 from tests.reference import assert_within_shot_noise
 
@@ -36,7 +36,7 @@ def template_request(seed: int = 4, shots: int | None = SHOTS) -> SamplingReques
 def exact(request: SamplingRequest) -> np.ndarray:
     import torch
 
-    sim = TemplateSimulator(precision="complex128")
+    sim = Simulator(precision="complex128")
     out = np.zeros((request.batch_size, request.n_qubits))
     for index, template in enumerate(request.templates):
         rows = np.flatnonzero(request.template_index == index)

@@ -11,13 +11,13 @@ from qhil import CircuitTemplate, QuantumLayer
 from qhil.layers import gradients
 from qhil.layers.hdqnn import AnsatzCircuit, exact_marginals
 from qhil.quantum.ansatz import HDQNNAnsatz
-from qhil.quantum.simulator import BatchedSimulator
+from qhil.quantum.simulator import Simulator
 
 
 @pytest.mark.parametrize("method", ["parameter-shift", "exact"])
 def test_the_t_block_and_the_layer_agree_on_the_hdqnn_circuit(method):
     ansatz = HDQNNAnsatz(3, 2, entangler="ring")
-    sim = BatchedSimulator(3, precision="complex128")
+    sim = Simulator(3, precision="complex128")
     cols = torch.arange(ansatz.control_dim)  # ring: every control is an angle
     controls = torch.rand(5, ansatz.control_dim, dtype=torch.float64,
                           generator=torch.Generator().manual_seed(1)) * 6 - 3

@@ -15,7 +15,7 @@ from qhil.layers.gradients import jacobian
 from qhil.layers.hdqnn import ControlMap, exact_jacobian
 from qhil.quantum.adjoint import adjoint_marginals, marginal_jacobian, marginal_vjp
 from qhil.quantum.ansatz import HDQNNAnsatz
-from qhil.quantum.simulator import BatchedSimulator
+from qhil.quantum.simulator import Simulator
 
 CASES = [(1, 1, "data"), (2, 1, "data"), (2, 3, "chain"), (3, 2, "ring"), (4, 3, "data"),
          (5, 4, "chain"), (6, 2, "data"), (7, 3, "ring"), (10, 2, "data"), (10, 10, "data"),
@@ -35,7 +35,7 @@ def circuits(n: int, layers: int, entangler: str, batch: int = 4, seed: int = 0)
 @pytest.mark.parametrize(("n", "layers", "entangler"), CASES)
 def test_jacobian_matches_autograd_through_the_simulator(n, layers, entangler):
     ansatz, controls, angles, cz = circuits(n, layers, entangler)
-    sim = BatchedSimulator(n, precision="complex128")
+    sim = Simulator(n, precision="complex128")
     marg, jac = marginal_jacobian(angles, cz, "complex128")
     cols = ControlMap(ansatz).angle_columns()
     assert torch.allclose(marg, sim.marginals(angles, cz), atol=1e-12)
@@ -60,7 +60,7 @@ def test_vjp_is_the_jacobian_contracted_with_the_upstream_gradient(n, layers, en
 def test_jacobian_matches_central_finite_differences(n, layers, entangler):
     _, _, angles, cz = circuits(n, layers, entangler, batch=2, seed=3)
     _, jac = marginal_jacobian(angles, cz, "complex128")
-    sim, h = BatchedSimulator(n, precision="complex128"), 1e-5
+    sim, h = Simulator(n, precision="complex128"), 1e-5
     for row, layer, qubit, axis in [(0, 0, 0, 0), (1, layers - 1, n - 1, 1), (0, layers // 2, n // 2, 1)]:
         step = torch.zeros_like(angles)
         step[row, layer, qubit, axis] = h
@@ -89,7 +89,7 @@ def test_batches_wider_than_a_chunk_are_split_and_rejoined():
     upstream = torch.ones(130, 12, dtype=torch.float64)
     marg, vjp = marginal_vjp(angles, cz, upstream, "complex128")
     _, one = marginal_vjp(angles[129:], cz[129:], upstream[129:], "complex128")
-    assert torch.allclose(marg, BatchedSimulator(12, precision="complex128").marginals(angles, cz))
+    assert torch.allclose(marg, Simulator(12, precision="complex128").marginals(angles, cz))
     assert torch.allclose(vjp[129:], one, atol=1e-12)
 
 
@@ -97,5 +97,5 @@ def test_jacobian_chunks_hold_fewer_circuits_and_agree_with_one_circuit():
     _, _, angles, cz = circuits(12, 2, "ring", batch=7, seed=8)  # 5 circuits x 12 bras per chunk
     marg, jac = marginal_jacobian(angles, cz, "complex128")
     _, one = marginal_jacobian(angles[6:], cz[6:], "complex128")
-    assert torch.allclose(marg, BatchedSimulator(12, precision="complex128").marginals(angles, cz))
+    assert torch.allclose(marg, Simulator(12, precision="complex128").marginals(angles, cz))
     assert torch.allclose(jac[6:], one, atol=1e-12)

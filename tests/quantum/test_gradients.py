@@ -11,7 +11,7 @@ from qhil.layers import gradients as g
 from qhil.layers.hdqnn import AnsatzCircuit, ControlMap, exact_jacobian, exact_marginals
 from qhil.layers.meanfield import MeanFieldQtDNN, meanfield_marginals
 from qhil.quantum.ansatz import HDQNNAnsatz
-from qhil.quantum.simulator import BatchedSimulator, multinomial_counts
+from qhil.quantum.simulator import Simulator, multinomial_counts
 from qhil.quantum.template_gates import FOUR
 
 
@@ -20,7 +20,7 @@ def _setup(n: int = 3, layers: int = 2, batch: int = 6, seed: int = 0):
     cmap = ControlMap(ansatz)
     raw = torch.randn(batch, ansatz.control_dim, generator=torch.Generator().manual_seed(seed),
                       dtype=torch.float64)
-    sim = BatchedSimulator(n, precision="complex128")
+    sim = Simulator(n, precision="complex128")
     return ansatz, cmap.angle_columns(), cmap(raw), sim
 
 
@@ -117,7 +117,7 @@ def test_multinomial_counts_sum_to_shots_and_match_the_probabilities():
 def test_sample_marginals_is_seeded_and_unbiased():
     ansatz, _, controls, _ = _setup(n=2, layers=1, batch=4000)
     req = ansatz.request(controls.numpy(), 100, seed=0)
-    sim = BatchedSimulator(2)
+    sim = Simulator(2)
     a, z = torch.from_numpy(req.hdqnn_arrays[0]), torch.from_numpy(req.hdqnn_arrays[1])
     first = sim.sample_marginals(a, z, 100, torch.Generator().manual_seed(1))
     again = sim.sample_marginals(a, z, 100, torch.Generator().manual_seed(1))

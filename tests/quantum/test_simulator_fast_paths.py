@@ -6,7 +6,7 @@ import torch
 from qiskit import QuantumCircuit
 from qiskit.quantum_info import Statevector
 
-from qhil import BatchedSimulator, HDQNNAnsatz
+from qhil import HDQNNAnsatz, Simulator
 from qhil.quantum import simulator as simulator_module
 from qhil.quantum.simulator import chunk_rows, simulator_memory_bytes
 from tests.conftest import random_controls
@@ -39,7 +39,7 @@ def circuits(rng, n, layers, batch, entangler):
 @pytest.mark.parametrize("n,entangler", [(10, "data"), (10, "ring"), (13, "ring"), (13, "data")])
 def test_complex64_marginals_match_qiskit_statevector(rng, device, n, entangler):
     angles, cz = circuits(rng, n, 6, 3, entangler)
-    sim = BatchedSimulator(n, device=device)
+    sim = Simulator(n, device=device)
     got = sim.marginals(torch.from_numpy(angles), torch.from_numpy(cz)).cpu().numpy()
     expected = np.stack([qiskit_marginals(a, c) for a, c in zip(angles, cz, strict=True)])
     np.testing.assert_allclose(got, expected, atol=1e-5)
@@ -52,14 +52,14 @@ def test_mixed_multi_pair_structures_and_small_chunks_match_qiskit(rng, monkeypa
     cz[1::2, :, :, 1] = (cz[1::2, :, :, 1] + 3) % n  # a second pattern; some pairs (i, i)
     monkeypatch.setattr(simulator_module, "CPU_CHUNK_BYTES", 4 * 8 * 2 ** n)  # 4 rows a chunk
     assert chunk_rows(n, 6) == 4
-    got = BatchedSimulator(n).marginals(torch.from_numpy(angles), torch.from_numpy(cz)).numpy()
+    got = Simulator(n).marginals(torch.from_numpy(angles), torch.from_numpy(cz)).numpy()
     expected = np.stack([qiskit_marginals(a, c) for a, c in zip(angles, cz, strict=True)])
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
 def test_gradients_through_shared_cz_diagonal(rng):
     angles, cz = circuits(rng, 5, 3, 2, "ring")
-    sim = BatchedSimulator(5, precision="complex128")
+    sim = Simulator(5, precision="complex128")
     x = torch.tensor(angles, requires_grad=True)
     cz_t = torch.from_numpy(cz)
     assert torch.autograd.gradcheck(lambda a: sim.marginals(a, cz_t), (x,), eps=1e-6, atol=1e-6)
@@ -67,7 +67,7 @@ def test_gradients_through_shared_cz_diagonal(rng):
 
 def test_statevector_includes_the_last_shared_cz(rng):
     angles, cz = circuits(rng, 4, 2, 2, "ring")
-    sim = BatchedSimulator(4, precision="complex128")
+    sim = Simulator(4, precision="complex128")
     with_cz = sim.statevector(torch.from_numpy(angles), torch.from_numpy(cz))
     cz_none = cz.copy()
     cz_none[:, -1] = 0  # (0, 0) pairs: no gate in the last layer
@@ -79,7 +79,7 @@ def test_statevector_includes_the_last_shared_cz(rng):
 @pytest.mark.parametrize("threads", [1, 2])
 def test_same_seed_same_samples_whatever_the_thread_count(rng, threads):
     angles, cz = circuits(rng, 10, 10, 64, "data")
-    sim = BatchedSimulator(10)
+    sim = Simulator(10)
     reference = sim.sample(torch.from_numpy(angles), torch.from_numpy(cz), 100,
                            torch.Generator().manual_seed(7)).indices
     before = torch.get_num_threads()
@@ -98,4 +98,4 @@ def test_memory_need_is_pure_and_grows_with_the_problem():
     assert simulator_memory_bytes(10, 512) > small
     assert simulator_memory_bytes(10, 256, "complex128") > small
     assert simulator_memory_bytes(20, 1) >= 2 ** 20 * 8 * 4  # a 20-qubit state, four times
-    assert BatchedSimulator(10).memory_bytes(256) == small
+    assert Simulator(10).memory_bytes(256) == small

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from qhil import BatchedSimulator, HDQNNAnsatz
+from qhil import HDQNNAnsatz, Simulator
 from qhil.quantum import simulator
 from qhil.quantum.simulator import ROW_CZ_MIN_QUBITS
 from qhil.quantum.statevector import (
@@ -45,7 +45,7 @@ def circuits(rng, n, layers, batch, entangler="data"):
 
 def test_n16_small_batch_matches_axis_reference(rng):
     angles, cz = circuits(rng, 16, 3, 2)
-    sim = BatchedSimulator(16)
+    sim = Simulator(16)
     probs = sim.probabilities(torch.from_numpy(angles), torch.from_numpy(cz)).double().numpy()
     expected = np.stack([axis_reference_probabilities(a, c) for a, c in zip(angles, cz, strict=True)])
     np.testing.assert_allclose(probs, expected, atol=2e-6)
@@ -69,7 +69,7 @@ def test_float32_marginals_sum_as_closely_as_float64(rng, n):
 def test_middle_groups_match_axis_reference(rng, n, entangler):
     assert len(default_groups(n)) >= 2
     angles, cz = circuits(rng, n, 3, 3, entangler)
-    sim = BatchedSimulator(n, precision="complex128")
+    sim = Simulator(n, precision="complex128")
     probs = sim.probabilities(torch.from_numpy(angles), torch.from_numpy(cz)).numpy()
     expected = np.stack([axis_reference_probabilities(a, c) for a, c in zip(angles, cz, strict=True)])
     np.testing.assert_allclose(probs, expected, atol=1e-12)
@@ -100,7 +100,7 @@ def test_group_kron_matches_kron_of_gate_matrices(rng, size):
 @pytest.mark.parametrize("device", DEVICES)
 def test_gradients_through_every_group_kind(rng, device):
     angles, cz = circuits(rng, 7, 2, 1)
-    sim = BatchedSimulator(7, device=device, precision="complex128")
+    sim = Simulator(7, device=device, precision="complex128")
     sim.groups = (2, 3, 2)  # left, middle and right-multiplied groups
     x = torch.tensor(angles, device=device, requires_grad=True)
     cz_t = torch.from_numpy(cz).to(device)
@@ -110,7 +110,7 @@ def test_gradients_through_every_group_kind(rng, device):
 @pytest.mark.parametrize("device", DEVICES)
 def test_statevector_matches_probabilities_and_device(rng, device):
     angles, cz = circuits(rng, 10, 4, 5)
-    sim = BatchedSimulator(10, device=device)
+    sim = Simulator(10, device=device)
     state = sim.statevector(torch.from_numpy(angles), torch.from_numpy(cz))
     probs = sim.probabilities(torch.from_numpy(angles), torch.from_numpy(cz))
     assert state.device.type == device and state.dtype == torch.complex64
@@ -140,7 +140,7 @@ def test_wide_data_entangler_same_without_and_with_autograd(rng, monkeypatch, on
     if one_row_chunks:
         monkeypatch.setattr(simulator, "CPU_CHUNK_BYTES", 8 * 2 ** n)
     angles, cz = (torch.from_numpy(a) for a in circuits(rng, n, 3, 3, "data"))
-    sim = BatchedSimulator(n)
+    sim = Simulator(n)
     with torch.no_grad():
         fast = sim.probabilities(angles, cz)
     slow = sim.probabilities(angles.clone().requires_grad_(True), cz)

@@ -9,12 +9,12 @@ from qiskit import QuantumCircuit, qasm3
 from qiskit.circuit import Parameter, ParameterVector
 from qiskit.quantum_info import Operator, Statevector
 
+from qhil.quantum.simulator import Simulator
 from qhil.quantum.template import Angle, CircuitTemplate, CircuitTemplateError, Gate
 from qhil.quantum.template_io import qiskit_values
 from qhil.quantum.template_random import random_params, random_template
-from qhil.quantum.template_sim import TemplateSimulator
 
-SIM = TemplateSimulator(precision="complex128")
+SIM = Simulator(precision="complex128")
 
 
 def qiskit_marginals(template: CircuitTemplate, params: np.ndarray) -> np.ndarray:
@@ -127,13 +127,13 @@ def test_template_validation_and_params_check():
 
 def test_hdqnn_template_gates_match_the_hdqnn_circuit():
     from qhil import HDQNNAnsatz
-    from qhil.quantum.simulator import BatchedSimulator
+    from qhil.quantum.simulator import Simulator
 
     rng = np.random.default_rng(3)
     ansatz = HDQNNAnsatz(4, 3)
     controls = rng.uniform(0, 3, (6, ansatz.control_dim))
     angles, cz = ansatz.split(controls)
-    hdqnn = BatchedSimulator(4, precision="complex128").marginals(torch.from_numpy(angles),
+    hdqnn = Simulator(4, precision="complex128").marginals(torch.from_numpy(angles),
                                                                   torch.from_numpy(cz))
     for row in range(6):
         template = ansatz.template(cz[row])

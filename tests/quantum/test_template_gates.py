@@ -19,13 +19,13 @@ from qhil.layers.gradients import shift_jacobian as engine_shift_jacobian
 from qhil.layers.gradients import shifted_angles
 from qhil.layers.outputs import Outputs
 from qhil.layers.template_circuit import TemplateCircuit
+from qhil.quantum.simulator import Simulator
 from qhil.quantum.template import GATES, Angle, CircuitTemplate, Gate
 from qhil.quantum.template_braket import template_to_braket
 from qhil.quantum.template_decompose import DECOMPOSITIONS
 from qhil.quantum.template_gates import matrix
-from qhil.quantum.template_sim import TemplateSimulator
 
-SIM = TemplateSimulator(precision="complex128")
+SIM = Simulator(precision="complex128")
 NAMES = sorted(GATES)
 
 

@@ -18,11 +18,11 @@ from qiskit.quantum_info import SparsePauliOp, Statevector
 from qhil.errors import RequestValidationError
 from qhil.execution.registry import get_provider
 from qhil.quantum.request import SamplingRequest
+from qhil.quantum.simulator import Simulator
 from qhil.quantum.template import CircuitTemplate, CircuitTemplateError
-from qhil.quantum.template_sim import TemplateSimulator
 from tests.reference import assert_within_shot_noise
 
-SIM = TemplateSimulator(precision="complex128")
+SIM = Simulator(precision="complex128")
 ENTANGLERS = ["cx", "cy", "cz", "ch", "cs", "csx", "swap", "iswap", "dcx", "ecr", "cp", "crx",
               "cry", "crz", "rxx", "ryy", "rzz", "rzx"]
 

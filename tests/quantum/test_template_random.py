@@ -15,13 +15,14 @@ import torch
 from qiskit import qasm3
 from qiskit.quantum_info import Operator, Statevector
 
+from qhil.quantum.simulator import Simulator
+from qhil.quantum.statevector import basis_bits
 from qhil.quantum.template import GATES, CircuitTemplate
 from qhil.quantum.template_random import random_params, random_template
-from qhil.quantum.template_sim import TemplateSimulator, basis_bits
 from tests.quantum.test_template_gates import fd_jacobian, shift_jacobian
 
-SIM128 = TemplateSimulator(precision="complex128")
-SIM64 = TemplateSimulator(precision="complex64")
+SIM128 = Simulator(precision="complex128")
+SIM64 = Simulator(precision="complex64")
 
 
 def cases(count: int = 300, seed: int = 23):

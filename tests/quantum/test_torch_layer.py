@@ -117,11 +117,11 @@ def test_hdqnn_template_request_equals_todays_request_on_local():
 
 
 def test_constant_gates_first_built_under_inference_mode_still_train():
-    from qhil.quantum import template_gates, template_sim
+    from qhil.quantum import simulator, template_gates
 
     template, params, upstream = case(6)
     template_gates._CACHE.clear()
     with torch.inference_mode():  # as the local provider runs
-        template_sim.TemplateSimulator().marginals(template, params.detach())
+        simulator.Simulator().marginals(template, params.detach())
     assert gradient(QuantumLayer(template, "local", shots=None, gradient="exact"),
                     params, upstream).abs().sum() > 0

@@ -11,7 +11,7 @@ import torch
 
 from qhil.cli import main
 from qhil.execution.ledger import Ledger
-from qhil.quantum.simulator import BatchedSimulator
+from qhil.quantum.simulator import Simulator
 from qhil.rl.config import dump_toml
 from qhil.rl.fidelity import FidelityLog, GradientCheck
 from qhil.rl.learner import build_td3
@@ -126,7 +126,7 @@ def _td3(**qtdnn):
 
 def _inspect(td3, seed=0):
     obs = torch.randn(64, 3, generator=torch.Generator().manual_seed(seed))
-    fidelity = GradientCheck(td3, BatchedSimulator(4, precision="complex128"))
+    fidelity = GradientCheck(td3, Simulator(4, precision="complex128"))
     loss = td3.actor_loss(obs, torch.Generator().manual_seed(0))
     return fidelity.inspect(loss, obs)
 

@@ -19,7 +19,7 @@ from qhil.layers.hdqnn import (
     exact_marginals,
 )
 from qhil.quantum.ansatz import HDQNNAnsatz
-from qhil.quantum.simulator import BatchedSimulator
+from qhil.quantum.simulator import Simulator
 
 
 def test_forward_is_hardware_backward_is_qtdnn():
@@ -53,7 +53,7 @@ def test_control_map_bounds_angles_and_detaches_cz_indices():
 
 def test_exact_jacobian_matches_finite_differences():
     ansatz = HDQNNAnsatz(3, 2)
-    sim = BatchedSimulator(3, precision="complex128")
+    sim = Simulator(3, precision="complex128")
     cmap = ControlMap(ansatz)
     controls = cmap(torch.randn(2, ansatz.control_dim, dtype=torch.float64))
     cols = cmap.angle_columns()
@@ -68,7 +68,7 @@ def test_exact_jacobian_matches_finite_differences():
 def test_refit_lowers_loss_and_cosine_is_finite():
     torch.manual_seed(0)
     ansatz = HDQNNAnsatz(2, 1)
-    sim = BatchedSimulator(2, precision="complex128")
+    sim = Simulator(2, precision="complex128")
     cmap = ControlMap(ansatz)
     controls = cmap(0.3 * torch.randn(256, ansatz.control_dim)).float()
     targets = exact_marginals(sim, ansatz, controls).detach().float()

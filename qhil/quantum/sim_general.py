@@ -1,0 +1,434 @@
+"""The simulator's general kernel: any CircuitTemplate, compiled once into a plan of fused steps.
+
+A template's gate list becomes (`compile_plan`, cached per template, dtype and device):
+- `FuseStep`: runs of one-qubit gates, multiplied per qubit into one 2x2 (they commute with
+  gates on other qubits) and applied per contiguous qubit group (at most 4 qubits) as one
+  Kronecker matrix in one batched matmul; when every qubit has a run, the groups are applied
+  from the front of the state as the hDQNN kernel does (`apply_leading_group`).
+- `DiagStep`: a run of diagonal gates (rz, p/u1, z, s, t, sdg, tdg, id, cz, cp, crz, rzz, cs,
+  csdg, ccz, global phase, on any qubits) merged into ONE diagonal: every such gate's phase is
+  angle * a(x) + b(x) over the basis states x, so the run is exp(i (b + Theta @ A)) for the
+  run's angle values Theta (rows, G) (one real matmul); a run without parameters is one cached
+  vector.
+- `BlockStep`: every other gate, fused with its neighbours into blocks of at most
+  BLOCK_QUBITS qubits (a gate joins the open blocks of its qubits while their union stays that
+  small, taking its qubits' pending one-qubit runs along); a block's matrix is its gates applied
+  to the identity (built once when no gate reads a parameter, else per row) and is applied by
+  one batched contraction with its qubits' axes moved last.
+Diagonal gates commute with each other, so a run collects them until another gate touches one
+of its qubits; each qubit is held by at most one pending run, open block or the diagonal run. States are (B, 2**n), qubit 0 the most significant bit; everything
+is torch autograd-differentiable (the "exact" gradient strategy).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from qhil.quantum.statevector import (
+    _constant_table,
+    apply_group,
+    apply_leading_group,
+    default_groups,
+    group_starts,
+    kron_pair,
+    product_state,
+    rotation_groups,
+)
+from qhil.quantum.template import Angle, CircuitTemplate, Gate
+from qhil.quantum.template_gates import GATES, matrix
+
+GROUP_QUBITS = 4  # largest Kronecker group of fused one-qubit runs (as the hDQNN kernel)
+BLOCK_QUBITS = 4  # largest block of fused gates
+
+
+@dataclass(frozen=True)
+class FuseStep:
+    """Per qubit, its run of one-qubit gates (time order), applied per qubit group."""
+
+    runs: tuple[tuple[int, tuple[Gate, ...]], ...]
+
+
+@dataclass(frozen=True)
+class DiagStep:
+    """A run of diagonal gates as phases: const (2**n,) and per-angle coefficients (G, 2**n)."""
+
+    const: torch.Tensor | None
+    angles: tuple[Angle, ...]
+    coeffs: torch.Tensor | None
+
+
+@dataclass(frozen=True)
+class BlockStep:
+    """Gates on at most BLOCK_QUBITS qubits (local indices into `qubits`, ascending) as one
+    matrix; `const` is that matrix (1, d, d) when no gate reads a parameter."""
+
+    qubits: tuple[int, ...]
+    gates: tuple[Gate, ...]
+    const: torch.Tensor | None
+    gather_in: torch.Tensor | None = None  # amplitude order in: the block's qubits last
+    gather_out: torch.Tensor | None = None  # and back (None: the next block's gather_in does it)
+
+
+Step = FuseStep | DiagStep | BlockStep
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A template's steps; `final` is its last diagonal run (no effect on probabilities)."""
+
+    n_qubits: int
+    steps: tuple[Step, ...]
+    final: DiagStep | None
+
+
+def evolve(plan: Plan, params: torch.Tensor, dtype: torch.dtype,
+           final: bool = True) -> torch.Tensor:
+    """States (b, 2**n) of the plan's template on parameter rows (b, P); the last diagonal run
+    only with `final` (probabilities do not need it)."""
+    steps, state = list(plan.steps) + ([plan.final] if final and plan.final else []), None
+    if steps and isinstance(steps[0], FuseStep):
+        state = _fused_product_state(steps.pop(0), params, dtype, plan.n_qubits)
+    if state is None:
+        state = torch.zeros(params.shape[0], 2 ** plan.n_qubits, dtype=dtype, device=params.device)
+        state[:, 0] = 1
+    for step in steps:
+        state = _apply(step, state, params, plan.n_qubits)
+    return state
+
+
+def _apply(step: Step, state: torch.Tensor, params: torch.Tensor, n: int) -> torch.Tensor:
+    if isinstance(step, FuseStep):
+        return apply_fused(state, step, params, n)
+    if isinstance(step, DiagStep):
+        diag = diagonal(step, params, state.dtype)
+        return state * diag if state.requires_grad or diag.requires_grad else state.mul_(diag)
+    mat, batch = block_matrix(step, params, state.dtype), state.shape[0]
+    if step.gather_in is not None:
+        state = state.index_select(1, step.gather_in)
+    state = (state.reshape(batch, -1, mat.shape[-1]) @ mat.transpose(-1, -2)).reshape(batch, -1)
+    return state if step.gather_out is None else state.index_select(1, step.gather_out)
+
+
+def chain_gathers(steps: list[Step], n: int, device: str) -> list[Step]:
+    """Each block's amplitude orders (`qubits_last`); between consecutive blocks the way back
+    and the way in are one composed gather."""
+    out, back = [], None  # back: the order the previous block left the state in, if pending
+    for index, step in enumerate(steps):
+        if not isinstance(step, BlockStep):
+            out.append(step)
+            continue
+        forward, inverse = qubits_last(n, step.qubits, device)
+        gather_in = forward if back is None else back.index_select(0, forward)
+        follows = index + 1 < len(steps) and isinstance(steps[index + 1], BlockStep)
+        back = inverse if follows else None
+        out.append(replace(step, gather_in=_unless_identity(gather_in),
+                           gather_out=None if follows else _unless_identity(inverse)))
+    return out
+
+
+def _unless_identity(index: torch.Tensor) -> torch.Tensor | None:
+    return None if torch.equal(index, torch.arange(index.shape[0], device=index.device)) else index
+
+
+# --- compiling ---------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=64)
+def compile_plan(template: CircuitTemplate, dtype: torch.dtype, device: str) -> Plan:
+    """The template's steps, tensors in `dtype`'s real type on `device` (cached)."""
+    with torch.inference_mode(False):
+        builder = _Builder(template.n_qubits, dtype, device)
+        for gate in template.gates:
+            builder.add(gate)
+        builder.finish()
+        steps = chain_gathers(builder.steps, template.n_qubits, device)
+        final = steps.pop() if steps and isinstance(steps[-1], DiagStep) else None
+        return Plan(template.n_qubits, tuple(steps), final)
+
+
+class _Builder:
+    """Walks the gates; each qubit is held by at most one of: its pending one-qubit run, an open
+    block, the pending diagonal run. A gate comes after whatever holds its qubits."""
+
+    def __init__(self, n_qubits: int, dtype: torch.dtype, device: str):
+        self.n, self.dtype, self.device = n_qubits, dtype, device
+        self.pending: dict[int, list[Gate]] = {}
+        self.blocks: dict[int, _OpenBlock] = {}  # qubit -> the open block holding it
+        self.diag: list[Gate] = []
+        self.diag_qubits: set[int] = set()
+        self.steps: list[Step] = []
+
+    def add(self, gate: Gate) -> None:
+        qubits = set(gate.qubits)
+        if len(qubits) == 1 and gate.qubits[0] in self.blocks:
+            self.blocks[gate.qubits[0]].gates.append(gate)
+        elif is_diagonal(gate.name) and not qubits & self.blocks.keys():
+            self.add_diagonal(gate, qubits)
+        else:
+            if qubits & self.diag_qubits:
+                self.flush_diagonal()
+            if len(qubits) == 1:
+                self.pending.setdefault(gate.qubits[0], []).append(gate)
+            else:
+                self.add_to_block(gate, qubits)
+
+    def add_diagonal(self, gate: Gate, qubits: set[int]) -> None:
+        if len(qubits) == 1 and qubits <= self.pending.keys():
+            self.pending[gate.qubits[0]].append(gate)
+            return
+        self.flush_runs(qubits & self.pending.keys())
+        self.diag.append(gate)
+        self.diag_qubits |= qubits
+
+    def add_to_block(self, gate: Gate, qubits: set[int]) -> None:
+        """Into the open blocks of its qubits, merged, while at most BLOCK_QUBITS; else those
+        blocks are closed and the gate opens a new one (with its qubits' pending runs)."""
+        touched = list({id(b): b for q in qubits if (b := self.blocks.get(q))}.values())
+        union = qubits.union(*(b.qubits for b in touched))
+        if len(union) > BLOCK_QUBITS:
+            for block in touched:
+                self.close(block)
+            touched, union = [], qubits
+        block = _OpenBlock(set(union), [g for b in touched for g in b.gates])
+        for q in sorted(qubits - set().union(*(b.qubits for b in touched))):
+            block.gates += self.pending.pop(q, [])
+        block.gates.append(gate)
+        for q in block.qubits:
+            self.blocks[q] = block
+
+    def close(self, block: _OpenBlock) -> None:
+        for q in block.qubits:
+            del self.blocks[q]
+        self.steps.append(block_step(block, self.dtype, self.device))
+
+    def finish(self) -> None:
+        self.flush_runs(set(self.pending))
+        for block in list({id(b): b for b in self.blocks.values()}.values()):
+            self.close(block)
+        self.flush_diagonal()
+
+    def flush_runs(self, qubits: set[int]) -> None:
+        """Apply the runs of `qubits`; every pending run when half the register has one (a
+        Kronecker group costs little more than one qubit's pass)."""
+        if not qubits:
+            return
+        if 2 * len(self.pending) >= self.n:
+            qubits = set(self.pending)
+        runs = tuple((q, tuple(self.pending.pop(q))) for q in sorted(qubits))
+        self.steps.append(FuseStep(runs))
+
+    def flush_diagonal(self) -> None:
+        step = diagonal_step(self.diag, self.n, self.dtype.to_real(), self.device) \
+            if self.diag else None
+        if step is not None and (step.const is not None or step.coeffs is not None):
+            self.steps.append(step)
+        self.diag, self.diag_qubits = [], set()
+
+
+@dataclass
+class _OpenBlock:
+    qubits: set[int]
+    gates: list[Gate]
+
+
+def block_step(block: _OpenBlock, dtype: torch.dtype, device: str) -> BlockStep:
+    """A closed block: its gates on local qubits (ascending), its matrix when constant."""
+    qubits = tuple(sorted(block.qubits))
+    local = {q: i for i, q in enumerate(qubits)}
+    gates = tuple(Gate(g.name, tuple(local[q] for q in g.qubits), g.angles) for g in block.gates)
+    step = BlockStep(qubits, gates, None)
+    if all(a.is_const for g in gates for a in g.angles):
+        empty = torch.zeros(1, 0, dtype=dtype.to_real(), device=device)
+        step = BlockStep(qubits, gates, block_matrix(step, empty, dtype))
+    return step
+
+
+def diagonal_step(gates: list[Gate], n: int, real: torch.dtype, device: str) -> DiagStep:
+    """The merged phases of diagonal gates: constant part and one coefficient row per angle."""
+    const = np.zeros(2 ** n)
+    rows, angles = [], []
+    for gate in gates:
+        slope, offset = diagonal_phases(gate.name)
+        index = _local_index(n, gate.qubits)
+        const += offset[index]
+        if gate.angles and gate.angles[0].is_const:
+            const += gate.angles[0].offset * slope[index]
+        elif gate.angles:
+            rows.append(slope[index])
+            angles.append(gate.angles[0])
+    as_tensor = functools.partial(torch.tensor, dtype=real, device=device)
+    return DiagStep(as_tensor(const) if const.any() else None, tuple(angles),
+                    as_tensor(np.stack(rows)) if rows else None)
+
+
+def _local_index(n: int, qubits: tuple[int, ...]) -> np.ndarray:
+    """(2**n,) index of each basis state into a gate's own basis (first qubit most significant)."""
+    x, out = np.arange(2 ** n), np.zeros(2 ** n, dtype=np.int64)
+    for q in qubits:
+        out = (out << 1) | ((x >> (n - 1 - q)) & 1)
+    return out
+
+
+@functools.cache
+def diagonal_phases(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(slope, offset) with the gate's diagonal = exp(i (slope * angle + offset))."""
+    d0, d1 = (_diag_entries(name, t) for t in (0.0, 1.0))
+    return np.angle(d1 / d0), np.angle(d0)
+
+
+@functools.cache
+def is_diagonal(name: str) -> bool:
+    """Whether the gate is diagonal for every angle, with phases linear in its one angle."""
+    spec = GATES[name]
+    if spec.angles > 1:
+        return False
+    for t in (0.37, -1.3):
+        full = _matrix(name, t)
+        if np.abs(full - np.diag(np.diag(full))).max() > 1e-12:
+            return False
+    slope, offset = diagonal_phases(name)
+    return bool(np.allclose(np.exp(1j * (slope * 0.37 + offset)), _diag_entries(name, 0.37)))
+
+
+def _matrix(name: str, angle: float) -> np.ndarray:
+    values = [torch.tensor([angle], dtype=torch.float64)] * GATES[name].angles
+    return matrix(name, values, torch.complex128, torch.device("cpu"))[0].numpy()
+
+
+def _diag_entries(name: str, angle: float) -> np.ndarray:
+    return np.diag(_matrix(name, angle))
+
+
+# --- applying ----------------------------------------------------------------------------
+
+def diagonal(step: DiagStep, params: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """The run's diagonal: (2**n,) without parameters, else (b, 2**n)."""
+    phase = step.const
+    if step.coeffs is not None:
+        theta = torch.stack([a.values(params) for a in step.angles], dim=1)
+        phase = theta.to(step.coeffs.dtype) @ step.coeffs
+        phase = phase if step.const is None else phase + step.const
+    return torch.polar(torch.ones_like(phase), phase).to(dtype)
+
+
+def run_matrices(step: FuseStep, params: torch.Tensor, dtype: torch.dtype) -> dict[int, torch.Tensor]:
+    """Per qubit, the product of its run: (b or 1, 2, 2)."""
+    out = {}
+    for q, gates in step.runs:
+        total = None
+        for gate in gates:
+            m = gate_matrix(gate, params, dtype)
+            total = m if total is None else m @ total
+        out[q] = total
+    return out
+
+
+def apply_fused(state: torch.Tensor, step: FuseStep, params: torch.Tensor, n: int) -> torch.Tensor:
+    """Apply the runs as Kronecker groups: the hDQNN cycle when every qubit has one."""
+    mats, batch = run_matrices(step, params, state.dtype), state.shape[0]
+    if len(mats) == n:
+        for start, size in zip(group_starts(rotation_groups(n)), rotation_groups(n), strict=True):
+            kron = _kron([mats[q] for q in range(start, start + size)])
+            state = apply_leading_group(state, kron.transpose(-1, -2).expand(batch, -1, -1), size)
+        return state
+    for start, size in _groups(sorted(mats)):
+        kron = _kron([mats[q] for q in range(start, start + size)])
+        if start + size == n and start > 0:
+            kron = kron.transpose(-1, -2)
+        state = apply_group(state, kron.expand(batch, -1, -1), start, size, n)
+    return state
+
+
+def _groups(qubits: list[int]) -> list[tuple[int, int]]:
+    """(start, size) groups of at most GROUP_QUBITS over contiguous runs of sorted qubits."""
+    runs: list[list[int]] = []
+    for q in qubits:
+        if runs and runs[-1][-1] == q - 1:
+            runs[-1].append(q)
+        else:
+            runs.append([q])
+    out = []
+    for run in runs:
+        sizes = default_groups(len(run), GROUP_QUBITS)
+        out += [(run[0] + s, size) for s, size in zip(group_starts(sizes), sizes, strict=True)]
+    return out
+
+
+def _kron(mats: list[torch.Tensor]) -> torch.Tensor:
+    """Kronecker product of (b or 1, 2, 2) matrices, first most significant: (b or 1, d, d)."""
+    rows = max(m.shape[0] for m in mats)
+    out = mats[0].expand(rows, -1, -1)
+    for m in mats[1:]:
+        out = kron_pair(out, m.expand(rows, -1, -1))
+    return out
+
+
+def _fused_product_state(step: FuseStep, params: torch.Tensor, dtype: torch.dtype,
+                         n: int) -> torch.Tensor:
+    """The first step on |0...0>: a product of each run's first column (|0> where none)."""
+    mats, batch = run_matrices(step, params, dtype), params.shape[0]
+    columns = torch.zeros(batch, n, 2, dtype=dtype, device=params.device)
+    columns[:, :, 0] = 1
+    for q, m in mats.items():
+        columns[:, q] = m[:, :, 0].expand(batch, 2)
+    return product_state(columns)
+
+
+def block_matrix(step: BlockStep, params: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """The block's matrix (b or 1, d, d): its gates applied to the identity, whose d columns
+    are read as k more (leading) qubits of one 2k-qubit state per row."""
+    if step.const is not None:
+        return step.const
+    k = len(step.qubits)
+    cols = torch.eye(2 ** k, dtype=dtype, device=params.device).reshape(1, -1)  # [column, row]
+    for gate in step.gates:
+        m = gate_matrix(gate, params, dtype)
+        cols = cols.expand(max(cols.shape[0], m.shape[0]), -1)
+        cols = apply_gate(cols, m, tuple(q + k for q in gate.qubits), 2 * k)
+    return cols.reshape(-1, 2 ** k, 2 ** k).transpose(1, 2)
+
+
+def apply_gate(state: torch.Tensor, mat: torch.Tensor, qubits: tuple[int, ...],
+               n: int) -> torch.Tensor:
+    """Apply a (b or 1, d, d) gate on `qubits` (first = most significant): the amplitudes are
+    gathered with its qubits last (one index_select, several times faster than a permute of
+    n axes of size 2), multiplied, and gathered back."""
+    batch, k = state.shape[0], len(qubits)
+    if k == 0:
+        return state * mat[:, 0]
+    if qubits == tuple(range(n - k, n)):
+        return (state.reshape(batch, -1, 2 ** k) @ mat.transpose(-1, -2)).reshape(batch, -1)
+    forward, back = qubits_last(n, qubits, str(state.device))
+    moved = state.index_select(1, forward).reshape(batch, -1, 2 ** k)
+    return (moved @ mat.transpose(-1, -2)).reshape(batch, -1).index_select(1, back)
+
+
+@_constant_table
+def qubits_last(n: int, qubits: tuple[int, ...], device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Index maps that move `qubits` to the least significant positions (in their order), and
+    back: state[:, forward] has them last; moved[:, back] is the original order."""
+    rest = [q for q in range(n) if q not in qubits]
+    forward = torch.arange(2 ** n, device=device).reshape((2,) * n).permute(*rest, *qubits)
+    forward = forward.reshape(-1)
+    return forward, torch.argsort(forward)
+
+
+def gate_matrix(gate: Gate, params: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """(b, d, d) for a parameterised gate, (1, d, d) for a constant one."""
+    angles = [_angle(a, params) for a in gate.angles]
+    return matrix(gate.name, angles, dtype, params.device)
+
+
+def _angle(angle: Angle, params: torch.Tensor) -> torch.Tensor:
+    if angle.is_const:
+        return torch.full((1,), angle.offset, dtype=params.dtype, device=params.device)
+    return angle.values(params)
+
+
+def moments_as_layers(template: CircuitTemplate) -> int:
+    """hDQNN-equivalent layers of a template for depolarising noise: ceil(moments / 2)."""
+    return max(1, math.ceil(template.depth()[0] / 2))
