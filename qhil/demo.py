@@ -71,10 +71,10 @@ def comparison(run, random_return: float, zeros: dict | None) -> list[str]:
     if zeros is not None:
         lines.append(f"zeros ablation (PQC path cut), seed {zeros['seed']}, {zeros['steps']:,} "
                      f"steps: {zeros['eval_return_mean']:.1f} (benchmarks/results/demo_seeds.md)")
-    return lines + fidelity_lines(run.summary)
+    return lines + demo_fidelity_line(run.summary)
 
 
-def fidelity_lines(summary: dict) -> list[str]:
+def demo_fidelity_line(summary: dict) -> list[str]:
     cosine, error = summary.get("surrogate_grad_cosine"), summary.get("surrogate_grad_rel_error")
     if cosine is None:
         return []

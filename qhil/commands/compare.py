@@ -18,7 +18,7 @@ from qhil.config import ProviderProfile, find_profile, load_toml
 from qhil.errors import ConfigError
 
 if TYPE_CHECKING:  # the report modules import numpy and torch; run() imports them
-    from qhil.report.session import Plan
+    from qhil.report.session import ComparisonPlan
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -79,11 +79,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_plan(args: argparse.Namespace) -> Plan:
+def build_plan(args: argparse.Namespace) -> ComparisonPlan:
     """Resolve and check everything up front (exit 2 on bad input, nothing sent)."""
     from qhil.report.probes import ProbeSize
     from qhil.report.runs import load_run
-    from qhil.report.session import Plan
+    from qhil.report.session import ComparisonPlan
 
     if not args.providers and not args.profiles:
         raise ConfigError("name the providers to compare: --providers a,b and/or --profile PATH")
@@ -99,7 +99,7 @@ def build_plan(args: argparse.Namespace) -> Plan:
     _check_out(args.out, args.force)
     _check_memory(size)
     circuit = _circuit(args.circuit, size.batch)
-    return Plan(circuit=circuit, profiles=profiles, size=size, repeats=args.repeats, dry_run=args.dry_run,
+    return ComparisonPlan(circuit=circuit, profiles=profiles, size=size, repeats=args.repeats, dry_run=args.dry_run,
                 timeout_s=args.timeout_s, seed=args.seed, config_path=args.config,
                 workload=_workload(args.config), runs=runs, budget=budget_from_args(args))
 
@@ -171,7 +171,7 @@ def _check_memory(size) -> None:
                            "the probes' exact reference distributions")
 
 
-def _consent(plan: Plan, probes: list, yes: bool):
+def _consent(plan: ComparisonPlan, probes: list, yes: bool):
     """The probes' spend on every usable provider, checked against the budget and agreed to
     before the first job is sent (the spending road); None when no provider is usable."""
     from qhil.execution.consent import agree

@@ -90,6 +90,8 @@ def evolve(plan: Plan, params: torch.Tensor, dtype: torch.dtype,
            final: bool = True) -> torch.Tensor:
     """States (b, 2**n) of the plan's template on parameter rows (b, P); the last diagonal run
     only with `final` (probabilities do not need it)."""
+    if params.shape[0] == 0:  # no rows (e.g. the shifted rows of a circuit without parameters)
+        return torch.zeros(0, 2 ** plan.n_qubits, dtype=dtype, device=params.device)
     steps, state = list(plan.steps) + ([plan.final] if final and plan.final else []), None
     if steps and isinstance(steps[0], FuseStep):
         state = _fused_product_state(steps.pop(0), params, dtype, plan.n_qubits)

@@ -21,7 +21,7 @@ from qhil.report.runcost import predict_run_costs
 
 
 @dataclass
-class Plan:
+class ComparisonPlan:
     """Everything a comparison needs, validated by the command before anything is spent."""
 
     profiles: list[ProviderProfile]
@@ -38,7 +38,7 @@ class Plan:
     """The user's CircuitTemplate (`compare --circuit`), probed beside the built-in probes."""
 
 
-def run_comparison(plan: Plan, progress: Callable[[str], None],
+def run_comparison(plan: ComparisonPlan, progress: Callable[[str], None],
                    confirm: Callable[[list[Probe]], Agreement | None]) -> Comparison:
     """Probe (or predict) every provider in turn; a failing one is a row, the others go on.
     `confirm(probes)` runs before the first job is sent: the command's consent and budget check
@@ -72,7 +72,7 @@ def shot_noise_floor(probes: list[Probe], seed: int) -> list[ProbeFigures]:
     return out
 
 
-def add_run_costs(row: ProviderRow, profile: ProviderProfile, plan: Plan) -> None:
+def add_run_costs(row: ProviderRow, profile: ProviderProfile, plan: ComparisonPlan) -> None:
     if plan.workload is None:
         row.run_cost_note = "no --config: no training-run prediction"
         return
@@ -82,7 +82,7 @@ def add_run_costs(row: ProviderRow, profile: ProviderProfile, plan: Plan) -> Non
     row.run_costs, row.run_cost_note = predict_run_costs(plan.workload, profile, latency)
 
 
-def settings_of(plan: Plan) -> dict[str, object]:
+def settings_of(plan: ComparisonPlan) -> dict[str, object]:
     return {"providers": ",".join(p.name for p in plan.profiles), "qubits": plan.size.n_qubits,
             "layers": plan.size.n_layers, "batch": plan.size.batch, "shots": plan.size.shots,
             "repeats": plan.repeats, "dry_run": plan.dry_run, "seed": plan.seed,
