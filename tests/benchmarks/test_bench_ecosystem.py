@@ -13,8 +13,12 @@ def test_the_suite_report_states_the_pass_rate_and_every_reason():
               "counts": {"passed": 95, "failed": 5, "skipped": 3}, "applicable": 100,
               "pass_rate": 0.95, "failures": ["FAILED test_gates.py::test_x"],
               "reasons": ["SKIPPED [3] test_gates.py:1: analytic only"]}
+    record["analytic"] = {**record, "shots": None, "counts": {"passed": 90, "failed": 0, "skipped": 7},
+                          "applicable": 90, "pass_rate": 1.0, "failures": [],
+                          "reasons": ["SKIPPED [7] test_gates.py:2: shots only"]}
     text = bench.suite_markdown(record)
     assert "95.0% (95 of 100)" in text and "95 passed, 5 failed, 3 skipped" in text
+    assert "100.0% (90 of 90)" in text and "- SKIPPED [7] test_gates.py:2: shots only" in text
     assert "- FAILED test_gates.py::test_x" in text
     assert "- SKIPPED [3] test_gates.py:1: analytic only" in text
 
