@@ -127,13 +127,21 @@ def workload(n: int, batch: int, layers: int, entangler: str,
 
 def layer_seconds(n: int, batch: int, entangler: str, repeats: int) -> dict[str, float]:
     """Median (and best) seconds of probabilities() at L=2 and L=4, and per layer: half the
-    difference (best: of the best times, the figure least disturbed by other processes)."""
-    sim, out = Simulator(n), {}
+    difference (best: of the best times, the figure least disturbed by other processes). The two
+    depths alternate call by call, so a change in the machine's load hits both alike."""
+    sim = Simulator(n)
+    circuits = {layers: workload(n, batch, layers, entangler) for layers in (2, 4)}
+    times: dict[int, list[float]] = {2: [], 4: []}
     with torch.no_grad():
         for layers in (2, 4):
-            circuits = workload(n, batch, layers, entangler)
-            times = times_s(lambda c=circuits: sim.probabilities(*c), repeats)
-            out[f"l{layers}_s"], out[f"l{layers}_best_s"] = statistics.median(times), min(times)
+            sim.probabilities(*circuits[layers])  # warm-up
+        for _ in range(repeats):
+            for layers in (2, 4):
+                started = time.perf_counter()
+                sim.probabilities(*circuits[layers])
+                times[layers].append(time.perf_counter() - started)
+    out = {f"l{layers}_{kind}": fn(t) for layers, t in times.items()
+           for kind, fn in (("s", statistics.median), ("best_s", min))}
     out["per_layer_s"] = (out["l4_s"] - out["l2_s"]) / 2
     out["per_layer_best_s"] = (out["l4_best_s"] - out["l2_best_s"]) / 2
     return out
@@ -247,7 +255,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--qubits", default=",".join(map(str, QUBITS)))
     p.add_argument("--batch-mib", type=int, default=128, help="state batch size per width, MiB")
     p.add_argument("--array-mib", type=int, default=256, help="stream array size, MiB")
-    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--repeats", type=int, default=7)
     args = p.parse_args()
     if args.quick:
         args.qubits, args.batch_mib, args.array_mib, args.repeats = "10,14", 2, 16, 1
