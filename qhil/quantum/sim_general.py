@@ -6,25 +6,30 @@ A template's gate list becomes (`compile_plan`, cached per template, dtype and d
   Kronecker matrix in one batched matmul; when every qubit has a run, the groups are applied
   from the front of the state as the hDQNN kernel does (`apply_leading_group`).
 - `DiagStep`: a run of diagonal gates (rz, p/u1, z, s, t, sdg, tdg, id, cz, cp, crz, rzz, cs,
-  csdg, ccz, global phase, on any qubits) merged into ONE diagonal: every such gate's phase is
-  angle * a(x) + b(x) over the basis states x, so the run is exp(i (b + Theta @ A)) for the
-  run's angle values Theta (rows, G) (one real matmul); a run without parameters is one cached
-  vector.
+  csdg, ccz, global phase, on any qubits) merged: the constant gates into ONE cached diagonal,
+  the parameterised ones in groups of at most DIAG_GROUP_QUBITS qubits, each group's phases
+  (every such gate's phase is angle * a(x) + b(x)) computed on its own qubits, (b, 2**m), and
+  broadcast over the state (one multiply pass per group; no exp over all 2**n amplitudes).
 - `BlockStep`: every other gate, fused with its neighbours into blocks of at most
   BLOCK_QUBITS qubits (a gate joins the open blocks of its qubits while their union stays that
   small, taking its qubits' pending one-qubit runs along); a block's matrix is its gates applied
   to the identity (built once when no gate reads a parameter, else per row) and is applied by
-  one batched contraction with its qubits' axes moved last.
+  one batched matmul from the left with its qubits' axes leading.
+- `PermuteStep`: the state keeps one qubit order across steps (`chain_layouts`): before a
+  block whose qubits do not lead, one axis permutation brings them to the front (nothing moves
+  them back); diagonal runs are placed in the order they meet at compile time; one-qubit runs
+  and the end see the canonical order.
 Diagonal gates commute with each other, so a run collects them until another gate touches one
-of its qubits; each qubit is held by at most one pending run, open block or the diagonal run. States are (B, 2**n), qubit 0 the most significant bit; everything
-is torch autograd-differentiable (the "exact" gradient strategy).
+of its qubits; each qubit is held by at most one pending run, open block or the diagonal run.
+States are (B, 2**n), qubit 0 the most significant bit; everything is torch
+autograd-differentiable (the "exact" gradient strategy).
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -44,6 +49,7 @@ from qhil.quantum.template_gates import GATES, matrix
 
 GROUP_QUBITS = 4  # largest Kronecker group of fused one-qubit runs (as the hDQNN kernel)
 BLOCK_QUBITS = 4  # largest block of fused gates
+DIAG_GROUP_QUBITS = 8  # largest qubit group of a diagonal run's parameterised gates
 
 
 @dataclass(frozen=True)
@@ -54,12 +60,24 @@ class FuseStep:
 
 
 @dataclass(frozen=True)
-class DiagStep:
-    """A run of diagonal gates as phases: const (2**n,) and per-angle coefficients (G, 2**n)."""
+class DiagGroup:
+    """Parameterised diagonal gates on a few qubits: phases angles @ slopes (G, 2**m) over those
+    qubits (in the state's axis order), broadcast over the state as `shape` (2 on their axes)."""
 
-    const: torch.Tensor | None
     angles: tuple[Angle, ...]
-    coeffs: torch.Tensor | None
+    slopes: torch.Tensor
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class DiagStep:
+    """A run of diagonal gates: the constant diagonal `const` (2**n,) (complex, None when 1) and
+    the parameterised gates in groups of at most DIAG_GROUP_QUBITS qubits, both in the state's
+    axis order where the run meets it; `gates` (the run) to place it in another order."""
+
+    gates: tuple[Gate, ...]
+    const: torch.Tensor | None
+    groups: tuple[DiagGroup, ...]
 
 
 @dataclass(frozen=True)
@@ -70,11 +88,16 @@ class BlockStep:
     qubits: tuple[int, ...]
     gates: tuple[Gate, ...]
     const: torch.Tensor | None
-    gather_in: torch.Tensor | None = None  # amplitude order in: the block's qubits last
-    gather_out: torch.Tensor | None = None  # and back (None: the next block's gather_in does it)
 
 
-Step = FuseStep | DiagStep | BlockStep
+@dataclass(frozen=True)
+class PermuteStep:
+    """The state's qubit axes reordered: new axis a is old axis axes[a]."""
+
+    axes: tuple[int, ...]
+
+
+Step = FuseStep | DiagStep | BlockStep | PermuteStep
 
 
 @dataclass(frozen=True)
@@ -107,34 +130,47 @@ def _apply(step: Step, state: torch.Tensor, params: torch.Tensor, n: int) -> tor
     if isinstance(step, FuseStep):
         return apply_fused(state, step, params, n)
     if isinstance(step, DiagStep):
-        diag = diagonal(step, params, state.dtype)
-        return state * diag if state.requires_grad or diag.requires_grad else state.mul_(diag)
-    mat, batch = block_matrix(step, params, state.dtype), state.shape[0]
-    if step.gather_in is not None:
-        state = state.index_select(1, step.gather_in)
-    state = (state.reshape(batch, -1, mat.shape[-1]) @ mat.transpose(-1, -2)).reshape(batch, -1)
-    return state if step.gather_out is None else state.index_select(1, step.gather_out)
+        return apply_diagonal(state, step, params)
+    batch = state.shape[0]
+    if isinstance(step, PermuteStep):
+        return permute_qubits(state, step.axes, n)
+    mat = block_matrix(step, params, state.dtype)  # its qubits lead (the PermuteStep before)
+    return (mat @ state.reshape(batch, mat.shape[-1], -1)).reshape(batch, -1)
 
 
-def chain_gathers(steps: list[Step], n: int, device: str) -> list[Step]:
-    """Each block's amplitude orders (`qubits_last`); between consecutive blocks the way back
-    and the way in are one composed gather."""
-    out, back = [], None  # back: the order the previous block left the state in, if pending
-    for index, step in enumerate(steps):
-        if not isinstance(step, BlockStep):
-            out.append(step)
-            continue
-        forward, inverse = qubits_last(n, step.qubits, device)
-        gather_in = forward if back is None else back.index_select(0, forward)
-        follows = index + 1 < len(steps) and isinstance(steps[index + 1], BlockStep)
-        back = inverse if follows else None
-        out.append(replace(step, gather_in=_unless_identity(gather_in),
-                           gather_out=None if follows else _unless_identity(inverse)))
+def permute_qubits(state: torch.Tensor, axes: tuple[int, ...], n: int) -> torch.Tensor:
+    """The state with its qubit axes reordered (new axis a = old axis axes[a]); without autograd
+    on the CPU by NumPy's strided copy (2-3x faster than torch's for 2**n axes of size 2)."""
+    batch, dims = state.shape[0], (0, *(a + 1 for a in axes))
+    if state.device.type == "cpu" and not state.requires_grad:
+        moved = np.ascontiguousarray(state.numpy().reshape(batch, *(2,) * n).transpose(dims))
+        return torch.from_numpy(moved).reshape(batch, -1)
+    return state.reshape(batch, *(2,) * n).permute(dims).contiguous().reshape(batch, -1)
+
+
+def chain_layouts(steps: list[Step], n: int, dtype: torch.dtype, device: str) -> list[Step]:
+    """Keep one qubit order across blocks: before a block, one `PermuteStep` moves its qubits to
+    the front (the other axes keep their order) unless they lead already; nothing moves them
+    back. Diagonal runs are re-indexed at compile time to the order they meet; one-qubit runs
+    and the end see the canonical order."""
+    out, order = [], list(range(n))
+    for step in steps:
+        if isinstance(step, BlockStep):
+            lead = list(step.qubits)
+            order = _move(out, order, lead + [q for q in order if q not in lead])
+        elif isinstance(step, FuseStep):
+            order = _move(out, order, list(range(n)))
+        elif isinstance(step, DiagStep) and order != list(range(n)):
+            step = diagonal_step(list(step.gates), n, dtype, device, order)
+        out.append(step)
+    _move(out, order, list(range(n)))
     return out
 
 
-def _unless_identity(index: torch.Tensor) -> torch.Tensor | None:
-    return None if torch.equal(index, torch.arange(index.shape[0], device=index.device)) else index
+def _move(out: list[Step], order: list[int], new: list[int]) -> list[int]:
+    if new != order:
+        out.append(PermuteStep(tuple(order.index(q) for q in new)))
+    return new
 
 
 # --- compiling ---------------------------------------------------------------------------
@@ -147,8 +183,9 @@ def compile_plan(template: CircuitTemplate, dtype: torch.dtype, device: str) -> 
         for gate in template.gates:
             builder.add(gate)
         builder.finish()
-        steps = chain_gathers(builder.steps, template.n_qubits, device)
+        steps = builder.steps
         final = steps.pop() if steps and isinstance(steps[-1], DiagStep) else None
+        steps = chain_layouts(steps, template.n_qubits, dtype, device)
         return Plan(template.n_qubits, tuple(steps), final)
 
 
@@ -224,9 +261,8 @@ class _Builder:
         self.steps.append(FuseStep(runs))
 
     def flush_diagonal(self) -> None:
-        step = diagonal_step(self.diag, self.n, self.dtype.to_real(), self.device) \
-            if self.diag else None
-        if step is not None and (step.const is not None or step.coeffs is not None):
+        step = diagonal_step(self.diag, self.n, self.dtype, self.device) if self.diag else None
+        if step is not None and (step.const is not None or step.groups):
             self.steps.append(step)
         self.diag, self.diag_qubits = [], set()
 
@@ -249,22 +285,46 @@ def block_step(block: _OpenBlock, dtype: torch.dtype, device: str) -> BlockStep:
     return step
 
 
-def diagonal_step(gates: list[Gate], n: int, real: torch.dtype, device: str) -> DiagStep:
-    """The merged phases of diagonal gates: constant part and one coefficient row per angle."""
-    const = np.zeros(2 ** n)
-    rows, angles = [], []
+def diagonal_step(gates: list[Gate], n: int, dtype: torch.dtype, device: str,
+                  order: list[int] | None = None) -> DiagStep:
+    """The run in the layout whose axis a holds qubit order[a] (canonical by default): constant
+    phases summed into one diagonal, parameterised gates grouped."""
+    position = {q: a for a, q in enumerate(order or range(n))}
+    const, params = np.zeros(2 ** n), []
     for gate in gates:
         slope, offset = diagonal_phases(gate.name)
-        index = _local_index(n, gate.qubits)
+        index = _local_index(n, tuple(position[q] for q in gate.qubits))
         const += offset[index]
         if gate.angles and gate.angles[0].is_const:
             const += gate.angles[0].offset * slope[index]
         elif gate.angles:
-            rows.append(slope[index])
-            angles.append(gate.angles[0])
-    as_tensor = functools.partial(torch.tensor, dtype=real, device=device)
-    return DiagStep(as_tensor(const) if const.any() else None, tuple(angles),
-                    as_tensor(np.stack(rows)) if rows else None)
+            params.append(gate)
+    table = torch.tensor(np.exp(1j * const), dtype=dtype, device=device) if const.any() else None
+    groups = tuple(_diag_group(g, n, position, dtype.to_real(), device) for g in _grouped(params))
+    return DiagStep(tuple(gates), table, groups)
+
+
+def _grouped(gates: list[Gate]) -> list[list[Gate]]:
+    """Gates into groups whose qubits number at most DIAG_GROUP_QUBITS (first fit)."""
+    groups: list[tuple[set[int], list[Gate]]] = []
+    for gate in gates:
+        fit = next((g for g in groups if len(g[0] | set(gate.qubits)) <= DIAG_GROUP_QUBITS), None)
+        if fit is None:
+            groups.append(fit := (set(), []))
+        fit[0].update(gate.qubits)
+        fit[1].append(gate)
+    return [g for _, g in groups]
+
+
+def _diag_group(gates: list[Gate], n: int, position: dict[int, int], real: torch.dtype,
+                device: str) -> DiagGroup:
+    axes = sorted({position[q] for g in gates for q in g.qubits})
+    local = {a: i for i, a in enumerate(axes)}
+    slopes = [diagonal_phases(g.name)[0][_local_index(
+        len(axes), tuple(local[position[q]] for q in g.qubits))] for g in gates]
+    shape = tuple(2 if a in local else 1 for a in range(n))
+    return DiagGroup(tuple(g.angles[0] for g in gates),
+                     torch.tensor(np.stack(slopes), dtype=real, device=device), shape)
 
 
 def _local_index(n: int, qubits: tuple[int, ...]) -> np.ndarray:
@@ -307,14 +367,19 @@ def _diag_entries(name: str, angle: float) -> np.ndarray:
 
 # --- applying ----------------------------------------------------------------------------
 
-def diagonal(step: DiagStep, params: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """The run's diagonal: (2**n,) without parameters, else (b, 2**n)."""
-    phase = step.const
-    if step.coeffs is not None:
-        theta = torch.stack([a.values(params) for a in step.angles], dim=1)
-        phase = theta.to(step.coeffs.dtype) @ step.coeffs
-        phase = phase if step.const is None else phase + step.const
-    return torch.polar(torch.ones_like(phase), phase).to(dtype)
+def apply_diagonal(state: torch.Tensor, step: DiagStep, params: torch.Tensor) -> torch.Tensor:
+    """The run's constant diagonal, then each group's (b, 2**m) phases broadcast over the state."""
+    in_place = not (state.requires_grad or params.requires_grad)
+    if step.const is not None:
+        state = state.mul_(step.const) if in_place else state * step.const
+    batch = state.shape[0]
+    for group in step.groups:
+        theta = torch.stack([a.values(params) for a in group.angles], dim=1)
+        phase = theta.to(group.slopes.dtype) @ group.slopes
+        table = torch.polar(torch.ones_like(phase), phase).to(state.dtype)
+        view, table = state.view(batch, *(2,) * len(group.shape)), table.reshape(batch, *group.shape)
+        state = (view.mul_(table) if in_place else view * table).reshape(batch, -1)
+    return state
 
 
 def run_matrices(step: FuseStep, params: torch.Tensor, dtype: torch.dtype) -> dict[int, torch.Tensor]:
