@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -43,10 +44,23 @@ def node(port: int, out: Path, host: bool) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)
 
 
+def wait_for_store(port: int, host: subprocess.Popen, timeout_s: float = 60.0) -> None:
+    """Until the host node's c10d store accepts connections on 127.0.0.1:port."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and host.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1.0).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+
+
 def test_two_torchrun_nodes_train_four_agents_over_loopback(tmp_path):
     out = tmp_path / "run"
     port = free_port()
-    nodes = [node(port, out, host=True), node(port, out, host=False)]
+    host = node(port, out, host=True)
+    wait_for_store(port, host)  # the other node's store client would fail on a refused connection
+    nodes = [host, node(port, out, host=False)]
     logs = [n.communicate(timeout=300) for n in nodes]
     assert [n.returncode for n in nodes] == [0, 0], [err[-2000:] for _, err in logs]
     summary = json.loads((out / "summary.json").read_text())
