@@ -189,6 +189,11 @@ def timed_calls(calls: dict, repeats: int) -> dict:
     return out
 
 
+def verdict(wall_ratio: float, target: float) -> str:
+    """The target judged on the wall-clock ratio."""
+    return "(met)" if wall_ratio <= target else "(MISSED)"
+
+
 def speed_markdown(report: dict) -> str:
     s = report["hdqnn_speed"]
     lines = ["# Templates benchmark (benchmarks/bench_templates.py)", "",
@@ -203,8 +208,10 @@ def speed_markdown(report: dict) -> str:
         m, rw, rc = w["median_wall_s"], w["ratios_wall"], w["ratios_cpu"]
         lines.append(f"| {name} (B={w['batch']}) | {m['main_kernel'] * 1e3:.1f} | "
                      f"{m['simulator'] * 1e3:.1f} | {m['random_template'] * 1e3:.1f} | "
-                     f"{rw['simulator_over_main_kernel']:.3f}, {rc['simulator_over_main_kernel']:.3f} | "
-                     f"{rw['random_over_hdqnn']:.2f}, {rc['random_over_hdqnn']:.2f} |")
+                     f"{rw['simulator_over_main_kernel']:.3f}, {rc['simulator_over_main_kernel']:.3f} "
+                     f"{verdict(rw['simulator_over_main_kernel'], 1.05)} | "
+                     f"{rw['random_over_hdqnn']:.2f}, {rc['random_over_hdqnn']:.2f} "
+                     f"{verdict(rw['random_over_hdqnn'], 1.2)} |")
     extra = {k: report[k] for k in ("exact_vs_qiskit_statevector", "round_trips") if k in report}
     return "\n".join([*lines, "", f"Other checks: `{json.dumps(extra)}`", ""])
 
