@@ -25,7 +25,11 @@ class HDQNNBatch:
 
 
 def hdqnn_batches(request: SamplingRequest) -> list[HDQNNBatch]:
-    """Every row whose template has an hDQNN layout, one batch per layer count (usually one)."""
+    """Every row whose template has an hDQNN layout, one batch per layer count (usually one).
+    An all-hDQNN request uses its own `hdqnn_arrays` (kept from `from_hdqnn`, not rebuilt)."""
+    arrays = request.hdqnn_arrays
+    if arrays is not None:
+        return [HDQNNBatch(np.arange(request.batch_size), *arrays)]
     by_layers: dict[int, list[int]] = {}
     for index, template in enumerate(request.templates):
         if template.hdqnn_layout is not None:

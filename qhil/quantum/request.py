@@ -125,7 +125,8 @@ class SamplingRequest:
     @cached_property
     def hdqnn_arrays(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(angles (B, L, n, 2), cz (B, L, P, 2)) when every template is an hDQNN template of one
-        layer and pair count, else None (see template_request.hdqnn_arrays)."""
+        layer and pair count, else None (the module's `hdqnn_arrays`); `from_hdqnn` keeps the
+        arrays it was given."""
         return hdqnn_arrays(self)
 
     def digest(self) -> str:
