@@ -3,7 +3,7 @@ an output folder or file must be creatable and writable, not a file, not inside 
 a mistyped mount path (a missing folder directly under `/` or beside mount points, as /mnt/dtaa
 beside /mnt/data, is refused rather than created on the wrong disk); a new run folder is not a
 symbolic link and not inside another run (never writing into someone else's run);
-a ledger must be a qhil ledger; a config must be a readable UTF-8 file.
+a ledger must be a qhil ledger.
 
     check_out_dir(path, "--out")       a folder to create or fill
     check_new_run_dir(path, "--out")   the same, for a run folder
@@ -139,19 +139,3 @@ def open_ledger(path: str | Path, flag: str = "ledger") -> Ledger:
         return Ledger(path)
     except sqlite3.DatabaseError as exc:
         raise ConfigError(f"{flag} {path} is not a qhil ledger ({exc})") from exc
-
-
-def read_config_text(path: str | Path, what: str = "config") -> str:
-    """The text of a config file; a folder, a missing file or non-UTF-8 bytes are ConfigErrors."""
-    path = Path(path)
-    if path.is_dir():
-        raise ConfigError(f"{what} {path} is a folder; pass a .toml file")
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{what} {path}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{what} {path} is not UTF-8 text (byte {exc.start}); "
-                          f"save it as UTF-8 TOML") from exc
-    except OSError as exc:
-        raise ConfigError(f"{what} {path}: cannot read ({exc.strerror or exc})") from exc

@@ -8,7 +8,7 @@ validation), and counts with the loop's own `Schedule`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -111,22 +111,11 @@ class Workload:
         return asdict(self)
 
     @classmethod
-    def field_names(cls) -> list[str]:
-        return [f.name for f in fields(cls)]
-
-    @classmethod
     def from_train_config(cls, path: str | Path) -> Workload:
         """The workload of a `qhil train` config file (validated as `qhil train` does)."""
         from qhil.rl.config import load_train_config
 
         return cls.from_train(load_train_config(path))
-
-    @classmethod
-    def from_train_data(cls, data: dict[str, Any], source: str = "<config>") -> Workload:
-        """The workload of a training config already in memory (`TrainConfig.model_dump()`)."""
-        from qhil.rl.config import parse_train_config
-
-        return cls.from_train(parse_train_config(data, Path(source)))
 
     @classmethod
     def from_train(cls, config: TrainConfig) -> Workload:

@@ -265,15 +265,6 @@ def negate_cz_rows_(state: torch.Tensor, pairs: torch.Tensor, n_qubits: int,
     return state
 
 
-def apply_signs(state: torch.Tensor, signs: torch.Tensor) -> torch.Tensor:
-    """Multiply a complex state (B, 2**n) by diagonal signs (B, 2**n) of the state's dtype.
-
-    Same-dtype contiguous complex multiplication: about twice as fast on CPU as multiplying
-    by real signs (a dtype promotion) or by a real view of the state (a width-2 broadcast).
-    """
-    return state * signs
-
-
 def group_starts(groups: tuple[int, ...]) -> list[int]:
     """First qubit of each group."""
     return [sum(groups[:i]) for i in range(len(groups))]
