@@ -34,6 +34,7 @@ from qhil.rl.run import run_training as train
 from qhil.rl.rundir import RunFolder
 from tests.reference import spooled_profile
 from tests.rl.conftest import tiny_config
+from tests.rl.test_crash_safety import journal_steps
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYOUT = Layout(obs=3, actions=1, q_in=4, q_out=2)
@@ -104,17 +105,6 @@ def test_a_learner_restored_from_an_old_checkpoint_replays_and_buys_nothing(meth
 # real SIGKILLs ------------------------------------------------------------------------------------
 
 STEPS = 400
-
-
-def journal_steps(path: Path) -> int:
-    try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
-        try:
-            return db.execute("SELECT COUNT(*) FROM steps").fetchone()[0]
-        finally:
-            db.close()
-    except sqlite3.OperationalError:
-        return 0
 
 
 def spawn(log: Path, *argv: str) -> subprocess.Popen:
