@@ -115,13 +115,22 @@ def main() -> int:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True, check=True).stdout.strip()
     data = {"commit": commit, "venv": str(args.venv.resolve()), "load_start": machine_load()}
-    rows = [one_clone(i + 1, args.venv.resolve(), args.keep) for i in range(args.clones)]
+    rows: list[dict] = []
+    for i in range(args.clones):
+        rows.append(one_clone(i + 1, args.venv.resolve(), args.keep))
+        text = write_results(rows, data)
+        print(text.splitlines()[-1], flush=True)
+    print(text)
+    return 0 if data["green"] == len(rows) else 1
+
+
+def write_results(rows: list[dict], data: dict) -> str:
+    """Results so far, rewritten after every clone (a session that ends midway keeps what ran)."""
     data.update(load_end=machine_load(), green=sum(r["green"] for r in rows), clones=rows)
     (RESULTS / "fresh_clones.json").write_text(json.dumps(data, indent=2) + "\n")
     text = markdown(rows, data)
     (RESULTS / "fresh_clones.md").write_text(text + "\n")
-    print(text)
-    return 0 if data["green"] == len(rows) else 1
+    return text
 
 
 if __name__ == "__main__":
