@@ -47,6 +47,9 @@ class IBMOptions(StrictModel):
 
     local_backend: str | None = Field(None, description="Fake backend class: local testing mode.")
     restrict: bool = Field(True, description="Local mode: simulate only the qubits the layout uses.")
+    local_sampler: Literal["aer", "executor"] = Field(
+        "aer", description="Local mode: 'aer' runs a job's PUBs in one Aer SamplerV2 execution; "
+        "'executor' through the client-side Sampler's local path (one Aer execution per PUB).")
     mode: Literal["job", "batch", "session"] = Field("job", description="Cloud execution mode.")
     channel: str | None = Field(None, description="QiskitRuntimeService channel.")
     instance: str | None = Field(None, description="QiskitRuntimeService instance.")

@@ -9,10 +9,14 @@ PUB building, polling, result conversion, error mapping) is one code path:
     client.job(job_id) -> job           re-attach by id
     client.find(tag) -> job | None      the newest job carrying that job tag (cloud only)
 
-Both run `qiskit_ibm_runtime.executor_sampler.Sampler`, the client-side Sampler that replaces the
-server-side `SamplerV2` (deprecated in 0.50.0): it turns the PUBs into one Executor quantum
-program (one item per PUB) on the client; the cloud runs it as one job, local testing mode
-simulates it with Aer. `dry_run=True` asks the service to validate the job and estimate its usage
+The cloud runs `qiskit_ibm_runtime.executor_sampler.Sampler`, the client-side Sampler that
+replaces the server-side `SamplerV2` (deprecated in 0.50.0): it turns the PUBs into one Executor
+quantum program (one item per PUB) on the client and the service runs it as one job. Local testing
+mode simulates the same PUBs with Aer: by default in one Aer `SamplerV2` execution
+(`local_sampler = "aer"`); `local_sampler = "executor"` takes the client-side Sampler's own local
+path, which runs one Aer execution per item and serialises the noise model again for each
+(benchmarks/repro_ibm_local_executor.py). Both return SamplerPubResults carrying the circuits'
+metadata, so the result conversion above them is one code path. `dry_run=True` asks the service to validate the job and estimate its usage
 without running it on the QPU (cloud only; local testing mode ignores it).
 """
 
@@ -36,6 +40,16 @@ def sampler(mode: Any, options: dict | None = None) -> Any:
     from qiskit_ibm_runtime.executor_sampler import Sampler
 
     return Sampler(mode=mode, options=options)
+
+
+def aer_sampler(backend: Any, seed: int | None) -> Any:
+    """Aer's SamplerV2 on a (fake or reduced) backend: every PUB of a job in one execution."""
+    from qiskit_aer import AerSimulator
+    from qiskit_aer.primitives import SamplerV2
+
+    if not isinstance(backend, AerSimulator):
+        backend = AerSimulator.from_backend(backend)
+    return SamplerV2.from_backend(backend, seed=seed)
 
 
 class CloudRuntimeClient:
@@ -89,9 +103,10 @@ class LocalRuntimeClient:
 
     local = True
 
-    def __init__(self, backend_name: str, restrict: bool = True):
+    def __init__(self, backend_name: str, restrict: bool = True, local_sampler: str = "aer"):
         self._backend = fake_backend(backend_name)
         self.restrict = restrict
+        self.local_sampler = local_sampler
         self._reduced = ReducedDevice(self._backend)
         self._jobs: dict[str, Any] = {}
 
@@ -103,9 +118,12 @@ class LocalRuntimeClient:
         if dry_run:
             raise PermanentProviderError("local testing mode has no dry run; it is free, run it")
         mode, pubs = self._restricted(pubs) if self.restrict else (self._backend, pubs)
-        # the SDK ignores a falsy seed_simulator, so seed 0 must not reach it as 0
-        options = None if seed is None else {"simulator": {"seed_simulator": seed + 1}}
-        job = sampler(mode, options).run(pubs, shots=shots)
+        if self.local_sampler == "aer":
+            job = aer_sampler(mode, seed).run(pubs, shots=shots)
+        else:
+            # the SDK ignores a falsy seed_simulator, so seed 0 must not reach it as 0
+            options = None if seed is None else {"simulator": {"seed_simulator": seed + 1}}
+            job = sampler(mode, options).run(pubs, shots=shots)
         self._jobs[job.job_id()] = job
         return job
 

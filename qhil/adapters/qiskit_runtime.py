@@ -9,6 +9,10 @@ estimate its usage without running it (`qhil sample` and `qhil train` call it be
 Profile options:
     local_backend   fake backend class (e.g. "FakeTorino"): local testing mode; absent: the cloud
     restrict        local mode: simulate only the qubits the layout uses (default true)
+    local_sampler   local mode: "aer" (default) runs a job's PUBs in one Aer SamplerV2 execution;
+                    "executor" through the client-side Sampler's own local path, which runs one
+                    Aer execution per PUB and re-serialises the noise model for each (slower on
+                    batches of many structures: benchmarks/results/repro_ibm_local_executor.md)
     mode            "job" (default), "batch" or "session" (cloud)
     channel, instance  passed to QiskitRuntimeService (credentials: saved account or QISKIT_IBM_TOKEN)
     optimization_level  preset pass manager level (default 1)
@@ -147,7 +151,7 @@ class IBMProvider(Provider):
     def _make_client(self) -> Any:
         opts = self.options
         if self.local:
-            return LocalRuntimeClient(opts.local_backend, opts.restrict)
+            return LocalRuntimeClient(opts.local_backend, opts.restrict, opts.local_sampler)
         from qiskit_ibm_runtime import QiskitRuntimeService
 
         kwargs = {k: getattr(opts, k) for k in ("channel", "instance") if getattr(opts, k)}

@@ -110,3 +110,35 @@ def test_aer_exact_marginals_match_reference(rng):
         got = aer_exact_marginals(AerSimulator(), pub.circuit, pub.values)
         np.testing.assert_allclose(got, reference_marginals(req.hdqnn_arrays[0][pub.rows], req.hdqnn_arrays[1][pub.rows]),
                                    atol=1e-6)
+
+
+def _local_provider(local_sampler: str):
+    from qhil.adapters.qiskit_runtime import IBMProvider
+    from qhil.config import find_profile
+
+    profile = find_profile("ibm-fake-torino")
+    options = {**profile.options, "local_sampler": local_sampler}
+    return IBMProvider(profile.model_copy(update={"options": options}))
+
+
+def test_the_two_local_samplers_draw_the_same_distribution_and_repeat_their_seed(rng):
+    """Local testing mode's two samplers (one Aer execution per job, or the client-side Sampler's
+    one per PUB) run the same noisy circuits: they agree within shot noise (5 sigma of the
+    difference of two 4,000-shot marginals), both sit within the conformance suite's device-noise
+    allowance of the ideal marginals, rows in request order, and a seed repeats its shots."""
+    ansatz = HDQNNAnsatz(3, 2)
+    req = ansatz.request(random_controls(rng, ansatz, 5), shots=4000, seed=11)
+    got = {}
+    for local_sampler in ("aer", "executor"):
+        with _local_provider(local_sampler) as provider:
+            got[local_sampler] = provider.submit(req).result(timeout_s=300).marginals
+            again = provider.submit(req).result(timeout_s=300).marginals
+        np.testing.assert_array_equal(got[local_sampler], again)
+    ideal = reference_marginals(req.hdqnn_arrays[0], req.hdqnn_arrays[1])
+    assert np.abs(got["aer"] - ideal).max() < 0.2 and np.abs(got["executor"] - ideal).max() < 0.2
+    assert np.abs(got["aer"] - got["executor"]).max() < 5 * np.sqrt(2 * 0.25 / 4000)
+
+
+def test_an_unknown_local_sampler_is_refused_naming_the_field():
+    with pytest.raises(ConfigError, match="local_sampler"):
+        _local_provider("qpu")
