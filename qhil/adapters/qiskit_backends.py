@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qiskit import QuantumCircuit, QuantumRegister
+from qiskit.circuit import CircuitInstruction
 from qiskit.providers import BackendV2, Options
 from qiskit.transpiler import Target, generate_preset_pass_manager
 from qiskit_aer import AerSimulator
@@ -109,7 +110,8 @@ def compact_circuit(circuit: QuantumCircuit, active: list[int]) -> QuantumCircui
             continue
         qubits = [out.qubits[index[circuit.find_bit(q).index]] for q in inst.qubits]
         clbits = [out.clbits[circuit.find_bit(c).index] for c in inst.clbits]
-        out.append(inst.operation, qubits, clbits)
+        # the documented fast path for instructions already checked (ISA circuits, never mutated)
+        out._append(CircuitInstruction(inst.operation, qubits, clbits))
     return out
 
 

@@ -109,6 +109,7 @@ class LocalRuntimeClient:
         self.local_sampler = local_sampler
         self._reduced = ReducedDevice(self._backend)
         self._jobs: dict[str, Any] = {}
+        self._compact: dict[tuple[int, tuple[int, ...]], tuple[Any, Any]] = {}
 
     def backend(self) -> Any:
         return self._backend
@@ -129,8 +130,17 @@ class LocalRuntimeClient:
 
     def _restricted(self, pubs: list[tuple]) -> tuple[Any, list[tuple]]:
         active = active_qubits(circuit for circuit, *_ in pubs)
-        compact = [(compact_circuit(circuit, active), *rest) for circuit, *rest in pubs]
+        compact = [(self._compacted(circuit, active), *rest) for circuit, *rest in pubs]
         return self._reduced.simulator(active), compact
+
+    def _compacted(self, circuit: Any, active: list[int]) -> Any:
+        """compact_circuit, once per (ISA circuit, qubit set): the transpile cache hands the same
+        ISA circuit object back for a structure, so a training stream compacts each once."""
+        key = (id(circuit), tuple(active))
+        held = self._compact.get(key)
+        if held is None or held[0] is not circuit:
+            held = self._compact[key] = (circuit, compact_circuit(circuit, active))
+        return held[1]
 
     def job(self, job_id: str) -> Any:
         if job_id not in self._jobs:
