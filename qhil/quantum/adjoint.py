@@ -41,7 +41,7 @@ from qhil.quantum.statevector import (
     shared_cz_signs,
 )
 
-__all__ = ["adjoint_marginals", "marginal_jacobian", "marginal_vjp"]
+__all__ = ["adjoint_marginals", "marginal_jacobian", "marginal_vjp", "marginals_and_jacobian"]
 
 _DTYPES = {"complex64": torch.complex64, "complex128": torch.complex128}
 
@@ -68,6 +68,36 @@ def adjoint_marginals(angles: torch.Tensor, cz: torch.Tensor,
                       precision: str = "complex64") -> torch.Tensor:
     """Exact marginals (B, n), differentiable w.r.t. angles through the adjoint VJP."""
     return _AdjointMarginals.apply(angles, cz, precision)
+
+
+def marginals_and_jacobian(angles: torch.Tensor, cz: torch.Tensor, rows: int,
+                           precision: str = "complex64") -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact marginals (B, n), differentiable w.r.t. angles through the adjoint VJP, and the
+    Jacobian of the first `rows` (>= 1) circuits (rows, n, L, n, 2), not differentiable. Those rows are
+    walked once, with one bra per qubit: their VJP is their Jacobian contracted with the upstream
+    gradient, so only the other rows walk a VJP bra (the fidelity check needs both)."""
+    return _MarginalsAndJacobian.apply(angles, cz, rows, precision)
+
+
+class _MarginalsAndJacobian(torch.autograd.Function):
+    """Forward: the Jacobian walks of the first rows, the VJP walks' forward of the rest."""
+
+    @staticmethod
+    def forward(ctx, angles, cz, rows, precision):  # type: ignore[override]
+        head, jac = marginal_jacobian(angles[:rows], cz[:rows], precision)
+        ctx.walks = _walks(angles[rows:], cz[rows:], precision) if rows < len(angles) else []
+        ctx.jacobian, ctx.angle_dtype = jac, angles.dtype
+        ctx.mark_non_differentiable(jac)
+        tail = [_marginals(ctx.walks, angles)] if ctx.walks else []
+        return torch.cat([head, *tail]), jac
+
+    @staticmethod
+    def backward(ctx, grad, _):  # type: ignore[override]
+        rows = len(ctx.jacobian)
+        grads = [torch.einsum("bj,bjlqk->blqk", grad[:rows].to(ctx.jacobian), ctx.jacobian)]
+        tail = _split(grad[rows:], ctx.walks) if ctx.walks else ()
+        grads += [w.backward(g[:, None, :])[:, 0] for w, g in zip(ctx.walks, tail, strict=True)]
+        return torch.cat(grads).to(ctx.angle_dtype), None, None, None
 
 
 class _AdjointMarginals(torch.autograd.Function):
