@@ -10,8 +10,9 @@ round, medians of wall-clock and of process CPU seconds):
 - fidelity_check: the learner's `GradientCheck.inspect` on a TD3 built from the size's config
   (mean-field qtDNN); before: `tests/reference.fidelity_figures_before` (complex128 reference,
   a VJP walk of the 256 samples and a separate Jacobian walk of 64, the surrogate's Jacobian of
-  all 256 sliced to 64), now: complex64, one walk for both exact sides, the surrogate's
-  Jacobian of the 64 samples only. Same four figures (tests/rl/test_gradient_methods.py).
+  all 256 sliced to 64, one backward per output), now: complex64, one walk for both exact
+  sides, the surrogate's Jacobian of the 64 samples only, in one vectorised backward. Same four
+  figures (tests/rl/test_gradient_methods.py).
 - learner_update: seconds per learner update of a real session (bench_learner_update.session:
   run folder, ledger, Dispatcher on the local provider, 300 exploration steps) with
   `--gradient exact`, qtdnn beside it, round robin; median per update and policy_delay x mean
@@ -155,7 +156,8 @@ def markdown(data: dict) -> str:
     lines += ["", "exact_vjp: autograd through the simulator (before) vs the adjoint walk (now), "
               "complex64. fidelity_check: `GradientCheck.inspect` before (complex128, separate "
               "VJP and Jacobian walks, surrogate Jacobian of all 256 rows) and now (complex64, one "
-              "walk, 64 rows); same figures (within 7e-8 at 10 x 10).", "",
+              "walk, the surrogate's Jacobian of 64 rows in one vectorised backward); same "
+              "figures (within 7e-8 at 10 x 10).", "",
               "## Learner seconds per update (local provider, round robin)", "",
               "| size | method | median wall s / update | median CPU s / update | "
               "wall s / actor update | CPU s / actor update |", "|---|---|---:|---:|---:|---:|"]

@@ -116,11 +116,13 @@ def spooled_billing_profile(path, service, median_s: float, p95_s: float):
 def fidelity_figures_before(td3, sim, loss, obs, samples: int = 64) -> dict[str, float]:
     """The learner's fidelity check as qhil.rl.fidelity computed it before one adjoint walk served
     both exact sides: a VJP walk of every sample through `exact_marginals`, a separate Jacobian
-    walk of the first `samples`, and the method's Jacobian of the whole minibatch, sliced. The
-    reference its faster path is tested against (and benchmarks/bench_exact_gradient.py times)."""
+    walk of the first `samples`, and the method's Jacobian of the whole minibatch, sliced (the
+    surrogate's by one backward per output). The reference its faster path is tested against
+    (and benchmarks/bench_exact_gradient.py times)."""
     import torch
 
     from qhil.layers.fidelity import fidelity
+    from qhil.layers.gradients import Surrogate, jacobian
     from qhil.layers.hdqnn import exact_jacobian, exact_marginals
     from qhil.rl.fidelity import _flat, pre_parameters
 
@@ -129,7 +131,9 @@ def fidelity_figures_before(td3, sim, loss, obs, samples: int = 64) -> dict[str,
     q_in, clinks = actor.controls(obs)
     exact_loss = -td3.qf1(obs, actor.finish(exact_marginals(sim, actor.ansatz, q_in), clinks)).mean()
     g_exact = _flat(torch.autograd.grad(exact_loss, params, allow_unused=True), params)
-    jac = td3.block.jacobian()[:samples]
+    block = td3.block
+    jac = (jacobian(block.strategy.predict, block.last_controls, block.circuit.columns)
+           if isinstance(block.strategy, Surrogate) else block.jacobian())[:samples]
     jac_exact = exact_jacobian(sim, actor.ansatz, td3.block.last_controls[:samples],
                                actor.control_map.angle_columns())
     return fidelity(g, g_exact, jac, jac_exact).figures()
