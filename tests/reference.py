@@ -111,3 +111,29 @@ def spooled_billing_profile(path, service, median_s: float, p95_s: float):
     text = re.sub(r"latency_p95_s = .*", f"latency_p95_s = {p95_s}", text)
     path.write_text(f'{text.rstrip()}\nservice_dir = "{service}"\n')
     return path
+
+
+def fidelity_figures_before(td3, sim, loss, obs, samples: int = 64) -> dict[str, float]:
+    """The learner's fidelity check as qhil.rl.fidelity computed it before one adjoint walk served
+    both exact sides: a VJP walk of every sample through `exact_marginals`, a separate Jacobian
+    walk of the first `samples`, and the method's Jacobian of the whole minibatch, sliced (the
+    surrogate's by one backward per output). The reference its faster path is tested against
+    (and benchmarks/bench_exact_gradient.py times)."""
+    import torch
+
+    from qhil.layers.fidelity import fidelity
+    from qhil.layers.gradients import Surrogate, jacobian
+    from qhil.layers.hdqnn import exact_jacobian, exact_marginals
+    from qhil.rl.fidelity import _flat, pre_parameters
+
+    actor, params = td3.actor, pre_parameters(td3.actor)
+    g = _flat(torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True), params)
+    q_in, clinks = actor.controls(obs)
+    exact_loss = -td3.qf1(obs, actor.finish(exact_marginals(sim, actor.ansatz, q_in), clinks)).mean()
+    g_exact = _flat(torch.autograd.grad(exact_loss, params, allow_unused=True), params)
+    block = td3.block
+    jac = (jacobian(block.strategy.predict, block.last_controls, block.circuit.columns)
+           if isinstance(block.strategy, Surrogate) else block.jacobian())[:samples]
+    jac_exact = exact_jacobian(sim, actor.ansatz, td3.block.last_controls[:samples],
+                               actor.control_map.angle_columns())
+    return fidelity(g, g_exact, jac, jac_exact).figures()

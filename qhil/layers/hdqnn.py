@@ -22,7 +22,7 @@ from torch import nn
 
 from qhil.layers.gradients import Occurrences, jacobian, straight_through
 from qhil.layers.refit import MLPStep, plain_mlp
-from qhil.quantum.adjoint import adjoint_marginals, marginal_jacobian
+from qhil.quantum.adjoint import adjoint_marginals, marginal_jacobian, marginals_and_jacobian
 from qhil.quantum.ansatz import HDQNNAnsatz
 from qhil.quantum.simulator import Simulator
 from qhil.quantum.template_gates import TWO as TWO_TERM
@@ -273,3 +273,17 @@ def exact_marginals(sim: Simulator, ansatz: HDQNNAnsatz, controls: torch.Tensor)
     if sim.noise is None and str(sim.device) == "cpu":
         return adjoint_marginals(angles, cz, sim.precision).to(controls)
     return sim.marginals(angles, cz).to(controls)
+
+
+def exact_marginals_and_jacobian(sim: Simulator, ansatz: HDQNNAnsatz, controls: torch.Tensor,
+                                 rows: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """`exact_marginals` of every row and `exact_jacobian` (rows, n, angle_dim) of the first
+    `rows`, in one adjoint walk on an ideal CPU simulator (those rows' VJP is read from their
+    Jacobian, `marginals_and_jacobian`); separately otherwise. Same values as the two calls."""
+    cols = torch.nonzero(~index_mask(ansatz)).flatten()
+    if sim.noise is not None or str(sim.device) != "cpu":
+        return (exact_marginals(sim, ansatz, controls),
+                exact_jacobian(sim, ansatz, controls[:rows], cols.to(controls.device)))
+    angles, cz = _split_torch(ansatz, controls.to(sim.device))
+    marginals, jac = marginals_and_jacobian(angles, cz, rows, sim.precision)
+    return marginals.to(controls), jac.flatten(2).to(controls)

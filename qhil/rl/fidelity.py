@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from qhil.layers.fidelity import fidelity
-from qhil.layers.hdqnn import exact_jacobian, exact_marginals
+from qhil.layers.hdqnn import exact_marginals_and_jacobian
 from qhil.quantum.simulator import Simulator
 from qhil.rl.summary import FidelitySummary
 
@@ -39,7 +39,12 @@ def pre_parameters(actor: nn.Module) -> list[nn.Parameter]:
 
 
 class GradientCheck:
-    """Measures one actor update's gradient against the exact simulator's."""
+    """Measures one actor update's gradient against the exact simulator's.
+
+    The exact side is one adjoint walk (`exact_marginals_and_jacobian`): the marginals of the
+    minibatch, the Jacobian of its first JACOBIAN_SAMPLES samples (one bra per qubit), whose
+    VJP is read from that Jacobian, and one VJP bra for each other sample. The method's Jacobian
+    is computed for those samples only."""
 
     def __init__(self, td3, sim: Simulator):
         self.td3, self.sim = td3, sim
@@ -48,22 +53,18 @@ class GradientCheck:
         """The `Fidelity` of this update, as metrics figures (surrogate/<figure>)."""
         params = pre_parameters(self.td3.actor)
         g = _flat(torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True), params)
-        g_exact = _flat(torch.autograd.grad(self.exact_loss(obs), params, allow_unused=True), params)
-        return fidelity(g, g_exact, *self.jacobians()).figures()
+        exact_loss, jac_exact = self.exact_loss_and_jacobian(obs)
+        g_exact = _flat(torch.autograd.grad(exact_loss, params, allow_unused=True), params)
+        jac = self.td3.block.jacobian(JACOBIAN_SAMPLES)
+        return fidelity(g, g_exact, jac, jac_exact).figures()
 
-    def exact_loss(self, obs: torch.Tensor) -> torch.Tensor:
+    def exact_loss_and_jacobian(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The actor loss through the exact marginals, and the exact Jacobian (JACOBIAN_SAMPLES,
+        n, angle_dim) at the same controls (the last actor update's: same actor, same obs)."""
         actor = self.td3.actor
         q_in, clinks = actor.controls(obs)
-        y = exact_marginals(self.sim, actor.ansatz, q_in)
-        return -self.td3.qf1(obs, actor.finish(y, clinks)).mean()
-
-    def jacobians(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-sample Jacobians (method, exact) of the last actor update's controls."""
-        block, actor = self.td3.block, self.td3.actor
-        jac = block.jacobian()[:JACOBIAN_SAMPLES]
-        q_in = block.last_controls
-        cols = actor.control_map.angle_columns()
-        return jac, exact_jacobian(self.sim, actor.ansatz, q_in[:JACOBIAN_SAMPLES], cols)
+        y, jac = exact_marginals_and_jacobian(self.sim, actor.ansatz, q_in, JACOBIAN_SAMPLES)
+        return -self.td3.qf1(obs, actor.finish(y, clinks)).mean(), jac
 
 
 def _flat(grads: tuple[torch.Tensor | None, ...], params: list[nn.Parameter]) -> torch.Tensor:

@@ -73,10 +73,13 @@ class Learner:
         self.device = device
         self.rng = np.random.default_rng(config.seed + 1)
         self.generator = torch.Generator(device=device).manual_seed(config.seed + 2)
-        # complex128: the exact reference the surrogate's Jacobian is scored against.
+        # The exact reference the method's gradient is scored against, in complex64: at 10 x 10
+        # its figures measured within 7e-8 of complex128's (tests/rl/test_gradient_methods.py) at
+        # about 1/3 the CPU time (one thread, batch 256: the VJP 0.08 s against 0.29 s, the
+        # Jacobian of 64 samples 0.12 s against 0.31 s).
         measured = (config.block == "pqc" and config.quantum.gradient != "exact"
                     and config.quantum.qubits <= SHADOW_MAX_QUBITS)
-        self.sim = (Simulator(config.quantum.qubits, device=device, precision="complex128")
+        self.sim = (Simulator(config.quantum.qubits, device=device, precision="complex64")
                     if measured and config.qtdnn.fidelity_every else None)
         self.last: dict[str, float] = {}
         self.fidelity = GradientCheck(td3, self.sim) if self.sim is not None else None

@@ -3,7 +3,7 @@ the actor's hDQNN circuit.
 
     target(q_in)  value of the T-block for the critic's target action (no gradient)
     actor(q_in)   value of the T-block in the actor update, differentiable w.r.t. q_in
-    jacobian()    the Jacobian (B, n, angle_dim) the last actor update used
+    jacobian()    the Jacobian (B, n, angle_dim) the last actor update used (or its first rows)
 
 qtdnn is the paper's: the live actor's qtDNN gives both value and Jacobian and no circuit is
 sent. parameter-shift, spsa and exact have no surrogate: values are the provider's sampled
@@ -38,8 +38,12 @@ class LearnerBlock:
         self.last_controls = q_in.detach()
         return self.strategy.apply(q_in, self.circuit)
 
-    def jacobian(self) -> torch.Tensor:
-        return self.strategy.jacobian(self.last_controls, self.circuit)
+    def jacobian(self, rows: int | None = None) -> torch.Tensor:
+        """The Jacobian the last actor update used, of its first `rows` samples (None: all); a
+        method that computes it per sample computes only those rows."""
+        x = self.last_controls if rows is None else self.last_controls[:rows]
+        jac = self.strategy.jacobian(x, self.circuit)
+        return jac if rows is None else jac[:rows]
 
     @property
     def sends_jobs(self) -> bool:

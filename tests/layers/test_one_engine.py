@@ -36,3 +36,23 @@ def test_the_t_block_and_the_layer_agree_on_the_hdqnn_circuit(method):
     expected = t_block.jacobian(controls, circuit)
     assert torch.allclose(layer.strategy.jacobian(x, layer.circuit), expected, atol=1e-5)
     layer.close()
+
+
+@pytest.mark.parametrize("prior", ["mean-field", "trig", "raw"])
+def test_the_surrogates_vectorised_jacobian_equals_one_backward_per_output(prior):
+    from qhil.layers.hdqnn import ControlMap, QtDNN, TrigFeatures
+    from qhil.layers.meanfield import MeanFieldQtDNN
+
+    ansatz = HDQNNAnsatz(4, 3)  # data entangler: CZ index columns in the controls
+    torch.manual_seed(0)
+    qtdnn = (MeanFieldQtDNN(ansatz, [16], "gelu") if prior == "mean-field" else
+             QtDNN(ansatz.control_dim, 4, [16], "gelu",
+                   TrigFeatures(ansatz) if prior == "trig" else None))
+    cols = ControlMap(ansatz).angle_columns()
+    controls = ControlMap(ansatz)(torch.randn(6, ansatz.control_dim,
+                                              generator=torch.Generator().manual_seed(2)))
+    surrogate = gradients.strategy("qtdnn", qtdnn=qtdnn)
+    delivered = surrogate.jacobian(controls, AnsatzCircuit(ansatz, cols))
+    looped = gradients.jacobian(surrogate.predict, controls, cols)
+    assert delivered.shape == (6, 4, len(cols)) and delivered.abs().sum() > 0
+    assert torch.allclose(delivered, looped, atol=1e-7)

@@ -13,7 +13,12 @@ import torch
 
 from qhil.layers.gradients import jacobian
 from qhil.layers.hdqnn import ControlMap, exact_jacobian
-from qhil.quantum.adjoint import adjoint_marginals, marginal_jacobian, marginal_vjp
+from qhil.quantum.adjoint import (
+    adjoint_marginals,
+    marginal_jacobian,
+    marginal_vjp,
+    marginals_and_jacobian,
+)
 from qhil.quantum.ansatz import HDQNNAnsatz
 from qhil.quantum.simulator import Simulator
 
@@ -85,7 +90,7 @@ def test_adjoint_marginals_passes_gradcheck():
 
 
 def test_batches_wider_than_a_chunk_are_split_and_rejoined():
-    _, _, angles, cz = circuits(12, 1, "data", batch=130, seed=7)  # 128 rows per chunk at n=12
+    _, _, angles, cz = circuits(12, 1, "data", batch=130, seed=7)  # 21 rows per chunk at n=12
     upstream = torch.ones(130, 12, dtype=torch.float64)
     marg, vjp = marginal_vjp(angles, cz, upstream, "complex128")
     _, one = marginal_vjp(angles[129:], cz[129:], upstream[129:], "complex128")
@@ -94,8 +99,22 @@ def test_batches_wider_than_a_chunk_are_split_and_rejoined():
 
 
 def test_jacobian_chunks_hold_fewer_circuits_and_agree_with_one_circuit():
-    _, _, angles, cz = circuits(12, 2, "ring", batch=7, seed=8)  # 5 circuits x 12 bras per chunk
+    _, _, angles, cz = circuits(10, 2, "ring", batch=20, seed=8)  # 8 circuits x 10 bras a chunk
     marg, jac = marginal_jacobian(angles, cz, "complex128")
-    _, one = marginal_jacobian(angles[6:], cz[6:], "complex128")
-    assert torch.allclose(marg, Simulator(12, precision="complex128").marginals(angles, cz))
-    assert torch.allclose(jac[6:], one, atol=1e-12)
+    _, one = marginal_jacobian(angles[17:18], cz[17:18], "complex128")
+    assert torch.allclose(marg, Simulator(10, precision="complex128").marginals(angles, cz))
+    assert torch.allclose(jac[17:18], one, atol=1e-12)
+
+
+@pytest.mark.parametrize("rows", [1, 3, 5, 9])
+def test_marginals_and_jacobian_read_the_head_rows_vjp_from_their_jacobian(rows):
+    _, _, angles, cz = circuits(5, 3, "data", batch=5, seed=9)
+    upstream = torch.randn(5, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(10))
+    x = angles.clone().requires_grad_(True)
+    marg, jac = marginals_and_jacobian(x, cz, rows, "complex128")
+    (grad,) = torch.autograd.grad((marg * upstream).sum(), x)
+    want_marg, want_grad = marginal_vjp(angles, cz, upstream, "complex128")
+    assert torch.allclose(marg, want_marg, atol=1e-13)
+    assert torch.allclose(grad, want_grad, atol=1e-12)
+    assert jac.shape[0] == min(rows, 5) and not jac.requires_grad
+    assert torch.allclose(jac, marginal_jacobian(angles[:rows], cz[:rows], "complex128")[1], atol=1e-13)

@@ -15,6 +15,7 @@ from qhil.quantum.simulator import Simulator
 from qhil.rl.config import dump_toml
 from qhil.rl.fidelity import FidelityLog, GradientCheck
 from qhil.rl.learner import build_td3
+from tests.reference import fidelity_figures_before
 from tests.rl.conftest import tiny_config
 
 PSHIFT = {"quantum": {"qubits": 2, "layers": 2, "shots": 20},
@@ -139,6 +140,35 @@ def test_fidelity_tells_an_exact_surrogate_from_an_unfitted_one():
     assert good["surrogate/grad_cosine"] > 0.99 and good["surrogate/grad_rel_error"] < 0.05
     assert good["surrogate/jacobian_cosine"] > 0.99
     assert bad["surrogate/grad_cosine"] < 0.9 and bad["surrogate/grad_rel_error"] > 0.3
+
+
+@pytest.mark.parametrize("prior", ["mean-field", "none"])
+def test_one_walk_check_gives_the_figures_of_separate_walks(prior):
+    # 80 samples: the Jacobian's 64 and 16 more that walk a VJP bra; same complex128 reference.
+    # Equal to float32 rounding (the actor's controls and the exact Jacobian are float32).
+    _, td3 = _td3(prior=prior, hidden=[16])
+    obs = torch.randn(80, 3, generator=torch.Generator().manual_seed(4))
+    sim = Simulator(4, precision="complex128")
+    loss = td3.actor_loss(obs, torch.Generator().manual_seed(0))
+    new = GradientCheck(td3, sim).inspect(loss, obs)
+    loss = td3.actor_loss(obs, torch.Generator().manual_seed(0))
+    old = fidelity_figures_before(td3, sim, loss, obs)
+    assert new.keys() == old.keys()
+    assert all(abs(new[k] - old[k]) < 1e-6 for k in new)
+
+
+def test_complex64_reference_moves_the_figures_by_under_1e_6_at_paper_scale():
+    # the learner's reference is complex64 (qhil.rl.learner): at 10 x 10, batch 256, its four
+    # figures measured within 7e-8 of complex128's (3 seeds x mean-field and paper qtDNN)
+    config = tiny_config(**{**PSHIFT, "quantum": {"qubits": 10, "layers": 10, "shots": 20}})
+    td3 = build_td3(config, 3, 1, np.array([-2.0]), np.array([2.0]), torch.device("cpu"))
+    obs = torch.randn(96, 3, generator=torch.Generator().manual_seed(5))
+    figures = {}
+    for precision in ("complex64", "complex128"):
+        loss = td3.actor_loss(obs, torch.Generator().manual_seed(0))
+        figures[precision] = GradientCheck(td3, Simulator(10, precision=precision)).inspect(loss, obs)
+    assert all(abs(figures["complex64"][k] - figures["complex128"][k]) < 1e-6
+               for k in figures["complex128"])
 
 
 def test_warning_after_k_low_checks_says_what_to_try():
