@@ -18,8 +18,9 @@
   task and shot and keeps its jobs in a service folder, resumed each time: 0 results bought twice
   (the ledger, and the chaos service's own job store), the ledger's paid jobs equal to the
   service's and to `qhil estimate`'s count for an uninterrupted run (learner jobs included), 0
-  transitions lost. Sized for a shared 2-core machine (`KILL_RUN`: the issue's 10,000 steps of
-  4 qubits x 2 layers, batch 256, would take hours here).
+  transitions lost. The issue's 10,000 steps (`--steps`, `--kills`), on a circuit and networks
+  sized for a shared 2-core machine (`KILL_RUN`: 4 qubits x 2 layers, batch 256, would take hours
+  here).
 Each file runs in its own pytest process; the outcome and seconds of every case are written to
 check_trust.json and check_trust.md. `--only NAME` reruns one check and keeps the others' stored
 results. Not a speed benchmark: exit 1 if any case failed.
@@ -49,8 +50,9 @@ CHECKS = {"crafted checkpoints": "tests/commands/test_safe_loading.py",
 KILL_CHECK = "kill/resume"
 # the kill/resume run: configs/pendulum-pqc.toml as bench_train_kill_resume.py scales it (2 envs,
 # 16 shots, evaluations every steps/4, checkpoints every steps/10), with parameter-shift on a
-# smaller circuit and networks so that it ends in about 15 minutes on a shared 2-core machine
-KILL_RUN = {"steps": 2000, "kills": 12, "seed": 0, "overrides": {
+# smaller circuit and networks so that 10,000 steps end in well under an hour on a shared 2-core
+# machine (`--steps` and `--kills` change the first two)
+KILL_RUN = {"steps": 10_000, "kills": 12, "seed": 0, "overrides": {
     "quantum.gradient": "parameter-shift", "quantum.qubits": 2, "quantum.layers": 1,
     "td3.batch_size": 64, "td3.learning_starts": 200, "network.critic_hidden": [64, 64],
     "network.pre_hidden": [32], "network.post_hidden": [32]}}
@@ -74,19 +76,20 @@ def _case(node: ET.Element) -> dict:
     return {"case": node.get("name"), "outcome": outcome, "seconds": round(float(node.get("time")), 2)}
 
 
-def kill_resume() -> tuple[list[dict], dict]:
-    """The kill/resume run (bench_train_kill_resume's), audited; its cases and figures."""
+def kill_resume(spec: dict) -> tuple[list[dict], dict]:
+    """The kill/resume run `spec` (KILL_RUN's keys; bench_train_kill_resume's run), audited;
+    its cases and figures."""
     import bench_train_kill_resume as bench
 
-    steps = KILL_RUN["steps"]
+    steps = spec["steps"]
     with tempfile.TemporaryDirectory(prefix="qhil-trust-kill-") as tmp:
         work = Path(tmp)
-        config = bench.write_setup(work, steps, KILL_RUN["overrides"])
-        kills = bench.plan(steps, KILL_RUN["kills"], KILL_RUN["seed"])
+        config = bench.write_setup(work, steps, spec["overrides"])
+        kills = bench.plan(steps, spec["kills"], spec["seed"])
         run = bench.kill_and_resume(work, config, steps, kills)
         audit = bench.audit(work, config, steps)
         summary = json.loads((work / "run" / "summary.json").read_text())
-    figures = {"run": KILL_RUN, "kills": run["kills"], "final_rc": run["final_rc"],
+    figures = {"run": spec, "kills": run["kills"], "final_rc": run["final_rc"],
                "wall_s": round(run["wall_s"], 1), "audit": audit,
                "learner_jobs": summary["hw_learner"]["jobs"], "updates": summary["updates"]}
     return kill_cases(figures), figures
@@ -149,17 +152,19 @@ def kill_lines(f: dict | None) -> list[str]:
 
 
 def main_lines(m: dict | None) -> list[str]:
-    """The same run before learner replay (stored once, by hand, beside the figures)."""
+    """The same run before learner replay (stored once, by hand, beside the figures; kept when
+    the run is redone, with the step count it was measured at)."""
     if not m:
         return []
-    return [f"The same run on {m['code']} (load {m['load']}, wall {m['wall_s']:.0f} s): ledger "
+    what = f"setup at {m['steps']} steps" if "steps" in m else "run"
+    return [f"The same {what} on {m['code']} (load {m['load']}, wall {m['wall_s']:.0f} s): ledger "
             f"{m['ledger_paid_jobs']} paid jobs, service {m['service_jobs']}, estimate "
             f"{m['estimate_jobs']}: {m['ledger_paid_jobs'] - m['estimate_jobs']} learner jobs "
             f"bought again, each a new request (bought twice by hash: ledger "
             f"{m['ledger_results_bought_twice']}, service {m['service_requests_run_twice']}).", ""]
 
 
-def run_checks(only: str | None) -> dict:
+def run_checks(only: str | None, kill_run: dict) -> dict:
     """Every check (or `only` one, the others kept from the stored report)."""
     stored = RESULTS / "check_trust.json"
     report = json.loads(stored.read_text()) if only and stored.is_file() else {"checks": {}}
@@ -168,20 +173,31 @@ def run_checks(only: str | None) -> dict:
     for name in [*CHECKS, KILL_CHECK]:
         if only in (None, name):
             report.setdefault("loads", {})[name] = machine_load()
-            report["checks"][name] = run_file(CHECKS[name]) if name in CHECKS else kill_check(report)
+            report["checks"][name] = (run_file(CHECKS[name]) if name in CHECKS
+                                      else kill_check(report, kill_run))
     return report
 
 
-def kill_check(report: dict) -> list[dict]:
-    cases, figures = kill_resume()
-    report["kill_resume"] = {**figures, "load": report["loads"][KILL_CHECK]}
+def kill_check(report: dict, spec: dict) -> list[dict]:
+    before = report.get("kill_resume") or {}
+    on_main = before.get("on_main")
+    if on_main and "steps" not in on_main:  # measured beside the run stored before this one
+        on_main = {**on_main, "steps": before["run"]["steps"]}
+    cases, figures = kill_resume(spec)
+    report["kill_resume"] = {**figures, "load": report["loads"][KILL_CHECK],
+                             **({"on_main": on_main} if on_main else {})}
     return cases
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", choices=[*CHECKS, KILL_CHECK], help="Rerun one check.")
-    report = run_checks(parser.parse_args().only)
+    parser.add_argument("--steps", type=int, default=KILL_RUN["steps"],
+                        help="Steps of the kill/resume run (default: %(default)s).")
+    parser.add_argument("--kills", type=int, default=KILL_RUN["kills"],
+                        help="SIGKILLs during the kill/resume run (default: %(default)s).")
+    args = parser.parse_args()
+    report = run_checks(args.only, {**KILL_RUN, "steps": args.steps, "kills": args.kills})
     (RESULTS / "check_trust.json").write_text(json.dumps(report, indent=2) + "\n")
     (RESULTS / "check_trust.md").write_text(markdown(report))
     failed = [f"{check}: {c['case']}" for check, cases in report["checks"].items()
