@@ -21,6 +21,8 @@
   transitions lost. The issue's 10,000 steps (`--steps`, `--kills`), on a circuit and networks
   sized for a shared 2-core machine (`KILL_RUN`: 4 qubits x 2 layers, batch 256, would take hours
   here).
+- second-round inputs (benchmarks/trust_inputs.py): every input of the issue's second-round list
+  and every Build 5 fault beside the tests that pin its behaviour, run and tabled with outcomes.
 Each file runs in its own pytest process; the outcome and seconds of every case are written to
 check_trust.json and check_trust.md. `--only NAME` reruns one check and keeps the others' stored
 results. Not a speed benchmark: exit 1 if any case failed.
@@ -41,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 from _results import machine_load, results_dir  # noqa: E402  (benchmarks/ is on sys.path)
+from trust_inputs import ADDED_FAULT_TESTS, FAULTS, INPUTS, node_ids  # noqa: E402
 
 RESULTS = results_dir()
 CHECKS = {"crafted checkpoints": "tests/commands/test_safe_loading.py",
@@ -48,6 +51,9 @@ CHECKS = {"crafted checkpoints": "tests/commands/test_safe_loading.py",
           "disk full": "tests/rl/test_disk_full.py",
           "learner replay": "tests/rl/test_learner_replay.py"}
 KILL_CHECK = "kill/resume"
+INPUTS_CHECK = "second-round inputs"
+SOURCES = {KILL_CHECK: "check_trust.kill_resume",
+           INPUTS_CHECK: "benchmarks/trust_inputs.py (INPUTS, FAULTS), the tests it names"}
 # the kill/resume run: configs/pendulum-pqc.toml as bench_train_kill_resume.py scales it (2 envs,
 # 16 shots, evaluations every steps/4, checkpoints every steps/10), with parameter-shift on a
 # smaller circuit and networks so that 10,000 steps end in well under an hour on a shared 2-core
@@ -58,11 +64,12 @@ KILL_RUN = {"steps": 10_000, "kills": 12, "seed": 0, "overrides": {
     "network.pre_hidden": [32], "network.post_hidden": [32]}}
 
 
-def run_file(path: str) -> list[dict]:
-    """Every case of one test file: name, outcome, seconds (from pytest's JUnit XML)."""
+def run_file(*paths: str) -> list[dict]:
+    """Every case of the test files (or node ids): name, node id, outcome, seconds (from
+    pytest's JUnit XML)."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.xml"
-        subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", path,
+        subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *paths,
                         f"--junitxml={report}"], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         return [_case(node) for node in ET.parse(report).iter("testcase")]
@@ -73,7 +80,48 @@ def _case(node: ET.Element) -> dict:
     for kind in ("failure", "error", "skipped"):
         if node.find(kind) is not None:
             outcome = {"failure": "failed", "error": "error", "skipped": "skipped"}[kind]
-    return {"case": node.get("name"), "outcome": outcome, "seconds": round(float(node.get("time")), 2)}
+    path = node.get("classname", "").replace(".", "/") + ".py"
+    return {"case": node.get("name"), "node": f"{path}::{node.get('name')}", "outcome": outcome,
+            "seconds": round(float(node.get("time")), 2)}
+
+
+def matching(cases: list[dict], wanted: str) -> list[dict]:
+    """The cases a node id names: itself, its parametrized cases, or a whole file's."""
+    return [c for c in cases if c["node"] == wanted or c["node"].startswith((f"{wanted}[",
+                                                                              f"{wanted}::"))]
+
+
+def inputs_lines(report: dict) -> list[str]:
+    """The second-round table: each input, its behaviour now, its tests and their outcomes."""
+    cases = report["checks"].get(INPUTS_CHECK)
+    if not cases:
+        return []
+    lines = ["The second-round inputs (issue 26's Why list, Build 4); a test id without brackets "
+             "counts all its parametrized cases:", "",
+             "| # | input | behaviour now | tests | passed |", "| --- | --- | --- | --- | --- |"]
+    for i, (text, now, tests, added) in enumerate(INPUTS):
+        lines.append(f"| {i + 1} | {text} | {now} | {_names(tests, added)} | "
+                     f"{_tally(cases, tests)} |")
+    lines += ["", "Faults (Build 5):", "", "| fault | behaviour now | tests | passed |",
+              "| --- | --- | --- | --- |"]
+    for text, now, tests in FAULTS:
+        tally = (_tally(cases, tests) if isinstance(tests, list) else
+                 _tally(report["checks"].get(tests, []), [""]) + f" (section {tests})")
+        names = _names(tests, ADDED_FAULT_TESTS) if isinstance(tests, list) else f"see {tests}"
+        lines.append(f"| {text} | {now} | {names} | {tally} |")
+    added = sorted({a for *_, added in INPUTS for a in added} | set(ADDED_FAULT_TESTS))
+    return lines + ["", f"Tests added on branch `trust` (the input or fault had none): "
+                    f"{', '.join(f'`{a}`' for a in added)}.", ""]
+
+
+def _names(tests: list[str], added: list[str]) -> str:
+    return "<br>".join(f"`{t}`" + (" (added)" if any(a in t for a in added) else "")
+                       for t in tests)
+
+
+def _tally(cases: list[dict], tests: list[str]) -> str:
+    found = [c for t in tests for c in (matching(cases, t) if t else cases)]
+    return f"{sum(c['outcome'] == 'passed' for c in found)}/{len(found)}"
 
 
 def kill_resume(spec: dict) -> tuple[list[dict], dict]:
@@ -119,18 +167,25 @@ def markdown(report: dict) -> str:
              "Seconds are pytest's per case, setup included (a file's first case builds its "
              "fixtures); the hostile files' 5 s bound is asserted inside each test around the "
              "command alone.", ""]
-    for check in [c for c in [*CHECKS, KILL_CHECK] if c in report["checks"]]:
-        cases = report["checks"][check]
-        passed = sum(c["outcome"] == "passed" for c in cases)
-        slowest = max((c["seconds"] for c in cases), default=0)
-        rerun = report.get("loads", {}).get(check)
-        lines += [f"## {check}: {passed}/{len(cases)} passed (slowest {slowest:.2f} s)", "",
-                  *([f"Load average when this check started: {rerun}.", ""] if rerun else []),
-                  f"`{CHECKS.get(check, 'check_trust.kill_resume')}`", "",
-                  "| case | outcome | s |", "| --- | --- | --- |"]
-        lines += [f"| {c['case']} | {c['outcome']} | {c['seconds']:.2f} |" for c in cases]
-        lines.append("")
-    return "\n".join(lines + kill_lines(report.get("kill_resume")))
+    for check in [c for c in [*CHECKS, KILL_CHECK, INPUTS_CHECK] if c in report["checks"]]:
+        lines += section(report, check)
+    return "\n".join(lines)
+
+
+def section(report: dict, check: str) -> list[str]:
+    """One check's heading and its table (the inputs' table by input, not by case)."""
+    cases = report["checks"][check]
+    passed = sum(c["outcome"] == "passed" for c in cases)
+    slowest = max((c["seconds"] for c in cases), default=0)
+    rerun = report.get("loads", {}).get(check)
+    lines = [f"## {check}: {passed}/{len(cases)} passed (slowest {slowest:.2f} s)", "",
+             *([f"Load average when this check started: {rerun}.", ""] if rerun else []),
+             f"`{SOURCES.get(check, CHECKS.get(check))}`", ""]
+    if check == INPUTS_CHECK:
+        return lines + inputs_lines(report)
+    lines += ["| case | outcome | s |", "| --- | --- | --- |",
+              *[f"| {c['case']} | {c['outcome']} | {c['seconds']:.2f} |" for c in cases], ""]
+    return lines + (kill_lines(report.get("kill_resume")) if check == KILL_CHECK else [])
 
 
 def kill_lines(f: dict | None) -> list[str]:
@@ -170,10 +225,11 @@ def run_checks(only: str | None, kill_run: dict) -> dict:
     report = json.loads(stored.read_text()) if only and stored.is_file() else {"checks": {}}
     if only is None:
         report["load"], report["loads"] = machine_load(), {}
-    for name in [*CHECKS, KILL_CHECK]:
+    for name in [*CHECKS, KILL_CHECK, INPUTS_CHECK]:
         if only in (None, name):
             report.setdefault("loads", {})[name] = machine_load()
-            report["checks"][name] = (run_file(CHECKS[name]) if name in CHECKS
+            report["checks"][name] = (run_file(CHECKS[name]) if name in CHECKS else
+                                      run_file(*node_ids()) if name == INPUTS_CHECK
                                       else kill_check(report, kill_run))
     return report
 
@@ -191,7 +247,8 @@ def kill_check(report: dict, spec: dict) -> list[dict]:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--only", choices=[*CHECKS, KILL_CHECK], help="Rerun one check.")
+    parser.add_argument("--only", choices=[*CHECKS, KILL_CHECK, INPUTS_CHECK],
+                        help="Rerun one check.")
     parser.add_argument("--steps", type=int, default=KILL_RUN["steps"],
                         help="Steps of the kill/resume run (default: %(default)s).")
     parser.add_argument("--kills", type=int, default=KILL_RUN["kills"],
