@@ -21,6 +21,10 @@
   transitions lost. The issue's 10,000 steps (`--steps`, `--kills`), on a circuit and networks
   sized for a shared 2-core machine (`KILL_RUN`: 4 qubits x 2 layers, batch 256, would take hours
   here).
+- qtrl kill/resume (`qtrl_kill_resume`): `--qtrl-kills` SIGKILLs of a `qhil qtrl` run on the
+  same billing chaos profile (slower jobs, so that kills catch some in flight), resumed each
+  time: 0 resubmitted (the ledger), 0 requests the service ran twice, paid jobs equal to the
+  service's, nothing left in flight;
 - second-round inputs (benchmarks/trust_inputs.py): every input of the issue's second-round list
   and every Build 5 fault beside the tests that pin its behaviour, run and tabled with outcomes.
 Each file runs in its own pytest process; the outcome and seconds of every case are written to
@@ -36,6 +40,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -52,7 +57,10 @@ CHECKS = {"crafted checkpoints": "tests/commands/test_safe_loading.py",
           "learner replay": "tests/rl/test_learner_replay.py"}
 KILL_CHECK = "kill/resume"
 INPUTS_CHECK = "second-round inputs"
-SOURCES = {KILL_CHECK: "check_trust.kill_resume",
+QTRL_CHECK = "qtrl kill/resume"
+QTRL_RUN = {"episodes": 40, "kills": 5, "seed": 0, "latency_median_s": 0.05,
+            "latency_p95_s": 0.15}
+SOURCES = {KILL_CHECK: "check_trust.kill_resume", QTRL_CHECK: "check_trust.qtrl_kill_resume",
            INPUTS_CHECK: "benchmarks/trust_inputs.py (INPUTS, FAULTS), the tests it names"}
 # the kill/resume run: configs/pendulum-pqc.toml as bench_train_kill_resume.py scales it (2 envs,
 # 16 shots, evaluations every steps/4, checkpoints every steps/10), with parameter-shift on a
@@ -143,6 +151,47 @@ def kill_resume(spec: dict) -> tuple[list[dict], dict]:
     return kill_cases(figures), figures
 
 
+def qtrl_kill_resume(spec: dict) -> tuple[list[dict], dict]:
+    """`qhil qtrl` SIGKILLed `spec["kills"]` times (bench_train_kill_resume's part 4) on the
+    billing chaos profile with its jobs in a service folder; its cases and figures."""
+    from collections import Counter
+
+    import bench_train_kill_resume as bench
+
+    from qhil.adapters.chaos_spool import JobSpool
+
+    with tempfile.TemporaryDirectory(prefix="qhil-trust-qtrl-") as tmp:
+        work = Path(tmp)
+        profile = bench.PROFILE.format(service=work / "service").replace(
+            "latency_median_s = 0.002", f"latency_median_s = {spec['latency_median_s']}").replace(
+            "latency_p95_s = 0.01", f"latency_p95_s = {spec['latency_p95_s']}")
+        (work / "chaos-billed.toml").write_text(profile)
+        started = time.perf_counter()
+        q = bench.qtrl_kill_resume(work, spec["episodes"], spec["kills"], spec["seed"], provider=(
+            "--provider", str(work / "chaos-billed.toml"), "--yes", "--budget-usd", "100"))
+        service = Counter(job.request_hash for job in JobSpool(work / "service").jobs())
+    q.update(run=spec, wall_s=round(time.perf_counter() - started, 1),
+             service_jobs=sum(service.values()),
+             service_requests_run_twice=sum(n - 1 for n in service.values() if n > 1))
+    return qtrl_cases(q), q
+
+
+def qtrl_cases(q: dict) -> list[dict]:
+    checks = [(f"{len(q['killed_after_jobs'])} SIGKILLs, after {q['killed_after_jobs']} paid "
+               f"jobs, {q['jobs_in_flight_at_kill']} jobs in flight",
+               len(q["killed_after_jobs"]) == q["run"]["kills"]),
+              (f"the run finished (exit {q['final_rc']}) at {q['summary_episodes']} episodes",
+               q["final_rc"] == 0 and q["summary_episodes"] == q["episodes"]),
+              (f"resubmitted (ledger): {q['results_bought_twice']}; requests the service ran "
+               f"twice: {q['service_requests_run_twice']}",
+               q["results_bought_twice"] == 0 and q["service_requests_run_twice"] == 0),
+              (f"paid jobs: ledger {q['ledger_jobs']}, service {q['service_jobs']}, summary "
+               f"{q['summary_hw_jobs']}",
+               q["ledger_jobs"] == q["service_jobs"] == q["summary_hw_jobs"])]
+    return [{"case": text, "outcome": "passed" if ok else "failed", "seconds": 0.0}
+            for text, ok in checks]
+
+
 def kill_cases(f: dict) -> list[dict]:
     a, landed = f["audit"], sum(k["killed"] for k in f["kills"])
     checks = [(f"{landed} of {len(f['kills'])} SIGKILLs landed at their kind of point",
@@ -167,7 +216,8 @@ def markdown(report: dict) -> str:
              "Seconds are pytest's per case, setup included (a file's first case builds its "
              "fixtures); the hostile files' 5 s bound is asserted inside each test around the "
              "command alone.", ""]
-    for check in [c for c in [*CHECKS, KILL_CHECK, INPUTS_CHECK] if c in report["checks"]]:
+    for check in [c for c in [*CHECKS, KILL_CHECK, QTRL_CHECK, INPUTS_CHECK]
+                  if c in report["checks"]]:
         lines += section(report, check)
     return "\n".join(lines)
 
@@ -185,6 +235,13 @@ def section(report: dict, check: str) -> list[str]:
         return lines + inputs_lines(report)
     lines += ["| case | outcome | s |", "| --- | --- | --- |",
               *[f"| {c['case']} | {c['outcome']} | {c['seconds']:.2f} |" for c in cases], ""]
+    if check == QTRL_CHECK:
+        q = report.get("qtrl_kill_resume", {})
+        import bench_train_kill_resume as bench
+
+        return lines + [f"`qhil qtrl {' '.join(bench.QTRL)} --episodes {q['episodes']}` on the "
+                        f"chaos-billed profile, jobs {q['run']['latency_median_s']} s median; "
+                        f"wall {q['wall_s']:.0f} s at load {q.get('load')}.", ""]
     return lines + (kill_lines(report.get("kill_resume")) if check == KILL_CHECK else [])
 
 
@@ -225,13 +282,20 @@ def run_checks(only: str | None, kill_run: dict) -> dict:
     report = json.loads(stored.read_text()) if only and stored.is_file() else {"checks": {}}
     if only is None:
         report["load"], report["loads"] = machine_load(), {}
-    for name in [*CHECKS, KILL_CHECK, INPUTS_CHECK]:
+    for name in [*CHECKS, KILL_CHECK, QTRL_CHECK, INPUTS_CHECK]:
         if only in (None, name):
             report.setdefault("loads", {})[name] = machine_load()
             report["checks"][name] = (run_file(CHECKS[name]) if name in CHECKS else
-                                      run_file(*node_ids()) if name == INPUTS_CHECK
+                                      run_file(*node_ids()) if name == INPUTS_CHECK else
+                                      qtrl_check(report) if name == QTRL_CHECK
                                       else kill_check(report, kill_run))
     return report
+
+
+def qtrl_check(report: dict) -> list[dict]:
+    cases, figures = qtrl_kill_resume(QTRL_RUN)
+    report["qtrl_kill_resume"] = {**figures, "load": report["loads"][QTRL_CHECK]}
+    return cases
 
 
 def kill_check(report: dict, spec: dict) -> list[dict]:
@@ -247,7 +311,7 @@ def kill_check(report: dict, spec: dict) -> list[dict]:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--only", choices=[*CHECKS, KILL_CHECK, INPUTS_CHECK],
+    parser.add_argument("--only", choices=[*CHECKS, KILL_CHECK, QTRL_CHECK, INPUTS_CHECK],
                         help="Rerun one check.")
     parser.add_argument("--steps", type=int, default=KILL_RUN["steps"],
                         help="Steps of the kill/resume run (default: %(default)s).")
