@@ -263,9 +263,11 @@ def ledger_done(path: Path) -> int:
 
 
 def qtrl_kill_resume(work: Path, episodes: int, kills: int, seed: int,
-                     provider: tuple[str, ...] = ("--provider", "local")) -> dict:
-    """SIGKILL `qhil qtrl` after seeded numbers of paid jobs, resume each time, audit the ledger
-    (`provider`: the flags that choose it, and --yes and a budget for one that bills)."""
+                     provider: tuple[str, ...] = ("--provider", "local"),
+                     in_flight: bool = False) -> dict:
+    """SIGKILL `qhil qtrl` after seeded numbers of paid jobs (`in_flight`: and then once its
+    next job is sent, not answered), resume each time, audit the ledger (`provider`: the flags
+    that choose it, and --yes and a budget for one that bills)."""
     from qhil.execution.ledger import Ledger
 
     out, log = work / "qtrl", work / "qtrl.log"
@@ -276,11 +278,15 @@ def qtrl_kill_resume(work: Path, episodes: int, kills: int, seed: int,
     for target in targets:
         while proc.poll() is None and ledger_done(out / "ledger.sqlite") < target:
             time.sleep(0.005)
+        deadline = time.monotonic() + 30
+        while in_flight and proc.poll() is None and time.monotonic() < deadline and \
+                not sent_unanswered(out / "ledger.sqlite"):
+            time.sleep(0.002)
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         at.append(ledger_done(out / "ledger.sqlite"))
-        flying.append(len(query(out / "ledger.sqlite", "SELECT token FROM jobs WHERE status IN (0, 1)")))
+        flying.append(sent_unanswered(out / "ledger.sqlite"))
         resume = [a for a in provider if a in ("--yes",)] + _budget_flags(provider)
         proc = spawn(qhil("qtrl", "--resume", str(out), "--episodes", str(episodes), *resume), log)
     rc = proc.wait()
@@ -297,6 +303,11 @@ def qtrl_kill_resume(work: Path, episodes: int, kills: int, seed: int,
             "ledger_jobs": totals.jobs, "ledger_shots": totals.shots, "shots_bought_twice": twice,
             "results_bought_twice": totals.resubmitted, "summary_episodes": summary.get("episodes"),
             "summary_hw_jobs": summary["hw"]["jobs"]}
+
+
+def sent_unanswered(path: Path) -> int:
+    """Jobs the ledger shows reserved or sent and not yet answered."""
+    return len(query(path, "SELECT token FROM jobs WHERE status IN (0, 1)"))
 
 
 def _budget_flags(provider: tuple[str, ...]) -> list[str]:

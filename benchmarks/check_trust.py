@@ -21,8 +21,8 @@
   transitions lost. The issue's 10,000 steps (`--steps`, `--kills`), on a circuit and networks
   sized for a shared 2-core machine (`KILL_RUN`: 4 qubits x 2 layers, batch 256, would take hours
   here).
-- qtrl kill/resume (`qtrl_kill_resume`): `--qtrl-kills` SIGKILLs of a `qhil qtrl` run on the
-  same billing chaos profile (slower jobs, so that kills catch some in flight), resumed each
+- qtrl kill/resume (`qtrl_kill_resume`): 5 SIGKILLs of a `qhil qtrl` run on the same billing
+  chaos profile, each while a job is sent and not yet answered (0.05 s median), resumed each
   time: 0 resubmitted (the ledger), 0 requests the service ran twice, paid jobs equal to the
   service's, nothing left in flight;
 - second-round inputs (benchmarks/trust_inputs.py): every input of the issue's second-round list
@@ -168,7 +168,8 @@ def qtrl_kill_resume(spec: dict) -> tuple[list[dict], dict]:
         (work / "chaos-billed.toml").write_text(profile)
         started = time.perf_counter()
         q = bench.qtrl_kill_resume(work, spec["episodes"], spec["kills"], spec["seed"], provider=(
-            "--provider", str(work / "chaos-billed.toml"), "--yes", "--budget-usd", "100"))
+            "--provider", str(work / "chaos-billed.toml"), "--yes", "--budget-usd", "100"),
+            in_flight=True)
         service = Counter(job.request_hash for job in JobSpool(work / "service").jobs())
     q.update(run=spec, wall_s=round(time.perf_counter() - started, 1),
              service_jobs=sum(service.values()),
@@ -178,8 +179,9 @@ def qtrl_kill_resume(spec: dict) -> tuple[list[dict], dict]:
 
 def qtrl_cases(q: dict) -> list[dict]:
     checks = [(f"{len(q['killed_after_jobs'])} SIGKILLs, after {q['killed_after_jobs']} paid "
-               f"jobs, {q['jobs_in_flight_at_kill']} jobs in flight",
-               len(q["killed_after_jobs"]) == q["run"]["kills"]),
+               f"jobs, each with a job in flight ({q['jobs_in_flight_at_kill']})",
+               len(q["killed_after_jobs"]) == q["run"]["kills"] and
+               all(q["jobs_in_flight_at_kill"])),
               (f"the run finished (exit {q['final_rc']}) at {q['summary_episodes']} episodes",
                q["final_rc"] == 0 and q["summary_episodes"] == q["episodes"]),
               (f"resubmitted (ledger): {q['results_bought_twice']}; requests the service ran "
@@ -241,7 +243,8 @@ def section(report: dict, check: str) -> list[str]:
 
         return lines + [f"`qhil qtrl {' '.join(bench.QTRL)} --episodes {q['episodes']}` on the "
                         f"chaos-billed profile, jobs {q['run']['latency_median_s']} s median; "
-                        f"wall {q['wall_s']:.0f} s at load {q.get('load')}.", ""]
+                        f"wall {q['wall_s']:.0f} s, load {q.get('load')} at its start"
+                        f"{_at_end(q)}.", ""]
     return lines + (kill_lines(report.get("kill_resume")) if check == KILL_CHECK else [])
 
 
@@ -254,13 +257,17 @@ def kill_lines(f: dict | None) -> list[str]:
             f"every {r['steps'] // 10}) with {r['overrides']}, on the chaos-billed profile "
             f"($0.30 a task + $0.00145 a shot, 5% submit failures, jobs in a service folder); "
             f"{len(f['kills'])} SIGKILLs (seed {r['seed']}); {f['updates']} learner updates, "
-            f"{f['learner_jobs']} learner jobs; wall {f['wall_s']:.0f} s at load "
-            f"{f.get('load')}.", "", "| kill | kind | at step | steps at kill | jobs in flight "
+            f"{f['learner_jobs']} learner jobs; wall {f['wall_s']:.0f} s, load {f.get('load')} "
+            f"at its start{_at_end(f)}.", "", "| kill | kind | at step | steps at kill | jobs in flight "
             "| landed |", "| --- | --- | --- | --- | --- | --- |",
             *[f"| {i + 1} | {k['kind']} | {k['at']} | {k['steps_at_kill']} | "
               f"{k['jobs_in_flight_at_kill']} | {k['killed']} |" for i, k in enumerate(f["kills"])],
             "", f"Ledger {f['audit']['ledger']}, estimate {f['audit']['estimate']}.", "",
             *main_lines(f.get("on_main"))]
+
+
+def _at_end(f: dict) -> str:
+    return f", {f['load_end']} at its end" if f.get("load_end") else ""
 
 
 def main_lines(m: dict | None) -> list[str]:
@@ -294,7 +301,8 @@ def run_checks(only: str | None, kill_run: dict) -> dict:
 
 def qtrl_check(report: dict) -> list[dict]:
     cases, figures = qtrl_kill_resume(QTRL_RUN)
-    report["qtrl_kill_resume"] = {**figures, "load": report["loads"][QTRL_CHECK]}
+    report["qtrl_kill_resume"] = {**figures, "load": report["loads"][QTRL_CHECK],
+                                  "load_end": machine_load()}
     return cases
 
 
@@ -305,6 +313,7 @@ def kill_check(report: dict, spec: dict) -> list[dict]:
         on_main = {**on_main, "steps": before["run"]["steps"]}
     cases, figures = kill_resume(spec)
     report["kill_resume"] = {**figures, "load": report["loads"][KILL_CHECK],
+                             "load_end": machine_load(),
                              **({"on_main": on_main} if on_main else {})}
     return cases
 
