@@ -253,8 +253,8 @@ def corrupt_and_resume(work: Path, steps: int) -> dict:
 
 # part 4: qhil qtrl --provider local, killed and resumed -----------------------------------------
 
-QTRL = ["--env", "CartPole-v1", "--blocks", "2", "--seed", "4", "--provider", "local",
-        "--shots", "200", "--checkpoint-every", "5"]
+QTRL = ["--env", "CartPole-v1", "--blocks", "2", "--seed", "4", "--shots", "200",
+        "--checkpoint-every", "5"]
 
 
 def ledger_done(path: Path) -> int:
@@ -262,23 +262,33 @@ def ledger_done(path: Path) -> int:
     return rows[0][0] if rows else 0
 
 
-def qtrl_kill_resume(work: Path, episodes: int, kills: int, seed: int) -> dict:
-    """SIGKILL `qhil qtrl` after seeded numbers of paid jobs, resume each time, audit the ledger."""
+def qtrl_kill_resume(work: Path, episodes: int, kills: int, seed: int,
+                     provider: tuple[str, ...] = ("--provider", "local"),
+                     in_flight: bool = False) -> dict:
+    """SIGKILL `qhil qtrl` after seeded numbers of paid jobs (`in_flight`: and then once its
+    next job is sent, not answered), resume each time, audit the ledger (`provider`: the flags
+    that choose it, and --yes and a budget for one that bills)."""
     from qhil.execution.ledger import Ledger
 
     out, log = work / "qtrl", work / "qtrl.log"
     rng = np.random.default_rng(seed + 1)
     targets = sorted(int(t) for t in rng.integers(2, episodes - 2, size=kills))
-    proc = spawn(qhil("qtrl", *QTRL, "--episodes", str(episodes), "--out", str(out)), log)
-    at = []
+    proc = spawn(qhil("qtrl", *QTRL, *provider, "--episodes", str(episodes), "--out", str(out)), log)
+    at, flying = [], []
     for target in targets:
         while proc.poll() is None and ledger_done(out / "ledger.sqlite") < target:
             time.sleep(0.005)
+        deadline = time.monotonic() + 30
+        while in_flight and proc.poll() is None and time.monotonic() < deadline and \
+                not sent_unanswered(out / "ledger.sqlite"):
+            time.sleep(0.002)
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         at.append(ledger_done(out / "ledger.sqlite"))
-        proc = spawn(qhil("qtrl", "--resume", str(out), "--episodes", str(episodes)), log)
+        flying.append(sent_unanswered(out / "ledger.sqlite"))
+        resume = [a for a in provider if a in ("--yes",)] + _budget_flags(provider)
+        proc = spawn(qhil("qtrl", "--resume", str(out), "--episodes", str(episodes), *resume), log)
     rc = proc.wait()
     with Ledger(out / "ledger.sqlite") as ledger:
         totals, paid = ledger.totals(), [e for e in ledger.entries() if e.billed]
@@ -288,10 +298,22 @@ def qtrl_kill_resume(work: Path, episodes: int, kills: int, seed: int) -> dict:
         twice += entry.shots if entry.request_hash in seen else 0
         seen.add(entry.request_hash)
     summary = json.loads((out / "summary.json").read_text())
-    return {"episodes": episodes, "killed_after_jobs": at, "final_rc": rc,
+    return {"episodes": episodes, "killed_after_jobs": at, "jobs_in_flight_at_kill": flying,
+            "final_rc": rc,
             "ledger_jobs": totals.jobs, "ledger_shots": totals.shots, "shots_bought_twice": twice,
             "results_bought_twice": totals.resubmitted, "summary_episodes": summary.get("episodes"),
             "summary_hw_jobs": summary["hw"]["jobs"]}
+
+
+def sent_unanswered(path: Path) -> int:
+    """Jobs the ledger shows reserved or sent and not yet answered."""
+    return len(query(path, "SELECT token FROM jobs WHERE status IN (0, 1)"))
+
+
+def _budget_flags(provider: tuple[str, ...]) -> list[str]:
+    """The --budget-* flags (with their values) among `provider`'s, for the resume."""
+    return [w for i, w in enumerate(provider) if w.startswith("--budget-") or
+            (i and provider[i - 1].startswith("--budget-"))]
 
 
 # part 3: the explorer's steps/s, journal against none --------------------------------------------

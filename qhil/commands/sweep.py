@@ -17,6 +17,7 @@ from pathlib import Path
 from qhil.commands._args import non_negative_float, positive_float, positive_int
 from qhil.commands._budget import add_budget_flags, budget_from_args
 from qhil.errors import ConfigError
+from qhil.runlock import claim
 from qhil.sweep.cluster import address
 from qhil.sweep.spec import SEARCHES, grid_axis, param, seed_list
 
@@ -122,8 +123,9 @@ def resume(args: argparse.Namespace) -> int:
         raise ConfigError(f"--resume continues the sweep as its sweep.json says; drop "
                           f"{', '.join(given)}")
     folder = SweepFolder(Path(args.resume))
-    plan = folder.read_plan()
-    return run_sweep(folder, plan, args.address, _budget(plan), yes=args.yes, resume=True)
+    with claim(folder.path if folder.path.is_dir() else None, "qhil sweep --resume"):
+        plan = folder.read_plan()  # one writer per sweep folder, claimed before any read
+        return run_sweep(folder, plan, args.address, _budget(plan), yes=args.yes, resume=True)
 
 
 def _budget(plan):

@@ -177,6 +177,7 @@ class _Reader:
         self.n_qubits = 0
         self.line: int | None = None
         self.depth = 0  # gate definitions being inlined, one inside the other
+        self.sizes: dict[str, int] = {}  # user gate name -> gates its body inlines to
 
     def fail(self, message: str) -> CircuitTemplateError:
         where = f"{self.source}: line {self.line}" if self.line else self.source
@@ -263,6 +264,10 @@ class _Reader:
                             f"measurement); a template measures every qubit once, at the end")
         angles = tuple(self._angle(arg, env or {}) for arg in stmt.arguments)
         if raw in self.definitions:
+            if len(self.gates) + self._inlined_size(raw, ()) > MAX_GATES:  # before, not during
+                raise self.fail(f"more than {MAX_GATES:,} gates once gate definitions are "
+                                f"inlined; a template of that size is not simulated or sent in "
+                                f"bounded time")
             return self._inline(self.definitions[raw], angles, qubits)
         self._append(Gate(canonical_name(raw), qubits, angles), raw)
 
@@ -277,6 +282,20 @@ class _Reader:
             raise self.fail(f"more than {MAX_GATES:,} gates once gate definitions are inlined; "
                             f"a template of that size is not simulated or sent in bounded time")
         self.gates.append(gate)
+
+    def _inlined_size(self, name: str, calling: tuple[str, ...]) -> int:
+        """Gates user gate `name` inlines to (memoised), counted without inlining: a gate that
+        doubles its callee 40 times is refused at once, not after 50,000 gates are built."""
+        if name not in self.sizes:
+            if name in calling or len(calling) >= MAX_NESTING:
+                raise self.fail(f"gate '{name}' calls gates nested more than {MAX_NESTING} deep "
+                                f"(does a gate call itself?)")
+            self.sizes[name] = sum(
+                self._inlined_size(stmt.name.name, (*calling, name))
+                if type(stmt).__name__ == "QuantumGate" and stmt.name.name in self.definitions
+                else int(type(stmt).__name__ != "QuantumBarrier")
+                for stmt in self.definitions[name].body)
+        return self.sizes[name]
 
     def _inline(self, definition, angles: tuple[Angle, ...], qubits: tuple[int, ...]) -> None:
         """A user gate's body, its arguments and qubits bound to this call's."""

@@ -13,6 +13,7 @@ import sys
 
 from qhil.execution.budget import Budget
 from qhil.execution.spend import check_budget
+from qhil.runlock import claim
 from qhil.sweep.cluster import ray_cluster
 from qhil.sweep.plan import SweepFolder, SweepPlan
 from qhil.sweep.report import write_sweep_report
@@ -34,7 +35,8 @@ def run_sweep(folder: SweepFolder, plan: SweepPlan, where: str | None, budget: B
             folder.write_plan(plan)
         from qhil.sweep.tuner import fit
 
-        results = fit(plan, folder, resume)
+        with claim(folder.path, "qhil sweep"):  # one writer per sweep folder (nests in --resume's)
+            results = fit(plan, folder, resume)
     return finish_sweep(folder, plan, results)
 
 

@@ -174,6 +174,7 @@ ROUND_TWO = {
                               "{w}/r2/complex.npy"],
     "sample-params-without-circuit": ["sample", *TINY_SAMPLE, "--params", "{w}/r2/good.npy"],
     "train-resume-qubits-edited": ["train", "--resume", "{w}/r2/qubits-edited"],
+    "train-resume-eval-episodes-0": ["train", "--resume", "{w}/r2/zero-episodes", "--steps", "480"],
     "evaluate-qtrl-run": ["evaluate", "{w}/qtrlrun"],
     "train-out-folder-of-other-files": ["train", "--config", "{w}/good.toml", "--out", "{w}/r2"],
 }
@@ -182,6 +183,7 @@ SAYS = {  # what the one line must name, where a generic message would mislead
     "sample-params-inf-wrong-shape": "NaN/Inf", "sample-params-complex": "complex",
     "sample-params-without-circuit": "--circuit", "compare-circuit-30-qubits": "2^30",
     "train-resume-qubits-edited": "does not fit the run's checkpoint",
+    "train-resume-eval-episodes-0": "0 episodes cannot evaluate the policy",
     "evaluate-qtrl-run": "is a `qhil qtrl` run",
     "train-out-folder-of-other-files": "not a run",
 }
@@ -202,6 +204,7 @@ def round_two(world):
     np.save(folder / "complex.npy", np.array([[0.1 + 0.5j], [0.2]]))
     np.save(folder / "good.npy", np.array([[0.1], [0.2]]))
     _run_with_qubits_edited(folder / "qubits-edited")
+    _run_with_zero_eval_episodes(world / "goodrun", folder / "zero-episodes")
     return world
 
 
@@ -220,6 +223,17 @@ def _run_with_qubits_edited(path):
     RunFolder(path).save_checkpoint({"td3": td3.state_dict()}, 0)
     edited = config.with_overrides(**{"quantum.qubits": 3})
     (path / "config.toml").write_text(dump_toml(edited))
+
+
+def _run_with_zero_eval_episodes(run, path):
+    """A run folder whose config.toml was edited to `[eval] episodes = 0` (the resume would
+    train on and crash at the final evaluation)."""
+    import shutil
+
+    shutil.copytree(run, path)
+    text = (path / "config.toml").read_text()
+    assert "\nepisodes = 2\n" in text
+    (path / "config.toml").write_text(text.replace("\nepisodes = 2\n", "\nepisodes = 0\n"))
 
 
 @pytest.mark.parametrize("name", list(ROUND_TWO))

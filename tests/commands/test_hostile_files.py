@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -148,3 +150,26 @@ def test_hostile_file_exits_2_in_bounded_time_and_memory(name, places, capsys, m
     assert out == "" and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1, err
     assert tree_hashes(world) == before and listing(hostile) == seen
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0 or not shutil.which("mount"),
+                    reason="mounting a tmpfs needs root")
+@pytest.mark.parametrize("command", [["train", "--config", "{w}/good.toml"],
+                                     ["compare", "--providers", "local", "--qubits", "2"]],
+                         ids=lambda c: c[0])
+def test_a_mistyped_folder_beside_a_mount_point_is_refused(places, tmp_path, capsys, command):
+    """/mnt/dtaa/run beside the mounted /mnt/data: refused in one line, nothing created (the
+    cases above cover a missing folder at the top of the file system)."""
+    world, _ = places
+    (tmp_path / "data").mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(tmp_path / "data")],
+                      capture_output=True).returncode != 0:
+        pytest.skip("this machine refuses to mount a tmpfs here")
+    try:
+        argv = [a.replace("{w}", str(world)) for a in command]
+        code, out, err = run_in_process(capsys, [*argv, "--out", str(tmp_path / "dtaa" / "run")])
+    finally:
+        subprocess.run(["umount", "-l", str(tmp_path / "data")], capture_output=True)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert f"{tmp_path / 'dtaa'} does not exist" in err and "mistyped" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]

@@ -75,6 +75,30 @@ def trained(tmp_path_factory) -> Path:
     return train_run(tmp_path_factory.mktemp("runs"))
 
 
+def test_two_resumes_racing_on_one_folder_buy_what_one_resume_buys(trained, tmp_path, capsys):
+    """Two `train --resume` of one folder started together (issue 26: one bought a job the
+    ledger could not account for): one owns the folder, the other is refused in one line naming
+    it; the ledger verifies and holds exactly what one resume alone buys."""
+    from qhil.execution.ledger import Ledger
+
+    alone, raced = (Path(shutil.copytree(trained, tmp_path / name)) for name in ("a", "r"))
+    resume = ["train", "--resume", "{run}", "--steps", "600", "--quiet"]
+    code, _, err = run_cli(capsys, *[a.format(run=alone) for a in resume])
+    assert code == 0, err
+    procs = [qhil(*[a.format(run=raced) for a in resume]) for _ in range(2)]
+    ended = {p.pid: (*p.communicate(timeout=300), p.returncode) for p in procs}
+    owner = [pid for pid, (_, _, rc) in ended.items() if rc == 0]
+    refused = [err for _, err, rc in ended.values() if rc == 2]
+    assert len(owner) == 1 and len(refused) == 1, ended
+    assert f"in use by process {owner[0]} (qhil train --resume)" in refused[0]
+    assert len(refused[0].strip().splitlines()) == 1
+    assert run_cli(capsys, "ledger", "--verify", str(raced / "ledger.sqlite"))[0] == 0
+    with Ledger(alone / "ledger.sqlite") as one, Ledger(raced / "ledger.sqlite") as two:
+        a, b = one.totals(), two.totals()
+    assert (b.jobs, b.shots, b.resubmitted, b.in_flight) == (a.jobs, a.shots, 0, 0)
+    assert stored_transitions(raced / "transitions.sqlite", 2) == 600
+
+
 @pytest.fixture
 def read_only_run(trained, tmp_path):
     """A copy of the run the commands cannot write: a folder without write permission, or, as

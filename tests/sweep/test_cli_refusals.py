@@ -61,3 +61,28 @@ def test_ctrl_c_names_the_line_that_resumes_the_sweep(tmp_path):
     (tmp_path / "sweep.json").write_text("{}")
     args = Namespace(command="sweep", resume=None, out=str(tmp_path))
     assert interrupted_message(args).endswith(f"qhil sweep --resume {tmp_path}")
+
+
+def test_resume_of_a_sweep_another_process_writes_is_refused(tmp_path, capsys):
+    """One writer per sweep folder (issue 26): a second `sweep --resume` is refused at once, in
+    one line naming the owner, before it reads sweep.json or starts Ray."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    (tmp_path / "sweep.json").write_text("{}")
+    root = Path(__file__).resolve().parents[2]
+    owner = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom qhil.runlock import claim\n"
+         "with claim(sys.argv[1], 'qhil sweep'):\n    print('held', flush=True)\n"
+         "    time.sleep(120)\n", str(tmp_path)],
+        cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout.readline().strip() == "held"
+        assert run_cli(["sweep", "--resume", str(tmp_path)]) == 2
+    finally:
+        owner.kill()
+        owner.wait()
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"in use by process {owner.pid} (qhil sweep)" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.lock", "sweep.json"]
