@@ -10,7 +10,7 @@ from qhil.distributed.budget import SharedBudget, budget_actor
 from qhil.distributed.cluster import local_ray, require_ray
 from qhil.distributed.evaluator import RemoteEvaluations, start_evaluator, stop_evaluator
 from qhil.distributed.fleet import Fleet
-from qhil.distributed.learner import learner_gpus, start_learner
+from qhil.distributed.learner import LearnerPlacement, learner_device, learner_gpus
 from qhil.distributed.loop import DistributedLoop, lag_figures, taken_key
 from qhil.distributed.spending import (
     DRIVER_LEDGER,
@@ -218,3 +218,39 @@ class RunLedgers:
     def close(self) -> None:
         for ledger in self.opened.values():
             ledger.close()
+
+
+class LearnerWorker:
+    """What the learner actor runs (ray.remote is applied by `start_learner`)."""
+
+    def __init__(self, config_data: dict, run_dir: str, budget):
+        import ray
+
+        self.config = TrainConfig(**config_data)
+        self.run_dir, self.budget = Path(run_dir), budget
+        ids = [str(i) for i in ray.get_gpu_ids()]
+        self.where = learner_device(ids, self.config.loop.device)
+
+    def placement(self) -> LearnerPlacement:
+        return self.where
+
+    def train(self, resume: bool):
+        """The learner's side of the run, on its device; the summary (its exceptions reach
+        the driver as Ray's task errors, their cause kept)."""
+        config = self.config.with_overrides(**{"loop.device": self.where.device})
+        folder = RunFolder(self.run_dir)
+        with get_provider(config.provider) as provider:
+            dispatcher = open_explorer_dispatcher(self.run_dir / DRIVER_LEDGER, provider, self.budget)
+            try:
+                return _train(config, folder, dispatcher, resume, None, self.where.gpu_ids)
+            finally:
+                dispatcher.ledger.close()
+                folder.close()
+
+
+def start_learner(config: TrainConfig, run_dir: Path, budget):
+    """The learner actor, holding one GPU and the CPU the driver's learner would use."""
+    import ray
+
+    remote = ray.remote(num_gpus=1, num_cpus=0)(LearnerWorker)
+    return remote.remote(config.model_dump(), str(run_dir), budget)
