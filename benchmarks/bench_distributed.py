@@ -8,7 +8,10 @@ per explorer, each explorer `--vector-steps` jobs. N = 1 runs the same distribut
 explorer actor). Environment steps per second are the run's steps over the span of its
 explorers' jobs (first submission to last fetch, from their ledgers: Ray's start-up is left out);
 the learner's busy fraction and policy lag p50/p95 are the summary's. Target: steps/s with N
-explorers >= 0.8 N x one explorer's. `--faults`: an explorer's worker SIGKILLed `--kills` times
+explorers >= 0.8 N x one explorer's. Before each run, `qhil calibrate --config C --explorers N`
+measures the provider's per-job time and the start-up of N explorer actors (no fit to the run),
+and `qhil estimate --config C --calibration THAT` predicts the run's wall time, set beside the
+summary's `wall_s` (target: within 15%). `--faults`: an explorer's worker SIGKILLed `--kills` times
 during a run on a spooled, billing chaos-faults service (_distributed_faults.py). Each mode
 writes its part of benchmarks/results/bench_distributed.{json,md} (`scaling`/`faults`) and keeps
 the other's.
@@ -18,7 +21,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 
 import tomllib
 from _results import machine_load
@@ -51,15 +57,38 @@ def job_span_s(run, explorers: int) -> float:
     return max(ends) - min(starts)
 
 
+def qhil_json(*args: str) -> dict:
+    """`python -m qhil ARGS --json`'s answer (raises on failure)."""
+    cmd = [sys.executable, "-m", "qhil", *args, "--json"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr.strip().splitlines()[-1:]}")
+    return json.loads(proc.stdout)
+
+
+def predicted(path, explorers: int) -> dict:
+    """The calibration measured now (per-job time, N actors' start-up) and the estimate from it."""
+    out = RUNS / f"distributed-{explorers}-calibration.toml"
+    fit = qhil_json("calibrate", "--provider", "chaos-local-1s", "--config", str(path),
+                    "--explorers", str(explorers), "--repeats", "2", "--out", str(out))
+    est = qhil_json("estimate", "--config", str(path), "--calibration", str(out),
+                    "--method", "qtdnn")
+    return {"predicted_wall_s": est["qtdnn"]["wall_s"], "actors_start_s": fit["actors_start_s"],
+            "calibrated_job_s": fit["job_overhead_s"]}
+
+
 def measure(explorers: int, vector_steps: int) -> dict:
     path = RUNS / f"distributed-{explorers}.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(dump_toml(config(explorers, vector_steps)))
+    estimate = predicted(path, explorers)
     run = RUNS / f"distributed-{explorers}"
     s = qhil_train(run, "--config", str(path), "--yes")
     span = job_span_s(run, explorers)
     return {"explorers": explorers, "steps": s["steps"], "updates": s["updates"],
-            "job_span_s": span, "steps_per_s": s["steps"] / span,
+            "job_span_s": span, "steps_per_s": s["steps"] / span, **estimate,
+            "wall_error": estimate["predicted_wall_s"] / s["wall_s"] - 1,
             "learner_busy_fraction": 1 - s["learner_wait_fraction"],
             "policy_lag_p50": s["policy_lag_p50"], "policy_lag_p95": s["policy_lag_p95"],
             "jobs": s["hw"]["jobs"], "wall_s": s["wall_s"]}
@@ -67,12 +96,15 @@ def measure(explorers: int, vector_steps: int) -> dict:
 
 def table(rows: list[dict], one: float) -> list[str]:
     lines = ["| explorers | steps | job span s | steps/s | vs N x one | learner busy | "
-             "policy lag p50 / p95 |", "|---|---|---|---|---|---|---|"]
+             "policy lag p50 / p95 | wall s: estimate / run (actors' start-up) | error |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['explorers']} | {r['steps']} | {r['job_span_s']:.1f} | "
                      f"{r['steps_per_s']:.2f} | {r['steps_per_s'] / (r['explorers'] * one):.2f} | "
                      f"{100 * r['learner_busy_fraction']:.1f}% | "
-                     f"{r['policy_lag_p50']:.0f} / {r['policy_lag_p95']:.0f} |")
+                     f"{r['policy_lag_p50']:.0f} / {r['policy_lag_p95']:.0f} | "
+                     f"{r['predicted_wall_s']:.1f} / {r['wall_s']:.1f} ({r['actors_start_s']:.1f}) | "
+                     f"{r['wall_error']:+.0%} |")
     return lines
 
 
@@ -125,11 +157,16 @@ def main() -> None:
                        f"--vector-steps {args.vector_steps}",
             "provider": "chaos-local-1s", "runs": rows,
             "load_before": load_before, "load_after": machine_load(),
-            "targets": {"scaling": ">= 0.8", "learner_busy_fraction": ">= 0.95"}}
+            "targets": {"scaling": ">= 0.8", "learner_busy_fraction": ">= 0.95",
+                        "wall_error": "within +-15%"}}
     lines = ["# Distributed hDQNN-TD3: explorer scaling on chaos-local-1s (1.0 s per job)", "",
              f"{args.vector_steps} jobs per explorer, 1 env each; load (1/5/15 min) "
              f"{load_before} before, {data['load_after']} after", "", *table(rows, one), "",
-             "vs N x one: steps/s over N x the one-explorer run's (target >= 0.8)"]
+             "vs N x one: steps/s over N x the one-explorer run's (target >= 0.8); learner busy: "
+             "its update time over the learning phase's wall time (target >= 95%); wall s: "
+             "`qhil estimate --config C --calibration` (calibrated just before the run by `qhil "
+             "calibrate --config C --explorers N`: per-job time, and the actors' start-up shown "
+             "in brackets) against the summary's wall_s (target: error within 15%)"]
     write_results("bench_distributed", *merged("scaling", data, "\n".join(lines)))
 
 

@@ -45,6 +45,13 @@ class Timing(StrictModel):
     queue_mean_s: float = Field(
         0.0, description="Mean queue wait; when set, the typical time of many jobs uses it.", ge=0)
     queue_p95_s: float = Field(0.0, description="95th percentile queue wait.", ge=0)
+    actors_start_s: float = Field(
+        0.0, description="Seconds a distributed run's evaluation and explorer actors take to "
+        "start on the calibrating machine, Ray already up (`qhil calibrate --explorers N`); "
+        "added once to a run's wall time.", ge=0)
+    actors_start_explorers: int = Field(
+        0, description="The explorer count actors_start_s was measured with (0: not measured).",
+        ge=0)
 
 
 class Pricing(StrictModel):

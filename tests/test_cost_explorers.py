@@ -55,3 +55,32 @@ def test_several_providers_are_refused_in_one_line(tmp_path, capsys):
     path = config_with(tmp_path, 'explorers = 2\nproviders = ["local", "braket-local"]')
     code, out, err = run_cli(capsys, "estimate", "--config", path)
     assert code == 2 and out == "" and "prices one device" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_actors_start_up_is_added_once_to_every_band_of_the_wall_time():
+    w = Workload(n_qubits=4, n_layers=2, env_steps=100, explorers=2)
+    plain = estimate(w, DEVICE).methods["qtdnn"]
+    started = estimate(w, DEVICE.with_overrides(actors_start_s=12.5)).methods["qtdnn"]
+    assert (started.wall_s_low, started.wall_s, started.wall_s_high) == pytest.approx(
+        (plain.wall_s_low + 12.5, plain.wall_s + 12.5, plain.wall_s_high + 12.5))
+    assert started.phases == plain.phases and started.cost_usd == plain.cost_usd
+
+
+def test_estimate_reads_the_start_up_from_a_calibration_and_from_the_flag(tmp_path, capsys):
+    path = config_with(tmp_path, "explorers = 2")
+    calibration = tmp_path / "measured.toml"
+    calibration.write_text('device = "x"\nsource = "test"\ndate = "2026-12-07"\n[timing]\n'
+                           'job_overhead_s = 1.0\nactors_start_s = 7.0\nactors_start_explorers = 2\n')
+    wall = {}
+    for name, flags in (("none", ()), ("calibrated", ("--calibration", str(calibration))),
+                        ("flag", ("--job-overhead-s", "1.0", "--actors-start-s", "7.0"))):
+        out = run_cli(capsys, "estimate", "--config", path, "--method", "qtdnn", "--json", *flags)[1]
+        wall[name] = json.loads(out)["qtdnn"]["wall_s"]
+    assert wall["calibrated"] == pytest.approx(wall["flag"]) and wall["flag"] > 7.0
+    assert wall["none"] == 0.0  # the local provider has no timing: nothing is made up
+
+
+def test_calibrating_the_actors_start_up_needs_the_runs_config(tmp_path, capsys):
+    code, out, err = run_cli(capsys, "calibrate", "--provider", "local", "--explorers", "2",
+                             "--out", str(tmp_path / "x.toml"))
+    assert code == 2 and "--explorers needs --config" in err and not (tmp_path / "x.toml").exists()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from qhil.commands._args import add_provider_flags, non_negative_int, positive_float, positive_int
 from qhil.commands._budget import add_budget_flags
+from qhil.errors import UserError
 from qhil.names import ENTANGLERS
 
 
@@ -58,6 +59,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ledger", metavar="PATH", help="Keep the probes' ledger here (default: a "
                    "scratch file; probes are recorded like a run's jobs, so their time counts).")
     p.add_argument("--json", dest="as_json", action="store_true", help="Print the fit as JSON.")
+    p.add_argument("--explorers", type=positive_int, help="With --config: also time how long a "
+                   "distributed run's N explorer actors and its evaluation actor take to start on "
+                   "a local Ray cluster (no job sent); `qhil estimate` adds it to the wall time "
+                   "(default: not measured).")
     add_budget_flags(p)
     p.set_defaults(func=run)
 
@@ -73,6 +78,13 @@ def run(args: argparse.Namespace) -> int:
     from qhil.quantum.ansatz import HDQNNAnsatz
 
     profile = find_profile(args.provider)
+    if args.explorers and not args.config:
+        raise UserError("--explorers needs --config: the actors are started with that run's "
+                        "config")
+    if args.explorers:
+        from qhil.distributed.cluster import require_ray
+
+        require_ray()  # before any probe is paid for
     qubits, layers, entangler, circuits, shots = probe_sizes(args)
     plan = ProbePlan(HDQNNAnsatz(qubits, layers, entangler), circuits, shots, args.repeats)
     out = check_out_file(args.out or Path.cwd() / f"{profile.name}-measured.toml", "--out")
@@ -153,11 +165,24 @@ def _write(args, profile, plan, probes, what: str, out: Path, cost) -> dict:
 
     fit = fit_timing(probes)
     base = load_calibration(profile.calibration) if profile.calibration else None
+    actors = actors_start(args)
     path = write_calibration(calibrated(base, fit, device=profile.device or profile.name,
-                                        what=what), out)
-    return {"provider": profile.name, "out": str(path), "jobs": plan.jobs,
+                                        what=what, actors=actors), out)
+    return {"actors_start_s": actors[0], "actors_start_explorers": actors[1],"provider": profile.name, "out": str(path), "jobs": plan.jobs,
             "fitted_jobs": fit.probes, "shots": plan.total_shots, "probe_cost_usd": str(cost),
             **fit.__dict__, "warnings": residual_warnings(size_residuals(probes, fit))}
+
+
+def actors_start(args) -> tuple[float, int]:
+    """(seconds, explorers): `--explorers N` actors of --config's run started and timed."""
+    if not args.explorers:
+        return 0.0, 0
+    from qhil.distributed.probe import actors_start_s
+    from qhil.rl.config import load_train_config
+
+    config = load_train_config(args.config).with_overrides(
+        **{"distributed.explorers": args.explorers})
+    return actors_start_s(config), args.explorers
 
 
 def residual_warnings(residuals: list[dict]) -> list[str]:
@@ -178,9 +203,11 @@ def _summary(r: dict) -> str:
 
     from qhil.cost.report import usd
 
+    actors = (f"\n{r['actors_start_explorers']} explorer actors and the evaluation actor start in "
+              f"{r['actors_start_s']:.1f} s" if r.get("actors_start_explorers") else "")
     return (f"{r['provider']}: {r['jobs']} probe jobs (1 warm-up + {r['fitted_jobs']} fitted), "
             f"{r['shots']:,} shots (~{usd(Decimal(r['probe_cost_usd']))})\n"
             f"per job {r['job_overhead_s'] * 1e3:.2f} ms + per circuit {r['per_circuit_s'] * 1e3:.3f} ms"
             f" + per shot {r['per_shot_s'] * 1e6:.3f} us; queue p50 {r['queue_p50_s']:.3f} s;"
             f" worst residual {r['rel_residual']:.1%}"
-            f"{' (see the warning above)' if r['warnings'] else ''}\nwrote {r['out']}")
+            f"{' (see the warning above)' if r['warnings'] else ''}{actors}\nwrote {r['out']}")

@@ -47,7 +47,7 @@ DEVICE_FLAGS = {  # flag dest -> DeviceModel field (pricing keys go into its pri
     "queue_p95_s": "queue_p95_s", "max_circuits_per_job": "max_circuits_per_job",
     "max_jobs_in_flight": "max_jobs_in_flight", "per_task_usd": "per_task_usd",
     "per_shot_usd": "per_shot_usd", "per_qpu_second_usd": "per_qpu_second_usd",
-    "per_minute_usd": "per_minute_usd", "pricing": "model",
+    "per_minute_usd": "per_minute_usd", "pricing": "model", "actors_start_s": "actors_start_s",
 }
 
 
@@ -118,6 +118,8 @@ def _device_flags(g: argparse._ArgumentGroup) -> None:
             ("--per-circuit-s", non_negative_float, "Time per circuit in a job (s)."),
             ("--per-shot-s", non_negative_float, "Measured time per shot (s)."),
             ("--queue-s", non_negative_float, "Typical queue wait per job (s)."),
+            ("--actors-start-s", non_negative_float, "Start-up of a distributed run's actors "
+             "before its first job (s), as `qhil calibrate --explorers N` measures it."),
             ("--queue-p95-s", non_negative_float, "95th-percentile queue wait (s)."),
             ("--max-circuits-per-job", positive_int, "Circuits one job may carry."),
             ("--max-jobs-in-flight", positive_int, "Jobs waiting together."),

@@ -173,12 +173,15 @@ def _nonnegative_lstsq(design: np.ndarray, target: np.ndarray) -> np.ndarray:
         active.remove(int(np.argmin(coef)))
 
 
-def calibrated(base: Calibration | None, fit: TimingFit, *, device: str, what: str) -> Calibration:
-    """The base snapshot (durations, errors, prices kept) with the fitted timing."""
+def calibrated(base: Calibration | None, fit: TimingFit, *, device: str, what: str,
+               actors: tuple[float, int] = (0.0, 0)) -> Calibration:
+    """The base snapshot (durations, errors, prices kept) with the fitted timing; `actors`:
+    a distributed run's measured actor start-up (seconds, explorers), if probed."""
     timing = Timing(job_overhead_s=fit.job_overhead_s, per_circuit_s=fit.per_circuit_s,
                     per_shot_s=fit.per_shot_s, queue_p5_s=fit.queue_p5_s,
                     queue_p50_s=fit.queue_p50_s, queue_p95_s=fit.queue_p95_s,
-                    queue_mean_s=fit.queue_mean_s)
+                    queue_mean_s=fit.queue_mean_s, actors_start_s=actors[0],
+                    actors_start_explorers=actors[1])
     source = (f"qhil calibrate: {fit.probes + 1} probe jobs (1 warm-up + {fit.probes} fitted) of "
               f"{what}; least-squares fit, "
               f"worst relative residual {fit.rel_residual:.1%}")

@@ -83,6 +83,8 @@ class DeviceModel:
         max_shots_per_job: circuits x shots one job may carry (None: no limit).
         max_jobs_in_flight: jobs of one learner update that may wait in the queue together.
         pricing: how the device bills (calibration snapshot's [pricing]).
+        actors_start_s: seconds a distributed run's actors take to start before its first job
+            (measured by `qhil calibrate --explorers N`); added once to the run's wall time.
         measured_latency_s: per-job latency by band measured elsewhere (`with_latency`); when
             set it replaces overhead + queue in the wall time (billing keeps the overhead).
     """
@@ -104,6 +106,7 @@ class DeviceModel:
     max_shots_per_job: int | None = None
     max_jobs_in_flight: int = 1
     pricing: Pricing = field(default_factory=Pricing)
+    actors_start_s: float = 0.0
     measured_latency_s: dict[str, float] | None = None
 
     @classmethod
@@ -118,6 +121,7 @@ class DeviceModel:
             per_circuit_s=t.per_circuit_s, per_shot_s=t.per_shot_s,
             queue_p5_s=t.queue_p5_s, queue_p50_s=t.queue_p50_s,
             queue_p95_s=t.queue_p95_s, queue_mean_s=t.queue_mean_s, pricing=calibration.pricing,
+            actors_start_s=t.actors_start_s,
             max_jobs_in_flight=max_jobs_in_flight, **_limit_fields(limits))
 
     @classmethod

@@ -13,6 +13,8 @@ How a run is counted (see README, "The cost model"):
   (target actor) and per actor update (the actor's own forward pass). Each update's circuits go
   out as jobs of at most the device's circuits / shots per job, up to `max_jobs_in_flight` waiting
   together.
+- start-up: a distributed run's actors start before its first job (`actors_start_s`, measured
+  by `qhil calibrate --explorers N`), once per run, in every band;
 - time of one job: latency (overhead + queue, by band) + circuits x per_circuit_s + shots x shot
   time, where shot time = per_shot_s if measured, else the ansatz depth in gate durations plus
   readout and reset. QPU seconds are the execution part only. Jobs of different rounds run one
@@ -202,7 +204,7 @@ def estimate_method(workload: Workload, device: DeviceModel, method: str) -> Met
     method = method_name(method)
     phases = {name: _phase(rounds, workload, device)
               for name, rounds in demand(workload, method).items()}
-    wall = {b: sum(p.wall_s[b] for p in phases.values()) for b in BANDS}
+    wall = {b: device.actors_start_s + sum(p.wall_s[b] for p in phases.values()) for b in BANDS}
     sessions = workload.explorers if workload.pqc else 1
     cost = {b: sum((p.cost_usd[b] for p in phases.values()), Decimal(0))
             + sessions * _session_usd(device, wall[b]) for b in BANDS}

@@ -28,9 +28,15 @@ def check_distributed(config) -> None:
 @contextmanager
 def local_ray() -> Iterator[None]:
     """A Ray cluster on this machine (session files in a short temporary folder, workers with the
-    driver's PYTHONPATH), shut down after: the sweep's, reused."""
+    driver's PYTHONPATH), shut down after: the sweep's, reused. A caller that started Ray
+    already (a notebook, a test declaring a GPU, a Tune trial) keeps its own cluster."""
     require_ray()
+    import ray
+
     from qhil.sweep.cluster import ray_cluster
 
+    if ray.is_initialized():
+        yield
+        return
     with ray_cluster(None):
         yield

@@ -44,7 +44,7 @@ class DistributedLoop(Loop):
         """Steps still on their way when the run stops are stored too (their jobs were paid);
         a failure here gives way to the one that stopped the run."""
         with contextlib.suppress(Exception):
-            while self.fleet.pending:
+            while self.fleet.pending or self.fleet.held:
                 for batch in self.fleet.ready(self.config.loop.job_timeout_s):
                     self.deliver(batch)
 

@@ -10,6 +10,7 @@ from qhil.distributed.budget import SharedBudget, budget_actor
 from qhil.distributed.cluster import local_ray, require_ray
 from qhil.distributed.evaluator import RemoteEvaluations, start_evaluator, stop_evaluator
 from qhil.distributed.fleet import Fleet
+from qhil.distributed.learner import LearnerPlacement, learner_device, learner_gpus
 from qhil.distributed.loop import DistributedLoop, lag_figures, taken_key
 from qhil.distributed.spending import (
     DRIVER_LEDGER,
@@ -74,16 +75,48 @@ def train_distributed(config: TrainConfig, folder: RunFolder, provider: Provider
             folder.config_path.write_text(dump_toml(config))
         whole = run_budget(budget, folder.path, config.distributed.explorers)
         shared = SharedBudget(budget_actor(whole), whole.limit)
-        dispatcher = open_explorer_dispatcher(folder.path / DRIVER_LEDGER, provider, shared)
         try:
-            return _train(config, folder, dispatcher, resume, progress)
+            if learner_gpus(config):
+                return on_learner_actor(config, folder, shared, resume)
+            return _train_here(config, folder, provider, shared, resume, progress)
         finally:
-            dispatcher.ledger.close()
             folder.close()
             folder.export_csv()
 
 
-def _train(config, folder, dispatcher, resume, progress) -> RunSummary:
+def _train_here(config, folder, provider, budget, resume, progress) -> RunSummary:
+    """The learner in this (the driver's) process, on the CPU unless loop.device says cuda."""
+    dispatcher = open_explorer_dispatcher(folder.path / DRIVER_LEDGER, provider, budget)
+    try:
+        return _train(config, folder, dispatcher, resume, progress)
+    finally:
+        dispatcher.ledger.close()
+
+
+def on_learner_actor(config, folder, budget, resume) -> RunSummary:
+    """The learner in its actor on the cluster's GPU (learner.py); its placement said, its
+    failures raised here as the driver's learner's would be (no progress lines from it)."""
+    import ray
+
+    worker = start_learner(config, folder.path, budget)
+    try:
+        where = ray.get(worker.placement.remote())
+        if where.note:
+            warn(where.note)
+        return ray.get(worker.train.remote(resume))
+    except ray.exceptions.RayTaskError as exc:
+        if isinstance(exc.cause, QhilError):
+            raise exc.cause from None
+        raise
+    except ray.exceptions.RayActorError as exc:
+        raise RunInterruptedError(
+            f"the learner actor died ({type(exc).__name__}); the run is checkpointed - continue "
+            f"it with 'qhil train --resume {folder.path}'") from exc
+    finally:
+        ray.kill(worker, no_restart=True)
+
+
+def _train(config, folder, dispatcher, resume, progress, gpu_ids=()) -> RunSummary:
     s = Session(config, folder, dispatcher)
     ledgers = RunLedgers(ledger_paths(folder.path, config.distributed.explorers))
     evaluator = start_evaluator(config, folder.path, dispatcher.budget)
@@ -97,7 +130,7 @@ def _train(config, folder, dispatcher, resume, progress) -> RunSummary:
             _loop_and_finish_or_stop(s, loop, logger)
         finally:
             loop.fleet.close()
-        return write_summary(s, loop, ledgers)
+        return write_summary(s, loop, ledgers, list(gpu_ids))
     finally:
         stop_evaluator(evaluator)
         ledgers.close()
@@ -133,8 +166,10 @@ def delivered_steps(s: Session) -> list[int]:
     return [int(s.journal.noted(taken_key(k)) or 0) for k in range(s.config.distributed.explorers)]
 
 
-def write_summary(s: Session, loop: DistributedLoop, ledgers: RunLedgers) -> RunSummary:
-    """summary.json again, with the ledgers' totals and one row per explorer."""
+def write_summary(s: Session, loop: DistributedLoop, ledgers: RunLedgers,
+                  gpu_ids: list[str]) -> RunSummary:
+    """summary.json again, with the ledgers' totals, one row per explorer and where the learner
+    ran (`gpu_ids`: the GPUs Ray gave its actor)."""
     config, path = s.config, s.folder.path
     names = explorer_providers(config)
     rows = [explorer_row(path, k, name, loop) for k, name in enumerate(names)]
@@ -142,7 +177,8 @@ def write_summary(s: Session, loop: DistributedLoop, ledgers: RunLedgers) -> Run
     summary = RunSummary.read(s.folder.summary_path).model_copy(update={
         "hw": ledgers.totals(), "env_wait_fraction": None, "qpu_idle_fraction": None,
         "explorers": rows, **lag_figures(lags),
-        "policy_lag_bound": config.distributed.max_policy_lag})
+        "policy_lag_bound": config.distributed.max_policy_lag,
+        "learner_device": s.device.type, "learner_gpu_ids": gpu_ids})
     summary = RunSummary.model_validate(summary.model_dump())  # the update validated
     s.folder.write_summary(summary)
     return summary
@@ -182,3 +218,39 @@ class RunLedgers:
     def close(self) -> None:
         for ledger in self.opened.values():
             ledger.close()
+
+
+class LearnerWorker:
+    """What the learner actor runs (ray.remote is applied by `start_learner`)."""
+
+    def __init__(self, config_data: dict, run_dir: str, budget):
+        import ray
+
+        self.config = TrainConfig(**config_data)
+        self.run_dir, self.budget = Path(run_dir), budget
+        ids = [str(i) for i in ray.get_gpu_ids()]
+        self.where = learner_device(ids, self.config.loop.device)
+
+    def placement(self) -> LearnerPlacement:
+        return self.where
+
+    def train(self, resume: bool):
+        """The learner's side of the run, on its device; the summary (its exceptions reach
+        the driver as Ray's task errors, their cause kept)."""
+        config = self.config.with_overrides(**{"loop.device": self.where.device})
+        folder = RunFolder(self.run_dir)
+        with get_provider(config.provider) as provider:
+            dispatcher = open_explorer_dispatcher(self.run_dir / DRIVER_LEDGER, provider, self.budget)
+            try:
+                return _train(config, folder, dispatcher, resume, None, self.where.gpu_ids)
+            finally:
+                dispatcher.ledger.close()
+                folder.close()
+
+
+def start_learner(config: TrainConfig, run_dir: Path, budget):
+    """The learner actor, holding one GPU and the CPU the driver's learner would use."""
+    import ray
+
+    remote = ray.remote(num_gpus=1, num_cpus=0)(LearnerWorker)
+    return remote.remote(config.model_dump(), str(run_dir), budget)

@@ -190,6 +190,8 @@ class RunSummary(Record):
     policy_lag_p95: float | None = None
     policy_lag_max: float | None = None
     policy_lag_bound: int | None = None  # [distributed] max_policy_lag; None = unbounded
+    learner_device: str | None = None  # a distributed run's learner: "cuda" or "cpu"
+    learner_gpu_ids: list[str] = []  # the GPUs Ray gave its learner actor ([]: in the driver)
 
     _dropped: tuple[str, ...] = PrivateAttr(default=())
 
