@@ -222,6 +222,10 @@ class PQCBlock(nn.Module):
         self.qtdnn = qtdnn
 
     def forward(self, controls: torch.Tensor, y_hw: torch.Tensor | None = None) -> torch.Tensor:
+        if y_hw is not None and not torch.is_grad_enabled():
+            # the value is y_hw's and no gradient is asked for (the explorer, evaluations):
+            # the surrogate's forward would be thrown away
+            return y_hw.detach().to(controls.dtype).clone()
         q = self.qtdnn(controls)
         return q if y_hw is None else straight_through(y_hw, q)
 
