@@ -1,7 +1,7 @@
 """Cost of the quantum block: wall time of `pqc` against `fc` at equal steps on `local`.
 
     .venv/bin/python benchmarks/bench_train_block_cost.py [--env pendulum,humanoid] [--seed 0]
-        [--rounds 1]
+        [--rounds 1] [--add-rounds]
     .venv/bin/python benchmarks/bench_train_block_cost.py --env humanoid --profile
 
 Pendulum: `qhil train --config configs/pendulum.toml --block B --steps 5000`. Humanoid (the
@@ -9,7 +9,8 @@ paper's scale): `configs/humanoid.toml` (its qtDNN and refit settings, whatever 
 with `learning_starts = 1000`, one evaluation episode, `fidelity_every = 250` (four gradient
 checks in the 1,000 actor updates, so the run's cosine has a second half), 3,000 steps. The blocks
 run in separate processes, interleaved: round r runs pqc then fc (r even) or fc then pqc, and each
-block's time is its median over the rounds (state the machine load: it is shared). pqc pays for
+block's time is its median over the rounds (state the machine load: it is shared);
+`--add-rounds` continues the results file's comparison with more rounds. pqc pays for
 one local sampling job per step, the qtDNN refit before each actor update and the fidelity
 checks; fc pays for none. Beside the ratio: the pqc run's gradient fidelity (the summary's
 surrogate_grad_cosine, median over the second half of its checks), so a speed-up that costs
@@ -79,22 +80,34 @@ def run_block(env: str, block: str, seed: int, steps: int) -> dict:
             **{k: summary.get(k) for k in FIDELITY}, "load_average_1min": os.getloadavg()[0]}
 
 
-def compare(env: str, seed: int, steps: int, rounds: int = 1) -> dict:
-    """pqc and fc interleaved over `rounds` (pqc first in even rounds): medians and their ratio."""
-    before = os.getloadavg()[0]
-    runs = [run_block(env, block, seed, steps) for r in range(rounds)
-            for block in (("pqc", "fc") if r % 2 == 0 else ("fc", "pqc"))]
+def compare(env: str, seed: int, steps: int, rounds: int = 1, earlier: dict | None = None) -> dict:
+    """pqc and fc interleaved over `rounds`: medians and their ratio. Round r runs pqc first when
+    r is even, counting on from `earlier` (the same comparison's rounds of an earlier invocation,
+    `--add-rounds`), whose runs join the medians."""
+    before = earlier["load_average"][0] if earlier else os.getloadavg()[0]
+    done = earlier.get("rounds", 1) if earlier else 0
+    runs = list(earlier["runs"]) if earlier else []
+    runs += [run_block(env, block, seed, steps) for r in range(done, done + rounds)
+             for block in (("pqc", "fc") if r % 2 == 0 else ("fc", "pqc"))]
     wall = {b: statistics.median(r["train_wall_s"] for r in runs if r["block"] == b)
             for b in ("pqc", "fc")}
     pqc = [r for r in runs if r["block"] == "pqc"]
-    cosines = [r["surrogate_grad_cosine"] for r in pqc if r["surrogate_grad_cosine"] is not None]
+    cosines = [r["surrogate_grad_cosine"] for r in pqc if r.get("surrogate_grad_cosine") is not None]
     ratio = wall["pqc"] / wall["fc"]
-    return {"env": env, "steps": steps, "rounds": rounds, "runs": runs,
+    return {"env": env, "steps": steps, "rounds": done + rounds, "runs": runs,
             "pqc_train_wall_s": wall["pqc"], "fc_train_wall_s": wall["fc"],
             "pqc_over_fc_wall_ratio": ratio, "met": ratio <= TARGET,
             "grad_cosine": statistics.median(cosines) if cosines else None,
-            "fidelity_checks": sum(r["fidelity_checks"] or 0 for r in pqc),
+            "fidelity_checks": sum(r.get("fidelity_checks") or 0 for r in pqc),
             "load_average": [before, os.getloadavg()[0]]}
+
+
+def earlier_rounds(env: str, steps: int) -> dict | None:
+    """The committed comparison of `env` at `steps` whose rounds `--add-rounds` continues."""
+    path = RESULTS / "bench_train_block_cost.json"
+    old = json.loads(path.read_text()).get("comparisons", []) if path.exists() else []
+    found = [c for c in old if c.get("env") == env and c.get("steps") == steps and "rounds" in c]
+    return found[-1] if found else None
 
 
 def profile(env: str, seed: int, steps: int) -> dict:
@@ -202,6 +215,8 @@ def main() -> None:
     p.add_argument("--steps", type=int, help="steps (default: pendulum 5000, humanoid 3000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rounds", type=int, default=1, help="interleaved pqc/fc rounds (medians)")
+    p.add_argument("--add-rounds", action="store_true",
+                   help="continue the results file's comparison of each env with --rounds more")
     p.add_argument("--profile", action="store_true", help="profile one sync run of each block instead")
     args = p.parse_args()
     envs = [e for e in args.env.split(",") if e]
@@ -213,7 +228,9 @@ def main() -> None:
         prof["command"] = " ".join(["benchmarks/bench_train_block_cost.py", *sys.argv[1:]])
         write_results("bench_train_block_cost_profile", prof, profile_markdown(prof))
         return
-    fresh = [{**compare(env, args.seed, args.steps or DEFAULT_STEPS[env], args.rounds),
+    steps = {env: args.steps or DEFAULT_STEPS[env] for env in envs}
+    fresh = [{**compare(env, args.seed, steps[env], args.rounds,
+                        earlier_rounds(env, steps[env]) if args.add_rounds else None),
               "target": TARGET} for env in envs]
     data = {"command": " ".join(["benchmarks/bench_train_block_cost.py", *sys.argv[1:]]),
             "comparisons": merged(fresh), "target": f"<= {TARGET}", "load_average_at_start": load,
