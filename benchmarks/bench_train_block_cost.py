@@ -176,8 +176,16 @@ def markdown(data: dict) -> str:
                   "", f"pqc / fc wall time: **{c['pqc_over_fc_wall_ratio']:.2f}x** (target <= "
                   f"{c.get('target', 2.0)}x: "
                   f"{'met' if c['met'] else 'not met'}); pqc's gradient cosine "
-                  f"{fmt(c.get('grad_cosine'))} over {c.get('fidelity_checks', 0)} checks.", ""]
+                  f"{fmt(c.get('grad_cosine'))} over {c.get('fidelity_checks', 0)} checks."
+                  + round_ratios(c["runs"]), ""]
     return "\n".join(lines)
+
+
+def round_ratios(runs: list[dict]) -> str:
+    """Each round's own pqc / fc (rounds are consecutive pairs of runs), where there are several."""
+    pairs = [{r["block"]: r["train_wall_s"] for r in runs[i:i + 2]} for i in range(0, len(runs), 2)]
+    ratios = [f"{p['pqc'] / p['fc']:.2f}x" for p in pairs if {"pqc", "fc"} <= p.keys()]
+    return f" Per round: {', '.join(ratios)}." if len(ratios) > 1 else ""
 
 
 def row_markdown(r: dict) -> str:
