@@ -127,7 +127,7 @@ class QtDNNTrainer:
         self.tiny_batch_size = tiny_batch_size
         self.every_update = every_update  # refit before every critic step (Algorithm 1), not
         # only before actor updates
-        found = plain_mlp(qtdnn.net) if isinstance(qtdnn, QtDNN) else None
+        found = _fast_parts(qtdnn)
         self.fast_step = MLPStep(*found) if found is not None else None
 
     def refit(self, q_in: torch.Tensor, q_out: torch.Tensor, generator: torch.Generator,
@@ -136,23 +136,43 @@ class QtDNNTrainer:
         rows = torch.randint(0, q_in.shape[0], (self.n_tiny_batches, size),
                              generator=generator, device=generator.device).to(q_in.device)
         inputs, targets = q_in[rows], q_out[rows]  # every tiny batch in one gather
+        offsets = [None] * len(rows)
         if self.fast_step is not None:  # the encoding has no parameters: encode every batch once
-            with torch.no_grad():
-                inputs = self.qtdnn.features(inputs.flatten(0, 1)).reshape(*rows.shape, -1)
+            inputs, offsets = self._encode(inputs)
         total = torch.zeros((), device=q_in.device)
-        for x, y in zip(inputs, targets, strict=True):
-            total += self._loss_and_grads(x, y)
+        for x, y, offset in zip(inputs, targets, offsets, strict=True):
+            total += self._loss_and_grads(x, y, offset)
             self.optimizer.step()
         return total.item() / self.n_tiny_batches  # one host sync per refit
 
-    def _loss_and_grads(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def _encode(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | list[None]]:
+        """Every tiny batch's input features and (mean-field qtDNN) prior logits, in one pass."""
+        flat = inputs.flatten(0, 1)
+        with torch.no_grad():
+            features = self.qtdnn.features(flat).reshape(*inputs.shape[:2], -1)
+            if not hasattr(self.qtdnn, "prior_logit"):
+                return features, [None] * len(inputs)
+            return features, self.qtdnn.prior_logit(flat).reshape(*inputs.shape[:2], -1)
+
+    def _loss_and_grads(self, x: torch.Tensor, y: torch.Tensor,
+                        offset: torch.Tensor | None = None) -> torch.Tensor:
         """One tiny batch's BCE, its gradients left in the parameters' `.grad`."""
         if self.fast_step is not None:
-            return self.fast_step(x, y)
+            return self.fast_step(x, y, offset)
         loss = nn.functional.binary_cross_entropy(self.qtdnn(x), y)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         return loss.detach()
+
+
+def _fast_parts(qtdnn: nn.Module):
+    """The hand-written step's layers: a plain QtDNN's network, or a mean-field qtDNN's residual
+    (duck-typed by its `prior_logit`: qhil.layers.meanfield imports this module); else None."""
+    if isinstance(qtdnn, QtDNN):
+        return plain_mlp(qtdnn.net)
+    if hasattr(qtdnn, "prior_logit") and isinstance(getattr(qtdnn, "residual", None), nn.Module):
+        return plain_mlp(qtdnn.residual, sigmoid=False)
+    return None
 
 
 class PairRefit:
@@ -202,6 +222,10 @@ class PQCBlock(nn.Module):
         self.qtdnn = qtdnn
 
     def forward(self, controls: torch.Tensor, y_hw: torch.Tensor | None = None) -> torch.Tensor:
+        if y_hw is not None and not torch.is_grad_enabled():
+            # the value is y_hw's and no gradient is asked for (the explorer, evaluations):
+            # the surrogate's forward would be thrown away
+            return y_hw.detach().to(controls.dtype).clone()
         q = self.qtdnn(controls)
         return q if y_hw is None else straight_through(y_hw, q)
 

@@ -63,7 +63,51 @@ def _start(batch: int, n: int, like: torch.Tensor) -> Bloch:
 
 
 def meanfield_marginals(ansatz: HDQNNAnsatz, controls: torch.Tensor) -> torch.Tensor:
-    """P(qubit j reads 1) of the hDQNN ansatz under the mean-field model, (B, n)."""
+    """P(qubit j reads 1) of the hDQNN ansatz under the mean-field model, (B, n).
+
+    Every layer's cos and sin come from one call each, and the data entangler's CZ masks are
+    made once for all layers, so a layer is a dozen small ops (forward and backward): the prior
+    runs in every actor update, target action and refit (`meanfield_reference` is the plain
+    gate-by-gate form it matches to float rounding)."""
+    batch, n, layers = controls.shape[0], ansatz.n_qubits, ansatz.n_layers
+    blocks = controls.reshape(batch, layers, ansatz.per_layer)
+    angles = blocks[:, :, :2 * n]
+    cos, sin = torch.cos(angles).unbind(1), torch.sin(angles).unbind(1)
+    masks = _cz_masks(blocks[:, :, 2 * n:], n) if ansatz.entangler == "data" else None
+    x, y, z = _start(batch, n, controls)
+    for layer in range(layers):
+        ca, cb = cos[layer][:, 0::2], cos[layer][:, 1::2]
+        sa, sb = sin[layer][:, 0::2], sin[layer][:, 1::2]
+        y, z = torch.addcmul(y * ca, z, sa, value=-1), torch.addcmul(y * sa, z, ca)  # RX
+        x, z = torch.addcmul(x * cb, z, sb), torch.addcmul(z * cb, x, sb, value=-1)  # RY
+        if masks is None:
+            for i, k in _pairs(ansatz, None, batch, controls.device):
+                x, y, z = dephase((x, y, z), i, k)
+            continue
+        factor = _cz_factor(z, *(m[layer] for m in masks))
+        x, y = x * factor, y * factor
+    return (1 - z) / 2
+
+
+def _cz_masks(index: torch.Tensor, n: int):
+    """The data entangler's CZ(i, k) of every layer, (B, L, 2) index columns: per layer the
+    (B, 1) indices i and k and the (B, n) masks of qubit i and qubit k (empty where i == k)."""
+    pairs = index.detach().round().clamp(0, n - 1).long()
+    i, k = pairs[..., 0:1], pairs[..., 1:2]
+    gate = (i != k).expand(-1, -1, n)
+    qubits = torch.arange(n, device=index.device)
+    on_i, on_k = (qubits == i) & gate, (qubits == k) & gate
+    return i.unbind(1), k.unbind(1), on_i.unbind(1), on_k.unbind(1)
+
+
+def _cz_factor(z: torch.Tensor, i: torch.Tensor, k: torch.Tensor, on_i: torch.Tensor,
+               on_k: torch.Tensor) -> torch.Tensor:
+    """Each qubit's dephasing factor under CZ(i, k): z_k on qubit i, z_i on qubit k, else 1."""
+    return torch.where(on_i, z.gather(1, k), torch.where(on_k, z.gather(1, i), 1.0))
+
+
+def meanfield_reference(ansatz: HDQNNAnsatz, controls: torch.Tensor) -> torch.Tensor:
+    """`meanfield_marginals` gate by gate (rotate, dephase), as the rules above read."""
     batch, n, layers = controls.shape[0], ansatz.n_qubits, ansatz.n_layers
     blocks = controls.reshape(batch, layers, ansatz.per_layer)
     bloch = _start(batch, n, controls)
@@ -149,9 +193,13 @@ class MeanFieldQtDNN(nn.Module):
         """The mean-field outputs alone."""
         return self._prior(x) if self._prior is not None else meanfield_marginals(self.ansatz, x)
 
+    def prior_logit(self, controls: torch.Tensor) -> torch.Tensor:
+        """logit of the (clamped) mean-field outputs: the residual's offset. No parameters, so
+        the refit computes it once for all its tiny batches (qhil.layers.refit)."""
+        return torch.logit(self.prior(controls).clamp(EPS, 1 - EPS))
+
     def forward(self, controls: torch.Tensor) -> torch.Tensor:
-        prior = self.prior(controls).clamp(EPS, 1 - EPS)
-        return torch.sigmoid(torch.logit(prior) + self.residual(self.features(controls)))
+        return torch.sigmoid(self.prior_logit(controls) + self.residual(self.features(controls)))
 
 
 def template_meanfield(template: CircuitTemplate, outputs: Outputs, hidden: list[int],

@@ -1,4 +1,4 @@
-"""The qtDNN refit step without autograd, for the paper's plain MLP qtDNN.
+"""The qtDNN refit step without autograd, for the paper's plain MLP qtDNN and the mean-field one.
 
 The refit is 32 sequential AdamW steps on tiny batches (32 pairs) of a wide MLP ([220, 2048, 10]
 at the paper's Humanoid scale), so per-step overheads count: autograd's graph, fresh gradient
@@ -8,8 +8,11 @@ encoding redone per tiny batch. `MLPStep` writes the same gradients by hand into
 to the trainer's AdamW, whose state is the one checkpoints save; the trainer encodes every tiny
 batch at once. It applies to a qtDNN whose network is Linear (act Linear)* Sigmoid, act one of
 LeakyReLU, GELU, SiLU, Tanh, on a parameter-free input encoding (the raw controls or
-TrigFeatures); anything else (the mean-field prior) keeps the autograd path (`plain_mlp` says
-which). Same losses and parameters as autograd to float rounding (tests/rl/test_refit.py).
+TrigFeatures), and to the mean-field qtDNN, sigmoid(logit(prior) + residual): the prior has no
+parameters, so its logit is computed once for every tiny batch (one pass of the mean-field
+simulation instead of one per AdamW step) and enters the step as an `offset`. Anything else keeps
+the autograd path (`plain_mlp` says which). Same losses and parameters as autograd to float
+rounding (tests/rl/test_refit.py).
 """
 
 from __future__ import annotations
@@ -50,12 +53,17 @@ def _backward_of(act: nn.Module) -> Backward | None:
     return {nn.SiLU: _silu, nn.Tanh: _tanh}.get(type(act))
 
 
-def plain_mlp(net: nn.Module) -> tuple[list[nn.Linear], list[nn.Module], list[Backward]] | None:
-    """Linear layers, activations and their backwards of Linear (act Linear)* Sigmoid, else None."""
+def plain_mlp(net: nn.Module, sigmoid: bool = True
+              ) -> tuple[list[nn.Linear], list[nn.Module], list[Backward]] | None:
+    """Linear layers, activations and their backwards of Linear (act Linear)* Sigmoid (or, with
+    `sigmoid=False`, Linear (act Linear)*: the logits of a residual), else None."""
     mods = list(net.children()) if isinstance(net, nn.Sequential) else []
-    if len(mods) < 2 or len(mods) % 2 or not isinstance(mods[-1], nn.Sigmoid):
+    if sigmoid and (len(mods) < 2 or not isinstance(mods[-1], nn.Sigmoid)):
         return None
-    linears, acts = mods[:-1:2], mods[1:-1:2]
+    mods = mods[:-1] if sigmoid else mods
+    if not mods or len(mods) % 2 == 0:
+        return None
+    linears, acts = mods[::2], mods[1::2]
     backs = [_backward_of(a) for a in acts]
     if not all(isinstance(m, nn.Linear) and m.bias is not None for m in linears) or None in backs:
         return None
@@ -68,11 +76,14 @@ class MLPStep:
     def __init__(self, linears: list[nn.Linear], acts: list[nn.Module], backs: list[Backward]):
         self.linears, self.acts, self.backs = linears, acts, backs
 
-    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Write d BCE(mean) / d parameters for inputs x (b, d), targets y (b, n); return the loss."""
+    def __call__(self, x: torch.Tensor, y: torch.Tensor,
+                 offset: torch.Tensor | None = None) -> torch.Tensor:
+        """Write d BCE(mean) / d parameters for inputs x (b, d), targets y (b, n); return the loss.
+        `offset` (b, n) is added to the last layer's output before the sigmoid (a prior's logit)."""
         with torch.no_grad():
             inputs, pres = self._forward(x)
-            prob = torch.sigmoid(pres[-1])
+            logits = pres[-1] if offset is None else pres[-1] + offset
+            prob = torch.sigmoid(logits)
             loss = nn.functional.binary_cross_entropy(prob, y)
             self._backward(inputs, pres, (prob - y) / y.numel())
         return loss

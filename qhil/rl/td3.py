@@ -35,7 +35,7 @@ class TD3:
                  qtdnn: QtDNNTrainer | None, block: Any = None):
         self.s = settings
         self.actor, self.qf1, self.qf2 = actor, qf1, qf2
-        self.actor_target = copy.deepcopy(actor)
+        self.actor_target = target_copy(actor)
         self.qf1_target, self.qf2_target = copy.deepcopy(qf1), copy.deepcopy(qf2)
         actor_params = [p for _, p in classical(actor)]
         # foreach: one fused kernel per step instead of a Python loop over tensors (also on CPU)
@@ -116,17 +116,23 @@ class TD3:
                     targets[name].lerp_(p, self.s.tau)
 
     def state_dict(self) -> dict:
+        """Networks, targets and optimisers; the target actor without the live qtDNN it shares."""
         state = {"updates": self.updates, "actor_optimizer": self.actor_optimizer.state_dict(),
                  "critic_optimizer": self.critic_optimizer.state_dict()}
         for name in ("actor", "qf1", "qf2", "actor_target", "qf1_target", "qf2_target"):
             state[name] = getattr(self, name).state_dict()
+        state["actor_target"] = {k: v for k, v in state["actor_target"].items()
+                                 if not k.startswith(QUANTUM)}
         if self.qtdnn is not None:
             state["qtdnn_optimizer"] = self.qtdnn.optimizer.state_dict()
         return state
 
     def load_state_dict(self, state: dict) -> None:
-        for name in ("actor", "qf1", "qf2", "actor_target", "qf1_target", "qf2_target"):
+        """Also a checkpoint written before the target shared the live qtDNN: its target copy
+        of the qtDNN (never read) is ignored."""
+        for name in ("actor", "qf1", "qf2", "qf1_target", "qf2_target"):
             getattr(self, name).load_state_dict(state[name])
+        load_target_actor(self.actor_target, state["actor_target"])
         self.actor_optimizer.load_state_dict(state["actor_optimizer"])
         self.critic_optimizer.load_state_dict(state["critic_optimizer"])
         if self.qtdnn is not None and "qtdnn_optimizer" in state:
@@ -134,7 +140,28 @@ class TD3:
         self.updates = state["updates"]
 
 
+QUANTUM = "quantum."  # the quantum layer's names in an actor's state: its qtDNN
+
+
 def classical(net: nn.Module) -> list[tuple[str, nn.Parameter]]:
     """Named parameters outside the quantum layer: the qtDNN has its own optimiser, and the
-    target actor's copy of it is never read."""
-    return [(n, p) for n, p in net.named_parameters() if not n.startswith("quantum.")]
+    target actor shares the live one's (`target_copy`)."""
+    return [(n, p) for n, p in net.named_parameters() if not n.startswith(QUANTUM)]
+
+
+def target_copy(actor: Actor) -> Actor:
+    """The target actor: a copy of the actor's classical networks that shares the live qtDNN.
+    The target policy's T-block value comes from the learner's block (`target_action`), so a
+    copy of the qtDNN would never be read; not copying it saves its memory and checkpoint room."""
+    qtdnn = actor.quantum.qtdnn
+    return copy.deepcopy(actor, {id(qtdnn): qtdnn})
+
+
+def load_target_actor(target: Actor, state: dict) -> None:
+    """The target's classical networks from `state` (which may hold an old copy of the qtDNN:
+    ignored); the shared qtDNN is the live actor's and is loaded with it."""
+    classical_state = {k: v for k, v in state.items() if not k.startswith(QUANTUM)}
+    missing, unexpected = target.load_state_dict(classical_state, strict=False)
+    wrong = [k for k in missing if not k.startswith(QUANTUM)] + list(unexpected)
+    if wrong:
+        raise RuntimeError(f"target actor state does not fit this actor: {wrong[:5]}")

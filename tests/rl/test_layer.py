@@ -36,6 +36,21 @@ def test_forward_is_hardware_backward_is_qtdnn():
     assert x.grad.abs().sum() > 0
 
 
+def test_without_gradient_the_hardware_value_skips_the_surrogate():
+    """The explorer's forward (no_grad, y_hw given) is y_hw exactly and never runs the qtDNN."""
+    ansatz = HDQNNAnsatz(3, 2)
+    qtdnn = QtDNN(ansatz.control_dim, 3, [8])
+    calls = []
+    qtdnn.register_forward_hook(lambda *args: calls.append(1))
+    layer, x = PQCBlock(ansatz, qtdnn), torch.randn(4, ansatz.control_dim)
+    y_hw = torch.rand(4, 3, dtype=torch.float64)
+    with torch.no_grad():
+        y = layer(x, y_hw)
+    assert y.dtype == x.dtype and torch.equal(y, y_hw.float()) and not calls
+    layer(x, y_hw)
+    assert calls  # with gradients on, the backward needs the surrogate
+
+
 def test_control_map_bounds_angles_and_detaches_cz_indices():
     ansatz = HDQNNAnsatz(4, 3)
     cmap = ControlMap(ansatz)

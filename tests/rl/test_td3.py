@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from qhil.rl.learner import build_td3
@@ -54,3 +55,27 @@ def test_actor_step_reaches_the_prednn_through_the_qtdnn_but_not_its_weights():
     loss.backward()
     assert all(p.grad is None for p in qtdnn) and all(p.requires_grad for p in qtdnn)
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in td3.actor.pre.parameters())
+
+
+def test_target_actor_shares_the_live_qtdnn_and_old_checkpoints_still_load():
+    """The target actor's qtDNN is the live one (never copied, never saved with the target); a
+    state written when the target kept its own copy loads, that copy ignored."""
+    td3 = make("pqc")
+    assert td3.actor_target.quantum.qtdnn is td3.actor.quantum.qtdnn
+    assert td3.actor_target.pre is not td3.actor.pre
+    state = td3.state_dict()
+    assert not any(k.startswith("quantum.") for k in state["actor_target"])
+    old = {**state, "actor_target": {**state["actor_target"], **{
+        k: v + 7.0 for k, v in td3.actor.state_dict().items() if k.startswith("quantum.")}}}
+    with torch.no_grad():
+        for p in td3.actor_target.pre.parameters():
+            p.add_(1.0)
+    fresh = make("pqc")
+    fresh.load_state_dict(old)
+    for name, value in td3.actor.state_dict().items():  # the live qtDNN, not the stale copy
+        assert torch.equal(fresh.actor.state_dict()[name], value), name
+    for name, value in state["actor_target"].items():
+        assert torch.equal(fresh.actor_target.state_dict()[name], value), name
+    bad = {**state, "actor_target": {**state["actor_target"], "pre.9.weight": torch.zeros(1)}}
+    with pytest.raises(RuntimeError, match="target actor state"):
+        make("pqc").load_state_dict(bad)
