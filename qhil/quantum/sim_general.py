@@ -53,7 +53,7 @@ from qhil.quantum.template_gates import GATES, matrix
 GROUP_QUBITS = 4  # largest Kronecker group of fused one-qubit runs (as the hDQNN kernel)
 BLOCK_QUBITS = 4  # largest block of fused gates
 DIAG_GROUP_QUBITS = 8  # largest qubit group of a diagonal run's parameterised gates
-TABLE_ENTRIES = 2**24  # most numbers in one part's row tables (evolve splits larger batches)
+TABLE_ENTRIES = 2**21  # most numbers in one part's row tables (16 MiB complex64; evolve splits)
 
 
 @dataclass(frozen=True)
