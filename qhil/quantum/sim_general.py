@@ -15,6 +15,8 @@ A template's gate list becomes (`compile_plan`, cached per template, dtype and d
   small, taking its qubits' pending one-qubit runs along); a block's matrix is its gates applied
   to the identity (built once when no gate reads a parameter, else per row) and is applied by
   one batched matmul from the left with its qubits' axes leading.
+Per row, every angle, gate matrix, one-qubit run product and block matrix a batch needs is built
+at once, vectorised over the template's gates (sim_rows.py, sim_blocks.py), then read by index.
 - `PermuteStep`: the state keeps one qubit order across steps (`chain_layouts`): before a
   block whose qubits do not lead, one axis permutation brings them to the front (nothing moves
   them back); diagonal runs are placed in the order they meet at compile time; one-qubit runs
@@ -34,8 +36,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from qhil.quantum.sim_blocks import qubits_last
+from qhil.quantum.sim_rows import RowProgram, RowTables, compile_program, row_tables
 from qhil.quantum.statevector import (
-    _constant_table,
     apply_group,
     apply_leading_group,
     default_groups,
@@ -50,6 +53,7 @@ from qhil.quantum.template_gates import GATES, matrix
 GROUP_QUBITS = 4  # largest Kronecker group of fused one-qubit runs (as the hDQNN kernel)
 BLOCK_QUBITS = 4  # largest block of fused gates
 DIAG_GROUP_QUBITS = 8  # largest qubit group of a diagonal run's parameterised gates
+TABLE_ENTRIES = 2**21  # most numbers in one part's row tables (16 MiB complex64; evolve splits)
 
 
 @dataclass(frozen=True)
@@ -107,34 +111,44 @@ class Plan:
     n_qubits: int
     steps: tuple[Step, ...]
     final: DiagStep | None
+    program: RowProgram  # per-row matrices of steps + (final,), by index (sim_rows.py)
 
 
 def evolve(plan: Plan, params: torch.Tensor, dtype: torch.dtype,
            final: bool = True) -> torch.Tensor:
     """States (b, 2**n) of the plan's template on parameter rows (b, P); the last diagonal run
-    only with `final` (probabilities do not need it)."""
+    only with `final` (probabilities do not need it). The rows' matrices are built at once
+    (`sim_rows.row_tables`), in parts of at most TABLE_ENTRIES numbers."""
     if params.shape[0] == 0:  # no rows (e.g. the shifted rows of a circuit without parameters)
         return torch.zeros(0, 2 ** plan.n_qubits, dtype=dtype, device=params.device)
-    steps, state = list(plan.steps) + ([plan.final] if final and plan.final else []), None
-    if steps and isinstance(steps[0], FuseStep):
-        state = _fused_product_state(steps.pop(0), params, dtype, plan.n_qubits)
+    part = max(1, TABLE_ENTRIES // plan.program.row_entries)
+    if params.shape[0] > part:
+        return torch.cat([evolve(plan, p, dtype, final) for p in params.split(part)])
+    rows = row_tables(plan.program, params, dtype)
+    steps = list(zip(plan.steps, plan.program.ops[:len(plan.steps)], strict=True))
+    if final and plan.final:
+        steps.append((plan.final, plan.program.ops[-1]))
+    state = None
+    if steps and isinstance(steps[0][0], FuseStep):
+        state = _fused_product_state(rows.runs[:, list(steps.pop(0)[1])], plan.steps[0], dtype,
+                                     plan.n_qubits)
     if state is None:
         state = torch.zeros(params.shape[0], 2 ** plan.n_qubits, dtype=dtype, device=params.device)
         state[:, 0] = 1
-    for step in steps:
-        state = _apply(step, state, params, plan.n_qubits)
+    for step, ops in steps:
+        state = _apply(step, ops, state, rows, plan.n_qubits)
     return state
 
 
-def _apply(step: Step, state: torch.Tensor, params: torch.Tensor, n: int) -> torch.Tensor:
+def _apply(step: Step, ops, state: torch.Tensor, rows: RowTables, n: int) -> torch.Tensor:
     if isinstance(step, FuseStep):
-        return apply_fused(state, step, params, n)
+        return apply_fused(state, step, rows.runs[:, list(ops)], n)
     if isinstance(step, DiagStep):
-        return apply_diagonal(state, step, params)
+        return apply_diagonal(state, step, [rows.theta[:, list(a)] for a in ops])
     batch = state.shape[0]
     if isinstance(step, PermuteStep):
         return permute_qubits(state, step.axes, n)
-    mat = block_matrix(step, params, state.dtype)  # its qubits lead (the PermuteStep before)
+    mat = step.const if ops is None else rows.blocks[ops[0]][:, ops[1]]
     return (mat @ state.reshape(batch, mat.shape[-1], -1)).reshape(batch, -1)
 
 
@@ -186,7 +200,8 @@ def compile_plan(template: CircuitTemplate, dtype: torch.dtype, device: str) -> 
         steps = builder.steps
         final = steps.pop() if steps and isinstance(steps[-1], DiagStep) else None
         steps = chain_layouts(steps, template.n_qubits, dtype, device)
-        return Plan(template.n_qubits, tuple(steps), final)
+        program = compile_program([*steps, final], dtype, device)
+        return Plan(template.n_qubits, tuple(steps), final, program)
 
 
 class _Builder:
@@ -367,14 +382,14 @@ def _diag_entries(name: str, angle: float) -> np.ndarray:
 
 # --- applying ----------------------------------------------------------------------------
 
-def apply_diagonal(state: torch.Tensor, step: DiagStep, params: torch.Tensor) -> torch.Tensor:
-    """The run's constant diagonal, then each group's (b, 2**m) phases broadcast over the state."""
-    in_place = not (state.requires_grad or params.requires_grad)
+def apply_diagonal(state: torch.Tensor, step: DiagStep, thetas: list[torch.Tensor]) -> torch.Tensor:
+    """The run's constant diagonal, then each group's (b, 2**m) phases broadcast over the state;
+    `thetas` holds each group's angle values (b, G)."""
+    in_place = not (state.requires_grad or any(t.requires_grad for t in thetas))
     if step.const is not None:
         state = state.mul_(step.const) if in_place else state * step.const
     batch = state.shape[0]
-    for group in step.groups:
-        theta = torch.stack([a.values(params) for a in group.angles], dim=1)
+    for group, theta in zip(step.groups, thetas, strict=True):
         phase = theta.to(group.slopes.dtype) @ group.slopes
         table = torch.polar(torch.ones_like(phase), phase).to(state.dtype)
         view, table = state.view(batch, *(2,) * len(group.shape)), table.reshape(batch, *group.shape)
@@ -382,21 +397,10 @@ def apply_diagonal(state: torch.Tensor, step: DiagStep, params: torch.Tensor) ->
     return state
 
 
-def run_matrices(step: FuseStep, params: torch.Tensor, dtype: torch.dtype) -> dict[int, torch.Tensor]:
-    """Per qubit, the product of its run: (b or 1, 2, 2)."""
-    out = {}
-    for q, gates in step.runs:
-        total = None
-        for gate in gates:
-            m = gate_matrix(gate, params, dtype)
-            total = m if total is None else m @ total
-        out[q] = total
-    return out
-
-
-def apply_fused(state: torch.Tensor, step: FuseStep, params: torch.Tensor, n: int) -> torch.Tensor:
-    """Apply the runs as Kronecker groups: the hDQNN cycle when every qubit has one."""
-    mats, batch = run_matrices(step, params, state.dtype), state.shape[0]
+def apply_fused(state: torch.Tensor, step: FuseStep, runs: torch.Tensor, n: int) -> torch.Tensor:
+    """Apply the runs (their products (b, R, 2, 2), in step.runs' order) as Kronecker groups:
+    the hDQNN cycle when every qubit has one."""
+    mats, batch = _by_qubit(step, runs), state.shape[0]
     if len(mats) == n:
         for start, size in zip(group_starts(rotation_groups(n)), rotation_groups(n), strict=True):
             kron = _kron([mats[q] for q in range(start, start + size)])
@@ -434,14 +438,17 @@ def _kron(mats: list[torch.Tensor]) -> torch.Tensor:
     return out
 
 
-def _fused_product_state(step: FuseStep, params: torch.Tensor, dtype: torch.dtype,
+def _by_qubit(step: FuseStep, runs: torch.Tensor) -> dict[int, torch.Tensor]:
+    return {q: runs[:, i] for i, (q, _) in enumerate(step.runs)}
+
+
+def _fused_product_state(runs: torch.Tensor, step: FuseStep, dtype: torch.dtype,
                          n: int) -> torch.Tensor:
     """The first step on |0...0>: a product of each run's first column (|0> where none)."""
-    mats, batch = run_matrices(step, params, dtype), params.shape[0]
-    columns = torch.zeros(batch, n, 2, dtype=dtype, device=params.device)
+    batch = runs.shape[0]
+    columns = torch.zeros(batch, n, 2, dtype=dtype, device=runs.device)
     columns[:, :, 0] = 1
-    for q, m in mats.items():
-        columns[:, q] = m[:, :, 0].expand(batch, 2)
+    columns[:, [q for q, _ in step.runs]] = runs[:, :, :, 0]
     return product_state(columns)
 
 
@@ -472,16 +479,6 @@ def apply_gate(state: torch.Tensor, mat: torch.Tensor, qubits: tuple[int, ...],
     forward, back = qubits_last(n, qubits, str(state.device))
     moved = state.index_select(1, forward).reshape(batch, -1, 2 ** k)
     return (moved @ mat.transpose(-1, -2)).reshape(batch, -1).index_select(1, back)
-
-
-@_constant_table
-def qubits_last(n: int, qubits: tuple[int, ...], device: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Index maps that move `qubits` to the least significant positions (in their order), and
-    back: state[:, forward] has them last; moved[:, back] is the original order."""
-    rest = [q for q in range(n) if q not in qubits]
-    forward = torch.arange(2 ** n, device=device).reshape((2,) * n).permute(*rest, *qubits)
-    forward = forward.reshape(-1)
-    return forward, torch.argsort(forward)
 
 
 def gate_matrix(gate: Gate, params: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:

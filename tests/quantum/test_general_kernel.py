@@ -146,3 +146,15 @@ def test_marginals_only_sampling_is_seeded_and_within_shot_noise():
     exact = SIM.marginals(template, params)
     sigma = (exact * (1 - exact) / 4000).sqrt() + 1e-3
     assert ((draw() - exact).abs() <= 5 * sigma).all()
+
+
+def test_row_tables_built_in_parts_give_the_same_states(monkeypatch):
+    rng = np.random.default_rng(19)
+    names = ["ry", "cx", "rzz", "crx", "u3", "ccx", "xx_plus_yy"]
+    template = CircuitTemplate(5, random_gates(rng, names, 5, 30, 3), n_params=3)
+    params = torch.from_numpy(rng.uniform(-3, 3, (7, 3)))
+    whole = SIM.statevector(template, params)
+    plan = compile_plan(template, torch.complex128, "cpu")
+    monkeypatch.setattr(sim_general, "TABLE_ENTRIES", 2 * plan.program.row_entries)  # parts of 2
+    assert torch.allclose(SIM.statevector(template, params), whole, atol=1e-12)
+    assert torch.allclose(whole, gate_by_gate(template, params), atol=1e-10)
