@@ -29,13 +29,14 @@ warnings.simplefilter("ignore", DeprecationWarning)
 
 import numpy as np  # noqa: E402
 from _results import machine_load, results_dir  # noqa: E402
+
+RESULTS = results_dir()  # before bench_ibm_batching's own call takes --update-results off argv
 from bench_ibm_batching import LAYERS, QUBITS, SHOTS, controls  # noqa: E402
 
 from qhil import HDQNNAnsatz  # noqa: E402
 from qhil.adapters.qiskit_circuits import translate  # noqa: E402
 from qhil.execution.registry import find_profile, provider_for  # noqa: E402
 
-RESULTS = results_dir()
 SAMPLERS = ("aer", "executor")
 
 
