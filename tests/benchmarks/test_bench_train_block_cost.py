@@ -21,6 +21,8 @@ def test_humanoid_config_is_the_papers_with_the_benchmark_overrides(tmp_path, mo
     config = tomllib.loads(Path(bench.config_for("humanoid")).read_text())
     paper = tomllib.loads((BENCH.parent / "configs" / "humanoid.toml").read_text())
     assert config["td3"]["learning_starts"] == 1000 and config["eval"]["episodes"] == 1
+    assert config["qtdnn"].pop("fidelity_every") == 250  # checks in the run's second half
+    paper["qtdnn"].pop("fidelity_every")
     assert config["qtdnn"] == paper["qtdnn"] and config["quantum"] == paper["quantum"]
     assert bench.config_for("pendulum") == "configs/pendulum.toml"
 
@@ -53,4 +55,6 @@ def test_markdown_states_ratio_and_load():
     data = {"comparisons": [{"env": "pendulum", "steps": 5, "runs": runs,
                              "pqc_over_fc_wall_ratio": 1.5, "load_average": [1.0, 2.0]}]}
     text = bench.markdown(data)
-    assert "1.50x (target <= 2x)" in text and "load average 1.00 before" in text
+    assert "**1.50x** (target <= 2.0x: met)" in text and "load average 1.00 before" in text
+    data["comparisons"][0].update(pqc_over_fc_wall_ratio=2.5, target=1.5, met=False)
+    assert "**2.50x** (target <= 1.5x: not met)" in bench.markdown(data)
