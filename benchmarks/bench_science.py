@@ -1,0 +1,316 @@
+"""Issue 25 item 7: a harder task the PQC must carry, and the surrogates at the paper's scale.
+
+    .venv/bin/python benchmarks/bench_science.py --experiment humanoid-fidelity [--updates 3000]
+        [--seeds 0] [--surrogates "mean-field prior" "paper qtDNN"] [--timeout-s 2400] [--report-only]
+    .venv/bin/python benchmarks/bench_science.py --experiment idp [--steps 6000]
+        [--seeds 0 1 2] [--blocks pqc fc zeros] [--timeout-s 900] [--report-only]
+
+humanoid-fidelity: configs/humanoid.toml (the mean-field prior) against configs/humanoid-paper.toml
+(the paper's [2048] qtDNN, Algorithm 1 as written), the paper's 10 x 10 circuit on Humanoid-v4,
+for the first N updates; each run's gradient fidelity checks (PreDNN-gradient cosine and relative
+error against the exact simulator, qhil.rl.fidelity) every 50 actor updates. idp:
+configs/inverted-double-pendulum-pqc.toml (no c-links) with --block pqc|fc|zeros and a random
+policy on the same evaluation episodes. Both shorten learning_starts to 1,000 steps (the configs
+say 25,000 and 5,000) so that the updates fit a shared 2-core machine; the derived configs are
+written beside the runs (runs/bench/science/) and each row names its command.
+
+Every run is `qhil train --config DERIVED --mode sync ...` in its own process, one after another,
+under a timeout; a run cut by the timeout keeps its checkpoint, and running this again resumes it
+(`qhil train --resume DIR`); its row reports the steps and updates it reached (from the last
+checkpoint). Beside each run folder, RUN.meta.json keeps the command, the wall time of each segment
+and the machine's load average at its start and end. Writes science_<experiment>.{json,md};
+benchmarks/results/science.md joins them (--update-results).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _results import COMMITTED, machine_load
+from _train_common import RESULTS, ROOT, RUNS, write_results
+
+OUT = RUNS / "science"
+LEARNING_STARTS = 1000
+HUMANOID = {"mean-field prior": "configs/humanoid.toml", "paper qtDNN": "configs/humanoid-paper.toml"}
+IDP = "configs/inverted-double-pendulum-pqc.toml"
+COSINE_TARGET = 0.5
+
+
+def parse() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--experiment", choices=["humanoid-fidelity", "idp"], required=True)
+    p.add_argument("--updates", type=int, default=3000, help="humanoid-fidelity: updates per run.")
+    p.add_argument("--steps", type=int, default=6000, help="idp: environment steps per run.")
+    p.add_argument("--seeds", type=int, nargs="+", default=None)
+    p.add_argument("--blocks", nargs="+", default=["pqc", "fc", "zeros"])
+    p.add_argument("--surrogates", nargs="+", choices=list(HUMANOID), default=list(HUMANOID),
+                   help="humanoid-fidelity: which to train (all are reported).")
+    p.add_argument("--timeout-s", type=int, default=2400, help="Per run (and per resume).")
+    p.add_argument("--report-only", action="store_true", help="Report the run folders as they are.")
+    return p.parse_args()
+
+
+def derived_config(source: str, name: str, **overrides) -> Path:
+    """`source` with the overrides, written to runs/bench/science/NAME.toml."""
+    sys.path.insert(0, str(ROOT))
+    from qhil.rl.config import dump_toml, load_train_config
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"{name}.toml"
+    path.write_text(dump_toml(load_train_config(ROOT / source).with_overrides(**overrides)))
+    return path
+
+
+def _rel(path: Path) -> str:
+    return str(path.resolve().relative_to(ROOT))
+
+
+def _meta_path(out: Path) -> Path:
+    return out.parent / f"{out.name}.meta.json"
+
+
+def last_checkpoint(out: Path) -> Path | None:
+    found = sorted((out / "checkpoints").glob("step-*")) if (out / "checkpoints").exists() else []
+    return found[-1] if found else None
+
+
+def train(out: Path, flags: list[str], timeout_s: int) -> None:
+    """Train (or resume) one run in its own process; appends the segment to bench_meta.json."""
+    if (out / "summary.json").exists():
+        return
+    resume = last_checkpoint(out) is not None
+    cmd = ["--resume", str(out)] if resume else [*flags, "--out", str(out)]
+    meta_path = _meta_path(out)
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {"segments": []}
+    meta["command"] = meta.get("command") or "qhil train " + " ".join([*flags, "--out", _rel(out)])
+    seg = {"args": cmd, "load_start": machine_load(), "started": time.strftime("%H:%M:%S")}
+    t0 = time.monotonic()
+    rc = _run_with_timeout(cmd, timeout_s)
+    seg.update(wall_s=round(time.monotonic() - t0, 1), load_end=machine_load(), rc=rc)
+    meta["segments"].append(seg)
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def _run_with_timeout(cmd: list[str], timeout_s: int) -> int:
+    """`nice -n 10 qhil train ...` on one torch thread, stopped after timeout_s (checkpoints stay)."""
+    import os
+
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    full = ["timeout", "-k", "30", str(timeout_s), "nice", "-n", "10", sys.executable, "-m", "qhil",
+            "train", *cmd, "--quiet", "--json"]
+    return subprocess.run(full, cwd=ROOT, capture_output=True, text=True, env=env).returncode
+
+
+def run_state(out: Path) -> dict:
+    """Steps, updates and fidelity checks of a run: its summary, or its last checkpoint."""
+    if (out / "summary.json").exists():
+        s = json.loads((out / "summary.json").read_text())
+        fid = _checkpoint_fidelity(out)
+        return {"finished": True, "steps": s["steps"], "updates": s["updates"], "fidelity": fid,
+                "eval_return_mean": s.get("eval_return_mean"), "eval_return_std": s.get("eval_return_std"),
+                "learner_s_per_update": s.get("learner_s_per_update"), "summary_wall_s": s.get("wall_s"),
+                "warnings": s.get("warnings", [])}
+    ck = last_checkpoint(out)
+    manifest = json.loads((ck / "manifest.json").read_text()) if ck else {}
+    return {"finished": False, "steps": manifest.get("step", 0), "updates": None,
+            "fidelity": _checkpoint_fidelity(out), "eval_return_mean": None}
+
+
+def _checkpoint_fidelity(out: Path) -> list[dict]:
+    import torch
+
+    ck = last_checkpoint(out)
+    if ck is None:
+        return []
+    state = torch.load(ck / "state.pt", map_location="cpu", weights_only=False)
+    return list(state.get("fidelity", []))
+
+
+def meta_of(out: Path) -> dict:
+    path = _meta_path(out)
+    return json.loads(path.read_text()) if path.exists() else {"segments": []}
+
+
+def wall_and_load(meta: dict) -> tuple[float | None, str]:
+    segs = meta["segments"]
+    if not segs:
+        return None, "not recorded"
+    wall = sum(s["wall_s"] for s in segs)
+    load = "; ".join(f"{'/'.join(map(str, s['load_start']))} -> {'/'.join(map(str, s['load_end']))}"
+                     for s in segs)
+    return wall, load
+
+
+def stats(values: list[float]) -> dict:
+    half = values[len(values) // 2:]
+    return {"all_median": statistics.median(values) if values else None,
+            "second_half_median": statistics.median(half) if half else None,
+            "min": min(values) if values else None, "max": max(values) if values else None}
+
+
+def humanoid_runs(args: argparse.Namespace) -> list[dict]:
+    """The mean-field prior and the paper's qtDNN on Humanoid, first `updates` updates per seed."""
+    rows = []
+    for seed in args.seeds or [0]:
+        for label, source in HUMANOID.items():
+            name = f"{Path(source).stem}-fid"
+            config = derived_config(source, name, **{
+                "td3.learning_starts": LEARNING_STARTS, "steps": LEARNING_STARTS + args.updates,
+                "qtdnn.fidelity_every": 50, "eval.episodes": 3, "loop.checkpoint_every_steps": 250})
+            out = OUT / f"{name}-s{seed}"
+            flags = ["--config", _rel(config), "--mode", "sync", "--seed", str(seed)]
+            if not args.report_only and label in args.surrogates:
+                train(out, flags, args.timeout_s)
+            rows.append(humanoid_row(label, seed, out))
+    return rows
+
+
+def humanoid_row(label: str, seed: int, out: Path) -> dict:
+    state, meta = run_state(out), meta_of(out)
+    wall, load = wall_and_load(meta)
+    fid = state.pop("fidelity")
+    cos = [r["grad_cosine"] for r in fid]
+    err = [r["grad_rel_error"] for r in fid]
+    return {"surrogate": label, "seed": seed, "run_dir": _rel(out), "command": meta.get("command"),
+            **state, "updates": state["updates"] if state["updates"] is not None
+            else max(0, state["steps"] - LEARNING_STARTS), "checks": len(fid),
+            "grad_cosine": stats(cos), "grad_rel_error": stats(err),
+            "grad_cosine_checks": cos, "grad_rel_error_checks": err,
+            "jacobian_cosine": stats([r["jacobian_cosine"] for r in fid]),
+            "wall_s": wall, "load": load}
+
+
+def humanoid_markdown(rows: list[dict], command: str) -> str:
+    out = ["## Humanoid-v4 at the paper's scale: the mean-field prior against the paper's qtDNN",
+           "", "Gradient fidelity (PreDNN-gradient cosine and relative error against the exact "
+           "simulator, one check every 50 actor updates = 100 updates) over the first updates of "
+           "the paper's task (10 qubits x 10 layers, 220 PQC controls, 10 c-links, obs 376, action "
+           f"17). learning_starts {LEARNING_STARTS} (the config: 25,000). Target: the mean-field "
+           f"prior's cosine >= {COSINE_TARGET} where the paper's qtDNN is about 0.", "",
+           "| surrogate | seed | updates reached | checks | grad cosine: median (2nd half) | all | "
+           "min / max | grad rel error: median (2nd half) | all | Jacobian cosine (2nd half) | "
+           "learner s/update | wall s | load avg (start -> end) | command |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        c, e, j = r["grad_cosine"], r["grad_rel_error"], r["jacobian_cosine"]
+        out.append(f"| {r['surrogate']} | {r['seed']} | {r['updates']}{'' if r['finished'] else ' (cut)'} | "
+                   f"{r['checks']} | {_f(c['second_half_median'])} | {_f(c['all_median'])} | "
+                   f"{_f(c['min'])} / {_f(c['max'])} | {_f(e['second_half_median'])} | "
+                   f"{_f(e['all_median'])} | {_f(j['second_half_median'])} | "
+                   f"{_f(r.get('learner_s_per_update'))} | {_f(r['wall_s'], 0)} | {r['load']} | "
+                   f"`{r['command']}` |")
+    out += ["", f"Produced by `{command}`."]
+    return "\n".join(out)
+
+
+def _f(x: float | None, digits: int = 3) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def idp_runs(args: argparse.Namespace) -> list[dict]:
+    """InvertedDoublePendulum, no c-links: each block on each seed, seed by seed."""
+    config = derived_config(IDP, "idp", **{"td3.learning_starts": LEARNING_STARTS, "steps": args.steps,
+                                           "loop.checkpoint_every_steps": 1000})
+    rows = []
+    for seed in args.seeds or [0, 1, 2]:
+        for block in args.blocks:
+            out = OUT / f"idp-{block}-s{seed}"
+            flags = ["--config", _rel(config), "--mode", "sync", "--block", block, "--seed", str(seed)]
+            if not args.report_only:
+                train(out, flags, args.timeout_s)
+            rows.append(idp_row(block, seed, out, config))
+    return rows
+
+
+def idp_row(block: str, seed: int, out: Path, config: Path) -> dict:
+    state, meta = run_state(out), meta_of(out)
+    wall, load = wall_and_load(meta)
+    fid = state.pop("fidelity")
+    cos = [r["grad_cosine"] for r in fid]
+    return {"block": block, "seed": seed, "run_dir": _rel(out), "command": meta.get("command"), **state,
+            "random_return": random_return(config, seed), "grad_cosine": stats(cos),
+            "wall_s": wall, "load": load}
+
+
+def random_return(config: Path, seed: int) -> float:
+    """A uniform-random policy on the run's evaluation episodes."""
+    from qhil.rl.config import load_train_config
+    from qhil.rl.evaluations import eval_seed
+    from qhil.rl.explorer import evaluate_random
+
+    c = load_train_config(config).with_overrides(seed=seed)
+    return float(statistics.mean(evaluate_random(c.env, c.eval.episodes, eval_seed(c))))
+
+
+def margins(rows: list[dict]) -> list[dict]:
+    """pqc minus zeros (and minus fc) per seed, where both runs finished."""
+    by = {(r["block"], r["seed"]): r.get("eval_return_mean") for r in rows}
+    result = []
+    for seed in sorted({r["seed"] for r in rows}):
+        pqc, zeros, fc = by.get(("pqc", seed)), by.get(("zeros", seed)), by.get(("fc", seed))
+        result.append({"seed": seed, "pqc_minus_zeros": None if None in (pqc, zeros) else pqc - zeros,
+                       "pqc_minus_fc": None if None in (pqc, fc) else pqc - fc})
+    return result
+
+
+def idp_markdown(rows: list[dict], command: str) -> str:
+    steps = rows[0]["steps"] if rows else "-"
+    out = ["## InvertedDoublePendulum-v5, no c-links: pqc (the mean-field surrogate) vs fc vs zeros",
+           "", f"configs/inverted-double-pendulum-pqc.toml (6 qubits x 2 layers, no c-links: the "
+           f"PQC is the actor's only path) with learning_starts {LEARNING_STARTS} (the config: 5,000), "
+           f"the sync loop (1 update per step after learning_starts). Eval: the mean of the config's "
+           "10 evaluation episodes at the end; random: a uniform-random policy on the same episodes. "
+           "Target: pqc clearly above zeros on every seed.", "",
+           "| block | seed | steps | eval return (mean +- std) | random policy | PreDNN-grad cosine "
+           "(2nd half) | learner s/update | wall s | load avg (start -> end) | command |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        ret = "cut" if r["eval_return_mean"] is None else f"{r['eval_return_mean']:.1f} +- {r['eval_return_std']:.1f}"
+        out.append(f"| {r['block']} | {r['seed']} | {r['steps']}{'' if r['finished'] else ' (cut)'} | "
+                   f"{ret} | {r['random_return']:.1f} | {_f(r['grad_cosine']['second_half_median'])} | "
+                   f"{_f(r.get('learner_s_per_update'))} | {_f(r['wall_s'], 0)} | {r['load']} | "
+                   f"`{r['command']}` |")
+    out += ["", "| seed | pqc - zeros | pqc - fc |", "|---|---|---|"]
+    out += [f"| {m['seed']} | {_f(m['pqc_minus_zeros'], 1)} | {_f(m['pqc_minus_fc'], 1)} |"
+            for m in margins(rows)]
+    out += ["", f"Produced by `{command}` ({steps} steps per run)."]
+    return "\n".join(out)
+
+
+def joined_markdown() -> None:
+    """benchmarks/results/science.{md,json}: the experiments' results side by side."""
+    parts = {n: COMMITTED / f"science_{n}" for n in ("humanoid-fidelity", "idp")}
+    found = {n: p for n, p in parts.items() if p.with_suffix(".json").exists()}
+    md = ["# Issue 25 item 7: a harder task the PQC must carry; the surrogates at the paper's scale",
+          "", "Machine: a 2-core VM shared with other work (the load averages are in each row); one "
+          "training at a time, `nice -n 10`, one torch thread. Produced by benchmarks/bench_science.py."]
+    md += ["", *["#" + p.with_suffix(".md").read_text() for p in found.values()]]
+    data = {n: json.loads(p.with_suffix(".json").read_text()) for n, p in found.items()}
+    (COMMITTED / "science.md").write_text("\n".join(md).rstrip() + "\n")
+    (COMMITTED / "science.json").write_text(json.dumps(data, indent=2) + "\n")
+
+
+def main() -> None:
+    args = parse()
+    sys.path.insert(0, str(ROOT))
+    command = "benchmarks/bench_science.py " + " ".join(sys.argv[1:])
+    if args.experiment == "humanoid-fidelity":
+        rows = humanoid_runs(args)
+        data, md = {"command": command, "runs": rows}, humanoid_markdown(rows, command)
+    else:
+        rows = idp_runs(args)
+        data = {"command": command, "steps": args.steps, "runs": rows, "margins": margins(rows)}
+        md = idp_markdown(rows, command)
+    write_results(f"science_{args.experiment}", data, md[1:])  # "## ..." -> "# ..."
+    if RESULTS == COMMITTED:
+        joined_markdown()
+
+
+if __name__ == "__main__":
+    main()
