@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import statistics
 import subprocess
 import sys
@@ -52,6 +53,8 @@ def parse() -> argparse.Namespace:
     p.add_argument("--surrogates", nargs="+", choices=list(HUMANOID), default=list(HUMANOID),
                    help="humanoid-fidelity: which to train (all are reported).")
     p.add_argument("--timeout-s", type=int, default=2400, help="Per run (and per resume).")
+    p.add_argument("--pqc-path-minibatches", type=int, default=5, help="humanoid-fidelity: "
+                   "minibatches for the PQC-path gradient figures at the last checkpoint (0: skip).")
     p.add_argument("--report-only", action="store_true", help="Report the run folders as they are.")
     return p.parse_args()
 
@@ -167,11 +170,74 @@ def humanoid_runs(args: argparse.Namespace) -> list[dict]:
             flags = ["--config", _rel(config), "--mode", "sync", "--seed", str(seed)]
             if not args.report_only and label in args.surrogates:
                 train(out, flags, args.timeout_s)
-            rows.append(humanoid_row(label, seed, out))
+            rows.append(humanoid_row(label, seed, out, args.pqc_path_minibatches))
     return rows
 
 
-def humanoid_row(label: str, seed: int, out: Path) -> dict:
+def pqc_path_fidelity(out: Path, minibatches: int) -> dict | None:
+    """The PreDNN-gradient cosine and relative error through the PQC alone (c-links detached):
+    at the run's last checkpoint, on fresh minibatches after the learner's refit. The summary's
+    figure includes the c-link path, which is exact for every surrogate. Cached beside the run."""
+    cache = out.parent / f"{out.name}.pqc_path.json"
+    ck = last_checkpoint(out)
+    if ck is None or minibatches == 0:
+        return None
+    if cache.exists() and json.loads(cache.read_text()).get("checkpoint") == ck.name \
+            and json.loads(cache.read_text()).get("minibatches") == minibatches:
+        return json.loads(cache.read_text())
+    values = _pqc_path_measure(out, minibatches)
+    result = {"checkpoint": ck.name, "minibatches": minibatches, "load_avg": machine_load(),
+              "grad_cosine": stats(values["cos"]), "grad_rel_error": stats(values["err"]), **values}
+    cache.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def _pqc_path_measure(out: Path, minibatches: int) -> dict[str, list[float]]:
+    import torch
+
+    from qhil.execution.registry import get_provider
+    from qhil.rl.run import Session, open_run_dispatcher
+    from qhil.rl.rundir import RunFolder
+
+    torch.set_num_threads(1)
+    folder = RunFolder(out)
+    config = folder.load_config().with_overrides(**{"loop.device": "cpu"})
+    found: dict[str, list[float]] = {"cos": [], "err": []}
+    with get_provider("local") as provider:
+        dispatcher = open_run_dispatcher(folder, provider, None)
+        s = Session(config, folder, dispatcher)
+        s.restore()
+        for _ in range(minibatches):
+            batch = s.replay.sample(config.td3.batch_size, s.learner.rng, s.device)
+            s.td3.qtdnn.refit(*s.learner._refit_pairs(batch), s.learner.generator)
+            cos, err = _pqc_path_figures(s, batch.obs)
+            found["cos"].append(cos)
+            found["err"].append(err)
+        s.explorer.close()
+        dispatcher.ledger.close()
+    return found
+
+
+def _pqc_path_figures(s, obs) -> tuple[float, float]:
+    """cos and ||g - g_exact|| / ||g_exact|| of d(actor loss)/d(PreDNN) through the PQC only."""
+    import torch
+
+    from qhil.layers.hdqnn import exact_marginals
+    from qhil.rl.fidelity import _flat, pre_parameters
+
+    td3, actor = s.td3, s.td3.actor
+    params = pre_parameters(actor)
+    grads = []
+    for through in (td3.block.actor, lambda q: exact_marginals(s.learner.fidelity.sim, actor.ansatz, q)):
+        q_in, clinks = actor.controls(obs)
+        loss = -td3.qf1(obs, actor.finish(through(q_in), clinks.detach())).mean()
+        grads.append(_flat(torch.autograd.grad(loss, params, allow_unused=True), params))
+    g, g_exact = grads
+    cos = torch.nn.functional.cosine_similarity(g, g_exact, dim=0).item()
+    return cos, ((g - g_exact).norm() / g_exact.norm()).item()
+
+
+def humanoid_row(label: str, seed: int, out: Path, minibatches: int = 0) -> dict:
     state, meta = run_state(out), meta_of(out)
     wall, load = wall_and_load(meta)
     fid = state.pop("fidelity")
@@ -183,7 +249,8 @@ def humanoid_row(label: str, seed: int, out: Path) -> dict:
             "grad_cosine": stats(cos), "grad_rel_error": stats(err),
             "grad_cosine_checks": cos, "grad_rel_error_checks": err,
             "jacobian_cosine": stats([r["jacobian_cosine"] for r in fid]),
-            "wall_s": wall, "load": load}
+            "wall_s": wall, "load": load, "pqc_path": pqc_path_fidelity(out, minibatches),
+            "note": meta.get("note"), "segments": meta["segments"]}
 
 
 def humanoid_markdown(rows: list[dict], command: str) -> str:
@@ -195,18 +262,37 @@ def humanoid_markdown(rows: list[dict], command: str) -> str:
            f"prior's cosine >= {COSINE_TARGET} where the paper's qtDNN is about 0.", "",
            "| surrogate | seed | updates reached | checks | grad cosine: median (2nd half) | all | "
            "min / max | grad rel error: median (2nd half) | all | Jacobian cosine (2nd half) | "
-           "learner s/update | wall s | load avg (start -> end) | command |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "PQC-path grad cosine | PQC-path grad rel error | learner s/update | wall s | "
+           "load avg (start -> end) | command |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         c, e, j = r["grad_cosine"], r["grad_rel_error"], r["jacobian_cosine"]
         out.append(f"| {r['surrogate']} | {r['seed']} | {r['updates']}{'' if r['finished'] else ' (cut)'} | "
                    f"{r['checks']} | {_f(c['second_half_median'])} | {_f(c['all_median'])} | "
                    f"{_f(c['min'])} / {_f(c['max'])} | {_f(e['second_half_median'])} | "
-                   f"{_f(e['all_median'])} | {_f(j['second_half_median'])} | "
+                   f"{_f(e['all_median'])} | {_f(j['second_half_median'])} | {_pqc_path(r)} | "
                    f"{_f(r.get('learner_s_per_update'))} | {_f(r['wall_s'], 0)} | {r['load']} | "
                    f"`{r['command']}` |")
-    out += ["", f"Produced by `{command}`."]
+    out += [f"\n{r['surrogate']}, seed {r['seed']}: {r['note']}." for r in rows if r.get("note")]
+    out += ["", "(cut): stopped by its timeout (or by hand) to leave time for the rest; the figures "
+            "are from its last checkpoint, and running the command again resumes it.", "",
+            "The PreDNN gradient includes the c-link path (10 of the PreDNN's 230 outputs go "
+            "around the PQC to the PostDNN), which is exact for every surrogate; the PQC-path "
+            "columns detach the c-links and measure the gradient through the PQC alone: median "
+            "(min-max) over fresh minibatches at the run's last checkpoint, each after the "
+            "learner's refit. The Jacobian cosine is the surrogate's d(marginals)/d(angles) "
+            "against the exact one at the policy's controls.", "", f"Produced by `{command}`."]
     return "\n".join(out)
+
+
+def _pqc_path(r: dict) -> str:
+    p = r.get("pqc_path")
+    if not p:
+        return "- | -"
+    c, e = p["grad_cosine"], p["grad_rel_error"]
+    where = f" ({p['minibatches']} at {p['checkpoint']})"
+    return (f"{_f(c['all_median'])} ({_f(c['min'])}-{_f(c['max'])}){where} | "
+            f"{_f(e['all_median'])} ({_f(e['min'])}-{_f(e['max'])})")
 
 
 def _f(x: float | None, digits: int = 3) -> str:
@@ -299,7 +385,7 @@ def joined_markdown() -> None:
 def main() -> None:
     args = parse()
     sys.path.insert(0, str(ROOT))
-    command = "benchmarks/bench_science.py " + " ".join(sys.argv[1:])
+    command = "benchmarks/bench_science.py " + shlex.join(sys.argv[1:])
     if args.experiment == "humanoid-fidelity":
         rows = humanoid_runs(args)
         data, md = {"command": command, "runs": rows}, humanoid_markdown(rows, command)
