@@ -55,6 +55,8 @@ def parse() -> argparse.Namespace:
     p.add_argument("--timeout-s", type=int, default=2400, help="Per run (and per resume).")
     p.add_argument("--pqc-path-minibatches", type=int, default=5, help="humanoid-fidelity: "
                    "minibatches for the PQC-path gradient figures at the last checkpoint (0: skip).")
+    p.add_argument("--extend-from", type=int, default=None, help="idp: start each run from a copy "
+                   "of the finished run of this many steps and resume it to --steps.")
     p.add_argument("--report-only", action="store_true", help="Report the run folders as they are.")
     return p.parse_args()
 
@@ -83,12 +85,14 @@ def last_checkpoint(out: Path) -> Path | None:
     return found[-1] if found else None
 
 
-def train(out: Path, flags: list[str], timeout_s: int) -> None:
-    """Train (or resume) one run in its own process; appends the segment to bench_meta.json."""
+def train(out: Path, flags: list[str], timeout_s: int, steps: int | None = None) -> None:
+    """Train (or resume) one run in its own process (resumed to `steps` where given);
+    appends the segment to RUN.meta.json."""
     if (out / "summary.json").exists():
         return
     resume = last_checkpoint(out) is not None
     cmd = ["--resume", str(out)] if resume else [*flags, "--out", str(out)]
+    cmd += ["--steps", str(steps)] if resume and steps else []
     meta_path = _meta_path(out)
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {"segments": []}
     meta["command"] = meta.get("command") or "qhil train " + " ".join([*flags, "--out", _rel(out)])
@@ -301,17 +305,30 @@ def _f(x: float | None, digits: int = 3) -> str:
 
 def idp_runs(args: argparse.Namespace) -> list[dict]:
     """InvertedDoublePendulum, no c-links: each block on each seed, seed by seed."""
-    config = derived_config(IDP, "idp", **{"td3.learning_starts": LEARNING_STARTS, "steps": args.steps,
-                                           "loop.checkpoint_every_steps": 1000})
+    config = derived_config(IDP, f"idp-{args.steps}steps", **{
+        "td3.learning_starts": LEARNING_STARTS, "steps": args.steps, "loop.checkpoint_every_steps": 1000})
     rows = []
     for seed in args.seeds or [0, 1, 2]:
         for block in args.blocks:
-            out = OUT / f"idp-{block}-s{seed}"
+            out = OUT / f"idp-{args.steps}steps-{block}-s{seed}"
             flags = ["--config", _rel(config), "--mode", "sync", "--block", block, "--seed", str(seed)]
+            if not args.report_only and args.extend_from and not out.exists():
+                extend_copy(OUT / f"idp-{args.extend_from}steps-{block}-s{seed}", out)
             if not args.report_only:
-                train(out, flags, args.timeout_s)
+                train(out, flags, args.timeout_s, args.steps)
             rows.append(idp_row(block, seed, out, config))
     return rows
+
+
+def extend_copy(src: Path, out: Path) -> None:
+    """A copy of a finished run (and its meta), which `train` then extends by --resume --steps."""
+    import shutil
+
+    shutil.copytree(src, out)
+    (out / "summary.json").unlink()  # the copy is unfinished until the resume reaches --steps
+    meta = meta_of(src)
+    meta["note"] = f"{_rel(src)} ({meta_of(src)['command']}), copied and extended with --resume --steps"
+    _meta_path(out).write_text(json.dumps(meta, indent=2) + "\n")
 
 
 def idp_row(block: str, seed: int, out: Path, config: Path) -> dict:
@@ -321,7 +338,7 @@ def idp_row(block: str, seed: int, out: Path, config: Path) -> dict:
     cos = [r["grad_cosine"] for r in fid]
     return {"block": block, "seed": seed, "run_dir": _rel(out), "command": meta.get("command"), **state,
             "random_return": random_return(config, seed), "grad_cosine": stats(cos),
-            "wall_s": wall, "load": load}
+            "wall_s": wall, "load": load, "note": meta.get("note"), "segments": meta["segments"]}
 
 
 def random_return(config: Path, seed: int) -> float:
@@ -347,7 +364,8 @@ def margins(rows: list[dict]) -> list[dict]:
 
 def idp_markdown(rows: list[dict], command: str) -> str:
     steps = rows[0]["steps"] if rows else "-"
-    out = ["## InvertedDoublePendulum-v5, no c-links: pqc (the mean-field surrogate) vs fc vs zeros",
+    out = [f"## InvertedDoublePendulum-v5, no c-links, {steps} steps: pqc (the mean-field surrogate) "
+           "vs fc vs zeros",
            "", f"configs/inverted-double-pendulum-pqc.toml (6 qubits x 2 layers, no c-links: the "
            f"PQC is the actor's only path) with learning_starts {LEARNING_STARTS} (the config: 5,000), "
            f"the sync loop (1 update per step after learning_starts). Eval: the mean of the config's "
@@ -365,14 +383,16 @@ def idp_markdown(rows: list[dict], command: str) -> str:
     out += ["", "| seed | pqc - zeros | pqc - fc |", "|---|---|---|"]
     out += [f"| {m['seed']} | {_f(m['pqc_minus_zeros'], 1)} | {_f(m['pqc_minus_fc'], 1)} |"
             for m in margins(rows)]
-    out += ["", f"Produced by `{command}` ({steps} steps per run)."]
+    notes = [f"- {r['block']} seed {r['seed']}: {r['note']}" for r in rows if r.get("note")]
+    out += ["", "Wall s: all of a run's segments (an extended run's include the shorter run's).",
+            *notes, "", f"Produced by `{command}` ({steps} steps per run)."]
     return "\n".join(out)
 
 
 def joined_markdown() -> None:
     """benchmarks/results/science.{md,json}: the experiments' results side by side."""
-    parts = {n: COMMITTED / f"science_{n}" for n in ("humanoid-fidelity", "idp")}
-    found = {n: p for n, p in parts.items() if p.with_suffix(".json").exists()}
+    found = {p.stem.removeprefix("science_"): p.with_suffix("")
+             for p in sorted(COMMITTED.glob("science_*.json"))}
     md = ["# Issue 25 item 7: a harder task the PQC must carry; the surrogates at the paper's scale",
           "", "Machine: a 2-core VM shared with other work (the load averages are in each row); one "
           "training at a time, `nice -n 10`, one torch thread. Produced by benchmarks/bench_science.py."]
@@ -393,7 +413,8 @@ def main() -> None:
         rows = idp_runs(args)
         data = {"command": command, "steps": args.steps, "runs": rows, "margins": margins(rows)}
         md = idp_markdown(rows, command)
-    write_results(f"science_{args.experiment}", data, md[1:])  # "## ..." -> "# ..."
+    name = args.experiment if args.experiment != "idp" else f"idp-{args.steps}steps"
+    write_results(f"science_{name}", data, md[1:])  # "## ..." -> "# ..."
     if RESULTS == COMMITTED:
         joined_markdown()
 

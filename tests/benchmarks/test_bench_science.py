@@ -40,3 +40,19 @@ def test_a_run_with_no_checkpoint_reports_zero_steps_and_no_load(tmp_path):
     state = bench.run_state(tmp_path / "never-ran")
     assert state["steps"] == 0 and state["finished"] is False and state["fidelity"] == []
     assert bench.wall_and_load(bench.meta_of(tmp_path / "never-ran")) == (None, "not recorded")
+
+
+def test_an_extended_run_starts_as_an_unfinished_copy_with_the_shorter_runs_segments(tmp_path, monkeypatch):
+    bench = load_benchmark("bench_science")
+    monkeypatch.setattr(bench, "ROOT", tmp_path)
+    src = tmp_path / "idp-3000steps-pqc-s0"
+    (src / "checkpoints" / "step-000003000").mkdir(parents=True)
+    (src / "summary.json").write_text('{"steps": 3000}')
+    seg = {"wall_s": 10.0, "load_start": [1.0, 1.0, 1.0], "load_end": [2.0, 2.0, 2.0]}
+    (tmp_path / "idp-3000steps-pqc-s0.meta.json").write_text(f'{{"command": "qhil train A", "segments": [{seg}]}}'.replace("'", '"'))
+    bench.extend_copy(src, tmp_path / "idp-6000steps-pqc-s0")
+    out = tmp_path / "idp-6000steps-pqc-s0"
+    assert (src / "summary.json").exists() and not (out / "summary.json").exists()
+    assert bench.last_checkpoint(out).name == "step-000003000"
+    meta = bench.meta_of(out)
+    assert "qhil train A" in meta["note"] and bench.wall_and_load(meta)[0] == 10.0
