@@ -396,10 +396,30 @@ def joined_markdown() -> None:
     md = ["# Issue 25 item 7: a harder task the PQC must carry; the surrogates at the paper's scale",
           "", "Machine: a 2-core VM shared with other work (the load averages are in each row); one "
           "training at a time, `nice -n 10`, one torch thread. Produced by benchmarks/bench_science.py."]
+    md += ["", "## Against the targets", "", *targets(
+        {n: json.loads(p.with_suffix(".json").read_text()) for n, p in found.items()})]
     md += ["", *["#" + p.with_suffix(".md").read_text() for p in found.values()]]
     data = {n: json.loads(p.with_suffix(".json").read_text()) for n, p in found.items()}
     (COMMITTED / "science.md").write_text("\n".join(md).rstrip() + "\n")
     (COMMITTED / "science.json").write_text(json.dumps(data, indent=2) + "\n")
+
+
+def targets(data: dict[str, dict]) -> list[str]:
+    """One line per target of issue 25 item 7, from the experiments' JSON."""
+    lines = []
+    for r in data.get("humanoid-fidelity", {}).get("runs", []):
+        cos, path = r["grad_cosine"]["second_half_median"], (r.get("pqc_path") or {}).get("grad_cosine", {})
+        lines.append(f"- Humanoid, {r['surrogate']}, seed {r['seed']}, {r['updates']} updates: "
+                     f"PreDNN-grad cosine {_f(cos)} (2nd half), through the PQC alone {_f(path.get('all_median'))}"
+                     + (f" (target >= {COSINE_TARGET}: {'met' if min(cos, path.get('all_median', cos)) >= COSINE_TARGET else 'not met'})"
+                        if r["surrogate"] == "mean-field prior" and cos is not None else ""))
+    for name, d in data.items():
+        if name.startswith("idp") and d.get("margins"):
+            m = [x["pqc_minus_zeros"] for x in d["margins"]]
+            ok = all(x is not None and x > 0 for x in m)
+            lines.append(f"- IDP, {d['steps']} steps: pqc - zeros per seed {', '.join(_f(x, 1) for x in m)}; "
+                         f"pqc above zeros on every seed: {'yes' if ok else 'no'}")
+    return lines
 
 
 def main() -> None:

@@ -56,3 +56,14 @@ def test_an_extended_run_starts_as_an_unfinished_copy_with_the_shorter_runs_segm
     assert bench.last_checkpoint(out).name == "step-000003000"
     meta = bench.meta_of(out)
     assert "qhil train A" in meta["note"] and bench.wall_and_load(meta)[0] == 10.0
+
+
+def test_targets_judge_the_mean_field_cosine_and_every_seeds_margin():
+    bench = load_benchmark("bench_science")
+    run = {"seed": 0, "updates": 3000, "grad_cosine": {"second_half_median": 0.9},
+           "pqc_path": {"grad_cosine": {"all_median": 0.4}}}
+    data = {"humanoid-fidelity": {"runs": [{**run, "surrogate": "mean-field prior"}, {**run, "surrogate": "paper qtDNN"}]},
+            "idp-3000steps": {"steps": 3000, "margins": [{"pqc_minus_zeros": 40.0}, {"pqc_minus_zeros": None}]}}
+    lines = bench.targets(data)
+    assert "not met" in lines[0] and "target" not in lines[1]
+    assert lines[2].endswith("every seed: no") and "40.0, -" in lines[2]
