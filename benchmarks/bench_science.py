@@ -384,6 +384,10 @@ def idp_markdown(rows: list[dict], command: str) -> str:
     out += [f"| {m['seed']} | {_f(m['pqc_minus_zeros'], 1)} | {_f(m['pqc_minus_fc'], 1)} |"
             for m in margins(rows)]
     notes = [f"- {r['block']} seed {r['seed']}: {r['note']}" for r in rows if r.get("note")]
+    if notes and len(notes) == len(rows):
+        notes = ["Every run here is the shorter run of the same block and seed (the command in its "
+                 "row; the 3,000-step table), copied to its folder and continued with "
+                 f"`qhil train --resume DIR --steps {steps}` (benchmarks/bench_science.py --extend-from)."]
     out += ["", "Wall s: all of a run's segments (an extended run's include the shorter run's).",
             *notes, "", f"Produced by `{command}` ({steps} steps per run)."]
     return "\n".join(out)
