@@ -174,7 +174,8 @@ def humanoid_runs(args: argparse.Namespace) -> list[dict]:
             flags = ["--config", _rel(config), "--mode", "sync", "--seed", str(seed)]
             if not args.report_only and label in args.surrogates:
                 train(out, flags, args.timeout_s)
-            rows.append(humanoid_row(label, seed, out, args.pqc_path_minibatches))
+            if last_checkpoint(out) is not None:  # a surrogate not run on this seed: no row
+                rows.append(humanoid_row(label, seed, out, args.pqc_path_minibatches))
     return rows
 
 
