@@ -1,0 +1,448 @@
+"""Issue 25 item 7: a harder task the PQC must carry, and the surrogates at the paper's scale.
+
+    .venv/bin/python benchmarks/bench_science.py --experiment humanoid-fidelity [--updates 3000]
+        [--seeds 0] [--surrogates "mean-field prior" "paper qtDNN"] [--timeout-s 2400] [--report-only]
+    .venv/bin/python benchmarks/bench_science.py --experiment idp [--steps 6000]
+        [--seeds 0 1 2] [--blocks pqc fc zeros] [--timeout-s 900] [--report-only]
+
+humanoid-fidelity: configs/humanoid.toml (the mean-field prior) against configs/humanoid-paper.toml
+(the paper's [2048] qtDNN, Algorithm 1 as written), the paper's 10 x 10 circuit on Humanoid-v4,
+for the first N updates; each run's gradient fidelity checks (PreDNN-gradient cosine and relative
+error against the exact simulator, qhil.rl.fidelity) every 50 actor updates. idp:
+configs/inverted-double-pendulum-pqc.toml (no c-links) with --block pqc|fc|zeros and a random
+policy on the same evaluation episodes. Both shorten learning_starts to 1,000 steps (the configs
+say 25,000 and 5,000) so that the updates fit a shared 2-core machine; the derived configs are
+written beside the runs (runs/bench/science/) and each row names its command.
+
+Every run is `qhil train --config DERIVED --mode sync ...` in its own process, one after another,
+under a timeout; a run cut by the timeout keeps its checkpoint, and running this again resumes it
+(`qhil train --resume DIR`); its row reports the steps and updates it reached (from the last
+checkpoint). Beside each run folder, RUN.meta.json keeps the command, the wall time of each segment
+and the machine's load average at its start and end. Writes science_<experiment>.{json,md};
+benchmarks/results/science.md joins them (--update-results).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _results import COMMITTED, machine_load
+from _train_common import RESULTS, ROOT, RUNS, write_results
+
+OUT = RUNS / "science"
+LEARNING_STARTS = 1000
+HUMANOID = {"mean-field prior": "configs/humanoid.toml", "paper qtDNN": "configs/humanoid-paper.toml"}
+IDP = "configs/inverted-double-pendulum-pqc.toml"
+COSINE_TARGET = 0.5
+
+
+def parse() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--experiment", choices=["humanoid-fidelity", "idp"], required=True)
+    p.add_argument("--updates", type=int, default=3000, help="humanoid-fidelity: updates per run.")
+    p.add_argument("--steps", type=int, default=6000, help="idp: environment steps per run.")
+    p.add_argument("--seeds", type=int, nargs="+", default=None)
+    p.add_argument("--blocks", nargs="+", default=["pqc", "fc", "zeros"])
+    p.add_argument("--surrogates", nargs="+", choices=list(HUMANOID), default=list(HUMANOID),
+                   help="humanoid-fidelity: which to train (all are reported).")
+    p.add_argument("--timeout-s", type=int, default=2400, help="Per run (and per resume).")
+    p.add_argument("--pqc-path-minibatches", type=int, default=5, help="humanoid-fidelity: "
+                   "minibatches for the PQC-path gradient figures at the last checkpoint (0: skip).")
+    p.add_argument("--extend-from", type=int, default=None, help="idp: start each run from a copy "
+                   "of the finished run of this many steps and resume it to --steps.")
+    p.add_argument("--report-only", action="store_true", help="Report the run folders as they are.")
+    return p.parse_args()
+
+
+def derived_config(source: str, name: str, **overrides) -> Path:
+    """`source` with the overrides, written to runs/bench/science/NAME.toml."""
+    sys.path.insert(0, str(ROOT))
+    from qhil.rl.config import dump_toml, load_train_config
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"{name}.toml"
+    path.write_text(dump_toml(load_train_config(ROOT / source).with_overrides(**overrides)))
+    return path
+
+
+def _rel(path: Path) -> str:
+    return str(path.resolve().relative_to(ROOT))
+
+
+def _meta_path(out: Path) -> Path:
+    return out.parent / f"{out.name}.meta.json"
+
+
+def last_checkpoint(out: Path) -> Path | None:
+    found = sorted((out / "checkpoints").glob("step-*")) if (out / "checkpoints").exists() else []
+    return found[-1] if found else None
+
+
+def train(out: Path, flags: list[str], timeout_s: int, steps: int | None = None) -> None:
+    """Train (or resume) one run in its own process (resumed to `steps` where given);
+    appends the segment to RUN.meta.json."""
+    if (out / "summary.json").exists():
+        return
+    resume = last_checkpoint(out) is not None
+    cmd = ["--resume", str(out)] if resume else [*flags, "--out", str(out)]
+    cmd += ["--steps", str(steps)] if resume and steps else []
+    meta_path = _meta_path(out)
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {"segments": []}
+    meta["command"] = meta.get("command") or "qhil train " + " ".join([*flags, "--out", _rel(out)])
+    seg = {"args": cmd, "load_start": machine_load(), "started": time.strftime("%H:%M:%S")}
+    t0 = time.monotonic()
+    rc = _run_with_timeout(cmd, timeout_s)
+    seg.update(wall_s=round(time.monotonic() - t0, 1), load_end=machine_load(), rc=rc)
+    meta["segments"].append(seg)
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def _run_with_timeout(cmd: list[str], timeout_s: int) -> int:
+    """`nice -n 10 qhil train ...` on one torch thread, stopped after timeout_s (checkpoints stay)."""
+    import os
+
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    full = ["timeout", "-k", "30", str(timeout_s), "nice", "-n", "10", sys.executable, "-m", "qhil",
+            "train", *cmd, "--quiet", "--json"]
+    return subprocess.run(full, cwd=ROOT, capture_output=True, text=True, env=env).returncode
+
+
+def run_state(out: Path) -> dict:
+    """Steps, updates and fidelity checks of a run: its summary, or its last checkpoint."""
+    if (out / "summary.json").exists():
+        s = json.loads((out / "summary.json").read_text())
+        fid = _checkpoint_fidelity(out)
+        return {"finished": True, "steps": s["steps"], "updates": s["updates"], "fidelity": fid,
+                "eval_return_mean": s.get("eval_return_mean"), "eval_return_std": s.get("eval_return_std"),
+                "learner_s_per_update": s.get("learner_s_per_update"), "summary_wall_s": s.get("wall_s"),
+                "warnings": s.get("warnings", [])}
+    ck = last_checkpoint(out)
+    manifest = json.loads((ck / "manifest.json").read_text()) if ck else {}
+    return {"finished": False, "steps": manifest.get("step", 0), "updates": None,
+            "fidelity": _checkpoint_fidelity(out), "eval_return_mean": None}
+
+
+def _checkpoint_fidelity(out: Path) -> list[dict]:
+    import torch
+
+    ck = last_checkpoint(out)
+    if ck is None:
+        return []
+    state = torch.load(ck / "state.pt", map_location="cpu", weights_only=False)
+    return list(state.get("fidelity", []))
+
+
+def meta_of(out: Path) -> dict:
+    path = _meta_path(out)
+    return json.loads(path.read_text()) if path.exists() else {"segments": []}
+
+
+def wall_and_load(meta: dict) -> tuple[float | None, str]:
+    segs = meta["segments"]
+    if not segs:
+        return None, "not recorded"
+    wall = sum(s["wall_s"] for s in segs)
+    load = "; ".join(f"{'/'.join(map(str, s['load_start']))} -> {'/'.join(map(str, s['load_end']))}"
+                     for s in segs)
+    return wall, load
+
+
+def stats(values: list[float]) -> dict:
+    half = values[len(values) // 2:]
+    return {"all_median": statistics.median(values) if values else None,
+            "second_half_median": statistics.median(half) if half else None,
+            "min": min(values) if values else None, "max": max(values) if values else None}
+
+
+def humanoid_runs(args: argparse.Namespace) -> list[dict]:
+    """The mean-field prior and the paper's qtDNN on Humanoid, first `updates` updates per seed."""
+    rows = []
+    for seed in args.seeds or [0]:
+        for label, source in HUMANOID.items():
+            name = f"{Path(source).stem}-fid"
+            config = derived_config(source, name, **{
+                "td3.learning_starts": LEARNING_STARTS, "steps": LEARNING_STARTS + args.updates,
+                "qtdnn.fidelity_every": 50, "eval.episodes": 3, "loop.checkpoint_every_steps": 250})
+            out = OUT / f"{name}-s{seed}"
+            flags = ["--config", _rel(config), "--mode", "sync", "--seed", str(seed)]
+            if not args.report_only and label in args.surrogates:
+                train(out, flags, args.timeout_s)
+            if last_checkpoint(out) is not None:  # a surrogate not run on this seed: no row
+                rows.append(humanoid_row(label, seed, out, args.pqc_path_minibatches))
+    return rows
+
+
+def pqc_path_fidelity(out: Path, minibatches: int) -> dict | None:
+    """The PreDNN-gradient cosine and relative error through the PQC alone (c-links detached):
+    at the run's last checkpoint, on fresh minibatches after the learner's refit. The summary's
+    figure includes the c-link path, which is exact for every surrogate. Cached beside the run."""
+    cache = out.parent / f"{out.name}.pqc_path.json"
+    ck = last_checkpoint(out)
+    if ck is None or minibatches == 0:
+        return None
+    if cache.exists() and json.loads(cache.read_text()).get("checkpoint") == ck.name \
+            and json.loads(cache.read_text()).get("minibatches") == minibatches:
+        return json.loads(cache.read_text())
+    values = _pqc_path_measure(out, minibatches)
+    result = {"checkpoint": ck.name, "minibatches": minibatches, "load_avg": machine_load(),
+              "grad_cosine": stats(values["cos"]), "grad_rel_error": stats(values["err"]), **values}
+    cache.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def _pqc_path_measure(out: Path, minibatches: int) -> dict[str, list[float]]:
+    import torch
+
+    from qhil.execution.registry import get_provider
+    from qhil.rl.run import Session, open_run_dispatcher
+    from qhil.rl.rundir import RunFolder
+
+    torch.set_num_threads(1)
+    folder = RunFolder(out)
+    config = folder.load_config().with_overrides(**{"loop.device": "cpu"})
+    found: dict[str, list[float]] = {"cos": [], "err": []}
+    with get_provider("local") as provider:
+        dispatcher = open_run_dispatcher(folder, provider, None)
+        s = Session(config, folder, dispatcher)
+        s.restore()
+        for _ in range(minibatches):
+            batch = s.replay.sample(config.td3.batch_size, s.learner.rng, s.device)
+            s.td3.qtdnn.refit(*s.learner._refit_pairs(batch), s.learner.generator)
+            cos, err = _pqc_path_figures(s, batch.obs)
+            found["cos"].append(cos)
+            found["err"].append(err)
+        s.explorer.close()
+        dispatcher.ledger.close()
+    return found
+
+
+def _pqc_path_figures(s, obs) -> tuple[float, float]:
+    """cos and ||g - g_exact|| / ||g_exact|| of d(actor loss)/d(PreDNN) through the PQC only."""
+    import torch
+
+    from qhil.layers.hdqnn import exact_marginals
+    from qhil.rl.fidelity import _flat, pre_parameters
+
+    td3, actor = s.td3, s.td3.actor
+    params = pre_parameters(actor)
+    grads = []
+    for through in (td3.block.actor, lambda q: exact_marginals(s.learner.fidelity.sim, actor.ansatz, q)):
+        q_in, clinks = actor.controls(obs)
+        loss = -td3.qf1(obs, actor.finish(through(q_in), clinks.detach())).mean()
+        grads.append(_flat(torch.autograd.grad(loss, params, allow_unused=True), params))
+    g, g_exact = grads
+    cos = torch.nn.functional.cosine_similarity(g, g_exact, dim=0).item()
+    return cos, ((g - g_exact).norm() / g_exact.norm()).item()
+
+
+def humanoid_row(label: str, seed: int, out: Path, minibatches: int = 0) -> dict:
+    state, meta = run_state(out), meta_of(out)
+    wall, load = wall_and_load(meta)
+    fid = state.pop("fidelity")
+    cos = [r["grad_cosine"] for r in fid]
+    err = [r["grad_rel_error"] for r in fid]
+    return {"surrogate": label, "seed": seed, "run_dir": _rel(out), "command": meta.get("command"),
+            **state, "updates": state["updates"] if state["updates"] is not None
+            else max(0, state["steps"] - LEARNING_STARTS), "checks": len(fid),
+            "grad_cosine": stats(cos), "grad_rel_error": stats(err),
+            "grad_cosine_checks": cos, "grad_rel_error_checks": err,
+            "jacobian_cosine": stats([r["jacobian_cosine"] for r in fid]),
+            "wall_s": wall, "load": load, "pqc_path": pqc_path_fidelity(out, minibatches),
+            "note": meta.get("note"), "segments": meta["segments"]}
+
+
+def humanoid_markdown(rows: list[dict], command: str) -> str:
+    out = ["## Humanoid-v4 at the paper's scale: the mean-field prior against the paper's qtDNN",
+           "", "Gradient fidelity (PreDNN-gradient cosine and relative error against the exact "
+           "simulator, one check every 50 actor updates = 100 updates) over the first updates of "
+           "the paper's task (10 qubits x 10 layers, 220 PQC controls, 10 c-links, obs 376, action "
+           f"17). learning_starts {LEARNING_STARTS} (the config: 25,000). Target: the mean-field "
+           f"prior's cosine >= {COSINE_TARGET} where the paper's qtDNN is about 0.", "",
+           "| surrogate | seed | updates reached | checks | grad cosine: median (2nd half) | all | "
+           "min / max | grad rel error: median (2nd half) | all | Jacobian cosine (2nd half) | "
+           "PQC-path grad cosine | PQC-path grad rel error | learner s/update | wall s | "
+           "load avg (start -> end) | command |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        c, e, j = r["grad_cosine"], r["grad_rel_error"], r["jacobian_cosine"]
+        out.append(f"| {r['surrogate']} | {r['seed']} | {r['updates']}{'' if r['finished'] else ' (cut)'} | "
+                   f"{r['checks']} | {_f(c['second_half_median'])} | {_f(c['all_median'])} | "
+                   f"{_f(c['min'])} / {_f(c['max'])} | {_f(e['second_half_median'])} | "
+                   f"{_f(e['all_median'])} | {_f(j['second_half_median'])} | {_pqc_path(r)} | "
+                   f"{_f(r.get('learner_s_per_update'))} | {_f(r['wall_s'], 0)} | {r['load']} | "
+                   f"`{r['command']}` |")
+    out += [f"\n{r['surrogate']}, seed {r['seed']}: {r['note']}." for r in rows if r.get("note")]
+    out += ["", "(cut): stopped by its timeout (or by hand) to leave time for the rest; the figures "
+            "are from its last checkpoint, and running the command again resumes it.", "",
+            "The PreDNN gradient includes the c-link path (10 of the PreDNN's 230 outputs go "
+            "around the PQC to the PostDNN), which is exact for every surrogate; the PQC-path "
+            "columns detach the c-links and measure the gradient through the PQC alone: median "
+            "(min-max) over fresh minibatches at the run's last checkpoint, each after the "
+            "learner's refit. The Jacobian cosine is the surrogate's d(marginals)/d(angles) "
+            "against the exact one at the policy's controls.", "", f"Produced by `{command}`."]
+    return "\n".join(out)
+
+
+def _pqc_path(r: dict) -> str:
+    p = r.get("pqc_path")
+    if not p:
+        return "- | -"
+    c, e = p["grad_cosine"], p["grad_rel_error"]
+    where = f" ({p['minibatches']} at {p['checkpoint']})"
+    return (f"{_f(c['all_median'])} ({_f(c['min'])}-{_f(c['max'])}){where} | "
+            f"{_f(e['all_median'])} ({_f(e['min'])}-{_f(e['max'])})")
+
+
+def _f(x: float | None, digits: int = 3) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def idp_runs(args: argparse.Namespace) -> list[dict]:
+    """InvertedDoublePendulum, no c-links: each block on each seed, seed by seed."""
+    config = derived_config(IDP, f"idp-{args.steps}steps", **{
+        "td3.learning_starts": LEARNING_STARTS, "steps": args.steps, "loop.checkpoint_every_steps": 1000})
+    rows = []
+    for seed in args.seeds or [0, 1, 2]:
+        for block in args.blocks:
+            out = OUT / f"idp-{args.steps}steps-{block}-s{seed}"
+            flags = ["--config", _rel(config), "--mode", "sync", "--block", block, "--seed", str(seed)]
+            if not args.report_only and args.extend_from and not out.exists():
+                extend_copy(OUT / f"idp-{args.extend_from}steps-{block}-s{seed}", out)
+            if not args.report_only:
+                train(out, flags, args.timeout_s, args.steps)
+            rows.append(idp_row(block, seed, out, config))
+    return rows
+
+
+def extend_copy(src: Path, out: Path) -> None:
+    """A copy of a finished run (and its meta), which `train` then extends by --resume --steps."""
+    import shutil
+
+    shutil.copytree(src, out)
+    (out / "summary.json").unlink()  # the copy is unfinished until the resume reaches --steps
+    meta = meta_of(src)
+    meta["note"] = f"{_rel(src)} ({meta_of(src)['command']}), copied and extended with --resume --steps"
+    _meta_path(out).write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def idp_row(block: str, seed: int, out: Path, config: Path) -> dict:
+    state, meta = run_state(out), meta_of(out)
+    wall, load = wall_and_load(meta)
+    fid = state.pop("fidelity")
+    cos = [r["grad_cosine"] for r in fid]
+    return {"block": block, "seed": seed, "run_dir": _rel(out), "command": meta.get("command"), **state,
+            "random_return": random_return(config, seed), "grad_cosine": stats(cos),
+            "wall_s": wall, "load": load, "note": meta.get("note"), "segments": meta["segments"]}
+
+
+def random_return(config: Path, seed: int) -> float:
+    """A uniform-random policy on the run's evaluation episodes."""
+    from qhil.rl.config import load_train_config
+    from qhil.rl.evaluations import eval_seed
+    from qhil.rl.explorer import evaluate_random
+
+    c = load_train_config(config).with_overrides(seed=seed)
+    return float(statistics.mean(evaluate_random(c.env, c.eval.episodes, eval_seed(c))))
+
+
+def margins(rows: list[dict]) -> list[dict]:
+    """pqc minus zeros (and minus fc) per seed, where both runs finished."""
+    by = {(r["block"], r["seed"]): r.get("eval_return_mean") for r in rows}
+    result = []
+    for seed in sorted({r["seed"] for r in rows}):
+        pqc, zeros, fc = by.get(("pqc", seed)), by.get(("zeros", seed)), by.get(("fc", seed))
+        result.append({"seed": seed, "pqc_minus_zeros": None if None in (pqc, zeros) else pqc - zeros,
+                       "pqc_minus_fc": None if None in (pqc, fc) else pqc - fc})
+    return result
+
+
+def idp_markdown(rows: list[dict], command: str) -> str:
+    steps = rows[0]["steps"] if rows else "-"
+    out = [f"## InvertedDoublePendulum-v5, no c-links, {steps} steps: pqc (the mean-field surrogate) "
+           "vs fc vs zeros",
+           "", f"configs/inverted-double-pendulum-pqc.toml (6 qubits x 2 layers, no c-links: the "
+           f"PQC is the actor's only path) with learning_starts {LEARNING_STARTS} (the config: 5,000), "
+           f"the sync loop (1 update per step after learning_starts). Eval: the mean of the config's "
+           "10 evaluation episodes at the end; random: a uniform-random policy on the same episodes. "
+           "Target: pqc clearly above zeros on every seed.", "",
+           "| block | seed | steps | eval return (mean +- std) | random policy | PreDNN-grad cosine "
+           "(2nd half) | learner s/update | wall s | load avg (start -> end) | command |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        ret = "cut" if r["eval_return_mean"] is None else f"{r['eval_return_mean']:.1f} +- {r['eval_return_std']:.1f}"
+        out.append(f"| {r['block']} | {r['seed']} | {r['steps']}{'' if r['finished'] else ' (cut)'} | "
+                   f"{ret} | {r['random_return']:.1f} | {_f(r['grad_cosine']['second_half_median'])} | "
+                   f"{_f(r.get('learner_s_per_update'))} | {_f(r['wall_s'], 0)} | {r['load']} | "
+                   f"`{r['command']}` |")
+    out += ["", "| seed | pqc - zeros | pqc - fc |", "|---|---|---|"]
+    out += [f"| {m['seed']} | {_f(m['pqc_minus_zeros'], 1)} | {_f(m['pqc_minus_fc'], 1)} |"
+            for m in margins(rows)]
+    notes = [f"- {r['block']} seed {r['seed']}: {r['note']}" for r in rows if r.get("note")]
+    if notes and len(notes) == len(rows):
+        notes = ["Every run here is the shorter run of the same block and seed (the command in its "
+                 "row; the 3,000-step table), copied to its folder and continued with "
+                 f"`qhil train --resume DIR --steps {steps}` (benchmarks/bench_science.py --extend-from)."]
+    out += ["", "Wall s: all of a run's segments (an extended run's include the shorter run's).",
+            *notes, "", f"Produced by `{command}` ({steps} steps per run)."]
+    return "\n".join(out)
+
+
+def joined_markdown() -> None:
+    """benchmarks/results/science.{md,json}: the experiments' results side by side."""
+    found = {p.stem.removeprefix("science_"): p.with_suffix("")
+             for p in sorted(COMMITTED.glob("science_*.json"))}
+    md = ["# Issue 25 item 7: a harder task the PQC must carry; the surrogates at the paper's scale",
+          "", "Machine: a 2-core VM shared with other work (the load averages are in each row); one "
+          "training at a time, `nice -n 10`, one torch thread. Produced by benchmarks/bench_science.py."]
+    md += ["", "## Against the targets", "", *targets(
+        {n: json.loads(p.with_suffix(".json").read_text()) for n, p in found.items()})]
+    md += ["", *["#" + p.with_suffix(".md").read_text() for p in found.values()]]
+    data = {n: json.loads(p.with_suffix(".json").read_text()) for n, p in found.items()}
+    (COMMITTED / "science.md").write_text("\n".join(md).rstrip() + "\n")
+    (COMMITTED / "science.json").write_text(json.dumps(data, indent=2) + "\n")
+
+
+def targets(data: dict[str, dict]) -> list[str]:
+    """One line per target of issue 25 item 7, from the experiments' JSON."""
+    lines = []
+    for r in data.get("humanoid-fidelity", {}).get("runs", []):
+        cos, path = r["grad_cosine"]["second_half_median"], (r.get("pqc_path") or {}).get("grad_cosine", {})
+        lines.append(f"- Humanoid, {r['surrogate']}, seed {r['seed']}, {r['updates']} updates: "
+                     f"PreDNN-grad cosine {_f(cos)} (2nd half), through the PQC alone {_f(path.get('all_median'))}"
+                     + (f" (target >= {COSINE_TARGET}: {'met' if min(cos, path.get('all_median', cos)) >= COSINE_TARGET else 'not met'})"
+                        if r["surrogate"] == "mean-field prior" and cos is not None else ""))
+    for name, d in data.items():
+        if name.startswith("idp") and d.get("margins"):
+            m = [x["pqc_minus_zeros"] for x in d["margins"]]
+            ok = all(x is not None and x > 0 for x in m)
+            lines.append(f"- IDP, {d['steps']} steps: pqc - zeros per seed {', '.join(_f(x, 1) for x in m)}; "
+                         f"pqc above zeros on every seed: {'yes' if ok else 'no'}")
+    return lines
+
+
+def main() -> None:
+    args = parse()
+    sys.path.insert(0, str(ROOT))
+    command = "benchmarks/bench_science.py " + shlex.join(sys.argv[1:])
+    if args.experiment == "humanoid-fidelity":
+        rows = humanoid_runs(args)
+        data, md = {"command": command, "runs": rows}, humanoid_markdown(rows, command)
+    else:
+        rows = idp_runs(args)
+        data = {"command": command, "steps": args.steps, "runs": rows, "margins": margins(rows)}
+        md = idp_markdown(rows, command)
+    name = args.experiment if args.experiment != "idp" else f"idp-{args.steps}steps"
+    write_results(f"science_{name}", data, md[1:])  # "## ..." -> "# ..."
+    if RESULTS == COMMITTED:
+        joined_markdown()
+
+
+if __name__ == "__main__":
+    main()

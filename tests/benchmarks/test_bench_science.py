@@ -1,0 +1,69 @@
+"""bench_science: the configs it derives, the margins and the tables it reports (no training)."""
+
+from pathlib import Path
+
+import tomllib
+
+from tests.benchmarks.scripts import load_benchmark
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_derived_config_changes_only_the_named_keys(tmp_path, monkeypatch):
+    bench = load_benchmark("bench_science")
+    monkeypatch.setattr(bench, "OUT", tmp_path)
+    path = bench.derived_config("configs/humanoid-paper.toml", "h", **{"td3.learning_starts": 1000, "steps": 4000})
+    derived, paper = (tomllib.loads(p.read_text()) for p in (path, ROOT / "configs/humanoid-paper.toml"))
+    assert path == tmp_path / "h.toml" and derived["steps"] == 4000 and derived["td3"]["learning_starts"] == 1000
+    assert derived["quantum"]["qubits"] == 10 and derived["qtdnn"]["prior"] == paper["qtdnn"]["prior"] == "none"
+    assert derived["qtdnn"]["hidden"] == [2048] and derived["network"]["clinks"] == 10
+
+
+def test_margins_are_per_seed_and_missing_where_a_run_did_not_finish():
+    bench = load_benchmark("bench_science")
+    rows = [{"block": "pqc", "seed": 0, "eval_return_mean": 300.0}, {"block": "zeros", "seed": 0, "eval_return_mean": 60.0},
+            {"block": "fc", "seed": 0, "eval_return_mean": 500.0}, {"block": "pqc", "seed": 1, "eval_return_mean": 200.0},
+            {"block": "zeros", "seed": 1, "eval_return_mean": None}]
+    assert bench.margins(rows) == [{"seed": 0, "pqc_minus_zeros": 240.0, "pqc_minus_fc": -200.0},
+                                   {"seed": 1, "pqc_minus_zeros": None, "pqc_minus_fc": None}]
+
+
+def test_fidelity_stats_take_the_second_half():
+    bench = load_benchmark("bench_science")
+    s = bench.stats([0.0, 0.1, 0.9, 0.8])
+    assert abs(s["second_half_median"] - 0.85) < 1e-12 and s["min"] == 0.0 and s["max"] == 0.9
+    assert bench.stats([])["all_median"] is None
+
+
+def test_a_run_with_no_checkpoint_reports_zero_steps_and_no_load(tmp_path):
+    bench = load_benchmark("bench_science")
+    state = bench.run_state(tmp_path / "never-ran")
+    assert state["steps"] == 0 and state["finished"] is False and state["fidelity"] == []
+    assert bench.wall_and_load(bench.meta_of(tmp_path / "never-ran")) == (None, "not recorded")
+
+
+def test_an_extended_run_starts_as_an_unfinished_copy_with_the_shorter_runs_segments(tmp_path, monkeypatch):
+    bench = load_benchmark("bench_science")
+    monkeypatch.setattr(bench, "ROOT", tmp_path)
+    src = tmp_path / "idp-3000steps-pqc-s0"
+    (src / "checkpoints" / "step-000003000").mkdir(parents=True)
+    (src / "summary.json").write_text('{"steps": 3000}')
+    seg = {"wall_s": 10.0, "load_start": [1.0, 1.0, 1.0], "load_end": [2.0, 2.0, 2.0]}
+    (tmp_path / "idp-3000steps-pqc-s0.meta.json").write_text(f'{{"command": "qhil train A", "segments": [{seg}]}}'.replace("'", '"'))
+    bench.extend_copy(src, tmp_path / "idp-6000steps-pqc-s0")
+    out = tmp_path / "idp-6000steps-pqc-s0"
+    assert (src / "summary.json").exists() and not (out / "summary.json").exists()
+    assert bench.last_checkpoint(out).name == "step-000003000"
+    meta = bench.meta_of(out)
+    assert "qhil train A" in meta["note"] and bench.wall_and_load(meta)[0] == 10.0
+
+
+def test_targets_judge_the_mean_field_cosine_and_every_seeds_margin():
+    bench = load_benchmark("bench_science")
+    run = {"seed": 0, "updates": 3000, "grad_cosine": {"second_half_median": 0.9},
+           "pqc_path": {"grad_cosine": {"all_median": 0.4}}}
+    data = {"humanoid-fidelity": {"runs": [{**run, "surrogate": "mean-field prior"}, {**run, "surrogate": "paper qtDNN"}]},
+            "idp-3000steps": {"steps": 3000, "margins": [{"pqc_minus_zeros": 40.0}, {"pqc_minus_zeros": None}]}}
+    lines = bench.targets(data)
+    assert "not met" in lines[0] and "target" not in lines[1]
+    assert lines[2].endswith("every seed: no") and "40.0, -" in lines[2]
