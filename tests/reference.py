@@ -129,11 +129,13 @@ def fidelity_figures_before(td3, sim, loss, obs, samples: int = 64) -> dict[str,
     actor, params = td3.actor, pre_parameters(td3.actor)
     g = _flat(torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True), params)
     q_in, clinks = actor.controls(obs)
-    exact_loss = -td3.qf1(obs, actor.finish(exact_marginals(sim, actor.ansatz, q_in), clinks)).mean()
-    g_exact = _flat(torch.autograd.grad(exact_loss, params, allow_unused=True), params)
+    y = exact_marginals(sim, actor.ansatz, q_in)
+    exact_loss = -td3.qf1(obs, actor.finish(y, clinks)).mean()
+    *grads, upstream = torch.autograd.grad(exact_loss, [*params, y], allow_unused=True)
+    g_exact = _flat(tuple(grads), params)
     block = td3.block
     jac = (jacobian(block.strategy.predict, block.last_controls, block.circuit.columns)
            if isinstance(block.strategy, Surrogate) else block.jacobian())[:samples]
     jac_exact = exact_jacobian(sim, actor.ansatz, td3.block.last_controls[:samples],
                                actor.control_map.angle_columns())
-    return fidelity(g, g_exact, jac, jac_exact).figures()
+    return fidelity(g, g_exact, jac, jac_exact, upstream).figures()

@@ -363,7 +363,9 @@ def fidelity_lines(s: RunSummary) -> list[str]:
         if s.fidelity_reference == "shadow" else "exact simulator"
     return [f"{head}; vs the {ref}, median of the second half of {s.fidelity_checks} checks: "
             f"PreDNN-gradient cosine {s.surrogate_grad_cosine:.3f}, relative error "
-            f"{s.surrogate_grad_rel_error:.3f}; Jacobian cosine {s.surrogate_jacobian_cosine:.3f}"]
+            f"{s.surrogate_grad_rel_error:.3f}; Jacobian cosine {s.surrogate_jacobian_cosine:.3f}"
+            + ("" if s.surrogate_pqc_grad_cosine is None else
+               f"; through the PQC alone {s.surrogate_pqc_grad_cosine:.3f}")]
 
 
 def _pct(x: float | None) -> str:

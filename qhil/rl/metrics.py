@@ -76,6 +76,7 @@ class MetricsRow(BaseModel):
     grad_rel_error: float | None = _m("surrogate/grad_rel_error")
     jacobian_cosine: float | None = _m("surrogate/jacobian_cosine")
     jacobian_rel_error: float | None = _m("surrogate/jacobian_rel_error")
+    pqc_grad_cosine: float | None = _m("surrogate/pqc_grad_cosine")
 
     def to_json(self) -> dict[str, Any]:
         """The row as metrics.jsonl holds it: JSON names, only the fields given."""

@@ -104,6 +104,7 @@ def plot_latency(latencies_s: list[float], path: Path, title: str,
 
 
 FIDELITY_CURVES = (("surrogate/grad_cosine", "PreDNN-gradient cosine"),
+                   ("surrogate/pqc_grad_cosine", "gradient cosine through the PQC"),
                    ("surrogate/jacobian_cosine", "Jacobian cosine (per sample)"))
 
 
@@ -116,7 +117,7 @@ def plot_fidelity(rows: list[dict[str, Any]], path: Path, title: str,
     if not any(points for _, points in curves):
         return False
     fig, ax = plt.subplots(figsize=(7, 4))
-    for (label, points), colour in zip(curves, ("tab:blue", "tab:orange"), strict=True):
+    for (label, points), colour in zip(curves, ("tab:blue", "tab:green", "tab:orange"), strict=True):
         if points:
             steps, values = zip(*points, strict=True)
             ax.plot(steps, values, ".", color=colour, alpha=0.3)

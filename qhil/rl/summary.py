@@ -130,6 +130,8 @@ class FidelitySummary(Record):
     surrogate_jacobian_cosine_last: float | None = None
     surrogate_jacobian_rel_error: float | None = None
     surrogate_jacobian_rel_error_last: float | None = None
+    surrogate_pqc_grad_cosine: float | None = None
+    surrogate_pqc_grad_cosine_last: float | None = None
 
 
 class RunSummary(Record):
@@ -181,6 +183,8 @@ class RunSummary(Record):
     surrogate_jacobian_cosine_last: float | None = None
     surrogate_jacobian_rel_error: float | None = None
     surrogate_jacobian_rel_error_last: float | None = None
+    surrogate_pqc_grad_cosine: float | None = None
+    surrogate_pqc_grad_cosine_last: float | None = None
     surrogate_loss: float | None = None
     learner_replayed: LearnerReplayed = LearnerReplayed()
     warnings: list[str] = []

@@ -204,3 +204,26 @@ def test_leaky_relu_critic_option():
                                   "critic_activation": "leaky_relu"})
     td3 = build_td3(config, 3, 1, np.array([-2.0]), np.array([2.0]), torch.device("cpu"))
     assert any(isinstance(m, torch.nn.LeakyReLU) for m in td3.qf1.modules())
+
+
+def test_the_pqc_figure_sees_a_surrogate_the_c_links_mask():
+    # c-links carry the PreDNN gradient exactly for every method, so g can match g_exact while
+    # the surrogate's Jacobian points the wrong way: the PQC's own VJP cosine shows it
+    from qhil.layers.fidelity import fidelity
+
+    gen = torch.Generator().manual_seed(1)
+    jac_exact, upstream, g = (torch.randn(8, 4, 6, generator=gen), torch.randn(8, 4, generator=gen),
+                              torch.randn(50, generator=gen))
+    masked = fidelity(g, g, -jac_exact, jac_exact, upstream)
+    assert masked.grad_cosine == pytest.approx(1.0) and masked.pqc_grad_cosine == pytest.approx(-1.0)
+    assert fidelity(g, g, jac_exact, jac_exact, upstream).pqc_grad_cosine == pytest.approx(1.0)
+    assert fidelity(g, g, jac_exact, jac_exact).pqc_grad_cosine is None  # no upstream given
+
+
+def test_a_low_pqc_figure_warns_though_the_gradient_cosine_is_high():
+    log = FidelityLog(warn_below=0.5, warn_checks=3)
+    for _ in range(3):
+        log.add({"surrogate/grad_cosine": 0.97, "surrogate/pqc_grad_cosine": 0.1})
+    warning = log.warning()
+    assert warning and "through the PQC 0.10 < 0.5" in warning
+    assert log.summary()["surrogate_pqc_grad_cosine"] == pytest.approx(0.1)
