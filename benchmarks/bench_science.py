@@ -477,12 +477,11 @@ def loop_s_per_update(rows: list[dict]) -> float | None:
     loop's metrics rows carry no learner time): the median over consecutive periodic rows of
     d(wall_s) / d(updates), within one segment (a resume restarts wall_s)."""
     pace = [(r["updates"], r["time/wall_s"]) for r in rows if r.get("updates") and "time/wall_s" in r]
-    deltas = [(w2 - w1) / (u2 - u1) for (u1, w1), (u2, w2) in zip(pace, pace[1:]) if u2 > u1 and w2 > w1]
+    deltas = [(w2 - w1) / (u2 - u1) for (u1, w1), (u2, w2) in zip(pace, pace[1:], strict=False) if u2 > u1 and w2 > w1]
     return statistics.median(deltas) if deltas else None
 
 
 def pendulum_markdown(rows: list[dict], command: str) -> str:
-    steps = rows[0]["steps"] if rows else "-"
     out = ["## Pendulum-v1 through the paper's 10 x 10 circuit, no c-links: exact, the mean-field "
            "surrogate, the paper's qtDNN, zeros", "",
            "configs/pendulum-10x10.toml (10 qubits x 10 layers, data CZ, 100 shots, no c-links: the "
@@ -525,7 +524,8 @@ def joined_markdown() -> None:
     """benchmarks/results/science.{md,json}: the experiments' results side by side."""
     found = {p.stem.removeprefix("science_"): p.with_suffix("")
              for p in sorted(COMMITTED.glob("science_*.json"))}
-    md = ["# Issue 25 item 7: a harder task the PQC must carry; the surrogates at the paper's scale",
+    md = ["# Issue 25 items 5 and 7: the paper's 10 x 10 circuit on Pendulum; a harder task the PQC "
+          "must carry; the surrogates at the paper's scale",
           "", "Machine: a 2-core VM shared with other work (the load averages are in each row); one "
           "training at a time, `nice -n 10`, one torch thread. Produced by benchmarks/bench_science.py."]
     md += ["", "## Against the targets", "", *targets(
@@ -551,6 +551,22 @@ def targets(data: dict[str, dict]) -> list[str]:
             ok = all(x is not None and x > 0 for x in m)
             lines.append(f"- IDP, {d['steps']} steps: pqc - zeros per seed {', '.join(_f(x, 1) for x in m)}; "
                          f"pqc above zeros on every seed: {'yes' if ok else 'no'}")
+    return lines + pendulum_targets(data.get("pendulum-10x10", {}).get("runs", []))
+
+
+def pendulum_targets(runs: list[dict]) -> list[str]:
+    """10 x 10 Pendulum: each qtDNN's mean eval return against exact's (seeds where both
+    finished), and its cosine over the second half."""
+    done = {(r["row"], r["seed"]): r["eval_return_mean"] for r in runs if r["eval_return_mean"] is not None}
+    lines = []
+    for label in ("mean-field", "paper qtDNN"):
+        seeds = sorted(s for (row, s) in done if row == label and ("exact", s) in done)
+        cos = [r["grad_cosine"]["second_half_median"] for r in runs if r["row"] == label and r["checks"]]
+        ret = (f"mean eval {statistics.mean(done[label, s] for s in seeds):.1f} vs exact "
+               f"{statistics.mean(done['exact', s] for s in seeds):.1f} (seeds {seeds})") if seeds \
+            else "no seed where it and exact both finished"
+        lines.append(f"- Pendulum 10 x 10, {label}: {ret}; grad cosine (2nd half) per run "
+                     f"{', '.join(_f(c) for c in cos) or '-'} (targets: within 25% of exact, >= 0.7)")
     return lines
 
 

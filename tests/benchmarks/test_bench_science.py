@@ -112,3 +112,15 @@ def time_is_late() -> bool:
     import time
 
     return time.gmtime().tm_hour == 23 and time.gmtime().tm_min >= 49
+
+
+def test_pendulum_targets_compare_with_exact_only_on_seeds_where_both_finished():
+    bench = load_benchmark("bench_science")
+    cos = {"second_half_median": 0.8}
+    runs = [{"row": "exact", "seed": 0, "eval_return_mean": -200.0, "checks": 0, "grad_cosine": cos},
+            {"row": "mean-field", "seed": 0, "eval_return_mean": -240.0, "checks": 3, "grad_cosine": cos},
+            {"row": "mean-field", "seed": 1, "eval_return_mean": -900.0, "checks": 3, "grad_cosine": cos},
+            {"row": "paper qtDNN", "seed": 0, "eval_return_mean": None, "checks": 3, "grad_cosine": cos}]
+    mean_field, paper = bench.pendulum_targets(runs)
+    assert "mean eval -240.0 vs exact -200.0 (seeds [0])" in mean_field and "0.800, 0.800" in mean_field
+    assert "no seed where it and exact both finished" in paper
