@@ -463,10 +463,13 @@ def pendulum_row(label: str, seed: int, out: Path) -> dict:
     rows = metrics_upto(out, state["steps"])
     evals = [(r["step"], r["eval/return_mean"]) for r in rows if r.get("eval/return_mean") is not None]
     fid = [r for r in rows if r.get("surrogate/grad_cosine") is not None]
-    figure = {k: stats([r[f"surrogate/{k}"] for r in fid if r.get(f"surrogate/{k}") is not None])
+    summary = json.loads((out / "summary.json").read_text()) if state["finished"] else {}
+    figure = {k: {**stats([r[f"surrogate/{k}"] for r in fid if r.get(f"surrogate/{k}") is not None]),
+                  "summary": summary.get(f"surrogate_{k}")}
               for k in ("grad_cosine", "grad_rel_error", "pqc_grad_cosine")}
     return {"row": label, "seed": seed, "run_dir": _rel(out), "command": meta.get("command"), **state,
-            "loop_s_per_update": loop_s_per_update(rows), "evals": evals, "checks": len(fid), **figure,
+            "loop_s_per_update": loop_s_per_update(rows),
+            "fidelity_checks": summary.get("fidelity_checks"), "evals": evals, "checks": len(fid), **figure,
             "checks_over_training": [{"step": r["step"], **{k: r.get(f"surrogate/{k}") for k in figure}}
                                      for r in fid],
             "wall_s": wall, "load": load, "note": meta.get("note"), "segments": meta["segments"]}
@@ -500,20 +503,32 @@ def pendulum_markdown(rows: list[dict], command: str) -> str:
         last = r["eval_return_mean"] if r["eval_return_mean"] is not None else (r["evals"][-1][1] if r["evals"] else None)
         ev = ", ".join(f"{s}: {v:.0f}" for s, v in r["evals"]) or "-"
         out.append(f"| {r['row']} | {r['seed']} | {r['steps']:,} of {steps_target(r):,}"
-                   f"{'' if r['finished'] else ' (cut)'} | {_f(last, 1)} | {ev} | "
-                   f"{_f(r['grad_cosine']['second_half_median'])} | "
-                   f"{_f(r['grad_rel_error']['second_half_median'])} | "
-                   f"{_f(r['pqc_grad_cosine']['second_half_median'])} | {r['checks']} | "
+                   f"{_state(r)} | {_f(last, 1)} | {ev} | "
+                   f"{_fig(r['grad_cosine'])} | {_fig(r['grad_rel_error'])} | "
+                   f"{_fig(r['pqc_grad_cosine'])} | {r.get('fidelity_checks') or r['checks']} | "
                    f"{_f(r.get('learner_s_per_update'))} | {_f(r['loop_s_per_update'])} | "
                    f"{_f(r['wall_s'], 0)} | {r['load']} | `{r['command'] or '-'}` |")
     out += ["", "Steps reached: " + "; ".join(f"{r['row']} seed {r['seed']}: {r['steps']:,} of "
                                               f"{steps_target(r):,} steps" for r in rows) + ".",
             "", "(cut): stopped by its timeout; the figures are from its last checkpoint (evals and "
             "checks up to it), and running the command again resumes it. exact and zeros have no "
-            "surrogate, so no fidelity checks. learner s/update: the summary's (finished runs); "
+            "surrogate, so no fidelity checks. Checks: every 25 actor updates (the summary's count); "
+            "a cut run's figures come from the metrics rows (the last check in each 200-step row). "
+            "learner s/update: the summary's (finished runs); "
             "loop s/update: the median d(wall)/d(updates) between metrics rows (env steps, updates, "
             "fidelity checks and evals together), which a cut run has too.", "", f"Produced by `{command}`."]
     return "\n".join(out)
+
+
+def _state(r: dict) -> str:
+    return "" if r["finished"] else " (cut)" if r["steps"] else " (not started)"
+
+
+def _fig(figure: dict) -> str:
+    """The summary's figure (every check's second half) where the run finished, else the
+    metrics rows' (the last check of each 200-step row, up to the checkpoint)."""
+    value = figure.get("summary")
+    return _f(value if value is not None else figure["second_half_median"])
 
 
 def steps_target(r: dict) -> int:
