@@ -576,12 +576,12 @@ def pendulum_targets(runs: list[dict]) -> list[str]:
     lines = []
     for label in ("mean-field", "paper qtDNN"):
         seeds = sorted(s for (row, s) in done if row == label and ("exact", s) in done)
-        cos = [r["grad_cosine"]["second_half_median"] for r in runs if r["row"] == label and r["checks"]]
+        cos = [_fig(r["grad_cosine"]) for r in runs if r["row"] == label and r["checks"]]
         ret = (f"mean eval {statistics.mean(done[label, s] for s in seeds):.1f} vs exact "
                f"{statistics.mean(done['exact', s] for s in seeds):.1f} (seeds {seeds})") if seeds \
             else "no seed where it and exact both finished"
         lines.append(f"- Pendulum 10 x 10, {label}: {ret}; grad cosine (2nd half) per run "
-                     f"{', '.join(_f(c) for c in cos) or '-'} (targets: within 25% of exact, >= 0.7)")
+                     f"{', '.join(cos) or '-'} (targets: within 25% of exact, >= 0.7)")
     return lines
 
 
