@@ -4,13 +4,19 @@
         [--seeds 0] [--surrogates "mean-field prior" "paper qtDNN"] [--timeout-s 2400] [--report-only]
     .venv/bin/python benchmarks/bench_science.py --experiment idp [--steps 6000]
         [--seeds 0 1 2] [--blocks pqc fc zeros] [--timeout-s 900] [--report-only]
+    .venv/bin/python benchmarks/bench_science.py --experiment pendulum-10x10 [--steps 10000]
+        [--seeds 0 1 2] [--rows mean-field exact "paper qtDNN" zeros] [--timeout-s 3600]
+        [--deadline-utc HH:MM] [--report-only]
 
 humanoid-fidelity: configs/humanoid.toml (the mean-field prior) against configs/humanoid-paper.toml
 (the paper's [2048] qtDNN, Algorithm 1 as written), the paper's 10 x 10 circuit on Humanoid-v4,
 for the first N updates; each run's gradient fidelity checks (PreDNN-gradient cosine and relative
 error against the exact simulator, qhil.rl.fidelity) every 50 actor updates. idp:
 configs/inverted-double-pendulum-pqc.toml (no c-links) with --block pqc|fc|zeros and a random
-policy on the same evaluation episodes. Both shorten learning_starts to 1,000 steps (the configs
+policy on the same evaluation episodes. pendulum-10x10 (issue 25 item 5): the paper's 10 x 10
+circuit, no c-links, on Pendulum-v1: configs/pendulum-10x10.toml (the mean-field prior) with the
+qtDNN, with --gradient exact and with --block zeros, and configs/pendulum-10x10-paper.toml (the
+paper's qtDNN), evaluated every 500 steps. humanoid-fidelity and idp shorten learning_starts to 1,000 steps (the configs
 say 25,000 and 5,000) so that the updates fit a shared 2-core machine; the derived configs are
 written beside the runs (runs/bench/science/) and each row names its command.
 
@@ -41,24 +47,35 @@ LEARNING_STARTS = 1000
 HUMANOID = {"mean-field prior": "configs/humanoid.toml", "paper qtDNN": "configs/humanoid-paper.toml"}
 IDP = "configs/inverted-double-pendulum-pqc.toml"
 COSINE_TARGET = 0.5
+P10 = "configs/pendulum-10x10.toml"
+PENDULUM = {"mean-field": (P10, []), "exact": (P10, ["--gradient", "exact"]),
+            "paper qtDNN": ("configs/pendulum-10x10-paper.toml", []), "zeros": (P10, ["--block", "zeros"])}
+P10_EVAL_EVERY = 500
 
 
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--experiment", choices=["humanoid-fidelity", "idp"], required=True)
+    p.add_argument("--experiment", choices=["humanoid-fidelity", "idp", "pendulum-10x10"], required=True)
     p.add_argument("--updates", type=int, default=3000, help="humanoid-fidelity: updates per run.")
-    p.add_argument("--steps", type=int, default=6000, help="idp: environment steps per run.")
+    p.add_argument("--steps", type=int, default=None,
+                   help="idp (default 6000), pendulum-10x10 (default 10000): environment steps per run.")
     p.add_argument("--seeds", type=int, nargs="+", default=None)
     p.add_argument("--blocks", nargs="+", default=["pqc", "fc", "zeros"])
     p.add_argument("--surrogates", nargs="+", choices=list(HUMANOID), default=list(HUMANOID),
                    help="humanoid-fidelity: which to train (all are reported).")
+    p.add_argument("--rows", nargs="+", choices=list(PENDULUM), default=list(PENDULUM),
+                   help="pendulum-10x10: which to train (all are reported), in this order per seed.")
     p.add_argument("--timeout-s", type=int, default=2400, help="Per run (and per resume).")
+    p.add_argument("--deadline-utc", default=None, help="pendulum-10x10: HH:MM (UTC); no run starts "
+                   "after it and each is cut by it (the runs resume on the next call).")
     p.add_argument("--pqc-path-minibatches", type=int, default=5, help="humanoid-fidelity: "
                    "minibatches for the PQC-path gradient figures at the last checkpoint (0: skip).")
     p.add_argument("--extend-from", type=int, default=None, help="idp: start each run from a copy "
                    "of the finished run of this many steps and resume it to --steps.")
     p.add_argument("--report-only", action="store_true", help="Report the run folders as they are.")
-    return p.parse_args()
+    args = p.parse_args()
+    args.steps = args.steps or (10000 if args.experiment == "pendulum-10x10" else 6000)
+    return args
 
 
 def derived_config(source: str, name: str, **overrides) -> Path:
@@ -114,11 +131,12 @@ def _run_with_timeout(cmd: list[str], timeout_s: int) -> int:
     return subprocess.run(full, cwd=ROOT, capture_output=True, text=True, env=env).returncode
 
 
-def run_state(out: Path) -> dict:
-    """Steps, updates and fidelity checks of a run: its summary, or its last checkpoint."""
+def run_state(out: Path, fidelity: bool = True) -> dict:
+    """Steps, updates and fidelity checks of a run: its summary, or its last checkpoint
+    (fidelity=False: no checks, so no torch)."""
     if (out / "summary.json").exists():
         s = json.loads((out / "summary.json").read_text())
-        fid = _checkpoint_fidelity(out)
+        fid = _checkpoint_fidelity(out) if fidelity else []
         return {"finished": True, "steps": s["steps"], "updates": s["updates"], "fidelity": fid,
                 "eval_return_mean": s.get("eval_return_mean"), "eval_return_std": s.get("eval_return_std"),
                 "learner_s_per_update": s.get("learner_s_per_update"), "summary_wall_s": s.get("wall_s"),
@@ -126,7 +144,7 @@ def run_state(out: Path) -> dict:
     ck = last_checkpoint(out)
     manifest = json.loads((ck / "manifest.json").read_text()) if ck else {}
     return {"finished": False, "steps": manifest.get("step", 0), "updates": None,
-            "fidelity": _checkpoint_fidelity(out), "eval_return_mean": None}
+            "fidelity": _checkpoint_fidelity(out) if fidelity else [], "eval_return_mean": None}
 
 
 def _checkpoint_fidelity(out: Path) -> list[dict]:
@@ -394,11 +412,135 @@ def idp_markdown(rows: list[dict], command: str) -> str:
     return "\n".join(out)
 
 
+def pendulum_runs(args: argparse.Namespace) -> list[dict]:
+    """The 10 x 10 circuit on Pendulum, no c-links: each row on each seed, seed by seed."""
+    configs = {src: pendulum_config(src, args.steps) for src, _ in PENDULUM.values()}
+    rows = []
+    for seed in args.seeds or [0, 1, 2]:
+        for label, (source, extra) in PENDULUM.items():
+            out = OUT / f"p10x10-{args.steps}steps-{_slug(label)}-s{seed}"
+            flags = ["--config", _rel(configs[source]), "--mode", "sync", "--seed", str(seed), *extra]
+            timeout_s = _timeout_before(args.deadline_utc, args.timeout_s)
+            if not args.report_only and label in args.rows and timeout_s > 0:
+                train(out, flags, timeout_s, args.steps)
+            rows.append(pendulum_row(label, seed, out))
+    return rows
+
+
+def pendulum_config(source: str, steps: int) -> Path:
+    """`source` to `steps`, evaluated every 500 steps, checkpointed every 250 (a cut run keeps them)."""
+    return derived_config(source, f"{Path(source).stem}-{steps}steps", **{
+        "steps": steps, "eval.every_steps": P10_EVAL_EVERY, "loop.checkpoint_every_steps": 250})
+
+
+def _slug(label: str) -> str:
+    return label.lower().replace(" ", "-")
+
+
+def _timeout_before(deadline_utc: str | None, timeout_s: int) -> int:
+    """timeout_s, cut to the seconds left until HH:MM UTC today (0 once it has passed)."""
+    if deadline_utc is None:
+        return timeout_s
+    hours, minutes = map(int, deadline_utc.split(":"))
+    now = time.gmtime()
+    left_s = (hours * 60 + minutes) * 60 - (now.tm_hour * 3600 + now.tm_min * 60 + now.tm_sec)
+    return max(0, min(timeout_s, left_s))
+
+
+def metrics_upto(out: Path, steps: int) -> list[dict]:
+    """metrics.jsonl's rows up to `steps` (a resumed run rewrites the rows after its checkpoint:
+    the last row of each step and kind wins)."""
+    path = out / "metrics.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+    kept = {(r["step"], tuple(sorted(r))): r for r in rows if r["step"] <= steps}
+    return sorted(kept.values(), key=lambda r: r["step"])
+
+
+def pendulum_row(label: str, seed: int, out: Path) -> dict:
+    state, meta = run_state(out, fidelity=False), meta_of(out)
+    wall, load = wall_and_load(meta)
+    state.pop("fidelity")
+    rows = metrics_upto(out, state["steps"])
+    evals = [(r["step"], r["eval/return_mean"]) for r in rows if r.get("eval/return_mean") is not None]
+    fid = [r for r in rows if r.get("surrogate/grad_cosine") is not None]
+    summary = json.loads((out / "summary.json").read_text()) if state["finished"] else {}
+    figure = {k: {**stats([r[f"surrogate/{k}"] for r in fid if r.get(f"surrogate/{k}") is not None]),
+                  "summary": summary.get(f"surrogate_{k}")}
+              for k in ("grad_cosine", "grad_rel_error", "pqc_grad_cosine")}
+    return {"row": label, "seed": seed, "run_dir": _rel(out), "command": meta.get("command"), **state,
+            "loop_s_per_update": loop_s_per_update(rows),
+            "fidelity_checks": summary.get("fidelity_checks"), "evals": evals, "checks": len(fid), **figure,
+            "checks_over_training": [{"step": r["step"], **{k: r.get(f"surrogate/{k}") for k in figure}}
+                                     for r in fid],
+            "wall_s": wall, "load": load, "note": meta.get("note"), "segments": meta["segments"]}
+
+
+def loop_s_per_update(rows: list[dict]) -> float | None:
+    """The loop's wall time per update (env steps, updates, checks and evals together; the sync
+    loop's metrics rows carry no learner time): the median over consecutive periodic rows of
+    d(wall_s) / d(updates), within one segment (a resume restarts wall_s)."""
+    pace = [(r["updates"], r["time/wall_s"]) for r in rows if r.get("updates") and "time/wall_s" in r]
+    deltas = [(w2 - w1) / (u2 - u1) for (u1, w1), (u2, w2) in zip(pace, pace[1:], strict=False) if u2 > u1 and w2 > w1]
+    return statistics.median(deltas) if deltas else None
+
+
+def pendulum_markdown(rows: list[dict], command: str) -> str:
+    out = ["## Pendulum-v1 through the paper's 10 x 10 circuit, no c-links: exact, the mean-field "
+           "surrogate, the paper's qtDNN, zeros", "",
+           "configs/pendulum-10x10.toml (10 qubits x 10 layers, data CZ, 100 shots, no c-links: the "
+           "PQC is the actor's only path; qhil's mean-field prior), the same with `--gradient exact` "
+           "and `--block zeros`, and configs/pendulum-10x10-paper.toml (the paper's qtDNN, Algorithm 1 "
+           f"as written); the sync loop, 1 update per step after 1,000 steps; eval every "
+           f"{P10_EVAL_EVERY} steps (10 episodes). Grad cosine / rel error: the PreDNN gradient "
+           "against the exact simulator's (every 25 actor updates); PQC-only: the gradient the "
+           "circuit alone passes back. Target: the surrogate's mean eval return within 25% of "
+           "exact's, cosine >= 0.7 over the second half.", "",
+           "| row | seed | steps reached | eval return (last) | evals (step: return) | grad cosine "
+           "(2nd half) | grad rel error (2nd half) | PQC-only grad cosine (2nd half) | checks | "
+           "learner s/update | loop s/update | wall s | load avg (start -> end) | command |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        last = r["eval_return_mean"] if r["eval_return_mean"] is not None else (r["evals"][-1][1] if r["evals"] else None)
+        ev = ", ".join(f"{s}: {v:.0f}" for s, v in r["evals"]) or "-"
+        out.append(f"| {r['row']} | {r['seed']} | {r['steps']:,} of {steps_target(r):,}"
+                   f"{_state(r)} | {_f(last, 1)} | {ev} | "
+                   f"{_fig(r['grad_cosine'])} | {_fig(r['grad_rel_error'])} | "
+                   f"{_fig(r['pqc_grad_cosine'])} | {r.get('fidelity_checks') or r['checks']} | "
+                   f"{_f(r.get('learner_s_per_update'))} | {_f(r['loop_s_per_update'])} | "
+                   f"{_f(r['wall_s'], 0)} | {r['load']} | `{r['command'] or '-'}` |")
+    out += ["", "Steps reached: " + "; ".join(f"{r['row']} seed {r['seed']}: {r['steps']:,} of "
+                                              f"{steps_target(r):,} steps" for r in rows) + ".",
+            "", "(cut): stopped by its timeout; the figures are from its last checkpoint (evals and "
+            "checks up to it), and running the command again resumes it. exact and zeros have no "
+            "surrogate, so no fidelity checks. Checks: every 25 actor updates (the summary's count); "
+            "a cut run's figures come from the metrics rows (the last check in each 200-step row). "
+            "learner s/update: the summary's (finished runs); "
+            "loop s/update: the median d(wall)/d(updates) between metrics rows (env steps, updates, "
+            "fidelity checks and evals together), which a cut run has too.", "", f"Produced by `{command}`."]
+    return "\n".join(out)
+
+
+def _state(r: dict) -> str:
+    return "" if r["finished"] else " (cut)" if r["steps"] else " (not started)"
+
+
+def _fig(figure: dict) -> str:
+    """The summary's figure (every check's second half) where the run finished, else the
+    metrics rows' (the last check of each 200-step row, up to the checkpoint)."""
+    value = figure.get("summary")
+    return _f(value if value is not None else figure["second_half_median"])
+
+
+def steps_target(r: dict) -> int:
+    return int(Path(r["run_dir"]).name.split("-")[1].removesuffix("steps"))
+
+
 def joined_markdown() -> None:
     """benchmarks/results/science.{md,json}: the experiments' results side by side."""
     found = {p.stem.removeprefix("science_"): p.with_suffix("")
              for p in sorted(COMMITTED.glob("science_*.json"))}
-    md = ["# Issue 25 item 7: a harder task the PQC must carry; the surrogates at the paper's scale",
+    md = ["# Issue 25 items 5 and 7: the paper's 10 x 10 circuit on Pendulum; a harder task the PQC "
+          "must carry; the surrogates at the paper's scale",
           "", "Machine: a 2-core VM shared with other work (the load averages are in each row); one "
           "training at a time, `nice -n 10`, one torch thread. Produced by benchmarks/bench_science.py."]
     md += ["", "## Against the targets", "", *targets(
@@ -424,6 +566,22 @@ def targets(data: dict[str, dict]) -> list[str]:
             ok = all(x is not None and x > 0 for x in m)
             lines.append(f"- IDP, {d['steps']} steps: pqc - zeros per seed {', '.join(_f(x, 1) for x in m)}; "
                          f"pqc above zeros on every seed: {'yes' if ok else 'no'}")
+    return lines + pendulum_targets(data.get("pendulum-10x10", {}).get("runs", []))
+
+
+def pendulum_targets(runs: list[dict]) -> list[str]:
+    """10 x 10 Pendulum: each qtDNN's mean eval return against exact's (seeds where both
+    finished), and its cosine over the second half."""
+    done = {(r["row"], r["seed"]): r["eval_return_mean"] for r in runs if r["eval_return_mean"] is not None}
+    lines = []
+    for label in ("mean-field", "paper qtDNN"):
+        seeds = sorted(s for (row, s) in done if row == label and ("exact", s) in done)
+        cos = [_fig(r["grad_cosine"]) for r in runs if r["row"] == label and r["checks"]]
+        ret = (f"mean eval {statistics.mean(done[label, s] for s in seeds):.1f} vs exact "
+               f"{statistics.mean(done['exact', s] for s in seeds):.1f} (seeds {seeds})") if seeds \
+            else "no seed where it and exact both finished"
+        lines.append(f"- Pendulum 10 x 10, {label}: {ret}; grad cosine (2nd half) per run "
+                     f"{', '.join(cos) or '-'} (targets: within 25% of exact, >= 0.7)")
     return lines
 
 
@@ -434,6 +592,9 @@ def main() -> None:
     if args.experiment == "humanoid-fidelity":
         rows = humanoid_runs(args)
         data, md = {"command": command, "runs": rows}, humanoid_markdown(rows, command)
+    elif args.experiment == "pendulum-10x10":
+        rows = pendulum_runs(args)
+        data, md = {"command": command, "steps": args.steps, "runs": rows}, pendulum_markdown(rows, command)
     else:
         rows = idp_runs(args)
         data = {"command": command, "steps": args.steps, "runs": rows, "margins": margins(rows)}

@@ -67,3 +67,60 @@ def test_targets_judge_the_mean_field_cosine_and_every_seeds_margin():
     lines = bench.targets(data)
     assert "not met" in lines[0] and "target" not in lines[1]
     assert lines[2].endswith("every seed: no") and "40.0, -" in lines[2]
+
+
+def test_pendulum_10x10_configs_have_no_clinks_and_the_rows_their_surrogates(tmp_path, monkeypatch):
+    bench = load_benchmark("bench_science")
+    monkeypatch.setattr(bench, "OUT", tmp_path)
+    ours, paper = (tomllib.loads(bench.pendulum_config(src, 10000).read_text())
+                   for src in ("configs/pendulum-10x10.toml", "configs/pendulum-10x10-paper.toml"))
+    for c in (ours, paper):
+        assert c["network"]["clinks"] == 0 and c["quantum"]["qubits"] == c["quantum"]["layers"] == 10
+        assert c["steps"] == 10000 and c["eval"]["every_steps"] == 500 and c["quantum"]["gradient"] == "qtdnn"
+    assert ours["qtdnn"]["prior"] == "mean-field" and paper["qtdnn"]["prior"] == "none"
+    assert bench.PENDULUM["exact"][1] == ["--gradient", "exact"] and bench.PENDULUM["zeros"][1] == ["--block", "zeros"]
+    assert list(bench.PENDULUM) == ["mean-field", "exact", "paper qtDNN", "zeros"]
+
+
+def test_a_cut_pendulum_run_reports_its_evals_checks_and_pace_up_to_its_checkpoint(tmp_path, monkeypatch):
+    bench = load_benchmark("bench_science")
+    monkeypatch.setattr(bench, "ROOT", tmp_path)
+    out = tmp_path / "p10x10-10000steps-mean-field-s0"
+    (out / "checkpoints" / "step-000001500").mkdir(parents=True)
+    (out / "checkpoints" / "step-000001500" / "manifest.json").write_text('{"step": 1500}')
+    rows = [{"step": 1000, "eval/return_mean": -1200.0}, {"step": 1400, "surrogate/grad_cosine": 0.9,
+            "surrogate/grad_rel_error": 0.4, "surrogate/pqc_grad_cosine": 0.8},
+            {"step": 1200, "updates": 200, "time/wall_s": 100.0}, {"step": 1400, "updates": 400, "time/wall_s": 200.0},
+            {"step": 1600, "eval/return_mean": -900.0}, {"step": 1600, "surrogate/grad_cosine": 0.1}]
+    (out / "metrics.jsonl").write_text("\n".join(map(str, rows)).replace("'", '"') + "\n")
+    row = bench.pendulum_row("mean-field", 0, out)
+    assert row["steps"] == 1500 and row["evals"] == [(1000, -1200.0)] and row["checks"] == 1
+    assert row["grad_cosine"]["all_median"] == 0.9 and row["loop_s_per_update"] == 0.5
+    md = bench.pendulum_markdown([row], "c")
+    assert bench.steps_target(row) == 10000 and "| 1,500 of 10,000 (cut) |" in md
+    assert "mean-field seed 0: 1,500 of 10,000 steps" in md
+
+
+def test_the_deadline_cuts_the_timeout_and_stops_new_runs():
+    bench = load_benchmark("bench_science")
+    assert bench._timeout_before(None, 600) == 600
+    assert bench._timeout_before("00:00", 600) == 0  # today's 00:00 has passed
+    assert 0 < bench._timeout_before("23:59", 600) <= 600 or time_is_late()
+
+
+def time_is_late() -> bool:
+    import time
+
+    return time.gmtime().tm_hour == 23 and time.gmtime().tm_min >= 49
+
+
+def test_pendulum_targets_compare_with_exact_only_on_seeds_where_both_finished():
+    bench = load_benchmark("bench_science")
+    cos = {"second_half_median": 0.8}
+    runs = [{"row": "exact", "seed": 0, "eval_return_mean": -200.0, "checks": 0, "grad_cosine": cos},
+            {"row": "mean-field", "seed": 0, "eval_return_mean": -240.0, "checks": 3, "grad_cosine": cos},
+            {"row": "mean-field", "seed": 1, "eval_return_mean": -900.0, "checks": 3, "grad_cosine": cos},
+            {"row": "paper qtDNN", "seed": 0, "eval_return_mean": None, "checks": 3, "grad_cosine": cos}]
+    mean_field, paper = bench.pendulum_targets(runs)
+    assert "mean eval -240.0 vs exact -200.0 (seeds [0])" in mean_field and "0.800, 0.800" in mean_field
+    assert "no seed where it and exact both finished" in paper
