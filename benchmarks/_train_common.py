@@ -45,3 +45,27 @@ def write_results(name: str, data: dict[str, Any], markdown: str) -> None:
     (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")
     (RESULTS / f"{name}.md").write_text(markdown.rstrip() + "\n")
     print(markdown)
+
+
+def refit_and_measure(run: Path | str, minibatches: int, measure) -> tuple[list, Any]:
+    """A finished run's session restored on the CPU; on each of `minibatches` fresh minibatches
+    the qtDNN is refitted as the learner would, then `measure(session, obs)` is called. Returns
+    the measurements and the session (closed)."""
+    from qhil.execution.registry import get_provider
+    from qhil.rl.run import Session, open_run_dispatcher
+    from qhil.rl.rundir import RunFolder
+
+    folder = RunFolder(Path(run))
+    config = folder.load_config().with_overrides(**{"loop.device": "cpu"})
+    with get_provider("local") as provider:
+        dispatcher = open_run_dispatcher(folder, provider, None)
+        s = Session(config, folder, dispatcher)
+        s.restore()
+        found = []
+        for _ in range(minibatches):
+            batch = s.replay.sample(config.td3.batch_size, s.learner.rng, s.device)
+            s.td3.qtdnn.refit(*s.learner._refit_pairs(batch), s.learner.generator)
+            found.append(measure(s, batch.obs))
+        s.explorer.close()
+        dispatcher.ledger.close()
+    return found, s

@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 
 from _results import COMMITTED, machine_load
-from _train_common import RESULTS, ROOT, RUNS, write_results
+from _train_common import RESULTS, ROOT, RUNS, refit_and_measure, write_results
 
 OUT = RUNS / "science"
 LEARNING_STARTS = 1000
@@ -218,27 +218,9 @@ def pqc_path_fidelity(out: Path, minibatches: int) -> dict | None:
 def _pqc_path_measure(out: Path, minibatches: int) -> dict[str, list[float]]:
     import torch
 
-    from qhil.execution.registry import get_provider
-    from qhil.rl.run import Session, open_run_dispatcher
-    from qhil.rl.rundir import RunFolder
-
     torch.set_num_threads(1)
-    folder = RunFolder(out)
-    config = folder.load_config().with_overrides(**{"loop.device": "cpu"})
-    found: dict[str, list[float]] = {"cos": [], "err": []}
-    with get_provider("local") as provider:
-        dispatcher = open_run_dispatcher(folder, provider, None)
-        s = Session(config, folder, dispatcher)
-        s.restore()
-        for _ in range(minibatches):
-            batch = s.replay.sample(config.td3.batch_size, s.learner.rng, s.device)
-            s.td3.qtdnn.refit(*s.learner._refit_pairs(batch), s.learner.generator)
-            cos, err = _pqc_path_figures(s, batch.obs)
-            found["cos"].append(cos)
-            found["err"].append(err)
-        s.explorer.close()
-        dispatcher.ledger.close()
-    return found
+    found, _ = refit_and_measure(out, minibatches, _pqc_path_figures)
+    return {"cos": [cos for cos, _ in found], "err": [err for _, err in found]}
 
 
 def _pqc_path_figures(s, obs) -> tuple[float, float]:

@@ -19,11 +19,7 @@ import argparse
 import statistics
 
 import torch
-from _train_common import RUNS, write_results
-
-from qhil.execution.registry import get_provider
-from qhil.rl.run import Session, open_run_dispatcher
-from qhil.rl.rundir import RunFolder
+from _train_common import RUNS, refit_and_measure, write_results
 
 KEYS = {k: f"surrogate/{k}" for k in ("grad_cosine", "grad_rel_error", "jacobian_cosine",
                                       "jacobian_rel_error")}
@@ -34,22 +30,11 @@ LABELS = {"grad_cosine": "PreDNN-gradient cosine", "grad_rel_error": "PreDNN-gra
 
 def measure(run: str, minibatches: int) -> dict:
     """Refit-then-measure on K fresh minibatches of one trained run."""
-    folder = RunFolder(run)
-    config = folder.load_config().with_overrides(**{"loop.device": "cpu"})
-    values: dict[str, list[float]] = {k: [] for k in KEYS}
-    with get_provider("local") as provider:
-        dispatcher = open_run_dispatcher(folder, provider, None)
-        s = Session(config, folder, dispatcher)
-        s.restore()
-        for _ in range(minibatches):
-            batch = s.replay.sample(config.td3.batch_size, s.learner.rng, s.device)
-            s.td3.qtdnn.refit(*s.learner._refit_pairs(batch), s.learner.generator)
-            loss = s.td3.actor_loss(batch.obs, s.learner.generator)
-            f = s.learner.fidelity.inspect(loss, batch.obs)
-            for k, metric in KEYS.items():
-                values[k].append(f[metric])
-        s.explorer.close()
-        dispatcher.ledger.close()
+    def figures(s, obs):
+        return s.learner.fidelity.inspect(s.td3.actor_loss(obs, s.learner.generator), obs)
+
+    found, s = refit_and_measure(run, minibatches, figures)
+    values = {k: [f[metric] for f in found] for k, metric in KEYS.items()}
     return {"run": run, "steps": s.explorer.transitions, "updates": s.learner.updates,
             **values, **{f"{k}_median": statistics.median(v) for k, v in values.items()}}
 
