@@ -43,12 +43,9 @@ def sampler(mode: Any, options: dict | None = None) -> Any:
 
 
 def aer_sampler(backend: Any, seed: int | None) -> Any:
-    """Aer's SamplerV2 on a (fake or reduced) backend: every PUB of a job in one execution."""
-    from qiskit_aer import AerSimulator
+    """Aer's SamplerV2 on an AerSimulator: every PUB of a job in one execution."""
     from qiskit_aer.primitives import SamplerV2
 
-    if not isinstance(backend, AerSimulator):
-        backend = AerSimulator.from_backend(backend)
     return SamplerV2.from_backend(backend, seed=seed)
 
 
@@ -110,6 +107,7 @@ class LocalRuntimeClient:
         self._reduced = ReducedDevice(self._backend)
         self._jobs: dict[str, Any] = {}
         self._compact: dict[tuple[int, tuple[int, ...]], tuple[Any, Any]] = {}
+        self._full: Any = None  # AerSimulator of the whole fake backend (restrict = false)
 
     def backend(self) -> Any:
         return self._backend
@@ -120,7 +118,7 @@ class LocalRuntimeClient:
             raise PermanentProviderError("local testing mode has no dry run; it is free, run it")
         mode, pubs = self._restricted(pubs) if self.restrict else (self._backend, pubs)
         if self.local_sampler == "aer":
-            job = aer_sampler(mode, seed).run(pubs, shots=shots)
+            job = aer_sampler(self._aer_backend(mode), seed).run(pubs, shots=shots)
         else:
             # the SDK ignores a falsy seed_simulator, so seed 0 must not reach it as 0
             options = None if seed is None else {"simulator": {"seed_simulator": seed + 1}}
@@ -132,6 +130,17 @@ class LocalRuntimeClient:
         active = active_qubits(circuit for circuit, *_ in pubs)
         compact = [(self._compacted(circuit, active), *rest) for circuit, *rest in pubs]
         return self._reduced.simulator(active), compact
+
+    def _aer_backend(self, mode: Any) -> Any:
+        """The AerSimulator a job runs on: the reduced one as it is, the whole fake backend's
+        built once per client (its noise model spans every qubit of the device)."""
+        from qiskit_aer import AerSimulator
+
+        if isinstance(mode, AerSimulator):
+            return mode
+        if self._full is None:
+            self._full = AerSimulator.from_backend(mode)
+        return self._full
 
     def _compacted(self, circuit: Any, active: list[int]) -> Any:
         """compact_circuit, once per (ISA circuit, qubit set): the transpile cache hands the same
