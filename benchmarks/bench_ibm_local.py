@@ -91,6 +91,7 @@ def markdown(out: dict) -> str:
         "|---|---:|---:|---:|---|",
         *(f"| {s} | {m[s]:.2f} | {out['median_transpile_s'][s]:.2f} | {out['median_run_s'][s]:.2f} | "
           f"{', '.join(map(str, out['wall_s'][s]))} |" for s in SAMPLERS), "",
+        "Peer settings: `executor` is qiskit-ibm-runtime 0.51's client-side Sampler in local mode, which has no setting that batches PUBs (its `run_quantum_program` runs program items one by one); both paths use the same restricted noisy AerSimulator and the same ISA circuits.", "",
         f"executor / aer: **{out['ratio_executor_over_aer']:.2f}x**. Target: no slower than 16.5 s "
         f"(build 2's figure on this machine): aer's median {m['aer']:.1f} s "
         f"({'met' if m['aer'] <= 16.5 else 'MISSED'}, at the load above).", "",
