@@ -33,9 +33,11 @@ def free_ports(n: int) -> list[int]:
     return ports
 
 
-def start_node(first: list[str], env: dict[str, str]) -> subprocess.Popen:
-    """`ray start --block ...` in its own process group; returns once the node is up."""
-    ports = [f"{flag}={port}" for flag, port in zip(PORT_FLAGS, free_ports(len(PORT_FLAGS)), strict=True)]
+def start_node(first: list[str], env: dict[str, str], own: list[int]) -> subprocess.Popen:
+    """`ray start --block ...` in its own process group; returns once the node is up. `own` are
+    this node's ports, taken with every other port of the test in one `free_ports` call: ports
+    taken in separate calls can repeat (the first call's sockets are closed by then)."""
+    ports = [f"{flag}={port}" for flag, port in zip(PORT_FLAGS, own, strict=True)]
     node = subprocess.Popen([str(RAY), "start", "--block", "--num-cpus=1", "--disable-usage-stats",
                              "--node-ip-address=127.0.0.1", *first, *ports], env=env,
                             start_new_session=True, stdout=subprocess.PIPE,
@@ -65,13 +67,14 @@ def test_a_sweep_runs_on_two_nodes(tiny_config, tmp_path, short_tmp):
     # same token (~/.ray/auth_token, which the head wrote) when told to
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": short_tmp, "QHIL_QUIET": "1",
            "RAY_AUTH_MODE": "token"}
-    (port,) = free_ports(1)
+    port, client_port, *own = free_ports(2 + 2 * len(PORT_FLAGS))
+    head_own, worker_own = own[:len(PORT_FLAGS)], own[len(PORT_FLAGS):]
     nodes = []
     try:
         nodes.append(start_node(["--head", f"--port={port}", "--include-dashboard=false",
                                  f"--temp-dir={short_tmp}/head",
-                                 f"--ray-client-server-port={free_ports(1)[0]}"], env))
-        nodes.append(start_node([f"--address=127.0.0.1:{port}"], env))
+                                 f"--ray-client-server-port={client_port}"], env, head_own))
+        nodes.append(start_node([f"--address=127.0.0.1:{port}"], env, worker_own))
         out = tmp_path / "two"
         done = subprocess.run(
             [sys.executable, "-m", "qhil", "sweep", "--address", f"127.0.0.1:{port}",
