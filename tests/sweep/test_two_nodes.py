@@ -23,20 +23,24 @@ PORT_FLAGS = ("--node-manager-port", "--object-manager-port", "--dashboard-agent
               "--dashboard-agent-grpc-port", "--runtime-env-agent-port", "--metrics-export-port")
 
 
-def free_ports(n: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
+def free_ports(n: int, avoid: frozenset[int] = frozenset()) -> list[int]:
+    """`n` distinct ports free now and not in `avoid` (ports handed out by an earlier call are
+    free again once its sockets close, so a later call can repeat them unless told to avoid them)."""
+    sockets, ports = [], []
+    while len(ports) < n:
+        s = socket.socket()
         s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
+        sockets.append(s)
+        if s.getsockname()[1] not in avoid:
+            ports.append(s.getsockname()[1])
     for s in sockets:
         s.close()
     return ports
 
 
 def start_node(first: list[str], env: dict[str, str], own: list[int]) -> subprocess.Popen:
-    """`ray start --block ...` in its own process group; returns once the node is up. `own` are
-    this node's ports, taken with every other port of the test in one `free_ports` call: ports
-    taken in separate calls can repeat (the first call's sockets are closed by then)."""
+    """`ray start --block ...` in its own process group, on the ports `own`; returns once the
+    node is up."""
     ports = [f"{flag}={port}" for flag, port in zip(PORT_FLAGS, own, strict=True)]
     node = subprocess.Popen([str(RAY), "start", "--block", "--num-cpus=1", "--disable-usage-stats",
                              "--node-ip-address=127.0.0.1", *first, *ports], env=env,
@@ -47,7 +51,28 @@ def start_node(first: list[str], env: dict[str, str], own: list[int]) -> subproc
         seen.append(line)
         if "Ray runtime started" in line:
             return node
-    raise AssertionError("".join(seen[-30:]))
+    raise PortTaken("".join(seen[-30:])) if PORT_CLASH in "".join(seen) else \
+        AssertionError("".join(seen[-30:]))
+
+
+class PortTaken(AssertionError):
+    """A port chosen free was taken before Ray bound it (another process's ephemeral port)."""
+
+
+PORT_CLASH = "port number"  # Ray: "... is trying to use a port number N that is used by ..."
+
+
+def start_with_retries(first: list[str], env: dict[str, str], avoid: frozenset[int],
+                       tries: int = 3) -> subprocess.Popen:
+    """`start_node` with fresh ports when a chosen port was taken meanwhile: free ports are only
+    free until someone binds them, and Ray's own processes take ephemeral ports too."""
+    for attempt in range(tries):
+        try:
+            return start_node(first, env, free_ports(len(PORT_FLAGS), avoid))
+        except PortTaken:
+            if attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def stop(node: subprocess.Popen) -> None:
@@ -67,14 +92,14 @@ def test_a_sweep_runs_on_two_nodes(tiny_config, tmp_path, short_tmp):
     # same token (~/.ray/auth_token, which the head wrote) when told to
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": short_tmp, "QHIL_QUIET": "1",
            "RAY_AUTH_MODE": "token"}
-    port, client_port, *own = free_ports(2 + 2 * len(PORT_FLAGS))
-    head_own, worker_own = own[:len(PORT_FLAGS)], own[len(PORT_FLAGS):]
+    port, client_port = free_ports(2)
+    named = frozenset({port, client_port})  # not bound until the head starts: avoid them
     nodes = []
     try:
-        nodes.append(start_node(["--head", f"--port={port}", "--include-dashboard=false",
-                                 f"--temp-dir={short_tmp}/head",
-                                 f"--ray-client-server-port={client_port}"], env, head_own))
-        nodes.append(start_node([f"--address=127.0.0.1:{port}"], env, worker_own))
+        nodes.append(start_with_retries(["--head", f"--port={port}", "--include-dashboard=false",
+                                          f"--temp-dir={short_tmp}/head",
+                                          f"--ray-client-server-port={client_port}"], env, named))
+        nodes.append(start_with_retries([f"--address=127.0.0.1:{port}"], env, named))
         out = tmp_path / "two"
         done = subprocess.run(
             [sys.executable, "-m", "qhil", "sweep", "--address", f"127.0.0.1:{port}",
