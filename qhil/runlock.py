@@ -18,6 +18,7 @@ import errno
 import fcntl
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,7 +62,7 @@ def _acquire(folder: Path, command: str) -> int:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            owner = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+            owner = _owner(fd)
             os.close(fd)
             raise RunFolderBusyError(
                 f"{folder} is in use by {owner}; wait for it to finish (or stop it), then run "
@@ -71,6 +72,17 @@ def _acquire(folder: Path, command: str) -> int:
             os.pwrite(fd, f"process {os.getpid()} ({command})\n".encode(), 0)
             return fd
         os.close(fd)  # the owner removed the file as we opened it: claim the new one
+
+
+def _owner(fd: int, wait_s: float = 2.0) -> str:
+    """The owner line of a locked run.lock; an owner that has just taken the lock writes it a
+    moment later, so an empty file is read again for up to `wait_s`."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        owner = os.pread(fd, 200, 0).decode(errors="replace").strip()
+        if owner or time.monotonic() > deadline:
+            return owner or "another process"
+        time.sleep(0.02)
 
 
 def _open(folder: Path) -> int:

@@ -103,6 +103,8 @@ def _agent_main(rank: int, config: QTRLConfig, root: str, address: str | None,
         agent = Agent(config, QTRLRunFolder(root), rank, world, sampler)
         agent.write_agent_file(done=False)
         agent.train()
+        if world > 1:
+            dist.barrier()  # leave together: a gloo peer torn down mid-exit can abort the other
     finally:
         if sampler is not None:
             sampler.dispatcher.ledger.close()

@@ -70,6 +70,25 @@ def test_claims_nest_in_one_process_and_leave_no_file(tmp_path):
     assert not (tmp_path / LOCK).exists()
 
 
+def test_a_refusal_names_an_owner_that_writes_its_line_just_after_taking_the_lock(tmp_path):
+    """The race of two claims started together (seen on a fresh clone): the owner holds the
+    lock but has not yet written its line when the second claimer reads it."""
+    import fcntl
+    import threading
+
+    from qhil.errors import RunFolderBusyError
+
+    fd = os.open(tmp_path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    writer = threading.Timer(0.3, os.pwrite, (fd, b"process 4242 (qhil train --resume)\n", 0))
+    writer.start()
+    with pytest.raises(RunFolderBusyError, match=r"in use by process 4242 \(qhil train --resume\)"):
+        with claim(tmp_path, "second"):
+            pass
+    writer.join()
+    os.close(fd)
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory) -> Path:
     return train_run(tmp_path_factory.mktemp("runs"))
