@@ -55,13 +55,26 @@ def wait_for_store(port: int, host: subprocess.Popen, timeout_s: float = 60.0) -
             time.sleep(0.2)
 
 
+def finish(nodes: list[subprocess.Popen], timeout_s: float = 300.0) -> list[tuple[str, str]]:
+    """Every node's (stdout, stderr); a node still running at the deadline fails the test with
+    both nodes' stderr (torchrun's exit barrier waits 300 s for a node whose worker died)."""
+    deadline = time.monotonic() + timeout_s
+    try:
+        return [n.communicate(timeout=max(1.0, deadline - time.monotonic())) for n in nodes]
+    except subprocess.TimeoutExpired:
+        for n in nodes:
+            n.kill()
+        logs = [n.communicate()[1][-3000:] for n in nodes]
+        pytest.fail(f"a node did not finish in {timeout_s:.0f} s; stderr of each: {logs}")
+
+
 def test_two_torchrun_nodes_train_four_agents_over_loopback(tmp_path):
     out = tmp_path / "run"
     port = free_port()
     host = node(port, out, host=True)
     wait_for_store(port, host)  # the other node's store client would fail on a refused connection
     nodes = [host, node(port, out, host=False)]
-    logs = [n.communicate(timeout=300) for n in nodes]
+    logs = finish(nodes)
     assert [n.returncode for n in nodes] == [0, 0], [err[-2000:] for _, err in logs]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["agents"] == 4 and summary["episodes"] == 3 and summary["episodes_total"] == 12
