@@ -7,6 +7,10 @@
     .venv/bin/python benchmarks/bench_science.py --experiment pendulum-10x10 [--steps 10000]
         [--seeds 0 1 2] [--rows mean-field exact "paper qtDNN" zeros] [--timeout-s 3600]
         [--deadline-utc HH:MM] [--report-only]
+    .venv/bin/python benchmarks/bench_science.py --experiment noisy [--steps 20000] [--seeds 0 1]
+        [--profiles local-noisy braket-local-dm aer-noisy-torino]
+        [--rows mean-field "paper qtDNN" parameter-shift zeros] [--learning-starts N] [--out DIR]
+        [--timeout-s 2400] [--deadline-utc HH:MM] [--report-only]
 
 humanoid-fidelity: configs/humanoid.toml (the mean-field prior) against configs/humanoid-paper.toml
 (the paper's [2048] qtDNN, Algorithm 1 as written), the paper's 10 x 10 circuit on Humanoid-v4,
@@ -16,7 +20,15 @@ configs/inverted-double-pendulum-pqc.toml (no c-links) with --block pqc|fc|zeros
 policy on the same evaluation episodes. pendulum-10x10 (issue 25 item 5): the paper's 10 x 10
 circuit, no c-links, on Pendulum-v1: configs/pendulum-10x10.toml (the mean-field prior) with the
 qtDNN, with --gradient exact and with --block zeros, and configs/pendulum-10x10-paper.toml (the
-paper's qtDNN), evaluated every 500 steps. humanoid-fidelity and idp shorten learning_starts to 1,000 steps (the configs
+paper's qtDNN), evaluated every 500 steps. noisy (issue 25 item 6): the 4 x 2 no-c-link Pendulum
+task of configs/demo.toml (the mean-field prior) on each noisy profile (--provider), with
+--gradient parameter-shift and --block zeros, and configs/pendulum-pqc-paper.toml (the paper's
+qtDNN for 4 x 2); each row reports the fidelity checks against the profile's shadow (the ideal
+circuit simulated at the same controls), the jobs, circuits and shots of its ledger, the dollars
+`qhil estimate --from-run DIR --provider DEVICE` prices them at on the device the profile models
+(PRICE_ON), and its pace (s/step before and after learning starts, from metrics.jsonl) with the
+wall time that pace projects for --project-steps. --out puts the derived configs and runs in a
+scratch folder (a speed check). humanoid-fidelity and idp shorten learning_starts to 1,000 steps (the configs
 say 25,000 and 5,000) so that the updates fit a shared 2-core machine; the derived configs are
 written beside the runs (runs/bench/science/) and each row names its command.
 
@@ -51,20 +63,46 @@ P10 = "configs/pendulum-10x10.toml"
 PENDULUM = {"mean-field": (P10, []), "exact": (P10, ["--gradient", "exact"]),
             "paper qtDNN": ("configs/pendulum-10x10-paper.toml", []), "zeros": (P10, ["--block", "zeros"])}
 P10_EVAL_EVERY = 500
+DEMO = "configs/demo.toml"
+NOISY = {"mean-field": (DEMO, []), "paper qtDNN": ("configs/pendulum-pqc-paper.toml", []),
+         "parameter-shift": (DEMO, ["--gradient", "parameter-shift"]), "zeros": (DEMO, ["--block", "zeros"])}
+NOISY_PROFILES = ["local-noisy", "braket-local-dm", "aer-noisy-torino"]
+# The device whose prices each profile's runs are given in. aer-noisy-torino simulates
+# FakeTorino's noise (ibm-torino's calibration); local-noisy and braket-local-dm carry illustrative
+# superconducting error rates that model no device (their calibration files say so), so they are
+# priced on a stand-in: ibm-torino (error rates closest to local-noisy's) and braket-iqm-garnet (a
+# Braket superconducting QPU with per-shot pricing).
+PRICE_ON = {"local-noisy": "ibm-torino", "braket-local-dm": "braket-iqm-garnet", "aer-noisy-torino": "ibm-torino"}
+PRICE_MODELLED = {"aer-noisy-torino"}  # the others' devices are stand-ins
+NOISY_LOG_EVERY = 50
+ROW_CHOICES = list(dict.fromkeys([*PENDULUM, *NOISY]))
 
 
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--experiment", choices=["humanoid-fidelity", "idp", "pendulum-10x10"], required=True)
+    p.add_argument("--experiment", choices=["humanoid-fidelity", "idp", "pendulum-10x10", "noisy"],
+                   required=True)
     p.add_argument("--updates", type=int, default=3000, help="humanoid-fidelity: updates per run.")
     p.add_argument("--steps", type=int, default=None,
-                   help="idp (default 6000), pendulum-10x10 (default 10000): environment steps per run.")
+                   help="idp (default 6000), pendulum-10x10 (default 10000), noisy (default 20000): "
+                   "environment steps per run.")
     p.add_argument("--seeds", type=int, nargs="+", default=None)
     p.add_argument("--blocks", nargs="+", default=["pqc", "fc", "zeros"])
     p.add_argument("--surrogates", nargs="+", choices=list(HUMANOID), default=list(HUMANOID),
                    help="humanoid-fidelity: which to train (all are reported).")
-    p.add_argument("--rows", nargs="+", choices=list(PENDULUM), default=list(PENDULUM),
-                   help="pendulum-10x10: which to train (all are reported), in this order per seed.")
+    p.add_argument("--rows", nargs="+", choices=ROW_CHOICES, default=None,
+                   help="pendulum-10x10 (default all of PENDULUM), noisy (default all of NOISY): which "
+                   "to train (all are reported), in this order per seed.")
+    p.add_argument("--profiles", nargs="+", default=NOISY_PROFILES, choices=list(PRICE_ON),
+                   help="noisy: the noisy providers to train on, one after another.")
+    p.add_argument("--learning-starts", type=int, default=None, help="noisy: override td3.learning_starts "
+                   "(a speed check; updates begin at max(this, batch_size 256)).")
+    p.add_argument("--log-every", type=int, default=NOISY_LOG_EVERY, help="noisy: a metrics row every N "
+                   "steps, the pace's resolution (a speed check of a slow row wants a few).")
+    p.add_argument("--project-steps", type=int, default=20000,
+                   help="noisy: the run length the measured pace is projected to.")
+    p.add_argument("--out", type=Path, default=None, help="noisy: folder for the derived configs and "
+                   "runs (default runs/bench/science/; a scratch folder for speed checks).")
     p.add_argument("--timeout-s", type=int, default=2400, help="Per run (and per resume).")
     p.add_argument("--deadline-utc", default=None, help="pendulum-10x10: HH:MM (UTC); no run starts "
                    "after it and each is cut by it (the runs resume on the next call).")
@@ -74,7 +112,11 @@ def parse() -> argparse.Namespace:
                    "of the finished run of this many steps and resume it to --steps.")
     p.add_argument("--report-only", action="store_true", help="Report the run folders as they are.")
     args = p.parse_args()
-    args.steps = args.steps or (10000 if args.experiment == "pendulum-10x10" else 6000)
+    args.steps = args.steps or {"pendulum-10x10": 10000, "noisy": 20000}.get(args.experiment, 6000)
+    table = NOISY if args.experiment == "noisy" else PENDULUM
+    args.rows = args.rows or list(table)
+    if not set(args.rows) <= set(table):
+        p.error(f"--rows for {args.experiment}: choose from {', '.join(table)}")
     return args
 
 
@@ -90,7 +132,9 @@ def derived_config(source: str, name: str, **overrides) -> Path:
 
 
 def _rel(path: Path) -> str:
-    return str(path.resolve().relative_to(ROOT))
+    """The path from the repository root; absolute where it lies outside it (a scratch --out)."""
+    path = path.resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def _meta_path(out: Path) -> Path:
@@ -517,12 +561,201 @@ def steps_target(r: dict) -> int:
     return int(Path(r["run_dir"]).name.split("-")[1].removesuffix("steps"))
 
 
+def noisy_runs(args: argparse.Namespace) -> list[dict]:
+    """The 4 x 2 no-c-link Pendulum task on each noisy profile: each row on each seed."""
+    configs = {src: noisy_config(src, args.steps, args.learning_starts, args.log_every)
+               for src, _ in NOISY.values()}
+    rows = []
+    for profile in args.profiles:
+        for seed in args.seeds or [0, 1]:
+            for label, (source, extra) in NOISY.items():
+                out = OUT / f"noisy-{args.steps}steps-{profile}-{_slug(label)}-s{seed}"
+                flags = ["--config", _rel(configs[source]), "--mode", "sync", "--provider", profile,
+                         "--seed", str(seed), *extra]
+                timeout_s = _timeout_before(args.deadline_utc, args.timeout_s)
+                if not args.report_only and label in args.rows and timeout_s > 0:
+                    train(out, flags, timeout_s, args.steps)
+                rows.append(noisy_row(profile, label, seed, out, configs[source], args.project_steps))
+    return rows
+
+
+def noisy_config(source: str, steps: int, learning_starts: int | None,
+                 log_every: int = NOISY_LOG_EVERY) -> Path:
+    """`source` to `steps`, a metrics row every `log_every` steps (the pace), checkpoints every
+    1,000 (at most a quarter of the run, so a cut run keeps some)."""
+    overrides = {"steps": steps, "loop.log_every_steps": log_every,
+                 "loop.checkpoint_every_steps": max(NOISY_LOG_EVERY, min(1000, steps // 4))}
+    name = f"{Path(source).stem}-noisy-{steps}steps" + ("" if log_every == NOISY_LOG_EVERY else f"-log{log_every}")
+    if learning_starts is not None:
+        overrides["td3.learning_starts"] = learning_starts
+        name += f"-ls{learning_starts}"
+    return derived_config(source, name, **overrides)
+
+
+def noisy_row(profile: str, label: str, seed: int, out: Path, config: Path, project_steps: int) -> dict:
+    """pendulum_row's figures (fidelity against the shadow), plus the ledger, the dollars on
+    the profile's device, and the pace with its projection."""
+    from qhil.rl.config import load_train_config
+
+    row = pendulum_row(label, seed, out)
+    summary = json.loads((out / "summary.json").read_text()) if row["finished"] else {}
+    learning_starts = load_train_config(config).td3.learning_starts
+    pace = loop_pace(metrics_upto(out, 10**9), max(learning_starts, 256))
+    return {"profile": profile, **row, "fidelity_reference": summary.get("fidelity_reference"),
+            "ledger": ledger_and_price(out, PRICE_ON[profile], row["finished"]), "pace": pace,
+            "projection": project(pace, row["segments"], row["finished"], project_steps,
+                                  _planned_learning_starts(label))}
+
+
+def _planned_learning_starts(label: str) -> int:
+    """The learning_starts of the row's shipped config (what a full run would use)."""
+    from qhil.rl.config import load_train_config
+
+    c = load_train_config(ROOT / NOISY[label][0])
+    return max(c.td3.learning_starts, c.td3.batch_size)
+
+
+def ledger_and_price(out: Path, device: str, finished: bool) -> dict:
+    """`qhil estimate --from-run OUT --provider DEVICE`: the ledger's jobs, circuits and shots,
+    and (a finished run only: a cut run has no summary to cut the plan to) the dollars on DEVICE.
+    Cached beside the run once it finished."""
+    cache = out.parent / f"{out.name}.price-{device}.json"
+    if finished and cache.exists():
+        return json.loads(cache.read_text())
+    if not (out / "ledger.sqlite").exists():
+        return {"device": device, "jobs": 0 if finished else None, "circuits": 0 if finished else None,
+                "shots": 0 if finished else None, "cost_usd": None, "error": "no ledger.sqlite"}
+    report = _estimate_json("--from-run", str(out), "--provider", device)
+    measured, predicted = report.get("measured", {}), report.get("predicted", {})
+    found = {"device": device, **{k: measured.get(k) for k in ("jobs", "circuits", "shots")},
+             "cost_usd": predicted.get("cost_usd") if finished else None,
+             "predicted_circuits": predicted.get("circuits"), "error": report.get("error")}
+    if finished and not found["error"]:
+        cache.write_text(json.dumps(found, indent=2) + "\n")
+    return found
+
+
+def _estimate_json(*flags: str) -> dict:
+    import os
+
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "qhil", "estimate", *flags, "--json"], cwd=ROOT,
+                          capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(proc.stdout)
+
+
+def loop_pace(rows: list[dict], updates_from: int) -> dict:
+    """The loop's s/env step before and after updates begin (step `updates_from`), from the
+    metrics rows' time/wall_s: periods wholly on one side, within one segment (a resume restarts
+    wall_s); the period that straddles the start is left out."""
+    marks = [(0, 0.0)] + [(r["step"], r["time/wall_s"]) for r in rows if "time/wall_s" in r]
+    sides: dict[str, list[tuple[int, float]]] = {"before": [], "after": []}
+    for (s1, w1), (s2, w2) in zip(marks, marks[1:], strict=False):
+        if s2 > s1 and w2 > w1 and (s2 <= updates_from or s1 >= updates_from):
+            sides["before" if s2 <= updates_from else "after"].append((s2 - s1, w2 - w1))
+    per = {k: sum(w for _, w in v) / sum(s for s, _ in v) if v else None for k, v in sides.items()}
+    last = marks[-1]
+    return {"s_per_step_before": per["before"], "s_per_step_after": per["after"],
+            "steps_before": sum(s for s, _ in sides["before"]), "steps_after": sum(s for s, _ in sides["after"]),
+            "updates_from": updates_from, "loop_s": last[1] if len(marks) > 1 else None}
+
+
+def project(pace: dict, segments: list[dict], finished: bool, steps: int, learning_starts: int) -> dict:
+    """The wall time of a `steps` run at the measured pace with the shipped config's learning
+    start: before x start + after x (steps - start), plus the set-up and final evaluation a
+    finished single-segment run measured (its process wall minus its loop's)."""
+    before, after = pace["s_per_step_before"], pace["s_per_step_after"]
+    if before is None or after is None:
+        return {"steps": steps, "wall_s": None, "fixed_s": None}
+    fixed = segments[0]["wall_s"] - pace["loop_s"] if finished and len(segments) == 1 else None
+    loop_s = before * learning_starts + after * (steps - learning_starts)
+    return {"steps": steps, "learning_starts": learning_starts, "loop_wall_s": loop_s,
+            "fixed_s": fixed, "wall_s": loop_s + (fixed or 0.0)}
+
+
+def noisy_markdown(rows: list[dict], command: str) -> str:
+    devices = ", ".join(f"{p}: {d}{'' if p in PRICE_MODELLED else ' (a stand-in: the profile models no device)'}"
+                        for p, d in PRICE_ON.items())
+    out = ["## Noisy devices: Pendulum-v1 through the 4 x 2 circuit, no c-links: the mean-field "
+           "surrogate, the paper's qtDNN, parameter-shift, zeros", "",
+           "configs/demo.toml (4 qubits x 2 layers, data CZ, 100 shots, no c-links: the PQC is the "
+           "actor's only path; the mean-field prior) with `--provider PROFILE`, the same with "
+           "`--gradient parameter-shift` and `--block zeros`, and configs/pendulum-pqc-paper.toml "
+           "(the paper's qtDNN for 4 x 2, Algorithm 1 as written); the sync loop; one final "
+           "evaluation of 10 episodes. Shadow fidelity: the PreDNN-gradient cosine and relative error "
+           "against the shadow (the ideal circuit simulated at the same controls, the summary's "
+           "`fidelity_reference`), every 100 actor updates. Jobs, circuits, shots: the run's ledger. "
+           f"Dollars: `qhil estimate --from-run DIR --provider DEVICE` on the device each profile is "
+           f"priced on ({devices}); a cut run has none. Target: on each profile the surrogate's "
+           "eval return within 25% of parameter-shift's, at a measured fraction of its circuits.", "",
+           "| profile | row | seed | steps reached | eval return | shadow grad cosine (2nd half) | "
+           "shadow grad rel error (2nd half) | checks | jobs | circuits | shots | $ on device | "
+           "s/step before / after updates | projected wall | wall s | load avg (start -> end) | command |",
+           "|" + "---|" * 17]
+    out += [_noisy_line(r) for r in rows]
+    out += ["", "Steps reached: " + "; ".join(f"{r['profile']} {r['row']} seed {r['seed']}: "
+                                              f"{r['steps']:,} of {steps_target(r):,}" for r in rows) + ".",
+            "", "(cut): stopped by its timeout; figures from its last checkpoint and metrics rows, and "
+            "running the command again resumes it. zeros has no PQC: no circuits in training, no "
+            "checks. s/step: the loop's wall time per environment step (env, circuits, updates, "
+            "checks) before updates begin (max(learning_starts, 256)) and after; projected wall: "
+            "that pace over the shipped config's schedule for the projected steps (learning_starts "
+            "1,000), plus the set-up and final evaluation a finished run measured.", "",
+            f"Produced by `{command}`."]
+    return "\n".join(out)
+
+
+def _noisy_line(r: dict) -> str:
+    led, pace, proj = r["ledger"], r["pace"], r["projection"]
+    cost = f"{float(led['cost_usd']):,.2f} ({led['device']})" if led.get("cost_usd") else f"- ({led['device']})"
+    wall = "-" if proj["wall_s"] is None else f"{proj['wall_s'] / 3600:.2f} h for {proj['steps']:,}"
+    return (f"| {r['profile']} | {r['row']} | {r['seed']} | {r['steps']:,} of {steps_target(r):,}{_state(r)} | "
+            f"{_f(r['eval_return_mean'], 1)} | {_fig(r['grad_cosine'])} | {_fig(r['grad_rel_error'])} | "
+            f"{r.get('fidelity_checks') or r['checks']} | {_n(led.get('jobs'))} | {_n(led.get('circuits'))} | "
+            f"{_n(led.get('shots'))} | {cost} | {_f(pace['s_per_step_before'], 4)} / "
+            f"{_f(pace['s_per_step_after'], 4)} | {wall} | {_f(r['wall_s'], 0)} | {r['load']} | "
+            f"`{r['command'] or '-'}` |")
+
+
+def _n(x: int | None) -> str:
+    return "-" if x is None else f"{x:,}"
+
+
+def noisy_targets(runs: list[dict]) -> list[str]:
+    """Per profile: each qtDNN's mean eval return against parameter-shift's (seeds where both
+    finished) and its circuits as a fraction of parameter-shift's on those seeds."""
+    done = {(r["profile"], r["row"], r["seed"]): r for r in runs if r["eval_return_mean"] is not None}
+    lines = []
+    for profile in dict.fromkeys(r["profile"] for r in runs):
+        for label in ("mean-field", "paper qtDNN"):
+            seeds = sorted(s for (p, row, s) in done if (p, row) == (profile, label)
+                           and (profile, "parameter-shift", s) in done)
+            if not seeds:
+                lines.append(f"- Noisy {profile}, {label}: no seed where it and parameter-shift both finished")
+                continue
+            ours, ps = ([done[profile, row, s] for s in seeds] for row in (label, "parameter-shift"))
+            mean_ours, mean_ps = (statistics.mean(r["eval_return_mean"] for r in rs) for rs in (ours, ps))
+            within = abs(mean_ours - mean_ps) <= 0.25 * abs(mean_ps)
+            fraction = _circuit_fraction(ours, ps)
+            lines.append(f"- Noisy {profile}, {label}: mean eval {mean_ours:.1f} vs parameter-shift "
+                         f"{mean_ps:.1f} (seeds {seeds}; within 25%: {'yes' if within else 'no'}), at "
+                         f"{_f(fraction)} of its circuits")
+    return lines
+
+
+def _circuit_fraction(ours: list[dict], ps: list[dict]) -> float | None:
+    mine, theirs = (sum(r["ledger"].get("circuits") or 0 for r in rs) for rs in (ours, ps))
+    return mine / theirs if theirs else None
+
+
 def joined_markdown() -> None:
     """benchmarks/results/science.{md,json}: the experiments' results side by side."""
     found = {p.stem.removeprefix("science_"): p.with_suffix("")
              for p in sorted(COMMITTED.glob("science_*.json"))}
-    md = ["# Issue 25 items 5 and 7: the paper's 10 x 10 circuit on Pendulum; a harder task the PQC "
-          "must carry; the surrogates at the paper's scale",
+    md = ["# Issue 25 items 5, 6 and 7: the paper's 10 x 10 circuit on Pendulum; noisy devices; a "
+          "harder task the PQC must carry; the surrogates at the paper's scale",
           "", "Machine: a 2-core VM shared with other work (the load averages are in each row); one "
           "training at a time, `nice -n 10`, one torch thread. Produced by benchmarks/bench_science.py."]
     md += ["", "## Against the targets", "", *targets(
@@ -548,7 +781,8 @@ def targets(data: dict[str, dict]) -> list[str]:
             ok = all(x is not None and x > 0 for x in m)
             lines.append(f"- IDP, {d['steps']} steps: pqc - zeros per seed {', '.join(_f(x, 1) for x in m)}; "
                          f"pqc above zeros on every seed: {'yes' if ok else 'no'}")
-    return lines + pendulum_targets(data.get("pendulum-10x10", {}).get("runs", []))
+    lines += pendulum_targets(data.get("pendulum-10x10", {}).get("runs", []))
+    return lines + [x for name, d in data.items() if name.startswith("noisy") for x in noisy_targets(d["runs"])]
 
 
 def pendulum_targets(runs: list[dict]) -> list[str]:
@@ -568,12 +802,18 @@ def pendulum_targets(runs: list[dict]) -> list[str]:
 
 
 def main() -> None:
+    global OUT
     args = parse()
+    OUT = args.out.resolve() if args.out else OUT
     sys.path.insert(0, str(ROOT))
     command = "benchmarks/bench_science.py " + shlex.join(sys.argv[1:])
     if args.experiment == "humanoid-fidelity":
         rows = humanoid_runs(args)
         data, md = {"command": command, "runs": rows}, humanoid_markdown(rows, command)
+    elif args.experiment == "noisy":
+        rows = noisy_runs(args)
+        data = {"command": command, "steps": args.steps, "price_on": PRICE_ON, "runs": rows}
+        md = noisy_markdown(rows, command)
     elif args.experiment == "pendulum-10x10":
         rows = pendulum_runs(args)
         data, md = {"command": command, "steps": args.steps, "runs": rows}, pendulum_markdown(rows, command)
@@ -581,7 +821,7 @@ def main() -> None:
         rows = idp_runs(args)
         data = {"command": command, "steps": args.steps, "runs": rows, "margins": margins(rows)}
         md = idp_markdown(rows, command)
-    name = args.experiment if args.experiment != "idp" else f"idp-{args.steps}steps"
+    name = args.experiment if args.experiment not in ("idp", "noisy") else f"{args.experiment}-{args.steps}steps"
     write_results(f"science_{name}", data, md[1:])  # "## ..." -> "# ..."
     if RESULTS == COMMITTED:
         joined_markdown()

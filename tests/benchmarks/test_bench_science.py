@@ -124,3 +124,44 @@ def test_pendulum_targets_compare_with_exact_only_on_seeds_where_both_finished()
     mean_field, paper = bench.pendulum_targets(runs)
     assert "mean eval -240.0 vs exact -200.0 (seeds [0])" in mean_field and "0.800, 0.800" in mean_field
     assert "no seed where it and exact both finished" in paper
+
+
+def test_noisy_pace_splits_at_the_first_update_and_leaves_out_the_straddling_period():
+    bench = load_benchmark("bench_science")
+    rows = [{"step": 100, "time/wall_s": 1.0}, {"step": 200, "time/wall_s": 2.0},
+            {"step": 300, "time/wall_s": 5.0}, {"step": 400, "time/wall_s": 9.0}, {"step": 500, "time/wall_s": 13.0}]
+    pace = bench.loop_pace(rows, 256)
+    assert pace["s_per_step_before"] == 0.01 and pace["s_per_step_after"] == 0.04  # 200-300 left out
+    assert pace["steps_before"] == 200 and pace["steps_after"] == 200 and pace["loop_s"] == 13.0
+    segments = [{"wall_s": 20.0}]
+    proj = bench.project(pace, segments, True, 20000, 1000)
+    assert proj["fixed_s"] == 7.0 and abs(proj["wall_s"] - (7.0 + 10.0 + 0.04 * 19000)) < 1e-9
+    assert bench.project(pace, segments, False, 20000, 1000)["fixed_s"] is None
+    assert bench.project(bench.loop_pace(rows[:2], 256), segments, True, 20000, 1000)["wall_s"] is None
+
+
+def test_noisy_on_local_noisy_reports_steps_ledger_circuits_and_dollars(tmp_path):
+    """Two rows of --experiment noisy trained for a few steps on local-noisy; the report's rows
+    come from the run folders (steps), the ledgers (circuits) and qhil estimate (dollars)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "benchmarks/bench_science.py", "--experiment", "noisy", "--profiles", "local-noisy",
+           "--rows", "mean-field", "zeros", "--seeds", "0", "--steps", "280", "--learning-starts", "256",
+           "--out", str(tmp_path / "runs"), "--results-dir", str(tmp_path / "results")]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "ignore"}
+    subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, timeout=300)
+    data = json.loads((tmp_path / "results" / "science_noisy-280steps.json").read_text())
+    rows = {r["row"]: r for r in data["runs"]}
+    assert list(rows) == ["mean-field", "paper qtDNN", "parameter-shift", "zeros"]
+    mf, zeros = rows["mean-field"], rows["zeros"]
+    assert mf["finished"] and mf["steps"] == 280 and mf["fidelity_reference"] == "shadow"
+    assert mf["ledger"]["circuits"] >= 280 and mf["ledger"]["device"] == "ibm-torino"
+    assert float(mf["ledger"]["cost_usd"]) > 0 and mf["ledger"]["predicted_circuits"] == mf["ledger"]["circuits"]
+    assert zeros["finished"] and zeros["steps"] == 280 and mf["pace"]["s_per_step_before"] > 0
+    assert rows["parameter-shift"]["steps"] == 0 and rows["parameter-shift"]["ledger"]["circuits"] is None
+    md = (tmp_path / "results" / "science_noisy-280steps.md").read_text()
+    assert "| local-noisy | mean-field | 0 | 280 of 280 |" in md and "| $ on device |" in md
+    assert "| local-noisy | parameter-shift | 0 | 0 of 280 (not started) |" in md
