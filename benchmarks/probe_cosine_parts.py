@@ -1,0 +1,99 @@
+"""Probe: where does the surrogate's PreDNN-gradient cosine go at 10 x 10 (issue 25 item 5)?
+
+    .venv/bin/python benchmarks/probe_cosine_parts.py [RUN ...] [--minibatches 8] [--update-results]
+
+The run's check compares g (the gradient the update applies: the qtDNN's value *and* Jacobian)
+with g_exact (the exact simulator's value and Jacobian). This probe splits the two apart on a
+finished run's final actor and critic: on each of `--minibatches` fresh minibatches of its replay
+buffer, after the refit the learner would do (benchmarks/_train_common.refit_and_measure), the
+cosine with g_exact of
+    as trained          the qtDNN's value and Jacobian (the run's grad_cosine)
+    exact value         the exact marginals as value, the qtDNN's Jacobian
+    exact Jacobian      the qtDNN's value, the exact Jacobian
+and the value error |y_qtdnn - y_exact| per qubit beside the 100-shot sampling noise
+sqrt(p(1-p)/shots) of the same marginals. Default runs: the mean-field rows of
+`bench_science.py --experiment pendulum-10x10`, seeds 0-2. Writes probe_cosine_parts.{json,md}
+(runs/benchmarks/, or benchmarks/results/ with --update-results).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from pathlib import Path
+
+import torch
+from _results import machine_load
+from _train_common import ROOT, refit_and_measure, write_results
+
+from qhil.layers.fidelity import cosine
+from qhil.rl.fidelity import _flat, pre_parameters
+
+RUNS = [ROOT / f"runs/bench/science/p10x10-10000steps-mean-field-s{s}" for s in range(3)]
+PARTS = ("as trained", "exact value", "exact Jacobian")
+
+
+def mix(value: torch.Tensor, jacobian_of: torch.Tensor) -> torch.Tensor:
+    """value's numbers with jacobian_of's gradient (a straight-through sum)."""
+    return value.detach() + (jacobian_of - jacobian_of.detach())
+
+
+def measure(session, obs: torch.Tensor) -> dict[str, float]:
+    """The three cosines and the value error of one minibatch."""
+    td3, check = session.td3, session.learner.fidelity
+    actor, params = td3.actor, pre_parameters(td3.actor)
+    q_in, clinks = actor.controls(obs)
+    y_sur = td3.block.actor(q_in)
+    _, _, y_exact = check.exact_loss_and_jacobian(obs)
+    q_in, clinks = actor.controls(obs)  # a fresh graph for the exact side's own backward
+    grads = {}
+    for name, y in {"exact": y_exact, "as trained": y_sur, "exact value": mix(y_exact, y_sur),
+                    "exact Jacobian": mix(y_sur, y_exact)}.items():
+        loss = -td3.qf1(obs, actor.finish(y, clinks)).mean()
+        grads[name] = _flat(torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True), params)
+    shots = session.config.quantum.shots
+    p = y_exact.detach().clamp(0, 1)
+    return {**{k: cosine(grads[k], grads["exact"]) for k in PARTS},
+            "value_error": (y_sur - y_exact).detach().abs().mean().item(),
+            "shot_noise": (p * (1 - p) / shots).sqrt().mean().item(), "shots": shots}
+
+
+def probe(run: Path, minibatches: int) -> dict:
+    found, _ = refit_and_measure(run, minibatches, measure)
+    keys = [*PARTS, "value_error", "shot_noise"]
+    name = str(run.relative_to(ROOT)) if run.is_relative_to(ROOT) else str(run)
+    return {"run": name, "minibatches": minibatches, "shots": found[0]["shots"],
+            **{k: statistics.median(f[k] for f in found) for k in keys}}
+
+
+def markdown(rows: list[dict], command: str, load: str) -> str:
+    out = ["# Where the 10 x 10 surrogate's PreDNN-gradient cosine goes", "",
+           "Each finished mean-field run's final actor and critic; median over fresh minibatches of "
+           "its replay buffer, each after the learner's refit. Cosines against g_exact (the exact "
+           "simulator's value and Jacobian). Value error: mean |y_qtdnn - y_exact| per qubit; shot "
+           f"noise: mean sqrt(p(1-p)/shots) of the same marginals. Load {load}.", "",
+           "| run | as trained | exact value, qtDNN Jacobian | qtDNN value, exact Jacobian | "
+           "value error | shot noise | minibatches |", "|---|---|---|---|---|---|---|"]
+    out += [f"| {r['run']} | {r['as trained']:.3f} | {r['exact value']:.3f} | {r['exact Jacobian']:.3f} "
+            f"| {r['value_error']:.4f} | {r['shot_noise']:.4f} ({r['shots']} shots) | {r['minibatches']} |"
+            for r in rows]
+    return "\n".join([*out, "", f"Produced by `{command}`."])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("runs", nargs="*", type=Path, default=RUNS)
+    ap.add_argument("--minibatches", type=int, default=8)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    before = machine_load()
+    rows = [probe(run.resolve(), args.minibatches) for run in args.runs]
+    load = f"{before} -> {machine_load()}"
+    command = "benchmarks/probe_cosine_parts.py" + (f" --minibatches {args.minibatches}"
+                                                     if args.minibatches != 8 else "")
+    write_results("probe_cosine_parts", {"command": command, "load": load, "rows": rows},
+                  markdown(rows, command, load))
+
+
+if __name__ == "__main__":
+    main()
