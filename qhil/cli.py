@@ -139,7 +139,16 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         _fail(f"{exc} (nothing else was changed; run with --debug for the traceback)", 2)
-    sys.exit(code or 0)
+    _exit(code or 0)
+
+
+def _exit(code: int) -> None:
+    """sys.exit, except in a torchrun worker that joined the agents' group, which leaves without
+    tearing the group down (qhil.qtrl.launch.exit_without_teardown says why)."""
+    launch = sys.modules.get("qhil.qtrl.launch")
+    if launch is not None and launch.under_torchrun() and launch.joined_group():
+        launch.exit_without_teardown(code)
+    sys.exit(code)
 
 
 def _run_command(args: argparse.Namespace, debug: bool) -> int | None:
@@ -222,4 +231,4 @@ def _fail(message: str, code: int) -> None:
         print(f"qhil: error: {' '.join(message.split())}", file=sys.stderr)
     except BrokenPipeError:
         pass
-    sys.exit(code)
+    _exit(code)

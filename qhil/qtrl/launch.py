@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import tempfile
 from datetime import timedelta
 from pathlib import Path
@@ -104,14 +105,35 @@ def _agent_main(rank: int, config: QTRLConfig, root: str, address: str | None,
         agent.write_agent_file(done=False)
         agent.train()
         if world > 1:
-            dist.barrier()  # leave together: a gloo peer torn down mid-exit can abort the other
+            dist.barrier()  # every agent has finished before any leaves
     finally:
         if sampler is not None:
             sampler.dispatcher.ledger.close()
         if provider is not None:
             provider.close()
-        if world > 1 and dist.is_initialized():
-            dist.destroy_process_group()
+    if parent_pid is not None and world > 1:
+        exit_without_teardown(0)  # a spawned agent has nothing left to do
+
+
+def exit_without_teardown(code: int) -> None:
+    """End a process that joined a gloo group (a spawned agent or a torchrun worker) once its
+    files are written and closed: os._exit after flushing stdout and stderr. Tearing the group
+    down (destroy_process_group, or the interpreter's exit) sometimes aborted one agent with
+    'terminate called without an active exception' (exit -6) after every agent had finished;
+    torchrun then counted the run as failed and the other node waited out its 300 s exit
+    barrier. Nothing is lost: the kernel closes the sockets and files."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
+def joined_group() -> bool:
+    """Whether this process joined a torch.distributed group (then it must leave through
+    exit_without_teardown)."""
+    return dist.is_available() and dist.is_initialized()
 
 
 def _init_group(rank: int, world: int, config: QTRLConfig, address: str | None) -> None:
