@@ -75,6 +75,7 @@ NOISY_PROFILES = ["local-noisy", "braket-local-dm", "aer-noisy-torino"]
 PRICE_ON = {"local-noisy": "ibm-torino", "braket-local-dm": "braket-iqm-garnet", "aer-noisy-torino": "ibm-torino"}
 PRICE_MODELLED = {"aer-noisy-torino"}  # the others' devices are stand-ins
 NOISY_LOG_EVERY = 50
+SMOKE_BELOW_STEPS = 1000  # a noisy run shorter than this measures pace, not learning
 ROW_CHOICES = list(dict.fromkeys([*PENDULUM, *NOISY]))
 
 
@@ -723,9 +724,13 @@ def _n(x: int | None) -> str:
     return "-" if x is None else f"{x:,}"
 
 
-def noisy_targets(runs: list[dict]) -> list[str]:
+def noisy_targets(runs: list[dict], steps: int) -> list[str]:
     """Per profile: each qtDNN's mean eval return against parameter-shift's (seeds where both
-    finished) and its circuits as a fraction of parameter-shift's on those seeds."""
+    finished) and its circuits as a fraction of parameter-shift's on those seeds; a run too short
+    to learn (a pace smoke) is judged against nothing."""
+    if steps < SMOKE_BELOW_STEPS:
+        return [f"- Noisy, {steps:,} steps: a pace smoke (its returns are those of an untrained "
+                f"policy); no target judged"]
     done = {(r["profile"], r["row"], r["seed"]): r for r in runs if r["eval_return_mean"] is not None}
     lines = []
     for profile in dict.fromkeys(r["profile"] for r in runs):
@@ -733,13 +738,13 @@ def noisy_targets(runs: list[dict]) -> list[str]:
             seeds = sorted(s for (p, row, s) in done if (p, row) == (profile, label)
                            and (profile, "parameter-shift", s) in done)
             if not seeds:
-                lines.append(f"- Noisy {profile}, {label}: no seed where it and parameter-shift both finished")
+                lines.append(f"- Noisy {profile} ({steps:,} steps), {label}: no seed where it and parameter-shift both finished")
                 continue
             ours, ps = ([done[profile, row, s] for s in seeds] for row in (label, "parameter-shift"))
             mean_ours, mean_ps = (statistics.mean(r["eval_return_mean"] for r in rs) for rs in (ours, ps))
             within = abs(mean_ours - mean_ps) <= 0.25 * abs(mean_ps)
             fraction = _circuit_fraction(ours, ps)
-            lines.append(f"- Noisy {profile}, {label}: mean eval {mean_ours:.1f} vs parameter-shift "
+            lines.append(f"- Noisy {profile} ({steps:,} steps), {label}: mean eval {mean_ours:.1f} vs parameter-shift "
                          f"{mean_ps:.1f} (seeds {seeds}; within 25%: {'yes' if within else 'no'}), at "
                          f"{_f(fraction)} of its circuits")
     return lines
@@ -782,7 +787,8 @@ def targets(data: dict[str, dict]) -> list[str]:
             lines.append(f"- IDP, {d['steps']} steps: pqc - zeros per seed {', '.join(_f(x, 1) for x in m)}; "
                          f"pqc above zeros on every seed: {'yes' if ok else 'no'}")
     lines += pendulum_targets(data.get("pendulum-10x10", {}).get("runs", []))
-    return lines + [x for name, d in data.items() if name.startswith("noisy") for x in noisy_targets(d["runs"])]
+    return lines + [x for name, d in data.items() if name.startswith("noisy")
+                    for x in noisy_targets(d["runs"], d["steps"])]
 
 
 def pendulum_targets(runs: list[dict]) -> list[str]:

@@ -165,3 +165,14 @@ def test_noisy_on_local_noisy_reports_steps_ledger_circuits_and_dollars(tmp_path
     md = (tmp_path / "results" / "science_noisy-280steps.md").read_text()
     assert "| local-noisy | mean-field | 0 | 280 of 280 |" in md and "| $ on device |" in md
     assert "| local-noisy | parameter-shift | 0 | 0 of 280 (not started) |" in md
+
+
+def test_a_noisy_pace_smoke_is_judged_against_no_target():
+    bench = load_benchmark("bench_science")
+    row = {"profile": "local-noisy", "seed": 0, "eval_return_mean": -1200.0, "ledger": {"circuits": 10}}
+    runs = [{**row, "row": label} for label in ("mean-field", "parameter-shift")]
+    assert bench.noisy_targets(runs, 300) == [
+        "- Noisy, 300 steps: a pace smoke (its returns are those of an untrained policy); no target judged"]
+    judged = bench.noisy_targets(runs, 6000)
+    assert judged[0].startswith("- Noisy local-noisy (6,000 steps), mean-field: mean eval -1200.0")
+    assert "within 25%: yes" in judged[0] and "at 1.000 of its circuits" in judged[0]
