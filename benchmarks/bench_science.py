@@ -152,7 +152,8 @@ def train(out: Path, flags: list[str], timeout_s: int, steps: int | None = None)
     appends the segment to RUN.meta.json."""
     if (out / "summary.json").exists():
         return
-    resume = last_checkpoint(out) is not None
+    # a folder with a config is a run, resumable from its journal even before its first checkpoint
+    resume = last_checkpoint(out) is not None or (out / "config.toml").exists()
     cmd = ["--resume", str(out)] if resume else [*flags, "--out", str(out)]
     cmd += ["--steps", str(steps)] if resume and steps else []
     meta_path = _meta_path(out)
