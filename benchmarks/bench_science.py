@@ -747,8 +747,13 @@ def noisy_targets(runs: list[dict], steps: int) -> list[str]:
             fraction = _circuit_fraction(ours, ps)
             lines.append(f"- Noisy {profile} ({steps:,} steps), {label}: mean eval {mean_ours:.1f} vs parameter-shift "
                          f"{mean_ps:.1f} (seeds {seeds}; within 25%: {'yes' if within else 'no'}), at "
-                         f"{_f(fraction)} of its circuits")
+                         f"{_percent(fraction)} of its circuits")
     return lines
+
+
+def _percent(fraction: float | None) -> str:
+    """A fraction as a percentage to 3 significant digits (0.000357 -> '0.0357%')."""
+    return "-" if fraction is None else f"{fraction * 100:.3g}%"
 
 
 def _circuit_fraction(ours: list[dict], ps: list[dict]) -> float | None:

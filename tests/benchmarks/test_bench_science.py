@@ -175,4 +175,4 @@ def test_a_noisy_pace_smoke_is_judged_against_no_target():
         "- Noisy, 300 steps: a pace smoke (its returns are those of an untrained policy); no target judged"]
     judged = bench.noisy_targets(runs, 6000)
     assert judged[0].startswith("- Noisy local-noisy (6,000 steps), mean-field: mean eval -1200.0")
-    assert "within 25%: yes" in judged[0] and "at 1.000 of its circuits" in judged[0]
+    assert "within 25%: yes" in judged[0] and "at 100% of its circuits" in judged[0]
