@@ -66,13 +66,12 @@ def start_with_retries(first: list[str], env: dict[str, str], avoid: frozenset[i
                        tries: int = 3) -> subprocess.Popen:
     """`start_node` with fresh ports when a chosen port was taken meanwhile: free ports are only
     free until someone binds them, and Ray's own processes take ephemeral ports too."""
-    for attempt in range(tries):
+    for _ in range(tries - 1):
         try:
             return start_node(first, env, free_ports(len(PORT_FLAGS), avoid))
         except PortTaken:
-            if attempt == tries - 1:
-                raise
-    raise AssertionError("unreachable")
+            pass
+    return start_node(first, env, free_ports(len(PORT_FLAGS), avoid))
 
 
 def stop(node: subprocess.Popen) -> None:
