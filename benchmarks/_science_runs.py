@@ -170,3 +170,8 @@ def _f(x: float | None, digits: int = 3) -> str:
 def _n(x: int | None) -> str:
     return "-" if x is None else f"{x:,}"
 
+
+def closing(paragraphs: list[str], command: str) -> list[str]:
+    """A report's lines under its table: how to read it, a blank line before each paragraph,
+    then the command that produced it."""
+    return [line for p in [*paragraphs, f"Produced by `{command}`."] for line in ("", p)]

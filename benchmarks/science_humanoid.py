@@ -15,6 +15,7 @@ from _science_runs import (
     LEARNING_STARTS,
     _f,
     _rel,
+    closing,
     derived_config,
     last_checkpoint,
     meta_of,
@@ -122,14 +123,15 @@ def humanoid_markdown(rows: list[dict], command: str) -> str:
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     out += [_humanoid_line(r) for r in rows]
     out += [f"\n{r['surrogate']}, seed {r['seed']}: {r['note']}." for r in rows if r.get("note")]
-    out += ["", "(cut): stopped by its timeout (or by hand) to leave time for the rest; the figures "
-            "are from its last checkpoint, and running the command again resumes it.", "",
-            "The PreDNN gradient includes the c-link path (10 of the PreDNN's 230 outputs go "
-            "around the PQC to the PostDNN), which is exact for every surrogate; the PQC-path "
-            "columns detach the c-links and measure the gradient through the PQC alone: median "
-            "(min-max) over fresh minibatches at the run's last checkpoint, each after the "
-            "learner's refit. The Jacobian cosine is the surrogate's d(marginals)/d(angles) "
-            "against the exact one at the policy's controls.", "", f"Produced by `{command}`."]
+    out += closing([
+        "(cut): stopped by its timeout (or by hand) to leave time for the rest; the figures "
+        "are from its last checkpoint, and running the command again resumes it.",
+        "The PreDNN gradient includes the c-link path (10 of the PreDNN's 230 outputs go "
+        "around the PQC to the PostDNN), which is exact for every surrogate; the PQC-path "
+        "columns detach the c-links and measure the gradient through the PQC alone: median "
+        "(min-max) over fresh minibatches at the run's last checkpoint, each after the "
+        "learner's refit. The Jacobian cosine is the surrogate's d(marginals)/d(angles) "
+        "against the exact one at the policy's controls."], command)
     return "\n".join(out)
 
 

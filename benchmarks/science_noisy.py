@@ -22,6 +22,7 @@ from _science_runs import (
     _slug,
     _state,
     _timeout_before,
+    closing,
     derived_config,
     metrics_upto,
     steps_target,
@@ -178,15 +179,15 @@ def noisy_markdown(rows: list[dict], command: str) -> str:
            "s/step before / after updates | projected wall | wall s | load avg (start -> end) | command |",
            "|" + "---|" * 17]
     out += [_noisy_line(r) for r in rows]
-    out += ["", "Steps reached: " + "; ".join(f"{r['profile']} {r['row']} seed {r['seed']}: "
-                                              f"{r['steps']:,} of {steps_target(r):,}" for r in rows) + ".",
-            "", "(cut): stopped by its timeout; figures from its last checkpoint and metrics rows, and "
-            "running the command again resumes it. zeros has no PQC: no circuits in training, no "
-            "checks. s/step: the loop's wall time per environment step (env, circuits, updates, "
-            "checks) before updates begin (max(learning_starts, 256)) and after; projected wall: "
-            "that pace over the shipped config's schedule for the projected steps (learning_starts "
-            "1,000), plus the set-up and final evaluation a finished run measured.", "",
-            f"Produced by `{command}`."]
+    out += closing([
+        "Steps reached: " + "; ".join(f"{r['profile']} {r['row']} seed {r['seed']}: "
+                                      f"{r['steps']:,} of {steps_target(r):,}" for r in rows) + ".",
+        "(cut): stopped by its timeout; figures from its last checkpoint and metrics rows, and "
+        "running the command again resumes it. zeros has no PQC: no circuits in training, no "
+        "checks. s/step: the loop's wall time per environment step (env, circuits, updates, "
+        "checks) before updates begin (max(learning_starts, 256)) and after; projected wall: "
+        "that pace over the shipped config's schedule for the projected steps (learning_starts "
+        "1,000), plus the set-up and final evaluation a finished run measured."], command)
     return "\n".join(out)
 
 

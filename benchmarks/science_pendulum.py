@@ -18,6 +18,7 @@ from _science_runs import (
     _slug,
     _state,
     _timeout_before,
+    closing,
     derived_config,
     meta_of,
     metrics_upto,
@@ -99,15 +100,16 @@ def pendulum_markdown(rows: list[dict], command: str) -> str:
            "learner s/update | loop s/update | wall s | load avg (start -> end) | command |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     out += [_pendulum_line(r) for r in rows]
-    out += ["", "Steps reached: " + "; ".join(f"{r['row']} seed {r['seed']}: {r['steps']:,} of "
-                                              f"{steps_target(r):,} steps" for r in rows) + ".",
-            "", "(cut): stopped by its timeout; the figures are from its last checkpoint (evals and "
-            "checks up to it), and running the command again resumes it. exact and zeros have no "
-            "surrogate, so no fidelity checks. Checks: every 25 actor updates (the summary's count); "
-            "a cut run's figures come from the metrics rows (the last check in each 200-step row). "
-            "learner s/update: the summary's (finished runs); "
-            "loop s/update: the median d(wall)/d(updates) between metrics rows (env steps, updates, "
-            "fidelity checks and evals together), which a cut run has too.", "", f"Produced by `{command}`."]
+    out += closing([
+        "Steps reached: " + "; ".join(f"{r['row']} seed {r['seed']}: {r['steps']:,} of "
+                                      f"{steps_target(r):,} steps" for r in rows) + ".",
+        "(cut): stopped by its timeout; the figures are from its last checkpoint (evals and "
+        "checks up to it), and running the command again resumes it. exact and zeros have no "
+        "surrogate, so no fidelity checks. Checks: every 25 actor updates (the summary's count); "
+        "a cut run's figures come from the metrics rows (the last check in each 200-step row). "
+        "learner s/update: the summary's (finished runs); "
+        "loop s/update: the median d(wall)/d(updates) between metrics rows (env steps, updates, "
+        "fidelity checks and evals together), which a cut run has too."], command)
     return "\n".join(out)
 
 

@@ -179,3 +179,7 @@ def test_a_noisy_pace_smoke_is_judged_against_no_target():
     assert judged[0].startswith("- Noisy local-noisy (6,000 steps), mean-field: mean eval -1200.0")
     assert "within 25%: yes" in judged[0] and "at 100% of its circuits" in judged[0]
 
+
+def test_a_reports_closing_lines_are_its_paragraphs_then_its_command():
+    shared = load_benchmark("_science_runs")
+    assert shared.closing(["a", "b"], "c") == ["", "a", "", "b", "", "Produced by `c`."]
