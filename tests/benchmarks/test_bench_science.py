@@ -81,7 +81,12 @@ def test_pendulum_10x10_configs_have_no_clinks_and_the_rows_their_surrogates(tmp
         assert c["steps"] == 10000 and c["eval"]["every_steps"] == 500 and c["quantum"]["gradient"] == "qtdnn"
     assert ours["qtdnn"]["prior"] == "mean-field" and paper["qtdnn"]["prior"] == "none"
     assert pendulum.PENDULUM["exact"][1] == ["--gradient", "exact"] and pendulum.PENDULUM["zeros"][1] == ["--block", "zeros"]
-    assert list(pendulum.PENDULUM) == ["mean-field", "exact", "paper qtDNN", "zeros"]
+    assert list(pendulum.PENDULUM) == ["mean-field", "exact", "paper qtDNN", "zeros",
+                                       "mean-field 400 shots", "exact 400 shots"]
+    assert pendulum.PENDULUM["mean-field 400 shots"][1] == ["--shots", "400"]
+    assert pendulum.PENDULUM["exact 400 shots"][1] == ["--gradient", "exact", "--shots", "400"]
+    # each surrogate row is judged against the exact row of its own shots
+    assert pendulum.EXACT_OF["mean-field 400 shots"] == "exact 400 shots"
 
 
 def test_a_cut_pendulum_run_reports_its_evals_checks_and_pace_up_to_its_checkpoint(tmp_path, monkeypatch):
@@ -126,6 +131,16 @@ def test_pendulum_targets_compare_with_exact_only_on_seeds_where_both_finished()
     mean_field, paper = pendulum.pendulum_targets(runs)
     assert "mean eval -240.0 vs exact -200.0 (seeds [0])" in mean_field and "0.800, 0.800" in mean_field
     assert "no seed where it and exact both finished" in paper
+
+
+def test_the_400_shot_surrogate_is_judged_against_the_400_shot_exact_row():
+    pendulum = load_benchmark("science_pendulum")
+    cos = {"second_half_median": 0.75}
+    runs = [{"row": "exact", "seed": 0, "eval_return_mean": -200.0, "checks": 0, "grad_cosine": cos},
+            {"row": "exact 400 shots", "seed": 0, "eval_return_mean": -120.0, "checks": 0, "grad_cosine": cos},
+            {"row": "mean-field 400 shots", "seed": 0, "eval_return_mean": -130.0, "checks": 3, "grad_cosine": cos}]
+    (line,) = pendulum.pendulum_targets(runs)  # rows not run are left out
+    assert "mean-field 400 shots: mean eval -130.0 vs exact 400 shots -120.0 (seeds [0])" in line
 
 
 def test_noisy_pace_splits_at_the_first_update_and_leaves_out_the_straddling_period():
