@@ -40,7 +40,7 @@ def free_ports(n: int, avoid: frozenset[int] = frozenset()) -> list[int]:
 
 def start_node(first: list[str], env: dict[str, str], own: list[int]) -> subprocess.Popen:
     """`ray start --block ...` in its own process group, on the ports `own`; returns once the
-    node is up."""
+    node is up. A node that did not come up is stopped (with any raylet it left running)."""
     ports = [f"{flag}={port}" for flag, port in zip(PORT_FLAGS, own, strict=True)]
     node = subprocess.Popen([str(RAY), "start", "--block", "--num-cpus=1", "--disable-usage-stats",
                              "--node-ip-address=127.0.0.1", *first, *ports], env=env,
@@ -51,27 +51,51 @@ def start_node(first: list[str], env: dict[str, str], own: list[int]) -> subproc
         seen.append(line)
         if "Ray runtime started" in line:
             return node
-    raise PortTaken("".join(seen[-30:])) if PORT_CLASH in "".join(seen) else \
-        AssertionError("".join(seen[-30:]))
+    stop(node)
+    said = "".join(seen)
+    raise (NodeFailed if any(cause in said for cause in PASSING_CAUSES) else AssertionError)(
+        "".join(seen[-30:]))
 
 
-class PortTaken(AssertionError):
-    """A port chosen free was taken before Ray bound it (another process's ephemeral port)."""
+class NodeFailed(AssertionError):
+    """A node did not start for a cause of the moment: a port chosen free was taken before Ray
+    bound it (another process's ephemeral port), or Ray's fixed 30 s wait for its raylet to
+    register ran out on a loaded machine."""
 
 
-PORT_CLASH = "port number"  # Ray: "... is trying to use a port number N that is used by ..."
+# Ray: "... is trying to use a port number N that is used by ...";
+# "The current node timed out during startup ..." (ray/_private/node.py, raylet_start_wait_time_s)
+PASSING_CAUSES = ("port number", "timed out during startup")
 
 
-def start_with_retries(first: list[str], env: dict[str, str], avoid: frozenset[int],
-                       tries: int = 3) -> subprocess.Popen:
-    """`start_node` with fresh ports when a chosen port was taken meanwhile: free ports are only
-    free until someone binds them, and Ray's own processes take ephemeral ports too."""
-    for _ in range(tries - 1):
+def start_cluster(env: dict[str, str], short_tmp: str, tries: int = 3) -> tuple[int, list]:
+    """A head and a second node on fresh ports: the head's port and the nodes. A cluster whose
+    node failed for a passing cause is started again, whole (a half-started node may have
+    registered with the head), up to `tries` times; the last try's error goes through."""
+    for attempt in range(tries - 1):
         try:
-            return start_node(first, env, free_ports(len(PORT_FLAGS), avoid))
-        except PortTaken:
+            return start_two(env, f"{short_tmp}/head{attempt}")
+        except NodeFailed:
             pass
-    return start_node(first, env, free_ports(len(PORT_FLAGS), avoid))
+    return start_two(env, f"{short_tmp}/head{tries - 1}")
+
+
+def start_two(env: dict[str, str], head_tmp: str) -> tuple[int, list]:
+    """The head (its files in `head_tmp`) and a second node; both stopped if either fails."""
+    port, client_port = free_ports(2)
+    named = frozenset({port, client_port})  # not bound until the head starts: avoid them
+    nodes = []
+    try:
+        nodes.append(start_node(["--head", f"--port={port}", "--include-dashboard=false",
+                                 f"--temp-dir={head_tmp}", f"--ray-client-server-port={client_port}"],
+                                env, free_ports(len(PORT_FLAGS), named)))
+        nodes.append(start_node([f"--address=127.0.0.1:{port}"], env,
+                                free_ports(len(PORT_FLAGS), named)))
+    except NodeFailed:
+        for node in reversed(nodes):
+            stop(node)
+        raise
+    return port, nodes
 
 
 def stop(node: subprocess.Popen) -> None:
@@ -91,14 +115,9 @@ def test_a_sweep_runs_on_two_nodes(tiny_config, tmp_path, short_tmp):
     # same token (~/.ray/auth_token, which the head wrote) when told to
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": short_tmp, "QHIL_QUIET": "1",
            "RAY_AUTH_MODE": "token"}
-    port, client_port = free_ports(2)
-    named = frozenset({port, client_port})  # not bound until the head starts: avoid them
     nodes = []
     try:
-        nodes.append(start_with_retries(["--head", f"--port={port}", "--include-dashboard=false",
-                                          f"--temp-dir={short_tmp}/head",
-                                          f"--ray-client-server-port={client_port}"], env, named))
-        nodes.append(start_with_retries([f"--address=127.0.0.1:{port}"], env, named))
+        port, nodes = start_cluster(env, short_tmp)
         out = tmp_path / "two"
         done = subprocess.run(
             [sys.executable, "-m", "qhil", "sweep", "--address", f"127.0.0.1:{port}",
