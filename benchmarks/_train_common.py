@@ -49,7 +49,7 @@ def write_results(name: str, data: dict[str, Any], markdown: str) -> None:
 
 def refit_and_measure(run: Path | str, minibatches: int, measure) -> tuple[list, Any]:
     """A finished run's session restored on the CPU; on each of `minibatches` fresh minibatches
-    the qtDNN is refitted as the learner would, then `measure(session, obs)` is called. Returns
+    the qtDNN is refitted as the learner would, then `measure(session, minibatch)` is called. Returns
     the measurements and the session (closed)."""
     from qhil.execution.registry import get_provider
     from qhil.rl.run import Session, open_run_dispatcher
@@ -65,7 +65,7 @@ def refit_and_measure(run: Path | str, minibatches: int, measure) -> tuple[list,
         for _ in range(minibatches):
             batch = s.replay.sample(config.td3.batch_size, s.learner.rng, s.device)
             s.td3.qtdnn.refit(*s.learner._refit_pairs(batch), s.learner.generator)
-            found.append(measure(s, batch.obs))
+            found.append(measure(s, batch))
         s.explorer.close()
         dispatcher.ledger.close()
     return found, s

@@ -30,8 +30,8 @@ LABELS = {"grad_cosine": "PreDNN-gradient cosine", "grad_rel_error": "PreDNN-gra
 
 def measure(run: str, minibatches: int) -> dict:
     """Refit-then-measure on K fresh minibatches of one trained run."""
-    def figures(s, obs):
-        return s.learner.fidelity.inspect(s.td3.actor_loss(obs, s.learner.generator), obs)
+    def figures(s, batch):
+        return s.learner.fidelity.inspect(s.td3.actor_loss(batch.obs, s.learner.generator), batch.obs)
 
     found, s = refit_and_measure(run, minibatches, figures)
     values = {k: [f[metric] for f in found] for k, metric in KEYS.items()}

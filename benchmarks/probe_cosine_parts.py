@@ -10,9 +10,11 @@ cosine with g_exact of
     as trained          the qtDNN's value and Jacobian (the run's grad_cosine)
     exact value         the exact marginals as value, the qtDNN's Jacobian
     exact Jacobian      the qtDNN's value, the exact Jacobian
-and the value error |y_qtdnn - y_exact| per qubit beside the 100-shot sampling noise
-sqrt(p(1-p)/shots) of the same marginals. Default runs: the mean-field rows of
-`bench_science.py --experiment pendulum-10x10`, seeds 0-2. Writes probe_cosine_parts.{json,md}
+and the value error |y_qtdnn - y_exact| per qubit where the actor update asks it (the current
+actor's controls at the minibatch's states) and where it is fitted (the minibatch's stored
+controls, at which its exploration circuits ran), beside the sampling noise sqrt(p(1-p)/shots)
+of the same marginals. Default runs: the mean-field rows of `bench_science.py --experiment
+pendulum-10x10` (100 and 400 shots), seeds 0-2. Writes probe_cosine_parts.{json,md}
 (runs/benchmarks/, or benchmarks/results/ with --update-results).
 """
 
@@ -27,9 +29,11 @@ from _results import machine_load
 from _train_common import ROOT, refit_and_measure, write_results
 
 from qhil.layers.fidelity import cosine
+from qhil.layers.hdqnn import exact_marginals
 from qhil.rl.fidelity import _flat, pre_parameters
 
-RUNS = [ROOT / f"runs/bench/science/p10x10-10000steps-mean-field-s{s}" for s in range(3)]
+RUNS = [ROOT / f"runs/bench/science/p10x10-10000steps-{row}-s{s}"
+        for row in ("mean-field", "mean-field-400-shots") for s in range(3)]
 PARTS = ("as trained", "exact value", "exact Jacobian")
 
 
@@ -38,9 +42,9 @@ def mix(value: torch.Tensor, jacobian_of: torch.Tensor) -> torch.Tensor:
     return value.detach() + (jacobian_of - jacobian_of.detach())
 
 
-def measure(session, obs: torch.Tensor) -> dict[str, float]:
-    """The three cosines and the value error of one minibatch."""
-    td3, check = session.td3, session.learner.fidelity
+def measure(session, batch) -> dict[str, float]:
+    """The three cosines and the value errors of one minibatch."""
+    td3, check, obs = session.td3, session.learner.fidelity, batch.obs
     actor, params = td3.actor, pre_parameters(td3.actor)
     q_in, clinks = actor.controls(obs)
     y_sur = td3.block.actor(q_in)
@@ -55,12 +59,23 @@ def measure(session, obs: torch.Tensor) -> dict[str, float]:
     p = y_exact.detach().clamp(0, 1)
     return {**{k: cosine(grads[k], grads["exact"]) for k in PARTS},
             "value_error": (y_sur - y_exact).detach().abs().mean().item(),
+            "value_error_fit": fit_error(session, batch.q_in),
             "shot_noise": (p * (1 - p) / shots).sqrt().mean().item(), "shots": shots}
+
+
+def fit_error(session, q_in: torch.Tensor) -> float:
+    """The surrogate's mean |y - y_exact| per qubit at the minibatch's stored controls (those its
+    exploration circuits ran at: where it is fitted), beside `value_error`'s at the current
+    actor's controls for the same states (where the actor update asks it)."""
+    with torch.no_grad():
+        y_sur = session.td3.block.actor(q_in)
+        y_exact = exact_marginals(session.learner.fidelity.sim, session.td3.actor.ansatz, q_in)
+    return (y_sur - y_exact).abs().mean().item()
 
 
 def probe(run: Path, minibatches: int) -> dict:
     found, _ = refit_and_measure(run, minibatches, measure)
-    keys = [*PARTS, "value_error", "shot_noise"]
+    keys = [*PARTS, "value_error", "value_error_fit", "shot_noise"]
     name = str(run.relative_to(ROOT)) if run.is_relative_to(ROOT) else str(run)
     return {"run": name, "minibatches": minibatches, "shots": found[0]["shots"],
             **{k: statistics.median(f[k] for f in found) for k in keys}}
@@ -70,13 +85,16 @@ def markdown(rows: list[dict], command: str, load: str) -> str:
     out = ["# Where the 10 x 10 surrogate's PreDNN-gradient cosine goes", "",
            "Each finished mean-field run's final actor and critic; median over fresh minibatches of "
            "its replay buffer, each after the learner's refit. Cosines against g_exact (the exact "
-           "simulator's value and Jacobian). Value error: mean |y_qtdnn - y_exact| per qubit; shot "
-           f"noise: mean sqrt(p(1-p)/shots) of the same marginals. Load {load}.", "",
+           "simulator's value and Jacobian). Value error: mean |y_qtdnn - y_exact| per qubit where "
+           "the actor update asks it (the current actor's controls at the minibatch's states) and "
+           "where it is fitted (the minibatch's stored controls, at which its exploration circuits "
+           "ran); shot noise: mean sqrt(p(1-p)/shots) of the same marginals. Load {load}.", "",
            "| run | as trained | exact value, qtDNN Jacobian | qtDNN value, exact Jacobian | "
-           "value error | shot noise | minibatches |", "|---|---|---|---|---|---|---|"]
+           "value error where asked | value error where fitted | shot noise | minibatches |",
+           "|---|---|---|---|---|---|---|---|"]
     out += [f"| {r['run']} | {r['as trained']:.3f} | {r['exact value']:.3f} | {r['exact Jacobian']:.3f} "
-            f"| {r['value_error']:.4f} | {r['shot_noise']:.4f} ({r['shots']} shots) | {r['minibatches']} |"
-            for r in rows]
+            f"| {r['value_error']:.4f} | {r['value_error_fit']:.4f} | {r['shot_noise']:.4f} "
+            f"({r['shots']} shots) | {r['minibatches']} |" for r in rows]
     return "\n".join([*out, "", f"Produced by `{command}`."])
 
 
@@ -89,8 +107,9 @@ def main() -> None:
     before = machine_load()
     rows = [probe(run.resolve(), args.minibatches) for run in args.runs]
     load = f"{before} -> {machine_load()}"
-    command = "benchmarks/probe_cosine_parts.py" + (f" --minibatches {args.minibatches}"
-                                                     if args.minibatches != 8 else "")
+    runs = "" if args.runs == RUNS else " " + " ".join(str(r) for r in args.runs)
+    command = "benchmarks/probe_cosine_parts.py" + runs + (f" --minibatches {args.minibatches}"
+                                                           if args.minibatches != 8 else "")
     write_results("probe_cosine_parts", {"command": command, "load": load, "rows": rows},
                   markdown(rows, command, load))
 

@@ -74,14 +74,14 @@ def _pqc_path_measure(out: Path, minibatches: int) -> dict[str, list[float]]:
     return {"cos": [cos for cos, _ in found], "err": [err for _, err in found]}
 
 
-def _pqc_path_figures(s, obs) -> tuple[float, float]:
+def _pqc_path_figures(s, batch) -> tuple[float, float]:
     """cos and ||g - g_exact|| / ||g_exact|| of d(actor loss)/d(PreDNN) through the PQC only."""
     import torch
 
     from qhil.layers.hdqnn import exact_marginals
     from qhil.rl.fidelity import _flat, pre_parameters
 
-    td3, actor = s.td3, s.td3.actor
+    td3, actor, obs = s.td3, s.td3.actor, batch.obs
     params = pre_parameters(actor)
     grads = []
     for through in (td3.block.actor, lambda q: exact_marginals(s.learner.fidelity.sim, actor.ansatz, q)):
