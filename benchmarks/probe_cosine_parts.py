@@ -88,7 +88,7 @@ def markdown(rows: list[dict], command: str, load: str) -> str:
            "simulator's value and Jacobian). Value error: mean |y_qtdnn - y_exact| per qubit where "
            "the actor update asks it (the current actor's controls at the minibatch's states) and "
            "where it is fitted (the minibatch's stored controls, at which its exploration circuits "
-           "ran); shot noise: mean sqrt(p(1-p)/shots) of the same marginals. Load {load}.", "",
+           f"ran); shot noise: mean sqrt(p(1-p)/shots) of the same marginals. Load {load}.", "",
            "| run | as trained | exact value, qtDNN Jacobian | qtDNN value, exact Jacobian | "
            "value error where asked | value error where fitted | shot noise | minibatches |",
            "|---|---|---|---|---|---|---|---|"]

@@ -22,4 +22,4 @@ def test_probe_splits_a_trained_runs_cosine_into_its_value_and_jacobian_parts(tm
     assert row["value_error"] > 0 and 0 < row["shot_noise"] < 0.5 and row["minibatches"] == 2
     assert 0 < row["value_error_fit"] < 0.5  # at the stored controls, where it is fitted
     md = probe.markdown([row], "benchmarks/probe_cosine_parts.py", "[0, 0, 0] -> [0, 0, 0]")
-    assert row["run"] in md and "exact Jacobian" in md
+    assert row["run"] in md and "exact Jacobian" in md and "Load [0, 0, 0]" in md
