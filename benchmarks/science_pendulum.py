@@ -94,8 +94,10 @@ def pendulum_markdown(rows: list[dict], command: str) -> str:
            "surrogate, the paper's qtDNN, zeros", "",
            "configs/pendulum-10x10.toml (10 qubits x 10 layers, data CZ, 100 shots, no c-links: the "
            "PQC is the actor's only path; qhil's mean-field prior), the same with `--gradient exact` "
-           "and `--block zeros`, and configs/pendulum-10x10-paper.toml (the paper's qtDNN, Algorithm 1 "
-           f"as written); the sync loop, 1 update per step after 1,000 steps; eval every "
+           "and `--block zeros`, configs/pendulum-10x10-paper.toml (the paper's qtDNN, Algorithm 1 "
+           "as written), and the mean-field and exact rows again with `--shots 400` (the `400 shots` "
+           "rows: 4x the shots of every circuit, exploration's and evaluation's, each surrogate "
+           f"judged against the exact row of its shots); the sync loop, 1 update per step after 1,000 steps; eval every "
            f"{P10_EVAL_EVERY} steps (10 episodes). Grad cosine / rel error: the PreDNN gradient "
            "against the exact simulator's (every 25 actor updates); PQC-only: the gradient the "
            "circuit alone passes back. Target: the surrogate's mean eval return within 25% of "
