@@ -11,9 +11,10 @@ cosine with g_exact of
     exact value         the exact marginals as value, the qtDNN's Jacobian
     exact Jacobian      the qtDNN's value, the exact Jacobian
 and the value error |y_qtdnn - y_exact| per qubit where the actor update asks it (the current
-actor's controls at the minibatch's states) and where it is fitted (the minibatch's stored
-controls, at which its exploration circuits ran), beside the sampling noise sqrt(p(1-p)/shots)
-of the same marginals. Default runs: the mean-field rows of `bench_science.py --experiment
+actor's controls at the minibatch's states), at the controls it was fitted on (the minibatch's
+stored controls, at which its exploration circuits ran: in-sample) and at unseen controls of the
+same distribution (the current actor's, jittered by [qtdnn] control_noise as exploration jitters
+them: out-of-sample), beside the sampling noise sqrt(p(1-p)/shots) of the same marginals. Default runs: the mean-field rows of `bench_science.py --experiment
 pendulum-10x10` (100 and 400 shots), seeds 0-2. Writes probe_cosine_parts.{json,md}
 (runs/benchmarks/, or benchmarks/results/ with --update-results).
 """
@@ -21,6 +22,7 @@ pendulum-10x10` (100 and 400 shots), seeds 0-2. Writes probe_cosine_parts.{json,
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 from pathlib import Path
 
@@ -42,8 +44,9 @@ def mix(value: torch.Tensor, jacobian_of: torch.Tensor) -> torch.Tensor:
     return value.detach() + (jacobian_of - jacobian_of.detach())
 
 
-def measure(session, batch) -> dict[str, float]:
-    """The three cosines and the value errors of one minibatch."""
+def measure(session, batch, generator: torch.Generator) -> dict[str, float]:
+    """The three cosines and the value errors of one minibatch (`generator`: the unseen
+    controls' jitter)."""
     td3, check, obs = session.td3, session.learner.fidelity, batch.obs
     actor, params = td3.actor, pre_parameters(td3.actor)
     q_in, clinks = actor.controls(obs)
@@ -59,23 +62,35 @@ def measure(session, batch) -> dict[str, float]:
     p = y_exact.detach().clamp(0, 1)
     return {**{k: cosine(grads[k], grads["exact"]) for k in PARTS},
             "value_error": (y_sur - y_exact).detach().abs().mean().item(),
-            "value_error_fit": fit_error(session, batch.q_in),
+            "value_error_fit": value_error_at(session, batch.q_in),
+            "value_error_unseen": value_error_at(session, unseen_controls(session, obs, generator)),
             "shot_noise": (p * (1 - p) / shots).sqrt().mean().item(), "shots": shots}
 
 
-def fit_error(session, q_in: torch.Tensor) -> float:
-    """The surrogate's mean |y - y_exact| per qubit at the minibatch's stored controls (those its
-    exploration circuits ran at: where it is fitted), beside `value_error`'s at the current
-    actor's controls for the same states (where the actor update asks it)."""
+def value_error_at(session, q_in: torch.Tensor) -> float:
+    """The surrogate's mean |y - y_exact| per qubit at the controls `q_in`."""
     with torch.no_grad():
         y_sur = session.td3.block.actor(q_in)
         y_exact = exact_marginals(session.learner.fidelity.sim, session.td3.actor.ansatz, q_in)
     return (y_sur - y_exact).abs().mean().item()
 
 
+def unseen_controls(session, obs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """The current actor's controls at `obs` jittered as exploration jitters them ([qtdnn]
+    control_noise on the angles): points of the surrogate's training distribution it never saw."""
+    actor = session.td3.actor
+    with torch.no_grad():
+        q_in, _ = actor.controls(obs)
+    cols = actor.control_map.angle_columns()
+    noise = torch.randn(len(q_in), len(cols), generator=generator)
+    q_in[:, cols] += session.config.qtdnn.control_noise * noise.to(q_in)
+    return q_in
+
+
 def probe(run: Path, minibatches: int) -> dict:
-    found, _ = refit_and_measure(run, minibatches, measure)
-    keys = [*PARTS, "value_error", "value_error_fit", "shot_noise"]
+    generator = torch.Generator().manual_seed(0)
+    found, _ = refit_and_measure(run, minibatches, functools.partial(measure, generator=generator))
+    keys = [*PARTS, "value_error", "value_error_fit", "value_error_unseen", "shot_noise"]
     name = str(run.relative_to(ROOT)) if run.is_relative_to(ROOT) else str(run)
     return {"run": name, "minibatches": minibatches, "shots": found[0]["shots"],
             **{k: statistics.median(f[k] for f in found) for k in keys}}
@@ -86,14 +101,17 @@ def markdown(rows: list[dict], command: str, load: str) -> str:
            "Each finished mean-field run's final actor and critic; median over fresh minibatches of "
            "its replay buffer, each after the learner's refit. Cosines against g_exact (the exact "
            "simulator's value and Jacobian). Value error: mean |y_qtdnn - y_exact| per qubit where "
-           "the actor update asks it (the current actor's controls at the minibatch's states) and "
-           "where it is fitted (the minibatch's stored controls, at which its exploration circuits "
-           f"ran); shot noise: mean sqrt(p(1-p)/shots) of the same marginals. Load {load}.", "",
+           "the actor update asks it (the current actor's controls at the minibatch's states), at "
+           "the controls it was fitted on (the minibatch's stored controls, at which its "
+           "exploration circuits ran: in-sample) and at unseen controls of the same distribution "
+           "(the current actor's jittered by control_noise as exploration jitters them: "
+           f"out-of-sample); shot noise: mean sqrt(p(1-p)/shots) of the same marginals. Load {load}.", "",
            "| run | as trained | exact value, qtDNN Jacobian | qtDNN value, exact Jacobian | "
-           "value error where asked | value error where fitted | shot noise | minibatches |",
-           "|---|---|---|---|---|---|---|---|"]
+           "value error where asked | value error, fitted controls | value error, unseen "
+           "controls | shot noise | minibatches |", "|---|---|---|---|---|---|---|---|---|"]
     out += [f"| {r['run']} | {r['as trained']:.3f} | {r['exact value']:.3f} | {r['exact Jacobian']:.3f} "
-            f"| {r['value_error']:.4f} | {r['value_error_fit']:.4f} | {r['shot_noise']:.4f} "
+            f"| {r['value_error']:.4f} | {r['value_error_fit']:.4f} | {r['value_error_unseen']:.4f} "
+            f"| {r['shot_noise']:.4f} "
             f"({r['shots']} shots) | {r['minibatches']} |" for r in rows]
     return "\n".join([*out, "", f"Produced by `{command}`."])
 
