@@ -28,29 +28,15 @@ from pathlib import Path
 import torch
 from _results import machine_load
 from _train_common import ROOT, write_results
+from probe_cosine_parts import unseen_controls, value_error_at
 
 from qhil.layers.hdqnn import exact_marginals
 
 RUNS = [ROOT / f"runs/bench/science/p10x10-10000steps-mean-field-s{s}" for s in range(3)]
 
 
-def jittered(s, obs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """The current actor's controls at `obs`, their angles jittered by control_noise."""
-    actor = s.td3.actor
-    with torch.no_grad():
-        q_in, _ = actor.controls(obs)
-    cols = actor.control_map.angle_columns()
-    q_in[:, cols] += s.config.qtdnn.control_noise * torch.randn(len(q_in), len(cols), generator=generator)
-    return q_in
-
-
 def exact(s, q_in: torch.Tensor) -> torch.Tensor:
     return exact_marginals(s.learner.fidelity.sim, s.td3.actor.ansatz, q_in).detach()
-
-
-def value_error(s, q_in: torch.Tensor) -> float:
-    with torch.no_grad():
-        return (s.td3.block.actor(q_in) - exact(s, q_in)).abs().mean().item()
 
 
 class Pool:
@@ -78,7 +64,7 @@ def refit(s, pool: Pool | None, extra: int) -> None:
     batch = s.replay.sample(s.config.td3.batch_size, s.learner.rng, s.device)
     q_in, q_out = s.learner._refit_pairs(batch)
     if pool is not None:
-        pool.add(s, jittered(s, batch.obs[:extra], pool.generator))
+        pool.add(s, unseen_controls(s, batch.obs[:extra], pool.generator))
         more_q, more_y = pool.draw(len(q_in))
         q_in, q_out = torch.cat([q_in, more_q]), torch.cat([q_out, more_y])
     s.td3.qtdnn.refit(q_in, q_out, s.learner.generator)
@@ -93,7 +79,7 @@ def figures(s, minibatches: int) -> dict[str, float]:
         with torch.no_grad():
             asked, _ = s.td3.actor.controls(obs)
         check = s.learner.fidelity.inspect(s.td3.actor_loss(obs, s.learner.generator), obs)
-        found.append({"unseen": value_error(s, jittered(s, obs, test)), "asked": value_error(s, asked),
+        found.append({"unseen": value_error_at(s, unseen_controls(s, obs, test)), "asked": value_error_at(s, asked),
                       "grad_cosine": check["surrogate/grad_cosine"]})
     return {k: statistics.median(f[k] for f in found) for k in found[0]}
 
