@@ -58,6 +58,13 @@ def test_plan_leaves_the_side_threads_their_cores():
     assert ThreadPlan.of(8, side=1, learner=3).learner == 3  # an explicit count is kept
 
 
+def test_a_run_that_refits_takes_a_side_thread_from_two_cores_on():
+    assert ThreadPlan.of(8, side=2, refit=True) == ThreadPlan(8, 5, refit=1)
+    assert ThreadPlan.of(2, side=1, refit=True) == ThreadPlan(2, 1, refit=1)
+    assert ThreadPlan.of(1, side=1, refit=True) == ThreadPlan(1, 1, refit=0)  # inline on one core
+    assert ThreadPlan.of(8, side=1).refit == 0
+
+
 def test_a_threads_count_survives_another_thread_setting_its_own():
     """torch copies the process-wide count into a thread when it first asks: set after that."""
     import torch

@@ -250,7 +250,8 @@ class Loop:
 def thread_plan(config: TrainConfig) -> ThreadPlan:
     """The learner takes the cores left by the async explorer and periodic evaluations."""
     side = (config.loop.mode == "async") + bool(config.eval.every_steps and config.eval.episodes)
-    return ThreadPlan.of(usable_cpus(config.loop.cpus), side, config.loop.learner_threads)
+    refit = config.block == "pqc" and config.quantum.gradient == "qtdnn"
+    return ThreadPlan.of(usable_cpus(config.loop.cpus), side, config.loop.learner_threads, refit)
 
 
 def budget_stop_error(exc: BudgetExceededError, run_dir: str, step: int) -> RunInterruptedError:

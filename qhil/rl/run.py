@@ -50,6 +50,7 @@ from qhil.rl.summary import (
     ThreadSummary,
 )
 from qhil.runlock import claim
+from qhil.threads import side_executor
 
 
 def pick_device(choice: str) -> torch.device:
@@ -164,6 +165,7 @@ class Session:
                                  self.replay, self.pairs, self.journal, config.seed)
         self.clock = LoopClock()
         self.threads = thread_plan(config)  # the learner's, explorer's and evaluations' threads
+        self.td3.side = side_executor() if self.threads.refit else None
         self.evaluations = Evaluations(config, dispatcher, ansatz, self.journal)
 
     # -- checkpoints: the learner's side; the transitions are in the journal ---------------

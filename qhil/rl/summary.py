@@ -94,6 +94,7 @@ class ThreadSummary(Record):
     learner: int | None = None
     explorer: int | None = None
     evaluation: int | None = None
+    refit: int | None = None
     omp_wait_policy: str | None = None
 
 

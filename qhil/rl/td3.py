@@ -1,8 +1,11 @@
 """hDQNN-TD3: the maths only (twin critics, target smoothing, delayed actor, Polyak averaging).
 
-One `update(batch)` is the paper's Algorithm 1 part B:
+One `update(batch)` is the paper's Algorithm 1 part B, its TD target taken first (so the target
+policy's T-block is the qtDNN of the previous refit, a lag like the target networks' own, and the
+refit can run beside the critic step):
+    B2a the TD target; the next action comes from the surrogate target actor
     B1 refit the qtDNN on N_qt tiny batches of the minibatch's (q_i, q_o)   [pqc only]
-    B2 critic TD step; the next action comes from the surrogate target actor
+    B2b critic TD step (beside B1, on a side thread, when the run has one)
     B3 every `policy_delay` updates: actor step through the qtDNN, maximising Q1(s, A_qt(s))
     B4 Polyak-average the target networks
 The pqc T-block is a `block` of qhil.rl.qblock, by gradient method: the qtDNN (qtdnn, no
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any
 
 import torch
@@ -46,6 +50,7 @@ class TD3:
         # the pqc T-block's learner strategy (qhil.rl.qblock): the qtDNN unless told otherwise
         self.block = block or (block_for(actor) if actor.block == "pqc" else None)
         self.updates = 0
+        self.side: Executor | None = None  # a thread for the refit (qhil.threads.side_executor)
 
     def update(self, batch: ReplaySamples, refit_pairs: tuple[torch.Tensor, torch.Tensor] | None,
                generator: torch.Generator, inspect: Inspect | None = None) -> dict[str, float]:
@@ -53,9 +58,13 @@ class TD3:
         logs: dict[str, float] = {}
         actor_turn = (self.updates + 1) % self.s.policy_delay == 0
         refit_turn = actor_turn or (self.qtdnn is not None and self.qtdnn.every_update)
+        target = self.td_target(batch, generator)  # the target policy's qtDNN: the last refit's
+        refit = None
         if self.qtdnn is not None and refit_turn and refit_pairs is not None:
-            logs["surrogate/loss"] = self.qtdnn.refit(*refit_pairs, generator)
-        logs.update(self.critic_step(batch, generator))
+            refit = self.start_refit(refit_pairs, generator)
+        logs.update(self.critic_step(batch, target))
+        if refit is not None:
+            logs["surrogate/loss"] = refit()
         if actor_turn:
             logs.update(self.actor_step(batch, generator, inspect))
             self.polyak()
@@ -74,12 +83,24 @@ class TD3:
             -self.s.target_noise_clip, self.s.target_noise_clip) * actor.scale
         return torch.max(torch.min(action + noise, actor.bias + actor.scale), actor.bias - actor.scale)
 
-    def critic_step(self, b: ReplaySamples, generator: torch.Generator) -> dict[str, float]:
-        with torch.no_grad():
-            next_action = self.target_action(b.next_obs, generator)
-            q_next = torch.min(self.qf1_target(b.next_obs, next_action),
-                               self.qf2_target(b.next_obs, next_action))
-            target = b.rewards + (1 - b.dones) * self.s.gamma * q_next
+    def start_refit(self, pairs: tuple[torch.Tensor, torch.Tensor],
+                    generator: torch.Generator) -> Callable[[], float]:
+        """B1, on the side thread while the critic step runs (`side`), else here: the refit
+        touches only the qtDNN, which the critic step no longer reads. Returns its loss's getter."""
+        if self.side is None:
+            loss = self.qtdnn.refit(*pairs, generator)
+            return lambda: loss
+        return self.side.submit(self.qtdnn.refit, *pairs, generator).result
+
+    @torch.no_grad()
+    def td_target(self, b: ReplaySamples, generator: torch.Generator) -> torch.Tensor:
+        """r + gamma (1 - done) min(Q1', Q2')(s', A'(s') + clipped noise)."""
+        next_action = self.target_action(b.next_obs, generator)
+        q_next = torch.min(self.qf1_target(b.next_obs, next_action),
+                           self.qf2_target(b.next_obs, next_action))
+        return b.rewards + (1 - b.dones) * self.s.gamma * q_next
+
+    def critic_step(self, b: ReplaySamples, target: torch.Tensor) -> dict[str, float]:
         q1, q2 = self.qf1(b.obs, b.actions), self.qf2(b.obs, b.actions)
         loss1, loss2 = nn.functional.mse_loss(q1, target), nn.functional.mse_loss(q2, target)
         self.critic_optimizer.zero_grad(set_to_none=True)

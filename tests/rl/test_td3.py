@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from qhil.rl.buffers import ReplaySamples
 from qhil.rl.learner import build_td3
+from qhil.threads import side_executor
 from tests.rl.conftest import tiny_config
 
 
@@ -79,3 +81,29 @@ def test_target_actor_shares_the_live_qtdnn_and_old_checkpoints_still_load():
     bad = {**state, "actor_target": {**state["actor_target"], "pre.9.weight": torch.zeros(1)}}
     with pytest.raises(RuntimeError, match="target actor state"):
         make("pqc").load_state_dict(bad)
+
+
+def updates(td3, side, count: int = 6) -> tuple[list[float], dict]:
+    """`count` updates on fixed minibatches, the refit on `side` (None: inline)."""
+    td3.side, g, losses = side, torch.Generator().manual_seed(3), []
+    data = torch.Generator().manual_seed(4)
+    for _ in range(count):
+        batch = minibatch(td3, data)
+        logs = td3.update(batch, (batch.q_in, batch.q_out), g)
+        losses.append(logs.get("surrogate/loss"))
+    return losses, {k: v.clone() for k, v in td3.actor.state_dict().items()}
+
+
+def minibatch(td3, g: torch.Generator) -> ReplaySamples:
+    n, controls, width = 32, td3.actor.ansatz.control_dim, td3.actor.ansatz.n_qubits
+    rand = lambda *shape: torch.rand(*shape, generator=g)  # noqa: E731
+    return ReplaySamples(rand(n, 3), rand(n, 1) * 4 - 2, rand(n, 1), rand(n, 3), torch.zeros(n, 1),
+                         rand(n, controls) * 2 - 1, rand(n, width))
+
+
+def test_the_refit_on_a_side_thread_gives_the_same_networks_as_inline():
+    """Overlapping the refit with the critic step changes where it runs, not what it computes."""
+    inline_losses, inline = updates(make("pqc"), None)
+    side_losses, side = updates(make("pqc"), side_executor())
+    assert inline_losses == side_losses and inline_losses[1] is not None
+    assert all(torch.equal(inline[k], side[k]) for k in inline)
