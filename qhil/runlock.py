@@ -74,9 +74,10 @@ def _acquire(folder: Path, command: str) -> int:
         os.close(fd)  # the owner removed the file as we opened it: claim the new one
 
 
-def _owner(fd: int, wait_s: float = 2.0) -> str:
+def _owner(fd: int, wait_s: float = 0.8) -> str:
     """The owner line of a locked run.lock; an owner that has just taken the lock writes it a
-    moment later, so an empty file is read again for up to `wait_s`."""
+    moment later, so an empty file is read again for up to `wait_s` (a second claim is refused
+    within 1 s, as issue 26 asks, even when the owner never writes its line)."""
     deadline = time.monotonic() + wait_s
     while True:
         owner = os.pread(fd, 200, 0).decode(errors="replace").strip()

@@ -80,12 +80,27 @@ def test_a_refusal_names_an_owner_that_writes_its_line_just_after_taking_the_loc
 
     fd = os.open(tmp_path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    writer = threading.Timer(0.3, os.pwrite, (fd, b"process 4242 (qhil train --resume)\n", 0))
+    writer = threading.Timer(0.05, os.pwrite, (fd, b"process 4242 (qhil train --resume)\n", 0))
     writer.start()
     with pytest.raises(RunFolderBusyError, match=r"in use by process 4242 \(qhil train --resume\)"):
         with claim(tmp_path, "second"):
             pass
     writer.join()
+    os.close(fd)
+
+
+def test_an_owner_that_never_writes_its_line_is_still_refused(tmp_path):
+    """After runlock's short wait (0.8 s: a refusal within 1 s, issue 26) it is named as
+    "another process"."""
+    import fcntl
+
+    from qhil.errors import RunFolderBusyError
+
+    fd = os.open(tmp_path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with pytest.raises(RunFolderBusyError, match="in use by another process"):
+        with claim(tmp_path, "second"):
+            pass
     os.close(fd)
 
 
