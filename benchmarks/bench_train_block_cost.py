@@ -18,7 +18,7 @@ fidelity shows. Target (issue 27): pqc / fc <= 1.5x on both.
 `--profile` instead runs each block once in sync mode under cProfile and prints
 where their time goes (refit, actor and critic updates, the explorer's sampling jobs, environment
 steps, fidelity). Writes benchmarks/results/bench_train_block_cost.{json,md} (profile:
-bench_train_block_cost_profile.{json,md}).
+bench_train_block_cost_profile.{json,md}, Humanoid's bench_train_block_cost_profile_humanoid.*).
 """
 
 from __future__ import annotations
@@ -204,6 +204,12 @@ def fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+def profile_name(env: str) -> str:
+    """The profile's results file: Pendulum's keeps the name it always had, another env's is
+    named after it (so profiling Humanoid does not overwrite Pendulum's)."""
+    return "bench_train_block_cost_profile" + ("" if env == "pendulum" else f"_{env}")
+
+
 def profile_markdown(p: dict) -> str:
     pqc, fc = p["blocks"]["pqc"], p["blocks"]["fc"]
     lines = [f"# Where a run's time goes: {p['env']}, {p['steps']} steps, sync, cProfile", "",
@@ -239,7 +245,7 @@ def main() -> None:
     if args.profile:
         prof = profile(envs[0], args.seed, args.steps or DEFAULT_STEPS[envs[0]])
         prof["command"] = " ".join(["benchmarks/bench_train_block_cost.py", *sys.argv[1:]])
-        write_results("bench_train_block_cost_profile", prof, profile_markdown(prof))
+        write_results(profile_name(envs[0]), prof, profile_markdown(prof))
         return
     steps = {env: args.steps or DEFAULT_STEPS[env] for env in envs}
     fresh = [{**compare(env, args.seed, steps[env], args.rounds,
