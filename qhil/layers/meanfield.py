@@ -15,6 +15,14 @@ with the device; it knows the circuit's gate list, which the paper's black-box q
 It applies to the hDQNN ansatz (`meanfield_marginals`) and to any template whose gates are rx, ry,
 rz, cz and id (`template_prior`, `QuantumLayer(prior="mean-field")`); a template with any other
 gate is refused, the message naming the gate.
+
+The hDQNN prior runs in every actor update, target action and refit of a training run, on small
+(B, n) tensors, so its cost is per-op overhead: `meanfield_marginals` is one autograd Function
+(`_MeanField`) whose forward takes every layer's cos and sin in one call each and applies a
+layer's CZ gates as per-qubit factors (`CZRound`: z of each qubit's partner; a CZ leaves every z
+unchanged, so a layer's CZs commute), and whose backward is written by hand, running the layers
+in reverse from the saved components. `meanfield_reference` is the plain gate-by-gate form
+(`rotate`, `dephase`, autograd) it matches to float rounding, values and gradients.
 """
 
 from __future__ import annotations
@@ -80,15 +88,12 @@ Layer = tuple[CZRound, ...]  # a layer's CZ gates; they commute (a CZ leaves eve
 
 
 def meanfield_marginals(ansatz: HDQNNAnsatz, controls: torch.Tensor) -> torch.Tensor:
-    """P(qubit j reads 1) of the hDQNN ansatz under the mean-field model, (B, n).
-
-    The prior runs in every actor update, target action and refit, on small tensors, so each
-    layer is a dozen ops on (B, n) tensors with one cos and sin for all layers, and the gradient
-    is written by hand (`_MeanField`) instead of recorded by autograd; `meanfield_reference` is
-    the plain gate-by-gate form it matches to float rounding, values and gradients."""
+    """P(qubit j reads 1) of the hDQNN ansatz under the mean-field model, (B, n): a dozen ops
+    on (B, n) tensors a layer and a hand-written backward (`_MeanField`; the module docstring
+    says why); equal to `meanfield_reference` to float rounding, values and gradients."""
     batch, n, layers = controls.shape[0], ansatz.n_qubits, ansatz.n_layers
     blocks = controls.reshape(batch, layers, ansatz.per_layer)
-    angles = blocks[:, :, :2 * n].reshape(batch, layers, n, 2).permute(3, 1, 0, 2)  # a, b: (L, B, n)
+    angles = blocks[:, :, :2 * n].reshape(batch, layers, n, 2).permute(3, 1, 0, 2)  # (2, L, B, n)
     if ansatz.entangler == "data":
         cz = _data_layers(blocks[:, :, 2 * n:], n)
     else:
@@ -109,10 +114,7 @@ def _data_layers(index: torch.Tensor, n: int) -> list[Layer]:
 
 def _fixed_layer(ansatz: HDQNNAnsatz, batch: int, like: torch.Tensor) -> Layer:
     """A fixed entangler's layer: round r pairs each qubit with its r-th neighbour."""
-    n, neighbours = ansatz.n_qubits, [[] for _ in range(ansatz.n_qubits)]
-    for i, k in ansatz.fixed_pairs():
-        neighbours[i].append(k)
-        neighbours[k].append(i)
+    n, neighbours = ansatz.n_qubits, _neighbours(ansatz)
     rounds = []
     for r in range(max(map(len, neighbours))):
         on = like.new_tensor([float(r < len(nb)) for nb in neighbours])
@@ -120,6 +122,15 @@ def _fixed_layer(ansatz: HDQNNAnsatz, batch: int, like: torch.Tensor) -> Layer:
                                device=like.device)
         rounds.append(CZRound(partner.expand(batch, n), on, 1 - on))
     return tuple(rounds)
+
+
+def _neighbours(ansatz: HDQNNAnsatz) -> list[list[int]]:
+    """Each qubit's CZ partners in one layer of a fixed entangler."""
+    neighbours: list[list[int]] = [[] for _ in range(ansatz.n_qubits)]
+    for i, k in ansatz.fixed_pairs():
+        neighbours[i].append(k)
+        neighbours[k].append(i)
+    return neighbours
 
 
 class _MeanField(torch.autograd.Function):
@@ -130,7 +141,7 @@ class _MeanField(torch.autograd.Function):
     def forward(ctx, angles: torch.Tensor, cz: list[Layer]) -> torch.Tensor:
         (ca, cb), (sa, sb) = torch.cos(angles), torch.sin(angles)
         trig = zip(ca.unbind(0), sa.unbind(0), cb.unbind(0), sb.unbind(0), strict=True)
-        ctx.saved, ctx.shape, bloch = [], angles.shape, None
+        ctx.saved, bloch = [], None
         for layer_trig, gates in zip(trig, cz, strict=True):
             x2, y1, z1, z2, factors = saved = _layer(bloch, layer_trig, gates)
             ctx.saved.append((layer_trig, saved, gates))
@@ -143,7 +154,7 @@ class _MeanField(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor):
         gz = grad * -0.5
         gx = gy = torch.zeros_like(gz)
-        layers = ctx.shape[1]
+        layers = len(ctx.saved)
         ga, gb = [None] * layers, [None] * layers
         for layer in reversed(range(layers)):
             gx, gy, gz, ga[layer], gb[layer] = _layer_backward(gx, gy, gz, *ctx.saved[layer])
@@ -164,6 +175,7 @@ def _layer(bloch: Bloch | None, trig, cz: Layer):
 
 
 def _product(factors: list[torch.Tensor]) -> torch.Tensor | float:
+    """A layer's CZ factors multiplied (1.0 where the layer has no CZ)."""
     return functools.reduce(torch.mul, factors) if factors else 1.0
 
 
@@ -184,8 +196,10 @@ def _layer_backward(gx, gy, gz, trig, saved, cz: Layer):
 def _dephase_backward(gf, gz, cz: Layer, factors: list[torch.Tensor]) -> torch.Tensor:
     """gz plus what flows through the CZ factors (gf: the gradient of their product)."""
     for r, round_ in enumerate(cz):
-        others = _product(factors[:r] + factors[r + 1:])
-        gz = gz.scatter_add(1, round_.partner, gf * others * round_.on)
+        src = gf * round_.on
+        for other in factors[:r] + factors[r + 1:]:
+            src = src * other
+        gz = gz.scatter_add(1, round_.partner, src)
     return gz
 
 
