@@ -80,3 +80,15 @@ def test_runs_without_grad_and_on_controls_that_need_none():
     assert not quiet.requires_grad
     assert torch.equal(quiet, meanfield_marginals(ansatz, controls))
     assert torch.allclose(quiet, meanfield_reference(ansatz, controls), atol=2e-6)
+
+
+def test_backward_runs_under_batched_grads_as_the_surrogate_jacobian_does():
+    """qhil.layers.gradients.jacobian takes one vmapped backward per output
+    (is_grads_batched): the hand-written backward must support it."""
+    ansatz = HDQNNAnsatz(3, 2)
+    controls = _controls(ansatz, 4, torch.float64)
+    eye = torch.eye(3, dtype=torch.float64)[:, None, :].expand(3, 4, 3)
+    jac = {fn: torch.autograd.grad(fn(ansatz, controls), controls, eye, is_grads_batched=True)[0]
+           for fn in (meanfield_marginals, meanfield_reference)}
+    assert jac[meanfield_marginals].shape == (3, 4, ansatz.control_dim)
+    assert torch.allclose(jac[meanfield_marginals], jac[meanfield_reference], atol=1e-13)
