@@ -15,15 +15,25 @@ with the device; it knows the circuit's gate list, which the paper's black-box q
 It applies to the hDQNN ansatz (`meanfield_marginals`) and to any template whose gates are rx, ry,
 rz, cz and id (`template_prior`, `QuantumLayer(prior="mean-field")`); a template with any other
 gate is refused, the message naming the gate.
+
+The hDQNN prior runs in every actor update, target action and refit of a training run, on small
+(B, n) tensors, so its cost is per-op overhead: `meanfield_marginals` is one autograd Function
+(`_MeanField`) whose forward takes every layer's cos and sin in one call each and applies a
+layer's CZ gates as per-qubit factors (`CZRound`: z of each qubit's partner; a CZ leaves every z
+unchanged, so a layer's CZs commute), and whose backward is written by hand, running the layers
+in reverse from the saved components. `meanfield_reference` is the plain gate-by-gate form
+(`rotate`, `dephase`, autograd) it matches to float rounding, values and gradients.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 from torch import nn
+from torch.autograd.function import once_differentiable
 
 from qhil.errors import RequestValidationError
 from qhil.layers.hdqnn import ACTIVATIONS, TrigFeatures
@@ -62,48 +72,135 @@ def _start(batch: int, n: int, like: torch.Tensor) -> Bloch:
     return x, x.clone(), torch.ones_like(x)
 
 
-def meanfield_marginals(ansatz: HDQNNAnsatz, controls: torch.Tensor) -> torch.Tensor:
-    """P(qubit j reads 1) of the hDQNN ansatz under the mean-field model, (B, n).
+class CZRound(NamedTuple):
+    """One CZ factor per qubit: qubit j's (x, y) are scaled by z[partner[j]] where on[j] is 1
+    (off = 1 - on; on is 0 for a qubit without a partner, the factor then exactly 1)."""
 
-    Every layer's cos and sin come from one call each, and the data entangler's CZ masks are
-    made once for all layers, so a layer is a dozen small ops (forward and backward): the prior
-    runs in every actor update, target action and refit (`meanfield_reference` is the plain
-    gate-by-gate form it matches to float rounding)."""
+    partner: torch.Tensor
+    on: torch.Tensor
+    off: torch.Tensor
+
+    def factor(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.addcmul(self.off, z.gather(1, self.partner), self.on)
+
+
+Layer = tuple[CZRound, ...]  # a layer's CZ gates; they commute (a CZ leaves every z as it is)
+
+
+def meanfield_marginals(ansatz: HDQNNAnsatz, controls: torch.Tensor) -> torch.Tensor:
+    """P(qubit j reads 1) of the hDQNN ansatz under the mean-field model, (B, n): a dozen ops
+    on (B, n) tensors a layer and a hand-written backward (`_MeanField`; the module docstring
+    says why); equal to `meanfield_reference` to float rounding, values and gradients."""
     batch, n, layers = controls.shape[0], ansatz.n_qubits, ansatz.n_layers
     blocks = controls.reshape(batch, layers, ansatz.per_layer)
-    angles = blocks[:, :, :2 * n]
-    cos, sin = torch.cos(angles).unbind(1), torch.sin(angles).unbind(1)
-    masks = _cz_masks(blocks[:, :, 2 * n:], n) if ansatz.entangler == "data" else None
-    x, y, z = _start(batch, n, controls)
-    for layer in range(layers):
-        ca, cb = cos[layer][:, 0::2], cos[layer][:, 1::2]
-        sa, sb = sin[layer][:, 0::2], sin[layer][:, 1::2]
-        y, z = torch.addcmul(y * ca, z, sa, value=-1), torch.addcmul(y * sa, z, ca)  # RX
-        x, z = torch.addcmul(x * cb, z, sb), torch.addcmul(z * cb, x, sb, value=-1)  # RY
-        if masks is None:
-            for i, k in _pairs(ansatz, None, batch, controls.device):
-                x, y, z = dephase((x, y, z), i, k)
-            continue
-        factor = _cz_factor(z, *(m[layer] for m in masks))
-        x, y = x * factor, y * factor
-    return (1 - z) / 2
+    angles = blocks[:, :, :2 * n].reshape(batch, layers, n, 2).permute(3, 1, 0, 2)  # (2, L, B, n)
+    if ansatz.entangler == "data":
+        cz = _data_layers(blocks[:, :, 2 * n:], n)
+    else:
+        cz = [_fixed_layer(ansatz, batch, controls)] * layers
+    return _MeanField.apply(angles.contiguous(), cz)
 
 
-def _cz_masks(index: torch.Tensor, n: int):
-    """The data entangler's CZ(i, k) of every layer, (B, L, 2) index columns: per layer the
-    (B, 1) indices i and k and the (B, n) masks of qubit i and qubit k (empty where i == k)."""
-    pairs = index.detach().round().clamp(0, n - 1).long()
-    i, k = pairs[..., 0:1], pairs[..., 1:2]
-    gate = (i != k).expand(-1, -1, n)
-    qubits = torch.arange(n, device=index.device)
-    on_i, on_k = (qubits == i) & gate, (qubits == k) & gate
-    return i.unbind(1), k.unbind(1), on_i.unbind(1), on_k.unbind(1)
+def _data_layers(index: torch.Tensor, n: int) -> list[Layer]:
+    """The data entangler's CZ(i, k) of every layer from (B, L, 2) index columns (rounded and
+    clamped): qubit i's partner is k, k's is i (on is 0 for both where i == k: no gate)."""
+    pairs = index.detach().round().clamp(0, n - 1).transpose(0, 1)  # (L, B, 2)
+    gate = (pairs[..., 0:1] != pairs[..., 1:2]).to(index.dtype).expand(pairs.shape)
+    pairs = pairs.long()
+    on = index.new_zeros(*pairs.shape[:2], n).scatter_add_(2, pairs, gate)
+    partner = pairs.new_zeros(on.shape).scatter_(2, pairs, pairs.flip(-1))
+    return [(CZRound(p, o, f),) for p, o, f in zip(partner, on, 1 - on, strict=True)]
 
 
-def _cz_factor(z: torch.Tensor, i: torch.Tensor, k: torch.Tensor, on_i: torch.Tensor,
-               on_k: torch.Tensor) -> torch.Tensor:
-    """Each qubit's dephasing factor under CZ(i, k): z_k on qubit i, z_i on qubit k, else 1."""
-    return torch.where(on_i, z.gather(1, k), torch.where(on_k, z.gather(1, i), 1.0))
+def _fixed_layer(ansatz: HDQNNAnsatz, batch: int, like: torch.Tensor) -> Layer:
+    """A fixed entangler's layer: round r pairs each qubit with its r-th neighbour."""
+    n, neighbours = ansatz.n_qubits, _neighbours(ansatz)
+    rounds = []
+    for r in range(max(map(len, neighbours))):
+        on = like.new_tensor([float(r < len(nb)) for nb in neighbours])
+        partner = torch.tensor([nb[r] if r < len(nb) else q for q, nb in enumerate(neighbours)],
+                               device=like.device)
+        rounds.append(CZRound(partner.expand(batch, n), on, 1 - on))
+    return tuple(rounds)
+
+
+def _neighbours(ansatz: HDQNNAnsatz) -> list[list[int]]:
+    """Each qubit's CZ partners in one layer of a fixed entangler."""
+    neighbours: list[list[int]] = [[] for _ in range(ansatz.n_qubits)]
+    for i, k in ansatz.fixed_pairs():
+        neighbours[i].append(k)
+        neighbours[k].append(i)
+    return neighbours
+
+
+class _MeanField(torch.autograd.Function):
+    """Angles (2, L, B, n) (RX's a, RY's b) -> P(1) (B, n); the backward runs the layers in
+    reverse with the saved Bloch components (y, z after RX; x, z after RY; the CZ factors)."""
+
+    @staticmethod
+    def forward(ctx, angles: torch.Tensor, cz: list[Layer]) -> torch.Tensor:
+        (ca, cb), (sa, sb) = torch.cos(angles), torch.sin(angles)
+        trig = zip(ca.unbind(0), sa.unbind(0), cb.unbind(0), sb.unbind(0), strict=True)
+        ctx.saved, bloch = [], None
+        for layer_trig, gates in zip(trig, cz, strict=True):
+            x2, y1, z1, z2, factors = saved = _layer(bloch, layer_trig, gates)
+            ctx.saved.append((layer_trig, saved, gates))
+            f = _product(factors)
+            bloch = x2 * f, y1 * f, z2
+        return (1 - bloch[2]) / 2
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: torch.Tensor):
+        gz = grad * -0.5
+        gx = gy = torch.zeros_like(gz)
+        layers = len(ctx.saved)
+        ga, gb = [None] * layers, [None] * layers
+        for layer in reversed(range(layers)):
+            gx, gy, gz, ga[layer], gb[layer] = _layer_backward(gx, gy, gz, *ctx.saved[layer])
+        return torch.stack([torch.stack(ga), torch.stack(gb)]), None
+
+
+def _layer(bloch: Bloch | None, trig, cz: Layer):
+    """RY(b) RX(a) on every qubit (bloch None: the start, (0, 0, 1)), then the CZ factors of
+    the rotated z; returns x, z after RY, y, z after RX and the factors."""
+    ca, sa, cb, sb = trig
+    if bloch is None:
+        y1, z1, x2, z2 = -sa, ca, ca * sb, ca * cb
+    else:
+        x, y, z = bloch
+        y1, z1 = torch.addcmul(y * ca, z, sa, value=-1), torch.addcmul(y * sa, z, ca)
+        x2, z2 = torch.addcmul(x * cb, z1, sb), torch.addcmul(z1 * cb, x, sb, value=-1)
+    return x2, y1, z1, z2, [r.factor(z2) for r in cz]
+
+
+def _product(factors: list[torch.Tensor]) -> torch.Tensor | float:
+    """A layer's CZ factors multiplied (1.0 where the layer has no CZ)."""
+    return functools.reduce(torch.mul, factors) if factors else 1.0
+
+
+def _layer_backward(gx, gy, gz, trig, saved, cz: Layer):
+    """The gradients before a layer from those after it, and the layer's angles' (a, b)."""
+    ca, sa, cb, sb = trig
+    x2, y1, z1, z2, factors = saved
+    f = _product(factors)
+    gx2, gy1 = gx * f, gy * f
+    gz2 = _dephase_backward(torch.addcmul(gx * x2, gy, y1), gz, cz, factors)
+    gb = torch.addcmul(gx2 * z2, gz2, x2, value=-1)
+    gx, gz1 = torch.addcmul(gx2 * cb, gz2, sb, value=-1), torch.addcmul(gx2 * sb, gz2, cb)
+    ga = torch.addcmul(gz1 * y1, gy1, z1, value=-1)
+    gy, gz = torch.addcmul(gy1 * ca, gz1, sa), torch.addcmul(gz1 * ca, gy1, sa, value=-1)
+    return gx, gy, gz, ga, gb
+
+
+def _dephase_backward(gf, gz, cz: Layer, factors: list[torch.Tensor]) -> torch.Tensor:
+    """gz plus what flows through the CZ factors (gf: the gradient of their product)."""
+    for r, round_ in enumerate(cz):
+        src = gf * round_.on
+        for other in factors[:r] + factors[r + 1:]:
+            src = src * other
+        gz = gz.scatter_add(1, round_.partner, src)
+    return gz
 
 
 def meanfield_reference(ansatz: HDQNNAnsatz, controls: torch.Tensor) -> torch.Tensor:
