@@ -199,8 +199,10 @@ class LoopSettings(StrictModel):
         "and a cgroup CPU quota cap it either way.")
     learner_threads: int = Field(
         0, ge=0, description="CPU threads of the learner's torch ops; 0 = the cores (`cpus`) less "
-        "one for the async explorer thread and one for periodic evaluations, at least 1. The "
-        "explorer and evaluation threads (and their local simulator jobs) run one thread each.")
+        "one for the async explorer thread, one for periodic evaluations and, in a qtdnn pqc run "
+        "on 2 cores or more, one for the qtDNN refit (which runs beside the critic step), at "
+        "least 1. The explorer, evaluation and refit threads (and the explorer's local simulator "
+        "jobs) run one thread each.")
 
 
 class DistributedSettings(StrictModel):
