@@ -237,13 +237,14 @@ class Ledger(LockedSqlite):
     # writes -------------------------------------------------------------------------------------
 
     def begin(self, token: str, *, provider: str, device: str, request_hash: str, circuits: int,
-              shots: int, cost_usd: Decimal, submit_called_at: float) -> None:
-        """Record a submission about to be sent (no job id yet)."""
+              shots: int, cost_usd: Decimal, submit_called_at: float, attempts: int = 0) -> None:
+        """Record a submission about to be sent (no job id yet); `attempts`: the attempt about
+        to be made, where the caller counts it in this write rather than with `attempt`."""
         target = self._target(provider, device)
         self._write(
-            "INSERT INTO jobs (token, target, request_hash, circuits, shots, status, cost_usd, "
-            "submit_called_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (key(token), target, key(request_hash), circuits, shots, SUBMITTING.code,
+            "INSERT INTO jobs (token, target, request_hash, circuits, shots, attempts, status, "
+            "cost_usd, submit_called_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (key(token), target, key(request_hash), circuits, shots, attempts, SUBMITTING.code,
              str(cost_usd), submit_called_at))
 
     def attempt(self, token: str, attempts: int) -> None:
