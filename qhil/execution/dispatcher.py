@@ -160,12 +160,11 @@ class Dispatcher:
             live = self._live.get(digest)
         if live is not None:
             return live
-        if self.reuse_results:
-            stored = self.ledger.find_result(digest, self.provider.name)
-            if stored is not None:
-                self._count("reused")
-                return StoredJob(stored)
-        for entry in self.ledger.in_flight(self.provider.name, digest):
+        stored, flying = self.ledger.known(digest, self.provider.name, self.reuse_results)
+        if stored is not None:
+            self._count("reused")
+            return StoredJob(stored)
+        for entry in flying:
             job = self._reattach(entry)
             if job is not None:
                 return job
