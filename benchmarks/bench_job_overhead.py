@@ -8,7 +8,10 @@ counts (an explorer step of a Pendulum run), N jobs in a row on a fresh run fold
 
 Each repeat runs every tree in its own process, interleaved (before, after, before, ...), and
 reports ms per job (wall clock over the N jobs, after 50 warm-up jobs; and CPU time of all the
-process's threads, what competes with a learner thread) and, in the same process,
+process's threads, what competes with a learner thread); the same beside a thread running
+optimiser steps of a small MLP (the learner of a training run: each job's GIL hand-offs, a SQLite
+statement or a wait, can cost up to the 5 ms switch interval there), with that thread's steps per
+second; and, in the same process,
 the provider's own simulation of such a request called directly (`LocalProvider._run`, no thread,
 no ledger): what is left is the per-job overhead. Medians over the repeats; the load average is
 written beside them. Writes bench_job_overhead.{json,md}.
@@ -23,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -51,10 +55,38 @@ def inner(tree: str, jobs: int) -> dict:
         dispatcher = open_run_dispatcher(RunFolder(Path(folder)), provider, None)
         sampler = HardwareSampler(dispatcher, ansatz, 100, 0, 3600.0)
         ms_per_job, cpu_ms_per_job = _timed(sampler.sample, controls, jobs)
+        beside, learner_steps_per_s = _beside_learner(sampler.sample, controls, jobs)
         simulation_ms, _ = _simulation_ms(provider, ansatz, controls, jobs)
         dispatcher.ledger.close()
     return {"ms_per_job": ms_per_job, "cpu_ms_per_job": cpu_ms_per_job,
+            "ms_per_job_beside_learner": beside, "learner_steps_per_s": learner_steps_per_s,
             "simulation_ms": simulation_ms}
+
+
+def _beside_learner(fn, args: list, jobs: int) -> tuple[float, float]:
+    """ms per job while another thread runs optimiser steps of a small MLP (a learner), and
+    that thread's steps per second: what the GIL hand-offs of each job cost a training run."""
+    import torch
+
+    net = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 1))
+    opt, x, steps, stop = torch.optim.Adam(net.parameters()), torch.randn(256, 64), [0], [False]
+
+    def learn() -> None:
+        while not stop[0]:
+            opt.zero_grad()
+            net(x).pow(2).mean().backward()
+            opt.step()
+            steps[0] += 1
+
+    thread = threading.Thread(target=learn)
+    thread.start()
+    time.sleep(0.2)
+    started, first = time.perf_counter(), steps[0]
+    ms_per_job, _ = _timed(fn, args, jobs)
+    learner = (steps[0] - first) / (time.perf_counter() - started)
+    stop[0] = True
+    thread.join()
+    return ms_per_job, learner
 
 
 def _timed(fn, args: list, jobs: int) -> tuple[float, float]:
@@ -95,8 +127,12 @@ def summary(runs: list[dict]) -> dict:
     job = statistics.median(r["ms_per_job"] for r in runs)
     sim = statistics.median(r["simulation_ms"] for r in runs)
     cpu = statistics.median(r["cpu_ms_per_job"] for r in runs)
+    beside = statistics.median(r["ms_per_job_beside_learner"] for r in runs)
+    learner = statistics.median(r["learner_steps_per_s"] for r in runs)
     return {"median_ms_per_job": round(job, 3), "median_cpu_ms_per_job": round(cpu, 3),
             "median_simulation_ms": round(sim, 3), "median_overhead_ms": round(job - sim, 3),
+            "median_ms_per_job_beside_learner": round(beside, 3),
+            "median_learner_steps_per_s": round(learner, 1),
             "ms_per_job": [round(r["ms_per_job"], 3) for r in runs]}
 
 
@@ -107,11 +143,13 @@ def markdown(report: dict) -> str:
              f"load average {report['load_before']} before, {report['load_after']} after "
              f"(2 cores shared).", "",
              "| tree | median ms per job | CPU ms per job | simulation alone ms | overhead ms "
-             "| ms per job, each run |", "| --- | --- | --- | --- | --- | --- |"]
+             "| ms per job beside a learner thread | learner steps/s | ms per job, each run |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name, s in report["trees"].items():
         lines.append(f"| {name} | {s['median_ms_per_job']} | {s['median_cpu_ms_per_job']} | "
-                     f"{s['median_simulation_ms']} | "
-                     f"{s['median_overhead_ms']} | {', '.join(map(str, s['ms_per_job']))} |")
+                     f"{s['median_simulation_ms']} | {s['median_overhead_ms']} | "
+                     f"{s['median_ms_per_job_beside_learner']} | "
+                     f"{s['median_learner_steps_per_s']} | {', '.join(map(str, s['ms_per_job']))} |")
     return "\n".join(lines + ["", report["note"], ""])
 
 
@@ -130,7 +168,9 @@ def main() -> None:
     trees["after"] = ROOT
     load_before = machine_load()
     runs = measure(trees, args.jobs, args.repeats)
-    report = {"command": " ".join(["benchmarks/bench_job_overhead.py", *sys.argv[1:]]),
+    command = (f"benchmarks/bench_job_overhead.py --before {args.before or '-'} --jobs "
+               f"{args.jobs} --repeats {args.repeats}")
+    report = {"command": command,
               "jobs": args.jobs, "repeats": args.repeats, "load_before": load_before,
               "load_after": machine_load(), "note": args.note,
               "trees": {name: summary(r) for name, r in runs.items()}}
