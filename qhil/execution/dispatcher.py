@@ -24,7 +24,6 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from decimal import Decimal
 
 import numpy as np
@@ -112,7 +111,7 @@ class Dispatcher:
             return known
         self._make_room()
         sub = _Submission(request, digest, price.tasks, price.cost_usd)
-        self._open(sub)
+        self._open(sub, first=True)
         try:
             inner = self._send(sub)
         except Exception as exc:  # an interrupt leaves the row in flight, for resume() to settle
@@ -122,11 +121,13 @@ class Dispatcher:
         return self._track(DispatchedJob(self, inner, sub.token, digest, sub.reservation, request,
                                          sub.tasks, store_result))
 
-    def _open(self, sub: _Submission) -> None:
-        """Reserve the budget and write the ledger row, under a fresh client token."""
+    def _open(self, sub: _Submission, first: bool = False) -> None:
+        """Reserve the budget and write the ledger row, under a fresh client token; `first`:
+        the row counts the first attempt, made next, so that it needs no write of its own."""
         sub.reservation = self._reserve(sub.request.total_shots, sub.cost_usd, sub.tasks)
         sub.token = uuid.uuid4().hex
-        self._record_begin(sub.token, sub.request, sub.digest, sub.cost_usd)
+        sub.noted = 1 if first else 0
+        self._record_begin(sub.token, sub.request, sub.digest, sub.cost_usd, sub.noted)
 
     def resume(self) -> list[Job]:
         """Re-attach to every job of this provider the ledger shows in flight."""
@@ -159,12 +160,11 @@ class Dispatcher:
             live = self._live.get(digest)
         if live is not None:
             return live
-        if self.reuse_results:
-            stored = self.ledger.find_result(digest, self.provider.name)
-            if stored is not None:
-                self._count("reused")
-                return StoredJob(stored)
-        for entry in self.ledger.in_flight(self.provider.name, digest):
+        stored, flying = self.ledger.known(digest, self.provider.name, self.reuse_results)
+        if stored is not None:
+            self._count("reused")
+            return StoredJob(stored)
+        for entry in flying:
             job = self._reattach(entry)
             if job is not None:
                 return job
@@ -192,15 +192,17 @@ class Dispatcher:
     def _reserve(self, shots: int, cost_usd, tasks: int) -> Reservation:
         return self.budget.reserve(shots, cost_usd, tasks)
 
-    def _record_begin(self, token: str, request: SamplingRequest, digest: str, cost_usd) -> None:
+    def _record_begin(self, token: str, request: SamplingRequest, digest: str, cost_usd,
+                      attempts: int = 0) -> None:
         self.ledger.begin(token, provider=self.provider.name, device=self.provider.profile.device,
                           request_hash=digest, circuits=request.batch_size,
                           shots=request.total_shots, cost_usd=cost_usd,
-                          submit_called_at=self.clock())
+                          submit_called_at=self.clock(), attempts=attempts)
 
     def _send(self, sub: _Submission) -> Job:
         def attempt(number: int) -> Job:
-            self._note_attempt(sub.token, number)
+            if number != sub.noted:  # the row's count: attempt 1 was written with it
+                self._note_attempt(sub.token, number)
             if sub.ambiguous:
                 found = self._look_up(sub.token, sub.job_id)
                 if found is not None:
@@ -220,7 +222,7 @@ class Dispatcher:
             return self._accepted(sub.token, found)
 
     def _submit_once(self, sub: _Submission) -> Job:
-        tagged = replace(sub.request, tags={**sub.request.tags, TOKEN_TAG: sub.token})
+        tagged = sub.request.relabelled(tags={**sub.request.tags, TOKEN_TAG: sub.token})
         try:
             return self.provider._submit(tagged)  # validated once, by _quote
         except (SubmissionTimeoutError, ConnectionError, TimeoutError) as exc:
@@ -354,6 +356,7 @@ class _Submission:
         self.reservation: Reservation | None = None
         self.ambiguous = False
         self.job_id: str | None = None
+        self.noted = 0  # the attempt number the ledger row holds
 
 
 class DispatchedJob(Job):

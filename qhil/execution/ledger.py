@@ -7,6 +7,7 @@
     ledger.failed(token, error, billed)
     ledger.find_result(request_hash, provider) -> SamplingResult | None    reuse after a restart
     ledger.in_flight(provider) -> list[LedgerEntry]                        re-attach after a restart
+    ledger.known(request_hash, provider) -> (result | None, in-flight entries)   both, one read
     ledger.forget_results(request_hashes)   drop payloads nobody will ask for again (rows stay)
     ledger.latency_stats(provider) -> JobLatencies   p50/p95/p99 of queue, execution, round trip
     ledger.totals(provider) -> LedgerTotals          jobs, circuits, shots, dollars, resubmitted
@@ -237,13 +238,14 @@ class Ledger(LockedSqlite):
     # writes -------------------------------------------------------------------------------------
 
     def begin(self, token: str, *, provider: str, device: str, request_hash: str, circuits: int,
-              shots: int, cost_usd: Decimal, submit_called_at: float) -> None:
-        """Record a submission about to be sent (no job id yet)."""
+              shots: int, cost_usd: Decimal, submit_called_at: float, attempts: int = 0) -> None:
+        """Record a submission about to be sent (no job id yet); `attempts`: the attempt about
+        to be made, where the caller counts it in this write rather than with `attempt`."""
         target = self._target(provider, device)
         self._write(
-            "INSERT INTO jobs (token, target, request_hash, circuits, shots, status, cost_usd, "
-            "submit_called_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (key(token), target, key(request_hash), circuits, shots, SUBMITTING.code,
+            "INSERT INTO jobs (token, target, request_hash, circuits, shots, attempts, status, "
+            "cost_usd, submit_called_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (key(token), target, key(request_hash), circuits, shots, attempts, SUBMITTING.code,
              str(cost_usd), submit_called_at))
 
     def attempt(self, token: str, attempts: int) -> None:
@@ -312,6 +314,14 @@ class Ledger(LockedSqlite):
                 stored = key(value) if column == "request_hash" else value
                 sql, args = sql + f" AND {column} = ?", (*args, stored)
         return [_entry(row) for row in self._all(sql + " ORDER BY seq", args)]
+
+    def known(self, request_hash: str, provider: str,
+              results: bool = True) -> tuple[SamplingResult | None, list[LedgerEntry]]:
+        """`find_result` (unless `results` is False) and `in_flight` of one request on one
+        provider, in one read: the Dispatcher asks both before every submission."""
+        rows = self._all(KNOWN, (key(request_hash), provider, *FLYING, *[DONE.code] * 3))
+        stored = _result(rows[0][12:]) if results and rows and rows[0][8] == DONE.code else None
+        return stored, [_entry(row[:12]) for row in rows if row[8] != DONE.code]
 
     def entries(self) -> list[LedgerEntry]:
         return [_entry(r) for r in self._all(f"SELECT {ENTRY_COLUMNS} FROM {JOINED} ORDER BY seq")]
@@ -393,6 +403,11 @@ ENTRY_COLUMNS = ("token, jobs.id, provider, device, request_hash, circuits, shot
                  "status, billed, cost_usd, submit_called_at")
 RESULT_COLUMNS = ("jobs.id, provider, circuits, shots, submit_called_at, accepted_us, running_us, "
                   "finished_us, fetched_us, result")
+
+KNOWN = (f"SELECT {ENTRY_COLUMNS}, {RESULT_COLUMNS} FROM {JOINED} WHERE request_hash = ? AND "
+         "provider = ? AND (status IN (?, ?) OR (status = ? AND result IS NOT NULL)) ORDER BY "
+         "status != ?, CASE WHEN status = ? THEN finished_us + submit_called_at END, seq")
+# the best stored result first (find_result's order), then the rows in flight in seq order
 
 
 def schema_version(db: sqlite3.Connection) -> int:

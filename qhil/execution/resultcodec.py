@@ -118,6 +118,8 @@ def _index_to_bits(keys: np.ndarray, width: int) -> list[str]:
 COMPACT = b"Q3"
 F_COUNTS, F_MARGINALS, F_ONES, F_USAGE, F_ZLIB, F_F32 = 1, 2, 4, 8, 16, 32
 DTYPES = [np.uint8, np.uint16, np.uint32, np.uint64, np.float64, np.int64]
+UNSIGNED = [np.iinfo(d) for d in DTYPES[:4]]
+FEW_KEYS = 64  # counted bitstrings up to which a payload's arrays are built in plain Python
 
 
 def encode_payload(result: SamplingResult) -> bytes:
@@ -126,8 +128,8 @@ def encode_payload(result: SamplingResult) -> bytes:
     batch, width = marginals.shape
     flags, arrays, agree = 0, [], None
     if result.counts is not None and _fits_index(result.counts, width):
-        flags, arrays = F_COUNTS, _count_arrays(result.counts)
-        agree = _agreement(_marginals_from_counts(*arrays, batch, width, result.shots), marginals)
+        arrays, derived = _counted(result.counts, batch, width, result.shots)
+        flags, agree = F_COUNTS, _agreement(derived, marginals)
     if agree is None:
         flags, arrays = _with_marginals(flags, arrays, marginals, result.shots)
     else:
@@ -192,6 +194,33 @@ def _fits_index(counts: list[dict[str, int]], width: int) -> bool:
     return width <= 63 and all(len(k) == width for c in counts for k in c)
 
 
+def _counted(counts: list[dict[str, int]], batch: int, width: int,
+             shots: int | None) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """The counts' arrays and the marginals they give (None without shots)."""
+    few = _few_counts(counts, width, shots)
+    if few is not None:
+        return few
+    arrays = _count_arrays(counts)
+    return arrays, _marginals_from_counts(*arrays, batch, width, shots)
+
+
+def _few_counts(counts: list[dict[str, int]], width: int,
+                shots: int | None) -> tuple[list[np.ndarray], np.ndarray | None] | None:
+    """`_count_arrays` and `_marginals_from_counts` in plain Python, the same arrays, for a few
+    dozen 0/1 bitstrings (a training step's job), where numpy's cost per call is most of the
+    work; None for anything else."""
+    keys = [k for c in counts for k in c]
+    if len(keys) > FEW_KEYS or not 0 < width <= 62 or "".join(keys).strip("01"):
+        return None
+    values = [v for c in counts for v in c.values()]
+    arrays = [_smallest_of([len(c) for c in counts]), _smallest_of([int(k, 2) for k in keys]),
+              _smallest_of(values)]
+    if not shots:
+        return arrays, None
+    ones = [[sum(v for k, v in c.items() if k[j] == "1") for j in range(width)] for c in counts]
+    return arrays, np.array(ones, dtype=np.float64) / shots
+
+
 def _count_arrays(counts: list[dict[str, int]]) -> list[np.ndarray]:
     lengths = np.array([len(c) for c in counts], dtype=np.int64)
     width = len(next((k for c in counts for k in c), ""))
@@ -234,6 +263,15 @@ def _smallest(values: np.ndarray) -> np.ndarray:
         if top <= np.iinfo(dtype).max:
             return values.astype(dtype)
     return values
+
+
+def _smallest_of(values: list[int]) -> np.ndarray:
+    """`_smallest` of a list of integers, without numpy's cost per call on a few of them."""
+    if values and min(values) < 0:
+        return np.array(values, dtype=np.int64)
+    top = max(values, default=0)
+    dtype = next((d for d in UNSIGNED if top <= d.max), None)
+    return np.array(values, dtype=np.int64 if dtype is None else dtype.dtype)
 
 
 def _pack_array(array: np.ndarray) -> bytes:

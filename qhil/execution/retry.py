@@ -53,7 +53,21 @@ class RetryPolicy:
 
     def call(self, fn: Callable[[int], T], *,
              on_retry: Callable[[int, BaseException, float], None] | None = None) -> T:
-        """Run fn(attempt) until it succeeds, fails permanently, or attempts run out."""
+        """Run fn(attempt) until it succeeds, fails permanently, or attempts run out.
+
+        The first attempt runs bare (most calls succeed at once, and tenacity's set-up costs
+        more than a small job's bookkeeping); a transient failure of it is handed to tenacity as
+        attempt 1's outcome, so backoff, `on_retry` and the last error are tenacity's alone."""
+        try:
+            return fn(1)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            first = exc
+        return self._retry(_replaying(first, fn), on_retry)
+
+    def _retry(self, fn: Callable[[int], T],
+               on_retry: Callable[[int, BaseException, float], None] | None) -> T:
         retrying = Retrying(
             retry=retry_if_exception(is_transient),
             stop=stop_after_attempt(self.settings.max_attempts),
@@ -66,6 +80,15 @@ class RetryPolicy:
             with attempt:
                 return fn(attempt.retry_state.attempt_number)
         raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+
+def _replaying(first: BaseException, fn: Callable[[int], T]) -> Callable[[int], T]:
+    """fn, whose attempt 1 already ran and raised `first`."""
+    def attempt(number: int) -> T:
+        if number == 1:
+            raise first
+        return fn(number)
+    return attempt
 
 
 def _notify(on_retry: Callable[[int, BaseException, float], None] | None):

@@ -93,6 +93,19 @@ class SamplingRequest:
         self.__dict__["hdqnn_arrays"] = (angles, cz)
         return self
 
+    def relabelled(self, tags: dict[str, str] | None = None,
+                   counts: bool | None = None) -> SamplingRequest:
+        """This request with other tags and/or counts flag, not validated again: neither changes
+        the circuits or the digest (`dataclasses.replace` would check every row anew). What
+        this request has cached (`hdqnn_arrays`) carries over."""
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        if tags is not None:
+            copy.__dict__["tags"] = dict(tags)
+        if counts is not None:
+            copy.__dict__["counts"] = bool(counts)
+        return copy
+
     @property
     def batch_size(self) -> int:
         return self.params.shape[0]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -84,8 +84,8 @@ class HardwareSampler:
     def sample(self, controls: np.ndarray, purpose: str = "explore") -> np.ndarray:
         """One job for the whole batch; blocks the calling (explorer/evaluator) thread."""
         seed = (self.seed * 1_000_003 + self.stats.jobs) % 2**31
-        request = replace(self.ansatz.request(controls, self.shots, seed=seed),
-                          tags={"purpose": purpose}, counts=self.keep_results)
+        request = self.ansatz.request(controls, self.shots, seed=seed).relabelled(
+            tags={"purpose": purpose}, counts=self.keep_results)
         if not self.keep_results:
             self.sent.append(request.digest())
         started = time.perf_counter()

@@ -50,6 +50,7 @@ def test_result_is_stored_then_reused_without_spending(tmp_path, ledger, rng):
     assert spent.cost_usd == job_cost_usd(provider.profile, request) == Decimal("0.30") + \
         Decimal("0.00145") * 200
     assert ledger.entries()[0].status == DONE and dispatcher.counters["reused"] == 1
+    assert ledger.entries()[0].attempts == 1  # written with the row, the attempt made next
 
 
 def test_a_result_not_stored_is_recorded_and_paid_but_never_reused(tmp_path, ledger, rng):

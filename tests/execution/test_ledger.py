@@ -116,3 +116,21 @@ def test_latency_percentiles_per_provider(tmp_path):
         assert stats.round_trip_s.p50 == np.percentile(np.arange(100.0) + 3, 50)
         assert ledger.latency_stats("q").jobs == 1 and ledger.latency_stats().jobs == 101
         assert ledger.latency_stats("nobody").queue_s.p50 is None
+
+
+def test_known_answers_find_result_and_in_flight_in_one_read(tmp_path):
+    with Ledger(tmp_path / "l.sqlite") as ledger:
+        for token, t0, fetch_s in (("late", 100.0, 9.0), ("early", 100.0, 1.0)):
+            add(ledger, token, "h1", t0)
+            ledger.submitted(token, f"job-{token}", t0)
+            ledger.finished(token, result(f"job-{token}", t0, 0.5, fetch_s), fetched_at=t0 + 10)
+        for token in ("fly-1", "fly-2"):
+            add(ledger, token, "h1")
+        add(ledger, "other", "h1", provider="q")
+        ledger.submitted("fly-2", "job-fly-2", 101.0)
+        stored, flying = ledger.known("h1", "p")
+        assert stored.job_id == ledger.find_result("h1", "p").job_id == "job-early"
+        assert flying == ledger.in_flight("p", "h1") and [e.token for e in flying] == [
+            "fly-1", "fly-2"]
+        assert ledger.known("h1", "p", results=False) == (None, flying)
+        assert ledger.known("h2", "p") == (None, [])

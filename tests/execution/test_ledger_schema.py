@@ -115,3 +115,32 @@ def test_a_pendulum_sized_job_costs_under_300_bytes(tmp_path):
             if i + 1 in (300, 900):
                 sizes.append(ledger.bytes_per_job() * (i + 1))
     assert (sizes[1] - sizes[0]) / 600 <= 300  # what one more job costs, pages included
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_few_counts_encode_to_the_bytes_numpy_gives(seed, monkeypatch):
+    """Small payloads are built in plain Python (resultcodec.FEW_KEYS); the bytes are the ones
+    the numpy path writes, for counts that agree with the marginals exactly, after float32
+    rounding, or not at all, with and without shots and usage."""
+    from qhil.execution import resultcodec
+
+    rng = np.random.default_rng(seed)
+    for trial in range(60):
+        batch, width = int(rng.integers(1, 4)), int(rng.integers(1, 7))
+        shots = int(rng.integers(1, 40))
+        counts = [dict(zip((format(int(k), f"0{width}b") for k in sorted(set(row))),
+                           (int(c) for c in np.unique(row, return_counts=True)[1]), strict=True))
+                  for row in rng.integers(0, 2 ** width, (batch, shots))]
+        if trial % 7 == 0:
+            counts[0] = {}
+        marginals = np.array([[sum(v for k, v in c.items() if k[j] == "1") / shots
+                               for j in range(width)] for c in counts])
+        marginals = [marginals, marginals.astype(np.float32).astype(np.float64),
+                     marginals + 1e-9][trial % 3]
+        res = result("j", 1.0, 0.5, 0.5)
+        res = replace(res, marginals=marginals, counts=counts, shots=shots if trial % 4 else None,
+                      usage={"qpu_s": 1.5} if trial % 5 == 0 else {})
+        few = encode_payload(res)
+        monkeypatch.setattr(resultcodec, "FEW_KEYS", -1)
+        assert encode_payload(res) == few
+        monkeypatch.undo()

@@ -4,6 +4,8 @@ so ledgers and run journals written by them still answer on resume and nothing i
 The hex values were recorded on main before SamplingRequest became one kind (commit b64ae76).
 """
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -57,6 +59,21 @@ def test_from_hdqnn_and_hand_built_templates_share_the_digest():
         template_index=np.arange(5))
     assert again.digest() == RECORDED[0][1]
     assert SamplingRequest.from_hdqnn(angles, cz, 100, seed=8).digest() != RECORDED[0][1]
+
+
+def test_a_relabelled_request_is_the_same_request_with_other_tags_and_counts():
+    request = _request("data", 3, 2, 5, 100, 7)
+    again = request.relabelled(tags={"purpose": "explore"}, counts=False)
+    assert (again.tags, again.counts, request.tags, request.counts) == (
+        {"purpose": "explore"}, False, {}, True)
+    assert again.digest() == request.digest() == RECORDED[0][1]
+    rebuilt = replace(request, tags={"purpose": "explore"}, counts=False)  # validated anew
+    for name in ("templates", "shots", "seed", "tags", "counts"):
+        assert getattr(again, name) == getattr(rebuilt, name)
+    np.testing.assert_array_equal(again.params, rebuilt.params)
+    np.testing.assert_array_equal(again.template_index, rebuilt.template_index)
+    tags = {"a": "b"}
+    assert request.relabelled(tags=tags).tags is not tags  # its own copy, as replace gives
 
 
 def test_template_request_digest_is_unchanged():

@@ -99,3 +99,20 @@ def test_memory_need_is_pure_and_grows_with_the_problem():
     assert simulator_memory_bytes(10, 256, "complex128") > small
     assert simulator_memory_bytes(20, 1) >= 2 ** 20 * 8 * 4  # a 20-qubit state, four times
     assert Simulator(10).memory_bytes(256) == small
+
+
+@pytest.mark.parametrize("batch, shots, n", [(1, 100, 4), (3, 16, 4), (2, 5, 6), (2, 0, 3),
+                                             (0, 10, 2), (2, 300, 9)])
+def test_counts_by_bincount_are_the_sorted_counts(batch, shots, n):
+    """Small registers are tallied in one bincount (bitstrings._tallied); the counts and
+    their order are those of sorting each row (np.unique)."""
+    from qhil.quantum.bitstrings import counts_from_indices
+
+    indices = np.random.default_rng(n).integers(0, 2 ** n, (batch, shots))
+    by_sort = []
+    for row in indices:
+        values, freq = np.unique(row, return_counts=True)
+        by_sort.append({format(int(v), f"0{n}b"): int(c)
+                        for v, c in zip(values, freq, strict=True)})
+    got = counts_from_indices(indices, n)
+    assert got == by_sort and [list(c) for c in got] == [list(c) for c in by_sort]
