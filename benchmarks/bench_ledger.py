@@ -1,4 +1,5 @@
-"""Ledger cost per job: the four writes and two reads the Dispatcher makes, NORMAL vs FULL sync.
+"""Ledger cost per job: four writes and two reads, NORMAL vs FULL sync (the Dispatcher made these
+until 038aa51; it now makes three writes and one read, `Ledger.known`, so this is an upper bound).
 
     .venv/bin/python benchmarks/bench_ledger.py [--jobs 200]
 
