@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from qhil.errors import RequestValidationError
+from qhil.layers.graphs import NoGradGraphs
 from qhil.names import GRADIENTS
 from qhil.quantum.template_gates import ShiftRule
 
@@ -274,6 +275,7 @@ class Surrogate(Strategy):
     def __init__(self, qtdnn: nn.Module):
         super().__init__()
         self.qtdnn = qtdnn
+        self.graphs = NoGradGraphs(qtdnn)  # the no-grad value off the GIL (qhil.layers.graphs)
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         """The surrogate's outputs (B, n), in the dtype of x."""
@@ -281,7 +283,9 @@ class Surrogate(Strategy):
         return self.qtdnn(x.to(dtype)).to(x.dtype)
 
     def value(self, x, circuit):
-        return self.predict(x)
+        """The outputs as `predict`'s; with grad off (the TD target) by a traced graph."""
+        dtype = next(self.qtdnn.parameters(), x).dtype
+        return self.graphs(x.to(dtype)).to(x.dtype)
 
     def apply(self, x, circuit, value=None):
         """Differentiable in x only: the surrogate's weights are the refit's business."""

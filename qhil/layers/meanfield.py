@@ -98,6 +98,8 @@ def meanfield_marginals(ansatz: HDQNNAnsatz, controls: torch.Tensor) -> torch.Te
         cz = _data_layers(blocks[:, :, 2 * n:], n)
     else:
         cz = [_fixed_layer(ansatz, batch, controls)] * layers
+    if torch.jit.is_tracing():  # a traced graph (qhil.layers.graphs) records the plain ops
+        return _forward(angles.contiguous(), cz, [])
     return _MeanField.apply(angles.contiguous(), cz)
 
 
@@ -139,15 +141,8 @@ class _MeanField(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, angles: torch.Tensor, cz: list[Layer]) -> torch.Tensor:
-        (ca, cb), (sa, sb) = torch.cos(angles), torch.sin(angles)
-        trig = zip(ca.unbind(0), sa.unbind(0), cb.unbind(0), sb.unbind(0), strict=True)
-        ctx.saved, bloch = [], None
-        for layer_trig, gates in zip(trig, cz, strict=True):
-            x2, y1, z1, z2, factors = saved = _layer(bloch, layer_trig, gates)
-            ctx.saved.append((layer_trig, saved, gates))
-            f = _product(factors)
-            bloch = x2 * f, y1 * f, z2
-        return (1 - bloch[2]) / 2
+        ctx.saved = []
+        return _forward(angles, cz, ctx.saved)
 
     @staticmethod
     @once_differentiable
@@ -159,6 +154,19 @@ class _MeanField(torch.autograd.Function):
         for layer in reversed(range(layers)):
             gx, gy, gz, ga[layer], gb[layer] = _layer_backward(gx, gy, gz, *ctx.saved[layer])
         return torch.stack([torch.stack(ga), torch.stack(gb)]), None
+
+
+def _forward(angles: torch.Tensor, cz: list[Layer], saved: list) -> torch.Tensor:
+    """The layers in order; each one's trig, components and gates appended to `saved`."""
+    (ca, cb), (sa, sb) = torch.cos(angles), torch.sin(angles)
+    trig = zip(ca.unbind(0), sa.unbind(0), cb.unbind(0), sb.unbind(0), strict=True)
+    bloch = None
+    for layer_trig, gates in zip(trig, cz, strict=True):
+        x2, y1, z1, z2, factors = parts = _layer(bloch, layer_trig, gates)
+        saved.append((layer_trig, parts, gates))
+        f = _product(factors)
+        bloch = x2 * f, y1 * f, z2
+    return (1 - bloch[2]) / 2
 
 
 def _layer(bloch: Bloch | None, trig, cz: Layer):
