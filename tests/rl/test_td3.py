@@ -83,27 +83,32 @@ def test_target_actor_shares_the_live_qtdnn_and_old_checkpoints_still_load():
         make("pqc").load_state_dict(bad)
 
 
-def updates(td3, side, count: int = 6) -> tuple[list[float], dict]:
-    """`count` updates on fixed minibatches, the refit on `side` (None: inline)."""
+def updates(td3, side, count: int = 6) -> tuple[list[tuple], dict]:
+    """`count` updates on fixed minibatches, the refit on `side` (None: inline):
+    each update's surrogate, critic and actor losses, and every network's state after."""
     td3.side, g, losses = side, torch.Generator().manual_seed(3), []
     data = torch.Generator().manual_seed(4)
     for _ in range(count):
         batch = minibatch(td3, data)
         logs = td3.update(batch, (batch.q_in, batch.q_out), g)
-        losses.append(logs.get("surrogate/loss"))
-    return losses, {k: v.clone() for k, v in td3.actor.state_dict().items()}
+        losses.append(tuple(logs.get(k) for k in (
+            "surrogate/loss", "losses/qf1_loss", "losses/qf2_loss", "losses/actor_loss")))
+    nets = ("actor", "qf1", "qf2", "actor_target", "qf1_target", "qf2_target")
+    return losses, {f"{n}.{k}": v.clone() for n in nets
+                    for k, v in getattr(td3, n).state_dict().items()}
 
 
 def minibatch(td3, g: torch.Generator) -> ReplaySamples:
     n, controls, width = 32, td3.actor.ansatz.control_dim, td3.actor.ansatz.n_qubits
     rand = lambda *shape: torch.rand(*shape, generator=g)  # noqa: E731
-    return ReplaySamples(rand(n, 3), rand(n, 1) * 4 - 2, rand(n, 1), rand(n, 3), torch.zeros(n, 1),
+    return ReplaySamples(rand(n, 3), rand(n, 1) * 4 - 2, rand(n), rand(n, 3), torch.zeros(n),
                          rand(n, controls) * 2 - 1, rand(n, width))
 
 
-def test_the_refit_on_a_side_thread_gives_the_same_networks_as_inline():
+def test_the_refit_on_a_side_thread_gives_the_same_networks_and_losses_as_inline():
     """Overlapping the refit with the critic step changes where it runs, not what it computes."""
     inline_losses, inline = updates(make("pqc"), None)
     side_losses, side = updates(make("pqc"), side_executor())
-    assert inline_losses == side_losses and inline_losses[1] is not None
+    assert inline_losses == side_losses and inline_losses[1][0] is not None
+    assert all(v is not None for v in inline_losses[1])
     assert all(torch.equal(inline[k], side[k]) for k in inline)
