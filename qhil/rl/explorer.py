@@ -56,7 +56,8 @@ def respond(actor: Actor, q_in: torch.Tensor, clinks: torch.Tensor,
 
 
 class Explorer:
-    """Owns the training environments and an immutable CPU snapshot of the actor.
+    """Owns the training environments and an immutable CPU snapshot of the actor (the live actor
+    in the sync loop on the CPU, where no update runs under its forward).
 
     Every step is stored in the journal before the learner can sample it (replay, pairs)."""
 

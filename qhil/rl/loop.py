@@ -138,10 +138,14 @@ class Loop:
         return free or self.updates_due() > 0
 
     def publish_policy(self) -> None:
-        """Hand the explorer a fresh immutable copy (nothing is written under its forward)."""
+        """Hand the explorer the policy: a fresh immutable copy (nothing is written under its
+        forward), or in the sync loop on the CPU the live actor itself, whose forward never
+        overlaps an update there (the same values without a 1.6 ms copy every step)."""
         if self.explorer.policy_version == self.learner.updates:
             return
-        self.explorer.load_policy(snapshot_actor(self.learner.td3.actor), self.learner.updates)
+        actor = self.learner.td3.actor
+        shared = self.config.loop.mode == "sync" and _on_cpu(actor)
+        self.explorer.load_policy(actor if shared else snapshot_actor(actor), self.learner.updates)
         self.published = self.learner.updates
 
     def fire_callbacks(self) -> None:
@@ -258,6 +262,10 @@ def budget_stop_error(exc: BudgetExceededError, run_dir: str, step: int) -> RunI
     return RunInterruptedError(
         f"budget reached at step {step}: {exc}; the run is checkpointed - continue it with "
         f"'qhil train --resume {run_dir}' with a larger --budget-shots/--budget-usd/--budget-jobs")
+
+
+def _on_cpu(actor) -> bool:
+    return all(p.device.type == "cpu" for p in actor.parameters())
 
 
 def snapshot_actor(actor):

@@ -161,3 +161,26 @@ def test_unknown_qtdnn_option_exits_2(field, value, tmp_path, capsys):
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and f"qtdnn.{field}" in err
     assert not (tmp_path / "r").exists()
+
+
+def test_the_sync_loop_lends_the_live_actor_and_learns_the_same_bits(tmp_path, monkeypatch):
+    """On the CPU the sync explorer acts with the learner's own actor (no copy per step); a run
+    that copies it instead (as the async loop must) gives the same losses and returns."""
+    from qhil.rl import explorer, loop
+
+    lent = []
+    load = explorer.Explorer.load_policy
+    monkeypatch.setattr(explorer.Explorer, "load_policy",
+                        lambda self, actor, version: (lent.append(actor), load(self, actor, version)))
+    config = tiny_config(steps=200).with_overrides(**{"loop.mode": "sync", "eval.episodes": 1})
+    runs = {}
+    for name, copies in (("lent", False), ("copied", True)):
+        lent.clear()
+        with monkeypatch.context() as patch:
+            if copies:
+                patch.setattr(loop, "_on_cpu", lambda actor: False)
+            summary = train(config, RunFolder(tmp_path / name), CountingProvider())
+        losses = [r.get("losses/qf1_loss") for r in RunFolder(tmp_path / name).read_metrics()]
+        runs[name] = (summary["eval_returns"], losses, len({id(a) for a in lent}))
+    assert runs["lent"][:2] == runs["copied"][:2] and any(runs["lent"][1])
+    assert runs["lent"][2] == 1 and runs["copied"][2] > 10  # one actor lent; a copy per update
