@@ -22,7 +22,7 @@ $(CORE): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e .
 	touch $(CORE)
 
-# Trains configs/demo.toml (5,000 steps with no c-links, so the PQC is the actor's only path; the
+# Trains configs/demo.toml (7,000 steps with no c-links, so the PQC is the actor's only path; the
 # sync loop, so the same seed gives the same run), prints the trained policy's evaluation return
 # beside a random policy's and the committed zeros ablation's (benchmarks/results/demo_seeds.md),
 # the surrogate's gradient fidelity, then the same run priced on a real device (qtDNN vs
