@@ -7,15 +7,15 @@ step). Every eager op gives the GIL back and must take it again, so in a run the
 released: 1.0 ms in the same run (issue 27; `benchmarks/bench_train_block_cost.py`). The values
 are bit-identical: the same kernels in the same order (tests/layers/test_graphs.py).
 
-`torch.jit.trace` is deprecated in torch 2.x but kept; torch is pinned (constraints.txt). Where
-tracing fails, the eager forward is used from then on. Graphs are traced with grad off, hold the
+`torch.jit.trace` is deprecated in torch 2.x (it says so, once per trace) but kept; torch is
+pinned (constraints.txt). Where tracing fails (a future torch, `-W error`), the eager forward is
+used from then on. The mean-field kernel traces without tracer warnings (its layer loops unbind). Graphs are traced with grad off, hold the
 module's own parameters (in-place updates such as the refit's are seen) and are rebuilt when a
 parameter's storage moves; with grad on, the eager module runs.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections import OrderedDict
 
 import torch
@@ -41,9 +41,7 @@ class NoGradGraphs:
 
     def _trace(self, key: tuple, x: torch.Tensor) -> torch.jit.ScriptModule | None:
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # deprecation and tracer notices
-                graph = torch.jit.trace(self.module, x, check_trace=False)
+            graph = torch.jit.trace(self.module, x, check_trace=False)
         except Exception:  # noqa: BLE001 - any tracer limit: the eager forward is as correct
             self.broken = True
             return None

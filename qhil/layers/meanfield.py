@@ -111,7 +111,8 @@ def _data_layers(index: torch.Tensor, n: int) -> list[Layer]:
     pairs = pairs.long()
     on = index.new_zeros(*pairs.shape[:2], n).scatter_add_(2, pairs, gate)
     partner = pairs.new_zeros(on.shape).scatter_(2, pairs, pairs.flip(-1))
-    return [(CZRound(p, o, f),) for p, o, f in zip(partner, on, 1 - on, strict=True)]
+    layers = zip(partner.unbind(0), on.unbind(0), (1 - on).unbind(0), strict=True)  # (unbind: traceable)
+    return [(CZRound(p, o, f),) for p, o, f in layers]
 
 
 def _fixed_layer(ansatz: HDQNNAnsatz, batch: int, like: torch.Tensor) -> Layer:
@@ -120,8 +121,8 @@ def _fixed_layer(ansatz: HDQNNAnsatz, batch: int, like: torch.Tensor) -> Layer:
     rounds = []
     for r in range(max(map(len, neighbours))):
         on = like.new_tensor([float(r < len(nb)) for nb in neighbours])
-        partner = torch.tensor([nb[r] if r < len(nb) else q for q, nb in enumerate(neighbours)],
-                               device=like.device)
+        partner = like.new_tensor([nb[r] if r < len(nb) else q for q, nb in enumerate(neighbours)],
+                                  dtype=torch.long)
         rounds.append(CZRound(partner.expand(batch, n), on, 1 - on))
     return tuple(rounds)
 
@@ -158,7 +159,7 @@ class _MeanField(torch.autograd.Function):
 
 def _forward(angles: torch.Tensor, cz: list[Layer], saved: list) -> torch.Tensor:
     """The layers in order; each one's trig, components and gates appended to `saved`."""
-    (ca, cb), (sa, sb) = torch.cos(angles), torch.sin(angles)
+    (ca, cb), (sa, sb) = torch.cos(angles).unbind(0), torch.sin(angles).unbind(0)
     trig = zip(ca.unbind(0), sa.unbind(0), cb.unbind(0), sb.unbind(0), strict=True)
     bloch = None
     for layer_trig, gates in zip(trig, cz, strict=True):
