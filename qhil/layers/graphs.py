@@ -4,14 +4,14 @@ The learner's TD target evaluates the qtDNN surrogate (some 150 small ops at Pen
 the learner thread while the async explorer thread runs its Python (the job, the environment
 step). Every eager op gives the GIL back and must take it again, so in a run the value took
 3.3 ms of wall time against 1.0 ms alone. A traced graph runs all its ops in C++ with the GIL
-released: 1.0 ms in the same run (issue 27; `benchmarks/bench_train_block_cost.py`). The values
+released: 1.1 ms in the same run (issue 27; `benchmarks/bench_train_block_cost.py`). The values
 are bit-identical: the same kernels in the same order (tests/layers/test_graphs.py).
 
 `torch.jit.trace` is deprecated in torch 2.x (it says so, once per trace) but kept; torch is
 pinned (constraints.txt). Where tracing fails (a future torch, `-W error`), the eager forward is
-used from then on. The mean-field kernel traces without tracer warnings (its layer loops unbind). Graphs are traced with grad off, hold the
-module's own parameters (in-place updates such as the refit's are seen) and are rebuilt when a
-parameter's storage moves; with grad on, the eager module runs.
+used from then on. Graphs are traced with grad off, hold the module's own parameters (in-place
+updates such as the refit's are seen) and are rebuilt when a parameter's storage moves; with grad
+on, the eager module runs. The mean-field kernel traces without tracer warnings.
 """
 
 from __future__ import annotations
@@ -36,7 +36,9 @@ class NoGradGraphs:
         if self.broken or torch.is_grad_enabled():
             return self.module(x)
         key = (tuple(x.shape), x.dtype, x.device, *(p.data_ptr() for p in self.module.parameters()))
-        graph = self.graphs.get(key) or self._trace(key, x)
+        graph = self.graphs.get(key)
+        if graph is None:
+            graph = self._trace(key, x)
         return self.module(x) if graph is None else graph(x)
 
     def _trace(self, key: tuple, x: torch.Tensor) -> torch.jit.ScriptModule | None:
