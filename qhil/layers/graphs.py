@@ -8,14 +8,16 @@ released: 1.1 ms in the same run (issue 27; `benchmarks/bench_train_block_cost.p
 are bit-identical: the same kernels in the same order (tests/layers/test_graphs.py).
 
 `torch.jit.trace` is deprecated in torch 2.x (it says so, once per trace) but kept; torch is
-pinned (constraints.txt). Where tracing fails (a future torch, `-W error`), the eager forward is
-used from then on. Graphs are traced with grad off, hold the module's own parameters (in-place
+pinned (constraints.txt). Where tracing fails (a future torch, a module the tracer cannot follow),
+a RuntimeWarning says why, once, and the eager forward is used from then on (the same values,
+without the speed). Graphs are traced with grad off, hold the module's own parameters (in-place
 updates such as the refit's are seen) and are rebuilt when a parameter's storage moves; with grad
 on, the eager module runs. The mean-field kernel traces without tracer warnings.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
 
 import torch
@@ -44,8 +46,11 @@ class NoGradGraphs:
     def _trace(self, key: tuple, x: torch.Tensor) -> torch.jit.ScriptModule | None:
         try:
             graph = torch.jit.trace(self.module, x, check_trace=False)
-        except Exception:  # noqa: BLE001 - any tracer limit: the eager forward is as correct
+        except Exception as exc:  # noqa: BLE001 - any tracer limit: the eager forward is as correct
             self.broken = True
+            warnings.warn(f"qhil: the surrogate's no-grad value runs eagerly from now on (the same "
+                          f"values, without the traced graph's speed): tracing failed: {exc}",
+                          RuntimeWarning, stacklevel=3)
             return None
         self.graphs[key] = graph
         if len(self.graphs) > MAX_GRAPHS:

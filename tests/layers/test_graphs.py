@@ -102,8 +102,11 @@ class _DictOut(nn.Module):
         return {"y": x * 2}
 
 
-def test_a_module_the_tracer_refuses_runs_eagerly():
+def test_a_module_the_tracer_refuses_runs_eagerly_and_says_so_once():
     graphs = NoGradGraphs(_DictOut())
     with torch.no_grad():
-        assert torch.equal(graphs(torch.ones(3))["y"], torch.full((3,), 2.0))
-        assert graphs.broken and torch.equal(graphs(torch.ones(2))["y"], torch.full((2,), 2.0))
+        with pytest.warns(RuntimeWarning, match="runs eagerly from now on.*tracing failed"):
+            assert torch.equal(graphs(torch.ones(3))["y"], torch.full((3,), 2.0))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no second notice
+            assert graphs.broken and torch.equal(graphs(torch.ones(2))["y"], torch.full((2,), 2.0))
