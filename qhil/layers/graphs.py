@@ -27,28 +27,29 @@ MAX_GRAPHS = 8  # input shapes kept (the learner's batch, the fidelity check's r
 
 
 class NoGradGraphs:
-    """Call `module(x)`; with grad off, through a traced graph of x's shape."""
+    """Call `module(*inputs)`; with grad off, through a traced graph of the inputs' shapes."""
 
-    def __init__(self, module: nn.Module):
-        self.module = module
+    def __init__(self, module: nn.Module, what: str = "the surrogate's no-grad value"):
+        self.module, self.what = module, what
         self.graphs: OrderedDict[tuple, torch.jit.ScriptModule] = OrderedDict()
         self.broken = False
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+    def __call__(self, *inputs: torch.Tensor) -> torch.Tensor:
         if self.broken or torch.is_grad_enabled():
-            return self.module(x)
-        key = (tuple(x.shape), x.dtype, x.device, *(p.data_ptr() for p in self.module.parameters()))
+            return self.module(*inputs)
+        key = (*((tuple(x.shape), x.dtype, x.device) for x in inputs),
+               *(p.data_ptr() for p in self.module.parameters()))
         graph = self.graphs.get(key)
         if graph is None:
-            graph = self._trace(key, x)
-        return self.module(x) if graph is None else graph(x)
+            graph = self._trace(key, inputs)
+        return self.module(*inputs) if graph is None else graph(*inputs)
 
-    def _trace(self, key: tuple, x: torch.Tensor) -> torch.jit.ScriptModule | None:
+    def _trace(self, key: tuple, inputs: tuple) -> torch.jit.ScriptModule | None:
         try:
-            graph = torch.jit.trace(self.module, x, check_trace=False)
+            graph = torch.jit.trace(self.module, inputs, check_trace=False)
         except Exception as exc:  # noqa: BLE001 - any tracer limit: the eager forward is as correct
             self.broken = True
-            warnings.warn(f"qhil: the surrogate's no-grad value runs eagerly from now on (the same "
+            warnings.warn(f"qhil: {self.what} runs eagerly from now on (the same "
                           f"values, without the traced graph's speed): tracing failed: {exc}",
                           RuntimeWarning, stacklevel=3)
             return None
@@ -59,4 +60,5 @@ class NoGradGraphs:
 
     def __getstate__(self) -> dict:
         """Copies and pickles carry the module only; graphs are traced again where needed."""
-        return {"module": self.module, "graphs": OrderedDict(), "broken": self.broken}
+        return {"module": self.module, "what": self.what, "graphs": OrderedDict(),
+                "broken": self.broken}

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from qhil.layers.graphs import NoGradGraphs
 from qhil.layers.hdqnn import QtDNNTrainer
 from qhil.rl.buffers import ReplaySamples
 from qhil.rl.config import TD3Settings
@@ -51,6 +52,9 @@ class TD3:
         self.block = block or (block_for(actor) if actor.block == "pqc" else None)
         self.updates = 0
         self.side: Executor | None = None  # a thread for the refit (qhil.threads.side_executor)
+        value = target_block(self.actor_target, self.block)
+        self.target_graph = None if value is None else NoGradGraphs(
+            TargetValue(self, value), "the TD target")
 
     def update(self, batch: ReplaySamples, refit_pairs: tuple[torch.Tensor, torch.Tensor] | None,
                generator: torch.Generator, inspect: Inspect | None = None) -> dict[str, float]:
@@ -94,7 +98,12 @@ class TD3:
 
     @torch.no_grad()
     def td_target(self, b: ReplaySamples, generator: torch.Generator) -> torch.Tensor:
-        """r + gamma (1 - done) min(Q1', Q2')(s', A'(s') + clipped noise)."""
+        """r + gamma (1 - done) min(Q1', Q2')(s', A'(s') + clipped noise); where the target's
+        T-block is a module (the qtDNN, fc, zeros), as one traced graph (`TargetValue`)."""
+        if self.target_graph is not None:
+            noise = torch.randn((len(b.next_obs), len(self.actor.scale)), generator=generator,
+                                device=generator.device)
+            return self.target_graph(b.next_obs, noise, b.rewards, b.dones)
         next_action = self.target_action(b.next_obs, generator)
         q_next = torch.min(self.qf1_target(b.next_obs, next_action),
                            self.qf2_target(b.next_obs, next_action))
@@ -159,6 +168,50 @@ class TD3:
         if self.qtdnn is not None and "qtdnn_optimizer" in state:
             self.qtdnn.optimizer.load_state_dict(state["qtdnn_optimizer"])
         self.updates = state["updates"]
+
+
+class TargetValue(nn.Module):
+    """The TD target as one module, which `TD3.td_target` runs as a traced graph (qhil.layers.
+    graphs): its ops in C++ with the GIL released, so the async explorer's Python (a pqc step's
+    job and ledger) runs beside it instead of between its ops (issue 27; the pieces in
+    benchmarks/results/bench_train_parts.md). The same ops as `target_action` and `td_target`
+    in the same order, the smoothing noise drawn outside (a graph holds no generator): the same
+    values to the bit (tests/rl/test_td3.py). Shares the TD3's target networks and the live
+    qtDNN; not a part of any checkpoint."""
+
+    def __init__(self, td3: TD3, value: nn.Module):
+        super().__init__()
+        self.actor, self.qf1, self.qf2 = td3.actor_target, td3.qf1_target, td3.qf2_target
+        self.value = value  # the target's T-block: the live qtDNN (pqc) or its own fc / zeros
+        self.noise, self.clip, self.gamma = td3.s.target_noise, td3.s.target_noise_clip, td3.s.gamma
+
+    def forward(self, next_obs, noise, rewards, dones):  # type: ignore[override]
+        actor = self.actor
+        q_in, clinks = actor.controls(next_obs)
+        action = actor.finish(self.value(q_in), clinks)
+        noise = (noise.to(action) * self.noise).clamp(-self.clip, self.clip) * actor.scale
+        action = torch.max(torch.min(action + noise, actor.bias + actor.scale), actor.bias - actor.scale)
+        q_next = torch.min(self.qf1(next_obs, action), self.qf2(next_obs, action))
+        return rewards + (1 - dones) * self.gamma * q_next
+
+
+class _Block(nn.Module):
+    """A classical target actor's T-block (fc, zeros) as a module of q_in alone."""
+
+    def __init__(self, actor: Actor):
+        super().__init__()
+        self.actor = actor
+
+    def forward(self, q_in):  # type: ignore[override]
+        return self.actor.t_block(q_in, None)
+
+
+def target_block(actor_target: Actor, block) -> nn.Module | None:
+    """The target T-block as a module a graph can hold: the qtDNN (pqc with the qtdnn method),
+    the target's fc or zeros; None where it samples (rbg, or a pqc method that sends jobs)."""
+    if actor_target.block == "pqc":
+        return block.strategy.qtdnn if block.method == "qtdnn" else None
+    return None if actor_target.block == "rbg" else _Block(actor_target)
 
 
 QUANTUM = "quantum."  # the quantum layer's names in an actor's state: its qtDNN

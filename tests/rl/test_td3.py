@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -112,3 +114,44 @@ def test_the_refit_on_a_side_thread_gives_the_same_networks_and_losses_as_inline
     assert inline_losses == side_losses and inline_losses[1][0] is not None
     assert all(v is not None for v in inline_losses[1])
     assert all(torch.equal(inline[k], side[k]) for k in inline)
+
+
+def _eager_td_target(td3, batch, generator):
+    graph, td3.target_graph = td3.target_graph, None
+    try:
+        return td3.td_target(batch, generator)
+    finally:
+        td3.target_graph = graph
+
+
+@pytest.mark.parametrize("block", ["pqc", "fc", "zeros"])
+def test_the_traced_td_target_is_the_eager_one_to_the_bit(block):
+    """TD3.td_target runs one traced graph (TargetValue): the same values as the eager ops,
+    the same generator draws, after the targets and the qtDNN move in place (Polyak, refit)."""
+    td3 = make(block)
+    assert td3.target_graph is not None
+    g = torch.Generator().manual_seed(3)
+    batch = ReplaySamples(torch.randn(32, 3, generator=g), torch.zeros(32, 1), torch.randn(32, generator=g),
+                          torch.randn(32, 3, generator=g), (torch.rand(32, generator=g) < 0.2).float(),
+                          torch.zeros(32, 0), torch.zeros(32, 0))
+    for _ in range(2):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            traced = td3.td_target(batch, torch.Generator().manual_seed(7))
+        assert not [w for w in caught if issubclass(w.category, torch.jit.TracerWarning)]
+        assert torch.equal(traced, _eager_td_target(td3, batch, torch.Generator().manual_seed(7)))
+        with torch.no_grad():
+            for p in [*td3.actor.parameters(), *td3.qf1.parameters(), *td3.qf2.parameters()]:
+                p.add_(0.05)
+        td3.polyak()
+    assert len(td3.target_graph.graphs) == 1 and not td3.target_graph.broken
+
+
+def test_a_pqc_method_that_sends_jobs_keeps_the_eager_td_target():
+    from qhil.rl.qblock import LearnerBlock
+    from qhil.layers.gradients import strategy
+
+    td3 = make("pqc")
+    block = LearnerBlock(td3.actor, strategy("parameter-shift"), td3.block.circuit)
+    other = type(td3)(td3.actor, td3.qf1, td3.qf2, td3.s, td3.qtdnn, block)
+    assert other.target_graph is None
