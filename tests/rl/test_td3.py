@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from qhil.layers.gradients import strategy
 from qhil.rl.buffers import ReplaySamples
 from qhil.rl.learner import build_td3
+from qhil.rl.qblock import LearnerBlock
 from qhil.threads import side_executor
 from tests.rl.conftest import tiny_config
 
@@ -148,9 +150,6 @@ def test_the_traced_td_target_is_the_eager_one_to_the_bit(block):
 
 
 def test_a_pqc_method_that_sends_jobs_keeps_the_eager_td_target():
-    from qhil.rl.qblock import LearnerBlock
-    from qhil.layers.gradients import strategy
-
     td3 = make("pqc")
     block = LearnerBlock(td3.actor, strategy("parameter-shift"), td3.block.circuit)
     other = type(td3)(td3.actor, td3.qf1, td3.qf2, td3.s, td3.qtdnn, block)
