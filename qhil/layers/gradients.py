@@ -283,7 +283,9 @@ class Surrogate(Strategy):
         return self.qtdnn(x.to(dtype)).to(x.dtype)
 
     def value(self, x, circuit):
-        """The outputs as `predict`'s; with grad off (the TD target) by a traced graph."""
+        """The outputs as `predict`'s; with grad off (the TD target) by a traced graph (of the
+        torch ops: a mean-field qtDNN's compiled kernel serves the eager calls; beside the
+        explorer thread the graph was the faster value, benchmarks/bench_train_parts.py)."""
         dtype = next(self.qtdnn.parameters(), x).dtype
         return self.graphs(x.to(dtype)).to(x.dtype)
 
@@ -295,8 +297,10 @@ class Surrogate(Strategy):
 
     def jacobian(self, x, circuit):
         """One vectorised backward (the same values; the mean-field qtDNN's Jacobian of 64
-        samples at 10 x 10 took 0.014 s of CPU against 0.032 s for one backward per output)."""
-        return jacobian(self.predict, x, circuit.columns, batched=True)
+        samples at 10 x 10 took 0.014 s of CPU against 0.032 s for one backward per output),
+        or one per output through a compiled mean-field kernel (numba, which vmap cannot enter)."""
+        compiled = getattr(self.qtdnn, "compiled", False) and x.device.type == "cpu"
+        return jacobian(self.predict, x, circuit.columns, batched=not compiled)
 
 
 def strategy(name: str, *, qtdnn: nn.Module | None = None, generator: torch.Generator | None = None,

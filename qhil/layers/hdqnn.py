@@ -149,10 +149,10 @@ class QtDNNTrainer:
         """Every tiny batch's input features and (mean-field qtDNN) prior logits, in one pass."""
         flat = inputs.flatten(0, 1)
         with torch.no_grad():
-            features = self.qtdnn.features(flat).reshape(*inputs.shape[:2], -1)
-            if not hasattr(self.qtdnn, "prior_logit"):
-                return features, [None] * len(inputs)
-            return features, self.qtdnn.prior_logit(flat).reshape(*inputs.shape[:2], -1)
+            if not hasattr(self.qtdnn, "encode"):  # a plain QtDNN: no prior
+                return self.qtdnn.features(flat).reshape(*inputs.shape[:2], -1), [None] * len(inputs)
+            features, logit = self.qtdnn.encode(flat)
+            return features.reshape(*inputs.shape[:2], -1), logit.reshape(*inputs.shape[:2], -1)
 
     def _loss_and_grads(self, x: torch.Tensor, y: torch.Tensor,
                         offset: torch.Tensor | None = None) -> torch.Tensor:

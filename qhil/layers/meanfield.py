@@ -31,11 +31,13 @@ import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
 
 from qhil.errors import RequestValidationError
+from qhil.layers import meanfield_kernel as kernel
 from qhil.layers.hdqnn import ACTIVATIONS, TrigFeatures
 from qhil.layers.outputs import Outputs
 from qhil.quantum.ansatz import HDQNNAnsatz
@@ -286,6 +288,7 @@ class MeanFieldQtDNN(nn.Module):
             prior, n_params, width = circuit
             features = TrigFeatures(n_angles=n_params)
         self._prior, self.features = prior, features
+        self.use_kernel = True
         widths = [features.dim, *hidden]
         layers: list[nn.Module] = []
         for a, b in zip(widths[:-1], widths[1:], strict=True):
@@ -302,10 +305,36 @@ class MeanFieldQtDNN(nn.Module):
     def prior_logit(self, controls: torch.Tensor) -> torch.Tensor:
         """logit of the (clamped) mean-field outputs: the residual's offset. No parameters, so
         the refit computes it once for all its tiny batches (qhil.layers.refit)."""
+        if self._compiled(controls):
+            return kernel.encode(controls, self._layout)[1]
         return torch.logit(self.prior(controls).clamp(EPS, 1 - EPS))
 
+    def encode(self, controls: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The residual's input features and the prior's logits: on the CPU, for the hDQNN
+        ansatz, one compiled pass (qhil.layers.meanfield_kernel), else the torch ops."""
+        if self._compiled(controls):
+            return kernel.encode(controls, self._layout)
+        return self.features(controls), self.prior_logit(controls)
+
     def forward(self, controls: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.prior_logit(controls) + self.residual(self.features(controls)))
+        features, logit = self.encode(controls)
+        return torch.sigmoid(logit + self.residual(features))
+
+    @property
+    def compiled(self) -> bool:
+        """Whether CPU calls run the compiled kernel: the hDQNN ansatz, numba present, and
+        `use_kernel` (True; False runs the torch ops, the same values to float rounding)."""
+        return self.use_kernel and self._prior is None and kernel.available()
+
+    def _compiled(self, controls: torch.Tensor) -> bool:
+        return (self.compiled and controls.device.type == "cpu" and not torch.jit.is_tracing()
+                and controls.dtype in (torch.float32, torch.float64))
+
+    @functools.cached_property
+    def _layout(self) -> kernel.Layout:
+        a = self.ansatz
+        return kernel.Layout(a.n_layers, a.n_qubits, a.per_layer, a.entangler == "data",
+                             np.array(a.fixed_pairs(), dtype=np.int64).reshape(-1, 2))
 
 
 def template_meanfield(template: CircuitTemplate, outputs: Outputs, hidden: list[int],

@@ -21,6 +21,8 @@ def _surrogates(ansatz: HDQNNAnsatz) -> dict[str, nn.Module]:
     torch.manual_seed(0)
     dim = ansatz.control_dim
     mean_field = MeanFieldQtDNN(ansatz, [32, 32])
+    mean_field.use_kernel = False  # the torch ops, which a traced graph records (the compiled
+    # kernel's value runs eagerly: test_the_compiled_mean_field_value_runs_eagerly)
     with torch.no_grad():  # the last layer starts at zero: give the residual a say
         mean_field.residual[-1].weight.normal_()
     return {"mean-field": mean_field,
@@ -51,9 +53,23 @@ def test_value_is_bit_identical_to_the_eager_forward(entangler):
         assert tracer == [], (name, tracer)
 
 
+def test_the_compiled_mean_field_value_is_the_traced_torch_path():
+    """With the compiled kernel on (the default), the TD target's value is still a traced graph
+    of the torch ops (a graph cannot hold the kernel), equal to the kernel's forward to float
+    rounding."""
+    ansatz = HDQNNAnsatz(4, 2)
+    qtdnn = MeanFieldQtDNN(ansatz, [32])
+    method, x = strategy("qtdnn", qtdnn=qtdnn), _controls(ansatz, 64)
+    with torch.no_grad():
+        qtdnn.residual[-1].weight.normal_()
+        assert torch.allclose(method.value(x, None), method.predict(x), atol=1e-6)
+    assert qtdnn.compiled and len(method.graphs.graphs) == 1
+
+
 def test_graphs_follow_in_place_parameter_updates():
     ansatz = HDQNNAnsatz(4, 2)
     qtdnn = MeanFieldQtDNN(ansatz, [32])
+    qtdnn.use_kernel = False  # the traced torch path
     method, x = strategy("qtdnn", qtdnn=qtdnn), _controls(ansatz, 64)
     optimizer = torch.optim.AdamW(qtdnn.parameters(), lr=0.1, fused=True)
     with torch.no_grad():
