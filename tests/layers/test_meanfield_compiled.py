@@ -15,7 +15,6 @@ from qhil.layers.gradients import strategy
 from qhil.layers.hdqnn import ControlMap, QtDNNTrainer
 from qhil.layers.meanfield import MeanFieldQtDNN
 
-
 CASES = [(4, 2, "data"), (10, 10, "data"), (5, 3, "ring"), (3, 2, "chain"), (1, 2, "ring"),
          (2, 3, "data")]
 
