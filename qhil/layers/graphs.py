@@ -5,7 +5,9 @@ the learner thread while the async explorer thread runs its Python (the job, the
 step). Every eager op gives the GIL back and must take it again, so in a run the value took
 3.3 ms of wall time against 1.0 ms alone. A traced graph runs all its ops in C++ with the GIL
 released: 1.1 ms in the same run (issue 27; `benchmarks/bench_train_block_cost.py`). The values
-are bit-identical: the same kernels in the same order (tests/layers/test_graphs.py).
+are bit-identical: the same kernels in the same order (tests/layers/test_graphs.py). TD3 now
+traces its whole TD target this way (qhil.rl.td3.TargetValue, several inputs): target actor,
+T-block, smoothing and both target critics in one graph.
 
 `torch.jit.trace` is deprecated in torch 2.x (it says so, once per trace) but kept; torch is
 pinned (constraints.txt). Where tracing fails (a future torch, a module the tracer cannot follow),

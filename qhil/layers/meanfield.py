@@ -331,9 +331,9 @@ class MeanFieldQtDNN(nn.Module):
                 and controls.dtype in (torch.float32, torch.float64))
 
     @functools.cached_property
-    def _layout(self) -> kernel.Layout:
+    def _layout(self) -> kernel.ControlLayout:
         a = self.ansatz
-        return kernel.Layout(a.n_layers, a.n_qubits, a.per_layer, a.entangler == "data",
+        return kernel.ControlLayout(a.n_layers, a.n_qubits, a.per_layer, a.entangler == "data",
                              np.array(a.fixed_pairs(), dtype=np.int64).reshape(-1, 2))
 
 

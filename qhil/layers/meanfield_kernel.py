@@ -25,7 +25,7 @@ from torch.autograd.function import once_differentiable
 EPS = 1e-4  # as qhil.layers.meanfield.EPS: the prior is clamped to [EPS, 1 - EPS] before logit
 
 
-class Layout(NamedTuple):
+class ControlLayout(NamedTuple):
     """Where a control vector's parts sit: layers, qubits, controls per layer, whether the CZ
     pairs come from each layer's two index columns (data) or are `fixed` (P, 2) every layer."""
 
@@ -55,7 +55,7 @@ def _kernels():
     return jit(_forward), jit(_backward)
 
 
-def encode(controls: torch.Tensor, layout: Layout) -> tuple[torch.Tensor, torch.Tensor]:
+def encode(controls: torch.Tensor, layout: ControlLayout) -> tuple[torch.Tensor, torch.Tensor]:
     """Trig features (B, 2A + n I) and prior logits (B, n) of controls (B, C) on the CPU,
     differentiable w.r.t. the angle columns (the CZ index columns get no gradient)."""
     return _Encode.apply(controls, layout)
@@ -95,7 +95,7 @@ def _array(grad: torch.Tensor | None, rows: int, cols: int, dtype) -> np.ndarray
     return np.ascontiguousarray(grad.detach().numpy()[:, :cols], dtype=dtype)
 
 
-def _pairs(x: np.ndarray, layout: Layout) -> np.ndarray:
+def _pairs(x: np.ndarray, layout: ControlLayout) -> np.ndarray:
     """(B, L, P, 2) int64 CZ pairs per sample and layer; (i, i) is no gate."""
     if not layout.data:
         fixed = layout.fixed if len(layout.fixed) else np.zeros((1, 2), np.int64)
