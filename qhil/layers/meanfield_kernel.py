@@ -1,8 +1,9 @@
 """The mean-field qtDNN's input side, compiled: trig features and prior logits in one kernel.
 
-`MeanFieldQtDNN` (qhil.layers.meanfield) on the hDQNN ansatz computes, per actor update, target
-value and refit, the trig features of the controls (each angle's cos and sin, each CZ index
-one-hot) and the mean-field prior's logits. In torch that is some 150 small ops forward and
+`MeanFieldQtDNN` (qhil.layers.meanfield) on the hDQNN ansatz computes, in every actor step and
+refit, the trig features of the controls (each angle's cos and sin, each CZ index one-hot) and
+the mean-field prior's logits (the TD target's traced graph keeps the torch ops: a graph cannot
+hold this kernel, and traced they were as fast beside the explorer thread). In torch that is some 150 small ops forward and
 200 backward on (B, n) tensors at 10 x 10: their per-op overhead, not their arithmetic, was most
 of the surrogate's cost in a training run (benchmarks/results/bench_train_parts.md). Here both
 are one pass over each sample (`_forward`), and the backward one more (`_backward`), compiled by
