@@ -283,9 +283,9 @@ class Surrogate(Strategy):
         return self.qtdnn(x.to(dtype)).to(x.dtype)
 
     def value(self, x, circuit):
-        """The outputs as `predict`'s; with grad off (the TD target) by a traced graph (of the
-        torch ops: a mean-field qtDNN's compiled kernel serves the eager calls; beside the
-        explorer thread the graph was the faster value, benchmarks/bench_train_parts.py)."""
+        """The outputs as `predict`'s; with grad off by a traced graph (of the torch ops: a
+        mean-field qtDNN's compiled kernel serves the eager calls). Training's TD target traces
+        the qtDNN inside its own graph (qhil.rl.td3.TargetValue), not through this one."""
         dtype = next(self.qtdnn.parameters(), x).dtype
         return self.graphs(x.to(dtype)).to(x.dtype)
 

@@ -333,8 +333,8 @@ class MeanFieldQtDNN(nn.Module):
     @functools.cached_property
     def _layout(self) -> kernel.ControlLayout:
         a = self.ansatz
-        return kernel.ControlLayout(a.n_layers, a.n_qubits, a.per_layer, a.entangler == "data",
-                             np.array(a.fixed_pairs(), dtype=np.int64).reshape(-1, 2))
+        fixed = np.array(a.fixed_pairs(), dtype=np.int64).reshape(-1, 2)
+        return kernel.ControlLayout(a.n_layers, a.n_qubits, a.per_layer, a.entangler == "data", fixed)
 
 
 def template_meanfield(template: CircuitTemplate, outputs: Outputs, hidden: list[int],

@@ -83,9 +83,7 @@ class TD3:
         y = self.block.target(q_in) if actor.block == "pqc" else actor.t_block(q_in, None, generator)
         action = actor.finish(y, clinks)
         noise = torch.randn(action.shape, generator=generator, device=generator.device)
-        noise = (noise.to(action) * self.s.target_noise).clamp(
-            -self.s.target_noise_clip, self.s.target_noise_clip) * actor.scale
-        return torch.max(torch.min(action + noise, actor.bias + actor.scale), actor.bias - actor.scale)
+        return smoothed(actor, action, noise, self.s.target_noise, self.s.target_noise_clip)
 
     def start_refit(self, pairs: tuple[torch.Tensor, torch.Tensor],
                     generator: torch.Generator) -> Callable[[], float]:
@@ -105,9 +103,8 @@ class TD3:
                                 device=generator.device)
             return self.target_graph(b.next_obs, noise, b.rewards, b.dones)
         next_action = self.target_action(b.next_obs, generator)
-        q_next = torch.min(self.qf1_target(b.next_obs, next_action),
-                           self.qf2_target(b.next_obs, next_action))
-        return b.rewards + (1 - b.dones) * self.s.gamma * q_next
+        return bootstrap(self.qf1_target, self.qf2_target, b.next_obs, next_action, b.rewards,
+                         b.dones, self.s.gamma)
 
     def critic_step(self, b: ReplaySamples, target: torch.Tensor) -> dict[str, float]:
         q1, q2 = self.qf1(b.obs, b.actions), self.qf2(b.obs, b.actions)
@@ -188,11 +185,22 @@ class TargetValue(nn.Module):
     def forward(self, next_obs, noise, rewards, dones):  # type: ignore[override]
         actor = self.actor
         q_in, clinks = actor.controls(next_obs)
-        action = actor.finish(self.value(q_in), clinks)
-        noise = (noise.to(action) * self.noise).clamp(-self.clip, self.clip) * actor.scale
-        action = torch.max(torch.min(action + noise, actor.bias + actor.scale), actor.bias - actor.scale)
-        q_next = torch.min(self.qf1(next_obs, action), self.qf2(next_obs, action))
-        return rewards + (1 - dones) * self.gamma * q_next
+        action = smoothed(actor, actor.finish(self.value(q_in), clinks), noise, self.noise, self.clip)
+        return bootstrap(self.qf1, self.qf2, next_obs, action, rewards, dones, self.gamma)
+
+
+def smoothed(actor: Actor, action: torch.Tensor, noise: torch.Tensor, scale: float,
+             clip: float) -> torch.Tensor:
+    """Target policy smoothing: action + clipped noise (drawn N(0, 1)), within the bounds."""
+    noise = (noise.to(action) * scale).clamp(-clip, clip) * actor.scale
+    return torch.max(torch.min(action + noise, actor.bias + actor.scale), actor.bias - actor.scale)
+
+
+def bootstrap(qf1: Critic, qf2: Critic, next_obs: torch.Tensor, next_action: torch.Tensor,
+              rewards: torch.Tensor, dones: torch.Tensor, gamma: float) -> torch.Tensor:
+    """r + gamma (1 - done) min(Q1', Q2')(s', a')."""
+    q_next = torch.min(qf1(next_obs, next_action), qf2(next_obs, next_action))
+    return rewards + (1 - dones) * gamma * q_next
 
 
 class _Block(nn.Module):
